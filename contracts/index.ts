@@ -1,0 +1,3 @@
+/** Generated contract artifacts (ABI, bytecode, compiler provenance); entry point of `sealpost/contracts`. */
+export { keyRegistryAbi, keyRegistryBytecode, keyRegistrySource } from './artifacts/KeyRegistry.js'
+export { messageAnchorAbi, messageAnchorBytecode, messageAnchorSource } from './artifacts/MessageAnchor.js'

@@ -1,0 +1,241 @@
+/** Typed Sealpost errors for chain failures, and `mapChainError` which turns viem errors into them. */
+import {
+  type Abi,
+  ChainMismatchError,
+  type Client,
+  ContractFunctionRevertedError,
+  decodeErrorResult,
+  type Hex,
+  HttpRequestError,
+  SocketClosedError,
+  TimeoutError,
+  BaseError as ViemBaseError,
+  WebSocketRequestError,
+} from 'viem'
+import { getChainId } from 'viem/actions'
+import { keyRegistryAbi } from '../../contracts/artifacts/KeyRegistry.js'
+import { messageAnchorAbi } from '../../contracts/artifacts/MessageAnchor.js'
+import { BaseError, InternalError, UsageError, VerificationError } from '../errors.js'
+
+/**
+ * The JSON-RPC endpoint could not be reached (connection refused, DNS, timeout, HTTP failure).
+ *
+ * @example
+ * try { await getDevices(client, { registry, account }) } catch (e) { if (e instanceof RpcUnreachableError) retryLater() }
+ */
+export class RpcUnreachableError extends InternalError {
+  override name = 'RpcUnreachableError' as const
+  readonly url: string | undefined
+  constructor({ url, cause }: { url?: string | undefined; cause?: unknown }) {
+    super('The Ethereum RPC endpoint is unreachable.', {
+      metaMessages: url ? [`URL: ${url}`] : [],
+      cause,
+      code: 'SEALPOST_RPC_UNREACHABLE',
+      name: 'RpcUnreachableError',
+    })
+    this.url = url
+  }
+}
+
+/**
+ * The RPC endpoint serves a different chain than the one the caller expects.
+ *
+ * @example
+ * throw new WrongChainError({ expected: 31337, actual: 1 })
+ */
+export class WrongChainError extends UsageError {
+  override name = 'WrongChainError' as const
+  readonly expected: number
+  readonly actual: number
+  constructor({ expected, actual, cause }: { expected: number; actual: number; cause?: unknown }) {
+    super(`Connected to chain ${actual}, expected chain ${expected}.`, {
+      metaMessages: [`Expected chain id: ${expected}`, `Actual chain id: ${actual}`],
+      cause,
+      code: 'SEALPOST_WRONG_CHAIN',
+      name: 'WrongChainError',
+    })
+    this.expected = expected
+    this.actual = actual
+  }
+}
+
+/**
+ * Stable codes for every custom error of KeyRegistry and MessageAnchor.
+ *
+ * @example
+ * contractErrorCodes.DuplicateKey // 'SEALPOST_REGISTRY_DUPLICATE_KEY'
+ */
+export const contractErrorCodes = {
+  InvalidSignature: 'SEALPOST_REGISTRY_INVALID_SIGNATURE',
+  InvalidNonce: 'SEALPOST_REGISTRY_INVALID_NONCE',
+  SignatureExpired: 'SEALPOST_REGISTRY_SIGNATURE_EXPIRED',
+  DuplicateKey: 'SEALPOST_REGISTRY_DUPLICATE_KEY',
+  UnknownDevice: 'SEALPOST_REGISTRY_UNKNOWN_DEVICE',
+  DeviceAlreadyRevoked: 'SEALPOST_REGISTRY_DEVICE_ALREADY_REVOKED',
+  MalformedKey: 'SEALPOST_REGISTRY_MALFORMED_KEY',
+  ZeroRoot: 'SEALPOST_ANCHOR_ZERO_ROOT',
+  AlreadyAnchored: 'SEALPOST_ANCHOR_ALREADY_ANCHORED',
+  InvalidLeafCount: 'SEALPOST_ANCHOR_INVALID_LEAF_COUNT',
+  MetaTooLarge: 'SEALPOST_ANCHOR_META_TOO_LARGE',
+  InvalidProof: 'SEALPOST_ANCHOR_INVALID_PROOF',
+} as const
+
+/**
+ * Name of a Sealpost contract custom error.
+ *
+ * @example
+ * const name: ContractErrorName = 'ZeroRoot'
+ */
+export type ContractErrorName = keyof typeof contractErrorCodes
+
+/**
+ * A contract call reverted. `errorName`/`args` hold the decoded custom error; `code` is derived from it
+ * (`SEALPOST_REGISTRY_*`, `SEALPOST_ANCHOR_*`), or `SEALPOST_CHAIN_REVERTED` when it could not be decoded.
+ *
+ * @example
+ * catch (e) { if (e instanceof ContractRevertError && e.errorName === 'DuplicateKey') … }
+ */
+export class ContractRevertError extends VerificationError {
+  override name = 'ContractRevertError' as const
+  readonly errorName: string | undefined
+  readonly args: readonly unknown[]
+  constructor({
+    errorName,
+    args = [],
+    functionName,
+    cause,
+  }: {
+    errorName?: string | undefined
+    args?: readonly unknown[] | undefined
+    functionName?: string | undefined
+    cause?: unknown
+  }) {
+    const code =
+      errorName && errorName in contractErrorCodes
+        ? contractErrorCodes[errorName as ContractErrorName]
+        : 'SEALPOST_CHAIN_REVERTED'
+    super(errorName ? `Contract call reverted with ${errorName}.` : 'Contract call reverted.', {
+      metaMessages: [
+        ...(functionName ? [`Function: ${functionName}`] : []),
+        ...(errorName ? [`Error: ${errorName}(${args.map(formatArg).join(', ')})`] : []),
+      ],
+      cause,
+      code,
+      name: 'ContractRevertError',
+    })
+    this.errorName = errorName
+    this.args = args
+  }
+}
+
+/**
+ * Any other failed chain request (insufficient funds, nonce too low, malformed response, ...).
+ *
+ * @example
+ * throw new ChainRequestError({ cause })
+ */
+export class ChainRequestError extends InternalError {
+  override name = 'ChainRequestError' as const
+  constructor({ cause }: { cause?: unknown }) {
+    super('The chain request failed.', {
+      cause,
+      details: cause instanceof ViemBaseError ? cause.shortMessage : undefined,
+      code: 'SEALPOST_CHAIN_REQUEST_FAILED',
+      name: 'ChainRequestError',
+    })
+  }
+}
+
+function formatArg(a: unknown): string {
+  return typeof a === 'bigint' ? a.toString() : typeof a === 'string' ? a : JSON.stringify(a)
+}
+
+const allAbi = [...keyRegistryAbi, ...messageAnchorAbi] as Abi
+
+function isConnectionFailure(err: unknown): boolean {
+  let e: unknown = err
+  for (let depth = 0; e && depth < 10; depth++) {
+    if (
+      e instanceof HttpRequestError ||
+      e instanceof WebSocketRequestError ||
+      e instanceof SocketClosedError ||
+      e instanceof TimeoutError
+    )
+      return true
+    if (e instanceof Error) {
+      const code = (e as { code?: unknown }).code
+      if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ENOTFOUND' || code === 'ETIMEDOUT')
+        return true
+      if (e.message === 'fetch failed') return true
+    }
+    e = e && typeof e === 'object' && 'cause' in e ? (e as { cause: unknown }).cause : undefined
+  }
+  return false
+}
+
+function findUrl(err: unknown): string | undefined {
+  let e: unknown = err
+  for (let depth = 0; e && depth < 10; depth++) {
+    if (e instanceof HttpRequestError) return e.url
+    e = e && typeof e === 'object' && 'cause' in e ? (e as { cause: unknown }).cause : undefined
+  }
+  return undefined
+}
+
+/**
+ * Maps any error thrown by viem (or fetch) to a Sealpost error. Sealpost errors pass through unchanged.
+ *
+ * @example
+ * try { await writeContract(client, request) } catch (e) { throw mapChainError(e) }
+ */
+export function mapChainError(err: unknown): BaseError {
+  if (err instanceof BaseError) return err
+  if (err instanceof ViemBaseError) {
+    const reverted = err.walk((e) => e instanceof ContractFunctionRevertedError)
+    if (reverted instanceof ContractFunctionRevertedError) {
+      let errorName = reverted.data?.errorName
+      let args: readonly unknown[] = reverted.data?.args ?? []
+      if (!errorName && reverted.raw && reverted.raw !== '0x') {
+        try {
+          const decoded = decodeErrorResult({ abi: allAbi, data: reverted.raw as Hex })
+          errorName = decoded.errorName
+          args = decoded.args ?? []
+        } catch {}
+      }
+      const functionName = (err as { functionName?: string }).functionName
+      return new ContractRevertError({ errorName, args, functionName, cause: err })
+    }
+    const mismatch = err.walk((e) => e instanceof ChainMismatchError)
+    if (mismatch instanceof ChainMismatchError) {
+      const m = /current chain of the wallet \(id: (\d+)\)[\s\S]*?\(id: (\d+)/.exec(mismatch.message)
+      return new WrongChainError({ expected: Number(m?.[2] ?? 0), actual: Number(m?.[1] ?? 0), cause: err })
+    }
+  }
+  if (isConnectionFailure(err)) return new RpcUnreachableError({ url: findUrl(err), cause: err })
+  return new ChainRequestError({ cause: err })
+}
+
+/**
+ * Runs `fn` and rethrows any failure as a Sealpost error (see {@link mapChainError}).
+ *
+ * @example
+ * const n = await withChainErrors(() => client.getBlockNumber())
+ */
+export async function withChainErrors<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (err) {
+    throw mapChainError(err)
+  }
+}
+
+/**
+ * Throws {@link WrongChainError} unless the RPC endpoint reports chain id `expected`.
+ *
+ * @example
+ * await assertChainId(publicClient, 31337)
+ */
+export async function assertChainId(client: Client, expected: number): Promise<void> {
+  const actual = await withChainErrors(() => getChainId(client))
+  if (actual !== expected) throw new WrongChainError({ expected, actual })
+}

@@ -1,0 +1,571 @@
+/** Typed viem actions for the KeyRegistry contract: EIP-712 authorizations, writes, views and a client decorator. */
+import {
+  type Account,
+  type Address,
+  type Chain,
+  type Client,
+  encodePacked,
+  type Hex,
+  keccak256,
+  type LocalAccount,
+  type TransactionReceipt,
+  type Transport,
+} from 'viem'
+import { readContract, signTypedData, waitForTransactionReceipt, writeContract } from 'viem/actions'
+import { keyRegistryAbi } from '../../contracts/artifacts/KeyRegistry.js'
+import { UsageError } from '../errors.js'
+import { ContractRevertError, withChainErrors } from './errors.js'
+
+/**
+ * EIP-712 domain name and version of KeyRegistry.
+ *
+ * @example
+ * keyRegistryDomainName // 'Sealpost KeyRegistry'
+ */
+export const keyRegistryDomainName = 'Sealpost KeyRegistry'
+/**
+ * EIP-712 domain version of KeyRegistry.
+ *
+ * @example
+ * keyRegistryDomainVersion // '1'
+ */
+export const keyRegistryDomainVersion = '1'
+
+/**
+ * EIP-712 types of the AddDevice authorization.
+ *
+ * @example
+ * account.signTypedData({ domain, types: addDeviceTypes, primaryType: 'AddDevice', message })
+ */
+export const addDeviceTypes = {
+  AddDevice: [
+    { name: 'account', type: 'address' },
+    { name: 'p256X', type: 'bytes32' },
+    { name: 'p256Y', type: 'bytes32' },
+    { name: 'mlsKey', type: 'bytes' },
+    { name: 'nonce', type: 'uint256' },
+    { name: 'deadline', type: 'uint256' },
+  ],
+} as const
+
+/**
+ * EIP-712 types of the RevokeDevice authorization.
+ *
+ * @example
+ * account.signTypedData({ domain, types: revokeDeviceTypes, primaryType: 'RevokeDevice', message })
+ */
+export const revokeDeviceTypes = {
+  RevokeDevice: [
+    { name: 'account', type: 'address' },
+    { name: 'deviceId', type: 'bytes32' },
+    { name: 'nonce', type: 'uint256' },
+    { name: 'deadline', type: 'uint256' },
+  ],
+} as const
+
+/**
+ * EIP-712 types of the RotateDevice authorization.
+ *
+ * @example
+ * account.signTypedData({ domain, types: rotateDeviceTypes, primaryType: 'RotateDevice', message })
+ */
+export const rotateDeviceTypes = {
+  RotateDevice: [
+    { name: 'account', type: 'address' },
+    { name: 'oldDeviceId', type: 'bytes32' },
+    { name: 'p256X', type: 'bytes32' },
+    { name: 'p256Y', type: 'bytes32' },
+    { name: 'mlsKey', type: 'bytes' },
+    { name: 'nonce', type: 'uint256' },
+    { name: 'deadline', type: 'uint256' },
+  ],
+} as const
+
+/**
+ * The EIP-712 domain of the registry at `registry` on `chainId`.
+ *
+ * @example
+ * const domain = keyRegistryDomain({ registry, chainId: 31337 })
+ */
+export function keyRegistryDomain({ registry, chainId }: { registry: Address; chainId: number }) {
+  return {
+    name: keyRegistryDomainName,
+    version: keyRegistryDomainVersion,
+    chainId,
+    verifyingContract: registry,
+  } as const
+}
+
+/**
+ * Device id as the contract computes it: keccak256(abi.encodePacked(p256X, p256Y)).
+ *
+ * @example
+ * const id = deviceIdOf(x, y)
+ */
+export function deviceIdOf(p256X: Hex, p256Y: Hex): Hex {
+  return keccak256(encodePacked(['bytes32', 'bytes32'], [p256X, p256Y]))
+}
+
+/**
+ * Who signs an authorization: a viem local account, or a wallet client with an account.
+ *
+ * @example
+ * const signer: RegistrySigner = privateKeyToAccount(key)
+ */
+export type RegistrySigner = LocalAccount | Client<Transport, Chain | undefined, Account>
+
+/**
+ * A client that can send transactions (a wallet client), optionally overriding its account.
+ *
+ * @example
+ * const client: WriteClient = createWalletClient({ account, chain, transport: http(url) })
+ */
+export type WriteClient = Client<Transport, Chain | undefined, Account | undefined>
+
+type SignBase = { registry: Address; chainId: number; nonce: bigint; deadline: bigint }
+
+/**
+ * Parameters of {@link signAddDevice}.
+ *
+ * @example
+ * signAddDevice(owner, { registry, chainId, p256X, p256Y, mlsKey, nonce, deadline })
+ */
+export type SignAddDeviceParameters = SignBase & { p256X: Hex; p256Y: Hex; mlsKey: Hex; account?: Address }
+/**
+ * Parameters of {@link signRevokeDevice}.
+ *
+ * @example
+ * signRevokeDevice(owner, { registry, chainId, deviceId, nonce, deadline })
+ */
+export type SignRevokeDeviceParameters = SignBase & { deviceId: Hex; account?: Address }
+/**
+ * Parameters of {@link signRotateDevice}.
+ *
+ * @example
+ * signRotateDevice(owner, { registry, chainId, oldDeviceId, p256X, p256Y, mlsKey, nonce, deadline })
+ */
+export type SignRotateDeviceParameters = SignBase & {
+  oldDeviceId: Hex
+  p256X: Hex
+  p256Y: Hex
+  mlsKey: Hex
+  account?: Address
+}
+
+function signerAddress(signer: RegistrySigner): Address {
+  return 'request' in signer ? signer.account.address : signer.address
+}
+
+async function sign(signer: RegistrySigner, typedData: Parameters<LocalAccount['signTypedData']>[0]) {
+  if ('request' in signer) {
+    return withChainErrors(() => signTypedData(signer, { account: signer.account, ...typedData } as never))
+  }
+  return signer.signTypedData(typedData)
+}
+
+/**
+ * Signs an AddDevice authorization (EIP-712) with the account's wallet. `account` defaults to the signer.
+ *
+ * @example
+ * const signature = await signAddDevice(owner, { registry, chainId, p256X, p256Y, mlsKey, nonce: 0n, deadline })
+ */
+export async function signAddDevice(signer: RegistrySigner, params: SignAddDeviceParameters): Promise<Hex> {
+  return sign(signer, {
+    domain: keyRegistryDomain(params),
+    types: addDeviceTypes,
+    primaryType: 'AddDevice',
+    message: {
+      account: params.account ?? signerAddress(signer),
+      p256X: params.p256X,
+      p256Y: params.p256Y,
+      mlsKey: params.mlsKey,
+      nonce: params.nonce,
+      deadline: params.deadline,
+    },
+  })
+}
+
+/**
+ * Signs a RevokeDevice authorization (EIP-712).
+ *
+ * @example
+ * const signature = await signRevokeDevice(owner, { registry, chainId, deviceId, nonce: 1n, deadline })
+ */
+export async function signRevokeDevice(
+  signer: RegistrySigner,
+  params: SignRevokeDeviceParameters,
+): Promise<Hex> {
+  return sign(signer, {
+    domain: keyRegistryDomain(params),
+    types: revokeDeviceTypes,
+    primaryType: 'RevokeDevice',
+    message: {
+      account: params.account ?? signerAddress(signer),
+      deviceId: params.deviceId,
+      nonce: params.nonce,
+      deadline: params.deadline,
+    },
+  })
+}
+
+/**
+ * Signs a RotateDevice authorization (EIP-712): revoke `oldDeviceId` and add the new key atomically.
+ *
+ * @example
+ * const signature = await signRotateDevice(owner, { registry, chainId, oldDeviceId, p256X, p256Y, mlsKey, nonce, deadline })
+ */
+export async function signRotateDevice(
+  signer: RegistrySigner,
+  params: SignRotateDeviceParameters,
+): Promise<Hex> {
+  return sign(signer, {
+    domain: keyRegistryDomain(params),
+    types: rotateDeviceTypes,
+    primaryType: 'RotateDevice',
+    message: {
+      account: params.account ?? signerAddress(signer),
+      oldDeviceId: params.oldDeviceId,
+      p256X: params.p256X,
+      p256Y: params.p256Y,
+      mlsKey: params.mlsKey,
+      nonce: params.nonce,
+      deadline: params.deadline,
+    },
+  })
+}
+
+/**
+ * Result of a mined registry or anchor transaction.
+ *
+ * @example
+ * const { hash, blockNumber, gasUsed }: WriteResult = await revokeDevice(client, params)
+ */
+export type WriteResult = { hash: Hex; receipt: TransactionReceipt; blockNumber: bigint; gasUsed: bigint }
+
+type WriteBase = {
+  registry: Address
+  /**
+   * The nonce the authorization was signed with. Defaults to the account's current `nonces(account)`,
+   * read just before sending. A replayed or future nonce reverts with InvalidNonce.
+   */
+  nonce?: bigint | undefined
+  deadline: bigint
+  signature: Hex
+  /** Sender (relayer); defaults to the client's account. */
+  sender?: Account | Address | undefined
+  /** Confirmations to wait for (default 1). */
+  confirmations?: number | undefined
+}
+
+/**
+ * Parameters of {@link addDevice}.
+ *
+ * @example
+ * addDevice(client, { registry, account, p256X, p256Y, mlsKey, nonce, deadline, signature })
+ */
+export type AddDeviceParameters = WriteBase & { account: Address; p256X: Hex; p256Y: Hex; mlsKey: Hex }
+/**
+ * Parameters of {@link revokeDevice}.
+ *
+ * @example
+ * revokeDevice(client, { registry, account, deviceId, nonce, deadline, signature })
+ */
+export type RevokeDeviceParameters = WriteBase & { account: Address; deviceId: Hex }
+/**
+ * Parameters of {@link rotateDevice}.
+ *
+ * @example
+ * rotateDevice(client, { registry, account, oldDeviceId, p256X, p256Y, mlsKey, nonce, deadline, signature })
+ */
+export type RotateDeviceParameters = WriteBase & {
+  account: Address
+  oldDeviceId: Hex
+  p256X: Hex
+  p256Y: Hex
+  mlsKey: Hex
+}
+
+/**
+ * Sends a contract write, waits for the receipt, and maps every failure to a Sealpost error.
+ * Internal helper shared with messageAnchor.ts.
+ *
+ * @example
+ * await sendAndWait(client, { address, abi, functionName: 'anchor', args }, undefined)
+ */
+export async function sendAndWait(
+  client: WriteClient,
+  request: { address: Address; abi: readonly unknown[]; functionName: string; args: readonly unknown[] },
+  sender: Account | Address | undefined,
+  confirmations = 1,
+): Promise<WriteResult> {
+  const account = sender ?? client.account
+  if (!account) {
+    throw new UsageError('The client has no account to send the transaction from.', {
+      code: 'SEALPOST_CHAIN_NO_ACCOUNT',
+      name: 'UsageError',
+    })
+  }
+  return withChainErrors(async () => {
+    const hash = await writeContract(client, { ...request, account, chain: client.chain ?? null } as never)
+    const receipt = await waitForTransactionReceipt(client, { hash, confirmations })
+    if (receipt.status !== 'success') {
+      throw new ContractRevertError({ functionName: request.functionName })
+    }
+    return { hash, receipt, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed }
+  })
+}
+
+/** The explicit `nonce`, or the account's current one read from the registry. */
+async function resolveNonce(
+  client: Client,
+  { registry, account, nonce }: { registry: Address; account: Address; nonce?: bigint | undefined },
+): Promise<bigint> {
+  return nonce ?? getRegistryNonce(client, { registry, account })
+}
+
+/**
+ * Submits a signed AddDevice authorization. Anyone may submit (relayed, gasless for the account).
+ * `nonce` defaults to the account's current registry nonce.
+ *
+ * @example
+ * const { deviceId, gasUsed } = await addDevice(walletClient, { registry, account, p256X, p256Y, mlsKey, deadline, signature })
+ */
+export async function addDevice(
+  client: WriteClient,
+  params: AddDeviceParameters,
+): Promise<WriteResult & { deviceId: Hex }> {
+  const nonce = await resolveNonce(client, params)
+  const result = await sendAndWait(
+    client,
+    {
+      address: params.registry,
+      abi: keyRegistryAbi,
+      functionName: 'addDevice',
+      args: [
+        params.account,
+        params.p256X,
+        params.p256Y,
+        params.mlsKey,
+        nonce,
+        params.deadline,
+        params.signature,
+      ],
+    },
+    params.sender,
+    params.confirmations,
+  )
+  return { ...result, deviceId: deviceIdOf(params.p256X, params.p256Y) }
+}
+
+/**
+ * Submits a signed RevokeDevice authorization. `nonce` defaults to the account's current registry nonce.
+ *
+ * @example
+ * await revokeDevice(walletClient, { registry, account, deviceId, deadline, signature })
+ */
+export async function revokeDevice(
+  client: WriteClient,
+  params: RevokeDeviceParameters,
+): Promise<WriteResult> {
+  const nonce = await resolveNonce(client, params)
+  return sendAndWait(
+    client,
+    {
+      address: params.registry,
+      abi: keyRegistryAbi,
+      functionName: 'revokeDevice',
+      args: [params.account, params.deviceId, nonce, params.deadline, params.signature],
+    },
+    params.sender,
+    params.confirmations,
+  )
+}
+
+/**
+ * Submits a signed RotateDevice authorization (revokes the old device and adds the new one in one tx).
+ * `nonce` defaults to the account's current registry nonce.
+ *
+ * @example
+ * const { deviceId } = await rotateDevice(walletClient, { registry, account, oldDeviceId, p256X, p256Y, mlsKey, deadline, signature })
+ */
+export async function rotateDevice(
+  client: WriteClient,
+  params: RotateDeviceParameters,
+): Promise<WriteResult & { deviceId: Hex }> {
+  const nonce = await resolveNonce(client, params)
+  const result = await sendAndWait(
+    client,
+    {
+      address: params.registry,
+      abi: keyRegistryAbi,
+      functionName: 'rotateDevice',
+      args: [
+        params.account,
+        params.oldDeviceId,
+        params.p256X,
+        params.p256Y,
+        params.mlsKey,
+        nonce,
+        params.deadline,
+        params.signature,
+      ],
+    },
+    params.sender,
+    params.confirmations,
+  )
+  return { ...result, deviceId: deviceIdOf(params.p256X, params.p256Y) }
+}
+
+/**
+ * One registered device, as returned by {@link getDevices} and {@link getDevice}.
+ *
+ * @example
+ * const [first]: DeviceInfo[] = await getDevices(client, { registry, account })
+ */
+export type DeviceInfo = {
+  deviceId: Hex
+  account: Address
+  p256X: Hex
+  p256Y: Hex
+  mlsKey: Hex
+  /** Block in which the device was added. */
+  addedAt: bigint
+  /** Block in which it was revoked; undefined while active. */
+  revokedAt: bigint | undefined
+}
+
+type ReadOptions = { blockNumber?: bigint | undefined }
+
+/**
+ * Every device ever registered for `account` (revoked ones included), in registration order.
+ *
+ * @example
+ * const active = (await getDevices(publicClient, { registry, account })).filter((d) => !d.revokedAt)
+ */
+export async function getDevices(
+  client: Client,
+  { registry, account, blockNumber }: { registry: Address; account: Address } & ReadOptions,
+): Promise<DeviceInfo[]> {
+  const rows = await withChainErrors(() =>
+    readContract(client, {
+      address: registry,
+      abi: keyRegistryAbi,
+      functionName: 'getDevices',
+      args: [account],
+      ...(blockNumber !== undefined ? { blockNumber } : {}),
+    }),
+  )
+  return rows.map((d) => ({
+    deviceId: d.deviceId,
+    account,
+    p256X: d.p256X,
+    p256Y: d.p256Y,
+    mlsKey: d.mlsKey,
+    addedAt: d.addedAt,
+    revokedAt: d.revokedAt === 0n ? undefined : d.revokedAt,
+  }))
+}
+
+/**
+ * One device by id, or undefined if it was never registered.
+ *
+ * @example
+ * const device = await getDevice(publicClient, { registry, deviceId })
+ */
+export async function getDevice(
+  client: Client,
+  { registry, deviceId, blockNumber }: { registry: Address; deviceId: Hex } & ReadOptions,
+): Promise<DeviceInfo | undefined> {
+  const [account, d] = await withChainErrors(() =>
+    readContract(client, {
+      address: registry,
+      abi: keyRegistryAbi,
+      functionName: 'getDevice',
+      args: [deviceId],
+      ...(blockNumber !== undefined ? { blockNumber } : {}),
+    }),
+  )
+  if (account === '0x0000000000000000000000000000000000000000') return undefined
+  return {
+    deviceId,
+    account,
+    p256X: d.p256X,
+    p256Y: d.p256Y,
+    mlsKey: d.mlsKey,
+    addedAt: d.addedAt,
+    revokedAt: d.revokedAt === 0n ? undefined : d.revokedAt,
+  }
+}
+
+/**
+ * Whether `deviceId` belonged to `account` and was active at block `at`
+ * (addedAt <= at, and not revoked at or before `at`).
+ *
+ * @example
+ * if (!(await isDeviceValidAt(publicClient, { registry, account, deviceId, at: statement.block.number }))) reject()
+ */
+export async function isDeviceValidAt(
+  client: Client,
+  { registry, account, deviceId, at }: { registry: Address; account: Address; deviceId: Hex; at: bigint },
+): Promise<boolean> {
+  return withChainErrors(() =>
+    readContract(client, {
+      address: registry,
+      abi: keyRegistryAbi,
+      functionName: 'isValidAt',
+      args: [account, deviceId, at],
+    }),
+  )
+}
+
+/**
+ * The nonce the next authorization of `account` must be signed with.
+ *
+ * @example
+ * const nonce = await getRegistryNonce(publicClient, { registry, account })
+ */
+export async function getRegistryNonce(
+  client: Client,
+  { registry, account }: { registry: Address; account: Address },
+): Promise<bigint> {
+  return withChainErrors(() =>
+    readContract(client, { address: registry, abi: keyRegistryAbi, functionName: 'nonces', args: [account] }),
+  )
+}
+
+type Omit2<T, K extends PropertyKey> = { [P in keyof T as P extends K ? never : P]: T[P] }
+
+/**
+ * Actions added by {@link keyRegistryActions}, bound to one registry address.
+ *
+ * @example
+ * const client = walletClient.extend(keyRegistryActions(registry))
+ */
+export type KeyRegistryActions = {
+  addDevice(params: Omit2<AddDeviceParameters, 'registry'>): Promise<WriteResult & { deviceId: Hex }>
+  revokeDevice(params: Omit2<RevokeDeviceParameters, 'registry'>): Promise<WriteResult>
+  rotateDevice(params: Omit2<RotateDeviceParameters, 'registry'>): Promise<WriteResult & { deviceId: Hex }>
+  getDevices(params: { account: Address } & ReadOptions): Promise<DeviceInfo[]>
+  getDevice(params: { deviceId: Hex } & ReadOptions): Promise<DeviceInfo | undefined>
+  isDeviceValidAt(params: { account: Address; deviceId: Hex; at: bigint }): Promise<boolean>
+  getRegistryNonce(params: { account: Address }): Promise<bigint>
+}
+
+/**
+ * Client decorator binding the registry actions to `registry`.
+ *
+ * @example
+ * const client = createWalletClient({ account, chain, transport }).extend(keyRegistryActions(registry))
+ * await client.getDevices({ account: owner.address })
+ */
+export function keyRegistryActions(registry: Address) {
+  return (client: WriteClient): KeyRegistryActions => ({
+    addDevice: (p) => addDevice(client, { ...p, registry }),
+    revokeDevice: (p) => revokeDevice(client, { ...p, registry }),
+    rotateDevice: (p) => rotateDevice(client, { ...p, registry }),
+    getDevices: (p) => getDevices(client, { ...p, registry }),
+    getDevice: (p) => getDevice(client, { ...p, registry }),
+    isDeviceValidAt: (p) => isDeviceValidAt(client, { ...p, registry }),
+    getRegistryNonce: (p) => getRegistryNonce(client, { ...p, registry }),
+  })
+}

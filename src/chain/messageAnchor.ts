@@ -1,0 +1,194 @@
+/** Typed viem actions for the MessageAnchor contract: anchor batch roots, read anchors, check inclusion proofs. */
+import type { Address, Client, Hex } from 'viem'
+import { readContract } from 'viem/actions'
+import { messageAnchorAbi } from '../../contracts/artifacts/MessageAnchor.js'
+import { withChainErrors } from './errors.js'
+import { sendAndWait, type WriteClient, type WriteResult } from './keyRegistry.js'
+
+/**
+ * Parameters of {@link anchorRoot}.
+ *
+ * @example
+ * anchorRoot(client, { contract, root, leafCount: 1000, meta: '0x' })
+ */
+export type AnchorRootParameters = {
+  contract: Address
+  /** RFC 6962 Merkle root of the batch (32 bytes, non-zero). */
+  root: Hex
+  /** Number of leaves in the batch (1 .. 2^24-1). */
+  leafCount: number | bigint
+  /** Opaque metadata, at most 1024 bytes (default empty). */
+  meta?: Hex | undefined
+  sender?: WriteClient['account'] | Address | undefined
+  confirmations?: number | undefined
+}
+
+/**
+ * Anchors a batch root on chain and waits for the receipt. The contract emits
+ * `Anchored(root indexed, submitter indexed, leafCount, meta)`; the anchor's block number and timestamp
+ * are those of the log's block (also stored, see {@link getAnchor}).
+ *
+ * @example
+ * const { blockNumber, gasUsed } = await anchorRoot(walletClient, { contract, root, leafCount: 1000, meta: '0x' })
+ */
+export async function anchorRoot(client: WriteClient, params: AnchorRootParameters): Promise<WriteResult> {
+  return sendAndWait(
+    client,
+    {
+      address: params.contract,
+      abi: messageAnchorAbi,
+      functionName: 'anchor',
+      args: [params.root, BigInt(params.leafCount), params.meta ?? '0x'],
+    },
+    params.sender,
+    params.confirmations,
+  )
+}
+
+/**
+ * A stored anchor.
+ *
+ * @example
+ * const anchor: AnchorInfo | undefined = await getAnchor(client, { contract, root })
+ */
+export type AnchorInfo = {
+  root: Hex
+  submitter: Address
+  blockNumber: bigint
+  /** Block timestamp, unix seconds. */
+  timestamp: bigint
+  leafCount: number
+}
+
+/**
+ * Reads the anchor of `root`, or undefined if it was never anchored.
+ *
+ * @example
+ * const anchor = await getAnchor(publicClient, { contract, root })
+ */
+export async function getAnchor(
+  client: Client,
+  { contract, root, blockNumber }: { contract: Address; root: Hex; blockNumber?: bigint | undefined },
+): Promise<AnchorInfo | undefined> {
+  const [submitter, block, timestamp, leafCount] = await withChainErrors(() =>
+    readContract(client, {
+      address: contract,
+      abi: messageAnchorAbi,
+      functionName: 'anchors',
+      args: [root],
+      ...(blockNumber !== undefined ? { blockNumber } : {}),
+    }),
+  )
+  if (submitter === '0x0000000000000000000000000000000000000000') return undefined
+  return {
+    root,
+    submitter,
+    blockNumber: BigInt(block),
+    timestamp: BigInt(timestamp),
+    leafCount: Number(leafCount),
+  }
+}
+
+/**
+ * Parameters of {@link verifyInclusionOnChain}.
+ *
+ * @example
+ * verifyInclusionOnChain(client, { contract, root, leaf, index: 0, path })
+ */
+export type VerifyInclusionOnChainParameters = {
+  contract: Address
+  root: Hex
+  /** The 32-byte leaf data (hashed on chain as sha256(0x00 || leaf)). */
+  leaf: Hex
+  index: number | bigint
+  path: readonly Hex[]
+}
+
+/**
+ * Asks the contract whether `path` proves `leaf` at `index` under the anchored `root` (false if not anchored).
+ *
+ * @example
+ * const ok = await verifyInclusionOnChain(publicClient, { contract, root, leaf, index: 3, path })
+ */
+export async function verifyInclusionOnChain(
+  client: Client,
+  { contract, root, leaf, index, path }: VerifyInclusionOnChainParameters,
+): Promise<boolean> {
+  return withChainErrors(() =>
+    readContract(client, {
+      address: contract,
+      abi: messageAnchorAbi,
+      functionName: 'verifyInclusion',
+      args: [root, leaf, BigInt(index), path],
+    }),
+  )
+}
+
+/**
+ * Computes on chain the RFC 9162 root implied by an inclusion proof; throws ContractRevertError
+ * (SEALPOST_ANCHOR_INVALID_PROOF) on a malformed proof.
+ *
+ * @example
+ * const root = await computeRootOnChain(publicClient, { contract, leaf, index: 0, treeSize: 4, path })
+ */
+export async function computeRootOnChain(
+  client: Client,
+  {
+    contract,
+    leaf,
+    index,
+    treeSize,
+    path,
+  }: {
+    contract: Address
+    leaf: Hex
+    index: number | bigint
+    treeSize: number | bigint
+    path: readonly Hex[]
+  },
+): Promise<Hex> {
+  return withChainErrors(() =>
+    readContract(client, {
+      address: contract,
+      abi: messageAnchorAbi,
+      functionName: 'computeRoot',
+      args: [leaf, BigInt(index), BigInt(treeSize), path],
+    }),
+  )
+}
+
+type Omit2<T, K extends PropertyKey> = { [P in keyof T as P extends K ? never : P]: T[P] }
+
+/**
+ * Actions added by {@link messageAnchorActions}, bound to one contract address.
+ *
+ * @example
+ * const client = walletClient.extend(messageAnchorActions(contract))
+ */
+export type MessageAnchorActions = {
+  anchorRoot(params: Omit2<AnchorRootParameters, 'contract'>): Promise<WriteResult>
+  getAnchor(params: { root: Hex; blockNumber?: bigint | undefined }): Promise<AnchorInfo | undefined>
+  verifyInclusionOnChain(params: Omit2<VerifyInclusionOnChainParameters, 'contract'>): Promise<boolean>
+  computeRootOnChain(params: {
+    leaf: Hex
+    index: number | bigint
+    treeSize: number | bigint
+    path: readonly Hex[]
+  }): Promise<Hex>
+}
+
+/**
+ * Client decorator binding the anchor actions to `contract`.
+ *
+ * @example
+ * const client = walletClient.extend(messageAnchorActions(contract))
+ * await client.anchorRoot({ root, leafCount: 10 })
+ */
+export function messageAnchorActions(contract: Address) {
+  return (client: WriteClient): MessageAnchorActions => ({
+    anchorRoot: (p) => anchorRoot(client, { ...p, contract }),
+    getAnchor: (p) => getAnchor(client, { ...p, contract }),
+    verifyInclusionOnChain: (p) => verifyInclusionOnChain(client, { ...p, contract }),
+    computeRootOnChain: (p) => computeRootOnChain(client, { ...p, contract }),
+  })
+}

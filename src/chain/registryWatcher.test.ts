@@ -1,0 +1,174 @@
+import { p256 } from '@noble/curves/nist.js'
+import { type Address, bytesToHex, type Hex } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type ChainContext, setupChain } from '../../test/utils/anvil.js'
+import {
+  addDevice,
+  getRegistryNonce,
+  isDeviceValidAt,
+  revokeDevice,
+  rotateDevice,
+  signAddDevice,
+  signRevokeDevice,
+  signRotateDevice,
+} from './keyRegistry.js'
+import { type RegistryChange, RegistryWatcher, WatcherBehindError } from './registryWatcher.js'
+
+let ctx: ChainContext
+let registry: Address
+const alice = privateKeyToAccount('0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba')
+const bob = privateKeyToAccount('0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e')
+const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600)
+
+function deviceKey() {
+  const pub = p256.getPublicKey(p256.utils.randomSecretKey(), false)
+  return {
+    p256X: bytesToHex(pub.slice(1, 33)),
+    p256Y: bytesToHex(pub.slice(33, 65)),
+    mlsKey: bytesToHex(crypto.getRandomValues(new Uint8Array(32))),
+  }
+}
+
+async function add(owner: typeof alice) {
+  const key = deviceKey()
+  const nonce = await getRegistryNonce(ctx.publicClient, { registry, account: owner.address })
+  const chainId = ctx.anvil.chainId
+  const signature = await signAddDevice(owner, { registry, chainId, ...key, nonce, deadline })
+  return addDevice(ctx.walletClient, { registry, account: owner.address, ...key, deadline, signature })
+}
+
+async function revoke(owner: typeof alice, deviceId: Hex) {
+  const nonce = await getRegistryNonce(ctx.publicClient, { registry, account: owner.address })
+  const chainId = ctx.anvil.chainId
+  const signature = await signRevokeDevice(owner, { registry, chainId, deviceId, nonce, deadline })
+  return revokeDevice(ctx.walletClient, { registry, account: owner.address, deviceId, deadline, signature })
+}
+
+async function rotate(owner: typeof alice, oldDeviceId: Hex) {
+  const key = deviceKey()
+  const nonce = await getRegistryNonce(ctx.publicClient, { registry, account: owner.address })
+  const chainId = ctx.anvil.chainId
+  const signature = await signRotateDevice(owner, { registry, chainId, oldDeviceId, ...key, nonce, deadline })
+  return rotateDevice(ctx.walletClient, {
+    registry,
+    account: owner.address,
+    oldDeviceId,
+    ...key,
+    deadline,
+    signature,
+  })
+}
+
+function until(predicate: () => boolean, ms = 5000): Promise<void> {
+  return new Promise((ok, fail) => {
+    const started = Date.now()
+    const tick = () => {
+      if (predicate()) return ok()
+      if (Date.now() - started > ms) return fail(new Error('timed out'))
+      setTimeout(tick, 20)
+    }
+    tick()
+  })
+}
+
+beforeAll(async () => {
+  ctx = await setupChain()
+  registry = ctx.contracts.keyRegistry
+})
+afterAll(() => ctx.stop())
+
+describe('RegistryWatcher', () => {
+  it('backfills, follows live, answers isValidAt like the contract, and emits changes', async () => {
+    // History before the watcher starts.
+    const a1 = await add(alice)
+    const b1 = await add(bob)
+    await ctx.mine(3)
+    const a1Revoked = await revoke(alice, a1.deviceId)
+
+    // Small chunks so the backfill crosses several getLogs requests.
+    const watcher = new RegistryWatcher({
+      publicClient: ctx.publicClient,
+      registry,
+      fromBlock: ctx.deployBlock,
+      pollingInterval: 50,
+      chunkSize: 2n,
+    })
+    const changes: RegistryChange[] = []
+    watcher.on('change', (c) => changes.push(c))
+    const added: Hex[] = []
+    watcher.on('device-added', (d) => added.push(d.deviceId))
+    await watcher.start()
+    try {
+      expect(watcher.syncedTo).toBe(await ctx.publicClient.getBlockNumber())
+      expect(watcher.devicesOf(alice.address)).toEqual([
+        expect.objectContaining({
+          deviceId: a1.deviceId,
+          account: alice.address,
+          addedAt: a1.blockNumber,
+          addedTx: a1.hash,
+          revokedAt: a1Revoked.blockNumber,
+          revokedTx: a1Revoked.hash,
+        }),
+      ])
+      expect(watcher.activeDevicesOf(alice.address)).toEqual([])
+      expect(watcher.activeDevicesOf(bob.address.toLowerCase() as Address).map((d) => d.deviceId)).toEqual([
+        b1.deviceId,
+      ])
+      expect(changes.map((c) => c.type)).toEqual(['device-added', 'device-added', 'device-revoked'])
+      expect(added).toEqual([a1.deviceId, b1.deviceId])
+
+      // Live: a rotation shows up without calling sync().
+      const r = await rotate(bob, b1.deviceId)
+      await until(() => watcher.device(r.deviceId) !== undefined && watcher.syncedTo >= r.blockNumber)
+      expect(watcher.device(b1.deviceId)?.revokedAt).toBe(r.blockNumber)
+      expect(watcher.activeDevicesOf(bob.address).map((d) => d.deviceId)).toEqual([r.deviceId])
+      // The contract revokes the old device before adding the new one.
+      expect(changes.slice(3).map((c) => c.type)).toEqual(['device-revoked', 'device-added'])
+
+      // isValidAt matches the contract at every block of interest.
+      const cases: [Address, Hex][] = [
+        [alice.address, a1.deviceId],
+        [bob.address, b1.deviceId],
+        [bob.address, r.deviceId],
+        [alice.address, b1.deviceId],
+      ]
+      for (let block = ctx.deployBlock; block <= watcher.syncedTo; block++) {
+        for (const [account, deviceId] of cases) {
+          const onChain = await isDeviceValidAt(ctx.publicClient, { registry, account, deviceId, at: block })
+          expect(watcher.isValidAt(account, deviceId, block), `${deviceId} at ${block}`).toBe(onChain)
+        }
+      }
+      expect(() => watcher.isValidAt(alice.address, a1.deviceId, watcher.syncedTo + 5n)).toThrow(
+        WatcherBehindError,
+      )
+    } finally {
+      watcher.stop()
+    }
+  })
+
+  it('sync() catches up on demand, and a reorg rewinds and re-reads', async () => {
+    const watcher = new RegistryWatcher({
+      publicClient: ctx.publicClient,
+      registry,
+      fromBlock: ctx.deployBlock,
+    })
+    await watcher.sync()
+    const before = watcher.devicesOf(alice.address).length
+    const snap = await ctx.snapshot()
+    const a2 = await add(alice)
+    expect(await watcher.sync()).toBe(a2.blockNumber)
+    expect(watcher.isValidAt(alice.address, a2.deviceId, a2.blockNumber)).toBe(true)
+
+    // Replace the block holding a2 by an empty block at the same height.
+    await ctx.revert(snap)
+    await ctx.mine(1)
+    const changes: RegistryChange[] = []
+    watcher.on('change', (c) => changes.push(c))
+    await watcher.sync()
+    expect(changes[0]?.type).toBe('reorg')
+    expect(watcher.device(a2.deviceId)).toBeUndefined()
+    expect(watcher.devicesOf(alice.address)).toHaveLength(before)
+    expect(watcher.isValidAt(alice.address, a2.deviceId, a2.blockNumber)).toBe(false)
+  })
+})
