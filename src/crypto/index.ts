@@ -1,0 +1,26 @@
+/** Public entry point of `sealpost/crypto`: device P-256 keys and statement signatures. */
+
+export {
+  ciphersuiteId,
+  DEFAULT_CIPHERSUITE,
+  getMlsCiphersuite,
+  supportedCiphersuites,
+  UnsupportedCiphersuiteError,
+} from './mls.js'
+export {
+  assertValidP256PublicKey,
+  DeviceSigningKey,
+  InvalidKeyError,
+  P256_N,
+  P256_PUBLIC_KEY_BYTES,
+  P256_SIGNATURE_BYTES,
+  type VerifyP256Parameters,
+  verifyP256,
+} from './p256.js'
+export {
+  type SignStatementErrorType,
+  type SignStatementParameters,
+  signStatement,
+  type VerifyStatementSignatureParameters,
+  verifyStatementSignature,
+} from './statementSignature.js'

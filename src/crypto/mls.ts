@@ -1,0 +1,59 @@
+/** MLS ciphersuite selection for ts-mls, with the post-quantum X-Wing suite as the default. */
+import {
+  type CiphersuiteImpl,
+  type CiphersuiteName,
+  type CryptoProvider,
+  ciphersuites,
+  getCiphersuiteFromName,
+  getCiphersuiteImpl,
+} from 'ts-mls'
+import { UsageError } from '../errors.js'
+
+/** Default suite: X-Wing (ML-KEM-768 + X25519) hybrid KEM, AES-256-GCM, SHA-512, Ed25519 (id 83). */
+export const DEFAULT_CIPHERSUITE: CiphersuiteName = 'MLS_256_XWING_AES256GCM_SHA512_Ed25519'
+
+/** Suites whose signature scheme is Ed25519, the MLS leaf key type Sealpost registers on chain. */
+export const supportedCiphersuites = (Object.keys(ciphersuites) as CiphersuiteName[]).filter((name) =>
+  name.endsWith('_Ed25519'),
+)
+
+/** The requested ciphersuite is unknown or not supported by Sealpost. */
+export class UnsupportedCiphersuiteError extends UsageError {
+  override name = 'UnsupportedCiphersuiteError' as const
+  constructor({ ciphersuite }: { ciphersuite: string }) {
+    super(`Ciphersuite "${ciphersuite}" is not supported.`, {
+      metaMessages: [`Supported: ${supportedCiphersuites.join(', ')}`],
+      code: 'SEALPOST_UNSUPPORTED_CIPHERSUITE',
+    })
+  }
+}
+
+const cache = new Map<string, Promise<CiphersuiteImpl>>()
+
+/**
+ * Resolves (and caches) the ts-mls implementation of a ciphersuite.
+ *
+ * @example const impl = await getMlsCiphersuite() // X-Wing suite, id 83
+ */
+export function getMlsCiphersuite(
+  name: string = DEFAULT_CIPHERSUITE,
+  provider?: CryptoProvider,
+): Promise<CiphersuiteImpl> {
+  if (!supportedCiphersuites.includes(name as CiphersuiteName))
+    throw new UnsupportedCiphersuiteError({ ciphersuite: name })
+  const key = provider ? undefined : name
+  const cached = key ? cache.get(key) : undefined
+  if (cached) return cached
+  const impl = getCiphersuiteImpl(getCiphersuiteFromName(name as CiphersuiteName), provider)
+  if (key) cache.set(key, impl)
+  return impl
+}
+
+/**
+ * The numeric id of a ciphersuite as registered with IANA (RFC 9420 §17.1) or ts-mls.
+ *
+ * @example ciphersuiteId('MLS_256_XWING_AES256GCM_SHA512_Ed25519') // 83
+ */
+export function ciphersuiteId(name: CiphersuiteName): number {
+  return ciphersuites[name]
+}

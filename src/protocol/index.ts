@@ -1,0 +1,8 @@
+/** Public entry point of `sealpost/protocol`: the pure wire formats (envelope, statement, content, Merkle). */
+export * from './content.js'
+export * from './credential.js'
+export * from './envelope.js'
+export * from './labels.js'
+export * from './merkle.js'
+export * from './statement.js'
+export * from './topics.js'

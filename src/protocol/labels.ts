@@ -1,0 +1,88 @@
+/** Domain-separation labels (plan.md) and the `labelledHash` helper: SHA-256(label || 0x00 || parts...). */
+import { createHash } from 'node:crypto'
+
+/** P-256 statement signature input: ECDSA-SHA256 over `label || 0x00 || statementBytes`. @example LABEL_STATEMENT // 'sealpost/v1/statement' */
+export const LABEL_STATEMENT = 'sealpost/v1/statement'
+/** Statement Merkle leaf: SHA-256(label || 0x00 || statementBytes || signature64). @example LABEL_LEAF // 'sealpost/v1/leaf' */
+export const LABEL_LEAF = 'sealpost/v1/leaf'
+/** Body hash: SHA-256(label || 0x00 || body). @example LABEL_BODY // 'sealpost/v1/body' */
+export const LABEL_BODY = 'sealpost/v1/body'
+/** Envelope id: SHA-256(label || 0x00 || version || kind || topic || payload). @example LABEL_ENVELOPE_ID // 'sealpost/v1/envelope-id' */
+export const LABEL_ENVELOPE_ID = 'sealpost/v1/envelope-id'
+/** Start of the AES-GCM associated data of a keystore file. @example LABEL_KEYSTORE // 'sealpost/v1/keystore' */
+export const LABEL_KEYSTORE = 'sealpost/v1/keystore'
+/** Device inbox topic: SHA-256(label || 0x00 || deviceId) (used by `topics.ts`; not in plan.md's list). @example LABEL_INBOX // 'sealpost/v1/inbox' */
+export const LABEL_INBOX = 'sealpost/v1/inbox'
+
+/**
+ * Every label by purpose.
+ *
+ * @example labels.statement // 'sealpost/v1/statement'
+ */
+export const labels = {
+  statement: LABEL_STATEMENT,
+  leaf: LABEL_LEAF,
+  body: LABEL_BODY,
+  envelopeId: LABEL_ENVELOPE_ID,
+  keystore: LABEL_KEYSTORE,
+  inbox: LABEL_INBOX,
+} as const
+
+/** One of Sealpost's domain-separation labels. @example const l: Label = 'sealpost/v1/leaf' */
+export type Label = (typeof labels)[keyof typeof labels]
+
+/**
+ * ASCII bytes of a label, as a fresh copy on each call (no shared buffer that a caller could corrupt).
+ *
+ * @example labelToBytes(LABEL_STATEMENT).length // 21
+ */
+export function labelToBytes(label: Label): Uint8Array {
+  return new Uint8Array(Buffer.from(label, 'latin1'))
+}
+
+/** ASCII bytes of `sealpost/v1/statement`; treat as read-only. @example LABEL_STATEMENT_BYTES.length // 21 */
+export const LABEL_STATEMENT_BYTES: Uint8Array = labelToBytes(LABEL_STATEMENT)
+/** ASCII bytes of `sealpost/v1/leaf`; treat as read-only. @example LABEL_LEAF_BYTES.length // 16 */
+export const LABEL_LEAF_BYTES: Uint8Array = labelToBytes(LABEL_LEAF)
+/** ASCII bytes of `sealpost/v1/body`; treat as read-only. @example LABEL_BODY_BYTES.length // 16 */
+export const LABEL_BODY_BYTES: Uint8Array = labelToBytes(LABEL_BODY)
+/** ASCII bytes of `sealpost/v1/envelope-id`; treat as read-only. @example LABEL_ENVELOPE_ID_BYTES.length // 23 */
+export const LABEL_ENVELOPE_ID_BYTES: Uint8Array = labelToBytes(LABEL_ENVELOPE_ID)
+/** ASCII bytes of `sealpost/v1/keystore`; treat as read-only. @example LABEL_KEYSTORE_BYTES.length // 20 */
+export const LABEL_KEYSTORE_BYTES: Uint8Array = labelToBytes(LABEL_KEYSTORE)
+/** ASCII bytes of `sealpost/v1/inbox`; treat as read-only. @example LABEL_INBOX_BYTES.length // 17 */
+export const LABEL_INBOX_BYTES: Uint8Array = labelToBytes(LABEL_INBOX)
+
+/**
+ * `label || 0x00 || parts...` as one new byte array: the exact input that gets hashed or signed.
+ *
+ * @example labelledInput(LABEL_STATEMENT, statementBytes) // what the device key signs
+ */
+export function labelledInput(label: Label, ...parts: Uint8Array[]): Uint8Array {
+  let length = label.length + 1
+  for (const part of parts) length += part.length
+  const out = new Uint8Array(length)
+  out.set(Buffer.from(label, 'latin1'), 0)
+  let offset = label.length + 1 // out[label.length] is already 0x00
+  for (const part of parts) {
+    out.set(part, offset)
+    offset += part.length
+  }
+  return out
+}
+
+/**
+ * SHA-256(label || 0x00 || parts...). Parts are concatenated without length prefixes, so only the last
+ * part of a given use may vary in length.
+ *
+ * @example labelledHash(LABEL_BODY, new TextEncoder().encode('hi')) // 32 bytes
+ */
+export function labelledHash(label: Label, ...parts: Uint8Array[]): Uint8Array {
+  const hash = createHash('sha256')
+  hash.update(label, 'latin1')
+  hash.update(ZERO)
+  for (const part of parts) hash.update(part)
+  return new Uint8Array(hash.digest())
+}
+
+const ZERO = new Uint8Array(1)
