@@ -1,0 +1,1099 @@
+/** The Sealpost SDK client: one device of one account, its conversations, and its view of the chain. */
+import { randomBytes } from 'node:crypto'
+import {
+  type CiphersuiteImpl,
+  type ClientConfig,
+  type ClientState,
+  createApplicationMessage,
+  createCommit,
+  createGroup,
+  emptyPskIndex,
+  joinGroup,
+  type KeyPackage,
+  makePskIndex,
+  type PrivateKeyPackage,
+  type Proposal,
+  processPrivateMessage,
+  zeroOutUint8Array,
+} from 'ts-mls'
+import {
+  type Address,
+  bytesToHex,
+  createPublicClient,
+  createWalletClient,
+  getAddress,
+  type Hex,
+  http,
+  isAddressEqual,
+  type PublicClient,
+} from 'viem'
+import type { LocalAccount } from 'viem/accounts'
+import { mapChainError, WrongChainError } from '../chain/errors.js'
+import {
+  addDevice,
+  getRegistryNonce,
+  revokeDevice,
+  signAddDevice,
+  signRevokeDevice,
+} from '../chain/keyRegistry.js'
+import { type DeviceRecord, RegistryWatcher } from '../chain/registryWatcher.js'
+import { getMlsCiphersuite } from '../crypto/mls.js'
+import { signStatement } from '../crypto/statementSignature.js'
+import { type BaseError, UsageError, VerificationError } from '../errors.js'
+import { decodeApplicationContent, encodeApplicationContent } from '../protocol/content.js'
+import type { DeviceIdentity } from '../protocol/credential.js'
+import { createEnvelope, decodeEnvelope, type Envelope } from '../protocol/envelope.js'
+import { hashBody, type Statement, statementLeaf } from '../protocol/statement.js'
+import { inboxTopic } from '../protocol/topics.js'
+import { DeviceStore } from '../store/deviceStore.js'
+import { resolvePassphrase } from '../store/keystore.js'
+import { type Deployment, readDeployment } from './deployment.js'
+import {
+  DeviceNotRegisteredError,
+  KeyPackageRejectedError,
+  MlsRejectedError,
+  NoKeyPackageError,
+  PeerHasNoDevicesError,
+  ReplayError,
+  UnknownConversationError,
+} from './errors.js'
+import { createDevice, type DeviceKeys, deviceExists, type KdfParams, loadDevice } from './identity.js'
+import {
+  createKeyPackage,
+  decodeMls,
+  deserializeGroupState,
+  encodeMls,
+  identityOf,
+  keyPackageRef,
+  membersOf,
+  mlsClientConfig,
+  registryAuthService,
+  senderOf,
+  serializeGroupState,
+} from './mls.js'
+import type { Delivery, Transport } from './transport.js'
+import { type ClockPolicy, type VerificationReport, verifyStatement } from './verifyStatement.js'
+
+export type ClientParameters = {
+  /** The account's wallet (signs device authorisations), or just its address for a device that is already registered. */
+  account: LocalAccount | Address
+  /** Directory holding this account's keys and device state (`--home`). */
+  home: string
+  /** JSON-RPC URL of the chain. */
+  rpc: string
+  /** Message transport (in-process hub or relay connection). */
+  transport: Transport
+  /** Contract addresses; defaults to `<home>/deployment.json`. */
+  deployment?: Deployment | undefined
+  /** Key store passphrase; defaults to `SEALPOST_PASSPHRASE`. */
+  passphrase?: string | undefined
+  /** Device name under `<home>/devices/`. Default `default`; created on first use. */
+  device?: string | undefined
+  /** MLS ciphersuite for a new device. Default X-Wing (id 83). */
+  ciphersuite?: string | undefined
+  /** scrypt cost for newly written key files. */
+  kdf?: KdfParams | undefined
+  /** Clock bounds for statement verification. */
+  clock?: Partial<ClockPolicy> | undefined
+  /** Pays gas for registry transactions instead of `account` (anyone may submit). */
+  submitter?: LocalAccount | undefined
+  /** Milliseconds between chain polls of the registry watcher. Default 1000. */
+  pollingInterval?: number | undefined
+}
+
+/**
+ * Options of `conversation.send()`. The `unsafe*` switches exist to simulate a misbehaving or compromised sender
+ * in tests and the demo (a stolen, revoked key; a replayed sequence number); recipients must reject the result.
+ */
+export type SendOptions = {
+  /** Sign and send even if this device is not (or no longer) registered. */
+  unsafeSkipRegistrationCheck?: boolean | undefined
+  /** Use this sequence number instead of the next one. */
+  unsafeSeq?: bigint | undefined
+}
+
+/** A message this device sent. */
+export type SentMessage = {
+  id: Hex
+  conversation: Hex
+  statement: Statement
+  signature: Hex
+  /** The statement's Merkle leaf, what the anchorer commits on chain. */
+  leaf: Hex
+  envelope: Envelope
+  cursor: bigint
+}
+
+/** A message this device received and verified. */
+export type ReceivedMessage = {
+  id: Hex
+  conversation: Hex
+  from: Address
+  device: Hex
+  seq: bigint
+  sentAt: number
+  text: string
+  statement: Statement
+  signature: Hex
+  leaf: Hex
+  report: VerificationReport
+}
+
+/** What processing one envelope produced. */
+export type ReceiveResult =
+  | { type: 'message'; message: ReceivedMessage }
+  | { type: 'joined'; conversation: Hex; peer: Address }
+  | { type: 'commit'; conversation: Hex; epoch: bigint; removed: boolean }
+
+/** An envelope that was refused, with the typed error and (for messages) the verification report. */
+export type Rejection = {
+  envelopeId: Hex
+  topic: Hex
+  error: BaseError
+  report?: VerificationReport | undefined
+}
+
+/** Result of `client.sync()`. */
+export type SyncResult = {
+  received: ReceivedMessage[]
+  joined: Hex[]
+  commits: number
+  rejected: Rejection[]
+}
+
+/** A rejected message carries the report of the checks that ran. */
+export type RejectedMessageError = BaseError & { report?: VerificationReport }
+
+/**
+ * One device of one account. Created with `Client.create()`; talks to the chain through viem and to peers
+ * through a `Transport`.
+ *
+ * @example
+ * const alice = await Client.create({ account, home: '~/.sealpost', rpc: anvil.rpcUrl, transport })
+ * await alice.register()
+ * const chat = await alice.conversations.open(bob.address)
+ * await chat.send('hello')
+ */
+export class Client {
+  readonly account: Address
+  readonly chainId: number
+  readonly deployment: Deployment
+  readonly publicClient: PublicClient
+  readonly watcher: RegistryWatcher
+  readonly transport: Transport
+  readonly store: DeviceStore
+  readonly conversations: Conversations
+  readonly #device: DeviceKeys
+  readonly #wallet: LocalAccount | undefined
+  readonly #submitter: LocalAccount | undefined
+  readonly #impl: CiphersuiteImpl
+  readonly #config: ClientConfig
+  readonly #clock: Partial<ClockPolicy> | undefined
+  readonly #rpc: string
+  readonly #blocks = new Map<bigint, { hash: Hex; timestamp: bigint }>()
+  #queue: Promise<unknown> = Promise.resolve()
+
+  private constructor(init: {
+    device: DeviceKeys
+    wallet: LocalAccount | undefined
+    submitter: LocalAccount | undefined
+    chainId: number
+    deployment: Deployment
+    publicClient: PublicClient
+    watcher: RegistryWatcher
+    transport: Transport
+    store: DeviceStore
+    impl: CiphersuiteImpl
+    clock: Partial<ClockPolicy> | undefined
+    rpc: string
+  }) {
+    this.#device = init.device
+    this.#wallet = init.wallet
+    this.#submitter = init.submitter
+    this.account = init.device.account
+    this.chainId = init.chainId
+    this.deployment = init.deployment
+    this.publicClient = init.publicClient
+    this.watcher = init.watcher
+    this.transport = init.transport
+    this.store = init.store
+    this.#impl = init.impl
+    this.#clock = init.clock
+    this.#rpc = init.rpc
+    this.#config = mlsClientConfig(
+      registryAuthService({
+        chainId: init.chainId,
+        lookup: (id) => this.#lookupDevice(id, this.watcher.syncedTo),
+      }),
+    )
+    this.conversations = new Conversations(this)
+  }
+
+  /**
+   * Opens (creating on first use) a device under `home`, connects to the chain and checks the deployment.
+   *
+   * @example const client = await Client.create({ account, home, rpc, transport })
+   */
+  static async create(parameters: ClientParameters): Promise<Client> {
+    const passphrase = resolvePassphrase({ passphrase: parameters.passphrase })
+    const deployment = parameters.deployment ?? readDeployment(parameters.home)
+    const publicClient = createPublicClient({
+      transport: http(parameters.rpc, { retryCount: 1 }),
+    }) as PublicClient
+    const chainId = await publicClient.getChainId().catch((err) => {
+      throw mapChainError(err)
+    })
+    if (chainId !== deployment.chainId)
+      throw new WrongChainError({ expected: deployment.chainId, actual: chainId })
+    const accountAddress = getAddress(
+      typeof parameters.account === 'string' ? parameters.account : parameters.account.address,
+    )
+    const name = parameters.device ?? 'default'
+    const device = deviceExists(parameters.home, name)
+      ? await loadDevice({ home: parameters.home, name, passphrase })
+      : await createDevice({
+          home: parameters.home,
+          name,
+          account: accountAddress,
+          passphrase,
+          ciphersuite: parameters.ciphersuite,
+          kdf: parameters.kdf,
+        })
+    if (!isAddressEqual(device.account, accountAddress))
+      throw new UsageError('This device belongs to another account.', {
+        metaMessages: [`Device account: ${device.account}`, `Given account: ${accountAddress}`],
+        code: 'SEALPOST_ACCOUNT_MISMATCH',
+        name: 'AccountMismatchError',
+      })
+    const impl = await getMlsCiphersuite(device.mls.ciphersuite)
+    const store = DeviceStore.open({ path: `${device.dir}/state.sqlite`, storageKey: device.storageKey })
+    const watcher = new RegistryWatcher({
+      publicClient,
+      registry: deployment.keyRegistry,
+      fromBlock: deployment.deployBlock,
+      ...(parameters.pollingInterval ? { pollingInterval: parameters.pollingInterval } : {}),
+    })
+    try {
+      await watcher.start()
+    } catch (err) {
+      store.close()
+      throw mapChainError(err)
+    }
+    return new Client({
+      device,
+      wallet: typeof parameters.account === 'string' ? undefined : parameters.account,
+      submitter: parameters.submitter,
+      chainId,
+      deployment,
+      publicClient,
+      watcher,
+      transport: parameters.transport,
+      store,
+      impl,
+      clock: parameters.clock,
+      rpc: parameters.rpc,
+    })
+  }
+
+  /** This device's id (keccak256 of its P-256 public key), as registered on chain. */
+  get deviceId(): Hex {
+    return this.#device.deviceId
+  }
+
+  /** This device's name under `--home`. */
+  get deviceName(): string {
+    return this.#device.name
+  }
+
+  /** The MLS ciphersuite of this device. */
+  get ciphersuite(): string {
+    return this.#device.mls.ciphersuite
+  }
+
+  /** Public keys of this device, as the registry stores them. */
+  get devicePublicKeys(): { p256X: Hex; p256Y: Hex; mlsKey: Hex } {
+    return {
+      p256X: this.#device.signingKey.p256X,
+      p256Y: this.#device.signingKey.p256Y,
+      mlsKey: bytesToHex(this.#device.mls.publicKey),
+    }
+  }
+
+  /** The identity this device puts in its MLS credentials. */
+  get identity(): DeviceIdentity {
+    return { chainId: this.chainId, account: this.account, deviceId: this.deviceId }
+  }
+
+  /** This device's on-chain record, if registered. */
+  async registration(): Promise<DeviceRecord | undefined> {
+    await this.watcher.sync()
+    return this.watcher.device(this.deviceId)
+  }
+
+  /**
+   * Registers this device on chain (EIP-712 authorisation by the account; submitted by `submitter` or the account),
+   * then publishes key packages so peers can add it while it is offline. Idempotent.
+   *
+   * @example const { txHash, gasUsed } = await client.register()
+   */
+  async register({ keyPackages = 5 }: { keyPackages?: number } = {}): Promise<{
+    deviceId: Hex
+    txHash?: Hex | undefined
+    gasUsed?: bigint | undefined
+    blockNumber: bigint
+  }> {
+    let record = await this.registration()
+    let txHash: Hex | undefined
+    let gasUsed: bigint | undefined
+    if (record?.revokedAt !== undefined)
+      throw new DeviceNotRegisteredError({ deviceId: this.deviceId, revoked: true })
+    if (!record) {
+      const wallet = this.#requireWallet()
+      const keys = this.devicePublicKeys
+      const nonce = await getRegistryNonce(this.publicClient, {
+        registry: this.deployment.keyRegistry,
+        account: this.account,
+      })
+      const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600)
+      const signature = await signAddDevice(wallet, {
+        registry: this.deployment.keyRegistry,
+        chainId: this.chainId,
+        ...keys,
+        nonce,
+        deadline,
+      })
+      const result = await addDevice(this.#walletClient(), {
+        registry: this.deployment.keyRegistry,
+        account: this.account,
+        ...keys,
+        nonce,
+        deadline,
+        signature,
+      })
+      txHash = result.hash
+      gasUsed = result.gasUsed
+      await this.watcher.sync()
+      record = this.watcher.device(this.deviceId)
+    }
+    if (!record) throw new DeviceNotRegisteredError({ deviceId: this.deviceId })
+    if (keyPackages > 0) {
+      const have = await this.transport.countKeyPackages({ deviceId: this.deviceId })
+      if (have < keyPackages) await this.publishKeyPackages(keyPackages - have)
+    }
+    return { deviceId: this.deviceId, txHash, gasUsed, blockNumber: record.addedAt }
+  }
+
+  /**
+   * Revokes another device of this account on chain (EIP-712 authorisation by the account).
+   *
+   * @example await client.revokeDevice(oldDeviceId)
+   */
+  async revokeDevice(deviceId: Hex): Promise<{ txHash: Hex; gasUsed: bigint; blockNumber: bigint }> {
+    const wallet = this.#requireWallet()
+    const nonce = await getRegistryNonce(this.publicClient, {
+      registry: this.deployment.keyRegistry,
+      account: this.account,
+    })
+    const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600)
+    const signature = await signRevokeDevice(wallet, {
+      registry: this.deployment.keyRegistry,
+      chainId: this.chainId,
+      deviceId,
+      nonce,
+      deadline,
+    })
+    const result = await revokeDevice(this.#walletClient(), {
+      registry: this.deployment.keyRegistry,
+      account: this.account,
+      deviceId,
+      nonce,
+      deadline,
+      signature,
+    })
+    await this.watcher.sync()
+    return { txHash: result.hash, gasUsed: result.gasUsed, blockNumber: result.blockNumber }
+  }
+
+  /**
+   * Generates `count` key packages signed with this device's registered MLS key, keeps their private parts
+   * (sealed) in the device store, and publishes them through the transport.
+   *
+   * @example await client.publishKeyPackages(10)
+   */
+  async publishKeyPackages(count: number): Promise<void> {
+    const envelopes: Envelope[] = []
+    for (let i = 0; i < count; i++) {
+      const { publicPackage, privatePackage, ref } = await createKeyPackage({
+        identity: this.identity,
+        mls: this.#device.mls,
+        impl: this.#impl,
+      })
+      this.store.putKeyPackage({
+        ref,
+        publicPackage: encodeMls({
+          version: 'mls10',
+          wireformat: 'mls_key_package',
+          keyPackage: publicPackage,
+        }),
+        privatePackage: encodePrivateKeyPackage(privatePackage),
+      })
+      envelopes.push(
+        createEnvelope({
+          kind: 'key-package',
+          topic: inboxTopic(this.deviceId),
+          payload: encodeMls({ version: 'mls10', wireformat: 'mls_key_package', keyPackage: publicPackage }),
+        }),
+      )
+    }
+    await this.transport.putKeyPackages({ deviceId: this.deviceId, envelopes })
+  }
+
+  /**
+   * Pulls everything new on this device's inbox and conversation topics, processes it in order, and acks it.
+   * Bad envelopes are rejected (with a typed error) without stopping the others.
+   *
+   * @example const { received, rejected } = await client.sync()
+   */
+  async sync(): Promise<SyncResult> {
+    const result: SyncResult = { received: [], joined: [], commits: 0, rejected: [] }
+    const pullTopic = async (topic: Hex) => {
+      for (;;) {
+        const deliveries = await this.transport.pull({
+          topic,
+          after: this.store.getCursor(topic),
+          limit: 256,
+        })
+        if (deliveries.length === 0) return
+        for (const delivery of deliveries) await this.#consume(delivery, result)
+      }
+    }
+    await pullTopic(inboxTopic(this.deviceId))
+    for (const group of this.store.listGroups()) await pullTopic(group.groupId as Hex)
+    return result
+  }
+
+  /**
+   * Processes one envelope (bytes from the wire or a decoded `Envelope`) and returns what it produced.
+   * Throws a typed error if it is rejected; state is then unchanged.
+   *
+   * @example const result = await client.receive(bytes)
+   */
+  async receive(input: Uint8Array | Envelope): Promise<ReceiveResult> {
+    const envelope = input instanceof Uint8Array ? decodeEnvelope(input) : input
+    return this.#exclusive(() => this.#process(envelope))
+  }
+
+  /** Stops the registry watcher and closes the device store. */
+  async close(): Promise<void> {
+    await this.#queue.catch(() => undefined)
+    this.watcher.stop()
+    this.store.close()
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
+  }
+
+  // ---- internals shared with Conversation --------------------------------------------------------------
+
+  /** @internal */ async openConversation(peer: Address): Promise<Conversation> {
+    return this.#exclusive(async () => {
+      const existing = this.store.findGroupByPeer(peer)
+      if (existing) return new Conversation(this, existing.groupId as Hex, getAddress(peer))
+      await this.#assertActive()
+      const targets = [
+        ...this.watcher.activeDevicesOf(peer),
+        ...this.watcher.activeDevicesOf(this.account).filter((d) => d.deviceId !== this.deviceId),
+      ]
+      if (this.watcher.activeDevicesOf(peer).length === 0) throw new PeerHasNoDevicesError({ account: peer })
+      const keyPackages = await this.#claimKeyPackages(targets)
+      const groupId = bytesToHex(randomBytes(32))
+      const own = await createKeyPackage({ identity: this.identity, mls: this.#device.mls, impl: this.#impl })
+      let state = await createGroup(
+        Uint8Array.from(Buffer.from(groupId.slice(2), 'hex')),
+        own.publicPackage,
+        own.privatePackage,
+        [],
+        this.#impl,
+        this.#config,
+      )
+      const proposals: Proposal[] = keyPackages.map((kp) => ({
+        proposalType: 'add',
+        add: { keyPackage: kp.keyPackage },
+      }))
+      const commit = await createCommit(
+        { state, cipherSuite: this.#impl },
+        { extraProposals: proposals, ratchetTreeExtension: true },
+      )
+      state = commit.newState
+      commit.consumed.forEach(zeroOutUint8Array)
+      this.store.putGroup({ groupId, peer, ciphersuite: this.ciphersuite, state: serializeGroupState(state) })
+      if (commit.welcome)
+        await this.#sendWelcome(
+          commit.welcome,
+          keyPackages.map((k) => k.deviceId),
+        )
+      return new Conversation(this, groupId, getAddress(peer))
+    })
+  }
+
+  /** @internal */ async sendText(
+    groupId: Hex,
+    text: string,
+    options: SendOptions = {},
+  ): Promise<SentMessage> {
+    return this.#exclusive(async () => {
+      if (!options.unsafeSkipRegistrationCheck) await this.#assertActive()
+      const group = this.#requireGroup(groupId)
+      const state = deserializeGroupState(group.state, this.#config)
+      const body = new TextEncoder().encode(text)
+      const block = await this.publicClient.getBlock({ blockTag: 'latest' }).catch((err) => {
+        throw mapChainError(err)
+      })
+      const statement: Statement = {
+        chainId: this.chainId,
+        from: this.account,
+        device: this.deviceId,
+        conversation: groupId,
+        seq: options.unsafeSeq ?? this.store.nextSeq(groupId),
+        sentAt: Date.now(),
+        block: { number: block.number, hash: block.hash },
+        bodyHash: hashBody(body),
+        salt: bytesToHex(randomBytes(32)),
+      }
+      const signed = signStatement({ statement, key: this.#device.signingKey })
+      const content = encodeApplicationContent({ signed, contentType: 'text', body })
+      const created = await createApplicationMessage(state, content, this.#impl)
+      const envelope = createEnvelope({
+        kind: 'application',
+        topic: groupId,
+        payload: encodeMls({
+          version: 'mls10',
+          wireformat: 'mls_private_message',
+          privateMessage: created.privateMessage,
+        }),
+      })
+      const leaf = statementLeaf(signed.bytes, Uint8Array.from(Buffer.from(signed.signature.slice(2), 'hex')))
+      this.store.transaction(() => {
+        this.store.putGroup({
+          groupId,
+          peer: group.peer,
+          ciphersuite: group.ciphersuite,
+          state: serializeGroupState(created.newState),
+        })
+        this.store.markProcessed(envelope.id, 'sent')
+        this.store.putMessage({
+          id: envelope.id,
+          conversation: groupId,
+          direction: 'out',
+          from: this.account,
+          device: this.deviceId,
+          seq: statement.seq,
+          sentAt: statement.sentAt,
+          body: text,
+          report: '{}',
+          receivedAt: Date.now(),
+        })
+      })
+      created.consumed.forEach(zeroOutUint8Array)
+      const { cursor } = await this.transport.publish(envelope)
+      return {
+        id: envelope.id,
+        conversation: groupId,
+        statement,
+        signature: signed.signature,
+        leaf,
+        envelope,
+        cursor,
+      }
+    })
+  }
+
+  /**
+   * @internal Brings the group in line with the registry: removes revoked devices, adds new active devices of
+   * both accounts. Returns the number of changes committed.
+   */
+  async syncMembers(groupId: Hex): Promise<{ added: Hex[]; removed: Hex[] }> {
+    return this.#exclusive(async () => {
+      await this.watcher.sync()
+      const group = this.#requireGroup(groupId)
+      let state = deserializeGroupState(group.state, this.#config)
+      const members = membersOf(state)
+      const removed = members.filter((m) => this.watcher.device(m.identity.deviceId)?.revokedAt !== undefined)
+      const present = new Set(members.map((m) => m.identity.deviceId.toLowerCase()))
+      const wanted = [
+        ...this.watcher.activeDevicesOf(getAddress(group.peer)),
+        ...this.watcher.activeDevicesOf(this.account),
+      ]
+      const missing = wanted.filter((d) => !present.has(d.deviceId.toLowerCase()))
+      if (removed.length === 0 && missing.length === 0) return { added: [], removed: [] }
+      // Removals and additions go in separate commits: an added leaf may reuse a removed member's slot, and the
+      // removed member must still see its own removal (ts-mls 1.6 misdetects it when both share one commit).
+      if (removed.length > 0)
+        state = await this.#commit(
+          group,
+          state,
+          removed.map((m): Proposal => ({ proposalType: 'remove', remove: { removed: m.leafIndex } })),
+        )
+      const keyPackages = await this.#claimKeyPackages(missing)
+      if (keyPackages.length > 0) {
+        const proposals = keyPackages.map(
+          (kp): Proposal => ({ proposalType: 'add', add: { keyPackage: kp.keyPackage } }),
+        )
+        state = await this.#commit(
+          group,
+          state,
+          proposals,
+          keyPackages.map((k) => k.deviceId),
+        )
+      }
+      return { added: keyPackages.map((k) => k.deviceId), removed: removed.map((m) => m.identity.deviceId) }
+    })
+  }
+
+  /** @internal */ groupInfo(groupId: Hex): { epoch: bigint; members: DeviceIdentity[]; active: boolean } {
+    const state = deserializeGroupState(this.#requireGroup(groupId).state, this.#config)
+    return {
+      epoch: state.groupContext.epoch,
+      members: membersOf(state).map((m) => m.identity),
+      active: state.groupActiveState.kind === 'active',
+    }
+  }
+
+  // ---- private ------------------------------------------------------------------------------------------
+
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn, fn)
+    this.#queue = run.catch(() => undefined)
+    return run
+  }
+
+  async #consume(delivery: Delivery, result: SyncResult): Promise<void> {
+    const { envelope, topic, cursor } = delivery
+    try {
+      const outcome = await this.#exclusive(() => this.#process(envelope))
+      if (outcome.type === 'message') result.received.push(outcome.message)
+      else if (outcome.type === 'joined') result.joined.push(outcome.conversation)
+      else result.commits++
+    } catch (err) {
+      if (!(err instanceof ReplayError)) {
+        const error = err instanceof VerificationError || err instanceof UsageError ? err : wrapUnknown(err)
+        result.rejected.push({
+          envelopeId: envelope.id,
+          topic,
+          error,
+          report: (err as RejectedMessageError).report,
+        })
+      }
+    }
+    this.store.setCursor(topic, cursor)
+    await this.transport.ack({ topic, cursor })
+  }
+
+  async #process(envelope: Envelope): Promise<ReceiveResult> {
+    const earlier = this.store.processed(envelope.id)
+    if (earlier) throw new ReplayError({ messageId: envelope.id, verdict: earlier })
+    try {
+      switch (envelope.kind) {
+        case 'welcome':
+          return await this.#processWelcome(envelope)
+        case 'application':
+        case 'commit':
+          return await this.#processGroupMessage(envelope)
+        default:
+          throw new UsageError(`Envelopes of kind "${envelope.kind}" are not delivered to clients.`, {
+            code: 'SEALPOST_UNEXPECTED_KIND',
+            name: 'UnexpectedEnvelopeKindError',
+          })
+      }
+    } catch (err) {
+      // Remember the verdict so a replay of the same bytes is recognised, but leave all other state unchanged.
+      if (err instanceof VerificationError) this.store.markProcessed(envelope.id, `rejected:${err.code}`)
+      throw err
+    }
+  }
+
+  async #processWelcome(envelope: Envelope): Promise<ReceiveResult> {
+    const message = decodeMls(envelope.payload, envelope.id)
+    if (message.wireformat !== 'mls_welcome')
+      throw new MlsRejectedError({ messageId: envelope.id, reason: 'not a Welcome' })
+    const welcome = message.welcome
+    const wanted = new Set(welcome.secrets.map((s) => bytesToHex(s.newMember).toLowerCase()))
+    const mine = this.store.listKeyPackages().find((kp) => wanted.has(kp.ref.toLowerCase()))
+    if (!mine)
+      throw new MlsRejectedError({
+        messageId: envelope.id,
+        reason: 'Welcome is for none of our key packages',
+      })
+    const publicMessage = decodeMls(mine.publicPackage)
+    if (publicMessage.wireformat !== 'mls_key_package')
+      throw new MlsRejectedError({ reason: 'stored key package is corrupt' })
+    await this.watcher.sync()
+    let state: ClientState
+    try {
+      state = await joinGroup(
+        welcome,
+        publicMessage.keyPackage,
+        decodePrivateKeyPackage(mine.privatePackage),
+        emptyPskIndex,
+        this.#impl,
+        undefined,
+        undefined,
+        this.#config,
+      )
+    } catch (cause) {
+      throw new MlsRejectedError({ messageId: envelope.id, reason: reasonOf(cause), cause })
+    }
+    const groupId = bytesToHex(state.groupContext.groupId)
+    const peers = membersOf(state).filter((m) => !isAddressEqual(m.identity.account, this.account))
+    const peer = peers[0]?.identity.account ?? this.account
+    this.store.transaction(() => {
+      this.store.putGroup({ groupId, peer, ciphersuite: this.ciphersuite, state: serializeGroupState(state) })
+      this.store.deleteKeyPackage(mine.ref)
+      this.store.markProcessed(envelope.id, 'joined')
+    })
+    return { type: 'joined', conversation: groupId, peer }
+  }
+
+  async #processGroupMessage(envelope: Envelope): Promise<ReceiveResult> {
+    const group = this.store.getGroup(envelope.topic)
+    if (!group) throw new UnknownConversationError({ topic: envelope.topic })
+    const message = decodeMls(envelope.payload, envelope.id)
+    if (message.wireformat !== 'mls_private_message')
+      throw new MlsRejectedError({
+        messageId: envelope.id,
+        reason: `unexpected wire format ${message.wireformat}`,
+      })
+    const state = deserializeGroupState(group.state, this.#config)
+    if (state.groupActiveState.kind !== 'active')
+      throw new MlsRejectedError({
+        messageId: envelope.id,
+        reason: 'this device was removed from the conversation',
+      })
+    const sender = await senderOf(state, message.privateMessage, this.#impl)
+    let processed: Awaited<ReturnType<typeof processPrivateMessage>>
+    try {
+      processed = await processPrivateMessage(
+        state,
+        message.privateMessage,
+        makePskIndex(state, {}),
+        this.#impl,
+      )
+    } catch (cause) {
+      throw new MlsRejectedError({ messageId: envelope.id, reason: reasonOf(cause), cause })
+    }
+    if (processed.kind === 'newState') {
+      const newState = processed.newState
+      this.store.transaction(() => {
+        this.store.putGroup({
+          groupId: group.groupId,
+          peer: group.peer,
+          ciphersuite: group.ciphersuite,
+          state: serializeGroupState(newState),
+        })
+        this.store.markProcessed(envelope.id, 'commit')
+      })
+      processed.consumed.forEach(zeroOutUint8Array)
+      return {
+        type: 'commit',
+        conversation: group.groupId as Hex,
+        epoch: newState.groupContext.epoch,
+        removed: newState.groupActiveState.kind !== 'active',
+      }
+    }
+    if (!sender)
+      throw new MlsRejectedError({ messageId: envelope.id, reason: 'sender leaf has no Sealpost credential' })
+    const content = decodeApplicationContent(processed.message)
+    const { statement } = content.signed
+    const lastSeq = this.store.lastSeqIn(group.groupId, statement.from, statement.device)
+    const { report, error } = await verifyStatement({
+      signed: content.signed,
+      body: content.body,
+      sender: sender.identity,
+      groupId: group.groupId as Hex,
+      lastSeq,
+      messageId: envelope.id,
+      clock: this.#clock,
+      chain: {
+        chainId: this.chainId,
+        device: (id, atLeast) => this.#lookupDevice(id, atLeast),
+        block: (n) => this.#block(n),
+      },
+    })
+    report.steps.unshift({
+      name: 'mls',
+      ok: true,
+      detail: `decrypted in epoch ${message.privateMessage.epoch} with ${this.ciphersuite}`,
+    })
+    report.mls = {
+      epoch: message.privateMessage.epoch,
+      ciphersuite: this.ciphersuite,
+      senderLeaf: sender.leafIndex,
+    }
+    if (error) throw Object.assign(error, { report })
+    const text = new TextDecoder('utf-8', { fatal: false }).decode(content.body)
+    const received: ReceivedMessage = {
+      id: envelope.id,
+      conversation: group.groupId as Hex,
+      from: statement.from,
+      device: statement.device,
+      seq: statement.seq,
+      sentAt: statement.sentAt,
+      text,
+      statement,
+      signature: content.signed.signature,
+      leaf: statementLeaf(
+        content.signed.bytes,
+        Uint8Array.from(Buffer.from(content.signed.signature.slice(2), 'hex')),
+      ),
+      report,
+    }
+    this.store.transaction(() => {
+      this.store.putGroup({
+        groupId: group.groupId,
+        peer: group.peer,
+        ciphersuite: group.ciphersuite,
+        state: serializeGroupState(processed.newState),
+      })
+      this.store.setSeqIn(group.groupId, statement.from, statement.device, statement.seq)
+      this.store.markProcessed(envelope.id, 'accepted')
+      this.store.putMessage({
+        id: envelope.id,
+        conversation: group.groupId,
+        direction: 'in',
+        from: statement.from,
+        device: statement.device,
+        seq: statement.seq,
+        sentAt: statement.sentAt,
+        body: text,
+        report: JSON.stringify(report, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)),
+        receivedAt: Date.now(),
+      })
+    })
+    processed.consumed.forEach(zeroOutUint8Array)
+    return { type: 'message', message: received }
+  }
+
+  async #commit(
+    group: { groupId: string; peer: string; ciphersuite: string },
+    current: ClientState,
+    proposals: Proposal[],
+    welcomeTo: Hex[] = [],
+  ): Promise<ClientState> {
+    const commit = await createCommit(
+      { state: current, cipherSuite: this.#impl },
+      { extraProposals: proposals, ratchetTreeExtension: true },
+    )
+    commit.consumed.forEach(zeroOutUint8Array)
+    if (
+      commit.commit.wireformat !== 'mls_private_message' &&
+      commit.commit.wireformat !== 'mls_public_message'
+    )
+      throw new MlsRejectedError({ reason: 'unexpected commit wire format' })
+    const envelope = createEnvelope({
+      kind: 'commit',
+      topic: group.groupId as Hex,
+      payload: encodeMls(commit.commit),
+    })
+    this.store.transaction(() => {
+      this.store.putGroup({ ...group, state: serializeGroupState(commit.newState) })
+      this.store.markProcessed(envelope.id, 'sent')
+    })
+    await this.transport.publish(envelope)
+    if (commit.welcome) await this.#sendWelcome(commit.welcome, welcomeTo)
+    return commit.newState
+  }
+
+  async #claimKeyPackages(devices: DeviceRecord[]): Promise<{ deviceId: Hex; keyPackage: KeyPackage }[]> {
+    const claimed: { deviceId: Hex; keyPackage: KeyPackage }[] = []
+    for (const device of devices) {
+      const envelope = await this.transport.takeKeyPackage({ deviceId: device.deviceId })
+      if (!envelope) throw new NoKeyPackageError({ deviceId: device.deviceId })
+      const message = decodeMls(envelope.payload, envelope.id)
+      if (message.wireformat !== 'mls_key_package')
+        throw new KeyPackageRejectedError({ deviceId: device.deviceId, reason: 'not a key package' })
+      const keyPackage = message.keyPackage
+      const identity = identityOf(keyPackage.leafNode.credential)
+      if (
+        !identity ||
+        identity.deviceId.toLowerCase() !== device.deviceId.toLowerCase() ||
+        identity.chainId !== this.chainId
+      )
+        throw new KeyPackageRejectedError({
+          deviceId: device.deviceId,
+          reason: 'credential names another device',
+        })
+      if (!isAddressEqual(identity.account, device.account))
+        throw new KeyPackageRejectedError({
+          deviceId: device.deviceId,
+          reason: 'credential names another account',
+        })
+      if (bytesToHex(keyPackage.leafNode.signaturePublicKey).toLowerCase() !== device.mlsKey.toLowerCase())
+        throw new KeyPackageRejectedError({
+          deviceId: device.deviceId,
+          reason: 'MLS key differs from the registered key',
+        })
+      if (keyPackage.cipherSuite !== this.ciphersuite)
+        throw new KeyPackageRejectedError({
+          deviceId: device.deviceId,
+          reason: `ciphersuite ${keyPackage.cipherSuite}`,
+        })
+      await keyPackageRef(keyPackage, this.#impl)
+      claimed.push({ deviceId: device.deviceId, keyPackage })
+    }
+    return claimed
+  }
+
+  async #sendWelcome(welcome: import('ts-mls').Welcome, deviceIds: Hex[]): Promise<void> {
+    const payload = encodeMls({ version: 'mls10', wireformat: 'mls_welcome', welcome })
+    for (const deviceId of deviceIds)
+      await this.transport.publish(createEnvelope({ kind: 'welcome', topic: inboxTopic(deviceId), payload }))
+  }
+
+  async #lookupDevice(deviceId: Hex, atLeastBlock: bigint): Promise<DeviceRecord | undefined> {
+    if (this.watcher.syncedTo < atLeastBlock || !this.watcher.device(deviceId)) await this.watcher.sync()
+    return this.watcher.device(deviceId)
+  }
+
+  async #block(number: bigint): Promise<{ hash: Hex; timestamp: bigint } | undefined> {
+    const cached = this.#blocks.get(number)
+    if (cached) return cached
+    const block = await this.publicClient.getBlock({ blockNumber: number }).catch((err) => {
+      const mapped = mapChainError(err)
+      if (mapped.code === 'SEALPOST_RPC_UNREACHABLE') throw mapped
+      return undefined
+    })
+    if (!block?.hash) return undefined
+    const value = { hash: block.hash, timestamp: block.timestamp }
+    if (this.#blocks.size > 1024) this.#blocks.delete(this.#blocks.keys().next().value as bigint)
+    this.#blocks.set(number, value)
+    return value
+  }
+
+  async #assertActive(): Promise<void> {
+    const record = await this.registration()
+    if (!record || record.revokedAt !== undefined)
+      throw new DeviceNotRegisteredError({
+        deviceId: this.deviceId,
+        revoked: record?.revokedAt !== undefined,
+      })
+  }
+
+  #requireGroup(groupId: Hex) {
+    const group = this.store.getGroup(groupId)
+    if (!group) throw new UnknownConversationError({ topic: groupId })
+    return group
+  }
+
+  #requireWallet(): LocalAccount {
+    if (!this.#wallet)
+      throw new UsageError('This operation needs the account key (only the address was given).', {
+        code: 'SEALPOST_ACCOUNT_KEY_REQUIRED',
+        name: 'AccountKeyRequiredError',
+      })
+    return this.#wallet
+  }
+
+  #walletClient() {
+    const account = this.#submitter ?? this.#requireWallet()
+    return createWalletClient({ account, transport: http(this.#rpc, { retryCount: 1 }), chain: undefined })
+  }
+}
+
+/**
+ * The conversations of a client.
+ *
+ * @example const chat = await client.conversations.open(peer)
+ */
+export class Conversations {
+  readonly #client: Client
+  constructor(client: Client) {
+    this.#client = client
+  }
+
+  /**
+   * Opens the 1:1 conversation with `peer`: an MLS group holding every active device of both accounts. Returns
+   * the existing conversation if there is one.
+   */
+  open(peer: Address): Promise<Conversation> {
+    return this.#client.openConversation(getAddress(peer))
+  }
+
+  /** Every conversation this device is part of. */
+  list(): Conversation[] {
+    return this.#client.store
+      .listGroups()
+      .map((g) => new Conversation(this.#client, g.groupId as Hex, getAddress(g.peer)))
+  }
+
+  /** A conversation by id. */
+  get(id: Hex): Conversation | undefined {
+    const group = this.#client.store.getGroup(id)
+    return group && new Conversation(this.#client, id, getAddress(group.peer))
+  }
+}
+
+/**
+ * A handle on one conversation (an MLS group).
+ *
+ * @example await conversation.send('hello')
+ */
+export class Conversation {
+  readonly id: Hex
+  readonly peer: Address
+  readonly #client: Client
+  constructor(client: Client, id: Hex, peer: Address) {
+    this.#client = client
+    this.id = id
+    this.peer = peer
+  }
+
+  /** Seals and sends `text`: signed statement + body inside an MLS application message. */
+  send(text: string, options?: SendOptions): Promise<SentMessage> {
+    return this.#client.sendText(this.id, text, options)
+  }
+
+  /** Removes revoked devices and adds newly registered ones, in one MLS commit. */
+  syncMembers(): Promise<{ added: Hex[]; removed: Hex[] }> {
+    return this.#client.syncMembers(this.id)
+  }
+
+  /** Current epoch, members and whether this device is still in the group. */
+  info(): { epoch: bigint; members: DeviceIdentity[]; active: boolean } {
+    return this.#client.groupInfo(this.id)
+  }
+
+  /** Stored messages of this conversation, oldest first. */
+  messages() {
+    return this.#client.store.listMessages({ conversation: this.id })
+  }
+}
+
+function encodePrivateKeyPackage(p: PrivateKeyPackage): Uint8Array {
+  return new TextEncoder().encode(
+    JSON.stringify({
+      initPrivateKey: bytesToHex(p.initPrivateKey),
+      hpkePrivateKey: bytesToHex(p.hpkePrivateKey),
+      signaturePrivateKey: bytesToHex(p.signaturePrivateKey),
+    }),
+  )
+}
+
+function decodePrivateKeyPackage(bytes: Uint8Array): PrivateKeyPackage {
+  const raw = JSON.parse(new TextDecoder().decode(bytes))
+  const h = (x: string) => Uint8Array.from(Buffer.from(x.slice(2), 'hex'))
+  return {
+    initPrivateKey: h(raw.initPrivateKey),
+    hpkePrivateKey: h(raw.hpkePrivateKey),
+    signaturePrivateKey: h(raw.signaturePrivateKey),
+  }
+}
+
+function reasonOf(err: unknown): string {
+  return err instanceof Error ? (err.message.split('\n')[0]?.slice(0, 200) ?? 'unknown') : 'unknown'
+}
+
+function wrapUnknown(err: unknown): BaseError {
+  if (err && typeof err === 'object' && 'shortMessage' in err) return err as BaseError
+  return new MlsRejectedError({ reason: reasonOf(err), cause: err })
+}

@@ -1,0 +1,204 @@
+/** Errors a client raises while sending, receiving and verifying messages. */
+import { UsageError, VerificationError } from '../errors.js'
+
+type Meta = { messageId?: string | undefined }
+const idLine = ({ messageId }: Meta) => (messageId ? [`Message: ${messageId}`] : [])
+
+/** The statement's P-256 signature does not match the device key registered on chain. */
+export class StatementSignatureError extends VerificationError {
+  override name = 'StatementSignatureError' as const
+  constructor(p: Meta & { deviceId: string }) {
+    super('Statement signature does not match the registered device key.', {
+      metaMessages: [...idLine(p), `Device: ${p.deviceId}`],
+      code: 'SEALPOST_BAD_SIGNATURE',
+    })
+  }
+}
+
+/** The sending device is not registered for the sending account. */
+export class UnknownSenderError extends VerificationError {
+  override name = 'UnknownSenderError' as const
+  constructor(p: Meta & { account: string; deviceId: string }) {
+    super('Sender device is not registered for the sending account.', {
+      metaMessages: [...idLine(p), `Account: ${p.account}`, `Device: ${p.deviceId}`],
+      code: 'SEALPOST_UNKNOWN_SENDER',
+    })
+  }
+}
+
+/** The sending device was revoked at or before the block the statement references. */
+export class KeyRevokedError extends VerificationError {
+  override name = 'KeyRevokedError' as const
+  constructor(p: Meta & { deviceId: string; revokedAt: bigint; block: bigint }) {
+    super('Sender device key was revoked before this message was signed.', {
+      metaMessages: [
+        ...idLine(p),
+        `Device: ${p.deviceId}`,
+        `Revoked at block ${p.revokedAt}, statement references block ${p.block}`,
+      ],
+      code: 'SEALPOST_KEY_REVOKED',
+    })
+  }
+}
+
+/** The sending device was registered only after the block the statement references. */
+export class KeyNotYetValidError extends VerificationError {
+  override name = 'KeyNotYetValidError' as const
+  constructor(p: Meta & { deviceId: string; addedAt: bigint; block: bigint }) {
+    super('Sender device key was not yet registered at the referenced block.', {
+      metaMessages: [
+        ...idLine(p),
+        `Device: ${p.deviceId}`,
+        `Added at block ${p.addedAt}, statement references block ${p.block}`,
+      ],
+      code: 'SEALPOST_KEY_NOT_YET_VALID',
+    })
+  }
+}
+
+/** The statement references a block this chain does not have (wrong hash, or a future block). */
+export class BlockReferenceError extends VerificationError {
+  override name = 'BlockReferenceError' as const
+  constructor(p: Meta & { block: bigint; reason: string }) {
+    super('Statement references a block that is not on this chain.', {
+      metaMessages: [...idLine(p), `Block: ${p.block}`, `Reason: ${p.reason}`],
+      code: 'SEALPOST_BAD_BLOCK_REFERENCE',
+    })
+  }
+}
+
+/** The statement was made for another chain. */
+export class StatementChainError extends VerificationError {
+  override name = 'StatementChainError' as const
+  constructor(p: Meta & { expected: number; actual: number }) {
+    super('Statement was made for another chain.', {
+      metaMessages: [...idLine(p), `Expected chain id ${p.expected}, got ${p.actual}`],
+      code: 'SEALPOST_STATEMENT_WRONG_CHAIN',
+    })
+  }
+}
+
+/** A message whose sequence number is not above the last one seen from that device: a replay or a stale resend. */
+export class StaleSequenceError extends VerificationError {
+  override name = 'StaleSequenceError' as const
+  constructor(p: Meta & { seq: bigint; last: bigint }) {
+    super('Stale or replayed sequence number.', {
+      metaMessages: [...idLine(p), `Got seq ${p.seq}; last accepted from this device is ${p.last}`],
+      code: 'SEALPOST_STALE_SEQ',
+    })
+  }
+}
+
+/** The same envelope was already processed. */
+export class ReplayError extends VerificationError {
+  override name = 'ReplayError' as const
+  constructor(p: Meta & { verdict: string }) {
+    super('Envelope was already processed (replay).', {
+      metaMessages: [...idLine(p), `Earlier verdict: ${p.verdict}`],
+      code: 'SEALPOST_REPLAY',
+    })
+  }
+}
+
+/** The body does not hash to the statement's bodyHash. */
+export class BodyHashMismatchError extends VerificationError {
+  override name = 'BodyHashMismatchError' as const
+  constructor(p: Meta) {
+    super('Message body does not match the signed body hash.', {
+      metaMessages: idLine(p),
+      code: 'SEALPOST_BODY_HASH_MISMATCH',
+    })
+  }
+}
+
+/** `sentAt` is too far in the future, or too far from the referenced block's time. */
+export class ClockSkewError extends VerificationError {
+  override name = 'ClockSkewError' as const
+  constructor(p: Meta & { reason: string }) {
+    super('Statement time is outside the allowed clock-skew bounds.', {
+      metaMessages: [...idLine(p), `Reason: ${p.reason}`],
+      code: 'SEALPOST_CLOCK_SKEW',
+    })
+  }
+}
+
+/** The MLS sender of the message is not the device named in its statement, or the conversation differs. */
+export class SenderBindingError extends VerificationError {
+  override name = 'SenderBindingError' as const
+  constructor(p: Meta & { reason: string }) {
+    super('MLS sender does not match the signed statement.', {
+      metaMessages: [...idLine(p), `Reason: ${p.reason}`],
+      code: 'SEALPOST_SENDER_MISMATCH',
+    })
+  }
+}
+
+/** MLS refused the message: it does not decrypt, its signature fails, or the epoch is gone. */
+export class MlsRejectedError extends VerificationError {
+  override name = 'MlsRejectedError' as const
+  constructor(p: Meta & { reason: string; cause?: unknown }) {
+    super('MLS rejected the message.', {
+      metaMessages: [...idLine(p), `Reason: ${p.reason}`],
+      code: 'SEALPOST_MLS_REJECTED',
+      cause: p.cause,
+    })
+  }
+}
+
+/** A key package failed its checks against the registry (unregistered, revoked, or a different MLS key). */
+export class KeyPackageRejectedError extends VerificationError {
+  override name = 'KeyPackageRejectedError' as const
+  constructor(p: { deviceId: string; reason: string }) {
+    super('Key package does not match the registry.', {
+      metaMessages: [`Device: ${p.deviceId}`, `Reason: ${p.reason}`],
+      code: 'SEALPOST_KEY_PACKAGE_REJECTED',
+    })
+  }
+}
+
+/** The envelope is for a conversation this device is not part of. */
+export class UnknownConversationError extends UsageError {
+  override name = 'UnknownConversationError' as const
+  constructor(p: { topic: string }) {
+    super('This device is not a member of that conversation.', {
+      metaMessages: [`Topic: ${p.topic}`],
+      code: 'SEALPOST_UNKNOWN_CONVERSATION',
+    })
+  }
+}
+
+/** A device has no key package left, so it cannot be added while offline. */
+export class NoKeyPackageError extends UsageError {
+  override name = 'NoKeyPackageError' as const
+  constructor(p: { deviceId: string }) {
+    super('Device has no published key package left.', {
+      metaMessages: [`Device: ${p.deviceId}`, 'Its owner must come online once to publish more.'],
+      code: 'SEALPOST_NO_KEY_PACKAGE',
+    })
+  }
+}
+
+/** The peer account has no active device on chain. */
+export class PeerHasNoDevicesError extends UsageError {
+  override name = 'PeerHasNoDevicesError' as const
+  constructor(p: { account: string }) {
+    super('Peer account has no active device registered on chain.', {
+      metaMessages: [`Account: ${p.account}`],
+      code: 'SEALPOST_PEER_NO_DEVICES',
+    })
+  }
+}
+
+/** This device is not (or no longer) registered on chain. */
+export class DeviceNotRegisteredError extends UsageError {
+  override name = 'DeviceNotRegisteredError' as const
+  constructor(p: { deviceId: string; revoked?: boolean }) {
+    super(p.revoked ? 'This device was revoked on chain.' : 'This device is not registered on chain yet.', {
+      metaMessages: [
+        `Device: ${p.deviceId}`,
+        ...(p.revoked ? [] : ['Run `sealpost id register` or client.register().']),
+      ],
+      code: p.revoked ? 'SEALPOST_DEVICE_REVOKED' : 'SEALPOST_DEVICE_NOT_REGISTERED',
+    })
+  }
+}

@@ -1,0 +1,223 @@
+/** Verifies a received statement against the chain: sender binding, registry, block, signature, body, clock, sequence. */
+import { type Address, type Hex, isAddressEqual } from 'viem'
+import type { DeviceRecord } from '../chain/registryWatcher.js'
+import { verifyStatementSignature } from '../crypto/statementSignature.js'
+import type { BaseError } from '../errors.js'
+import type { DeviceIdentity } from '../protocol/credential.js'
+import { hashBody, type SignedStatement } from '../protocol/statement.js'
+import {
+  BlockReferenceError,
+  BodyHashMismatchError,
+  ClockSkewError,
+  KeyNotYetValidError,
+  KeyRevokedError,
+  SenderBindingError,
+  StaleSequenceError,
+  StatementChainError,
+  StatementSignatureError,
+  UnknownSenderError,
+} from './errors.js'
+
+/** Names of the checks, in the order they run. */
+export type VerificationStepName =
+  | 'mls'
+  | 'chain'
+  | 'sender-binding'
+  | 'device-registered'
+  | 'block-reference'
+  | 'signature'
+  | 'key-valid-at-block'
+  | 'body-hash'
+  | 'clock'
+  | 'sequence'
+
+/** One check with its verdict and the data behind it. */
+export type VerificationStep = { name: VerificationStepName; ok: boolean; detail: string }
+
+/** Everything a recipient checked about one message, passed or not. */
+export type VerificationReport = {
+  ok: boolean
+  steps: VerificationStep[]
+  /** The first failing check, if any. */
+  failedStep?: VerificationStepName | undefined
+  error?: { name: string; code: string; message: string } | undefined
+  mls?: { epoch: bigint; ciphersuite: string; senderLeaf: number } | undefined
+  key?: { deviceId: Hex; p256X: Hex; p256Y: Hex; addedAt: bigint; revokedAt?: bigint | undefined } | undefined
+  block?: { number: bigint; hash: Hex; timestamp: bigint } | undefined
+}
+
+/** What the verifier reads from the chain. `RegistryWatcher` and a viem public client provide it. */
+export type ChainView = {
+  chainId: number
+  /** Device record by id, syncing first if the cache is behind `atLeastBlock`. */
+  device(deviceId: Hex, atLeastBlock: bigint): Promise<DeviceRecord | undefined>
+  /** Block hash and timestamp (seconds) at `number`, or undefined if the chain has no such block yet. */
+  block(number: bigint): Promise<{ hash: Hex; timestamp: bigint } | undefined>
+}
+
+/** Clock bounds, in milliseconds. */
+export type ClockPolicy = {
+  /** How far `sentAt` may be ahead of the verifier's clock. Default 2 minutes. */
+  maxFutureSkewMs: number
+  /** How far `sentAt` may be before the referenced block's timestamp. Default 2 minutes. */
+  maxBeforeBlockMs: number
+  /** How old the referenced block may be when the statement is made. Default 1 hour. */
+  maxBlockAgeMs: number
+}
+
+/** Default clock bounds. */
+export const defaultClockPolicy: ClockPolicy = {
+  maxFutureSkewMs: 2 * 60_000,
+  maxBeforeBlockMs: 2 * 60_000,
+  maxBlockAgeMs: 60 * 60_000,
+}
+
+export type VerifyStatementParameters = {
+  signed: SignedStatement
+  body: Uint8Array
+  /** The MLS-authenticated identity of the sending leaf. */
+  sender: DeviceIdentity
+  /** The MLS group the message arrived in. */
+  groupId: Hex
+  /** Highest sequence number accepted so far from this (conversation, account, device). */
+  lastSeq: bigint
+  chain: ChainView
+  messageId?: Hex | undefined
+  now?: number | undefined
+  clock?: Partial<ClockPolicy> | undefined
+}
+
+/**
+ * Runs every statement check and returns a report; the first failure stops the run and is recorded with its
+ * typed error (`report.error`) so callers can throw it and show the step that failed.
+ *
+ * @example
+ * const { report, error } = await verifyStatement({ signed, body, sender, groupId, lastSeq, chain })
+ * if (error) throw error
+ */
+export async function verifyStatement(
+  parameters: VerifyStatementParameters,
+): Promise<{ report: VerificationReport; error?: BaseError | undefined }> {
+  const { signed, body, sender, groupId, lastSeq, chain, messageId } = parameters
+  const now = parameters.now ?? Date.now()
+  const clock = { ...defaultClockPolicy, ...parameters.clock }
+  const s = signed.statement
+  const report: VerificationReport = { ok: false, steps: [] }
+  const pass = (name: VerificationStepName, detail: string) => report.steps.push({ name, ok: true, detail })
+  const fail = (name: VerificationStepName, error: BaseError) => {
+    report.steps.push({ name, ok: false, detail: error.shortMessage })
+    report.failedStep = name
+    report.error = { name: error.name, code: error.code, message: error.shortMessage }
+    return { report, error }
+  }
+
+  if (s.chainId !== chain.chainId)
+    return fail('chain', new StatementChainError({ messageId, expected: chain.chainId, actual: s.chainId }))
+  pass('chain', `eip155:${s.chainId}`)
+
+  if (
+    sender.chainId !== s.chainId ||
+    !isAddressEqual(sender.account, s.from) ||
+    sender.deviceId.toLowerCase() !== s.device.toLowerCase()
+  )
+    return fail(
+      'sender-binding',
+      new SenderBindingError({ messageId, reason: 'MLS leaf credential names another device' }),
+    )
+  if (s.conversation.toLowerCase() !== groupId.toLowerCase())
+    return fail(
+      'sender-binding',
+      new SenderBindingError({ messageId, reason: 'statement names another conversation' }),
+    )
+  pass('sender-binding', `MLS leaf is ${short(s.device)} of ${s.from}`)
+
+  const device = await chain.device(s.device, s.block.number)
+  if (!device || !isAddressEqual(device.account as Address, s.from))
+    return fail(
+      'device-registered',
+      new UnknownSenderError({ messageId, account: s.from, deviceId: s.device }),
+    )
+  report.key = {
+    deviceId: device.deviceId,
+    p256X: device.p256X,
+    p256Y: device.p256Y,
+    addedAt: device.addedAt,
+    revokedAt: device.revokedAt,
+  }
+  pass('device-registered', `added at block ${device.addedAt} in tx ${device.addedTx ?? 'unknown'}`)
+
+  const block = await chain.block(s.block.number)
+  if (!block)
+    return fail(
+      'block-reference',
+      new BlockReferenceError({ messageId, block: s.block.number, reason: 'block not found' }),
+    )
+  if (block.hash.toLowerCase() !== s.block.hash.toLowerCase())
+    return fail(
+      'block-reference',
+      new BlockReferenceError({ messageId, block: s.block.number, reason: 'hash differs' }),
+    )
+  report.block = { number: s.block.number, hash: block.hash, timestamp: block.timestamp }
+  pass('block-reference', `block ${s.block.number} ${short(block.hash)}`)
+
+  const publicKey = hexConcat(device.p256X, device.p256Y)
+  if (!verifyStatementSignature({ signed, publicKey }))
+    return fail('signature', new StatementSignatureError({ messageId, deviceId: s.device }))
+  pass('signature', `ECDSA P-256 by ${short(device.p256X)}`)
+
+  if (device.addedAt > s.block.number)
+    return fail(
+      'key-valid-at-block',
+      new KeyNotYetValidError({
+        messageId,
+        deviceId: s.device,
+        addedAt: device.addedAt,
+        block: s.block.number,
+      }),
+    )
+  if (device.revokedAt !== undefined && device.revokedAt <= s.block.number)
+    return fail(
+      'key-valid-at-block',
+      new KeyRevokedError({
+        messageId,
+        deviceId: s.device,
+        revokedAt: device.revokedAt,
+        block: s.block.number,
+      }),
+    )
+  pass(
+    'key-valid-at-block',
+    `valid at block ${s.block.number} (added ${device.addedAt}${device.revokedAt ? `, revoked ${device.revokedAt}` : ''})`,
+  )
+
+  if (hashBody(body).toLowerCase() !== s.bodyHash.toLowerCase())
+    return fail('body-hash', new BodyHashMismatchError({ messageId }))
+  pass('body-hash', short(s.bodyHash))
+
+  const blockMs = Number(block.timestamp) * 1000
+  if (s.sentAt > now + clock.maxFutureSkewMs)
+    return fail(
+      'clock',
+      new ClockSkewError({ messageId, reason: `sentAt is ${s.sentAt - now} ms in the future` }),
+    )
+  if (s.sentAt < blockMs - clock.maxBeforeBlockMs)
+    return fail('clock', new ClockSkewError({ messageId, reason: 'sentAt is before the referenced block' }))
+  if (s.sentAt - blockMs > clock.maxBlockAgeMs)
+    return fail('clock', new ClockSkewError({ messageId, reason: 'referenced block is too old for sentAt' }))
+  pass('clock', `sent ${new Date(s.sentAt).toISOString()}`)
+
+  if (s.seq <= lastSeq)
+    return fail('sequence', new StaleSequenceError({ messageId, seq: s.seq, last: lastSeq }))
+  pass('sequence', `seq ${s.seq} > ${lastSeq}`)
+
+  report.ok = true
+  return { report }
+}
+
+function hexConcat(a: Hex, b: Hex): Uint8Array {
+  return Uint8Array.from(Buffer.from(a.slice(2) + b.slice(2), 'hex'))
+}
+
+function short(hex: string): string {
+  return `${hex.slice(0, 10)}…`
+}

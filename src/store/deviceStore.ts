@@ -1,0 +1,311 @@
+/** SQLite persistence for one device: MLS group states (encrypted), key packages, sequence numbers, cursors. */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import Database from 'better-sqlite3'
+import { InternalError } from '../errors.js'
+
+/** Label used as AES-GCM additional data for sealed rows: "sealpost/v1/device-store" || 0x00 || table || 0x00 || key. */
+export const DEVICE_STORE_LABEL = 'sealpost/v1/device-store'
+
+/** A sealed row did not decrypt: the database was modified, or opened with another device's key. */
+export class DeviceStoreCorruptError extends InternalError {
+  override name = 'DeviceStoreCorruptError' as const
+  constructor({ table, key }: { table: string; key: string }) {
+    super('Device store row failed authentication.', {
+      metaMessages: [`Row: ${table}/${key}`],
+      code: 'SEALPOST_STORE_CORRUPT',
+    })
+  }
+}
+
+/** A conversation as stored: its group id, the peer account, and the sealed ts-mls group state. */
+export type StoredGroup = {
+  groupId: string
+  peer: string
+  ciphersuite: string
+  state: Uint8Array
+  updatedAt: number
+}
+/** A key package this device published, with its sealed private part. */
+export type StoredKeyPackage = { ref: string; publicPackage: Uint8Array; privatePackage: Uint8Array }
+/** A message as the app saw it. */
+export type StoredMessage = {
+  id: string
+  conversation: string
+  direction: 'in' | 'out'
+  from: string
+  device: string
+  seq: bigint
+  sentAt: number
+  body: string
+  report: string
+  receivedAt: number
+}
+
+const SCHEMA = `
+create table if not exists groups (
+  group_id text primary key, peer text not null, ciphersuite text not null,
+  state blob not null, updated_at integer not null);
+create index if not exists groups_peer on groups(peer);
+create table if not exists key_packages (
+  ref text primary key, public blob not null, private blob not null, created_at integer not null);
+create table if not exists seq_out (conversation text primary key, last_seq integer not null);
+create table if not exists seq_in (
+  conversation text not null, sender text not null, device text not null, last_seq integer not null,
+  primary key (conversation, sender, device));
+create table if not exists cursors (topic text primary key, cursor integer not null);
+create table if not exists processed (envelope_id text primary key, verdict text not null, at integer not null);
+create table if not exists messages (
+  id text primary key, conversation text not null, direction text not null, sender text not null,
+  device text not null, seq integer not null, sent_at integer not null, body blob not null,
+  report text not null, received_at integer not null);
+create index if not exists messages_conv on messages(conversation, received_at);
+`
+
+/**
+ * One device's durable state in a SQLite file (WAL). Secret blobs are sealed with AES-256-GCM under the
+ * device's storage key, bound to their table and row key.
+ *
+ * @example const store = DeviceStore.open({ path: 'state.sqlite', storageKey })
+ */
+export class DeviceStore {
+  readonly db: Database.Database
+  readonly #key: Uint8Array
+
+  private constructor(db: Database.Database, storageKey: Uint8Array) {
+    this.db = db
+    this.#key = storageKey
+  }
+
+  /** Opens (creating if needed) the store at `path`. `storageKey` is 32 secret bytes from the device keystore. */
+  static open({ path, storageKey }: { path: string; storageKey: Uint8Array }): DeviceStore {
+    if (storageKey.length !== 32) throw new InternalError('Device storage key must be 32 bytes.')
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+    const db = new Database(path)
+    db.pragma('journal_mode = WAL')
+    db.pragma('synchronous = NORMAL')
+    db.pragma('foreign_keys = ON')
+    db.exec(SCHEMA)
+    return new DeviceStore(db, storageKey)
+  }
+
+  /** Runs `fn` in one SQLite transaction: all of its writes land, or none. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)()
+  }
+
+  seal(table: string, key: string, plaintext: Uint8Array): Uint8Array {
+    const nonce = randomBytes(12)
+    const cipher = createCipheriv('aes-256-gcm', this.#key, nonce)
+    cipher.setAAD(aad(table, key))
+    const body = Buffer.concat([cipher.update(plaintext), cipher.final()])
+    return Buffer.concat([nonce, body, cipher.getAuthTag()])
+  }
+
+  open(table: string, key: string, sealed: Uint8Array): Uint8Array {
+    try {
+      const buf = Buffer.from(sealed)
+      const decipher = createDecipheriv('aes-256-gcm', this.#key, buf.subarray(0, 12))
+      decipher.setAAD(aad(table, key))
+      decipher.setAuthTag(buf.subarray(buf.length - 16))
+      return new Uint8Array(
+        Buffer.concat([decipher.update(buf.subarray(12, buf.length - 16)), decipher.final()]),
+      )
+    } catch {
+      throw new DeviceStoreCorruptError({ table, key })
+    }
+  }
+
+  getGroup(groupId: string): StoredGroup | undefined {
+    const row = this.db.prepare('select * from groups where group_id = ?').get(groupId) as
+      | GroupRow
+      | undefined
+    return row && this.#groupFromRow(row)
+  }
+
+  findGroupByPeer(peer: string): StoredGroup | undefined {
+    const row = this.db
+      .prepare('select * from groups where peer = ? order by updated_at desc limit 1')
+      .get(peer.toLowerCase()) as GroupRow | undefined
+    return row && this.#groupFromRow(row)
+  }
+
+  listGroups(): StoredGroup[] {
+    return (this.db.prepare('select * from groups order by updated_at').all() as GroupRow[]).map((r) =>
+      this.#groupFromRow(r),
+    )
+  }
+
+  putGroup({ groupId, peer, ciphersuite, state }: Omit<StoredGroup, 'updatedAt'>): void {
+    this.db
+      .prepare(
+        `insert into groups (group_id, peer, ciphersuite, state, updated_at) values (?, ?, ?, ?, ?)
+         on conflict(group_id) do update set state = excluded.state, updated_at = excluded.updated_at`,
+      )
+      .run(groupId, peer.toLowerCase(), ciphersuite, this.seal('groups', groupId, state), Date.now())
+  }
+
+  putKeyPackage({ ref, publicPackage, privatePackage }: StoredKeyPackage): void {
+    this.db
+      .prepare('insert into key_packages (ref, public, private, created_at) values (?, ?, ?, ?)')
+      .run(ref, publicPackage, this.seal('key_packages', ref, privatePackage), Date.now())
+  }
+
+  listKeyPackages(): StoredKeyPackage[] {
+    const rows = this.db.prepare('select * from key_packages').all() as KeyPackageRow[]
+    return rows.map((r) => ({
+      ref: r.ref,
+      publicPackage: new Uint8Array(r.public),
+      privatePackage: this.open('key_packages', r.ref, r.private),
+    }))
+  }
+
+  deleteKeyPackage(ref: string): void {
+    this.db.prepare('delete from key_packages where ref = ?').run(ref)
+  }
+
+  /** Reserves the next outgoing sequence number of this device in `conversation` (starts at 1). */
+  nextSeq(conversation: string): bigint {
+    const row = this.db
+      .prepare(
+        `insert into seq_out (conversation, last_seq) values (?, 1)
+         on conflict(conversation) do update set last_seq = last_seq + 1 returning last_seq`,
+      )
+      .safeIntegers(true)
+      .get(conversation) as { last_seq: bigint }
+    return row.last_seq
+  }
+
+  lastSeqIn(conversation: string, sender: string, device: string): bigint {
+    const row = this.db
+      .prepare('select last_seq from seq_in where conversation = ? and sender = ? and device = ?')
+      .safeIntegers(true)
+      .get(conversation, sender.toLowerCase(), device) as { last_seq: bigint } | undefined
+    return row?.last_seq ?? 0n
+  }
+
+  setSeqIn(conversation: string, sender: string, device: string, seq: bigint): void {
+    this.db
+      .prepare(
+        `insert into seq_in (conversation, sender, device, last_seq) values (?, ?, ?, ?)
+         on conflict(conversation, sender, device) do update set last_seq = excluded.last_seq`,
+      )
+      .run(conversation, sender.toLowerCase(), device, seq)
+  }
+
+  getCursor(topic: string): bigint {
+    const row = this.db.prepare('select cursor from cursors where topic = ?').safeIntegers(true).get(topic) as
+      | { cursor: bigint }
+      | undefined
+    return row?.cursor ?? 0n
+  }
+
+  setCursor(topic: string, cursor: bigint): void {
+    this.db
+      .prepare(
+        `insert into cursors (topic, cursor) values (?, ?)
+         on conflict(topic) do update set cursor = max(cursor, excluded.cursor)`,
+      )
+      .run(topic, cursor)
+  }
+
+  /** The verdict recorded for an envelope id, if it was processed before. */
+  processed(envelopeId: string): string | undefined {
+    const row = this.db.prepare('select verdict from processed where envelope_id = ?').get(envelopeId) as
+      | { verdict: string }
+      | undefined
+    return row?.verdict
+  }
+
+  markProcessed(envelopeId: string, verdict: string): void {
+    this.db
+      .prepare('insert or ignore into processed (envelope_id, verdict, at) values (?, ?, ?)')
+      .run(envelopeId, verdict, Date.now())
+  }
+
+  putMessage(m: StoredMessage): void {
+    this.db
+      .prepare(
+        `insert or ignore into messages (id, conversation, direction, sender, device, seq, sent_at, body, report, received_at)
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        m.id,
+        m.conversation,
+        m.direction,
+        m.from.toLowerCase(),
+        m.device,
+        m.seq,
+        m.sentAt,
+        this.seal('messages', m.id, new TextEncoder().encode(m.body)),
+        m.report,
+        m.receivedAt,
+      )
+  }
+
+  listMessages({
+    conversation,
+    limit = 1000,
+  }: {
+    conversation?: string
+    limit?: number
+  } = {}): StoredMessage[] {
+    const rows = (
+      conversation
+        ? this.db
+            .prepare('select * from messages where conversation = ? order by received_at, rowid limit ?')
+            .safeIntegers(true)
+            .all(conversation, limit)
+        : this.db
+            .prepare('select * from messages order by received_at, rowid limit ?')
+            .safeIntegers(true)
+            .all(limit)
+    ) as MessageRow[]
+    return rows.map((r) => ({
+      id: r.id,
+      conversation: r.conversation,
+      direction: r.direction as 'in' | 'out',
+      from: r.sender,
+      device: r.device,
+      seq: r.seq,
+      sentAt: Number(r.sent_at),
+      body: new TextDecoder().decode(this.open('messages', r.id, r.body)),
+      report: r.report,
+      receivedAt: Number(r.received_at),
+    }))
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close()
+  }
+
+  #groupFromRow(row: GroupRow): StoredGroup {
+    return {
+      groupId: row.group_id,
+      peer: row.peer,
+      ciphersuite: row.ciphersuite,
+      state: this.open('groups', row.group_id, row.state),
+      updatedAt: row.updated_at,
+    }
+  }
+}
+
+type GroupRow = { group_id: string; peer: string; ciphersuite: string; state: Buffer; updated_at: number }
+type KeyPackageRow = { ref: string; public: Buffer; private: Buffer; created_at: number }
+type MessageRow = {
+  id: string
+  conversation: string
+  direction: string
+  sender: string
+  device: string
+  seq: bigint
+  sent_at: bigint
+  body: Buffer
+  report: string
+  received_at: bigint
+}
+
+function aad(table: string, key: string): Buffer {
+  return Buffer.from(`${DEVICE_STORE_LABEL}\0${table}\0${key}`, 'utf8')
+}
