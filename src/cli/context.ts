@@ -1,0 +1,111 @@
+/** Global CLI options (--home, --rpc, --json, --debug) and the environment variables behind them. */
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+import {
+  type Account,
+  type Chain,
+  createPublicClient,
+  createWalletClient,
+  type Hex,
+  http,
+  type PublicClient,
+  type Transport,
+  type WalletClient,
+} from 'viem'
+import type { LocalAccount } from 'viem/accounts'
+import { mapChainError, WrongChainError } from '../chain/errors.js'
+import { type Deployment, readDeployment } from '../client/deployment.js'
+import { loadAccount } from '../client/identity.js'
+import { UsageError } from '../errors.js'
+import { resolvePassphrase } from '../store/keystore.js'
+import type { Output } from './output.js'
+
+/** Everything a command needs from the global flags. */
+export type CliContext = {
+  home: string
+  rpc: string
+  out: Output
+  /** The passphrase from SEALPOST_PASSPHRASE (or --passphrase-env NAME). */
+  passphrase(): string
+  /** Unlocks the account key under --home. */
+  account(): Promise<LocalAccount>
+  /** The recorded deployment; checks the chain id against --rpc. */
+  deployment(): Promise<Deployment>
+}
+
+/** Default RPC URL when neither --rpc, SEALPOST_RPC nor a recorded deployment names one. */
+export const DEFAULT_RPC = 'http://127.0.0.1:8545'
+
+/** Resolves --home: flag, then SEALPOST_HOME, then ~/.sealpost. */
+export function resolveHome(flag: string | undefined, env = process.env): string {
+  return resolve(flag ?? env.SEALPOST_HOME ?? join(homedir(), '.sealpost'))
+}
+
+/**
+ * Builds the command context from the parsed global flags.
+ *
+ * @example const ctx = createContext({ home: flags.home, rpc: flags.rpc, out })
+ */
+export function createContext({
+  home: homeFlag,
+  rpc: rpcFlag,
+  passphraseEnv,
+  out,
+}: {
+  home?: string | undefined
+  rpc?: string | undefined
+  passphraseEnv?: string | undefined
+  out: Output
+}): CliContext {
+  const home = resolveHome(homeFlag)
+  let recorded: Deployment | undefined
+  try {
+    recorded = readDeployment(home)
+  } catch {
+    recorded = undefined
+  }
+  const rpc = rpcFlag ?? process.env.SEALPOST_RPC ?? recorded?.rpcUrl ?? DEFAULT_RPC
+  const passphrase = () =>
+    resolvePassphrase({ passphrase: passphraseEnv ? process.env[passphraseEnv] : undefined })
+  return {
+    home,
+    rpc,
+    out,
+    passphrase,
+    account: () => loadAccount({ home, passphrase: passphrase() }),
+    async deployment() {
+      const deployment = readDeployment(home)
+      const chainId = await createPublicClient({ transport: http(rpc, { retryCount: 0 }) })
+        .getChainId()
+        .catch((err) => {
+          throw mapChainError(err)
+        })
+      if (chainId !== deployment.chainId)
+        throw new WrongChainError({ expected: deployment.chainId, actual: chainId })
+      return deployment
+    },
+  }
+}
+
+/** A wallet client for `account` on `rpc` (chain taken from the node). */
+export function walletFor(
+  account: LocalAccount,
+  rpc: string,
+): WalletClient<Transport, Chain | undefined, Account> {
+  return createWalletClient({ account, transport: http(rpc, { retryCount: 0 }) })
+}
+
+/** A public client on `rpc`. */
+export function publicFor(rpc: string): PublicClient {
+  return createPublicClient({ transport: http(rpc, { retryCount: 0 }) })
+}
+
+/** Parses a 0x-prefixed 32-byte hex value from the command line. */
+export function parseBytes32(value: string, what: string): Hex {
+  if (!/^0x[0-9a-fA-F]{64}$/.test(value))
+    throw new UsageError(`${what} must be 0x followed by 64 hex digits.`, {
+      code: 'SEALPOST_BAD_ARGUMENT',
+      name: 'ArgumentError',
+    })
+  return value.toLowerCase() as Hex
+}

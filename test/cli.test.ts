@@ -1,0 +1,162 @@
+/** The `sealpost` CLI as a user runs it: real processes, a real anvil, one-line typed errors and exit codes. */
+import { execFile } from 'node:child_process'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { startAnvil } from '../src/chain/anvil.js'
+import { writeDeployment } from '../src/client/deployment.js'
+import { type ChainContext, setupChain } from './utils/anvil.js'
+
+const run = promisify(execFile)
+const bin = join(import.meta.dirname, '..', 'bin', 'sealpost.js')
+
+type RunResult = { code: number; stdout: string; stderr: string }
+
+async function sealpost(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args], {
+      env: { ...process.env, SEALPOST_PASSPHRASE: 'cli test passphrase', ...env },
+      timeout: 60_000,
+    })
+    return { code: 0, stdout, stderr }
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string }
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }
+  }
+}
+
+let ctx: ChainContext
+let home: string
+
+beforeAll(async () => {
+  ctx = await setupChain()
+  home = mkdtempSync(join(tmpdir(), 'sealpost-cli-'))
+  writeDeployment(home, {
+    chainId: ctx.anvil.chainId,
+    keyRegistry: ctx.contracts.keyRegistry,
+    messageAnchor: ctx.contracts.messageAnchor,
+    deployBlock: ctx.deployBlock,
+    rpcUrl: ctx.anvil.rpcUrl,
+  })
+})
+
+afterAll(async () => {
+  await ctx?.stop()
+  if (home) rmSync(home, { recursive: true, force: true })
+})
+
+test('demo --json runs the whole scenario and exits 0 with every step passing', async () => {
+  const { code, stdout } = await sealpost(['demo', '--json'])
+  const summary = JSON.parse(stdout)
+  expect(code).toBe(0)
+  expect(summary.ok).toBe(true)
+  const names = summary.steps.map((s: { name: string }) => s.name)
+  expect(names).toEqual(
+    expect.arrayContaining([
+      'deploy contracts',
+      'register Alice',
+      'register Bob',
+      'Alice → Bob',
+      'Bob → Alice',
+      'tampered envelope (id recomputed)',
+      'replayed envelope',
+      'message from a revoked device',
+    ]),
+  )
+  expect(summary.steps.every((s: { ok: boolean }) => s.ok)).toBe(true)
+})
+
+describe('id commands against a real chain', () => {
+  test('new, add-device, show, revoke-device', async () => {
+    const created = await sealpost(['--home', home, '--json', 'id', 'new'])
+    expect(created.code).toBe(0)
+    const { account } = JSON.parse(created.stdout)
+    expect(account).toMatch(/^0x[0-9a-fA-F]{40}$/)
+    expect(statSync(join(home, 'account.json')).mode & 0o777).toBe(0o600)
+    expect(statSync(join(home, 'devices', 'default', 'device.json')).mode & 0o777).toBe(0o600)
+
+    // A fresh account has no ether; fund it on the local chain so it can submit its own registrations.
+    await ctx.publicClient.request({
+      method: 'anvil_setBalance' as never,
+      params: [account, '0xde0b6b3a7640000'] as never,
+    })
+
+    const added = await sealpost(['--home', home, '--json', 'id', 'add-device'])
+    expect(added.stderr).toContain('Registering the device')
+    expect(added.code).toBe(0)
+    expect(JSON.parse(added.stdout)).toMatchObject({ ok: true, txHash: expect.stringMatching(/^0x/) })
+
+    const laptop = await sealpost(['--home', home, '--json', 'id', 'add-device', '--device', 'laptop'])
+    expect(laptop.code).toBe(0)
+    const laptopId = JSON.parse(laptop.stdout).deviceId
+
+    const revoked = await sealpost(['--home', home, '--json', 'id', 'revoke-device', 'laptop'])
+    expect(revoked.code).toBe(0)
+    expect(JSON.parse(revoked.stdout)).toMatchObject({ ok: true, deviceId: laptopId })
+
+    const shown = await sealpost(['--home', home, 'id', 'show'])
+    expect(shown.code).toBe(0)
+    expect(shown.stdout).toContain(account)
+    expect(shown.stdout).toMatch(/default\s+0x[0-9a-f]{64}\s+active since block \d+/)
+    expect(shown.stdout).toMatch(/laptop\s+0x[0-9a-f]{64}\s+revoked at block \d+/)
+  })
+})
+
+describe('bad input: one line, a stable code, a non-zero exit', () => {
+  const oneLine = (r: RunResult) => r.stderr.trim().split('\n')
+
+  test('wrong passphrase', async () => {
+    const r = await sealpost(['--home', home, 'id', 'add-device'], { SEALPOST_PASSPHRASE: 'not it' })
+    expect(r.code).toBe(1)
+    expect(oneLine(r)).toHaveLength(1)
+    expect(r.stderr).toMatch(/^WrongPassphraseError \[SEALPOST_WRONG_PASSPHRASE\]: /)
+  })
+
+  test('unreachable RPC', async () => {
+    const r = await sealpost(['--home', home, '--rpc', 'http://127.0.0.1:9', 'id', 'add-device'])
+    expect(r.code).toBe(1)
+    expect(oneLine(r)).toHaveLength(1)
+    expect(r.stderr).toMatch(/^RpcUnreachableError \[SEALPOST_RPC_UNREACHABLE\]: /)
+  })
+
+  test('wrong chain id', async () => {
+    await using other = await startAnvil({ chainId: 999 })
+    const r = await sealpost(['--home', home, '--rpc', other.rpcUrl, 'id', 'add-device'])
+    expect(r.code).toBe(1)
+    expect(oneLine(r)).toHaveLength(1)
+    expect(r.stderr).toMatch(/^WrongChainError \[SEALPOST_WRONG_CHAIN\]: .*chain 999/)
+  })
+
+  test('no identity under --home', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'sealpost-cli-empty-'))
+    const r = await sealpost(['--home', empty, 'id', 'show'])
+    rmSync(empty, { recursive: true, force: true })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^IdentityNotFoundError \[SEALPOST_IDENTITY_NOT_FOUND\]: /)
+  })
+
+  test('missing passphrase', async () => {
+    const r = await sealpost(['--home', home, 'id', 'add-device'], { SEALPOST_PASSPHRASE: '' })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^MissingPassphraseError \[SEALPOST_MISSING_PASSPHRASE\]: /)
+  })
+
+  test('malformed device id and unknown command', async () => {
+    const bad = await sealpost(['--home', home, 'id', 'revoke-device', '0x1234'])
+    expect(bad.code).toBe(1)
+    expect(bad.stderr).toMatch(/^ArgumentError \[SEALPOST_BAD_ARGUMENT\]: Device id must be/)
+    const unknown = await sealpost(['frobnicate'])
+    expect(unknown.code).toBe(1)
+    expect(unknown.stderr).toMatch(/^ArgumentError \[SEALPOST_BAD_ARGUMENT\]: Unknown command "frobnicate"/)
+  })
+
+  test('--json puts the error on stdout as an object', async () => {
+    const r = await sealpost(['--home', home, '--json', 'id', 'add-device'], {
+      SEALPOST_PASSPHRASE: 'not it',
+    })
+    expect(r.code).toBe(1)
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: { code: 'SEALPOST_WRONG_PASSPHRASE' } })
+  })
+})
