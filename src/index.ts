@@ -1,0 +1,77 @@
+/** Public entry point of `sealpost`: the SDK client, its errors, and the types an application needs. */
+export {
+  Client,
+  type ClientParameters,
+  Conversation,
+  Conversations,
+  type ReceivedMessage,
+  type ReceiveResult,
+  type Rejection,
+  type SendOptions,
+  type SentMessage,
+  type SyncResult,
+} from './client/Client.js'
+export {
+  type Deployment,
+  DeploymentNotFoundError,
+  readDeployment,
+  writeDeployment,
+} from './client/deployment.js'
+export {
+  BlockReferenceError,
+  BodyHashMismatchError,
+  ClockSkewError,
+  DeviceNotRegisteredError,
+  KeyNotYetValidError,
+  KeyPackageRejectedError,
+  KeyRevokedError,
+  MlsRejectedError,
+  NoKeyPackageError,
+  PeerHasNoDevicesError,
+  ReplayError,
+  SenderBindingError,
+  StaleSequenceError,
+  StatementChainError,
+  StatementSignatureError,
+  UnknownConversationError,
+  UnknownSenderError,
+} from './client/errors.js'
+export {
+  createAccount,
+  createDevice,
+  type DeviceKeys,
+  type DevicePublicInfo,
+  IdentityExistsError,
+  IdentityNotFoundError,
+  type KdfParams,
+  listDevices,
+  loadAccount,
+  loadDevice,
+} from './client/identity.js'
+export {
+  type Delivery,
+  MemoryHub,
+  NoTransportError,
+  offlineTransport,
+  type Transport,
+} from './client/transport.js'
+export {
+  type ChainView,
+  type ClockPolicy,
+  defaultClockPolicy,
+  type VerificationReport,
+  type VerificationStep,
+  type VerificationStepName,
+  verifyStatement,
+} from './client/verifyStatement.js'
+export {
+  BaseError,
+  type BaseErrorParameters,
+  CodecError,
+  formatError,
+  InternalError,
+  UsageError,
+  ValidationError,
+  VerificationError,
+} from './errors.js'
+export { MissingPassphraseError, WrongPassphraseError } from './store/keystore.js'

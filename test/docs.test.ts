@@ -1,0 +1,41 @@
+/** The docs stay true: every error code in the code is documented, every documented code still exists. */
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { expect, test } from 'vitest'
+
+const root = join(import.meta.dirname, '..')
+
+function sources(dir: string): string[] {
+  return readdirSync(join(root, dir), { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.ts') && !e.name.endsWith('.test.ts'))
+    .map((e) => readFileSync(join(e.parentPath, e.name), 'utf8'))
+}
+
+const codesIn = (text: string) =>
+  new Set((text.match(/SEALPOST_[A-Z0-9_]+/g) ?? []).filter((c) => !c.endsWith('_')))
+
+test('docs/errors.md lists exactly the error codes the code uses', () => {
+  const envVars = new Set(['SEALPOST_PASSPHRASE', 'SEALPOST_HOME', 'SEALPOST_RPC']) // not error codes
+  const used = new Set(
+    sources('src')
+      .flatMap((s) => [...codesIn(s)])
+      .filter((c) => !envVars.has(c)),
+  )
+  const documented = new Set(
+    [...codesIn(readFileSync(join(root, 'docs', 'errors.md'), 'utf8'))].filter((c) => !envVars.has(c)),
+  )
+  expect([...used].filter((c) => !documented.has(c)).sort()).toEqual([])
+  expect([...documented].filter((c) => !used.has(c)).sort()).toEqual([])
+})
+
+test('docs/protocol.md lists every domain-separation label the code uses', () => {
+  const labels = new Set(sources('src').flatMap((s) => s.match(/sealpost\/v1\/[a-z-]+/g) ?? []))
+  const spec = readFileSync(join(root, 'docs', 'protocol.md'), 'utf8')
+  expect([...labels].filter((l) => !spec.includes(`\`${l}\``)).sort()).toEqual([])
+})
+
+test('the README opens with the two commands a newcomer types', () => {
+  const head = readFileSync(join(root, 'README.md'), 'utf8').split('\n').slice(0, 8).join('\n')
+  expect(head).toContain('npm ci && npm start')
+  expect(head).toContain('npm test')
+})
