@@ -1,6 +1,15 @@
 /** End to end on a real anvil: register, converse, rotate a device, and remove a revoked device from the group. */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { KeyRevokedError, MlsRejectedError, ReplayError } from '../src/client/errors.js'
+import {
+  KeyPackageRejectedError,
+  KeyRevokedError,
+  MlsRejectedError,
+  ReplayError,
+} from '../src/client/errors.js'
+import { createKeyPackage, encodeMls } from '../src/client/mls.js'
+import { getMlsCiphersuite } from '../src/crypto/mls.js'
+import { createEnvelope } from '../src/protocol/envelope.js'
+import { inboxTopic } from '../src/protocol/topics.js'
 import { type ChainContext, setupChain } from './utils/anvil.js'
 import { type TestNetwork, testNetwork } from './utils/clients.js'
 
@@ -111,5 +120,96 @@ describe('two accounts on a real chain', () => {
     const after = await carol.sync()
     expect(after.received).toEqual([])
     expect(after.rejected[0]?.error).toBeInstanceOf(MlsRejectedError)
+  })
+})
+
+describe('configuration, persistence and forged key packages', () => {
+  test('a configured ciphersuite is used end to end', async () => {
+    const suite = 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519'
+    const erin = await net.client({ account: net.account(5), ciphersuite: suite })
+    const frank = await net.client({ account: net.account(6), ciphersuite: suite })
+    await erin.register()
+    await frank.register()
+    const chat = await erin.conversations.open(frank.account)
+    await frank.sync()
+    await chat.send('classical suite')
+    const [msg] = (await frank.sync()).received
+    expect(msg?.text).toBe('classical suite')
+    expect(msg?.report.mls?.ciphersuite).toBe(suite)
+  })
+
+  test('group state, sequence numbers and history survive a restart', async () => {
+    const grace = await net.client({ account: net.account(7) })
+    const heidi = await net.client({ account: net.account(8) })
+    await grace.register()
+    await heidi.register()
+    const chat = await grace.conversations.open(heidi.account)
+    await heidi.sync()
+    await chat.send('before the restart')
+    await heidi.sync()
+    await heidi.conversations.get(chat.id)?.send('reply before the restart')
+    await grace.sync()
+    await heidi.close()
+
+    const again = await net.client({ account: net.account(8), home: heidi.home })
+    expect(again.deviceId).toBe(heidi.deviceId)
+    await chat.send('after the restart')
+    const { received, rejected } = await again.sync()
+    expect(rejected).toEqual([])
+    expect(received.map((m) => m.text)).toEqual(['after the restart'])
+    const sent = await again.conversations.get(chat.id)?.send('reply after the restart')
+    expect(sent?.statement.seq).toBe(2n)
+    expect((await grace.sync()).received.map((m) => m.text)).toEqual(['reply after the restart'])
+    expect(
+      again.conversations
+        .get(chat.id)
+        ?.messages()
+        .map((m) => m.body),
+    ).toEqual([
+      'before the restart',
+      'reply before the restart',
+      'after the restart',
+      'reply after the restart',
+    ])
+  })
+
+  test('a key package that does not match the registry is refused and nothing is created', async () => {
+    const ivan = await net.client({ account: net.account(9) })
+    const judy = await net.client({ account: net.account(0), device: 'judy' })
+    await ivan.register()
+    await judy.register({ keyPackages: 0 })
+
+    // Someone publishes a key package that claims Judy's device but carries an MLS key she never registered.
+    const impl = await getMlsCiphersuite()
+    const forged = await createKeyPackage({
+      identity: judy.identity,
+      mls: await impl.signature.keygen(),
+      impl,
+    })
+    await judy.transport.putKeyPackages({
+      deviceId: judy.deviceId,
+      envelopes: [
+        createEnvelope({
+          kind: 'key-package',
+          topic: inboxTopic(judy.deviceId),
+          payload: encodeMls({
+            version: 'mls10',
+            wireformat: 'mls_key_package',
+            keyPackage: forged.publicPackage,
+          }),
+        }),
+      ],
+    })
+    const err = await ivan.conversations.open(judy.account).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(KeyPackageRejectedError)
+    expect((err as KeyPackageRejectedError).metaMessages).toContain(
+      'Reason: MLS key differs from the registered key',
+    )
+    expect(ivan.conversations.list()).toEqual([])
+
+    // Once Judy publishes genuine key packages, the conversation opens.
+    await judy.publishKeyPackages(1)
+    const chat = await ivan.conversations.open(judy.account)
+    expect((await judy.sync()).joined).toEqual([chat.id])
   })
 })

@@ -71,7 +71,7 @@ import {
   senderOf,
   serializeGroupState,
 } from './mls.js'
-import type { Delivery, Transport } from './transport.js'
+import { type Delivery, offlineTransport, type Transport } from './transport.js'
 import { type ClockPolicy, type VerificationReport, verifyStatement } from './verifyStatement.js'
 
 export type ClientParameters = {
@@ -81,8 +81,8 @@ export type ClientParameters = {
   home: string
   /** JSON-RPC URL of the chain. */
   rpc: string
-  /** Message transport (in-process hub or relay connection). */
-  transport: Transport
+  /** Message transport (in-process hub or relay connection). Without one, only chain operations work. */
+  transport?: Transport | undefined
   /** Contract addresses; defaults to `<home>/deployment.json`. */
   deployment?: Deployment | undefined
   /** Key store passphrase; defaults to `SEALPOST_PASSPHRASE`. */
@@ -287,7 +287,7 @@ export class Client {
       deployment,
       publicClient,
       watcher,
-      transport: parameters.transport,
+      transport: parameters.transport ?? offlineTransport,
       store,
       impl,
       clock: parameters.clock,

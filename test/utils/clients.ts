@@ -22,6 +22,7 @@ export type TestNetwork = {
     device?: string
     home?: string
     transport?: Transport
+    ciphersuite?: string
   }): Promise<Client & { home: string }>
   cleanup(): Promise<void>
 }
@@ -41,7 +42,7 @@ export function testNetwork(ctx: ChainContext): TestNetwork {
     hub,
     deployment,
     account: (index) => privateKeyToAccount(ctx.anvil.accounts[index] as Hex),
-    async client({ account, device, home, transport }) {
+    async client({ account, device, home, transport, ciphersuite }) {
       const dir = home ?? mkdtempSync(join(tmpdir(), 'sealpost-test-'))
       if (!home) dirs.push(dir)
       const client = await Client.create({
@@ -53,6 +54,7 @@ export function testNetwork(ctx: ChainContext): TestNetwork {
         passphrase: testPassphrase,
         device,
         kdf: testKdf,
+        ciphersuite,
         pollingInterval: 200,
       })
       clients.push(client)
