@@ -1,0 +1,258 @@
+import fc from 'fast-check'
+import { getAddress, type Hex } from 'viem'
+import { describe, expect, test } from 'vitest'
+import {
+  type ClientFrame,
+  decodeClientFrame,
+  decodeRelayFrame,
+  encodeClientFrame,
+  encodeRelayFrame,
+  isRelayErrorCode,
+  RELAY_ERROR_CODES,
+  type RelayFrame,
+  RelayFrameError,
+  RelayFrameFieldError,
+  relayAuthMessage,
+} from './relayFrames.js'
+
+const hexN = (n: number) =>
+  fc.uint8Array({ minLength: n, maxLength: n }).map((b) => `0x${Buffer.from(b).toString('hex')}` as Hex)
+const address = hexN(20).map((h) => getAddress(h))
+const u32 = fc.integer({ min: 0, max: 0xffffffff })
+const u64 = fc.bigInt({ min: 0n, max: 2n ** 64n - 1n })
+const safe = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER })
+const bytes = fc.uint8Array({ maxLength: 300 })
+const code = fc.oneof(
+  fc.constantFrom(...RELAY_ERROR_CODES),
+  fc.string({
+    maxLength: 255,
+    unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
+  }),
+)
+
+const clientFrame: fc.Arbitrary<ClientFrame> = fc.oneof(
+  fc.record({
+    type: fc.constant('auth' as const),
+    account: address,
+    deviceId: hexN(32),
+    signature: hexN(64),
+  }),
+  fc.record({ type: fc.constant('publish' as const), reqId: u32, envelope: bytes }),
+  fc.record({ type: fc.constant('subscribe' as const), reqId: u32, topic: hexN(32), after: u64 }),
+  fc.record({ type: fc.constant('unsubscribe' as const), reqId: u32, topic: hexN(32) }),
+  fc.record({ type: fc.constant('ack' as const), topic: hexN(32), seq: u64 }),
+  fc.record({
+    type: fc.constant('kp-put' as const),
+    reqId: u32,
+    envelopes: fc.array(bytes, { maxLength: 5 }),
+  }),
+  fc.record({ type: fc.constant('kp-take' as const), reqId: u32, deviceId: hexN(32) }),
+  fc.record({ type: fc.constant('kp-count' as const), reqId: u32, deviceId: hexN(32) }),
+  fc.record({ type: fc.constant('leaf' as const), reqId: u32, topic: hexN(32), leaf: hexN(32) }),
+)
+
+const relayFrame: fc.Arbitrary<RelayFrame> = fc.oneof(
+  fc.record({
+    type: fc.constant('challenge' as const),
+    challenge: hexN(32),
+    expiresAt: safe,
+    chainId: safe,
+    registry: address,
+  }),
+  fc.record({ type: fc.constant('auth-ok' as const), account: address, deviceId: hexN(32) }),
+  fc.record({ type: fc.constant('ok' as const), reqId: u32, value: u64 }),
+  fc.record({ type: fc.constant('error' as const), reqId: u32, code }),
+  fc.record({ type: fc.constant('deliver' as const), topic: hexN(32), seq: u64, envelope: bytes }),
+  fc.record({ type: fc.constant('kp' as const), reqId: u32, envelope: fc.option(bytes, { nil: undefined }) }),
+  fc.record({
+    type: fc.constant('acks' as const),
+    topic: hexN(32),
+    acks: fc.array(fc.record({ deviceId: hexN(32), seq: u64 }), { maxLength: 6 }),
+  }),
+)
+
+/** Compares byte fields by content (decoded ones are views into the frame). */
+const plain = (value: unknown): unknown =>
+  JSON.parse(
+    JSON.stringify(value, (_, v) =>
+      typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v,
+    ),
+  )
+
+const expectOnlyFrameErrors = (fn: () => unknown) => {
+  try {
+    fn()
+  } catch (err) {
+    expect(err).toBeInstanceOf(RelayFrameError)
+    expect((err as RelayFrameError).code).toBe('SEALPOST_RELAY_FRAME_MALFORMED')
+  }
+}
+
+describe('round trips', () => {
+  test('every client frame type', () => {
+    fc.assert(
+      fc.property(clientFrame, (frame) => {
+        expect(plain(decodeClientFrame(encodeClientFrame(frame)))).toEqual(plain(frame))
+      }),
+      { numRuns: 500 },
+    )
+  })
+
+  test('every relay frame type', () => {
+    fc.assert(
+      fc.property(relayFrame, (frame) => {
+        expect(plain(decodeRelayFrame(encodeRelayFrame(frame)))).toEqual(plain(frame))
+      }),
+      { numRuns: 500 },
+    )
+  })
+
+  test('fixed encodings', () => {
+    const topic: Hex = `0x${'ab'.repeat(32)}`
+    expect(
+      Buffer.from(encodeClientFrame({ type: 'subscribe', reqId: 7, topic, after: 3n })).toString('hex'),
+    ).toBe(`0300000007${'ab'.repeat(32)}0000000000000003`)
+    expect(
+      Buffer.from(encodeRelayFrame({ type: 'error', reqId: 1, code: 'RELAY_FORBIDDEN' })).toString('hex'),
+    ).toBe(`84000000010f${Buffer.from('RELAY_FORBIDDEN').toString('hex')}`)
+    expect(Buffer.from(encodeRelayFrame({ type: 'kp', reqId: 2, envelope: undefined })).toString('hex')).toBe(
+      '860000000200',
+    )
+    expect(
+      Buffer.from(encodeClientFrame({ type: 'kp-put', reqId: 1, envelopes: [Uint8Array.of(9, 9)] })).toString(
+        'hex',
+      ),
+    ).toBe('06000000010001000000020909')
+  })
+})
+
+describe('decoding untrusted bytes', () => {
+  test('random bytes only ever throw RelayFrameError', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (input) => {
+        expectOnlyFrameErrors(() => decodeClientFrame(input))
+        expectOnlyFrameErrors(() => decodeRelayFrame(input))
+      }),
+      { numRuns: 2000 },
+    )
+  })
+
+  test('random bytes behind every known type byte only ever throw RelayFrameError', () => {
+    const types = [1, 2, 3, 4, 5, 6, 7, 8, 9, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87]
+    fc.assert(
+      fc.property(fc.constantFrom(...types), fc.uint8Array({ maxLength: 200 }), (type, body) => {
+        const input = Uint8Array.of(type, ...body)
+        expectOnlyFrameErrors(() => decodeClientFrame(input))
+        expectOnlyFrameErrors(() => decodeRelayFrame(input))
+      }),
+      { numRuns: 2000 },
+    )
+  })
+
+  test('truncation at every offset throws RelayFrameError (except frames ending in a free-length tail)', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          clientFrame.map((f) => ['c', f] as const),
+          relayFrame.map((f) => ['r', f] as const),
+        ),
+        ([side, frame]) => {
+          const full =
+            side === 'c' ? encodeClientFrame(frame as ClientFrame) : encodeRelayFrame(frame as RelayFrame)
+          const decode = side === 'c' ? decodeClientFrame : decodeRelayFrame
+          // PUBLISH, DELIVER and a present KP end in "rest of frame": any cut after their header still parses.
+          const tail =
+            frame.type === 'publish'
+              ? 5
+              : frame.type === 'deliver'
+                ? 41
+                : frame.type === 'kp' && frame.envelope
+                  ? 6
+                  : undefined
+          for (let cut = 0; cut < full.length; cut++) {
+            const prefix = full.subarray(0, cut)
+            if (tail !== undefined && cut >= tail) {
+              expect(() => decode(prefix)).not.toThrow()
+              continue
+            }
+            expect(() => decode(prefix)).toThrow(RelayFrameError)
+          }
+        },
+      ),
+      { numRuns: 300 },
+    )
+  })
+
+  test('trailing bytes, unknown types and bad fields are rejected', () => {
+    const topic: Hex = `0x${'11'.repeat(32)}`
+    const ack = encodeClientFrame({ type: 'ack', topic, seq: 1n })
+    expect(() => decodeClientFrame(Uint8Array.of(...ack, 0))).toThrowErrorMatchingInlineSnapshot(`
+      [RelayFrameError: Relay frame is malformed.
+
+      Frame type: 0x05
+      Reason: trailing bytes]
+    `)
+    expect(() => decodeClientFrame(Uint8Array.of(0x42))).toThrow(/unknown client frame type/)
+    expect(() => decodeClientFrame(Uint8Array.of(0x81))).toThrow(RelayFrameError) // relay frame sent by a client
+    expect(() => decodeRelayFrame(Uint8Array.of(0x01))).toThrow(RelayFrameError)
+    expect(() => decodeClientFrame(new Uint8Array())).toThrow(/empty frame/)
+    expect(() => decodeRelayFrame(Uint8Array.of(0x86, 0, 0, 0, 1, 2))).toThrow(/present flag/)
+    expect(() => decodeRelayFrame(Uint8Array.of(0x84, 0, 0, 0, 1, 1, 0x0a))).toThrow(/printable/)
+    const challenge = encodeRelayFrame({
+      type: 'challenge',
+      challenge: topic,
+      expiresAt: 1,
+      chainId: 1,
+      registry: `0x${'22'.repeat(20)}`,
+    })
+    challenge.fill(0xff, 33, 41) // expiresAt = 2^64 - 1
+    expect(() => decodeRelayFrame(challenge)).toThrow(/expiresAt is above/)
+    expect(() => decodeClientFrame('nope' as unknown as Uint8Array)).toThrow(RelayFrameError)
+  })
+
+  test('a KP_PUT entry length past the end is truncated, not an allocation', () => {
+    const frame = Uint8Array.of(0x06, 0, 0, 0, 1, 0, 1, 0xff, 0xff, 0xff, 0xff, 1, 2)
+    expect(() => decodeClientFrame(frame)).toThrow(/truncated/)
+  })
+})
+
+describe('encoding', () => {
+  test('bad fields throw RelayFrameFieldError', () => {
+    const topic: Hex = `0x${'11'.repeat(32)}`
+    expect(() => encodeClientFrame({ type: 'subscribe', reqId: -1, topic, after: 0n })).toThrow(
+      RelayFrameFieldError,
+    )
+    expect(() => encodeClientFrame({ type: 'subscribe', reqId: 2 ** 32, topic, after: 0n })).toThrow(
+      RelayFrameFieldError,
+    )
+    expect(() => encodeClientFrame({ type: 'subscribe', reqId: 1, topic: '0x11', after: 0n })).toThrow(
+      RelayFrameFieldError,
+    )
+    expect(() => encodeClientFrame({ type: 'ack', topic, seq: 2n ** 64n })).toThrow(RelayFrameFieldError)
+    expect(() => encodeRelayFrame({ type: 'error', reqId: 0, code: 'é' })).toThrow(RelayFrameFieldError)
+    expect(() => encodeRelayFrame({ type: 'error', reqId: 0, code: 'A'.repeat(256) })).toThrow(
+      RelayFrameFieldError,
+    )
+    expect(() => encodeClientFrame({ type: 'nope' } as unknown as ClientFrame)).toThrow(RelayFrameFieldError)
+  })
+})
+
+describe('relayAuthMessage', () => {
+  test('is label || 0x00 || challenge || account || deviceId', () => {
+    const challenge: Hex = `0x${'01'.repeat(32)}`
+    const account = getAddress(`0x${'02'.repeat(20)}`)
+    const deviceId: Hex = `0x${'03'.repeat(32)}`
+    const message = relayAuthMessage({ challenge, account, deviceId })
+    expect(message.length).toBe(22 + 1 + 32 + 20 + 32)
+    expect(Buffer.from(message).toString('hex')).toBe(
+      `${Buffer.from('sealpost/v1/relay-auth').toString('hex')}00${'01'.repeat(32)}${'02'.repeat(20)}${'03'.repeat(32)}`,
+    )
+    expect(() => relayAuthMessage({ challenge: '0x01', account, deviceId })).toThrow(RelayFrameFieldError)
+  })
+
+  test('error code list', () => {
+    expect(RELAY_ERROR_CODES).toHaveLength(12)
+    expect(isRelayErrorCode('RELAY_QUEUE_FULL')).toBe(true)
+    expect(isRelayErrorCode('SOMETHING_ELSE')).toBe(false)
+  })
+})

@@ -1,0 +1,540 @@
+/** Relay frames v1: the binary WebSocket messages between clients and the relay (one frame per WS message). */
+import { type Address, getAddress, type Hex } from 'viem'
+import { CodecError, ValidationError } from '../errors.js'
+import { LABEL_RELAY_AUTH, labelledInput } from './labels.js'
+
+// ---------------------------------------------------------------------------------------------------------
+// Wire codes
+
+/**
+ * Frame type bytes. Client → relay frames are below 0x80, relay → client frames have the high bit set.
+ *
+ * @example relayFrameTypes.publish // 0x02
+ */
+export const relayFrameTypes = Object.freeze({
+  auth: 0x01,
+  publish: 0x02,
+  subscribe: 0x03,
+  unsubscribe: 0x04,
+  ack: 0x05,
+  kpPut: 0x06,
+  kpTake: 0x07,
+  kpCount: 0x08,
+  leaf: 0x09,
+  challenge: 0x81,
+  authOk: 0x82,
+  ok: 0x83,
+  error: 0x84,
+  deliver: 0x85,
+  kp: 0x86,
+  acks: 0x87,
+} as const)
+
+/**
+ * The stable error codes an ERROR frame carries (the only error data that travels over the wire).
+ *
+ * @example RELAY_ERROR_CODES.includes('RELAY_FORBIDDEN') // true
+ */
+export const RELAY_ERROR_CODES = Object.freeze([
+  'RELAY_FRAME_MALFORMED',
+  'RELAY_FRAME_TOO_LARGE',
+  'RELAY_UNAUTHENTICATED',
+  'RELAY_AUTH_FAILED',
+  'RELAY_DEVICE_REVOKED',
+  'RELAY_UNKNOWN_DEVICE',
+  'RELAY_FORBIDDEN',
+  'RELAY_RATE_LIMITED',
+  'RELAY_QUEUE_FULL',
+  'RELAY_TOO_MANY_CONNECTIONS',
+  'RELAY_ENVELOPE_INVALID',
+  'RELAY_INTERNAL',
+] as const)
+
+/** One of the relay's wire error codes. @example const code: RelayErrorCode = 'RELAY_RATE_LIMITED' */
+export type RelayErrorCode = (typeof RELAY_ERROR_CODES)[number]
+
+/**
+ * Whether `code` is one of {@link RELAY_ERROR_CODES} (a newer relay may send codes this version does not know).
+ *
+ * @example if (isRelayErrorCode(frame.code)) handle(frame.code)
+ */
+export function isRelayErrorCode(code: string): code is RelayErrorCode {
+  return (RELAY_ERROR_CODES as readonly string[]).includes(code)
+}
+
+/** Largest u16 count of KP_PUT / ACKS entries. @example MAX_FRAME_LIST // 65535 */
+export const MAX_FRAME_LIST = 0xffff
+/** Longest error code an ERROR frame can carry (codeLen is a u8). @example MAX_ERROR_CODE_LENGTH // 255 */
+export const MAX_ERROR_CODE_LENGTH = 0xff
+
+// ---------------------------------------------------------------------------------------------------------
+// Frame types
+
+/**
+ * A frame a client sends to the relay. Envelope bytes are carried undecoded (the relay decodes and checks them).
+ *
+ * @example const frame: ClientFrame = { type: 'subscribe', reqId: 1, topic, after: 0n }
+ */
+export type ClientFrame =
+  /** Answers the CHALLENGE: the device's P-256 signature over `relayAuthMessage(...)`. */
+  | { type: 'auth'; account: Address; deviceId: Hex; signature: Hex }
+  /** Publishes one encoded envelope on its topic. */
+  | { type: 'publish'; reqId: number; envelope: Uint8Array }
+  /** Replays stored envelopes with seq > `after`, then delivers live ones. */
+  | { type: 'subscribe'; reqId: number; topic: Hex; after: bigint }
+  | { type: 'unsubscribe'; reqId: number; topic: Hex }
+  /** Everything on `topic` up to `seq` was processed by this device. No reply. */
+  | { type: 'ack'; topic: Hex; seq: bigint }
+  /** Stores key packages (encoded envelopes) of the authenticated device. */
+  | { type: 'kp-put'; reqId: number; envelopes: Uint8Array[] }
+  | { type: 'kp-take'; reqId: number; deviceId: Hex }
+  | { type: 'kp-count'; reqId: number; deviceId: Hex }
+  /** Submits a statement leaf for anchoring; the receipt is published on `topic`. */
+  | { type: 'leaf'; reqId: number; topic: Hex; leaf: Hex }
+
+/**
+ * A frame the relay sends to a client.
+ *
+ * @example const frame: RelayFrame = { type: 'ok', reqId: 1, value: 42n }
+ */
+export type RelayFrame =
+  /** Sent on connect. `expiresAt` is unix ms. */
+  | { type: 'challenge'; challenge: Hex; expiresAt: number; chainId: number; registry: Address }
+  | { type: 'auth-ok'; account: Address; deviceId: Hex }
+  /** PUBLISH: relay seq; SUBSCRIBE: head seq; KP_PUT / KP_COUNT: count; LEAF, UNSUBSCRIBE: 0. */
+  | { type: 'ok'; reqId: number; value: bigint }
+  /** `reqId` is 0 when the error answers no request. `code` is usually a {@link RelayErrorCode}. */
+  | { type: 'error'; reqId: number; code: RelayErrorCode | (string & {}) }
+  | { type: 'deliver'; topic: Hex; seq: bigint; envelope: Uint8Array }
+  /** Answer to KP_TAKE: the key package, or `undefined` when none is left. */
+  | { type: 'kp'; reqId: number; envelope: Uint8Array | undefined }
+  /** Ack cursors of the topic's subscribers. */
+  | { type: 'acks'; topic: Hex; acks: { deviceId: Hex; seq: bigint }[] }
+
+/** The `type` of a client frame. @example const t: ClientFrameType = 'publish' */
+export type ClientFrameType = ClientFrame['type']
+/** The `type` of a relay frame. @example const t: RelayFrameType = 'deliver' */
+export type RelayFrameType = RelayFrame['type']
+
+// ---------------------------------------------------------------------------------------------------------
+// Errors
+
+/**
+ * Bytes that are not a well-formed relay frame: empty, unknown type, truncated, trailing bytes, or a field
+ * out of range. The only error the decoders throw.
+ *
+ * @example new RelayFrameError({ reason: 'truncated', frameType: 0x02 })
+ */
+export class RelayFrameError extends CodecError {
+  override name = 'RelayFrameError' as const
+  /** Short machine-friendly reason (e.g. 'truncated', 'unknown type', 'trailing bytes'). */
+  readonly reason: string
+  constructor({ reason, frameType }: { reason: string; frameType?: number | undefined }) {
+    super('Relay frame is malformed.', {
+      metaMessages: [
+        ...(frameType === undefined ? [] : [`Frame type: 0x${frameType.toString(16).padStart(2, '0')}`]),
+        `Reason: ${reason}`,
+      ],
+      code: 'SEALPOST_RELAY_FRAME_MALFORMED',
+    })
+    this.reason = reason
+  }
+}
+
+/**
+ * A field handed to an encoder has the wrong shape (a topic that is not 32 bytes, a reqId above 2^32 - 1).
+ *
+ * @example new RelayFrameFieldError({ field: 'reqId', reason: 'must be a u32' })
+ */
+export class RelayFrameFieldError extends ValidationError {
+  override name = 'RelayFrameFieldError' as const
+  constructor({ field, reason }: { field: string; reason: string }) {
+    super('Relay frame field is invalid.', {
+      metaMessages: [`Field: ${field}`, `Reason: ${reason}`],
+      code: 'SEALPOST_RELAY_FRAME_INVALID_FIELD',
+    })
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Auth signing input
+
+/** Inputs to {@link relayAuthMessage}. @example const p: RelayAuthMessageParameters = { challenge, account, deviceId } */
+export type RelayAuthMessageParameters = { challenge: Hex; account: Address; deviceId: Hex }
+
+/**
+ * The bytes a device signs to authenticate to a relay:
+ * `"sealpost/v1/relay-auth" || 0x00 || challenge(32) || account(20) || deviceId(32)`.
+ * Sign with `DeviceSigningKey.sign`, verify with `verifyP256`.
+ *
+ * @example
+ * const signature = key.sign(relayAuthMessage({ challenge: frame.challenge, account, deviceId }))
+ */
+export function relayAuthMessage({ challenge, account, deviceId }: RelayAuthMessageParameters): Uint8Array {
+  return labelledInput(
+    LABEL_RELAY_AUTH,
+    hexField(challenge, 32, 'challenge'),
+    hexField(account, 20, 'account'),
+    hexField(deviceId, 32, 'deviceId'),
+  )
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Encoding
+
+/**
+ * Serialises a client frame (`type u8 | body`, big-endian). Throws {@link RelayFrameFieldError} on bad fields.
+ *
+ * @example ws.send(encodeClientFrame({ type: 'publish', reqId: 7, envelope: encodeEnvelope(envelope) }))
+ */
+export function encodeClientFrame(frame: ClientFrame): Uint8Array {
+  const t = relayFrameTypes
+  switch (frame.type) {
+    case 'auth':
+      return concat(
+        t.auth,
+        hexField(frame.account, 20, 'account'),
+        hexField(frame.deviceId, 32, 'deviceId'),
+        hexField(frame.signature, 64, 'signature'),
+      )
+    case 'publish':
+      return concat(t.publish, u32(frame.reqId, 'reqId'), bytesField(frame.envelope, 'envelope'))
+    case 'subscribe':
+      return concat(
+        t.subscribe,
+        u32(frame.reqId, 'reqId'),
+        hexField(frame.topic, 32, 'topic'),
+        u64(frame.after, 'after'),
+      )
+    case 'unsubscribe':
+      return concat(t.unsubscribe, u32(frame.reqId, 'reqId'), hexField(frame.topic, 32, 'topic'))
+    case 'ack':
+      return concat(t.ack, hexField(frame.topic, 32, 'topic'), u64(frame.seq, 'seq'))
+    case 'kp-put': {
+      if (!Array.isArray(frame.envelopes) || frame.envelopes.length > MAX_FRAME_LIST)
+        throw new RelayFrameFieldError({ field: 'envelopes', reason: `at most ${MAX_FRAME_LIST} entries` })
+      const parts: Uint8Array[] = [u32(frame.reqId, 'reqId'), u16(frame.envelopes.length)]
+      for (const envelope of frame.envelopes) {
+        const bytes = bytesField(envelope, 'envelopes[]')
+        parts.push(u32(bytes.length, 'envelopes[].length'), bytes)
+      }
+      return concat(t.kpPut, ...parts)
+    }
+    case 'kp-take':
+      return concat(t.kpTake, u32(frame.reqId, 'reqId'), hexField(frame.deviceId, 32, 'deviceId'))
+    case 'kp-count':
+      return concat(t.kpCount, u32(frame.reqId, 'reqId'), hexField(frame.deviceId, 32, 'deviceId'))
+    case 'leaf':
+      return concat(
+        t.leaf,
+        u32(frame.reqId, 'reqId'),
+        hexField(frame.topic, 32, 'topic'),
+        hexField(frame.leaf, 32, 'leaf'),
+      )
+    default:
+      throw new RelayFrameFieldError({ field: 'type', reason: 'unknown client frame type' })
+  }
+}
+
+/**
+ * Serialises a relay frame (`type u8 | body`, big-endian). Throws {@link RelayFrameFieldError} on bad fields.
+ *
+ * @example socket.send(encodeRelayFrame({ type: 'ok', reqId: frame.reqId, value: seq }))
+ */
+export function encodeRelayFrame(frame: RelayFrame): Uint8Array {
+  const t = relayFrameTypes
+  switch (frame.type) {
+    case 'challenge':
+      return concat(
+        t.challenge,
+        hexField(frame.challenge, 32, 'challenge'),
+        u64(safeUint(frame.expiresAt, 'expiresAt'), 'expiresAt'),
+        u64(safeUint(frame.chainId, 'chainId'), 'chainId'),
+        hexField(frame.registry, 20, 'registry'),
+      )
+    case 'auth-ok':
+      return concat(
+        t.authOk,
+        hexField(frame.account, 20, 'account'),
+        hexField(frame.deviceId, 32, 'deviceId'),
+      )
+    case 'ok':
+      return concat(t.ok, u32(frame.reqId, 'reqId'), u64(frame.value, 'value'))
+    case 'error': {
+      const code = frame.code
+      if (typeof code !== 'string' || code.length > MAX_ERROR_CODE_LENGTH || !PRINTABLE_ASCII.test(code))
+        throw new RelayFrameFieldError({
+          field: 'code',
+          reason: 'must be printable ASCII, at most 255 chars',
+        })
+      return concat(
+        t.error,
+        u32(frame.reqId, 'reqId'),
+        Uint8Array.of(code.length),
+        Buffer.from(code, 'latin1'),
+      )
+    }
+    case 'deliver':
+      return concat(
+        t.deliver,
+        hexField(frame.topic, 32, 'topic'),
+        u64(frame.seq, 'seq'),
+        bytesField(frame.envelope, 'envelope'),
+      )
+    case 'kp':
+      return frame.envelope === undefined
+        ? concat(t.kp, u32(frame.reqId, 'reqId'), Uint8Array.of(0))
+        : concat(t.kp, u32(frame.reqId, 'reqId'), Uint8Array.of(1), bytesField(frame.envelope, 'envelope'))
+    case 'acks': {
+      if (!Array.isArray(frame.acks) || frame.acks.length > MAX_FRAME_LIST)
+        throw new RelayFrameFieldError({ field: 'acks', reason: `at most ${MAX_FRAME_LIST} entries` })
+      const parts: Uint8Array[] = [hexField(frame.topic, 32, 'topic'), u16(frame.acks.length)]
+      for (const a of frame.acks)
+        parts.push(hexField(a.deviceId, 32, 'acks[].deviceId'), u64(a.seq, 'acks[].seq'))
+      return concat(t.acks, ...parts)
+    }
+    default:
+      throw new RelayFrameFieldError({ field: 'type', reason: 'unknown relay frame type' })
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Decoding
+
+/**
+ * Parses a frame sent by a client. Throws only {@link RelayFrameError}. Envelope byte fields are views into
+ * `bytes` (no copy): copy them if `bytes` will be reused.
+ *
+ * @example
+ * const frame = decodeClientFrame(new Uint8Array(data))
+ * if (frame.type === 'publish') handlePublish(frame.reqId, frame.envelope)
+ */
+export function decodeClientFrame(bytes: Uint8Array): ClientFrame {
+  return guarded(bytes, decodeClientUnchecked)
+}
+
+/**
+ * Parses a frame sent by the relay. Throws only {@link RelayFrameError}. Envelope byte fields are views into
+ * `bytes` (no copy).
+ *
+ * @example
+ * const frame = decodeRelayFrame(new Uint8Array(data))
+ * if (frame.type === 'deliver') onDelivery(frame.topic, frame.seq, decodeEnvelope(frame.envelope))
+ */
+export function decodeRelayFrame(bytes: Uint8Array): RelayFrame {
+  return guarded(bytes, decodeRelayUnchecked)
+}
+
+function guarded<T>(bytes: Uint8Array, decode: (r: Reader) => T): T {
+  if (!(bytes instanceof Uint8Array)) throw new RelayFrameError({ reason: 'not a Uint8Array' })
+  if (bytes.length === 0) throw new RelayFrameError({ reason: 'empty frame' })
+  try {
+    const reader = new Reader(bytes)
+    const frame = decode(reader)
+    reader.end()
+    return frame
+  } catch (err) {
+    if (err instanceof RelayFrameError) throw err
+    // Anything else is a bug in this decoder; keep the promise that only RelayFrameErrors escape.
+    throw new RelayFrameError({ reason: 'undecodable', frameType: bytes[0] })
+  }
+}
+
+function decodeClientUnchecked(r: Reader): ClientFrame {
+  const type = r.u8()
+  switch (type) {
+    case relayFrameTypes.auth:
+      return { type: 'auth', account: r.address(), deviceId: r.hex(32), signature: r.hex(64) }
+    case relayFrameTypes.publish:
+      return { type: 'publish', reqId: r.u32(), envelope: r.rest() }
+    case relayFrameTypes.subscribe:
+      return { type: 'subscribe', reqId: r.u32(), topic: r.hex(32), after: r.u64() }
+    case relayFrameTypes.unsubscribe:
+      return { type: 'unsubscribe', reqId: r.u32(), topic: r.hex(32) }
+    case relayFrameTypes.ack:
+      return { type: 'ack', topic: r.hex(32), seq: r.u64() }
+    case relayFrameTypes.kpPut: {
+      const reqId = r.u32()
+      const count = r.u16()
+      const envelopes: Uint8Array[] = []
+      for (let i = 0; i < count; i++) envelopes.push(r.bytes(r.u32()))
+      return { type: 'kp-put', reqId, envelopes }
+    }
+    case relayFrameTypes.kpTake:
+      return { type: 'kp-take', reqId: r.u32(), deviceId: r.hex(32) }
+    case relayFrameTypes.kpCount:
+      return { type: 'kp-count', reqId: r.u32(), deviceId: r.hex(32) }
+    case relayFrameTypes.leaf:
+      return { type: 'leaf', reqId: r.u32(), topic: r.hex(32), leaf: r.hex(32) }
+    default:
+      throw new RelayFrameError({ reason: 'unknown client frame type', frameType: type })
+  }
+}
+
+function decodeRelayUnchecked(r: Reader): RelayFrame {
+  const type = r.u8()
+  switch (type) {
+    case relayFrameTypes.challenge:
+      return {
+        type: 'challenge',
+        challenge: r.hex(32),
+        expiresAt: r.safeU64('expiresAt'),
+        chainId: r.safeU64('chainId'),
+        registry: r.address(),
+      }
+    case relayFrameTypes.authOk:
+      return { type: 'auth-ok', account: r.address(), deviceId: r.hex(32) }
+    case relayFrameTypes.ok:
+      return { type: 'ok', reqId: r.u32(), value: r.u64() }
+    case relayFrameTypes.error: {
+      const reqId = r.u32()
+      const code = Buffer.from(r.bytes(r.u8())).toString('latin1')
+      if (!PRINTABLE_ASCII.test(code)) r.fail('error code is not printable ASCII')
+      return { type: 'error', reqId, code }
+    }
+    case relayFrameTypes.deliver:
+      return { type: 'deliver', topic: r.hex(32), seq: r.u64(), envelope: r.rest() }
+    case relayFrameTypes.kp: {
+      const reqId = r.u32()
+      const present = r.u8()
+      if (present === 0) return { type: 'kp', reqId, envelope: undefined }
+      if (present !== 1) r.fail('kp present flag is not 0 or 1')
+      return { type: 'kp', reqId, envelope: r.rest() }
+    }
+    case relayFrameTypes.acks: {
+      const topic = r.hex(32)
+      const n = r.u16()
+      const acks: { deviceId: Hex; seq: bigint }[] = []
+      for (let i = 0; i < n; i++) acks.push({ deviceId: r.hex(32), seq: r.u64() })
+      return { type: 'acks', topic, acks }
+    }
+    default:
+      throw new RelayFrameError({ reason: 'unknown relay frame type', frameType: type })
+  }
+}
+
+/** Sequential big-endian reader; every method throws RelayFrameError('truncated') past the end. */
+class Reader {
+  readonly #bytes: Uint8Array
+  readonly #view: DataView
+  #offset = 0
+
+  constructor(bytes: Uint8Array) {
+    this.#bytes = bytes
+    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  }
+
+  fail(reason: string): never {
+    throw new RelayFrameError({ reason, frameType: this.#bytes[0] })
+  }
+
+  #need(n: number): number {
+    const at = this.#offset
+    if (at + n > this.#bytes.length) this.fail('truncated')
+    this.#offset = at + n
+    return at
+  }
+
+  u8(): number {
+    return this.#bytes[this.#need(1)]!
+  }
+
+  u16(): number {
+    return this.#view.getUint16(this.#need(2), false)
+  }
+
+  u32(): number {
+    return this.#view.getUint32(this.#need(4), false)
+  }
+
+  u64(): bigint {
+    return this.#view.getBigUint64(this.#need(8), false)
+  }
+
+  safeU64(field: string): number {
+    const value = this.u64()
+    if (value > BigInt(Number.MAX_SAFE_INTEGER)) this.fail(`${field} is above 2^53 - 1`)
+    return Number(value)
+  }
+
+  bytes(n: number): Uint8Array {
+    const at = this.#need(n)
+    return this.#bytes.subarray(at, at + n)
+  }
+
+  hex(n: number): Hex {
+    const at = this.#need(n)
+    return `0x${Buffer.from(this.#bytes.buffer, this.#bytes.byteOffset + at, n).toString('hex')}`
+  }
+
+  address(): Address {
+    return getAddress(this.hex(20))
+  }
+
+  rest(): Uint8Array {
+    return this.bytes(this.#bytes.length - this.#offset)
+  }
+
+  end(): void {
+    if (this.#offset !== this.#bytes.length) this.fail('trailing bytes')
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Encoding helpers
+
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/
+const U64_MAX = 2n ** 64n - 1n
+
+function hexField(value: Hex, length: number, field: string): Uint8Array {
+  if (typeof value !== 'string' || value.length !== 2 + 2 * length || !/^0x[0-9a-fA-F]*$/.test(value))
+    throw new RelayFrameFieldError({ field, reason: `must be ${length} bytes as 0x-prefixed hex` })
+  return Buffer.from(value.slice(2), 'hex')
+}
+
+function bytesField(value: Uint8Array, field: string): Uint8Array {
+  if (!(value instanceof Uint8Array))
+    throw new RelayFrameFieldError({ field, reason: 'must be a Uint8Array' })
+  return value
+}
+
+function u16(value: number): Uint8Array {
+  const out = new Uint8Array(2)
+  new DataView(out.buffer).setUint16(0, value, false)
+  return out
+}
+
+function u32(value: number, field: string): Uint8Array {
+  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff)
+    throw new RelayFrameFieldError({ field, reason: 'must be a u32' })
+  const out = new Uint8Array(4)
+  new DataView(out.buffer).setUint32(0, value, false)
+  return out
+}
+
+function u64(value: bigint, field: string): Uint8Array {
+  if (typeof value !== 'bigint' || value < 0n || value > U64_MAX)
+    throw new RelayFrameFieldError({ field, reason: 'must be a u64 bigint' })
+  const out = new Uint8Array(8)
+  new DataView(out.buffer).setBigUint64(0, value, false)
+  return out
+}
+
+function safeUint(value: number, field: string): bigint {
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new RelayFrameFieldError({ field, reason: 'must be a non-negative safe integer' })
+  return BigInt(value)
+}
+
+function concat(type: number, ...parts: Uint8Array[]): Uint8Array {
+  let length = 1
+  for (const p of parts) length += p.length
+  const out = new Uint8Array(length)
+  out[0] = type
+  let offset = 1
+  for (const p of parts) {
+    out.set(p, offset)
+    offset += p.length
+  }
+  return out
+}

@@ -1,0 +1,63 @@
+/** Typed errors of the relay server itself (configuration and start-up); wire errors travel as RELAY_* codes. */
+import { InternalError, UsageError } from '../errors.js'
+
+/**
+ * A `RelayServer` option is unusable: a limit that is not a positive number, or a registry watcher that has
+ * already synced (the relay must see every DeviceAdded event to protect inbox topics).
+ *
+ * @example new RelayOptionsError({ option: 'limits.ratePerSecond', reason: 'must be a positive number' })
+ */
+export class RelayOptionsError extends UsageError {
+  override name = 'RelayOptionsError' as const
+  constructor({ option, reason }: { option: string; reason: string }) {
+    super('Relay server option is invalid.', {
+      metaMessages: [`Option: ${option}`, `Reason: ${reason}`],
+      code: 'SEALPOST_RELAY_BAD_OPTIONS',
+    })
+  }
+}
+
+/**
+ * The relay could not listen (port in use, bad host) or its first registry sync failed.
+ *
+ * @example new RelayStartError({ cause: err })
+ */
+export class RelayStartError extends InternalError {
+  override name = 'RelayStartError' as const
+  constructor({ cause }: { cause: unknown }) {
+    super('Relay server failed to start.', { cause, code: 'SEALPOST_RELAY_START_FAILED' })
+  }
+}
+
+/**
+ * Something failed while the relay was serving (a store write, the anchorer); the client got RELAY_INTERNAL.
+ * Emitted as the server's 'error' event when someone listens.
+ *
+ * @example server.on('error', (err: RelayInternalError) => log(formatError(err)))
+ */
+export class RelayInternalError extends InternalError {
+  override name = 'RelayInternalError' as const
+  constructor({ operation, cause }: { operation: string; cause: unknown }) {
+    super('Relay server operation failed.', {
+      metaMessages: [`Operation: ${operation}`],
+      cause,
+      code: 'SEALPOST_RELAY_INTERNAL',
+    })
+  }
+}
+
+/**
+ * `publishSystem` was called with an envelope that does not encode, or after `stop()`.
+ *
+ * @example new RelayPublishError({ reason: 'server stopped' })
+ */
+export class RelayPublishError extends UsageError {
+  override name = 'RelayPublishError' as const
+  constructor({ reason, cause }: { reason: string; cause?: unknown }) {
+    super('Relay could not publish the system envelope.', {
+      metaMessages: [`Reason: ${reason}`],
+      cause,
+      code: 'SEALPOST_RELAY_PUBLISH_FAILED',
+    })
+  }
+}

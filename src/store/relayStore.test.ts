@@ -1,0 +1,177 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Hex } from 'viem'
+import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { RelayStoreError, RelayStoreUsageError, SqliteRelayStore } from './relayStore.js'
+
+const h = (byte: number): Hex => `0x${byte.toString(16).padStart(2, '0').repeat(32)}`
+const T1 = h(0x11)
+const T2 = h(0x22)
+const DEV_A = h(0xaa)
+const DEV_B = h(0xbb)
+const PUB = h(0xcc)
+const entry = (topic: Hex, n: number) => ({ topic, id: h(n), bytes: Uint8Array.of(n, n, n), publisher: PUB })
+
+let dir: string
+let clock: number
+let store: SqliteRelayStore
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'sealpost-relaystore-'))
+  clock = 1_000_000
+  store = SqliteRelayStore.open({ path: join(dir, 'relay.db'), now: () => clock })
+})
+
+afterEach(() => {
+  store.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+describe('append / readAfter', () => {
+  test('per-topic sequence numbers from 1, a batch in one call, bytes round trip', () => {
+    const results = store.append([entry(T1, 1), entry(T2, 2), entry(T1, 3)])
+    expect(results).toEqual([
+      { seq: 1n, duplicate: false },
+      { seq: 1n, duplicate: false },
+      { seq: 2n, duplicate: false },
+    ])
+    expect(store.head(T1)).toBe(2n)
+    expect(store.head(T2)).toBe(1n)
+    expect(store.head(h(0x99))).toBe(0n)
+    const rows = store.readAfter(T1, 0n, 10)
+    expect(rows.map((r) => [r.seq, [...r.bytes]])).toEqual([
+      [1n, [1, 1, 1]],
+      [2n, [3, 3, 3]],
+    ])
+    expect(store.readAfter(T1, 1n, 10).map((r) => r.seq)).toEqual([2n])
+    expect(store.readAfter(T1, 0n, 1).map((r) => r.seq)).toEqual([1n])
+    expect(store.readAfter(T1, 2n ** 64n - 1n, 10)).toEqual([]) // u64 cursors beyond SQLite's i64 are clamped
+    expect(store.depth(T1)).toBe(2)
+  })
+
+  test('append is idempotent on (topic, id), also within one batch', () => {
+    store.append([entry(T1, 1)])
+    expect(store.append([entry(T1, 2), entry(T1, 1), entry(T1, 2)])).toEqual([
+      { seq: 2n, duplicate: false },
+      { seq: 1n, duplicate: true },
+      { seq: 2n, duplicate: true },
+    ])
+    // The same id on another topic is a different envelope slot.
+    expect(store.append([entry(T2, 1)])).toEqual([{ seq: 1n, duplicate: false }])
+    expect(store.head(T1)).toBe(2n)
+  })
+
+  test('a failing batch leaves nothing behind (one transaction)', () => {
+    store.append([entry(T1, 1)])
+    expect(() => store.append([entry(T1, 2), { ...entry(T1, 3), publisher: '0x12' as Hex }])).toThrow(
+      RelayStoreUsageError,
+    )
+    expect(store.head(T1)).toBe(1n)
+    expect(store.readAfter(T1, 0n, 10)).toHaveLength(1)
+  })
+
+  test('a 1000-entry batch', () => {
+    const batch = Array.from({ length: 1000 }, (_, i) => ({
+      topic: T1,
+      id: `0x${i.toString(16).padStart(64, '0')}` as Hex,
+      bytes: new Uint8Array(64),
+      publisher: PUB,
+    }))
+    const results = store.append(batch)
+    expect(results.map((r) => r.seq)).toEqual(batch.map((_, i) => BigInt(i + 1)))
+  })
+
+  test('survives close and reopen', () => {
+    store.append([entry(T1, 1), entry(T1, 2)])
+    store.subscribe(T1, DEV_A)
+    store.ack(T1, DEV_A, 1n)
+    store.putKeyPackages(DEV_A, [Uint8Array.of(7)])
+    store.close()
+    store = SqliteRelayStore.open({ path: join(dir, 'relay.db'), durability: 'power' })
+    expect(store.readAfter(T1, 0n, 10).map((r) => r.seq)).toEqual([1n, 2n])
+    expect(store.acks(T1)).toEqual([{ deviceId: DEV_A, seq: 1n }])
+    expect(store.countKeyPackages(DEV_A)).toBe(1)
+    expect(store.append([entry(T1, 3)])).toEqual([{ seq: 3n, duplicate: false }])
+  })
+})
+
+describe('acks and pruning', () => {
+  test('ack cursors move forward only and are capped at the head', () => {
+    store.append([entry(T1, 1), entry(T1, 2)])
+    store.subscribe(T1, DEV_A)
+    store.subscribe(T1, DEV_A) // idempotent
+    expect(store.acks(T1)).toEqual([{ deviceId: DEV_A, seq: 0n }])
+    store.ack(T1, DEV_A, 2n)
+    store.ack(T1, DEV_A, 1n)
+    expect(store.acks(T1)).toEqual([{ deviceId: DEV_A, seq: 2n }])
+    store.ack(T1, DEV_B, 2n ** 64n - 1n)
+    expect(store.acks(T1)).toEqual([
+      { deviceId: DEV_A, seq: 2n },
+      { deviceId: DEV_B, seq: 2n },
+    ])
+  })
+
+  test('prune removes what every subscriber acked and keeps the rest', () => {
+    store.append([entry(T1, 1), entry(T1, 2), entry(T1, 3), entry(T2, 4)])
+    store.subscribe(T1, DEV_A)
+    store.subscribe(T1, DEV_B)
+    store.ack(T1, DEV_A, 3n)
+    store.ack(T1, DEV_B, 1n)
+    expect(store.prune(clock, 60_000)).toBe(1)
+    expect(store.readAfter(T1, 0n, 10).map((r) => r.seq)).toEqual([2n, 3n])
+    expect(store.depth(T1)).toBe(2)
+    // A topic nobody subscribed to is only pruned by retention.
+    expect(store.readAfter(T2, 0n, 10)).toHaveLength(1)
+    store.ack(T1, DEV_B, 3n)
+    expect(store.prune(clock, 60_000)).toBe(2)
+    expect(store.readAfter(T1, 0n, 10)).toEqual([])
+    expect(store.depth(T1)).toBe(0)
+    expect(store.head(T1)).toBe(3n)
+    // A replay of a pruned envelope still maps to its old seq (the id is kept until retention).
+    expect(store.append([entry(T1, 2)])).toEqual([{ seq: 2n, duplicate: true }])
+    expect(store.append([entry(T1, 9)])).toEqual([{ seq: 4n, duplicate: false }])
+    expect(store.depth(T1)).toBe(1)
+  })
+
+  test('prune removes envelopes older than retention, acked or not', () => {
+    store.append([entry(T1, 1)])
+    clock += 10_000
+    store.append([entry(T1, 2), entry(T2, 3)])
+    expect(store.prune(clock, 5_000)).toBe(1)
+    expect(store.readAfter(T1, 0n, 10).map((r) => r.seq)).toEqual([2n])
+    expect(store.depth(T1)).toBe(1)
+    clock += 10_000
+    expect(store.prune(clock, 5_000)).toBe(2)
+    expect(store.depth(T1)).toBe(0)
+    expect(store.depth(T2)).toBe(0)
+    expect(store.append([entry(T1, 5)])).toEqual([{ seq: 3n, duplicate: false }])
+  })
+})
+
+describe('key packages', () => {
+  test('put, count, take oldest first', () => {
+    expect(store.putKeyPackages(DEV_A, [Uint8Array.of(1), Uint8Array.of(2)])).toBe(2)
+    expect(store.putKeyPackages(DEV_A, [Uint8Array.of(3)])).toBe(3)
+    expect(store.countKeyPackages(DEV_B)).toBe(0)
+    expect([...(store.takeKeyPackage(DEV_A) ?? [])]).toEqual([1])
+    expect([...(store.takeKeyPackage(DEV_A) ?? [])]).toEqual([2])
+    expect(store.countKeyPackages(DEV_A)).toBe(1)
+    expect([...(store.takeKeyPackage(DEV_A) ?? [])]).toEqual([3])
+    expect(store.takeKeyPackage(DEV_A)).toBeUndefined()
+  })
+})
+
+describe('errors', () => {
+  test('bad arguments and use after close are usage errors; an unopenable file is a store error', () => {
+    expect(() => store.head('0x12' as Hex)).toThrow(RelayStoreUsageError)
+    expect(() => store.ack(T1, DEV_A, -1n)).toThrow(RelayStoreUsageError)
+    store.close()
+    expect(() => store.head(T1)).toThrowErrorMatchingInlineSnapshot(`
+      [RelayStoreUsageError: Relay store was used incorrectly.
+
+      Reason: head after close()]
+    `)
+    expect(() => SqliteRelayStore.open({ path: join(dir, 'relay.db', 'x.db') })).toThrow(RelayStoreError)
+  })
+})

@@ -1,0 +1,397 @@
+/** Relay persistence: per-topic ordered envelope logs, subscriber ack cursors and key packages (SQLite, WAL). */
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import Database from 'better-sqlite3'
+import type { Hex } from 'viem'
+import { InternalError, UsageError } from '../errors.js'
+
+/**
+ * One envelope handed to {@link RelayStore.append}.
+ *
+ * @example const entry: RelayAppendEntry = { topic: envelope.topic, id: envelope.id, bytes, publisher: deviceId }
+ */
+export type RelayAppendEntry = { topic: Hex; id: Hex; bytes: Uint8Array; publisher: Hex }
+
+/**
+ * Result of appending one entry: its topic sequence number, and whether the (topic, id) pair was already stored.
+ *
+ * @example const [{ seq, duplicate }] = store.append([entry])
+ */
+export type RelayAppendResult = { seq: bigint; duplicate: boolean }
+
+/**
+ * A stored envelope as returned by {@link RelayStore.readAfter}.
+ *
+ * @example for (const { seq, bytes } of store.readAfter(topic, 0n, 100)) deliver(seq, bytes)
+ */
+export type RelayStoredEnvelope = { seq: bigint; bytes: Uint8Array }
+
+/**
+ * What the relay needs from its storage. Sequence numbers start at 1 per topic and have no gaps.
+ *
+ * @example
+ * const store: RelayStore = SqliteRelayStore.open({ path: 'relay.db' })
+ * const [{ seq }] = store.append([{ topic, id, bytes, publisher }])
+ */
+export interface RelayStore {
+  /** Appends (idempotent on (topic, envelope id)); returns the topic seq. Durable when it returns. */
+  append(entries: RelayAppendEntry[]): RelayAppendResult[]
+  /** Stored (unpruned) envelopes of `topic` with seq > `after`, in order, at most `limit`. */
+  readAfter(topic: Hex, after: bigint, limit: number): RelayStoredEnvelope[]
+  /** Highest seq ever assigned on `topic` (0 when none). */
+  head(topic: Hex): bigint
+  /** Number of stored (unpruned) envelopes of `topic`. */
+  depth(topic: Hex): number
+  /** Records the device as a recipient of the topic (its ack cursor then holds back pruning). */
+  subscribe(topic: Hex, deviceId: Hex): void
+  /** Moves the device's ack cursor on `topic` forward to `seq` (capped at the head; never moves back). */
+  ack(topic: Hex, deviceId: Hex, seq: bigint): void
+  /** Ack cursors of the topic's recorded subscribers. */
+  acks(topic: Hex): { deviceId: Hex; seq: bigint }[]
+  /** Deletes envelopes acked by every subscriber, or older than retention; returns how many were removed. */
+  prune(now: number, retentionMs: number): number
+  /** Stores key packages of `deviceId`; returns how many it now has. */
+  putKeyPackages(deviceId: Hex, envelopes: Uint8Array[]): number
+  /** Removes and returns the oldest key package of `deviceId`. */
+  takeKeyPackage(deviceId: Hex): Uint8Array | undefined
+  /** How many key packages `deviceId` has left. */
+  countKeyPackages(deviceId: Hex): number
+  close(): void
+}
+
+/**
+ * Options of {@link SqliteRelayStore.open}.
+ *
+ * @example SqliteRelayStore.open({ path: '/var/lib/sealpost/relay.db', durability: 'power' })
+ */
+export type SqliteRelayStoreOptions = {
+  /** Database file (created with its directory if missing). */
+  path: string
+  /**
+   * `'process'` (default): WAL with synchronous=NORMAL, durable across process crashes (SIGKILL).
+   * `'power'`: synchronous=FULL, also durable across power loss.
+   */
+  durability?: 'process' | 'power' | undefined
+  /** Clock for the stored publish time (retention); default `Date.now`. */
+  now?: (() => number) | undefined
+}
+
+/**
+ * The relay database could not be opened or a statement failed (disk full, file corrupt, locked).
+ *
+ * @example new RelayStoreError({ operation: 'append', cause: err })
+ */
+export class RelayStoreError extends InternalError {
+  override name = 'RelayStoreError' as const
+  constructor({ operation, cause }: { operation: string; cause?: unknown }) {
+    super('Relay store operation failed.', {
+      metaMessages: [`Operation: ${operation}`],
+      cause,
+      code: 'SEALPOST_RELAY_STORE_FAILED',
+    })
+  }
+}
+
+/**
+ * A store method was called with a malformed argument (a topic that is not 32 bytes, a negative seq) or after
+ * `close()`.
+ *
+ * @example new RelayStoreUsageError({ reason: 'topic must be 32 bytes of hex' })
+ */
+export class RelayStoreUsageError extends UsageError {
+  override name = 'RelayStoreUsageError' as const
+  constructor({ reason }: { reason: string }) {
+    super('Relay store was used incorrectly.', {
+      metaMessages: [`Reason: ${reason}`],
+      code: 'SEALPOST_RELAY_STORE_USAGE',
+    })
+  }
+}
+
+// Schema. Ids are 32-byte BLOBs. `topics.low` is the highest seq whose envelope bytes were pruned, so
+// depth = head - low in O(1). Envelopes pruned because everybody acked them keep their (topic, id, seq) row
+// with `bytes = NULL` until retention deletes it, so a replayed envelope still gets its old seq and is not
+// delivered again.
+const SCHEMA = `
+create table if not exists topics (
+  topic blob primary key, head integer not null, low integer not null default 0) without rowid;
+create table if not exists envelopes (
+  topic blob not null, seq integer not null, id blob not null, publisher blob not null,
+  at integer not null, bytes blob, primary key (topic, seq)) without rowid;
+create unique index if not exists envelopes_id on envelopes (topic, id);
+create index if not exists envelopes_at on envelopes (at);
+create table if not exists subscribers (
+  topic blob not null, device blob not null, acked integer not null default 0,
+  primary key (topic, device)) without rowid;
+create table if not exists key_packages (id integer primary key, device blob not null, bytes blob not null);
+create index if not exists key_packages_device on key_packages (device, id);
+`
+
+const I64_MAX = 2n ** 63n - 1n
+
+/**
+ * {@link RelayStore} on SQLite (better-sqlite3, WAL). Statements are prepared once; `append` writes a whole
+ * batch in one transaction, so one fsync (or none, with synchronous=NORMAL) covers a group commit.
+ *
+ * @example
+ * const store = SqliteRelayStore.open({ path: join(dir, 'relay.db') })
+ * const [{ seq }] = store.append([{ topic, id, bytes, publisher }])
+ * store.readAfter(topic, 0n, 100) // [{ seq: 1n, bytes }]
+ * store.close()
+ */
+export class SqliteRelayStore implements RelayStore {
+  readonly path: string
+  readonly #db: Database.Database
+  readonly #now: () => number
+  readonly #s: ReturnType<typeof prepare>
+  readonly #appendTx: (entries: RelayAppendEntry[]) => RelayAppendResult[]
+  readonly #pruneTx: (now: number, retentionMs: number) => number
+  readonly #putKpTx: (device: Buffer, envelopes: Uint8Array[]) => number
+  #closed = false
+
+  private constructor(path: string, db: Database.Database, now: () => number) {
+    this.path = path
+    this.#db = db
+    this.#now = now
+    const s = prepare(db)
+    this.#s = s
+
+    this.#appendTx = db.transaction((entries: RelayAppendEntry[]) => {
+      const at = this.#now()
+      const out: RelayAppendResult[] = []
+      for (const e of entries) {
+        const topic = bytes32(e.topic, 'topic')
+        const id = bytes32(e.id, 'id')
+        const existing = s.findId.get(topic, id) as { seq: bigint } | undefined
+        if (existing) {
+          out.push({ seq: existing.seq, duplicate: true })
+          continue
+        }
+        const { head } = s.bumpHead.get(topic) as { head: bigint }
+        s.insertEnvelope.run(topic, head, id, bytes32(e.publisher, 'publisher'), at, bytesOf(e.bytes))
+        out.push({ seq: head, duplicate: false })
+      }
+      return out
+    })
+
+    this.#pruneTx = db.transaction((now: number, retentionMs: number) => {
+      let removed = 0
+      // 1. Everything every recorded subscriber acked: drop the bytes, keep the id for replay detection.
+      for (const row of s.ackedByAll.all() as { topic: Buffer; through: bigint }[]) {
+        removed += s.clearThrough.run(row.topic, row.through).changes
+        s.raiseLow.run(row.through, row.topic)
+      }
+      // 2. Anything older than retention: delete the row.
+      const cutoff = now - retentionMs
+      for (const row of s.expiredByTopic.all(cutoff) as { topic: Buffer; through: bigint }[]) {
+        removed += (s.countStoredThrough.get(row.topic, row.through) as { n: number }).n
+        s.deleteThrough.run(row.topic, row.through)
+        s.raiseLow.run(row.through, row.topic)
+      }
+      return removed
+    })
+
+    this.#putKpTx = db.transaction((device: Buffer, envelopes: Uint8Array[]) => {
+      for (const e of envelopes) s.insertKp.run(device, bytesOf(e))
+      return (s.countKp.get(device) as { n: number }).n
+    })
+  }
+
+  /**
+   * Opens (creating if needed) the relay database at `path`.
+   *
+   * @example const store = SqliteRelayStore.open({ path: 'relay.db' })
+   */
+  static open({ path, durability = 'process', now = Date.now }: SqliteRelayStoreOptions): SqliteRelayStore {
+    try {
+      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+      const db = new Database(path)
+      try {
+        db.pragma('journal_mode = WAL')
+        db.pragma(`synchronous = ${durability === 'power' ? 'FULL' : 'NORMAL'}`)
+        db.pragma('busy_timeout = 5000')
+        db.exec(SCHEMA)
+        return new SqliteRelayStore(path, db, now)
+      } catch (err) {
+        db.close()
+        throw err
+      }
+    } catch (err) {
+      throw new RelayStoreError({ operation: 'open', cause: err })
+    }
+  }
+
+  append(entries: RelayAppendEntry[]): RelayAppendResult[] {
+    if (entries.length === 0) return []
+    return this.#run('append', () => this.#appendTx(entries))
+  }
+
+  readAfter(topic: Hex, after: bigint, limit: number): RelayStoredEnvelope[] {
+    const t = bytes32(topic, 'topic')
+    const from = clampSeq(after)
+    if (!Number.isSafeInteger(limit) || limit <= 0) return []
+    return this.#run('readAfter', () =>
+      (this.#s.readAfter.all(t, from, limit) as { seq: bigint; bytes: Buffer }[]).map((r) => ({
+        seq: r.seq,
+        bytes: new Uint8Array(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength),
+      })),
+    )
+  }
+
+  head(topic: Hex): bigint {
+    const t = bytes32(topic, 'topic')
+    return this.#run('head', () => (this.#s.head.get(t) as { head: bigint } | undefined)?.head ?? 0n)
+  }
+
+  depth(topic: Hex): number {
+    const t = bytes32(topic, 'topic')
+    return this.#run('depth', () => {
+      const row = this.#s.depth.get(t) as { head: bigint; low: bigint } | undefined
+      return row ? Number(row.head - row.low) : 0
+    })
+  }
+
+  subscribe(topic: Hex, deviceId: Hex): void {
+    const t = bytes32(topic, 'topic')
+    const d = bytes32(deviceId, 'deviceId')
+    this.#run('subscribe', () => this.#s.subscribe.run(t, d))
+  }
+
+  ack(topic: Hex, deviceId: Hex, seq: bigint): void {
+    const t = bytes32(topic, 'topic')
+    const d = bytes32(deviceId, 'deviceId')
+    if (typeof seq !== 'bigint' || seq < 0n) throw new RelayStoreUsageError({ reason: 'seq must be a u64' })
+    this.#run('ack', () => {
+      const head = (this.#s.head.get(t) as { head: bigint } | undefined)?.head ?? 0n
+      this.#s.ack.run(t, d, seq > head ? head : seq)
+    })
+  }
+
+  acks(topic: Hex): { deviceId: Hex; seq: bigint }[] {
+    const t = bytes32(topic, 'topic')
+    return this.#run('acks', () =>
+      (this.#s.acks.all(t) as { device: Buffer; acked: bigint }[]).map((r) => ({
+        deviceId: toHex(r.device),
+        seq: r.acked,
+      })),
+    )
+  }
+
+  prune(now: number, retentionMs: number): number {
+    return this.#run('prune', () => this.#pruneTx(now, retentionMs))
+  }
+
+  putKeyPackages(deviceId: Hex, envelopes: Uint8Array[]): number {
+    const d = bytes32(deviceId, 'deviceId')
+    return this.#run('putKeyPackages', () => this.#putKpTx(d, envelopes))
+  }
+
+  takeKeyPackage(deviceId: Hex): Uint8Array | undefined {
+    const d = bytes32(deviceId, 'deviceId')
+    return this.#run('takeKeyPackage', () => {
+      const row = this.#s.takeKp.get(d) as { bytes: Buffer } | undefined
+      return row ? new Uint8Array(row.bytes.buffer, row.bytes.byteOffset, row.bytes.byteLength) : undefined
+    })
+  }
+
+  countKeyPackages(deviceId: Hex): number {
+    const d = bytes32(deviceId, 'deviceId')
+    return this.#run('countKeyPackages', () => (this.#s.countKp.get(d) as { n: number }).n)
+  }
+
+  /**
+   * Closes the database (idempotent).
+   *
+   * @example store.close()
+   */
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#db.close()
+  }
+
+  #run<T>(operation: string, fn: () => T): T {
+    if (this.#closed) throw new RelayStoreUsageError({ reason: `${operation} after close()` })
+    try {
+      return fn()
+    } catch (err) {
+      if (err instanceof RelayStoreUsageError) throw err
+      throw new RelayStoreError({ operation, cause: err })
+    }
+  }
+}
+
+function prepare(db: Database.Database) {
+  const big = <T extends Database.Statement>(s: T): T => s.safeIntegers(true) as T
+  return {
+    findId: big(db.prepare('select seq from envelopes where topic = ? and id = ?')),
+    bumpHead: big(
+      db.prepare(
+        'insert into topics (topic, head) values (?, 1) on conflict (topic) do update set head = head + 1 returning head',
+      ),
+    ),
+    insertEnvelope: db.prepare(
+      'insert into envelopes (topic, seq, id, publisher, at, bytes) values (?, ?, ?, ?, ?, ?)',
+    ),
+    readAfter: big(
+      db.prepare(
+        'select seq, bytes from envelopes where topic = ? and seq > ? and bytes is not null order by seq limit ?',
+      ),
+    ),
+    head: big(db.prepare('select head from topics where topic = ?')),
+    depth: big(db.prepare('select head, low from topics where topic = ?')),
+    subscribe: db.prepare(
+      'insert into subscribers (topic, device, acked) values (?, ?, 0) on conflict (topic, device) do nothing',
+    ),
+    ack: db.prepare(
+      `insert into subscribers (topic, device, acked) values (?, ?, ?)
+       on conflict (topic, device) do update set acked = max(acked, excluded.acked)`,
+    ),
+    acks: big(db.prepare('select device, acked from subscribers where topic = ? order by device')),
+    ackedByAll: big(
+      db.prepare(
+        `select s.topic as topic, min(s.acked) as through from subscribers s join topics t on t.topic = s.topic
+         group by s.topic having min(s.acked) > max(t.low)`,
+      ),
+    ),
+    clearThrough: db.prepare(
+      'update envelopes set bytes = null where topic = ? and seq <= ? and bytes is not null',
+    ),
+    raiseLow: db.prepare('update topics set low = max(low, ?) where topic = ?'),
+    expiredByTopic: big(
+      db.prepare('select topic, max(seq) as through from envelopes where at < ? group by topic'),
+    ),
+    countStoredThrough: db.prepare(
+      'select count(*) as n from envelopes where topic = ? and seq <= ? and bytes is not null',
+    ),
+    deleteThrough: db.prepare('delete from envelopes where topic = ? and seq <= ?'),
+    insertKp: db.prepare('insert into key_packages (device, bytes) values (?, ?)'),
+    takeKp: db.prepare(
+      `delete from key_packages where id = (select id from key_packages where device = ? order by id limit 1)
+       returning bytes`,
+    ),
+    countKp: db.prepare('select count(*) as n from key_packages where device = ?'),
+  }
+}
+
+const BYTES32_HEX = /^0x[0-9a-fA-F]{64}$/
+
+function bytes32(value: Hex, field: string): Buffer {
+  if (typeof value !== 'string' || !BYTES32_HEX.test(value))
+    throw new RelayStoreUsageError({ reason: `${field} must be 32 bytes of 0x-prefixed hex` })
+  return Buffer.from(value.slice(2), 'hex')
+}
+
+function bytesOf(value: Uint8Array): Buffer {
+  if (!(value instanceof Uint8Array)) throw new RelayStoreUsageError({ reason: 'bytes must be a Uint8Array' })
+  return Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+}
+
+function clampSeq(seq: bigint): bigint {
+  if (typeof seq !== 'bigint' || seq < 0n) throw new RelayStoreUsageError({ reason: 'seq must be a u64' })
+  return seq > I64_MAX ? I64_MAX : seq
+}
+
+function toHex(bytes: Buffer): Hex {
+  return `0x${bytes.toString('hex')}`
+}
