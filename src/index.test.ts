@@ -6,6 +6,7 @@ test.each([
   ['sealpost/protocol', () => import('./protocol/index.js')],
   ['sealpost/crypto', () => import('./crypto/index.js')],
   ['sealpost/chain', () => import('./chain/index.js')],
+  ['sealpost/relay', () => import('./relay/index.js')],
   ['sealpost/contracts', () => import('../contracts/index.js')],
 ])('%s exports', async (_name, load) => {
   expect(Object.keys(await load()).sort()).toMatchSnapshot()

@@ -1,6 +1,7 @@
 /** Public entry point of `sealpost`: the SDK client, its errors, and the types an application needs. */
 export {
   Client,
+  type ClientEvents,
   type ClientParameters,
   Conversation,
   Conversations,

@@ -56,13 +56,18 @@ test('demo --json runs the whole scenario and exits 0 with every step passing', 
   expect(names).toEqual(
     expect.arrayContaining([
       'deploy contracts',
+      'start relay',
       'register Alice',
       'register Bob',
-      'Alice → Bob',
-      'Bob → Alice',
+      'Alice sends while Bob is offline',
+      'Bob comes back: everything, in order',
+      'receipts arrive and verify',
+      'messages reach final',
       'tampered envelope (id recomputed)',
       'replayed envelope',
-      'message from a revoked device',
+      "a revoked device's message, forwarded anyway",
+      'export and verify a transcript',
+      'a tampered transcript fails verification',
     ]),
   )
   expect(summary.steps.every((s: { ok: boolean }) => s.ok)).toBe(true)

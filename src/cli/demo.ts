@@ -1,18 +1,34 @@
-/** `sealpost demo`: the whole system end to end on a fresh local chain, including three attacks that must fail. */
-import { mkdtempSync, rmSync } from 'node:fs'
+/** `sealpost demo`: the whole system end to end through a real relay, including attacks that must fail. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createPublicClient, createWalletClient, type Hex, http } from 'viem'
-import { privateKeyToAccount } from 'viem/accounts'
+import { type LocalAccount, privateKeyToAccount } from 'viem/accounts'
 import { type Anvil, startAnvil } from '../chain/anvil.js'
 import { deploySealpost } from '../chain/deploy.js'
-import { Client, type ReceivedMessage } from '../client/Client.js'
+import { Client, type ReceivedMessage, type SentMessage } from '../client/Client.js'
 import type { Deployment } from '../client/deployment.js'
 import { KeyRevokedError, MlsRejectedError, ReplayError, StaleSequenceError } from '../client/errors.js'
-import { MemoryHub } from '../client/transport.js'
+import { loadDevice } from '../client/identity.js'
+import { RelayTransport } from '../client/relayTransport.js'
+import {
+  exportTranscript,
+  formatVerification,
+  type Transcript,
+  verifyTranscript,
+} from '../client/transcript.js'
+import { verifyReceipt } from '../client/verifyReceipt.js'
 import { BaseError } from '../errors.js'
-import { createEnvelope, EnvelopeIdMismatchError, encodeEnvelope } from '../protocol/envelope.js'
+import {
+  createEnvelope,
+  decodeEnvelope,
+  EnvelopeIdMismatchError,
+  encodeEnvelope,
+} from '../protocol/envelope.js'
+import { receiptFromJson } from '../protocol/receipt.js'
+import { type RelayNode, startRelayNode } from '../relay/node.js'
+import type { MessageState } from '../store/deviceStore.js'
 import type { CliContext } from './context.js'
 
 /** One step of the demo and its outcome. */
@@ -20,6 +36,9 @@ export type DemoStep = { name: string; ok: boolean; detail: string }
 
 /** Summary printed with --json. */
 export type DemoSummary = { ok: boolean; steps: DemoStep[] }
+
+const PASSPHRASE = 'sealpost demo passphrase'
+const rank: MessageState[] = ['queued', 'accepted', 'delivered', 'anchored', 'final']
 
 /**
  * Runs the demo scenario and returns its summary (exit code 0 only if every step passed).
@@ -55,17 +74,19 @@ export async function demoCommand(ctx: CliContext, argv: string[]): Promise<Demo
 
   const home = mkdtempSync(join(tmpdir(), 'sealpost-demo-'))
   let anvil: Anvil | undefined
+  let relay: RelayNode | undefined
   const clients: Client[] = []
   try {
     let done = out.step('Starting anvil (hardfork osaka)')
     anvil = await startAnvil()
     done(anvil.rpcUrl)
     record('start chain', true, `anvil on ${anvil.rpcUrl}, chain id ${anvil.chainId}`)
-
     const rpc = anvil.rpcUrl
-    const deployer = privateKeyToAccount(anvil.accounts[0] as Hex)
+    const chain = anvil
     const publicClient = createPublicClient({ transport: http(rpc) })
+
     done = out.step('Deploying KeyRegistry and MessageAnchor')
+    const deployer = privateKeyToAccount(anvil.accounts[0] as Hex)
     const deployed = await deploySealpost(
       createWalletClient({ account: deployer, transport: http(rpc) }),
       publicClient,
@@ -87,91 +108,214 @@ export async function demoCommand(ctx: CliContext, argv: string[]): Promise<Demo
       deployBlock: deployed.deployBlock,
     }
 
-    const hub = new MemoryHub()
-    const newClient = async (who: string, key: Hex, device = 'default') => {
-      const client = await Client.create({
-        account: privateKeyToAccount(key),
-        home: join(home, who),
+    done = out.step('Starting the relay (SQLite store) and its anchorer')
+    relay = await startRelayNode({
+      rpc,
+      deployment,
+      dir: join(home, 'relay'),
+      anchorAccount: privateKeyToAccount(anvil.accounts[9] as Hex),
+      anchor: {
+        batchSize: 64,
+        batchIntervalMs: 300,
+        confirmations: 1,
+        pollingIntervalMs: 100,
+        recheckIntervalMs: 1000,
+      },
+      pollingInterval: 200,
+    })
+    done(relay.url)
+    record('start relay', true, `relay on ${relay.url}; anchors batches of up to 64 leaves every 300 ms`)
+    const relayUrl = relay.url
+
+    /** Registers a device on chain (offline), then connects it to the relay and starts live mode. */
+    const join_ = async (who: string, account: LocalAccount, device = 'default') => {
+      const dir = join(home, who)
+      const options = {
+        account,
+        home: dir,
         rpc,
-        transport: hub.connect(),
         deployment,
-        passphrase: 'sealpost demo passphrase',
+        passphrase: PASSPHRASE,
         device,
-        // Demo homes are throwaway: a light scrypt keeps the run short. Real homes use N = 2^17.
         kdf: { N: 2 ** 14, r: 8, p: 1 },
-        pollingInterval: 250,
+        pollingInterval: 200,
+      }
+      const offline = await Client.create(options)
+      const registered = await offline.register({ keyPackages: 0 })
+      await offline.close()
+      const keys = await loadDevice({ home: dir, name: device, passphrase: PASSPHRASE })
+      const transport = await RelayTransport.connect({
+        url: relayUrl,
+        account: account.address,
+        deviceId: keys.deviceId,
+        sign: (m) => keys.signingKey.sign(m),
       })
+      const client = await Client.create({ ...options, transport })
+      await client.start()
+      clients.push(client)
+      return { client, registered }
+    }
+    const reconnect = async (
+      who: string,
+      account: LocalAccount,
+      received: ReceivedMessage[],
+      joined: Hex[],
+    ) => {
+      const dir = join(home, who)
+      const keys = await loadDevice({ home: dir, passphrase: PASSPHRASE })
+      const transport = await RelayTransport.connect({
+        url: relayUrl,
+        account: account.address,
+        deviceId: keys.deviceId,
+        sign: (m) => keys.signingKey.sign(m),
+      })
+      const client = await Client.create({
+        account,
+        home: dir,
+        rpc,
+        deployment,
+        passphrase: PASSPHRASE,
+        transport,
+        pollingInterval: 200,
+      })
+      client.events.on('message', (m) => received.push(m))
+      client.events.on('joined', (j) => joined.push(j.conversation))
+      await client.start()
       clients.push(client)
       return client
     }
 
-    const alice = await newClient('alice', anvil.accounts[1] as Hex)
-    const bob = await newClient('bob', anvil.accounts[2] as Hex)
-    for (const [name, client] of [
-      ['Alice', alice],
-      ['Bob', bob],
-    ] as const) {
-      done = out.step(`Registering ${name}'s device (EIP-712 AddDevice)`)
-      const r = await client.register()
-      done()
-      record(`register ${name}`, true, `${client.account} device ${client.deviceId}`, [
-        `tx ${r.txHash} gas ${r.gasUsed} block ${r.blockNumber}`,
-        'published 5 key packages signed by the registered MLS key',
-      ])
-    }
-
-    const chat = await alice.conversations.open(bob.account)
-    const joined = await bob.sync()
-    record('open conversation', joined.joined.includes(chat.id), `MLS group ${chat.id.slice(0, 18)}…`, [
-      `ciphersuite ${alice.ciphersuite}`,
-      `members: ${chat
-        .info()
-        .members.map((m) => m.deviceId.slice(0, 10))
-        .join(', ')}`,
+    const aliceKey = privateKeyToAccount(anvil.accounts[1] as Hex)
+    const bobKey = privateKeyToAccount(anvil.accounts[2] as Hex)
+    const { client: alice, registered: ra } = await join_('alice', aliceKey)
+    record('register Alice', true, `${alice.account} device ${alice.deviceId}`, [
+      `EIP-712 AddDevice tx ${ra.txHash} gas ${ra.gasUsed} block ${ra.blockNumber}`,
     ])
+    const { client: bobFirst, registered: rb } = await join_('bob', bobKey)
+    record('register Bob', true, `${bobFirst.account} device ${bobFirst.deviceId}`, [
+      `EIP-712 AddDevice tx ${rb.txHash} gas ${rb.gasUsed} block ${rb.blockNumber}`,
+      '5 key packages published at the relay, then Bob goes offline',
+    ])
+    await bobFirst.close()
 
-    const showMessage = (label: string, m: ReceivedMessage | undefined, expected: string) => {
-      const ok = m?.text === expected && m.report.ok
-      record(
-        label,
-        ok,
-        m ? `"${m.text}" verified` : 'nothing received',
-        m ? m.report.steps.map((s) => `${s.ok ? '✓' : '✗'} ${s.name}: ${s.detail}`) : [],
-      )
-    }
-    const first = await chat.send('Hi Bob, the audit report is ready.')
-    showMessage('Alice → Bob', (await bob.sync()).received[0], 'Hi Bob, the audit report is ready.')
+    // Alice writes while Bob is offline.
+    const chat = await alice.conversations.open(bobKey.address)
+    const texts = [
+      'Hi Bob, the audit report is ready.',
+      'Section 3 covers the relay.',
+      'Call me when you are back.',
+    ]
+    const sent: SentMessage[] = []
+    for (const text of texts) sent.push(await chat.send(text))
+    record(
+      'Alice sends while Bob is offline',
+      sent.every((s) => s.cursor > 0n),
+      `${sent.length} messages accepted by the relay`,
+      [...sent.map((s, i) => `#${s.cursor} "${texts[i]}" leaf ${s.leaf.slice(0, 18)}…`)],
+    )
+
+    // Bob comes back and receives everything, in order.
+    const caughtUp: ReceivedMessage[] = []
+    const joined: Hex[] = []
+    const bob = await reconnect('bob', bobKey, caughtUp, joined)
+    await until(bob, 'message', () => caughtUp.length >= texts.length, 10_000, 'Bob did not catch up').catch(
+      () => undefined,
+    )
+    const inOrder = caughtUp.map((m) => m.text).join('|') === texts.join('|')
+    const first = caughtUp[0]
+    record(
+      'Bob comes back: everything, in order',
+      inOrder && joined.includes(chat.id),
+      `${caughtUp.length} messages, in order, after joining the conversation from his inbox`,
+      first
+        ? [
+            `first message's checks:`,
+            ...first.report.steps.map((s) => `  ${s.ok ? '✓' : '✗'} ${s.name}: ${s.detail}`),
+          ]
+        : [],
+    )
+
     const bobChat = bob.conversations.get(chat.id)
-    await bobChat?.send('Thanks Alice, reading it now.')
-    showMessage('Bob → Alice', (await alice.sync()).received[0], 'Thanks Alice, reading it now.')
+    const aliceIncoming = alice.streamAll()
+    await bobChat?.send('Back now. Reading it.')
+    const reply = await withTimeout(aliceIncoming.next(), 10_000)
+    await aliceIncoming.return?.()
+    const replyMessage = reply.value as ReceivedMessage | undefined
+    record(
+      'Bob → Alice, live',
+      replyMessage?.text === 'Back now. Reading it.' && replyMessage.report.ok,
+      replyMessage ? `"${replyMessage.text}" verified` : 'nothing arrived',
+    )
 
-    // Attack 1: a relay flips a ciphertext byte of a message Bob has not read yet. Without fixing the id, the
-    // envelope codec catches it; with the id recomputed (a malicious relay can), MLS authentication catches it.
-    // The genuine message still arrives afterwards: a rejection changes no state.
+    // Receipts: batched anchoring, verified by both sides against the chain.
+    done = out.step('Waiting for the anchorer to anchor the batch and for receipts')
+    await Promise.all(sent.map((s) => untilState(alice, s.id, 'anchored', 20_000)))
+    done()
+    const receipt = receiptFromJson(JSON.parse(alice.store.getMessage(sent[0]?.id ?? '')?.receipt ?? '{}'))
+    const check = await verifyReceipt(publicClient, {
+      receipt,
+      messageAnchor: deployment.messageAnchor,
+      chainId: deployment.chainId,
+    })
+    const bobHasIt = bob.store.messagesByLeaf(receipt.leaf).some((m) => m.receipt !== undefined)
+    record(
+      'receipts arrive and verify',
+      check.ok && bobHasIt,
+      `root ${receipt.root.slice(0, 18)}… in block ${receipt.blockNumber}, ${receipt.treeSize} leaves`,
+      [
+        `tx ${receipt.txHash}`,
+        ...check.steps.map((s) => `${s.ok ? '✓' : '✗'} ${s.name}: ${s.detail}`),
+        `Bob received the same receipt for Alice's first message: ${bobHasIt ? 'yes' : 'no'}`,
+      ],
+    )
+    await testClientMine(chain, 2)
+    await Promise.all(sent.map((s) => untilState(alice, s.id, 'final', 20_000)))
+    record(
+      'messages reach final',
+      true,
+      `queued → accepted → delivered → anchored → final for all ${sent.length}`,
+    )
+
+    // Attack 1: a relay flips a byte of a message Bob has not read yet.
     const pending = await chat.send('Second page attached.')
-    const raw = encodeEnvelope(pending.envelope)
-    raw[raw.length - 20] = (raw[raw.length - 20] ?? 0) ^ 0x01
-    await expectRejection('tampered envelope (bad id)', () => bob.receive(raw), EnvelopeIdMismatchError)
-    const tampered = pending.envelope.payload.slice()
-    tampered[tampered.length - 20] = (tampered[tampered.length - 20] ?? 0) ^ 0x01
+    const tamperedBytes = encodeEnvelope(pending.envelope)
+    tamperedBytes[tamperedBytes.length - 20] = (tamperedBytes[tamperedBytes.length - 20] ?? 0) ^ 0x01
+    await expectRejection(
+      'tampered envelope (bad id)',
+      () => bob.receive(tamperedBytes),
+      EnvelopeIdMismatchError,
+    )
+    const payload = pending.envelope.payload.slice()
+    payload[payload.length - 20] = (payload[payload.length - 20] ?? 0) ^ 0x01
     await expectRejection(
       'tampered envelope (id recomputed)',
-      () => bob.receive(createEnvelope({ kind: 'application', topic: chat.id, payload: tampered })),
+      () => bob.receive(createEnvelope({ kind: 'application', topic: chat.id, payload })),
       MlsRejectedError,
     )
-    showMessage('genuine message still delivered', (await bob.sync()).received[0], 'Second page attached.')
+    const genuine = await untilReceived(bob, pending.id, 10_000)
+    record(
+      'genuine message still delivered',
+      genuine,
+      genuine ? '"Second page attached." verified' : 'not received',
+    )
 
-    // Attack 2: replays. The same envelope again, and a fresh message reusing an old sequence number.
-    await expectRejection('replayed envelope', () => bob.receive(first.envelope), ReplayError)
+    // Attack 2: replays.
+    await expectRejection('replayed envelope', () => bob.receive(sent[0]?.envelope as never), ReplayError)
     const stale = await chat.send('this reuses seq 1', { unsafeSeq: 1n })
-    await expectRejection('replayed sequence number', () => bob.receive(stale.envelope), StaleSequenceError)
+    await new Promise((r) => setTimeout(r, 300))
+    const staleRejected = bob.store.processed(stale.id) === 'rejected:SEALPOST_STALE_SEQ'
+    record(
+      'replayed sequence number',
+      staleRejected,
+      staleRejected
+        ? `rejected with ${StaleSequenceError.name} [SEALPOST_STALE_SEQ]`
+        : `verdict ${bob.store.processed(stale.id)}`,
+    )
 
-    // Attack 3: a stolen phone. Alice adds a phone, it joins the conversation, then she revokes it on chain.
-    const phone = await newClient('alice', anvil.accounts[1] as Hex, 'phone')
-    await phone.register()
+    // Attack 3: a stolen phone. Alice adds a phone, it joins, then she revokes it on chain.
+    const { client: phone } = await join_('alice', aliceKey, 'phone')
     const added = await chat.syncMembers()
-    await phone.sync()
-    await bob.sync()
+    await untilJoined(phone, chat.id, 10_000)
     const revocation = await alice.revokeDevice(phone.deviceId)
     record(
       "revoke Alice's phone",
@@ -179,25 +323,61 @@ export async function demoCommand(ctx: CliContext, argv: string[]): Promise<Demo
       `device ${phone.deviceId.slice(0, 18)}…`,
       [`added to the group, then revoked in tx ${revocation.txHash} at block ${revocation.blockNumber}`],
     )
-    const stolen = await phone.conversations
+    const kicked = await untilTransportClosed(phone, 10_000)
+    record(
+      'relay drops the revoked device',
+      kicked,
+      kicked ? 'its connection was closed and re-authentication is refused' : 'still connected',
+    )
+    await phone.conversations
       .get(chat.id)
       ?.send('wire the funds to this account', { unsafeSkipRegistrationCheck: true })
+      .catch(() => undefined)
+    const stolen = phone.store.messagesInState(['queued'], 'out')[0]?.envelope
     await expectRejection(
-      'message from a revoked device',
-      () => bob.receive(stolen?.envelope as never),
+      "a revoked device's message, forwarded anyway",
+      () => bob.receive(decodeEnvelope(stolen as Uint8Array)),
       KeyRevokedError,
     )
     const removed = await chat.syncMembers()
     record(
-      'remove revoked device from the group',
+      'remove the revoked device from the group',
       removed.removed.includes(phone.deviceId),
       `new epoch ${chat.info().epoch}`,
-      [
-        `members: ${chat
-          .info()
-          .members.map((m) => m.deviceId.slice(0, 10))
-          .join(', ')}`,
-      ],
+    )
+
+    // The tamper-evident log: anchor its head, export a transcript, verify it from the chain alone.
+    done = out.step("Anchoring the head of Alice's log")
+    const head = await alice.anchorLogHead()
+    await untilLogAnchored(alice, head as Hex, 20_000)
+    done()
+    const transcript = exportTranscript({
+      log: alice.log,
+      chainId: deployment.chainId,
+      keyRegistry: deployment.keyRegistry,
+      messageAnchor: deployment.messageAnchor,
+      account: alice.account,
+      deviceId: alice.deviceId,
+    })
+    const transcriptPath = join(home, 'alice.transcript.json')
+    writeFileSync(transcriptPath, JSON.stringify(transcript, null, 2))
+    const verified = await verifyTranscript({ transcript, publicClient, deployment })
+    const failed = verified.checks.filter((c) => !c.ok)
+    record(
+      'export and verify a transcript',
+      verified.ok,
+      `${transcript.entries.length} log entries, ${verified.checks.length} checks against the chain`,
+      failed.length ? formatVerification({ ok: false, checks: failed }) : [],
+    )
+
+    const tampered = tamperTranscript(transcript)
+    const refuted = await verifyTranscript({ transcript: tampered, publicClient, deployment })
+    const named = refuted.checks.filter((c) => !c.ok).map((c) => `entry ${c.entry}: ${c.check}: ${c.detail}`)
+    record(
+      'a tampered transcript fails verification',
+      !refuted.ok,
+      named[0] ?? 'no check failed',
+      named.slice(1, 4),
     )
   } catch (err) {
     const e = err as BaseError
@@ -209,6 +389,7 @@ export async function demoCommand(ctx: CliContext, argv: string[]): Promise<Demo
     if (out.debug) console.error(err)
   } finally {
     for (const c of clients) await c.close().catch(() => undefined)
+    await relay?.stop().catch(() => undefined)
     await anvil?.stop()
     if (!values.keep) rmSync(home, { recursive: true, force: true })
     else out.info(`Kept the demo homes in ${home}`)
@@ -220,4 +401,105 @@ export async function demoCommand(ctx: CliContext, argv: string[]): Promise<Demo
   const summary = { ok, steps }
   out.result(summary)
   return summary
+}
+
+/** Changes the body of the first sent message (keeps the JSON valid, so only the cryptography can tell). */
+function tamperTranscript(transcript: Transcript): Transcript {
+  const copy = structuredClone(transcript)
+  const entry = copy.entries.find((e) => e.kind === 'sent')
+  if (entry) (entry.data as { body?: string }).body = 'Hi Bob, wire 10 ETH to 0xBAD.'
+  return copy
+}
+
+async function testClientMine(anvil: Anvil, blocks: number): Promise<void> {
+  const client = createPublicClient({ transport: http(anvil.rpcUrl) })
+  await client.request({ method: 'anvil_mine' as never, params: [`0x${blocks.toString(16)}`] as never })
+}
+
+function untilState(client: Client, id: Hex, state: MessageState, timeoutMs: number): Promise<void> {
+  return until(
+    client,
+    'state',
+    () => {
+      const current = client.store.getMessage(id)?.state
+      return current !== undefined && rank.indexOf(current) >= rank.indexOf(state)
+    },
+    timeoutMs,
+    `message ${id.slice(0, 10)}… did not become ${state}`,
+  )
+}
+
+async function untilReceived(client: Client, id: Hex, timeoutMs: number): Promise<boolean> {
+  return until(
+    client,
+    'message',
+    () => client.store.getMessage(id) !== undefined,
+    timeoutMs,
+    'not received',
+  ).then(
+    () => true,
+    () => false,
+  )
+}
+
+function untilJoined(client: Client, conversation: Hex, timeoutMs: number): Promise<void> {
+  return until(
+    client,
+    'joined',
+    () => client.conversations.get(conversation) !== undefined,
+    timeoutMs,
+    'did not join',
+  )
+}
+
+function untilLogAnchored(client: Client, head: Hex, timeoutMs: number): Promise<void> {
+  return until(
+    client,
+    'receipt',
+    () => client.log.entries({ kind: 'log-anchor' }).some((e) => (e.data as { head: Hex }).head === head),
+    timeoutMs,
+    'the log head was not anchored',
+  )
+}
+
+async function untilTransportClosed(client: Client, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if ((client.transport as RelayTransport).state === 'closed') return true
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  return false
+}
+
+function until(
+  client: Client,
+  event: 'state' | 'message' | 'joined' | 'receipt',
+  condition: () => boolean,
+  timeoutMs: number,
+  failure: string,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (!condition()) return
+      cleanup()
+      resolve()
+    }
+    const timer = setTimeout(() => {
+      cleanup()
+      reject(new Error(failure))
+    }, timeoutMs)
+    const cleanup = () => {
+      clearTimeout(timer)
+      client.events.off(event, check)
+    }
+    client.events.on(event, check)
+    check()
+  })
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms)),
+  ])
 }

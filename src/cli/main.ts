@@ -5,23 +5,35 @@ import { createContext } from './context.js'
 import { demoCommand } from './demo.js'
 import { deployCommand } from './deploy.js'
 import { idCommand } from './id.js'
+import { inboxCommand } from './inbox.js'
+import { logCommand } from './log.js'
 import { createOutput, printError } from './output.js'
+import { sendCommand } from './send.js'
+import { relayCommand, upCommand } from './up.js'
+import { verifyCommand } from './verify.js'
 
 const help = `sealpost: secure messaging with identities on Ethereum and MLS end-to-end encryption
 
 Usage: sealpost [global options] <command> [options]
 
 Commands:
-  demo                 run the whole system on a fresh local chain, including three rejected attacks
+  up                   local chain + contracts + relay (with anchorer) until Ctrl-C
+  relay                a relay (with anchorer) for --rpc and the deployment under --home
+  demo                 the whole system end to end through a real relay, including rejected attacks
   deploy               deploy KeyRegistry and MessageAnchor through --rpc; record them under --home
   id new               create an account key and a first device (offline)
   id show              the account, its devices and their on-chain status
   id add-device        create (if needed) and register a device on chain
   id revoke-device     revoke a device on chain
+  send PEER TEXT       send one message (--wait accepted|delivered|anchored|final)
+  inbox [--follow]     what arrived while away; --follow streams live
+  log export           write this device's tamper-evident log as a transcript (--out FILE)
+  verify FILE          check a transcript or a receipt against the chain; non-zero exit on any failure
 
 Global options:
   --home DIR           key store and state (env SEALPOST_HOME, default ~/.sealpost)
   --rpc URL            EVM JSON-RPC endpoint (env SEALPOST_RPC, default the recorded deployment's, or http://127.0.0.1:8545)
+  --relay URL          relay WebSocket URL for send/inbox (env SEALPOST_RELAY, default ws://127.0.0.1:8787)
   --passphrase-env V   read the key-store passphrase from env V (default SEALPOST_PASSPHRASE)
   --json               machine-readable result on stdout; progress stays on stderr
   --debug              print stack traces
@@ -84,6 +96,23 @@ export async function main(argv: string[]): Promise<number> {
       case 'id':
         await idCommand(ctx, args)
         return 0
+      case 'up':
+        await upCommand(ctx, args)
+        return 0
+      case 'relay':
+        await relayCommand(ctx, args)
+        return 0
+      case 'send':
+        await sendCommand(ctx, args)
+        return 0
+      case 'inbox':
+        await inboxCommand(ctx, args)
+        return 0
+      case 'log':
+        await logCommand(ctx, args)
+        return 0
+      case 'verify':
+        return (await verifyCommand(ctx, args)) ? 0 : 1
       default:
         throw new UsageError(`Unknown command "${command}".`, {
           metaMessages: ['Run `sealpost --help` for the list.'],

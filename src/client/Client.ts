@@ -1,5 +1,6 @@
 /** The Sealpost SDK client: one device of one account, its conversations, and its view of the chain. */
 import { randomBytes } from 'node:crypto'
+import { EventEmitter } from 'node:events'
 import {
   type CiphersuiteImpl,
   type ClientConfig,
@@ -42,11 +43,14 @@ import { signStatement } from '../crypto/statementSignature.js'
 import { type BaseError, UsageError, VerificationError } from '../errors.js'
 import { decodeApplicationContent, encodeApplicationContent } from '../protocol/content.js'
 import type { DeviceIdentity } from '../protocol/credential.js'
-import { createEnvelope, decodeEnvelope, type Envelope } from '../protocol/envelope.js'
+import { createEnvelope, decodeEnvelope, type Envelope, encodeEnvelope } from '../protocol/envelope.js'
+import { decodeReceipt, type Receipt, receiptFromJson, receiptToJson } from '../protocol/receipt.js'
 import { hashBody, type Statement, statementLeaf } from '../protocol/statement.js'
 import { inboxTopic } from '../protocol/topics.js'
-import { DeviceStore } from '../store/deviceStore.js'
+import { AuditLog, type LogDataByKind, type LogKind } from '../store/auditLog.js'
+import { DeviceStore, type MessageState } from '../store/deviceStore.js'
 import { resolvePassphrase } from '../store/keystore.js'
+import { AsyncQueue } from './asyncQueue.js'
 import { type Deployment, readDeployment } from './deployment.js'
 import {
   DeviceNotRegisteredError,
@@ -72,6 +76,7 @@ import {
   serializeGroupState,
 } from './mls.js'
 import { type Delivery, offlineTransport, type Transport } from './transport.js'
+import { ReceiptVerificationError, verifyReceipt } from './verifyReceipt.js'
 import { type ClockPolicy, type VerificationReport, verifyStatement } from './verifyStatement.js'
 
 export type ClientParameters = {
@@ -97,8 +102,22 @@ export type ClientParameters = {
   clock?: Partial<ClockPolicy> | undefined
   /** Pays gas for registry transactions instead of `account` (anyone may submit). */
   submitter?: LocalAccount | undefined
-  /** Milliseconds between chain polls of the registry watcher. Default 1000. */
+  /** Milliseconds between chain polls of the registry watcher and the finality check. Default 1000. */
   pollingInterval?: number | undefined
+  /** Confirmations after which an anchored message is final. Default 2. */
+  finality?: number | undefined
+  /** Anchor the head of the tamper-evident log every this many entries (0 disables). Default 32. */
+  logAnchorEvery?: number | undefined
+}
+
+/** Events a client emits; the dashboard and the stream API are built on them. */
+export type ClientEvents = {
+  message: [ReceivedMessage]
+  state: [{ id: Hex; conversation: Hex; state: MessageState }]
+  rejected: [Rejection]
+  receipt: [{ leaf: Hex; receipt: Receipt; messages: Hex[]; confirmations: bigint }]
+  joined: [{ conversation: Hex; peer: Address }]
+  closed: []
 }
 
 /**
@@ -111,6 +130,9 @@ export type SendOptions = {
   /** Use this sequence number instead of the next one. */
   unsafeSeq?: bigint | undefined
 }
+
+/** Key packages a live client keeps published at its relay. */
+const KEY_PACKAGE_TARGET = 5
 
 /** A message this device sent. */
 export type SentMessage = {
@@ -144,6 +166,7 @@ export type ReceiveResult =
   | { type: 'message'; message: ReceivedMessage }
   | { type: 'joined'; conversation: Hex; peer: Address }
   | { type: 'commit'; conversation: Hex; epoch: bigint; removed: boolean }
+  | { type: 'receipt'; leaf: Hex; messages: Hex[] }
 
 /** An envelope that was refused, with the typed error and (for messages) the verification report. */
 export type Rejection = {
@@ -191,7 +214,17 @@ export class Client {
   readonly #clock: Partial<ClockPolicy> | undefined
   readonly #rpc: string
   readonly #blocks = new Map<bigint, { hash: Hex; timestamp: bigint }>()
+  readonly #log: AuditLog
+  readonly #finality: number
+  readonly #logAnchorEvery: number
+  readonly #pollingInterval: number
+  /** Typed events: 'message', 'state', 'rejected', 'receipt', 'joined'. */
+  readonly events = new EventEmitter<ClientEvents>()
   #queue: Promise<unknown> = Promise.resolve()
+  #live:
+    | { unsubscribe: Map<Hex, () => void>; offAcks?: (() => void) | undefined; timer: NodeJS.Timeout }
+    | undefined
+  #pendingLogAnchor: { index: number; hash: Hex } | undefined
 
   private constructor(init: {
     device: DeviceKeys
@@ -206,6 +239,9 @@ export class Client {
     impl: CiphersuiteImpl
     clock: Partial<ClockPolicy> | undefined
     rpc: string
+    finality: number
+    logAnchorEvery: number
+    pollingInterval: number
   }) {
     this.#device = init.device
     this.#wallet = init.wallet
@@ -220,6 +256,10 @@ export class Client {
     this.#impl = init.impl
     this.#clock = init.clock
     this.#rpc = init.rpc
+    this.#finality = init.finality
+    this.#logAnchorEvery = init.logAnchorEvery
+    this.#pollingInterval = init.pollingInterval
+    this.#log = new AuditLog({ db: init.store.db })
     this.#config = mlsClientConfig(
       registryAuthService({
         chainId: init.chainId,
@@ -292,6 +332,9 @@ export class Client {
       impl,
       clock: parameters.clock,
       rpc: parameters.rpc,
+      finality: parameters.finality ?? 2,
+      logAnchorEvery: parameters.logAnchorEvery ?? 32,
+      pollingInterval: parameters.pollingInterval ?? 1000,
     })
   }
 
@@ -483,10 +526,62 @@ export class Client {
     return this.#exclusive(() => this.#process(envelope))
   }
 
-  /** Stops the registry watcher and closes the device store. */
+  /**
+   * Live mode: subscribes to this device's inbox and every conversation (resuming after the stored cursors),
+   * processes deliveries in order as they arrive, re-sends anything the relay has not accepted yet, and tracks
+   * delivery, receipts and finality of every message. Idempotent.
+   *
+   * @example await client.start(); for await (const msg of client.streamAll()) console.log(msg.text)
+   */
+  async start(): Promise<void> {
+    if (this.#live) return
+    const timer = setInterval(() => {
+      this.#checkFinality().catch((err) => this.#backgroundError(err))
+    }, this.#pollingInterval)
+    timer.unref()
+    this.#live = { unsubscribe: new Map(), timer }
+    this.#live.offAcks = this.transport.onAcks?.((topic, acks) => this.#onAcks(topic, acks))
+    this.#follow(inboxTopic(this.deviceId))
+    for (const group of this.store.listGroups()) this.#follow(group.groupId as Hex)
+    await this.#resendPending()
+    // Keep enough key packages at the relay for peers to add this device while it is offline.
+    const record = await this.registration()
+    if (record && record.revokedAt === undefined) {
+      const have = await this.transport.countKeyPackages({ deviceId: this.deviceId })
+      if (have < KEY_PACKAGE_TARGET) await this.publishKeyPackages(KEY_PACKAGE_TARGET - have)
+    }
+  }
+
+  /**
+   * Every verified incoming message, live, across conversations (call `start()` first). Ends on `close()`.
+   *
+   * @example for await (const msg of client.streamAll()) console.log(msg.from, msg.text)
+   */
+  streamAll(): AsyncIterableIterator<ReceivedMessage> {
+    return this.#stream(() => true)
+  }
+
+  /** @internal */ streamOf(conversation: Hex): AsyncIterableIterator<ReceivedMessage> {
+    return this.#stream((m) => m.conversation.toLowerCase() === conversation.toLowerCase())
+  }
+
+  /** The device's tamper-evident log (read-only view). */
+  get log(): AuditLog {
+    return this.#log
+  }
+
+  /** Leaves live mode, stops the watcher, closes the transport and the device store. */
   async close(): Promise<void> {
+    if (this.#live) {
+      clearInterval(this.#live.timer)
+      for (const stop of this.#live.unsubscribe.values()) stop()
+      this.#live.offAcks?.()
+      this.#live = undefined
+    }
+    this.events.emit('closed')
     await this.#queue.catch(() => undefined)
     this.watcher.stop()
+    await this.transport.close?.().catch(() => undefined)
     this.store.close()
   }
 
@@ -533,6 +628,7 @@ export class Client {
           commit.welcome,
           keyPackages.map((k) => k.deviceId),
         )
+      this.#follow(groupId)
       return new Conversation(this, groupId, getAddress(peer))
     })
   }
@@ -542,7 +638,7 @@ export class Client {
     text: string,
     options: SendOptions = {},
   ): Promise<SentMessage> {
-    return this.#exclusive(async () => {
+    const sealed = await this.#exclusive(async () => {
       if (!options.unsafeSkipRegistrationCheck) await this.#assertActive()
       const group = this.#requireGroup(groupId)
       const state = deserializeGroupState(group.state, this.#config)
@@ -593,20 +689,38 @@ export class Client {
           body: text,
           report: '{}',
           receivedAt: Date.now(),
+          leaf,
+          state: 'queued',
+          envelope: encodeEnvelope(envelope),
+        })
+        this.#audit('sent', {
+          envelopeId: envelope.id,
+          conversation: groupId,
+          statement: bytesToHex(signed.bytes),
+          signature: signed.signature,
+          leaf,
+          body: text,
         })
       })
       created.consumed.forEach(zeroOutUint8Array)
-      const { cursor } = await this.transport.publish(envelope)
-      return {
-        id: envelope.id,
-        conversation: groupId,
-        statement,
-        signature: signed.signature,
-        leaf,
-        envelope,
-        cursor,
-      }
+      this.#emitState(envelope.id, groupId, 'queued')
+      // Publish inside the lock so envelopes reach the transport in sealing order (recipients require strictly
+      // increasing sequence numbers); wait for the relay's acceptance outside it.
+      const publishing = this.transport.publish(envelope)
+      publishing.catch(() => undefined)
+      return { statement, signature: signed.signature, leaf, envelope, publishing }
     })
+    const { cursor } = await sealed.publishing
+    this.#accepted(sealed.envelope.id, groupId, cursor, sealed.leaf)
+    return {
+      id: sealed.envelope.id,
+      conversation: groupId,
+      statement: sealed.statement,
+      signature: sealed.signature,
+      leaf: sealed.leaf,
+      envelope: sealed.envelope,
+      cursor,
+    }
   }
 
   /**
@@ -668,24 +782,210 @@ export class Client {
     return run
   }
 
+  #stream(filter: (m: ReceivedMessage) => boolean): AsyncIterableIterator<ReceivedMessage> {
+    const queue = new AsyncQueue<ReceivedMessage>()
+    const onMessage = (m: ReceivedMessage) => {
+      if (filter(m)) queue.push(m)
+    }
+    const onClose = () => queue.close()
+    this.events.on('message', onMessage)
+    this.events.once('closed', onClose)
+    const original = queue.return.bind(queue)
+    queue.return = () => {
+      this.events.off('message', onMessage)
+      this.events.off('closed', onClose)
+      return original()
+    }
+    return queue
+  }
+
+  #follow(topic: Hex): void {
+    if (!this.#live || this.#live.unsubscribe.has(topic)) return
+    const stop = this.transport.subscribe({
+      topics: [topic],
+      after: (t) => this.store.getCursor(t),
+      onDelivery: (delivery) => {
+        this.#consumeLive(delivery).catch((err) => this.#backgroundError(err))
+      },
+    })
+    this.#live.unsubscribe.set(topic, stop)
+  }
+
+  async #consumeLive(delivery: Delivery): Promise<void> {
+    if (!this.store.db.open) return
+    if (delivery.cursor <= this.store.getCursor(delivery.topic)) return
+    const result: SyncResult = { received: [], joined: [], commits: 0, rejected: [] }
+    await this.#consume(delivery, result)
+  }
+
+  #backgroundError(err: unknown): void {
+    if (!this.store.db.open) return
+    const error = err instanceof VerificationError || err instanceof UsageError ? err : wrapUnknown(err)
+    this.events.emit('rejected', { envelopeId: '0x' as Hex, topic: '0x' as Hex, error })
+  }
+
+  #emitState(id: Hex, conversation: Hex, state: MessageState): void {
+    this.events.emit('state', { id, conversation, state })
+  }
+
+  #accepted(id: Hex, topic: Hex, cursor: bigint, leaf: Hex): void {
+    if (!this.store.db.open) return
+    const updated = this.store.updateMessage(id, { state: 'accepted', cursor })
+    if (updated?.state === 'accepted') this.#emitState(id, topic, 'accepted')
+    this.transport.submitLeaf?.({ topic, leaf }).catch(() => undefined)
+  }
+
+  /** Re-sends messages the relay never accepted (after a crash or while it was down), oldest first. */
+  async #resendPending(): Promise<void> {
+    const pending = this.store.messagesInState(['queued'], 'out')
+    const publishes = pending.flatMap((m) => {
+      if (!m.envelope) return []
+      const envelope = decodeEnvelope(m.envelope)
+      return [
+        this.transport
+          .publish(envelope)
+          .then(({ cursor }) => this.#accepted(envelope.id, envelope.topic, cursor, m.leaf as Hex)),
+      ]
+    })
+    // Accepted but not anchored yet: the anchorer may have lost nothing, but a leaf submission is idempotent.
+    for (const m of this.store.messagesInState(['accepted', 'delivered'], 'out'))
+      if (m.leaf)
+        this.transport
+          .submitLeaf?.({ topic: m.conversation as Hex, leaf: m.leaf as Hex })
+          .catch(() => undefined)
+    await Promise.all(publishes)
+  }
+
+  #onAcks(topic: Hex, acks: { deviceId: Hex; seq: bigint }[]): void {
+    if (!this.store.db.open) return
+    const group = this.store.getGroup(topic)
+    if (!group) return
+    const others = membersOf(deserializeGroupState(group.state, this.#config)).filter(
+      (m) => m.identity.deviceId.toLowerCase() !== this.deviceId.toLowerCase(),
+    )
+    if (others.length === 0) return
+    let min: bigint | undefined
+    for (const member of others) {
+      const ack = acks.find((a) => a.deviceId.toLowerCase() === member.identity.deviceId.toLowerCase())
+      if (!ack) return
+      min = min === undefined || ack.seq < min ? ack.seq : min
+    }
+    if (min === undefined) return
+    for (const m of this.store.undeliveredUpTo(topic, min)) {
+      const updated = this.store.updateMessage(m.id, { state: 'delivered', delivered: true })
+      if (updated?.state === 'delivered') this.#emitState(m.id as Hex, topic, 'delivered')
+    }
+  }
+
+  async #checkFinality(): Promise<void> {
+    if (!this.store.db.open) return
+    const anchored = this.store.messagesInState(['anchored'])
+    if (anchored.length === 0) return
+    const head = await this.publicClient.getBlockNumber()
+    for (const m of anchored) {
+      if (!m.receipt) continue
+      const receipt = receiptFromStored(m.receipt)
+      if (head - receipt.blockNumber + 1n < BigInt(this.#finality)) continue
+      // Re-check on chain before calling it final: a reorg may have removed the anchor since.
+      const check = await verifyReceipt(this.publicClient, {
+        receipt,
+        messageAnchor: this.deployment.messageAnchor,
+        chainId: this.chainId,
+      })
+      if (!check.ok) continue
+      this.store.updateMessage(m.id, { state: 'final' })
+      this.#emitState(m.id as Hex, m.conversation as Hex, 'final')
+    }
+  }
+
+  #audit<K extends LogKind>(kind: K, data: LogDataByKind[K]): void {
+    const entry = this.#log.append({ kind, data })
+    if (
+      this.#logAnchorEvery > 0 &&
+      (entry.index + 1) % this.#logAnchorEvery === 0 &&
+      this.transport.submitLeaf
+    ) {
+      this.#pendingLogAnchor = { index: entry.index, hash: entry.hash }
+      this.transport.submitLeaf({ topic: inboxTopic(this.deviceId), leaf: entry.hash }).catch(() => undefined)
+    }
+  }
+
+  /** Anchors the current head of the tamper-evident log now (the receipt arrives on this device's inbox). */
+  async anchorLogHead(): Promise<Hex | undefined> {
+    const head = this.#log.head()
+    if (!head || !this.transport.submitLeaf) return undefined
+    this.#pendingLogAnchor = head
+    await this.transport.submitLeaf({ topic: inboxTopic(this.deviceId), leaf: head.hash })
+    return head.hash
+  }
+
+  async #processReceipt(envelope: Envelope): Promise<ReceiveResult> {
+    const receipt = decodeReceipt(envelope.payload)
+    const check = await verifyReceipt(this.publicClient, {
+      receipt,
+      messageAnchor: this.deployment.messageAnchor,
+      chainId: this.chainId,
+    })
+    if (!check.ok) {
+      this.#audit('rejected', {
+        envelopeId: envelope.id,
+        code: 'SEALPOST_RECEIPT_INVALID',
+        step: check.error?.step ?? 'unknown',
+      })
+      throw check.error ?? new ReceiptVerificationError({ step: 'chain', reason: 'verification failed' })
+    }
+    const json = JSON.stringify(receiptToJson(receipt))
+    const messages = this.store.messagesByLeaf(receipt.leaf)
+    this.store.transaction(() => {
+      for (const m of messages) this.store.updateMessage(m.id, { state: 'anchored', receipt: json })
+      this.store.markProcessed(envelope.id, 'receipt')
+      if (messages.length > 0) this.#audit('receipt', { leaf: receipt.leaf, receipt: receiptToJson(receipt) })
+      else if (
+        this.#pendingLogAnchor &&
+        receipt.leaf.toLowerCase() === this.#pendingLogAnchor.hash.toLowerCase()
+      )
+        this.#audit('log-anchor', {
+          index: this.#pendingLogAnchor.index,
+          head: receipt.leaf,
+          receipt: receiptToJson(receipt),
+        })
+    })
+    for (const m of messages) this.#emitState(m.id as Hex, m.conversation as Hex, 'anchored')
+    this.events.emit('receipt', {
+      leaf: receipt.leaf,
+      receipt,
+      messages: messages.map((m) => m.id as Hex),
+      confirmations: check.confirmations,
+    })
+    return { type: 'receipt', leaf: receipt.leaf, messages: messages.map((m) => m.id as Hex) }
+  }
+
   async #consume(delivery: Delivery, result: SyncResult): Promise<void> {
     const { envelope, topic, cursor } = delivery
     try {
       const outcome = await this.#exclusive(() => this.#process(envelope))
-      if (outcome.type === 'message') result.received.push(outcome.message)
-      else if (outcome.type === 'joined') result.joined.push(outcome.conversation)
-      else result.commits++
+      if (outcome.type === 'message') {
+        result.received.push(outcome.message)
+        this.events.emit('message', outcome.message)
+      } else if (outcome.type === 'joined') {
+        result.joined.push(outcome.conversation)
+        this.#follow(outcome.conversation)
+        this.events.emit('joined', { conversation: outcome.conversation, peer: outcome.peer })
+      } else if (outcome.type === 'commit') result.commits++
     } catch (err) {
       if (!(err instanceof ReplayError)) {
         const error = err instanceof VerificationError || err instanceof UsageError ? err : wrapUnknown(err)
-        result.rejected.push({
+        const rejection = {
           envelopeId: envelope.id,
           topic,
           error,
           report: (err as RejectedMessageError).report,
-        })
+        }
+        result.rejected.push(rejection)
+        this.events.emit('rejected', rejection)
       }
     }
+    if (!this.store.db.open) return
     this.store.setCursor(topic, cursor)
     await this.transport.ack({ topic, cursor })
   }
@@ -700,6 +1000,8 @@ export class Client {
         case 'application':
         case 'commit':
           return await this.#processGroupMessage(envelope)
+        case 'receipt':
+          return await this.#processReceipt(envelope)
         default:
           throw new UsageError(`Envelopes of kind "${envelope.kind}" are not delivered to clients.`, {
             code: 'SEALPOST_UNEXPECTED_KIND',
@@ -708,7 +1010,15 @@ export class Client {
       }
     } catch (err) {
       // Remember the verdict so a replay of the same bytes is recognised, but leave all other state unchanged.
-      if (err instanceof VerificationError) this.store.markProcessed(envelope.id, `rejected:${err.code}`)
+      if (err instanceof VerificationError && this.store.db.open)
+        this.store.transaction(() => {
+          this.store.markProcessed(envelope.id, `rejected:${err.code}`)
+          this.#audit('rejected', {
+            envelopeId: envelope.id,
+            code: err.code,
+            step: (err as RejectedMessageError).report?.failedStep ?? envelope.kind,
+          })
+        })
       throw err
     }
   }
@@ -868,6 +1178,16 @@ export class Client {
         body: text,
         report: JSON.stringify(report, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)),
         receivedAt: Date.now(),
+        leaf: received.leaf,
+        state: 'received',
+      })
+      this.#audit('received', {
+        envelopeId: envelope.id,
+        conversation: group.groupId as Hex,
+        statement: bytesToHex(content.signed.bytes),
+        signature: content.signed.signature,
+        leaf: received.leaf,
+        body: text,
       })
     })
     processed.consumed.forEach(zeroOutUint8Array)
@@ -1087,6 +1407,10 @@ function decodePrivateKeyPackage(bytes: Uint8Array): PrivateKeyPackage {
     hpkePrivateKey: h(raw.hpkePrivateKey),
     signaturePrivateKey: h(raw.signaturePrivateKey),
   }
+}
+
+function receiptFromStored(json: string): Receipt {
+  return receiptFromJson(JSON.parse(json))
 }
 
 function reasonOf(err: unknown): string {

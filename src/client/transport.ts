@@ -15,8 +15,15 @@ export interface Transport {
   publish(envelope: Envelope): Promise<{ cursor: bigint }>
   /** Envelopes of `topic` with a cursor greater than `after`, in order. */
   pull(parameters: { topic: Hex; after: bigint; limit?: number }): Promise<Delivery[]>
-  /** Live deliveries on `topics` as they are published. Returns the unsubscribe function. */
-  subscribe(parameters: { topics: Hex[]; onDelivery: (delivery: Delivery) => void }): () => void
+  /**
+   * Live deliveries on `topics`. A transport that stores envelopes first replays those after `after(topic)` (the
+   * caller's cursor), in order. Returns the unsubscribe function.
+   */
+  subscribe(parameters: {
+    topics: Hex[]
+    after?: ((topic: Hex) => bigint) | undefined
+    onDelivery: (delivery: Delivery) => void
+  }): () => void
   /** Confirms that everything on `topic` up to `cursor` was processed. */
   ack(parameters: { topic: Hex; cursor: bigint }): Promise<void>
   /** Publishes key packages so peers can add this device while it is offline. */
@@ -25,6 +32,15 @@ export interface Transport {
   takeKeyPackage(parameters: { deviceId: Hex }): Promise<Envelope | undefined>
   /** How many key packages of `deviceId` are left. */
   countKeyPackages(parameters: { deviceId: Hex }): Promise<number>
+  /**
+   * Optional: submits a statement leaf to the transport's anchorer. The receipt comes back as an envelope of kind
+   * `receipt` on `topic`.
+   */
+  submitLeaf?(parameters: { topic: Hex; leaf: Hex }): Promise<void>
+  /** Optional: ack cursors of the other devices on a topic, as the relay reports them. Returns the unsubscribe. */
+  onAcks?(listener: (topic: Hex, acks: { deviceId: Hex; seq: bigint }[]) => void): () => void
+  /** Optional: releases the transport (closes sockets). */
+  close?(): Promise<void>
 }
 
 type Listener = { topics: Set<Hex>; onDelivery: (delivery: Delivery) => void }
@@ -96,8 +112,21 @@ class MemoryTransport implements Transport {
   async pull({ topic, after, limit = 1000 }: { topic: Hex; after: bigint; limit?: number }) {
     return this.#hub.pull(topic, after, limit)
   }
-  subscribe({ topics, onDelivery }: { topics: Hex[]; onDelivery: (d: Delivery) => void }) {
-    return this.#hub.listen({ topics: new Set(topics), onDelivery })
+  subscribe({
+    topics,
+    after,
+    onDelivery,
+  }: {
+    topics: Hex[]
+    after?: ((topic: Hex) => bigint) | undefined
+    onDelivery: (d: Delivery) => void
+  }) {
+    const stop = this.#hub.listen({ topics: new Set(topics), onDelivery })
+    if (after)
+      for (const topic of topics)
+        for (const d of this.#hub.pull(topic, after(topic), Number.MAX_SAFE_INTEGER))
+          queueMicrotask(() => onDelivery(d))
+    return stop
   }
   async ack({ topic, cursor }: { topic: Hex; cursor: bigint }) {
     this.#hub.ack(topic, cursor)

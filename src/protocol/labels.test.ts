@@ -17,6 +17,8 @@ test('labels are exactly the strings of plan.md', () => {
       "inbox": "sealpost/v1/inbox",
       "keystore": "sealpost/v1/keystore",
       "leaf": "sealpost/v1/leaf",
+      "logEntry": "sealpost/v1/log-entry",
+      "relayAuth": "sealpost/v1/relay-auth",
       "statement": "sealpost/v1/statement",
     }
   `)

@@ -11,6 +11,10 @@ export const LABEL_BODY = 'sealpost/v1/body'
 export const LABEL_ENVELOPE_ID = 'sealpost/v1/envelope-id'
 /** Start of the AES-GCM associated data of a keystore file. @example LABEL_KEYSTORE // 'sealpost/v1/keystore' */
 export const LABEL_KEYSTORE = 'sealpost/v1/keystore'
+/** Relay authentication: the device signs label || 0x00 || challenge || account || deviceId. @example LABEL_RELAY_AUTH // 'sealpost/v1/relay-auth' */
+export const LABEL_RELAY_AUTH = 'sealpost/v1/relay-auth'
+/** Tamper-evident log entry hash: SHA-256(label || 0x00 || prevHash || canonical entry). @example LABEL_LOG_ENTRY // 'sealpost/v1/log-entry' */
+export const LABEL_LOG_ENTRY = 'sealpost/v1/log-entry'
 /** Device inbox topic: SHA-256(label || 0x00 || deviceId) (used by `topics.ts`; not in plan.md's list). @example LABEL_INBOX // 'sealpost/v1/inbox' */
 export const LABEL_INBOX = 'sealpost/v1/inbox'
 
@@ -26,6 +30,8 @@ export const labels = {
   envelopeId: LABEL_ENVELOPE_ID,
   keystore: LABEL_KEYSTORE,
   inbox: LABEL_INBOX,
+  relayAuth: LABEL_RELAY_AUTH,
+  logEntry: LABEL_LOG_ENTRY,
 } as const
 
 /** One of Sealpost's domain-separation labels. @example const l: Label = 'sealpost/v1/leaf' */
@@ -86,3 +92,7 @@ export function labelledHash(label: Label, ...parts: Uint8Array[]): Uint8Array {
 }
 
 const ZERO = new Uint8Array(1)
+/** ASCII bytes of `sealpost/v1/relay-auth`; treat as read-only. @example LABEL_RELAY_AUTH_BYTES.length // 22 */
+export const LABEL_RELAY_AUTH_BYTES: Uint8Array = labelToBytes(LABEL_RELAY_AUTH)
+/** ASCII bytes of `sealpost/v1/log-entry`; treat as read-only. @example LABEL_LOG_ENTRY_BYTES.length // 21 */
+export const LABEL_LOG_ENTRY_BYTES: Uint8Array = labelToBytes(LABEL_LOG_ENTRY)

@@ -257,6 +257,8 @@ describe('DeviceStore: messages and key packages', () => {
     body: 'secret meeting at noon ☕',
     report: '{"ok":true}',
     receivedAt: 1_700_000_000_500,
+    state: 'received',
+    delivered: false,
     ...over,
   })
 
@@ -278,6 +280,39 @@ describe('DeviceStore: messages and key packages', () => {
     expect(store.listMessages({ conversation: 'c1' }).map((m) => m.id)).toEqual(['early', 'mid', 'late'])
     expect(store.listMessages().map((m) => m.id)).toEqual(['early', 'elsewhere', 'mid', 'late'])
     expect(store.listMessages({ conversation: 'c1', limit: 2 }).map((m) => m.id)).toEqual(['early', 'mid'])
+  })
+
+  test('message state only moves forward; the outgoing envelope is dropped once accepted', () => {
+    const store = openStore()
+    const envelope = bytes('envelope bytes')
+    store.putMessage(message({ id: 'o1', direction: 'out', state: 'queued', leaf: '0xAB', envelope }))
+    expect(store.messagesInState(['queued'], 'out').map((m) => m.envelope)).toEqual([envelope])
+    expect(store.updateMessage('o1', { state: 'accepted', cursor: 7n })).toMatchObject({
+      state: 'accepted',
+      cursor: 7n,
+      envelope: undefined,
+    })
+    store.updateMessage('o1', { state: 'anchored', receipt: '{"leaf":"0xab"}' })
+    expect(store.updateMessage('o1', { state: 'delivered', delivered: true })).toMatchObject({
+      state: 'anchored',
+      delivered: true,
+      receipt: '{"leaf":"0xab"}',
+    })
+    expect(store.messagesByLeaf('0xab').map((m) => m.id)).toEqual(['o1'])
+    expect(store.updateMessage('missing', { state: 'final' })).toBeUndefined()
+  })
+
+  test('undeliveredUpTo returns accepted outgoing messages of a topic up to a cursor', () => {
+    const store = openStore()
+    store.putMessage(message({ id: 'a', direction: 'out', state: 'queued' }))
+    store.putMessage(message({ id: 'b', direction: 'out', state: 'queued' }))
+    store.putMessage(message({ id: 'c', direction: 'out', state: 'queued', conversation: 'c2' }))
+    store.updateMessage('a', { state: 'accepted', cursor: 1n })
+    store.updateMessage('b', { state: 'accepted', cursor: 5n })
+    store.updateMessage('c', { state: 'accepted', cursor: 1n })
+    expect(store.undeliveredUpTo('c1', 4n).map((m) => m.id)).toEqual(['a'])
+    store.updateMessage('a', { state: 'delivered', delivered: true })
+    expect(store.undeliveredUpTo('c1', 9n).map((m) => m.id)).toEqual(['b'])
   })
 
   test('putMessage with an existing id keeps the first', () => {

@@ -29,6 +29,22 @@ export type StoredGroup = {
 }
 /** A key package this device published, with its sealed private part. */
 export type StoredKeyPackage = { ref: string; publicPackage: Uint8Array; privatePackage: Uint8Array }
+/**
+ * Where a message is in its life. Outgoing: queued (written, not yet accepted) → accepted (the relay persisted it)
+ * → delivered (every other subscribed device acked it) → anchored (a receipt verified against the chain) → final
+ * (the anchor is `confirmations` deep). Incoming: received → anchored → final.
+ */
+export type MessageState = 'queued' | 'accepted' | 'delivered' | 'received' | 'anchored' | 'final'
+
+const stateRank: Record<MessageState, number> = {
+  queued: 0,
+  accepted: 1,
+  received: 1,
+  delivered: 2,
+  anchored: 3,
+  final: 4,
+}
+
 /** A message as the app saw it. */
 export type StoredMessage = {
   id: string
@@ -41,6 +57,15 @@ export type StoredMessage = {
   body: string
   report: string
   receivedAt: number
+  leaf?: string | undefined
+  state: MessageState
+  /** The relay's sequence number for this message on its topic, once accepted. */
+  cursor?: bigint | undefined
+  delivered?: boolean | undefined
+  /** The verified receipt, as `receiptToJson` output. */
+  receipt?: string | undefined
+  /** The encoded envelope, kept for outgoing messages until the relay accepts them. */
+  envelope?: Uint8Array | undefined
 }
 
 const SCHEMA = `
@@ -59,8 +84,12 @@ create table if not exists processed (envelope_id text primary key, verdict text
 create table if not exists messages (
   id text primary key, conversation text not null, direction text not null, sender text not null,
   device text not null, seq integer not null, sent_at integer not null, body blob not null,
-  report text not null, received_at integer not null);
+  report text not null, received_at integer not null,
+  leaf text, state text not null, cursor integer, delivered integer not null default 0,
+  receipt text, envelope blob, updated_at integer not null);
 create index if not exists messages_conv on messages(conversation, received_at);
+create index if not exists messages_leaf on messages(leaf);
+create index if not exists messages_state on messages(state);
 `
 
 /**
@@ -227,8 +256,9 @@ export class DeviceStore {
   putMessage(m: StoredMessage): void {
     this.db
       .prepare(
-        `insert or ignore into messages (id, conversation, direction, sender, device, seq, sent_at, body, report, received_at)
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `insert or ignore into messages (id, conversation, direction, sender, device, seq, sent_at, body, report,
+           received_at, leaf, state, cursor, delivered, receipt, envelope, updated_at)
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         m.id,
@@ -241,7 +271,92 @@ export class DeviceStore {
         this.seal('messages', m.id, new TextEncoder().encode(m.body)),
         m.report,
         m.receivedAt,
+        m.leaf?.toLowerCase() ?? null,
+        m.state,
+        m.cursor ?? null,
+        m.delivered ? 1 : 0,
+        m.receipt ?? null,
+        m.envelope ?? null,
+        Date.now(),
       )
+  }
+
+  /**
+   * Moves a message forward. `state` only ever advances (a late "delivered" never demotes an "anchored" message);
+   * the envelope copy is dropped once the relay has accepted the message.
+   */
+  updateMessage(
+    id: string,
+    patch: { state?: MessageState; cursor?: bigint; delivered?: boolean; receipt?: string },
+  ): StoredMessage | undefined {
+    const current = this.getMessage(id)
+    if (!current) return undefined
+    const state =
+      patch.state && stateRank[patch.state] > stateRank[current.state] ? patch.state : current.state
+    const cursor = patch.cursor ?? current.cursor
+    this.db
+      .prepare(
+        `update messages set state = ?, cursor = ?, delivered = ?, receipt = ?, updated_at = ?,
+           envelope = case when ? is null then envelope else null end
+         where id = ?`,
+      )
+      .run(
+        state,
+        cursor ?? null,
+        patch.delivered || current.delivered ? 1 : 0,
+        patch.receipt ?? current.receipt ?? null,
+        Date.now(),
+        cursor ?? null,
+        id,
+      )
+    return this.getMessage(id)
+  }
+
+  getMessage(id: string): StoredMessage | undefined {
+    const row = this.db.prepare('select * from messages where id = ?').safeIntegers(true).get(id) as
+      | MessageRow
+      | undefined
+    return row && this.#messageFromRow(row)
+  }
+
+  /** Messages whose leaf is `leaf` (the sender's own copy and, on a shared device, a received one). */
+  messagesByLeaf(leaf: string): StoredMessage[] {
+    return (
+      this.db
+        .prepare('select * from messages where leaf = ?')
+        .safeIntegers(true)
+        .all(leaf.toLowerCase()) as MessageRow[]
+    ).map((r) => this.#messageFromRow(r))
+  }
+
+  /** Messages in any of `states`, oldest first. */
+  messagesInState(states: MessageState[], direction?: 'in' | 'out'): StoredMessage[] {
+    const marks = states.map(() => '?').join(', ')
+    const rows = (
+      direction
+        ? this.db
+            .prepare(`select * from messages where state in (${marks}) and direction = ? order by rowid`)
+            .safeIntegers(true)
+            .all(...states, direction)
+        : this.db
+            .prepare(`select * from messages where state in (${marks}) order by rowid`)
+            .safeIntegers(true)
+            .all(...states)
+    ) as MessageRow[]
+    return rows.map((r) => this.#messageFromRow(r))
+  }
+
+  /** Outgoing messages of `topic` whose relay cursor is at most `cursor` and that are not yet marked delivered. */
+  undeliveredUpTo(topic: string, cursor: bigint): StoredMessage[] {
+    return (
+      this.db
+        .prepare(
+          `select * from messages where conversation = ? and direction = 'out' and delivered = 0
+             and cursor is not null and cursor <= ? order by cursor`,
+        )
+        .safeIntegers(true)
+        .all(topic, cursor) as MessageRow[]
+    ).map((r) => this.#messageFromRow(r))
   }
 
   listMessages({
@@ -262,7 +377,15 @@ export class DeviceStore {
             .safeIntegers(true)
             .all(limit)
     ) as MessageRow[]
-    return rows.map((r) => ({
+    return rows.map((r) => this.#messageFromRow(r))
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close()
+  }
+
+  #messageFromRow(r: MessageRow): StoredMessage {
+    return {
       id: r.id,
       conversation: r.conversation,
       direction: r.direction as 'in' | 'out',
@@ -273,11 +396,13 @@ export class DeviceStore {
       body: new TextDecoder().decode(this.open('messages', r.id, r.body)),
       report: r.report,
       receivedAt: Number(r.received_at),
-    }))
-  }
-
-  close(): void {
-    if (this.db.open) this.db.close()
+      leaf: r.leaf ?? undefined,
+      state: r.state as MessageState,
+      cursor: r.cursor ?? undefined,
+      delivered: r.delivered === 1n,
+      receipt: r.receipt ?? undefined,
+      envelope: r.envelope ? new Uint8Array(r.envelope) : undefined,
+    }
   }
 
   #groupFromRow(row: GroupRow): StoredGroup {
@@ -304,6 +429,13 @@ type MessageRow = {
   body: Buffer
   report: string
   received_at: bigint
+  leaf: string | null
+  state: string
+  cursor: bigint | null
+  delivered: bigint
+  receipt: string | null
+  envelope: Buffer | null
+  updated_at: bigint
 }
 
 function aad(table: string, key: string): Buffer {

@@ -1,0 +1,48 @@
+/** `sealpost inbox [--follow]`: everything that arrived while away, then (with --follow) live messages. */
+import { parseArgs } from 'node:util'
+import type { ReceivedMessage } from '../client/Client.js'
+import type { CliContext } from './context.js'
+import { openLiveClient, resolveRelay } from './session.js'
+
+/**
+ * Prints received messages with their verification verdicts; `--follow` keeps streaming until Ctrl-C.
+ *
+ * @example await inboxCommand(ctx, ['--follow'])
+ */
+export async function inboxCommand(ctx: CliContext, argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      relay: { type: 'string' },
+      device: { type: 'string', default: 'default' },
+      follow: { type: 'boolean', default: false },
+    },
+  })
+  const client = await openLiveClient(ctx, { device: values.device, relay: resolveRelay(values.relay) })
+  const print = (m: ReceivedMessage) => {
+    const time = new Date(m.sentAt).toISOString()
+    ctx.out.info(`${time}  ${m.from}  ${m.report.ok ? '✓ verified' : '✗'}  ${m.text}`)
+    if (ctx.out.json)
+      process.stdout.write(
+        `${JSON.stringify({ id: m.id, conversation: m.conversation, from: m.from, device: m.device, seq: m.seq.toString(), sentAt: m.sentAt, text: m.text, verified: m.report.ok })}\n`,
+      )
+  }
+  client.events.on('message', print)
+  client.events.on('rejected', (r) =>
+    ctx.out.info(`rejected ${r.envelopeId}: ${r.error.name} [${r.error.code}] ${r.error.shortMessage}`),
+  )
+  try {
+    // Catch up: pull everything after the stored cursors (live deliveries are processed as they come).
+    const done = ctx.out.step('Catching up with the relay')
+    const { received } = await client.sync()
+    done(`${received.length} new`)
+    if (!values.follow) return
+    ctx.out.info('Following; Ctrl-C to stop.')
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve)
+      process.once('SIGTERM', resolve)
+    })
+  } finally {
+    await client.close()
+  }
+}

@@ -1,0 +1,58 @@
+/** `sealpost log export [--out FILE]`: the device's tamper-evident log as a transcript a third party can check. */
+import { writeFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import { Client } from '../client/Client.js'
+import { deviceExists } from '../client/identity.js'
+import { exportTranscript } from '../client/transcript.js'
+import { UsageError } from '../errors.js'
+import type { CliContext } from './context.js'
+
+/**
+ * Writes the transcript (JSON) to --out or stdout.
+ *
+ * @example await logCommand(ctx, ['export', '--out', 'alice.transcript.json'])
+ */
+export async function logCommand(ctx: CliContext, argv: string[]): Promise<void> {
+  const [sub, ...rest] = argv
+  if (sub !== 'export')
+    throw new UsageError('Usage: sealpost log export [--out FILE] [--device NAME]', {
+      code: 'SEALPOST_BAD_ARGUMENT',
+      name: 'ArgumentError',
+    })
+  const { values } = parseArgs({
+    args: rest,
+    options: { out: { type: 'string' }, device: { type: 'string', default: 'default' } },
+  })
+  if (!deviceExists(ctx.home, values.device))
+    throw new UsageError(`No device "${values.device}" under --home.`, {
+      code: 'SEALPOST_IDENTITY_NOT_FOUND',
+      name: 'IdentityNotFoundError',
+    })
+  const account = await ctx.account()
+  const deployment = await ctx.deployment()
+  const client = await Client.create({
+    account,
+    home: ctx.home,
+    rpc: ctx.rpc,
+    deployment,
+    passphrase: ctx.passphrase(),
+    device: values.device,
+  })
+  try {
+    const transcript = exportTranscript({
+      log: client.log,
+      chainId: client.chainId,
+      keyRegistry: deployment.keyRegistry,
+      messageAnchor: deployment.messageAnchor,
+      account: client.account,
+      deviceId: client.deviceId,
+    })
+    const text = `${JSON.stringify(transcript, null, 2)}\n`
+    if (values.out) {
+      writeFileSync(values.out, text, { mode: 0o600 })
+      ctx.out.info(`Wrote ${transcript.entries.length} entries to ${values.out}`)
+    } else process.stdout.write(text)
+  } finally {
+    await client.close()
+  }
+}

@@ -1,0 +1,56 @@
+/** Opens the device under --home as a live client on --relay, for the messaging commands. */
+import { Client } from '../client/Client.js'
+import { deviceExists, loadDevice } from '../client/identity.js'
+import { RelayTransport } from '../client/relayTransport.js'
+import { UsageError } from '../errors.js'
+import type { CliContext } from './context.js'
+
+/** Default relay URL when neither --relay nor SEALPOST_RELAY names one (what `sealpost up` listens on). */
+export const DEFAULT_RELAY = 'ws://127.0.0.1:8787'
+
+/** Resolves --relay: flag, then SEALPOST_RELAY, then the default local relay. */
+export function resolveRelay(flag: string | undefined, env = process.env): string {
+  return flag ?? env.SEALPOST_RELAY ?? DEFAULT_RELAY
+}
+
+/**
+ * Unlocks the account and device, connects to the relay (with progress), and starts live mode.
+ *
+ * @example const client = await openLiveClient(ctx, { device: 'default', relay })
+ */
+export async function openLiveClient(
+  ctx: CliContext,
+  { device, relay }: { device: string; relay: string },
+): Promise<Client> {
+  if (!deviceExists(ctx.home, device))
+    throw new UsageError(`No device "${device}" under --home.`, {
+      metaMessages: [`Home: ${ctx.home}`, 'Create one with `sealpost id new` or `sealpost id add-device`.'],
+      code: 'SEALPOST_IDENTITY_NOT_FOUND',
+      name: 'IdentityNotFoundError',
+    })
+  const passphrase = ctx.passphrase()
+  const [account, deployment, keys] = await Promise.all([
+    ctx.account(),
+    ctx.deployment(),
+    loadDevice({ home: ctx.home, name: device, passphrase }),
+  ])
+  const done = ctx.out.step(`Connecting to the relay at ${relay}`)
+  const transport = await RelayTransport.connect({
+    url: relay,
+    account: account.address,
+    deviceId: keys.deviceId,
+    sign: (m) => keys.signingKey.sign(m),
+  })
+  done('authenticated')
+  const client = await Client.create({
+    account,
+    home: ctx.home,
+    rpc: ctx.rpc,
+    transport,
+    deployment,
+    passphrase,
+    device,
+  })
+  await client.start()
+  return client
+}

@@ -1,0 +1,465 @@
+/** The client side of the relay protocol: authenticates, reconnects with backoff, resumes from cursors, resends. */
+import { type Address, bytesToHex, type Hex } from 'viem'
+import WebSocket from 'ws'
+import { InternalError, UsageError } from '../errors.js'
+import { decodeEnvelope, type Envelope, encodeEnvelope } from '../protocol/envelope.js'
+import {
+  type ClientFrame,
+  decodeRelayFrame,
+  encodeClientFrame,
+  type RelayFrame,
+  relayAuthMessage,
+} from '../protocol/relayFrames.js'
+import type { Delivery, Transport } from './transport.js'
+
+/** Parameters of `RelayTransport.connect()`. */
+export type RelayTransportParameters = {
+  /** `ws://` or `wss://` URL of the relay. */
+  url: string
+  account: Address
+  deviceId: Hex
+  /** Signs the relay's challenge with the device's P-256 key (`DeviceSigningKey.sign`). */
+  sign: (message: Uint8Array) => Uint8Array
+  /** How long the first connection may take before `connect()` gives up. Default 10 s. */
+  connectTimeoutMs?: number | undefined
+  /** Reconnect backoff bounds. Default 100 ms to 5 s, doubling, with jitter. */
+  backoff?: { minMs: number; maxMs: number } | undefined
+  /** How long a replay (`pull`) may wait for the relay to finish sending a topic. Default 5 s. */
+  replayTimeoutMs?: number | undefined
+  /** Called on every connection state change (for progress output and the dashboard). */
+  onState?: ((state: RelayConnectionState) => void) | undefined
+}
+
+/** Connection state of a `RelayTransport`. */
+export type RelayConnectionState = 'connecting' | 'authenticating' | 'ready' | 'disconnected' | 'closed'
+
+/** The relay refused a request with a wire error code (see docs/errors.md, "Relay wire codes"). */
+export class RelayRequestError extends UsageError {
+  override name = 'RelayRequestError' as const
+  readonly wireCode: string
+  constructor({ wireCode, request }: { wireCode: string; request: string }) {
+    super('The relay refused the request.', {
+      metaMessages: [`Relay code: ${wireCode}`, `Request: ${request}`],
+      code: 'SEALPOST_RELAY_REJECTED',
+    })
+    this.wireCode = wireCode
+  }
+}
+
+/** The relay refused this device's authentication: unknown, revoked, or a bad signature. */
+export class RelayAuthError extends UsageError {
+  override name = 'RelayAuthError' as const
+  readonly wireCode: string
+  constructor({ wireCode, url }: { wireCode: string; url: string }) {
+    super('The relay refused to authenticate this device.', {
+      metaMessages: [`Relay code: ${wireCode}`, `Relay: ${url}`],
+      code: 'SEALPOST_RELAY_AUTH_REFUSED',
+    })
+    this.wireCode = wireCode
+  }
+}
+
+/** The relay could not be reached within the connect timeout. */
+export class RelayUnreachableError extends InternalError {
+  override name = 'RelayUnreachableError' as const
+  constructor({ url, cause }: { url: string; cause?: unknown }) {
+    super('The relay is unreachable.', {
+      metaMessages: [`Relay: ${url}`],
+      code: 'SEALPOST_RELAY_UNREACHABLE',
+      cause,
+    })
+  }
+}
+
+/** The transport was closed while a request was pending. */
+export class TransportClosedError extends UsageError {
+  override name = 'TransportClosedError' as const
+  constructor() {
+    super('The relay connection was closed by this client.', { code: 'SEALPOST_TRANSPORT_CLOSED' })
+  }
+}
+
+/** Wire codes after which a request is retried (with backoff) instead of failing. */
+const TRANSIENT = new Set([
+  'RELAY_RATE_LIMITED',
+  'RELAY_QUEUE_FULL',
+  'RELAY_INTERNAL',
+  'RELAY_UNAUTHENTICATED',
+])
+/** Wire codes that end the session for good. */
+const AUTH_FATAL = new Set(['RELAY_AUTH_FAILED', 'RELAY_UNKNOWN_DEVICE', 'RELAY_DEVICE_REVOKED'])
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
+type Request = {
+  frame: ClientFrame
+  resolve: (frame: RelayFrame) => void
+  reject: (err: unknown) => void
+  attempts: number
+}
+type Subscription = {
+  listeners: Set<{ after: bigint; onDelivery: (d: Delivery) => void }>
+  /** Deliveries not yet acked, for `pull`. */
+  buffer: Delivery[]
+  /** Highest seq received on this topic (deliveries at or below it are replays and dropped). */
+  lastSeq: bigint
+  /** Resolves when the relay has answered the current SUBSCRIBE, with its head. */
+  head: Promise<bigint>
+  setHead: (head: bigint) => void
+  from: () => bigint
+}
+
+/**
+ * A `Transport` over one authenticated WebSocket to a relay. Requests survive disconnects: they are re-sent after
+ * the next authentication (publishes are idempotent by envelope id), subscriptions resume after the last
+ * received sequence number, and acks are re-sent.
+ *
+ * @example
+ * const transport = await RelayTransport.connect({ url, account, deviceId, sign: (m) => key.sign(m) })
+ * const client = await Client.create({ account, home, rpc, transport })
+ */
+export class RelayTransport implements Transport {
+  readonly url: string
+  readonly #params: RelayTransportParameters
+  readonly #pending = new Map<number, Request>()
+  readonly #subscriptions = new Map<Hex, Subscription>()
+  readonly #acks = new Map<Hex, bigint>()
+  readonly #ackListeners = new Set<(topic: Hex, acks: { deviceId: Hex; seq: bigint }[]) => void>()
+  #socket: WebSocket | undefined
+  #state: RelayConnectionState = 'connecting'
+  #nextReqId = 1
+  #attempt = 0
+  #closed = false
+  #timer: NodeJS.Timeout | undefined
+  #ready: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void }
+
+  private constructor(params: RelayTransportParameters) {
+    this.url = params.url
+    this.#params = params
+    this.#ready = deferred<void>()
+  }
+
+  /**
+   * Connects and authenticates. Resolves once the relay accepted this device; rejects with `RelayAuthError` if it
+   * refuses, or `RelayUnreachableError` if it cannot be reached within `connectTimeoutMs`. After that first success
+   * the transport reconnects on its own, forever, until `close()`.
+   */
+  static async connect(params: RelayTransportParameters): Promise<RelayTransport> {
+    const transport = new RelayTransport(params)
+    const timeout = setTimeout(() => {
+      transport.#ready.reject(new RelayUnreachableError({ url: params.url }))
+    }, params.connectTimeoutMs ?? 10_000)
+    transport.#open()
+    try {
+      await transport.#ready.promise
+      return transport
+    } catch (err) {
+      await transport.close()
+      throw err
+    } finally {
+      clearTimeout(timeout)
+    }
+  }
+
+  /** Current connection state. */
+  get state(): RelayConnectionState {
+    return this.#state
+  }
+
+  async publish(envelope: Envelope): Promise<{ cursor: bigint }> {
+    const frame = await this.#request({ type: 'publish', envelope: encodeEnvelope(envelope) })
+    return { cursor: frame.type === 'ok' ? frame.value : 0n }
+  }
+
+  async pull({
+    topic,
+    after,
+    limit = 1000,
+  }: {
+    topic: Hex
+    after: bigint
+    limit?: number
+  }): Promise<Delivery[]> {
+    const sub = this.#subscription(topic, () => after)
+    // The relay answers SUBSCRIBE after it has replayed everything stored: once `head` resolves, the buffer holds
+    // the topic up to the relay's head (pruned envelopes excepted).
+    await withTimeout(sub.head, this.#params.replayTimeoutMs ?? 5000).catch(() => undefined)
+    return sub.buffer.filter((d) => d.cursor > after).slice(0, limit)
+  }
+
+  subscribe({
+    topics,
+    after,
+    onDelivery,
+  }: {
+    topics: Hex[]
+    after?: ((topic: Hex) => bigint) | undefined
+    onDelivery: (d: Delivery) => void
+  }): () => void {
+    const entries = topics.map((topic) => {
+      const from = after?.(topic) ?? 0n
+      const sub = this.#subscription(topic, () => from)
+      const listener = { after: from, onDelivery }
+      sub.listeners.add(listener)
+      for (const d of sub.buffer) if (d.cursor > from) queueMicrotask(() => onDelivery(d))
+      return { sub, listener }
+    })
+    return () => {
+      for (const { sub, listener } of entries) sub.listeners.delete(listener)
+    }
+  }
+
+  async ack({ topic, cursor }: { topic: Hex; cursor: bigint }): Promise<void> {
+    const sub = this.#subscriptions.get(topic)
+    if (sub) sub.buffer = sub.buffer.filter((d) => d.cursor > cursor)
+    if ((this.#acks.get(topic) ?? 0n) >= cursor) return
+    this.#acks.set(topic, cursor)
+    if (this.#state === 'ready') this.#send({ type: 'ack', topic, seq: cursor })
+  }
+
+  async putKeyPackages({ envelopes }: { deviceId: Hex; envelopes: Envelope[] }): Promise<void> {
+    await this.#request({ type: 'kp-put', envelopes: envelopes.map((e) => encodeEnvelope(e)) })
+  }
+
+  async takeKeyPackage({ deviceId }: { deviceId: Hex }): Promise<Envelope | undefined> {
+    const frame = await this.#request({ type: 'kp-take', deviceId })
+    return frame.type === 'kp' && frame.envelope ? decodeEnvelope(frame.envelope) : undefined
+  }
+
+  async countKeyPackages({ deviceId }: { deviceId: Hex }): Promise<number> {
+    const frame = await this.#request({ type: 'kp-count', deviceId })
+    return frame.type === 'ok' ? Number(frame.value) : 0
+  }
+
+  async submitLeaf({ topic, leaf }: { topic: Hex; leaf: Hex }): Promise<void> {
+    await this.#request({ type: 'leaf', topic, leaf })
+  }
+
+  onAcks(listener: (topic: Hex, acks: { deviceId: Hex; seq: bigint }[]) => void): () => void {
+    this.#ackListeners.add(listener)
+    return () => this.#ackListeners.delete(listener)
+  }
+
+  /** Closes the connection for good and fails every pending request with `TransportClosedError`. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    clearTimeout(this.#timer)
+    this.#setState('closed')
+    for (const request of this.#pending.values()) request.reject(new TransportClosedError())
+    this.#pending.clear()
+    const socket = this.#socket
+    this.#socket = undefined
+    if (socket && socket.readyState !== WebSocket.CLOSED) {
+      await new Promise<void>((resolve) => {
+        socket.once('close', () => resolve())
+        socket.close()
+        setTimeout(() => {
+          socket.terminate()
+          resolve()
+        }, 500).unref()
+      })
+    }
+  }
+
+  // ---- connection ---------------------------------------------------------------------------------------
+
+  #open(): void {
+    if (this.#closed) return
+    this.#setState('connecting')
+    const socket = new WebSocket(this.url, { perMessageDeflate: false, maxPayload: 4 * 1024 * 1024 })
+    socket.binaryType = 'nodebuffer'
+    this.#socket = socket
+    socket.on('message', (data: Buffer) =>
+      this.#onFrame(socket, new Uint8Array(data.buffer, data.byteOffset, data.byteLength)),
+    )
+    socket.on('close', () => this.#onClose(socket))
+    socket.on('error', () => {
+      // 'close' follows; reconnecting happens there.
+    })
+  }
+
+  #onClose(socket: WebSocket): void {
+    if (this.#socket !== socket) return
+    this.#socket = undefined
+    if (this.#closed) return
+    this.#setState('disconnected')
+    const { minMs, maxMs } = this.#params.backoff ?? { minMs: 100, maxMs: 5000 }
+    const delay = Math.min(maxMs, minMs * 2 ** Math.min(this.#attempt++, 16)) * (0.5 + Math.random() / 2)
+    this.#timer = setTimeout(() => this.#open(), delay)
+    this.#timer.unref?.()
+  }
+
+  #onFrame(socket: WebSocket, bytes: Uint8Array): void {
+    let frame: RelayFrame
+    try {
+      frame = decodeRelayFrame(bytes)
+    } catch {
+      return // a relay speaking another version; ignore the frame rather than crash
+    }
+    switch (frame.type) {
+      case 'challenge': {
+        this.#setState('authenticating')
+        const { account, deviceId } = this.#params
+        const signature = this.#params.sign(
+          relayAuthMessage({ challenge: frame.challenge, account, deviceId }),
+        )
+        this.#sendOn(socket, { type: 'auth', account, deviceId, signature: bytesToHex(signature) })
+        return
+      }
+      case 'auth-ok':
+        this.#attempt = 0
+        this.#setState('ready')
+        this.#resume()
+        this.#ready.resolve()
+        return
+      case 'ok':
+      case 'kp': {
+        const request = this.#pending.get(frame.reqId)
+        if (!request) return
+        this.#pending.delete(frame.reqId)
+        if (request.frame.type === 'subscribe') {
+          this.#subscriptions.get(request.frame.topic)?.setHead(frame.type === 'ok' ? frame.value : 0n)
+        }
+        request.resolve(frame)
+        return
+      }
+      case 'error':
+        this.#onError(frame.reqId, frame.code)
+        return
+      case 'deliver':
+        this.#onDeliver(frame.topic, frame.seq, frame.envelope)
+        return
+      case 'acks':
+        for (const listener of this.#ackListeners) listener(frame.topic, frame.acks)
+        return
+    }
+  }
+
+  #onError(reqId: number, code: string): void {
+    if (reqId === 0 && AUTH_FATAL.has(code)) {
+      const err = new RelayAuthError({ wireCode: code, url: this.url })
+      this.#ready.reject(err)
+      for (const request of this.#pending.values()) request.reject(err)
+      this.#pending.clear()
+      void this.close()
+      return
+    }
+    const request = this.#pending.get(reqId)
+    if (!request) return
+    if (TRANSIENT.has(code) && request.attempts < 50) {
+      // Leave it pending and send it again after a pause; the relay stays the judge of when it fits.
+      request.attempts++
+      const delay = Math.min(2000, 20 * 2 ** Math.min(request.attempts, 7))
+      setTimeout(() => {
+        if (this.#pending.get(reqId) === request && this.#state === 'ready') this.#send(request.frame)
+      }, delay).unref()
+      return
+    }
+    this.#pending.delete(reqId)
+    request.reject(new RelayRequestError({ wireCode: code, request: request.frame.type }))
+  }
+
+  #onDeliver(topic: Hex, seq: bigint, bytes: Uint8Array): void {
+    const sub = this.#subscriptions.get(topic)
+    if (!sub || seq <= sub.lastSeq) return
+    let envelope: Envelope
+    try {
+      envelope = decodeEnvelope(bytes)
+    } catch {
+      return // the relay persisted garbage; skip it (the client would reject it anyway)
+    }
+    sub.lastSeq = seq
+    const delivery: Delivery = { topic, cursor: seq, envelope }
+    sub.buffer.push(delivery)
+    if (sub.buffer.length > 10_000) sub.buffer.shift()
+    for (const listener of sub.listeners) if (seq > listener.after) listener.onDelivery(delivery)
+  }
+
+  /** After (re)authentication: resubscribe from the last seen cursors, re-send acks and pending requests. */
+  #resume(): void {
+    for (const [topic, sub] of this.#subscriptions) this.#sendSubscribe(topic, sub)
+    for (const [topic, seq] of this.#acks) this.#send({ type: 'ack', topic, seq })
+    for (const [, request] of [...this.#pending].sort(([a], [b]) => a - b))
+      if (request.frame.type !== 'subscribe') this.#send(request.frame)
+  }
+
+  #subscription(topic: Hex, from: () => bigint): Subscription {
+    const existing = this.#subscriptions.get(topic)
+    if (existing) return existing
+    const { promise, resolve } = deferred<bigint>()
+    const sub: Subscription = {
+      listeners: new Set(),
+      buffer: [],
+      lastSeq: from(),
+      head: promise,
+      setHead: resolve,
+      from,
+    }
+    this.#subscriptions.set(topic, sub)
+    if (this.#state === 'ready') this.#sendSubscribe(topic, sub)
+    return sub
+  }
+
+  #sendSubscribe(topic: Hex, sub: Subscription): void {
+    const { promise, resolve } = deferred<bigint>()
+    sub.head = promise
+    sub.setHead = resolve
+    const reqId = this.#nextReqId++
+    const frame: ClientFrame = { type: 'subscribe', reqId, topic, after: sub.lastSeq }
+    this.#pending.set(reqId, { frame, resolve: () => undefined, reject: () => undefined, attempts: 0 })
+    this.#send(frame)
+  }
+
+  #request(
+    frame: DistributiveOmit<Exclude<ClientFrame, { type: 'auth' | 'ack' }>, 'reqId'>,
+  ): Promise<RelayFrame> {
+    if (this.#closed) return Promise.reject(new TransportClosedError())
+    const reqId = this.#nextReqId++
+    const full = { ...frame, reqId } as ClientFrame
+    return new Promise((resolve, reject) => {
+      this.#pending.set(reqId, { frame: full, resolve, reject, attempts: 0 })
+      if (this.#state === 'ready') this.#send(full)
+    })
+  }
+
+  #send(frame: ClientFrame): void {
+    if (this.#socket) this.#sendOn(this.#socket, frame)
+  }
+
+  #sendOn(socket: WebSocket, frame: ClientFrame): void {
+    if (socket.readyState === WebSocket.OPEN) socket.send(encodeClientFrame(frame))
+  }
+
+  #setState(state: RelayConnectionState): void {
+    if (this.#state === state) return
+    this.#state = state
+    this.#params.onState?.(state)
+  }
+}
+
+function deferred<T>() {
+  let resolve!: (value: T) => void
+  let reject!: (err: unknown) => void
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  promise.catch(() => undefined)
+  return { promise, resolve, reject }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('timeout')), ms)
+    promise.then(
+      (v) => {
+        clearTimeout(timer)
+        resolve(v)
+      },
+      (e) => {
+        clearTimeout(timer)
+        reject(e)
+      },
+    )
+  })
+}

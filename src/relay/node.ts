@@ -1,0 +1,140 @@
+/** A relay node: the WebSocket relay, its SQLite store, a registry watcher and an anchorer, wired together. */
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { createPublicClient, createWalletClient, http, type PublicClient } from 'viem'
+import type { LocalAccount } from 'viem/accounts'
+import { RegistryWatcher } from '../chain/registryWatcher.js'
+import type { Deployment } from '../client/deployment.js'
+import { createEnvelope } from '../protocol/envelope.js'
+import { encodeReceipt } from '../protocol/receipt.js'
+import { SqliteRelayStore } from '../store/relayStore.js'
+import { Anchorer, type AnchorerOptions } from './Anchorer.js'
+import { type RelayLimits, RelayServer } from './RelayServer.js'
+
+/** Options of `startRelayNode()`. */
+export type RelayNodeOptions = {
+  /** JSON-RPC URL of the chain. */
+  rpc: string
+  deployment: Deployment
+  /** Directory for `relay.sqlite` and `anchor.sqlite`. */
+  dir: string
+  port?: number | undefined
+  host?: string | undefined
+  limits?: Partial<RelayLimits> | undefined
+  /** Pays for anchor transactions. Without it the node relays but does not anchor. */
+  anchorAccount?: LocalAccount | undefined
+  anchor?:
+    | Pick<
+        AnchorerOptions,
+        | 'batchSize'
+        | 'batchIntervalMs'
+        | 'confirmations'
+        | 'finalityDepth'
+        | 'recheckIntervalMs'
+        | 'pollingIntervalMs'
+      >
+    | undefined
+  /** RPC polling interval of the watcher, in ms. Default 1000. */
+  pollingInterval?: number | undefined
+  durability?: 'process' | 'power' | undefined
+}
+
+/** A running relay node. */
+export type RelayNode = {
+  url: string
+  server: RelayServer
+  anchorer: Anchorer | undefined
+  store: SqliteRelayStore
+  watcher: RegistryWatcher
+  publicClient: PublicClient
+  stop(): Promise<void>
+}
+
+/**
+ * Starts a relay node. Receipts the anchorer issues are published on the topic they were requested for, as
+ * envelopes of kind `receipt`, so senders and recipients get them in order with the messages.
+ *
+ * @example
+ * const node = await startRelayNode({ rpc, deployment, dir: '~/.sealpost/relay', port: 8787, anchorAccount })
+ * console.log(node.url)
+ */
+export async function startRelayNode(options: RelayNodeOptions): Promise<RelayNode> {
+  mkdirSync(options.dir, { recursive: true, mode: 0o700 })
+  const pollingInterval = options.pollingInterval ?? 1000
+  const publicClient = createPublicClient({
+    transport: http(options.rpc, { retryCount: 1 }),
+    pollingInterval,
+  }) as PublicClient
+  const store = SqliteRelayStore.open({
+    path: join(options.dir, 'relay.sqlite'),
+    durability: options.durability,
+  })
+  const watcher = new RegistryWatcher({
+    publicClient,
+    registry: options.deployment.keyRegistry,
+    fromBlock: options.deployment.deployBlock,
+    pollingInterval,
+  })
+  let server: RelayServer | undefined
+  let anchorer: Anchorer | undefined
+  try {
+    if (options.anchorAccount) {
+      anchorer = new Anchorer({
+        walletClient: createWalletClient({
+          account: options.anchorAccount,
+          transport: http(options.rpc, { retryCount: 1 }),
+          pollingInterval,
+        }),
+        publicClient,
+        contract: options.deployment.messageAnchor,
+        chainId: options.deployment.chainId,
+        db: { path: join(options.dir, 'anchor.sqlite') },
+        ...options.anchor,
+        onReceipt: async (receipt, topic) => {
+          await server?.publishSystem(
+            createEnvelope({ kind: 'receipt', topic, payload: encodeReceipt(receipt) }),
+          )
+        },
+      })
+    }
+    server = new RelayServer({
+      store,
+      watcher,
+      chainId: options.deployment.chainId,
+      registry: options.deployment.keyRegistry,
+      port: options.port ?? 0,
+      host: options.host ?? '127.0.0.1',
+      limits: options.limits,
+      anchorer: anchorer && {
+        submit: (leaf) => {
+          anchorer?.submit(leaf)
+        },
+      },
+    })
+    // The server wants an unsynced watcher so that it sees every DeviceAdded event; it syncs it on start.
+    const { url } = await server.start()
+    await watcher.start()
+    anchorer?.start()
+    const started = server
+    return {
+      url,
+      server: started,
+      anchorer,
+      store,
+      watcher,
+      publicClient,
+      async stop() {
+        await started.stop()
+        await anchorer?.stop()
+        watcher.stop()
+        store.close()
+      },
+    }
+  } catch (err) {
+    await server?.stop().catch(() => undefined)
+    await anchorer?.stop().catch(() => undefined)
+    watcher.stop()
+    store.close()
+    throw err
+  }
+}
