@@ -225,6 +225,7 @@ export class Client {
     | { unsubscribe: Map<Hex, () => void>; offAcks?: (() => void) | undefined; timer: NodeJS.Timeout }
     | undefined
   #pendingLogAnchor: { index: number; hash: Hex } | undefined
+  #latest: { number: bigint; hash: Hex; at: number } | undefined
 
   private constructor(init: {
     device: DeviceKeys
@@ -595,6 +596,7 @@ export class Client {
     return this.#exclusive(async () => {
       const existing = this.store.findGroupByPeer(peer)
       if (existing) return new Conversation(this, existing.groupId as Hex, getAddress(peer))
+      await this.watcher.sync() // resolve the peer's devices from the freshest registry view
       await this.#assertActive()
       const targets = [
         ...this.watcher.activeDevicesOf(peer),
@@ -643,9 +645,7 @@ export class Client {
       const group = this.#requireGroup(groupId)
       const state = deserializeGroupState(group.state, this.#config)
       const body = new TextEncoder().encode(text)
-      const block = await this.publicClient.getBlock({ blockTag: 'latest' }).catch((err) => {
-        throw mapChainError(err)
-      })
+      const block = await this.#recentBlock()
       const statement: Statement = {
         chainId: this.chainId,
         from: this.account,
@@ -1290,8 +1290,20 @@ export class Client {
     return value
   }
 
+  /** The latest block, fetched at most once per polling interval (statements only need a recent one). */
+  async #recentBlock(): Promise<{ number: bigint; hash: Hex }> {
+    const cached = this.#latest
+    if (cached && Date.now() - cached.at < Math.min(this.#pollingInterval, 2000)) return cached
+    const block = await this.publicClient.getBlock({ blockTag: 'latest' }).catch((err) => {
+      throw mapChainError(err)
+    })
+    this.#latest = { number: block.number, hash: block.hash, at: Date.now() }
+    return this.#latest
+  }
+
   async #assertActive(): Promise<void> {
-    const record = await this.registration()
+    // The watcher follows the chain in the background; only an unknown device forces a sync here.
+    const record = this.watcher.device(this.deviceId) ?? (await this.registration())
     if (!record || record.revokedAt !== undefined)
       throw new DeviceNotRegisteredError({
         deviceId: this.deviceId,

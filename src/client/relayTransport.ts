@@ -79,6 +79,9 @@ export class TransportClosedError extends UsageError {
   }
 }
 
+/** Requests in flight per connection; more wait locally, in order, so the relay never has to drop any. */
+const WINDOW = 256
+
 /** Wire codes after which a request is retried (with backoff) instead of failing. */
 const TRANSIENT = new Set([
   'RELAY_RATE_LIMITED',
@@ -95,6 +98,8 @@ type Request = {
   resolve: (frame: RelayFrame) => void
   reject: (err: unknown) => void
   attempts: number
+  /** Unix ms before which a refused request is not sent again. */
+  notBefore?: number
 }
 type Subscription = {
   listeners: Set<{ after: bigint; onDelivery: (d: Delivery) => void }>
@@ -121,6 +126,8 @@ export class RelayTransport implements Transport {
   readonly url: string
   readonly #params: RelayTransportParameters
   readonly #pending = new Map<number, Request>()
+  /** Requests sent on the current connection and not answered yet (at most WINDOW). */
+  readonly #inFlight = new Set<number>()
   readonly #subscriptions = new Map<Hex, Subscription>()
   readonly #acks = new Map<Hex, bigint>()
   readonly #ackListeners = new Set<(topic: Hex, acks: { deviceId: Hex; seq: bigint }[]) => void>()
@@ -128,6 +135,7 @@ export class RelayTransport implements Transport {
   #state: RelayConnectionState = 'connecting'
   #nextReqId = 1
   #attempt = 0
+  #reconnects = 0
   #closed = false
   #timer: NodeJS.Timeout | undefined
   #ready: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void }
@@ -163,6 +171,23 @@ export class RelayTransport implements Transport {
   /** Current connection state. */
   get state(): RelayConnectionState {
     return this.#state
+  }
+
+  /** Counters for progress output and the dashboard. */
+  stats(): {
+    state: RelayConnectionState
+    pending: number
+    inFlight: number
+    subscriptions: number
+    reconnects: number
+  } {
+    return {
+      state: this.#state,
+      pending: this.#pending.size,
+      inFlight: this.#inFlight.size,
+      subscriptions: this.#subscriptions.size,
+      reconnects: this.#reconnects,
+    }
   }
 
   async publish(envelope: Envelope): Promise<{ cursor: bigint }> {
@@ -281,6 +306,7 @@ export class RelayTransport implements Transport {
   #onClose(socket: WebSocket): void {
     if (this.#socket !== socket) return
     this.#socket = undefined
+    this.#inFlight.clear()
     if (this.#closed) return
     this.#setState('disconnected')
     const { minMs, maxMs } = this.#params.backoff ?? { minMs: 100, maxMs: 5000 }
@@ -307,6 +333,7 @@ export class RelayTransport implements Transport {
         return
       }
       case 'auth-ok':
+        if (this.#state !== 'connecting' && this.#ready) this.#reconnects++
         this.#attempt = 0
         this.#setState('ready')
         this.#resume()
@@ -317,6 +344,8 @@ export class RelayTransport implements Transport {
         const request = this.#pending.get(frame.reqId)
         if (!request) return
         this.#pending.delete(frame.reqId)
+        this.#inFlight.delete(frame.reqId)
+        this.#pump()
         if (request.frame.type === 'subscribe') {
           this.#subscriptions.get(request.frame.topic)?.setHead(frame.type === 'ok' ? frame.value : 0n)
         }
@@ -346,16 +375,18 @@ export class RelayTransport implements Transport {
     }
     const request = this.#pending.get(reqId)
     if (!request) return
-    if (TRANSIENT.has(code) && request.attempts < 50) {
+    this.#inFlight.delete(reqId)
+    // Publishes are retried patiently (nothing may be lost); a leaf is worth a few tries (the sender re-submits
+    // unanchored leaves on its next start anyway).
+    if (TRANSIENT.has(code) && request.attempts < (request.frame.type === 'leaf' ? 5 : 50)) {
       // Leave it pending and send it again after a pause; the relay stays the judge of when it fits.
       request.attempts++
-      const delay = Math.min(2000, 20 * 2 ** Math.min(request.attempts, 7))
-      setTimeout(() => {
-        if (this.#pending.get(reqId) === request && this.#state === 'ready') this.#send(request.frame)
-      }, delay).unref()
+      request.notBefore = Date.now() + Math.min(2000, 20 * 2 ** Math.min(request.attempts, 7))
+      setTimeout(() => this.#pump(), request.notBefore - Date.now() + 1).unref()
       return
     }
     this.#pending.delete(reqId)
+    this.#pump()
     request.reject(new RelayRequestError({ wireCode: code, request: request.frame.type }))
   }
 
@@ -377,10 +408,33 @@ export class RelayTransport implements Transport {
 
   /** After (re)authentication: resubscribe from the last seen cursors, re-send acks and pending requests. */
   #resume(): void {
+    this.#inFlight.clear()
     for (const [topic, sub] of this.#subscriptions) this.#sendSubscribe(topic, sub)
     for (const [topic, seq] of this.#acks) this.#send({ type: 'ack', topic, seq })
-    for (const [, request] of [...this.#pending].sort(([a], [b]) => a - b))
-      if (request.frame.type !== 'subscribe') this.#send(request.frame)
+    this.#pump()
+  }
+
+  /**
+   * Sends waiting requests, oldest first, while fewer than WINDOW are in flight. A publish that the relay asked to
+   * retry later holds back the later publishes of its topic (recipients need them in order); other requests and
+   * other topics go on.
+   */
+  #pump(): void {
+    if (this.#state !== 'ready') return
+    const now = Date.now()
+    const heldTopics = new Set<string>()
+    for (const [reqId, request] of this.#pending) {
+      if (this.#inFlight.size >= WINDOW) return
+      if (this.#inFlight.has(reqId) || request.frame.type === 'subscribe') continue
+      const topic = request.frame.type === 'publish' ? topicOf(request.frame.envelope) : undefined
+      if (topic && heldTopics.has(topic)) continue
+      if (request.notBefore !== undefined && request.notBefore > now) {
+        if (topic) heldTopics.add(topic)
+        continue
+      }
+      this.#inFlight.add(reqId)
+      this.#send(request.frame)
+    }
   }
 
   #subscription(topic: Hex, from: () => bigint): Subscription {
@@ -418,7 +472,7 @@ export class RelayTransport implements Transport {
     const full = { ...frame, reqId } as ClientFrame
     return new Promise((resolve, reject) => {
       this.#pending.set(reqId, { frame: full, resolve, reject, attempts: 0 })
-      if (this.#state === 'ready') this.#send(full)
+      this.#pump()
     })
   }
 
@@ -435,6 +489,11 @@ export class RelayTransport implements Transport {
     this.#state = state
     this.#params.onState?.(state)
   }
+}
+
+/** The topic of an encoded envelope (bytes 4..36), as lower-case hex. */
+function topicOf(envelope: Uint8Array): string {
+  return Buffer.from(envelope.subarray(4, 36)).toString('hex')
 }
 
 function deferred<T>() {

@@ -594,8 +594,20 @@ describe('limits', () => {
     expect(await client.publish(envelopeBytes(topicOf(10), 'small'))).toMatchObject({ type: 'ok', value: 1n })
   })
 
-  test('the rate limit answers RELAY_RATE_LIMITED', async () => {
-    const relay = await startRelay({ limits: { ratePerSecond: 1, burst: 3 } })
+  test('over the rate, frames wait their turn and are answered in order', async () => {
+    const relay = await startRelay({ limits: { ratePerSecond: 100, burst: 5 } })
+    const client = await TestClient.authed(relay.url, alice)
+    const started = Date.now()
+    for (let i = 1; i <= 30; i++) client.send({ type: 'kp-count', reqId: i, deviceId: alice.deviceId })
+    const replies = [] as RelayFrame[]
+    for (let i = 0; i < 30; i++) replies.push(await client.next())
+    expect(replies.map((f) => (f.type === 'ok' ? f.reqId : f.type))).toEqual(Array.from({ length: 30 }, (_, i) => i + 1))
+    // 25 frames over the burst at 100 per second take about a quarter of a second: shaped, not dropped.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150)
+  })
+
+  test('beyond the throttle queue, the rate limit answers RELAY_RATE_LIMITED', async () => {
+    const relay = await startRelay({ limits: { ratePerSecond: 1, burst: 3, maxThrottledFrames: 0 } })
     const client = await TestClient.connect(relay.url)
     await client.waitChallenge()
     // AUTH costs a token too.

@@ -47,6 +47,12 @@ export type RelayLimits = {
   ratePerSecond: number
   /** Token-bucket size. Default 400. */
   burst: number
+  /**
+   * Frames over the rate wait in a per-connection queue (the socket is paused meanwhile, so TCP pushes back on the
+   * sender) and are handled in order as tokens refill. Only frames beyond this queue get RELAY_RATE_LIMITED.
+   * Shaping instead of dropping keeps a sender's envelopes in the order it sent them. Default 1024.
+   */
+  maxThrottledFrames: number
   /** Stored (unpruned) envelopes per topic; beyond it PUBLISH gets RELAY_QUEUE_FULL. Default 10 000. */
   maxQueueDepth: number
   /** Open connections per remote IP; beyond it: ERROR RELAY_TOO_MANY_CONNECTIONS, then close. Default 32. */
@@ -79,6 +85,7 @@ export const defaultRelayLimits: Readonly<RelayLimits> = Object.freeze({
   maxPayloadBytes: MAX_PAYLOAD_BYTES,
   ratePerSecond: 200,
   burst: 400,
+  maxThrottledFrames: 1024,
   maxQueueDepth: 10_000,
   maxConnectionsPerIp: 32,
   maxSubscriptionsPerConnection: 4096,
@@ -155,6 +162,9 @@ type Conn = {
   closing: boolean
   /** Answered the last heartbeat ping. */
   alive: boolean
+  /** Frames waiting for rate tokens, in arrival order. */
+  throttled: { data: Buffer; isBinary: boolean }[]
+  throttleTimer: NodeJS.Timeout | undefined
 }
 type DeviceEntry = { conns: Set<Conn>; bucket: Bucket }
 type Pending = {
@@ -388,6 +398,8 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
       subs: undefined,
       closing: false,
       alive: true,
+      throttled: [],
+      throttleTimer: undefined,
     }
     this.#conns.add(conn)
     ws.on('message', (data, isBinary) => this.#onMessage(conn, data as Buffer, isBinary))
@@ -406,6 +418,8 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
   }
 
   #onClose(conn: Conn): void {
+    if (conn.throttleTimer) clearTimeout(conn.throttleTimer)
+    conn.throttled.length = 0
     if (!this.#conns.delete(conn)) return
     const left = (this.#perIp.get(conn.ip) ?? 1) - 1
     if (left > 0) this.#perIp.set(conn.ip, left)
@@ -454,6 +468,46 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
 
   #onMessage(conn: Conn, data: Buffer, isBinary: boolean): void {
     if (conn.closing) return
+    // Shape, don't drop: once a connection is over its rate, its frames queue up (in order) until tokens refill.
+    if (conn.throttled.length > 0 || !this.#hasToken(conn)) {
+      if (conn.throttled.length >= this.limits.maxThrottledFrames) return this.#refuse(conn, data, 'RELAY_RATE_LIMITED')
+      conn.throttled.push({ data, isBinary })
+      this.#pauseSocket(conn, true)
+      this.#scheduleDrain(conn)
+      return
+    }
+    this.#handleFrame(conn, data, isBinary)
+  }
+
+  #drain(conn: Conn): void {
+    conn.throttleTimer = undefined
+    while (conn.throttled.length > 0 && !conn.closing && this.#hasToken(conn)) {
+      const next = conn.throttled.shift() as { data: Buffer; isBinary: boolean }
+      this.#handleFrame(conn, next.data, next.isBinary)
+    }
+    if (conn.throttled.length > 0 && !conn.closing) this.#scheduleDrain(conn)
+    else this.#pauseSocket(conn, false)
+  }
+
+  #scheduleDrain(conn: Conn): void {
+    if (conn.throttleTimer) return
+    conn.throttleTimer = setTimeout(() => this.#drain(conn), Math.max(1, Math.ceil(1000 / this.limits.ratePerSecond)))
+  }
+
+  #pauseSocket(conn: Conn, pause: boolean): void {
+    const socket = (conn.ws as unknown as { _socket?: { pause(): void; resume(): void } })._socket
+    if (pause) socket?.pause()
+    else socket?.resume()
+  }
+
+  #refuse(conn: Conn, data: Buffer, code: RelayErrorCode): void {
+    const type = data[0]
+    const reqId = type !== undefined && HAS_REQ_ID.has(type) && data.length >= 5 ? data.readUInt32BE(1) : 0
+    this.#error(conn, reqId, code)
+  }
+
+  #handleFrame(conn: Conn, data: Buffer, isBinary: boolean): void {
+    if (conn.closing) return
     if (!isBinary) return void this.#error(conn, 0, 'RELAY_FRAME_MALFORMED')
     if (data.length > this.limits.maxFrameBytes) {
       const type = data[0]
@@ -470,7 +524,7 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
       return void this.#error(conn, reqId, 'RELAY_FRAME_MALFORMED')
     }
     const reqId = 'reqId' in frame ? frame.reqId : 0
-    if (!this.#take(conn)) return void this.#error(conn, reqId, 'RELAY_RATE_LIMITED')
+    this.#take(conn)
     try {
       if (frame.type === 'auth') {
         this.#auth(conn, frame).catch((err: unknown) => {
@@ -778,6 +832,17 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
   // -------------------------------------------------------------------------------------------------------
   // Helpers
 
+  /** Whether the device's bucket (or the connection's before AUTH) holds a token, after refilling it. */
+  #hasToken(conn: Conn): boolean {
+    const bucket = conn.deviceId ? this.#devices.get(conn.deviceId)?.bucket : conn.bucket
+    if (!bucket) return true
+    const now = this.#now()
+    const { ratePerSecond, burst } = this.limits
+    bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) * ratePerSecond) / 1000)
+    bucket.at = now
+    return bucket.tokens >= 1
+  }
+
   /** Takes one token from the device's bucket (or the connection's before AUTH). */
   #take(conn: Conn): boolean {
     const bucket = conn.deviceId ? this.#devices.get(conn.deviceId)?.bucket : conn.bucket
@@ -840,8 +905,12 @@ function resolveLimits(limits: Partial<RelayLimits> | undefined): Readonly<Relay
     if (value === undefined) continue
     if (!(key in defaultRelayLimits))
       throw new RelayOptionsError({ option: `limits.${key}`, reason: 'unknown limit' })
-    if (typeof value !== 'number' || !(value > 0) || Number.isNaN(value))
-      throw new RelayOptionsError({ option: `limits.${key}`, reason: 'must be a positive number' })
+    const min = key === 'maxThrottledFrames' ? 0 : Number.MIN_VALUE
+    if (typeof value !== 'number' || !(value >= min) || Number.isNaN(value))
+      throw new RelayOptionsError({
+        option: `limits.${key}`,
+        reason: min === 0 ? 'must be a non-negative number' : 'must be a positive number',
+      })
     out[key] = value
   }
   if (out.maxPayloadBytes > MAX_PAYLOAD_BYTES)
