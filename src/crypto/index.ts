@@ -1,12 +1,23 @@
-/** Public entry point of `sealpost/crypto`: device P-256 keys and statement signatures. */
+/** Public entry point of `sealpost/crypto`: device P-256 keys, statement signatures and MLS crypto providers. */
 
 export {
   ciphersuiteId,
   DEFAULT_CIPHERSUITE,
   getMlsCiphersuite,
+  setDefaultMlsCryptoProvider,
   supportedCiphersuites,
   UnsupportedCiphersuiteError,
 } from './mls.js'
+export {
+  createNodeCryptoProvider,
+  makeNodeAead,
+  makeNodeEd25519,
+  makeNodeHash,
+  makeNodeKdf,
+  type NodeCryptoProviderOptions,
+  nodeCryptoProvider,
+  nodeRng,
+} from './nodeCryptoProvider.js'
 export {
   assertValidP256PublicKey,
   DeviceSigningKey,

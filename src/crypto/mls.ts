@@ -29,6 +29,19 @@ export class UnsupportedCiphersuiteError extends UsageError {
 }
 
 const cache = new Map<string, Promise<CiphersuiteImpl>>()
+let defaultProvider: CryptoProvider | undefined
+
+/**
+ * Sets the crypto provider that `getMlsCiphersuite()` uses when its caller passes none (the `Client` among them);
+ * `undefined` restores ts-mls's default provider. Call it at start-up, before any group state exists: members of a
+ * group interoperate across providers, but cached implementations are not swapped under a running client.
+ *
+ * @example setDefaultMlsCryptoProvider(createNodeCryptoProvider())
+ */
+export function setDefaultMlsCryptoProvider(provider: CryptoProvider | undefined): void {
+  defaultProvider = provider
+  cache.clear()
+}
 
 /**
  * Resolves (and caches) the ts-mls implementation of a ciphersuite.
@@ -44,7 +57,10 @@ export function getMlsCiphersuite(
   const key = provider ? undefined : name
   const cached = key ? cache.get(key) : undefined
   if (cached) return cached
-  const impl = getCiphersuiteImpl(getCiphersuiteFromName(name as CiphersuiteName), provider)
+  const impl = getCiphersuiteImpl(
+    getCiphersuiteFromName(name as CiphersuiteName),
+    provider ?? defaultProvider,
+  )
   if (key) cache.set(key, impl)
   return impl
 }
