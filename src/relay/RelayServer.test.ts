@@ -601,7 +601,9 @@ describe('limits', () => {
     for (let i = 1; i <= 30; i++) client.send({ type: 'kp-count', reqId: i, deviceId: alice.deviceId })
     const replies = [] as RelayFrame[]
     for (let i = 0; i < 30; i++) replies.push(await client.next())
-    expect(replies.map((f) => (f.type === 'ok' ? f.reqId : f.type))).toEqual(Array.from({ length: 30 }, (_, i) => i + 1))
+    expect(replies.map((f) => (f.type === 'ok' ? f.reqId : f.type))).toEqual(
+      Array.from({ length: 30 }, (_, i) => i + 1),
+    )
     // 25 frames over the burst at 100 per second take about a quarter of a second: shaped, not dropped.
     expect(Date.now() - started).toBeGreaterThanOrEqual(150)
   })

@@ -470,7 +470,8 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
     if (conn.closing) return
     // Shape, don't drop: once a connection is over its rate, its frames queue up (in order) until tokens refill.
     if (conn.throttled.length > 0 || !this.#hasToken(conn)) {
-      if (conn.throttled.length >= this.limits.maxThrottledFrames) return this.#refuse(conn, data, 'RELAY_RATE_LIMITED')
+      if (conn.throttled.length >= this.limits.maxThrottledFrames)
+        return void this.#refuse(conn, data, 'RELAY_RATE_LIMITED')
       conn.throttled.push({ data, isBinary })
       this.#pauseSocket(conn, true)
       this.#scheduleDrain(conn)
@@ -491,7 +492,10 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
 
   #scheduleDrain(conn: Conn): void {
     if (conn.throttleTimer) return
-    conn.throttleTimer = setTimeout(() => this.#drain(conn), Math.max(1, Math.ceil(1000 / this.limits.ratePerSecond)))
+    conn.throttleTimer = setTimeout(
+      () => this.#drain(conn),
+      Math.max(1, Math.ceil(1000 / this.limits.ratePerSecond)),
+    )
   }
 
   #pauseSocket(conn: Conn, pause: boolean): void {
