@@ -9,11 +9,13 @@ import type { Client } from '../src/client/Client.js'
 import { loadDevice } from '../src/client/identity.js'
 import { RelayTransport } from '../src/client/relayTransport.js'
 import { verifyReceipt } from '../src/client/verifyReceipt.js'
-import { receiptFromJson } from '../src/protocol/receipt.js'
+import { createEnvelope } from '../src/protocol/envelope.js'
+import { encodeReceipt, receiptFromJson } from '../src/protocol/receipt.js'
 import { type RelayNode, startRelayNode } from '../src/relay/node.js'
 import type { MessageState } from '../src/store/deviceStore.js'
 import { type ChainContext, setupChain } from './utils/anvil.js'
 import { type TestNetwork, testNetwork, testPassphrase } from './utils/clients.js'
+import { startRpcProxy } from './utils/rpcProxy.js'
 
 let ctx: ChainContext
 let net: TestNetwork
@@ -149,5 +151,101 @@ describe('through a real relay', () => {
     expect(received.map((m) => m.seq)).toEqual(texts.map((_, i) => BigInt(i + 1)))
     // Nothing twice: a second sync finds nothing new.
     expect((await back.sync()).received).toEqual([])
+  })
+
+  test('chain down for a while: messaging goes on, then anchoring catches up and every receipt verifies', async () => {
+    // A second relay node whose anchorer reaches the chain through a proxy we can cut.
+    const proxy = await startRpcProxy(ctx.anvil.rpcUrl)
+    const downDir = mkdtempSync(join(tmpdir(), 'sealpost-relay-down-'))
+    const downNode = await startRelayNode({
+      rpc: ctx.anvil.rpcUrl,
+      anchorRpc: proxy.url,
+      deployment: net.deployment,
+      dir: downDir,
+      anchorAccount: privateKeyToAccount(ctx.anvil.accounts[8] as Hex),
+      anchor: {
+        batchSize: 64,
+        batchIntervalMs: 200,
+        confirmations: 1,
+        pollingIntervalMs: 50,
+        recheckIntervalMs: 500,
+      },
+      pollingInterval: 100,
+    })
+    try {
+      const connect = async (index: number) => {
+        const account = net.account(index)
+        const home = mkdtempSync(join(tmpdir(), 'sealpost-relay-home-'))
+        const offline = await net.client({ account, home })
+        await offline.register({ keyPackages: 0 })
+        await offline.close()
+        const keys = await loadDevice({ home, passphrase: testPassphrase })
+        const transport = await RelayTransport.connect({
+          url: downNode.url,
+          account: account.address,
+          deviceId: keys.deviceId,
+          sign: (m) => keys.signingKey.sign(m),
+        })
+        const client = await net.client({ account, home, transport })
+        await client.start()
+        return client
+      }
+      const erin = await connect(5)
+      const frank = await connect(6)
+      proxy.setDown(true)
+      const joined = new Promise<void>((resolve) => frank.events.once('joined', () => resolve()))
+      const chat = await erin.conversations.open(frank.account)
+      await joined
+      const incoming = frank.streamAll()
+      const sent = []
+      for (let i = 0; i < 5; i++) sent.push(await chat.send(`while the chain is down ${i}`))
+      for (let i = 0; i < 5; i++)
+        expect((await incoming.next()).value?.text).toBe(`while the chain is down ${i}`)
+      await new Promise((r) => setTimeout(r, 1000))
+      expect(sent.map((s) => erin.store.getMessage(s.id)?.state)).not.toContain('anchored')
+      expect(downNode.anchorer?.stats().lastError).toBeDefined()
+
+      proxy.setDown(false)
+      for (const s of sent) await waitFor(erin, s.id, 'anchored', 30_000)
+      for (const s of sent) {
+        const receipt = receiptFromJson(JSON.parse(erin.store.getMessage(s.id)?.receipt ?? '{}'))
+        const check = await verifyReceipt(ctx.publicClient, {
+          receipt,
+          messageAnchor: net.deployment.messageAnchor,
+          chainId: ctx.anvil.chainId,
+        })
+        expect(check.ok).toBe(true)
+      }
+      await incoming.return?.()
+    } finally {
+      await downNode.stop()
+      await proxy.stop()
+      rmSync(downDir, { recursive: true, force: true })
+    }
+  })
+
+  test('a forged receipt published on a conversation is rejected and logged', async () => {
+    const gina = await relayClient(7)
+    const hank = await relayClient(8)
+    await gina.start()
+    await hank.start()
+    const joined = new Promise<void>((resolve) => hank.events.once('joined', () => resolve()))
+    const chat = await gina.conversations.open(hank.account)
+    await joined
+    const sent = await chat.send('anchor me')
+    await waitFor(gina, sent.id, 'anchored')
+    const genuine = receiptFromJson(JSON.parse(gina.store.getMessage(sent.id)?.receipt ?? '{}'))
+    // A member (here Gina's device; a relay could do the same) publishes a receipt claiming another leaf is in
+    // the same batch.
+    const forgedReceipt = { ...genuine, leaf: `0x${'ab'.repeat(32)}` as Hex }
+    const rejected = new Promise<string>((resolve) =>
+      hank.events.once('rejected', (r) => resolve(r.error.code)),
+    )
+    await gina.transport.publish(
+      createEnvelope({ kind: 'receipt', topic: chat.id, payload: encodeReceipt(forgedReceipt) }),
+    )
+    expect(await rejected).toBe('SEALPOST_RECEIPT_INVALID')
+    const logged = hank.log.entries({ kind: 'rejected' }).map((e) => (e.data as { code: string }).code)
+    expect(logged).toContain('SEALPOST_RECEIPT_INVALID')
   })
 })

@@ -21,6 +21,8 @@ export type RelayNodeOptions = {
   port?: number | undefined
   host?: string | undefined
   limits?: Partial<RelayLimits> | undefined
+  /** RPC URL the anchorer uses, when it differs from `rpc` (a dedicated endpoint, or a test proxy). */
+  anchorRpc?: string | undefined
   /** Pays for anchor transactions. Without it the node relays but does not anchor. */
   anchorAccount?: LocalAccount | undefined
   anchor?:
@@ -79,13 +81,16 @@ export async function startRelayNode(options: RelayNodeOptions): Promise<RelayNo
   let anchorer: Anchorer | undefined
   try {
     if (options.anchorAccount) {
+      const anchorRpc = options.anchorRpc ?? options.rpc
       anchorer = new Anchorer({
         walletClient: createWalletClient({
           account: options.anchorAccount,
-          transport: http(options.rpc, { retryCount: 1 }),
+          transport: http(anchorRpc, { retryCount: 1 }),
           pollingInterval,
         }),
-        publicClient,
+        publicClient: options.anchorRpc
+          ? (createPublicClient({ transport: http(anchorRpc, { retryCount: 1 }), pollingInterval }) as PublicClient)
+          : publicClient,
         contract: options.deployment.messageAnchor,
         chainId: options.deployment.chainId,
         db: { path: join(options.dir, 'anchor.sqlite') },
