@@ -1,0 +1,224 @@
+/** Dashboard events: the one schema the server emits and the browser validates (zod) before rendering anything. */
+import { z } from 'zod'
+
+const hex = z.string().regex(/^0x[0-9a-fA-F]*$/)
+const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/)
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/)
+/** Decimal string for u64 values (JSON has no bigint). */
+const u64 = z.string().regex(/^\d{1,20}$/)
+const at = z.number().int().nonnegative()
+
+/** States a message goes through, as shown in the flow view. `rejected` is terminal. */
+export const messageStates = ['queued', 'accepted', 'delivered', 'received', 'anchored', 'final', 'rejected'] as const
+export type DashboardMessageState = (typeof messageStates)[number]
+
+/** One verification step with its verdict and the data behind it. */
+export const verificationStepSchema = z.object({
+  name: z.string().max(64),
+  ok: z.boolean(),
+  detail: z.string().max(512),
+})
+
+/** First event of every stream: what this dashboard is looking at. */
+export const helloEventSchema = z.object({
+  type: z.literal('hello'),
+  at,
+  chainId: z.number().int().positive(),
+  rpc: z.string().max(256),
+  relay: z.string().max(256).optional(),
+  keyRegistry: address,
+  messageAnchor: address,
+  demo: z.boolean(),
+})
+
+/** A party the dashboard knows by name (demo) or by address. */
+export const participantEventSchema = z.object({
+  type: z.literal('participant'),
+  at,
+  account: address,
+  name: z.string().max(64).optional(),
+  deviceId: hex32,
+  deviceName: z.string().max(64).optional(),
+  /** Bad actors of the demo are labelled so the flow view can mark them. */
+  role: z.enum(['honest', 'tamperer', 'replayer', 'revoked']).optional(),
+})
+
+/**
+ * A message moved to a new state. `text` is present only when the message's own client gave it to the dashboard
+ * (the local demo parties); relays and the chain never see plaintext, and neither does the dashboard otherwise.
+ */
+export const messageEventSchema = z.object({
+  type: z.literal('message'),
+  at,
+  id: hex32,
+  conversation: hex32,
+  from: address,
+  fromDevice: hex32.optional(),
+  to: z.array(address).max(64),
+  state: z.enum(messageStates),
+  seq: u64.optional(),
+  leaf: hex32.optional(),
+  bytes: z.number().int().nonnegative().optional(),
+  text: z.string().max(4096).optional(),
+  /** Who reports this state (the sender's or a recipient's client, or the relay). */
+  observer: z.string().max(64).optional(),
+})
+
+/** The full verification chain a recipient ran for a message (inspector). */
+export const verificationEventSchema = z.object({
+  type: z.literal('verification'),
+  at,
+  id: hex32,
+  by: address,
+  ok: z.boolean(),
+  steps: z.array(verificationStepSchema).max(32),
+  failedStep: z.string().max(64).optional(),
+  error: z.object({ name: z.string().max(64), code: z.string().max(64), message: z.string().max(256) }).optional(),
+  statement: z
+    .object({
+      from: address,
+      device: hex32,
+      conversation: hex32,
+      seq: u64,
+      sentAt: z.number().int().nonnegative(),
+      blockNumber: u64,
+      blockHash: hex32,
+      bodyHash: hex32,
+    })
+    .optional(),
+  signature: hex.optional(),
+  mls: z.object({ epoch: u64, ciphersuite: z.string().max(80), senderLeaf: z.number().int() }).optional(),
+  key: z
+    .object({
+      deviceId: hex32,
+      p256X: hex32,
+      p256Y: hex32,
+      addedAt: u64,
+      revokedAt: u64.optional(),
+      addedTx: hex32.optional(),
+    })
+    .optional(),
+})
+
+/** A receipt arrived for a leaf (and the messages it covers) and was checked against the chain. */
+export const receiptEventSchema = z.object({
+  type: z.literal('receipt'),
+  at,
+  leaf: hex32,
+  ids: z.array(hex32).max(64),
+  root: hex32,
+  index: z.number().int().nonnegative(),
+  treeSize: z.number().int().positive(),
+  path: z.array(hex32).max(64),
+  txHash: hex32,
+  blockNumber: u64,
+  blockTimestamp: u64,
+  confirmations: u64,
+  verified: z.boolean(),
+  steps: z.array(verificationStepSchema).max(16).optional(),
+})
+
+/** An anchoring batch changed state. */
+export const batchEventSchema = z.object({
+  type: z.literal('batch'),
+  at,
+  batchId: z.number().int().nonnegative(),
+  status: z.enum(['submitted', 'confirmed', 'reanchored']),
+  root: hex32,
+  leafCount: z.number().int().positive(),
+  txHash: hex32,
+  blockNumber: u64.optional(),
+  gasUsed: u64.optional(),
+  gasPerLeaf: z.number().nonnegative().optional(),
+  /** Milliseconds from the oldest leaf's submission to this event. */
+  lagMs: z.number().nonnegative().optional(),
+})
+
+/** A KeyRegistry change. */
+export const deviceEventSchema = z.object({
+  type: z.literal('device'),
+  at,
+  change: z.enum(['added', 'revoked']),
+  account: address,
+  deviceId: hex32,
+  block: u64,
+  tx: hex32.optional(),
+})
+
+/** Aggregates for the metrics view, pushed once a second. */
+export const metricsEventSchema = z.object({
+  type: z.literal('metrics'),
+  at,
+  /** Envelopes accepted by the relay in the last second. */
+  throughput: z.number().nonnegative(),
+  /** Delivery latencies (accepted → recipient processed) seen in the last second, ms. */
+  latencies: z.array(z.number().nonnegative()).max(10_000),
+  queueDepth: z.number().int().nonnegative(),
+  connections: z.number().int().nonnegative(),
+  pendingLeaves: z.number().int().nonnegative(),
+})
+
+/** A rejection or anomaly worth a human's attention. */
+export const alertEventSchema = z.object({
+  type: z.literal('alert'),
+  at,
+  source: z.enum(['relay', 'client', 'anchorer', 'ids']),
+  severity: z.enum(['info', 'warning', 'critical']),
+  code: z.string().max(64),
+  message: z.string().max(512),
+  id: hex32.optional(),
+  deviceId: hex32.optional(),
+  account: address.optional(),
+})
+
+/** One entry of a party's tamper-evident log. */
+export const logEventSchema = z.object({
+  type: z.literal('log'),
+  at,
+  account: address,
+  deviceId: hex32,
+  index: z.number().int().nonnegative(),
+  kind: z.enum(['sent', 'received', 'rejected', 'receipt', 'log-anchor']),
+  hash: hex32,
+  prevHash: hex32,
+  /** Whether this entry's prevHash is the previous entry's hash (computed by the server from the log). */
+  chained: z.boolean(),
+  summary: z.string().max(512),
+  id: hex32.optional(),
+})
+
+/** Every event the dashboard stream carries. */
+export const dashboardEventSchema = z.discriminatedUnion('type', [
+  helloEventSchema,
+  participantEventSchema,
+  messageEventSchema,
+  verificationEventSchema,
+  receiptEventSchema,
+  batchEventSchema,
+  deviceEventSchema,
+  metricsEventSchema,
+  alertEventSchema,
+  logEventSchema,
+])
+
+export type DashboardEvent = z.infer<typeof dashboardEventSchema>
+export type HelloEvent = z.infer<typeof helloEventSchema>
+export type ParticipantEvent = z.infer<typeof participantEventSchema>
+export type MessageEvent = z.infer<typeof messageEventSchema>
+export type VerificationEvent = z.infer<typeof verificationEventSchema>
+export type ReceiptEvent = z.infer<typeof receiptEventSchema>
+export type BatchEvent = z.infer<typeof batchEventSchema>
+export type DeviceEvent = z.infer<typeof deviceEventSchema>
+export type MetricsEvent = z.infer<typeof metricsEventSchema>
+export type AlertEvent = z.infer<typeof alertEventSchema>
+export type LogEvent = z.infer<typeof logEventSchema>
+
+/**
+ * Parses one event; returns undefined (never throws) for anything that does not match the schema.
+ *
+ * @example const event = parseDashboardEvent(JSON.parse(message.data)); if (event) render(event)
+ */
+export function parseDashboardEvent(value: unknown): DashboardEvent | undefined {
+  const result = dashboardEventSchema.safeParse(value)
+  return result.success ? result.data : undefined
+}
