@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util'
 import { UsageError } from '../errors.js'
 import { createContext } from './context.js'
+import { dashboardCommand } from './dashboard.js'
 import { demoCommand } from './demo.js'
 import { deployCommand } from './deploy.js'
 import { idCommand } from './id.js'
@@ -17,7 +18,9 @@ const help = `sealpost: secure messaging with identities on Ethereum and MLS end
 Usage: sealpost [global options] <command> [options]
 
 Commands:
-  up                   local chain + contracts + relay (with anchorer) until Ctrl-C
+  up [--demo]          local chain + contracts + relay (with anchorer) + dashboard until Ctrl-C;
+                       --demo adds a scripted exchange with bad actors
+  dashboard            this device on a real network, live (--relay URL)
   relay                a relay (with anchorer) for --rpc and the deployment under --home
   demo                 the whole system end to end through a real relay, including rejected attacks
   deploy               deploy KeyRegistry and MessageAnchor through --rpc; record them under --home
@@ -101,6 +104,9 @@ export async function main(argv: string[]): Promise<number> {
         return 0
       case 'relay':
         await relayCommand(ctx, args)
+        return 0
+      case 'dashboard':
+        await dashboardCommand(ctx, args)
         return 0
       case 'send':
         await sendCommand(ctx, args)

@@ -7,9 +7,11 @@ import { type Anvil, startAnvil } from '../chain/anvil.js'
 import { deploySealpost } from '../chain/deploy.js'
 import { mapChainError } from '../chain/errors.js'
 import { type Deployment, readDeployment, writeDeployment } from '../client/deployment.js'
+import { DashboardNotBuiltError } from '../dashboard/server.js'
 import { UsageError } from '../errors.js'
 import { type RelayNode, startRelayNode } from '../relay/node.js'
 import type { CliContext } from './context.js'
+import { type StackDashboard, serveStackDashboard } from './dashboard.js'
 
 /** What `up` started, for the dashboard and the demo to build on. */
 export type Stack = {
@@ -175,6 +177,8 @@ export function parseStackFlags(argv: string[], { local }: { local: boolean }) {
       confirmations: { type: 'string' },
       demo: { type: 'boolean', default: false },
       'dashboard-port': { type: 'string', default: '8788' },
+      'dashboard-host': { type: 'string', default: '127.0.0.1' },
+      dashboard: { type: 'boolean', default: false },
     },
   })
   const int = (v: string | undefined, name: string) => {
@@ -209,6 +213,8 @@ export function parseStackFlags(argv: string[], { local }: { local: boolean }) {
     } satisfies StackOptions,
     demo: values.demo,
     dashboardPort: int(values['dashboard-port'], 'dashboard-port') ?? 8788,
+    dashboardHost: values['dashboard-host'],
+    withDashboard: values.dashboard,
   }
 }
 
@@ -219,11 +225,22 @@ export function parseStackFlags(argv: string[], { local }: { local: boolean }) {
  * @example await upCommand(ctx, ['--port', '8787'])
  */
 export async function upCommand(ctx: CliContext, argv: string[]): Promise<void> {
-  const { stack: options } = parseStackFlags(argv, { local: true })
+  const { stack: options, demo, dashboardPort, dashboardHost } = parseStackFlags(argv, { local: true })
   const stack = await startStack(ctx, { ...options, blockTime: options.blockTime ?? 1 })
-  printEndpoints(ctx, stack)
+  let dashboard: StackDashboard | undefined
+  try {
+    dashboard = await serveStackDashboard(ctx, stack, { port: dashboardPort, host: dashboardHost, demo })
+  } catch (err) {
+    if (demo || !(err instanceof DashboardNotBuiltError)) {
+      await stack.stop()
+      throw err
+    }
+    ctx.out.info('! the dashboard is not built (npm run build:web); running without it')
+  }
+  printEndpoints(ctx, stack, dashboard?.server.url)
   await untilSignal()
-  const done = ctx.out.step('Stopping the relay and the chain')
+  const done = ctx.out.step('Stopping the dashboard, the relay and the chain')
+  await dashboard?.stop()
   await stack.stop()
   done()
 }
@@ -234,18 +251,28 @@ export async function upCommand(ctx: CliContext, argv: string[]): Promise<void> 
  * @example await relayCommand(ctx, ['--port', '8787', '--anchor-key-env', 'ANCHOR_KEY'])
  */
 export async function relayCommand(ctx: CliContext, argv: string[]): Promise<void> {
-  const { stack: options } = parseStackFlags(argv, { local: false })
+  const {
+    stack: options,
+    dashboardPort,
+    dashboardHost,
+    withDashboard,
+  } = parseStackFlags(argv, { local: false })
   const stack = await startStack(ctx, { ...options, deploy: false })
-  printEndpoints(ctx, stack)
+  const dashboard = withDashboard
+    ? await serveStackDashboard(ctx, stack, { port: dashboardPort, host: dashboardHost, demo: false })
+    : undefined
+  printEndpoints(ctx, stack, dashboard?.server.url)
   await untilSignal()
   const done = ctx.out.step('Stopping the relay')
+  await dashboard?.stop()
   await stack.stop()
   done()
 }
 
 /** Prints where everything listens. */
-export function printEndpoints(ctx: CliContext, stack: Stack): void {
+export function printEndpoints(ctx: CliContext, stack: Stack, dashboard?: string): void {
   ctx.out.info('')
+  if (dashboard) ctx.out.info(`dashboard      ${dashboard}`)
   ctx.out.info(`chain          ${stack.rpc} (chain id ${stack.deployment.chainId})`)
   ctx.out.info(`KeyRegistry    ${stack.deployment.keyRegistry}`)
   ctx.out.info(`MessageAnchor  ${stack.deployment.messageAnchor}`)
@@ -257,6 +284,7 @@ export function printEndpoints(ctx: CliContext, stack: Stack): void {
     ok: true,
     rpc: stack.rpc,
     relay: stack.relay.url,
+    dashboard,
     chainId: stack.deployment.chainId,
     keyRegistry: stack.deployment.keyRegistry,
     messageAnchor: stack.deployment.messageAnchor,

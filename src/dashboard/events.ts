@@ -9,7 +9,15 @@ const u64 = z.string().regex(/^\d{1,20}$/)
 const at = z.number().int().nonnegative()
 
 /** States a message goes through, as shown in the flow view. `rejected` is terminal. */
-export const messageStates = ['queued', 'accepted', 'delivered', 'received', 'anchored', 'final', 'rejected'] as const
+export const messageStates = [
+  'queued',
+  'accepted',
+  'delivered',
+  'received',
+  'anchored',
+  'final',
+  'rejected',
+] as const
 export type DashboardMessageState = (typeof messageStates)[number]
 
 /** One verification step with its verdict and the data behind it. */
@@ -73,7 +81,9 @@ export const verificationEventSchema = z.object({
   ok: z.boolean(),
   steps: z.array(verificationStepSchema).max(32),
   failedStep: z.string().max(64).optional(),
-  error: z.object({ name: z.string().max(64), code: z.string().max(64), message: z.string().max(256) }).optional(),
+  error: z
+    .object({ name: z.string().max(64), code: z.string().max(64), message: z.string().max(256) })
+    .optional(),
   statement: z
     .object({
       from: address,

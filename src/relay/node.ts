@@ -89,7 +89,10 @@ export async function startRelayNode(options: RelayNodeOptions): Promise<RelayNo
           pollingInterval,
         }),
         publicClient: options.anchorRpc
-          ? (createPublicClient({ transport: http(anchorRpc, { retryCount: 1 }), pollingInterval }) as PublicClient)
+          ? (createPublicClient({
+              transport: http(anchorRpc, { retryCount: 1 }),
+              pollingInterval,
+            }) as PublicClient)
           : publicClient,
         contract: options.deployment.messageAnchor,
         chainId: options.deployment.chainId,

@@ -1,0 +1,53 @@
+/** One call from keys on disk to a live client on a relay: register if needed, authenticate, start. */
+import type { LocalAccount } from 'viem/accounts'
+import { Client, type ClientParameters } from './Client.js'
+import type { Deployment } from './deployment.js'
+import { loadDevice } from './identity.js'
+import { RelayTransport } from './relayTransport.js'
+
+/** Parameters of `connectClient()`. */
+export type ConnectClientParameters = Omit<ClientParameters, 'transport' | 'account' | 'deployment'> & {
+  account: LocalAccount
+  deployment: Deployment
+  /** Relay WebSocket URL. */
+  relay: string
+  /** Register the device on chain first if it is not (the relay only admits registered devices). Default true. */
+  register?: boolean | undefined
+  /** Reconnect backoff of the relay transport. */
+  backoff?: { minMs: number; maxMs: number } | undefined
+}
+
+/**
+ * Opens (creating on first use) the device under `home`, registers it on chain if needed, connects it to the
+ * relay with its P-256 key, and starts live mode (which also publishes key packages).
+ *
+ * @example const alice = await connectClient({ account, home, rpc, deployment, relay: 'ws://127.0.0.1:8787', passphrase })
+ */
+export async function connectClient(parameters: ConnectClientParameters): Promise<Client> {
+  const { relay, register = true, backoff, ...rest } = parameters
+  if (register) {
+    const offline = await Client.create(rest)
+    try {
+      await offline.register({ keyPackages: 0 })
+    } finally {
+      await offline.close()
+    }
+  }
+  const passphrase = rest.passphrase ?? process.env.SEALPOST_PASSPHRASE ?? ''
+  const keys = await loadDevice({ home: rest.home, name: rest.device ?? 'default', passphrase })
+  const transport = await RelayTransport.connect({
+    url: relay,
+    account: rest.account.address,
+    deviceId: keys.deviceId,
+    sign: (m) => keys.signingKey.sign(m),
+    ...(backoff ? { backoff } : {}),
+  })
+  const client = await Client.create({ ...rest, transport })
+  try {
+    await client.start()
+  } catch (err) {
+    await client.close()
+    throw err
+  }
+  return client
+}

@@ -1,0 +1,199 @@
+/** The dashboard server: a bounded event hub, an SSE stream, and the built web app; localhost unless a token is set. */
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { extname, join, normalize, resolve } from 'node:path'
+import { UsageError } from '../errors.js'
+import { type DashboardEvent, dashboardEventSchema } from './events.js'
+
+/** Event types that describe the world rather than a moment; the hub keeps all of them for late joiners. */
+const STICKY = new Set(['hello', 'participant', 'device'])
+
+/**
+ * Holds the recent history (bounded) and fans events out to connected browsers. Every event is validated against
+ * the schema before it is kept or sent; an invalid one is counted and dropped.
+ *
+ * @example const hub = new DashboardHub(); hub.emit({ type: 'alert', at: Date.now(), ... })
+ */
+export class DashboardHub {
+  readonly #history: DashboardEvent[] = []
+  readonly #sticky: DashboardEvent[] = []
+  readonly #listeners = new Set<(event: DashboardEvent, json: string) => void>()
+  readonly #limit: number
+  /** Events refused by the schema. */
+  invalid = 0
+
+  constructor({ limit = 20_000 }: { limit?: number } = {}) {
+    this.#limit = limit
+  }
+
+  emit(event: DashboardEvent): void {
+    const parsed = dashboardEventSchema.safeParse(event)
+    if (!parsed.success) {
+      this.invalid++
+      return
+    }
+    const value = parsed.data
+    if (STICKY.has(value.type)) this.#sticky.push(value)
+    else {
+      this.#history.push(value)
+      if (this.#history.length > this.#limit) this.#history.splice(0, this.#history.length - this.#limit)
+    }
+    const json = JSON.stringify(value)
+    for (const listener of this.#listeners) listener(value, json)
+  }
+
+  /** Sticky events first (hello, participants, devices), then the recent history in order. */
+  replay(): DashboardEvent[] {
+    return [...this.#sticky, ...this.#history]
+  }
+
+  subscribe(listener: (event: DashboardEvent, json: string) => void): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+}
+
+/** Options of `startDashboardServer()`. */
+export type DashboardServerOptions = {
+  hub: DashboardHub
+  /** Default 127.0.0.1. Any other host requires a token. */
+  host?: string | undefined
+  /** Default 0 (a free port). */
+  port?: number | undefined
+  /** Access token; generated when the host is not a loopback address and none is given. */
+  token?: string | undefined
+  /** Directory of the built web app. Default `web/dist` of this package. */
+  staticDir?: string | undefined
+}
+
+/** A running dashboard server. */
+export type DashboardServer = {
+  url: string
+  token: string | undefined
+  server: Server
+  stop(): Promise<void>
+}
+
+/** The web app has not been built (`npm run build:web`). */
+export class DashboardNotBuiltError extends UsageError {
+  override name = 'DashboardNotBuiltError' as const
+  constructor({ dir }: { dir: string }) {
+    super('The dashboard web app is not built.', {
+      metaMessages: [`Looked in: ${dir}`, 'Run `npm run build:web` first (`npm start` does it).'],
+      code: 'SEALPOST_DASHBOARD_NOT_BUILT',
+    })
+  }
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1'])
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.json': 'application/json',
+  '.woff2': 'font/woff2',
+}
+
+/**
+ * Serves the dashboard: the static app, and `/events` as Server-Sent Events (history replay, then live).
+ * Bound to localhost by default; bound elsewhere it requires `?token=` (or `Authorization: Bearer`).
+ *
+ * @example const { url } = await startDashboardServer({ hub, port: 8788 })
+ */
+export async function startDashboardServer(options: DashboardServerOptions): Promise<DashboardServer> {
+  const host = options.host ?? '127.0.0.1'
+  const token = options.token ?? (LOOPBACK.has(host) ? undefined : randomBytes(18).toString('base64url'))
+  const root = resolve(options.staticDir ?? join(import.meta.dirname, '..', '..', 'web', 'dist'))
+  if (!existsSync(join(root, 'index.html'))) throw new DashboardNotBuiltError({ dir: root })
+  const streams = new Set<ServerResponse>()
+
+  const server = createServer((req, res) => {
+    try {
+      handle(req, res)
+    } catch {
+      if (!res.headersSent) res.writeHead(500)
+      res.end()
+    }
+  })
+
+  const authorized = (req: IncomingMessage, url: URL): boolean => {
+    if (!token) return true
+    const given = url.searchParams.get('token') ?? req.headers.authorization?.replace(/^Bearer /, '') ?? ''
+    const a = Buffer.from(given)
+    const b = Buffer.from(token)
+    return a.length === b.length && timingSafeEqual(a, b)
+  }
+
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://dashboard')
+    const security = {
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+      'content-security-policy':
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'",
+    }
+    if (!authorized(req, url)) {
+      res.writeHead(401, { 'content-type': 'text/plain', ...security })
+      res.end('A token is required: open the URL printed by `sealpost up`.')
+      return
+    }
+    if (req.method !== 'GET') {
+      res.writeHead(405, security)
+      res.end()
+      return
+    }
+    if (url.pathname === '/events') {
+      res.writeHead(200, {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-store',
+        connection: 'keep-alive',
+        ...security,
+      })
+      res.write('retry: 1000\n\n')
+      for (const event of options.hub.replay()) res.write(`data: ${JSON.stringify(event)}\n\n`)
+      const unsubscribe = options.hub.subscribe((_event, json) => {
+        // A browser that cannot keep up loses live events (the history is bounded anyway), never the server.
+        if (res.writableLength < 8 * 1024 * 1024) res.write(`data: ${json}\n\n`)
+      })
+      streams.add(res)
+      req.on('close', () => {
+        unsubscribe()
+        streams.delete(res)
+      })
+      return
+    }
+    const path = normalize(decodeURIComponent(url.pathname)).replace(/^(\.\.[/\\])+/, '')
+    let file = join(root, path === '/' ? 'index.html' : path)
+    if (!file.startsWith(root) || !existsSync(file) || statSync(file).isDirectory())
+      file = join(root, 'index.html')
+    res.writeHead(200, {
+      'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+      'cache-control': file.endsWith('index.html') ? 'no-store' : 'public, max-age=3600',
+      ...security,
+    })
+    res.end(readFileSync(file))
+  }
+
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject)
+    server.listen(options.port ?? 0, host, () => resolveListen())
+  })
+  const address = server.address()
+  const port = typeof address === 'object' && address ? address.port : 0
+  const shownHost = host.includes(':') ? `[${host}]` : host
+  const url = `http://${shownHost}:${port}/${token ? `?token=${token}` : ''}`
+  return {
+    url,
+    token,
+    server,
+    async stop() {
+      for (const res of streams) res.end()
+      const closed = new Promise<void>((r) => server.close(() => r()))
+      server.closeAllConnections()
+      await closed
+    },
+  }
+}
