@@ -248,4 +248,27 @@ describe('through a real relay', () => {
     const logged = hank.log.entries({ kind: 'rejected' }).map((e) => (e.data as { code: string }).code)
     expect(logged).toContain('SEALPOST_RECEIPT_INVALID')
   })
+
+  test('live clients remove a revoked device on their own; it cannot read what comes next', async () => {
+    const ivan = await relayClient(0)
+    const judy = await relayClient(3)
+    await ivan.start()
+    await judy.start()
+    const joined = new Promise<void>((resolve) => judy.events.once('joined', () => resolve()))
+    const chat = await ivan.conversations.open(judy.account)
+    await joined
+    // Judy revokes this device from another client of her account (e.g. her wallet on a laptop). Her account may
+    // have other devices from earlier tests; they stay.
+    const wallet = await net.client({ account: net.account(3), home: judy.home, device: 'wallet' })
+    await wallet.revokeDevice(judy.deviceId)
+    const deadline = Date.now() + 20_000
+    while (chat.info().members.some((m) => m.deviceId === judy.deviceId) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100))
+    const members = chat.info().members.map((m) => m.deviceId)
+    expect(members).toContain(ivan.deviceId)
+    expect(members).not.toContain(judy.deviceId)
+    const secret = await chat.send('after the revocation')
+    await new Promise((r) => setTimeout(r, 1000))
+    expect(judy.store.getMessage(secret.id)).toBeUndefined()
+  })
 })

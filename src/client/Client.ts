@@ -222,8 +222,14 @@ export class Client {
   readonly events = new EventEmitter<ClientEvents>()
   #queue: Promise<unknown> = Promise.resolve()
   #live:
-    | { unsubscribe: Map<Hex, () => void>; offAcks?: (() => void) | undefined; timer: NodeJS.Timeout }
+    | {
+        unsubscribe: Map<Hex, () => void>
+        offAcks?: (() => void) | undefined
+        offWatcher?: (() => void) | undefined
+        timer: NodeJS.Timeout
+      }
     | undefined
+  #reconcileTimer: NodeJS.Timeout | undefined
   #pendingLogAnchor: { index: number; hash: Hex } | undefined
   #latest: { number: bigint; hash: Hex; at: number } | undefined
 
@@ -260,7 +266,21 @@ export class Client {
     this.#finality = init.finality
     this.#logAnchorEvery = init.logAnchorEvery
     this.#pollingInterval = init.pollingInterval
-    this.#log = new AuditLog({ db: init.store.db })
+    const store = init.store
+    this.#log = new AuditLog({
+      db: store.db,
+      // Entries carry message bodies: sealed at rest like every other secret row of the device store.
+      codec: {
+        seal: (index, json) =>
+          `sealed:${Buffer.from(store.seal('audit_log', String(index), new TextEncoder().encode(json))).toString('base64')}`,
+        open: (index, stored) =>
+          stored.startsWith('sealed:')
+            ? new TextDecoder().decode(
+                store.open('audit_log', String(index), Buffer.from(stored.slice(7), 'base64')),
+              )
+            : stored,
+      },
+    })
     this.#config = mlsClientConfig(
       registryAuthService({
         chainId: init.chainId,
@@ -542,9 +562,14 @@ export class Client {
     timer.unref()
     this.#live = { unsubscribe: new Map(), timer }
     this.#live.offAcks = this.transport.onAcks?.((topic, acks) => this.#onAcks(topic, acks))
+    // Membership follows the registry: a revoked device leaves every group, a new device joins (§3).
+    const onChange = () => this.#scheduleReconcile()
+    this.watcher.on('change', onChange)
+    this.#live.offWatcher = () => this.watcher.off('change', onChange)
     this.#follow(inboxTopic(this.deviceId))
     for (const group of this.store.listGroups()) this.#follow(group.groupId as Hex)
     await this.#resendPending()
+    this.#scheduleReconcile()
     // Keep enough key packages at the relay for peers to add this device while it is offline.
     const record = await this.registration()
     if (record && record.revokedAt === undefined) {
@@ -577,6 +602,8 @@ export class Client {
       clearInterval(this.#live.timer)
       for (const stop of this.#live.unsubscribe.values()) stop()
       this.#live.offAcks?.()
+      this.#live.offWatcher?.()
+      clearTimeout(this.#reconcileTimer)
       this.#live = undefined
     }
     this.events.emit('closed')
@@ -822,6 +849,40 @@ export class Client {
     if (!this.store.db.open) return
     const error = err instanceof VerificationError || err instanceof UsageError ? err : wrapUnknown(err)
     this.events.emit('rejected', { envelopeId: '0x' as Hex, topic: '0x' as Hex, error })
+  }
+
+  #scheduleReconcile(): void {
+    if (!this.#live || this.#reconcileTimer) return
+    this.#reconcileTimer = setTimeout(() => {
+      this.#reconcileTimer = undefined
+      this.#reconcileGroups().catch((err) => this.#backgroundError(err))
+    }, 200)
+    this.#reconcileTimer.unref()
+  }
+
+  /**
+   * For every group where this device is the committer (the lowest leaf among members that are still valid, so that
+   * members do not race each other), removes revoked devices and adds new ones. Removal matters for security and
+   * happens even when an addition cannot (a new device without key packages is retried on the next change).
+   */
+  async #reconcileGroups(): Promise<void> {
+    if (!this.store.db.open) return
+    const me = this.watcher.device(this.deviceId)
+    if (!me || me.revokedAt !== undefined) return
+    for (const group of this.store.listGroups()) {
+      const state = deserializeGroupState(group.state, this.#config)
+      if (state.groupActiveState.kind !== 'active') continue
+      const members = membersOf(state)
+      const valid = members.filter((m) => this.watcher.device(m.identity.deviceId)?.revokedAt === undefined)
+      const committer = valid.reduce<(typeof valid)[number] | undefined>(
+        (low, m) => (low === undefined || m.leafIndex < low.leafIndex ? m : low),
+        undefined,
+      )
+      if (committer?.identity.deviceId.toLowerCase() !== this.deviceId.toLowerCase()) continue
+      await this.syncMembers(group.groupId as Hex).catch((err) => {
+        if (!(err instanceof NoKeyPackageError)) throw err
+      })
+    }
   }
 
   #emitState(id: Hex, conversation: Hex, state: MessageState): void {

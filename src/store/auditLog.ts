@@ -254,6 +254,13 @@ export type AuditLogParameters = {
   db: Database.Database
   /** Clock for `at` when `append` is not given one (unix ms; default `Date.now`). */
   now?: (() => number) | undefined
+  /**
+   * Seals the `data` column at rest (entries hold message bodies). Hashes are computed over the plain canonical
+   * JSON, so sealing changes nothing a verifier sees. `DeviceStore.seal`/`open` fit.
+   */
+  codec?:
+    | { seal(index: number, json: string): string; open(index: number, stored: string): string }
+    | undefined
 }
 
 /** Parameters of `AuditLog.append`. @example const p: AppendLogEntryParameters<'rejected'> = { kind: 'rejected', data } */
@@ -279,10 +286,12 @@ export class AuditLog {
   readonly #now: () => number
   readonly #insert: Database.Statement
   readonly #last: Database.Statement
+  readonly #codec: AuditLogParameters['codec']
 
-  constructor({ db, now = Date.now }: AuditLogParameters) {
+  constructor({ db, now = Date.now, codec }: AuditLogParameters) {
     this.#db = db
     this.#now = now
+    this.#codec = codec
     db.exec(SCHEMA)
     this.#insert = db.prepare(
       'insert into audit_log (idx, at, kind, data, prev_hash, hash) values (?, ?, ?, ?, ?, ?)',
@@ -313,7 +322,14 @@ export class AuditLog {
         const index = last === undefined ? 0 : last.idx + 1
         const prevHash = last === undefined ? LOG_GENESIS_HASH : (last.hash as Hex)
         const hash = hashLogEntry({ index, at: time, kind, data: stored, prevHash })
-        this.#insert.run(index, time, kind, json, prevHash, hash)
+        this.#insert.run(
+          index,
+          time,
+          kind,
+          this.#codec ? this.#codec.seal(index, json) : json,
+          prevHash,
+          hash,
+        )
         return { index, at: time, kind, data: stored, prevHash, hash }
       })
       .immediate()
@@ -332,7 +348,7 @@ export class AuditLog {
     const args: (number | string)[] = [from]
     if (kind !== undefined) args.push(kind)
     if (limit !== undefined) args.push(limit)
-    return (this.#db.prepare(sql).all(...args) as Row[]).map(rowToEntry)
+    return (this.#db.prepare(sql).all(...args) as Row[]).map((row) => rowToEntry(row, this.#codec))
   }
 
   /**
@@ -357,7 +373,7 @@ export class AuditLog {
     const entries: unknown[] = []
     for (const row of rows) {
       try {
-        entries.push(rowToEntry(row))
+        entries.push(rowToEntry(row, this.#codec))
       } catch (err) {
         const result = verifyLogEntries(entries)
         if (!result.ok) return result
@@ -390,10 +406,10 @@ export class AuditLog {
   }
 }
 
-function rowToEntry(row: Row): LogEntry {
+function rowToEntry(row: Row, codec?: AuditLogParameters['codec']): LogEntry {
   let data: unknown
   try {
-    data = JSON.parse(row.data)
+    data = JSON.parse(codec ? codec.open(row.idx, row.data) : row.data)
   } catch {
     throw new AuditLogCorruptError({ index: row.idx, reason: 'data is not JSON' })
   }
