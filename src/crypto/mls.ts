@@ -8,6 +8,7 @@ import {
   getCiphersuiteImpl,
 } from 'ts-mls'
 import { UsageError } from '../errors.js'
+import { nodeCryptoProvider } from './nodeCryptoProvider.js'
 
 /** Default suite: X-Wing (ML-KEM-768 + X25519) hybrid KEM, AES-256-GCM, SHA-512, Ed25519 (id 83). */
 export const DEFAULT_CIPHERSUITE: CiphersuiteName = 'MLS_256_XWING_AES256GCM_SHA512_Ed25519'
@@ -29,11 +30,15 @@ export class UnsupportedCiphersuiteError extends UsageError {
 }
 
 const cache = new Map<string, Promise<CiphersuiteImpl>>()
-let defaultProvider: CryptoProvider | undefined
+/**
+ * Sealpost's default: the node:crypto provider (hash, HKDF, AES-GCM, Ed25519 with cached KeyObjects; X-Wing from
+ * ts-mls). It is differentially tested against ts-mls's default provider and interoperates with it.
+ */
+let defaultProvider: CryptoProvider | undefined = nodeCryptoProvider
 
 /**
  * Sets the crypto provider that `getMlsCiphersuite()` uses when its caller passes none (the `Client` among them);
- * `undefined` restores ts-mls's default provider. Call it at start-up, before any group state exists: members of a
+ * `undefined` selects ts-mls's own default provider (WebCrypto and noble). Call it at start-up, before any group state exists: members of a
  * group interoperate across providers, but cached implementations are not swapped under a running client.
  *
  * @example setDefaultMlsCryptoProvider(createNodeCryptoProvider())
