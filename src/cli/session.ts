@@ -40,6 +40,7 @@ export async function openLiveClient(
     account: account.address,
     deviceId: keys.deviceId,
     sign: (m) => keys.signingKey.sign(m),
+    expect: { chainId: deployment.chainId, registry: deployment.keyRegistry },
   })
   done('authenticated')
   const client = await Client.create({

@@ -40,6 +40,7 @@ export async function connectClient(parameters: ConnectClientParameters): Promis
     account: rest.account.address,
     deviceId: keys.deviceId,
     sign: (m) => keys.signingKey.sign(m),
+    expect: { chainId: rest.deployment.chainId, registry: rest.deployment.keyRegistry },
     ...(backoff ? { backoff } : {}),
   })
   const client = await Client.create({ ...rest, transport })

@@ -26,6 +26,11 @@ export type RelayTransportParameters = {
   backoff?: { minMs: number; maxMs: number } | undefined
   /** How long a replay (`pull`) may wait for the relay to finish sending a topic. Default 5 s. */
   replayTimeoutMs?: number | undefined
+  /**
+   * The deployment this client trusts. The relay announces its chain and KeyRegistry in the CHALLENGE; a relay for
+   * another deployment is refused (`RelayAuthError`, wire code `WRONG_DEPLOYMENT`) before anything is signed.
+   */
+  expect?: { chainId: number; registry: Address } | undefined
   /** Called on every connection state change (for progress output and the dashboard). */
   onState?: ((state: RelayConnectionState) => void) | undefined
 }
@@ -90,7 +95,12 @@ const TRANSIENT = new Set([
   'RELAY_UNAUTHENTICATED',
 ])
 /** Wire codes that end the session for good. */
-const AUTH_FATAL = new Set(['RELAY_AUTH_FAILED', 'RELAY_UNKNOWN_DEVICE', 'RELAY_DEVICE_REVOKED'])
+const AUTH_FATAL = new Set([
+  'RELAY_AUTH_FAILED',
+  'RELAY_UNKNOWN_DEVICE',
+  'RELAY_DEVICE_REVOKED',
+  'WRONG_DEPLOYMENT',
+])
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 type Request = {
@@ -324,6 +334,15 @@ export class RelayTransport implements Transport {
     }
     switch (frame.type) {
       case 'challenge': {
+        const expected = this.#params.expect
+        if (
+          expected &&
+          (frame.chainId !== expected.chainId ||
+            frame.registry.toLowerCase() !== expected.registry.toLowerCase())
+        ) {
+          this.#onError(0, 'WRONG_DEPLOYMENT')
+          return
+        }
         this.#setState('authenticating')
         const { account, deviceId } = this.#params
         const signature = this.#params.sign(
