@@ -12,6 +12,8 @@ export type Collector = {
   hub: DashboardHub
   /** Envelope id → when the relay accepted it. Bounded. */
   acceptedAt: Map<string, number>
+  /** Envelope id → the account of the device that published it (as the relay saw it). Bounded. */
+  publishers: Map<string, Address>
   latencies: number[]
   published: number
   /** Topics with recent traffic (for the queue-depth metric). */
@@ -30,6 +32,7 @@ export function createCollector(hub: DashboardHub): Collector {
   const collector: Collector = {
     hub,
     acceptedAt: new Map(),
+    publishers: new Map(),
     latencies: [],
     published: 0,
     topics: new Set(),
@@ -362,7 +365,7 @@ export function attachClient(
         at: Date.now(),
         id,
         conversation: r.topic,
-        from: client.account,
+        from: collector.publishers.get(id) ?? client.account,
         to: [client.account],
         state: 'rejected',
         observer: name,

@@ -114,11 +114,7 @@ export async function startDemoTraffic(options: DemoTrafficOptions): Promise<Dem
   const phoneHome = join(options.dir, 'alice')
   const phoneLive = await open('alice', accounts[0] as LocalAccount, 'phone')
   detach.push(
-    attachClient(options.collector, phoneLive, {
-      name: "Alice's phone",
-      role: 'revoked',
-      deviceName: 'phone',
-    }),
+    attachClient(options.collector, phoneLive, { name: 'Alice', deviceName: 'phone (revoked later)' }),
   )
   await ab?.syncMembers()
   await new Promise((r) => setTimeout(r, 1000))

@@ -1,0 +1,191 @@
+/** The dashboard in a real Chromium, fed by a real chain, relay, anchorer and demo parties. */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Hex } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { build } from 'vite'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import type { Client } from '../src/client/Client.js'
+import { connectClient } from '../src/client/connect.js'
+import { attachClient, attachRelay, type Collector, createCollector } from '../src/dashboard/collect.js'
+import { type DemoTraffic, startDemoTraffic } from '../src/dashboard/demoTraffic.js'
+import { DashboardHub, type DashboardServer, startDashboardServer } from '../src/dashboard/server.js'
+import { type RelayNode, startRelayNode } from '../src/relay/node.js'
+import { type ChainContext, setupChain } from './utils/anvil.js'
+import { testNetwork } from './utils/clients.js'
+
+const root = join(import.meta.dirname, '..')
+const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+
+let ctx: ChainContext
+let node: RelayNode
+let hub: DashboardHub
+let collector: Collector
+let dashboard: DashboardServer
+let traffic: DemoTraffic
+let tester: Client
+let browser: Browser
+let page: Page
+let dir: string
+let miner: NodeJS.Timeout
+
+beforeAll(async () => {
+  await build({ configFile: join(root, 'web', 'vite.config.ts'), logLevel: 'error' })
+  ctx = await setupChain()
+  const net = testNetwork(ctx)
+  dir = mkdtempSync(join(tmpdir(), 'sealpost-dashboard-'))
+  node = await startRelayNode({
+    rpc: ctx.anvil.rpcUrl,
+    deployment: net.deployment,
+    dir: join(dir, 'relay'),
+    anchorAccount: privateKeyToAccount(ctx.anvil.accounts[9] as Hex),
+    anchor: {
+      batchSize: 32,
+      batchIntervalMs: 300,
+      confirmations: 1,
+      pollingIntervalMs: 100,
+      recheckIntervalMs: 1000,
+    },
+    pollingInterval: 200,
+  })
+  hub = new DashboardHub()
+  collector = createCollector(hub)
+  hub.emit({
+    type: 'hello',
+    at: Date.now(),
+    chainId: ctx.anvil.chainId,
+    rpc: ctx.anvil.rpcUrl,
+    relay: node.url,
+    keyRegistry: net.deployment.keyRegistry,
+    messageAnchor: net.deployment.messageAnchor,
+    demo: true,
+  })
+  attachRelay(collector, node)
+  dashboard = await startDashboardServer({ hub })
+  traffic = await startDemoTraffic({
+    rpc: ctx.anvil.rpcUrl,
+    deployment: net.deployment,
+    relay: node.url,
+    collector,
+    dir: join(dir, 'parties'),
+    keys: ctx.anvil.accounts.slice(1, 7) as Hex[],
+    intervalMs: 250,
+    attackEvery: 3,
+  })
+  // Automine only mines on transactions; keep blocks coming so messages reach `final`.
+  miner = setInterval(() => ctx.mine(1).catch(() => undefined), 500)
+  tester = await connectClient({
+    account: privateKeyToAccount(ctx.anvil.accounts[8] as Hex),
+    home: join(dir, 'tester'),
+    rpc: ctx.anvil.rpcUrl,
+    deployment: net.deployment,
+    relay: node.url,
+    passphrase: 'tester passphrase',
+    kdf: { N: 2 ** 10, r: 8, p: 1 },
+    pollingInterval: 200,
+  })
+  attachClient(collector, tester, { name: 'SDK tester' })
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  })
+  page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
+  await page.goto(dashboard.url)
+}, 120_000)
+
+afterAll(async () => {
+  clearInterval(miner)
+  await browser?.close()
+  await tester?.close()
+  await traffic?.stop()
+  collector?.stop()
+  await dashboard?.stop()
+  await node?.stop()
+  await ctx?.stop()
+  if (dir) rmSync(dir, { recursive: true, force: true })
+})
+
+describe('dashboard in Chromium', () => {
+  test('the page loads and connects to the live stream', async () => {
+    await expect
+      .poll(() => page.getByTestId('connection-status').textContent(), { timeout: 15_000 })
+      .toMatch(/live|connected/i)
+    expect(existsSync(chromiumPath)).toBe(true)
+  })
+
+  test('a message sent through the SDK appears in the flow and reaches final; every check passes', async () => {
+    const chat = await tester.conversations.open(traffic.parties.bob.account)
+    const sent = await chat.send('hello from the SDK test')
+    await page.getByTestId('tab-flow').click()
+    const row = page.locator(`[data-testid="message-row"][data-id="${sent.id}"]`)
+    await page.getByTestId('message-search').fill(sent.id.slice(0, 12)) // keep the row on screen
+    await expect.poll(() => row.count(), { timeout: 30_000 }).toBeGreaterThan(0)
+    await expect.poll(() => row.first().getAttribute('data-state'), { timeout: 60_000 }).toBe('final')
+    await row.first().click()
+    const steps = page.getByTestId('inspector-step')
+    await expect.poll(() => steps.count(), { timeout: 15_000 }).toBeGreaterThanOrEqual(10)
+    const verdicts = await steps.evaluateAll((els) =>
+      els.map((e) => [e.getAttribute('data-name'), e.getAttribute('data-ok')]),
+    )
+    expect(verdicts.filter(([, ok]) => ok !== 'true')).toEqual([])
+    expect(verdicts.map(([name]) => name)).toEqual(
+      expect.arrayContaining(['signature', 'key-valid-at-block', 'mls', 'sequence']),
+    )
+  }, 120_000)
+
+  test('a tampered message appears as rejected, with the failing step named', async () => {
+    await page.getByTestId('tab-flow').click()
+    await page.getByTestId('message-search').fill('')
+    const rejected = page.locator('[data-testid="message-row"][data-state="rejected"]')
+    await expect.poll(() => rejected.count(), { timeout: 60_000 }).toBeGreaterThan(0)
+    await rejected.first().click()
+    const failed = page.getByTestId('inspector-failed-step')
+    await expect
+      .poll(() => failed.textContent(), { timeout: 15_000 })
+      .toMatch(/mls|sequence|key-valid-at-block/)
+  }, 90_000)
+
+  test('the charts render with data', async () => {
+    await page.getByTestId('tab-metrics').click()
+    for (const id of [
+      'chart-throughput',
+      'chart-latency',
+      'chart-queue',
+      'chart-lag',
+      'chart-gas',
+      'chart-batches',
+    ]) {
+      const canvas = page.getByTestId(id).locator('canvas').first()
+      await expect.poll(() => canvas.count(), { timeout: 30_000 }).toBeGreaterThan(0)
+      const box = await canvas.boundingBox()
+      expect(box?.width ?? 0).toBeGreaterThan(50)
+      expect(box?.height ?? 0).toBeGreaterThan(50)
+    }
+    // Give the charts a few seconds of data, then keep the picture the README shows.
+    await page.waitForTimeout(3000)
+    await page.getByTestId('tab-flow').click()
+    await page.waitForTimeout(500)
+    await page.screenshot({ path: join(root, 'docs', 'img', 'dashboard.png') })
+  }, 90_000)
+
+  test('alerts link rejections to their messages; no plaintext but what the parties gave', async () => {
+    await page.getByTestId('tab-alerts').click()
+    await expect.poll(() => page.getByTestId('alert-row').count(), { timeout: 30_000 }).toBeGreaterThan(0)
+    const codes = await page.getByTestId('alert-row').allTextContents()
+    expect(codes.join(' ')).toMatch(/SEALPOST_(MLS_REJECTED|STALE_SEQ|KEY_REVOKED)/)
+    // The relay sees ciphertext only: nothing a relay event carries contains the demo's plaintext.
+    const relayEvents = hub.replay().filter((e) => e.type === 'message' && e.observer === 'relay')
+    expect(relayEvents.length).toBeGreaterThan(0)
+    expect(relayEvents.every((e) => e.type === 'message' && e.text === undefined)).toBe(true)
+  }, 60_000)
+})

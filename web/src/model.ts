@@ -1,0 +1,329 @@
+/** The dashboard's state, built only from validated events. Everything is bounded. */
+import type {
+  AlertEvent,
+  BatchEvent,
+  DashboardEvent,
+  DashboardMessageState,
+  DeviceEvent,
+  HelloEvent,
+  LogEvent,
+  MessageEvent,
+  ReceiptEvent,
+  VerificationEvent,
+} from '../../src/dashboard/events.ts'
+import { BoundedMap, Ring } from './ring.ts'
+
+export const LIMITS = {
+  messages: 10_000,
+  history: 20_000,
+  baseline: 5_000,
+  logs: 20_000,
+  alerts: 2_000,
+  batches: 5_000,
+  deviceEvents: 5_000,
+  metrics: 3_600,
+  latencies: 20_000,
+  perMessage: 16,
+} as const
+
+export const stateRank: Record<DashboardMessageState, number> = {
+  queued: 0,
+  accepted: 1,
+  delivered: 2,
+  received: 3,
+  anchored: 4,
+  final: 5,
+  rejected: 6,
+}
+
+export interface StateStep {
+  state: DashboardMessageState
+  at: number
+  observer: string | undefined
+}
+
+export interface MessageRec {
+  id: string
+  conversation: string
+  from: string
+  fromDevice: string | undefined
+  to: string[]
+  state: DashboardMessageState
+  history: StateStep[]
+  text: string | undefined
+  bytes: number | undefined
+  seq: string | undefined
+  leaf: string | undefined
+  firstAt: number
+  lastAt: number
+}
+
+export interface DeviceRec {
+  deviceId: string
+  deviceName: string | undefined
+  addedBlock: string | undefined
+  addedTx: string | undefined
+  revokedBlock: string | undefined
+  revokedTx: string | undefined
+}
+
+export interface Party {
+  account: string
+  name: string | undefined
+  role: 'honest' | 'tamperer' | 'replayer' | 'revoked' | undefined
+  devices: Map<string, DeviceRec>
+  firstAt: number
+}
+
+export interface MetricSample {
+  at: number
+  throughput: number
+  queueDepth: number
+  connections: number
+  pendingLeaves: number
+  p50: number | undefined
+  p99: number | undefined
+  latencyCount: number
+}
+
+/** Revision counters: a view re-renders a section only when its counter moved. */
+export interface Revs {
+  any: number
+  participants: number
+  messages: number
+  verifications: number
+  receipts: number
+  batches: number
+  devices: number
+  metrics: number
+  alerts: number
+  logs: number
+  hello: number
+}
+
+const newRevs = (): Revs => ({
+  any: 0,
+  participants: 0,
+  messages: 0,
+  verifications: 0,
+  receipts: 0,
+  batches: 0,
+  devices: 0,
+  metrics: 0,
+  alerts: 0,
+  logs: 0,
+  hello: 0,
+})
+
+export function percentile(sorted: ArrayLike<number>, p: number): number | undefined {
+  if (sorted.length === 0) return undefined
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
+  return sorted[i]
+}
+
+export type MessageListener = (event: MessageEvent, rec: MessageRec) => void
+
+export class Model {
+  hello: HelloEvent | undefined
+  readonly parties = new Map<string, Party>()
+  readonly messages = new Map<string, MessageRec>()
+  readonly messageOrder = new Ring<string>(LIMITS.messages)
+  readonly verifications = new BoundedMap<string, VerificationEvent[]>(LIMITS.messages)
+  readonly receiptsById = new BoundedMap<string, ReceiptEvent[]>(LIMITS.messages)
+  readonly batches = new Ring<BatchEvent>(LIMITS.batches)
+  readonly deviceEvents = new Ring<DeviceEvent>(LIMITS.deviceEvents)
+  readonly metrics = new Ring<MetricSample>(LIMITS.metrics)
+  readonly latencies = new Ring<number>(LIMITS.latencies)
+  readonly alerts = new Ring<AlertEvent>(LIMITS.alerts)
+  readonly logs = new Ring<LogEvent>(LIMITS.logs)
+  readonly stateCounts = new Map<DashboardMessageState, number>()
+  readonly revs: Revs = newRevs()
+  lastAt = 0
+  /** Bumped by reset() (a scrub replays from scratch). */
+  generation = 0
+  /** Called for message events applied live (not while replaying), to animate the flow view. */
+  onLiveMessage: MessageListener | undefined
+
+  reset(): void {
+    this.hello = undefined
+    this.parties.clear()
+    this.messages.clear()
+    this.messageOrder.clear()
+    this.verifications.clear()
+    this.receiptsById.clear()
+    this.batches.clear()
+    this.deviceEvents.clear()
+    this.metrics.clear()
+    this.latencies.clear()
+    this.alerts.clear()
+    this.logs.clear()
+    this.stateCounts.clear()
+    this.lastAt = 0
+    this.generation++
+    for (const k of Object.keys(this.revs) as (keyof Revs)[]) this.revs[k]++
+  }
+
+  nameOf(account: string): string {
+    const p = this.parties.get(account.toLowerCase())
+    return p?.name ?? `${account.slice(0, 6)}…${account.slice(-4)}`
+  }
+
+  party(account: string): Party {
+    const key = account.toLowerCase()
+    let p = this.parties.get(key)
+    if (!p) {
+      p = { account, name: undefined, role: undefined, devices: new Map(), firstAt: this.lastAt }
+      this.parties.set(key, p)
+    }
+    return p
+  }
+
+  private device(p: Party, deviceId: string): DeviceRec {
+    let d = p.devices.get(deviceId)
+    if (!d) {
+      d = {
+        deviceId,
+        deviceName: undefined,
+        addedBlock: undefined,
+        addedTx: undefined,
+        revokedBlock: undefined,
+        revokedTx: undefined,
+      }
+      p.devices.set(deviceId, d)
+    }
+    return d
+  }
+
+  apply(e: DashboardEvent, live: boolean): void {
+    this.revs.any++
+    if (e.at > this.lastAt) this.lastAt = e.at
+    switch (e.type) {
+      case 'hello':
+        this.hello = e
+        this.revs.hello++
+        break
+      case 'participant': {
+        const p = this.party(e.account)
+        if (e.name !== undefined) p.name = e.name
+        if (e.role !== undefined) p.role = e.role
+        const d = this.device(p, e.deviceId)
+        if (e.deviceName !== undefined) d.deviceName = e.deviceName
+        this.revs.participants++
+        break
+      }
+      case 'device': {
+        const p = this.party(e.account)
+        const d = this.device(p, e.deviceId)
+        if (e.change === 'added') {
+          d.addedBlock = e.block
+          d.addedTx = e.tx
+        } else {
+          d.revokedBlock = e.block
+          d.revokedTx = e.tx
+        }
+        this.deviceEvents.push(e)
+        this.revs.devices++
+        this.revs.participants++
+        break
+      }
+      case 'message':
+        this.applyMessage(e, live)
+        break
+      case 'verification': {
+        const list = this.verifications.get(e.id) ?? []
+        list.push(e)
+        if (list.length > LIMITS.perMessage) list.shift()
+        this.verifications.set(e.id, list)
+        this.revs.verifications++
+        break
+      }
+      case 'receipt': {
+        for (const id of e.ids) {
+          const list = this.receiptsById.get(id) ?? []
+          list.push(e)
+          if (list.length > LIMITS.perMessage) list.shift()
+          this.receiptsById.set(id, list)
+        }
+        this.revs.receipts++
+        break
+      }
+      case 'batch':
+        this.batches.push(e)
+        this.revs.batches++
+        break
+      case 'metrics': {
+        const sorted = Float64Array.from(e.latencies).sort()
+        for (const l of e.latencies) this.latencies.push(l)
+        this.metrics.push({
+          at: e.at,
+          throughput: e.throughput,
+          queueDepth: e.queueDepth,
+          connections: e.connections,
+          pendingLeaves: e.pendingLeaves,
+          p50: percentile(sorted, 50),
+          p99: percentile(sorted, 99),
+          latencyCount: sorted.length,
+        })
+        this.revs.metrics++
+        break
+      }
+      case 'alert':
+        this.alerts.push(e)
+        this.revs.alerts++
+        break
+      case 'log':
+        this.logs.push(e)
+        this.revs.logs++
+        break
+    }
+  }
+
+  private applyMessage(e: MessageEvent, live: boolean): void {
+    let rec = this.messages.get(e.id)
+    if (!rec) {
+      rec = {
+        id: e.id,
+        conversation: e.conversation,
+        from: e.from,
+        fromDevice: e.fromDevice,
+        to: e.to,
+        state: e.state,
+        history: [],
+        text: e.text,
+        bytes: e.bytes,
+        seq: e.seq,
+        leaf: e.leaf,
+        firstAt: e.at,
+        lastAt: e.at,
+      }
+      this.messages.set(e.id, rec)
+      const evicted = this.messageOrder.push(e.id)
+      if (evicted !== undefined) {
+        const old = this.messages.get(evicted)
+        if (old) this.stateCounts.set(old.state, (this.stateCounts.get(old.state) ?? 1) - 1)
+        this.messages.delete(evicted)
+        this.verifications.delete(evicted)
+        this.receiptsById.delete(evicted)
+      }
+      this.stateCounts.set(e.state, (this.stateCounts.get(e.state) ?? 0) + 1)
+    } else {
+      // States only move forward; `rejected` is terminal and wins.
+      if (stateRank[e.state] > stateRank[rec.state]) {
+        this.stateCounts.set(rec.state, (this.stateCounts.get(rec.state) ?? 1) - 1)
+        this.stateCounts.set(e.state, (this.stateCounts.get(e.state) ?? 0) + 1)
+        rec.state = e.state
+      }
+      if (e.to.length > rec.to.length) rec.to = e.to
+      rec.fromDevice ??= e.fromDevice
+      rec.text ??= e.text
+      rec.bytes ??= e.bytes
+      rec.seq ??= e.seq
+      rec.leaf ??= e.leaf
+      rec.lastAt = Math.max(rec.lastAt, e.at)
+    }
+    if (rec.history.length < LIMITS.perMessage * 2)
+      rec.history.push({ state: e.state, at: e.at, observer: e.observer })
+    this.revs.messages++
+    if (live) this.onLiveMessage?.(e, rec)
+  }
+}

@@ -1,0 +1,102 @@
+/** Alerts: rejections and anomalies, newest first, each linking to its message in the inspector. */
+import type { AlertEvent } from '../../../src/dashboard/events.ts'
+import type { App, View } from '../app.ts'
+import { type Severity, severityBadge } from '../badges.ts'
+import { fmtTime, h, shortHex } from '../dom.ts'
+
+const MAX_SHOWN = 500
+
+export function alertsView(app: App): View {
+  const { model } = app
+  const sev = h(
+    'select',
+    { 'aria-label': 'Filter by severity', 'data-testid': 'alert-filter-severity' },
+    h('option', { value: '' }, 'All severities'),
+    h('option', { value: 'critical' }, '‼ critical'),
+    h('option', { value: 'warning' }, '⚠ warning'),
+    h('option', { value: 'info' }, 'ℹ info'),
+  )
+  const list = h('ol', { class: 'alerts', 'aria-label': 'Alerts, newest first' })
+  const count = h('span', { class: 'muted count' })
+  const el = h(
+    'section',
+    { class: 'view alerts-view' },
+    h(
+      'div',
+      { class: 'card' },
+      h('div', { class: 'card-head' }, h('h2', {}, 'Alerts'), count),
+      h('div', { class: 'toolbar' }, sev),
+      list,
+    ),
+  )
+  let seen = ''
+  sev.addEventListener('change', () => {
+    seen = ''
+  })
+
+  function row(a: AlertEvent): HTMLElement {
+    const who = a.account
+      ? model.nameOf(a.account)
+      : a.deviceId
+        ? `device ${shortHex(a.deviceId)}`
+        : undefined
+    return h(
+      'li',
+      {
+        class: `alert sev-row-${a.severity}`,
+        'data-testid': 'alert-row',
+        'data-code': a.code,
+        'data-severity': a.severity,
+      },
+      severityBadge(a.severity as Severity),
+      h(
+        'div',
+        { class: 'alert-main' },
+        h(
+          'div',
+          {},
+          h('code', { class: 'alert-code' }, a.code),
+          h('span', { class: 'muted' }, ` · ${a.source}${who ? ` · ${who}` : ''}`),
+        ),
+        h('div', { class: 'alert-msg' }, a.message),
+      ),
+      h('span', { class: 'mono muted' }, fmtTime(a.at, false)),
+      a.id
+        ? h(
+            'button',
+            {
+              type: 'button',
+              class: 'btn btn-small',
+              'data-testid': 'alert-inspect',
+              'aria-label': `Inspect message ${a.id}`,
+              onclick: () => app.inspect(a.id as string),
+            },
+            `Inspect ${shortHex(a.id)} →`,
+          )
+        : h('span', {}),
+    )
+  }
+
+  return {
+    el,
+    update() {
+      const key = `${model.revs.alerts}|${model.revs.participants}|${model.generation}|${sev.value}`
+      if (key === seen) return false
+      seen = key
+      const out: HTMLElement[] = []
+      let matched = 0
+      for (let i = 0; i < model.alerts.length; i++) {
+        const a = model.alerts.fromNewest(i) as AlertEvent
+        if (sev.value && a.severity !== sev.value) continue
+        matched++
+        if (out.length < MAX_SHOWN) out.push(row(a))
+      }
+      list.replaceChildren(...(out.length ? out : [h('li', { class: 'muted empty' }, 'No alerts. ✓')]))
+      count.textContent = `${matched.toLocaleString()} alert${matched === 1 ? '' : 's'}${matched > MAX_SHOWN ? ` (newest ${MAX_SHOWN} shown)` : ''}`
+      return false
+    },
+    onShow() {
+      seen = ''
+    },
+  }
+}
