@@ -16,7 +16,12 @@ export type Worker = {
 export function startWorker(name: string, execArgv: string[] = []): Worker {
   const file = fileURLToPath(new URL(`../workers/${name}.ts`, import.meta.url))
   const child = fork(file, [], {
-    execArgv: ['--import', 'tsx', ...execArgv],
+    execArgv: [
+      '--import',
+      'tsx',
+      ...execArgv,
+      ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+    ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     serialization: 'advanced',
   })
