@@ -8,6 +8,7 @@ export {
   startAnvil,
 } from './anvil.js'
 export { type DeployProgress, deploySealpost, type SealpostDeployment } from './deploy.js'
+export type { Deployment } from './deployment.js'
 export {
   assertChainId,
   ChainRequestError,

@@ -1,20 +1,12 @@
 /** The contract deployment a client talks to, recorded as `deployment.json` under `--home`. */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { type Address, getAddress } from 'viem'
+import { getAddress } from 'viem'
 import { z } from 'zod'
+import type { Deployment } from '../chain/deployment.js'
 import { UsageError } from '../errors.js'
 
-/** Addresses of the Sealpost contracts on one chain. */
-export type Deployment = {
-  chainId: number
-  keyRegistry: Address
-  messageAnchor: Address
-  /** Block of the first deployment transaction; watchers backfill events from here. */
-  deployBlock: bigint
-  /** RPC URL the deployment was made through (informational). */
-  rpcUrl?: string | undefined
-}
+export type { Deployment } from '../chain/deployment.js'
 
 const schema = z.object({
   chainId: z.number().int().positive(),
