@@ -40,10 +40,11 @@ import {
 import { type DeviceRecord, RegistryWatcher } from '../chain/registryWatcher.js'
 import { getMlsCiphersuite } from '../crypto/mls.js'
 import { signStatement } from '../crypto/statementSignature.js'
-import { type BaseError, UsageError, VerificationError } from '../errors.js'
+import { BaseError, UsageError, VerificationError } from '../errors.js'
 import { decodeApplicationContent, encodeApplicationContent } from '../protocol/content.js'
 import type { DeviceIdentity } from '../protocol/credential.js'
 import { createEnvelope, decodeEnvelope, type Envelope, encodeEnvelope } from '../protocol/envelope.js'
+import { rootFromInclusionProof } from '../protocol/merkle.js'
 import { decodeReceipt, type Receipt, receiptFromJson, receiptToJson } from '../protocol/receipt.js'
 import { hashBody, type Statement, statementLeaf } from '../protocol/statement.js'
 import { inboxTopic } from '../protocol/topics.js'
@@ -130,6 +131,9 @@ export type SendOptions = {
   /** Use this sequence number instead of the next one. */
   unsafeSeq?: bigint | undefined
 }
+
+/** After this long without a receipt, an accepted message's leaf is submitted again. */
+const LEAF_RESUBMIT_MS = 15_000
 
 /** Key packages a live client keeps published at its relay. */
 const KEY_PACKAGE_TARGET = 5
@@ -230,6 +234,9 @@ export class Client {
       }
     | undefined
   #reconcileTimer: NodeJS.Timeout | undefined
+  #lastLeafSweep = Date.now()
+  #closing = false
+  readonly #batchChecks = new Map<string, { at: number; confirmations: bigint }>()
   #pendingLogAnchor: { index: number; hash: Hex } | undefined
   #latest: { number: bigint; hash: Hex; at: number } | undefined
 
@@ -598,6 +605,7 @@ export class Client {
 
   /** Leaves live mode, stops the watcher, closes the transport and the device store. */
   async close(): Promise<void> {
+    this.#closing = true
     if (this.#live) {
       clearInterval(this.#live.timer)
       for (const stop of this.#live.unsubscribe.values()) stop()
@@ -896,6 +904,21 @@ export class Client {
     this.transport.submitLeaf?.({ topic, leaf }).catch(() => undefined)
   }
 
+  /**
+   * A leaf whose receipt is overdue is submitted again (the anchorer keeps one copy of each leaf), so a LEAF lost to
+   * a relay crash, an outage or a refused request cannot leave a message unanchored for good.
+   */
+  #resubmitStaleLeaves(): void {
+    const now = Date.now()
+    if (!this.transport.submitLeaf || now - this.#lastLeafSweep < LEAF_RESUBMIT_MS) return
+    this.#lastLeafSweep = now
+    for (const m of this.store.messagesInState(['accepted', 'delivered'], 'out'))
+      if (m.leaf && now - m.receivedAt > LEAF_RESUBMIT_MS)
+        this.transport
+          .submitLeaf({ topic: m.conversation as Hex, leaf: m.leaf as Hex })
+          .catch(() => undefined)
+  }
+
   /** Re-sends messages the relay never accepted (after a crash or while it was down), oldest first. */
   async #resendPending(): Promise<void> {
     const pending = this.store.messagesInState(['queued'], 'out')
@@ -940,6 +963,7 @@ export class Client {
 
   async #checkFinality(): Promise<void> {
     if (!this.store.db.open) return
+    this.#resubmitStaleLeaves()
     const anchored = this.store.messagesInState(['anchored'])
     if (anchored.length === 0) return
     const head = await this.publicClient.getBlockNumber()
@@ -948,11 +972,7 @@ export class Client {
       const receipt = receiptFromStored(m.receipt)
       if (head - receipt.blockNumber + 1n < BigInt(this.#finality)) continue
       // Re-check on chain before calling it final: a reorg may have removed the anchor since.
-      const check = await verifyReceipt(this.publicClient, {
-        receipt,
-        messageAnchor: this.deployment.messageAnchor,
-        chainId: this.chainId,
-      })
+      const check = await this.#verifyReceipt(receipt)
       if (!check.ok) continue
       this.store.updateMessage(m.id, { state: 'final' })
       this.#emitState(m.id as Hex, m.conversation as Hex, 'final')
@@ -980,13 +1000,60 @@ export class Client {
     return head.hash
   }
 
-  async #processReceipt(envelope: Envelope): Promise<ReceiveResult> {
-    const receipt = decodeReceipt(envelope.payload)
-    const check = await verifyReceipt(this.publicClient, {
+  /**
+   * `verifyReceipt`, with the batch's on-chain facts (anchor, block, transaction) checked once per batch for a few
+   * seconds: the receipts of one batch share them, and only each leaf's inclusion proof differs.
+   */
+  async #verifyReceipt(receipt: Receipt): Promise<Awaited<ReturnType<typeof verifyReceipt>>> {
+    const key = `${receipt.root}:${receipt.txHash}:${receipt.blockNumber}:${receipt.treeSize}`.toLowerCase()
+    const cached = this.#batchChecks.get(key)
+    if (cached && Date.now() - cached.at < 10_000) {
+      let included = false
+      try {
+        included =
+          rootFromInclusionProof({
+            leaf: receipt.leaf,
+            index: receipt.index,
+            treeSize: receipt.treeSize,
+            path: receipt.path,
+          }).toLowerCase() === receipt.root.toLowerCase()
+      } catch {
+        included = false
+      }
+      if (
+        included &&
+        receipt.chainId === this.chainId &&
+        isAddressEqual(receipt.contract, this.deployment.messageAnchor)
+      )
+        return {
+          ok: true,
+          confirmations: cached.confirmations,
+          steps: [
+            {
+              name: 'inclusion',
+              ok: true,
+              detail: `leaf ${receipt.index} of ${receipt.treeSize} leads to the root`,
+            },
+            { name: 'anchored', ok: true, detail: 'batch verified on chain moments ago' },
+          ],
+        }
+    }
+    const result = await verifyReceipt(this.publicClient, {
       receipt,
       messageAnchor: this.deployment.messageAnchor,
       chainId: this.chainId,
     })
+    if (result.ok) {
+      this.#batchChecks.set(key, { at: Date.now(), confirmations: result.confirmations })
+      if (this.#batchChecks.size > 256)
+        this.#batchChecks.delete(this.#batchChecks.keys().next().value as string)
+    }
+    return result
+  }
+
+  async #processReceipt(envelope: Envelope): Promise<ReceiveResult> {
+    const receipt = decodeReceipt(envelope.payload)
+    const check = await this.#verifyReceipt(receipt)
     if (!check.ok) {
       this.#audit('rejected', {
         envelopeId: envelope.id,
@@ -1024,7 +1091,7 @@ export class Client {
   async #consume(delivery: Delivery, result: SyncResult): Promise<void> {
     const { envelope, topic, cursor } = delivery
     try {
-      const outcome = await this.#exclusive(() => this.#process(envelope))
+      const outcome = await this.#exclusive(() => this.#processPatiently(envelope))
       if (outcome.type === 'message') {
         result.received.push(outcome.message)
         this.events.emit('message', outcome.message)
@@ -1049,6 +1116,24 @@ export class Client {
     if (!this.store.db.open) return
     this.store.setCursor(topic, cursor)
     await this.transport.ack({ topic, cursor })
+  }
+
+  /**
+   * Processes an envelope, retrying (with backoff, while holding the processing lock so order is kept) as long as
+   * the failure is transient: the chain could not be reached to verify it. Acking it instead would lose it.
+   */
+  async #processPatiently(envelope: Envelope): Promise<ReceiveResult> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#process(envelope)
+      } catch (err) {
+        const transient =
+          err instanceof BaseError &&
+          (err.code === 'SEALPOST_RPC_UNREACHABLE' || err.code === 'SEALPOST_CHAIN_REQUEST_FAILED')
+        if (!transient || !this.store.db.open || this.#closing) throw err
+        await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** Math.min(attempt, 6))))
+      }
+    }
   }
 
   async #process(envelope: Envelope): Promise<ReceiveResult> {

@@ -395,9 +395,8 @@ export class RelayTransport implements Transport {
     const request = this.#pending.get(reqId)
     if (!request) return
     this.#inFlight.delete(reqId)
-    // Publishes are retried patiently (nothing may be lost); a leaf is worth a few tries (the sender re-submits
-    // unanchored leaves on its next start anyway).
-    if (TRANSIENT.has(code) && request.attempts < (request.frame.type === 'leaf' ? 5 : 50)) {
+    // Retried patiently: nothing may be lost (the client also re-submits leaves that stay unanchored).
+    if (TRANSIENT.has(code) && request.attempts < 50) {
       // Leave it pending and send it again after a pause; the relay stays the judge of when it fits.
       request.attempts++
       request.notBefore = Date.now() + Math.min(2000, 20 * 2 ** Math.min(request.attempts, 7))

@@ -425,7 +425,13 @@ export class Anchorer extends EventEmitter<AnchorerEvents> {
       submitter.toLowerCase(),
       Date.now(),
     )
-    if (info.changes === 0) return
+    if (info.changes === 0) {
+      // Asked again for a leaf that already has a receipt: the asker evidently lost it, so hand it over again.
+      const receipt = this.getReceipt(normalized)
+      if (receipt && this.#onReceipt)
+        Promise.resolve(this.#onReceipt(receipt, topic.toLowerCase() as Hex)).catch(() => undefined)
+      return
+    }
     const pending = this.#pendingCount()
     this.emit('leaf', { leaf: normalized, topic, submitter, pending })
     if (pending >= this.#options.batchSize) this.#kick()
