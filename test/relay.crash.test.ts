@@ -135,9 +135,16 @@ test('SIGKILL with 1,000 messages in flight: after a restart on the same store, 
   const anchored = () => alice.store.messagesInState(['anchored', 'final'], 'out').length
   while (anchored() < 1000 && Date.now() < anchoredBy) await new Promise((r) => setTimeout(r, 100))
   if (anchored() < 1000) {
-    const verdicts = alice.store.db.prepare("select verdict, count(*) n from processed group by verdict").all()
-    const states = alice.store.db.prepare("select state, count(*) n from messages where direction = 'out' group by state").all()
-    console.log('DIAG', JSON.stringify({ verdicts, states, log: alice.log.entries({ kind: 'rejected' }).slice(0, 3) }))
+    const verdicts = alice.store.db
+      .prepare('select verdict, count(*) n from processed group by verdict')
+      .all()
+    const states = alice.store.db
+      .prepare("select state, count(*) n from messages where direction = 'out' group by state")
+      .all()
+    console.log(
+      'DIAG',
+      JSON.stringify({ verdicts, states, log: alice.log.entries({ kind: 'rejected' }).slice(0, 3) }),
+    )
   }
   expect(anchored()).toBe(1000)
 }, 330_000)
