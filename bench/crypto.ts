@@ -1,5 +1,6 @@
 /** Crypto benchmark: 1:1 seal+open of 1 KiB messages with ts-mls's default provider, Sealpost's node:crypto provider, and libsignal. */
 import { generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto'
+import { defaultCryptoProvider } from 'ts-mls'
 import { DEFAULT_CIPHERSUITE, getMlsCiphersuite } from '../src/crypto/mls.js'
 import { createNodeCryptoProvider } from '../src/crypto/nodeCryptoProvider.js'
 import { loadLibsignal, signalPair } from './lib/libsignal.js'
@@ -43,7 +44,7 @@ export async function runCrypto({ quick, log }: BenchContext): Promise<BenchOutp
     return perSec
   }
 
-  const defaultImpl = await getMlsCiphersuite(DEFAULT_CIPHERSUITE)
+  const defaultImpl = await getMlsCiphersuite(DEFAULT_CIPHERSUITE, defaultCryptoProvider) // ts-mls's own provider
   const nodeImpl = await getMlsCiphersuite(DEFAULT_CIPHERSUITE, createNodeCryptoProvider())
   const slow = await sealpostPair(defaultImpl, defaultImpl)
   const sealDefault = await measure('Sealpost, ts-mls default provider', () => slow.roundTrip(body))

@@ -1,12 +1,12 @@
 /** A user's whole journey on the command line: up, identities, send, inbox, log export, verify (and a forgery). */
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { createPublicClient, http } from 'viem'
 import { afterAll, beforeAll, expect, test } from 'vitest'
+import { freePort } from './utils/net.js'
 
 const run = promisify(execFile)
 const bin = join(import.meta.dirname, '..', 'bin', 'sealpost.js')
@@ -17,16 +17,6 @@ let upHome: string
 let rpc: string
 let relay: string
 const homes: string[] = []
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer()
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
-    })
-  })
-}
 
 async function sealpost(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {

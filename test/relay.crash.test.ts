@@ -1,16 +1,15 @@
 /** The relay process is killed with SIGKILL while 1,000 messages are in flight, then restarted on the same store. */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import type { Client, ReceivedMessage } from '../src/client/Client.js'
+import { connectClient } from '../src/client/connect.js'
 import { writeDeployment } from '../src/client/deployment.js'
-import { loadDevice } from '../src/client/identity.js'
-import { RelayTransport } from '../src/client/relayTransport.js'
 import { type ChainContext, setupChain } from './utils/anvil.js'
-import { type TestNetwork, testNetwork, testPassphrase } from './utils/clients.js'
+import { type TestNetwork, testKdf, testNetwork, testPassphrase } from './utils/clients.js'
+import { freePort } from './utils/net.js'
 
 const bin = join(import.meta.dirname, '..', 'bin', 'sealpost.js')
 let ctx: ChainContext
@@ -56,16 +55,6 @@ function startRelayProcess(): Promise<ChildProcess> {
   })
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer()
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
-    })
-  })
-}
-
 beforeAll(async () => {
   ctx = await setupChain()
   net = testNetwork(ctx)
@@ -76,28 +65,28 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
+  for (const client of opened) await client.close().catch(() => undefined)
   relay?.kill('SIGKILL')
   await net?.cleanup()
   await ctx?.stop()
   rmSync(relayHome, { recursive: true, force: true })
 })
 
+const opened: Client[] = []
+
 async function relayClient(index: number): Promise<Client> {
-  const account = net.account(index)
-  const home = mkdtempSync(join(tmpdir(), 'sealpost-crash-home-'))
-  const offline = await net.client({ account, home })
-  await offline.register({ keyPackages: 0 })
-  await offline.close()
-  const keys = await loadDevice({ home, passphrase: testPassphrase })
-  const transport = await RelayTransport.connect({
-    url: `ws://127.0.0.1:${port}`,
-    account: account.address,
-    deviceId: keys.deviceId,
-    sign: (m) => keys.signingKey.sign(m),
+  const client = await connectClient({
+    account: net.account(index),
+    home: mkdtempSync(join(tmpdir(), 'sealpost-crash-home-')),
+    rpc: ctx.anvil.rpcUrl,
+    deployment: net.deployment,
+    relay: `ws://127.0.0.1:${port}`,
+    passphrase: testPassphrase,
+    kdf: testKdf,
+    pollingInterval: 200,
     backoff: { minMs: 50, maxMs: 1000 },
   })
-  const client = await net.client({ account, home, transport })
-  await client.start()
+  opened.push(client)
   return client
 }
 

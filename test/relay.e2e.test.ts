@@ -6,6 +6,7 @@ import type { Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import type { Client } from '../src/client/Client.js'
+import { connectClient } from '../src/client/connect.js'
 import { loadDevice } from '../src/client/identity.js'
 import { RelayTransport } from '../src/client/relayTransport.js'
 import { verifyReceipt } from '../src/client/verifyReceipt.js'
@@ -14,7 +15,7 @@ import { encodeReceipt, receiptFromJson } from '../src/protocol/receipt.js'
 import { type RelayNode, startRelayNode } from '../src/relay/node.js'
 import type { MessageState } from '../src/store/deviceStore.js'
 import { type ChainContext, setupChain } from './utils/anvil.js'
-import { type TestNetwork, testNetwork, testPassphrase } from './utils/clients.js'
+import { type TestNetwork, testKdf, testNetwork, testPassphrase } from './utils/clients.js'
 import { startRpcProxy } from './utils/rpcProxy.js'
 
 let ctx: ChainContext
@@ -173,23 +174,17 @@ describe('through a real relay', () => {
       pollingInterval: 100,
     })
     try {
-      const connect = async (index: number) => {
-        const account = net.account(index)
-        const home = mkdtempSync(join(tmpdir(), 'sealpost-relay-home-'))
-        const offline = await net.client({ account, home })
-        await offline.register({ keyPackages: 0 })
-        await offline.close()
-        const keys = await loadDevice({ home, passphrase: testPassphrase })
-        const transport = await RelayTransport.connect({
-          url: downNode.url,
-          account: account.address,
-          deviceId: keys.deviceId,
-          sign: (m) => keys.signingKey.sign(m),
+      const connect = (index: number) =>
+        connectClient({
+          account: net.account(index),
+          home: mkdtempSync(join(tmpdir(), 'sealpost-relay-home-')),
+          rpc: ctx.anvil.rpcUrl,
+          deployment: net.deployment,
+          relay: downNode.url,
+          passphrase: testPassphrase,
+          kdf: testKdf,
+          pollingInterval: 200,
         })
-        const client = await net.client({ account, home, transport })
-        await client.start()
-        return client
-      }
       const erin = await connect(5)
       const frank = await connect(6)
       proxy.setDown(true)
@@ -217,6 +212,8 @@ describe('through a real relay', () => {
         expect(check.ok).toBe(true)
       }
       await incoming.return?.()
+      await erin.close()
+      await frank.close()
     } finally {
       await downNode.stop()
       await proxy.stop()

@@ -5,7 +5,13 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { Hex } from 'viem'
 import { connectClient } from '../client/connect.js'
-import { attachClient, attachRelay, type Collector, createCollector } from '../dashboard/collect.js'
+import {
+  attachClient,
+  attachRelay,
+  attachWatcher,
+  type Collector,
+  createCollector,
+} from '../dashboard/collect.js'
 import { type DemoTraffic, startDemoTraffic } from '../dashboard/demoTraffic.js'
 import { DashboardHub, type DashboardServer, startDashboardServer } from '../dashboard/server.js'
 import type { CliContext } from './context.js'
@@ -119,32 +125,13 @@ export async function dashboardCommand(ctx: CliContext, argv: string[]): Promise
   })
   connected()
   const detach = attachClient(collector, client, { name: 'this device', deviceName: values.device })
-  client.watcher.on('device-added', (d) =>
-    hub.emit({
-      type: 'device',
-      at: Date.now(),
-      change: 'added',
-      account: d.account,
-      deviceId: d.deviceId,
-      block: d.addedAt.toString(),
-      tx: d.addedTx,
-    }),
-  )
-  client.watcher.on('device-revoked', (d) =>
-    hub.emit({
-      type: 'device',
-      at: Date.now(),
-      change: 'revoked',
-      account: d.account,
-      deviceId: d.deviceId,
-      block: (d.revokedAt ?? 0n).toString(),
-    }),
-  )
+  const detachWatcher = attachWatcher(collector, client.watcher)
   const server = await startDashboardServer({ hub, port: Number(values.port), host: values.host })
   ctx.out.info(`dashboard      ${server.url}`)
   ctx.out.info('Ctrl-C stops the dashboard.')
   await untilSignal()
   detach()
+  detachWatcher()
   collector.stop()
   await server.stop()
   await client.close()

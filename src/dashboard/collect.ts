@@ -1,5 +1,6 @@
 /** Feeds the dashboard hub from the relay node, the anchorer, the registry watcher and local clients. */
 import type { Address, Hex } from 'viem'
+import type { DeviceRecord, RegistryWatcher } from '../chain/registryWatcher.js'
 import type { Client, ReceivedMessage, Rejection } from '../client/Client.js'
 import type { VerificationReport } from '../client/verifyStatement.js'
 import { VerificationError } from '../errors.js'
@@ -133,31 +134,7 @@ export function attachRelay(collector: Collector, node: RelayNode): () => void {
       deviceId: e.deviceId,
     })
   })
-  on(node.watcher, 'device-added', (d: { account: Address; deviceId: Hex; addedAt: bigint; addedTx: Hex }) =>
-    hub.emit({
-      type: 'device',
-      at: Date.now(),
-      change: 'added',
-      account: d.account,
-      deviceId: d.deviceId,
-      block: d.addedAt.toString(),
-      tx: d.addedTx,
-    }),
-  )
-  on(
-    node.watcher,
-    'device-revoked',
-    (d: { account: Address; deviceId: Hex; revokedAt?: bigint; revokedTx?: Hex }) =>
-      hub.emit({
-        type: 'device',
-        at: Date.now(),
-        change: 'revoked',
-        account: d.account,
-        deviceId: d.deviceId,
-        block: (d.revokedAt ?? 0n).toString(),
-        ...(d.revokedTx ? { tx: d.revokedTx } : {}),
-      }),
-  )
+  offs.push(attachWatcher(collector, node.watcher))
   const anchorer = node.anchorer
   if (anchorer) {
     on(anchorer, 'leaf', () => pendingLeaves.push(Date.now()))
@@ -225,6 +202,41 @@ export function attachRelay(collector: Collector, node: RelayNode): () => void {
   }
   return () => {
     for (const off of offs) off()
+  }
+}
+
+/**
+ * KeyRegistry changes as the watcher sees them (the Keys view).
+ *
+ * @example const detach = attachWatcher(collector, client.watcher)
+ */
+export function attachWatcher(collector: Collector, watcher: RegistryWatcher): () => void {
+  const { hub } = collector
+  const added = (d: DeviceRecord) =>
+    hub.emit({
+      type: 'device',
+      at: Date.now(),
+      change: 'added',
+      account: d.account,
+      deviceId: d.deviceId,
+      block: d.addedAt.toString(),
+      tx: d.addedTx,
+    })
+  const revoked = (d: DeviceRecord) =>
+    hub.emit({
+      type: 'device',
+      at: Date.now(),
+      change: 'revoked',
+      account: d.account,
+      deviceId: d.deviceId,
+      block: (d.revokedAt ?? 0n).toString(),
+      ...(d.revokedTx ? { tx: d.revokedTx } : {}),
+    })
+  watcher.on('device-added', added)
+  watcher.on('device-revoked', revoked)
+  return () => {
+    watcher.off('device-added', added)
+    watcher.off('device-revoked', revoked)
   }
 }
 
