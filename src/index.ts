@@ -12,6 +12,7 @@ export {
   type SentMessage,
   type SyncResult,
 } from './client/Client.js'
+export { type ConnectClientParameters, connectClient } from './client/connect.js'
 export {
   type Deployment,
   DeploymentNotFoundError,
@@ -50,12 +51,29 @@ export {
   loadDevice,
 } from './client/identity.js'
 export {
+  RelayAuthError,
+  type RelayConnectionState,
+  RelayRequestError,
+  RelayTransport,
+  type RelayTransportParameters,
+  RelayUnreachableError,
+  TransportClosedError,
+} from './client/relayTransport.js'
+export {
+  exportTranscript,
+  formatVerification,
+  parseTranscript,
+  type Transcript,
+  verifyTranscript,
+} from './client/transcript.js'
+export {
   type Delivery,
   MemoryHub,
   NoTransportError,
   offlineTransport,
   type Transport,
 } from './client/transport.js'
+export { ReceiptVerificationError, type VerifyReceiptResult, verifyReceipt } from './client/verifyReceipt.js'
 export {
   type ChainView,
   type ClockPolicy,
@@ -75,4 +93,5 @@ export {
   ValidationError,
   VerificationError,
 } from './errors.js'
+export type { MessageState } from './store/deviceStore.js'
 export { MissingPassphraseError, WrongPassphraseError } from './store/keystore.js'
