@@ -218,7 +218,7 @@ export async function demoCommand(ctx: CliContext, argv: string[]): Promise<Demo
     const caughtUp: ReceivedMessage[] = []
     const joined: Hex[] = []
     const bob = await reconnect('bob', bobKey, caughtUp, joined)
-    await until(bob, 'message', () => caughtUp.length >= texts.length, 10_000, 'Bob did not catch up').catch(
+    await until(bob, 'message', () => caughtUp.length >= texts.length, 30_000, 'Bob did not catch up').catch(
       () => undefined,
     )
     const inOrder = caughtUp.map((m) => m.text).join('|') === texts.join('|')
@@ -238,7 +238,7 @@ export async function demoCommand(ctx: CliContext, argv: string[]): Promise<Demo
     const bobChat = bob.conversations.get(chat.id)
     const aliceIncoming = alice.streamAll()
     await bobChat?.send('Back now. Reading it.')
-    const reply = await withTimeout(aliceIncoming.next(), 10_000)
+    const reply = await withTimeout(aliceIncoming.next(), 30_000)
     await aliceIncoming.return?.()
     const replyMessage = reply.value as ReceivedMessage | undefined
     record(
@@ -249,7 +249,7 @@ export async function demoCommand(ctx: CliContext, argv: string[]): Promise<Demo
 
     // Receipts: batched anchoring, verified by both sides against the chain.
     done = out.step('Waiting for the anchorer to anchor the batch and for receipts')
-    await Promise.all(sent.map((s) => untilState(alice, s.id, 'anchored', 20_000)))
+    await Promise.all(sent.map((s) => untilState(alice, s.id, 'anchored', 45_000)))
     done()
     const receipt = receiptFromJson(JSON.parse(alice.store.getMessage(sent[0]?.id ?? '')?.receipt ?? '{}'))
     const check = await verifyReceipt(publicClient, {
@@ -269,7 +269,7 @@ export async function demoCommand(ctx: CliContext, argv: string[]): Promise<Demo
       ],
     )
     await testClientMine(chain, 2)
-    await Promise.all(sent.map((s) => untilState(alice, s.id, 'final', 20_000)))
+    await Promise.all(sent.map((s) => untilState(alice, s.id, 'final', 45_000)))
     record(
       'messages reach final',
       true,
@@ -292,7 +292,7 @@ export async function demoCommand(ctx: CliContext, argv: string[]): Promise<Demo
       () => bob.receive(createEnvelope({ kind: 'application', topic: chat.id, payload })),
       MlsRejectedError,
     )
-    const genuine = await untilReceived(bob, pending.id, 10_000)
+    const genuine = await untilReceived(bob, pending.id, 30_000)
     record(
       'genuine message still delivered',
       genuine,
@@ -302,7 +302,13 @@ export async function demoCommand(ctx: CliContext, argv: string[]): Promise<Demo
     // Attack 2: replays.
     await expectRejection('replayed envelope', () => bob.receive(sent[0]?.envelope as never), ReplayError)
     const stale = await chat.send('this reuses seq 1', { unsafeSeq: 1n })
-    await new Promise((r) => setTimeout(r, 300))
+    await until(
+      bob,
+      'rejected',
+      () => bob.store.processed(stale.id) !== undefined,
+      15_000,
+      'no verdict',
+    ).catch(() => undefined)
     const staleRejected = bob.store.processed(stale.id) === 'rejected:SEALPOST_STALE_SEQ'
     record(
       'replayed sequence number',
@@ -315,13 +321,13 @@ export async function demoCommand(ctx: CliContext, argv: string[]): Promise<Demo
     // Attack 3: a stolen phone. Alice adds a phone, it joins, then she revokes it on chain.
     const { client: phone } = await join_('alice', aliceKey, 'phone')
     await chat.syncMembers() // the committer may already have added it on its own
-    await untilJoined(phone, chat.id, 10_000)
+    await untilJoined(phone, chat.id, 30_000)
     const phoneIn = chat.info().members.some((m) => m.deviceId === phone.deviceId)
     const revocation = await alice.revokeDevice(phone.deviceId)
     record("revoke Alice's phone", phoneIn, `device ${phone.deviceId.slice(0, 18)}…`, [
       `added to the group, then revoked in tx ${revocation.txHash} at block ${revocation.blockNumber}`,
     ])
-    const kicked = await untilTransportClosed(phone, 10_000)
+    const kicked = await untilTransportClosed(phone, 30_000)
     record(
       'relay drops the revoked device',
       kicked,
@@ -344,7 +350,7 @@ export async function demoCommand(ctx: CliContext, argv: string[]): Promise<Demo
     // The tamper-evident log: anchor its head, export a transcript, verify it from the chain alone.
     done = out.step("Anchoring the head of Alice's log")
     const head = await alice.anchorLogHead()
-    await untilLogAnchored(alice, head as Hex, 20_000)
+    await untilLogAnchored(alice, head as Hex, 45_000)
     done()
     const transcript = exportTranscript({
       log: alice.log,
@@ -468,7 +474,7 @@ async function untilTransportClosed(client: Client, timeoutMs: number): Promise<
 
 function until(
   client: Client,
-  event: 'state' | 'message' | 'joined' | 'receipt',
+  event: 'state' | 'message' | 'joined' | 'receipt' | 'rejected',
   condition: () => boolean,
   timeoutMs: number,
   failure: string,
