@@ -8,10 +8,10 @@ import { type LocalAccount, privateKeyToAccount } from 'viem/accounts'
 import { type Anvil, startAnvil } from '../chain/anvil.js'
 import { deploySealpost } from '../chain/deploy.js'
 import { Client, type ReceivedMessage, type SentMessage } from '../client/Client.js'
+import { connectClient } from '../client/connect.js'
 import type { Deployment } from '../client/deployment.js'
 import { KeyRevokedError, MlsRejectedError, ReplayError, StaleSequenceError } from '../client/errors.js'
-import { loadDevice } from '../client/identity.js'
-import { RelayTransport } from '../client/relayTransport.js'
+import { RelayAuthError } from '../client/relayTransport.js'
 import {
   exportTranscript,
   formatVerification,
@@ -128,30 +128,26 @@ export async function demoCommand(ctx: CliContext, argv: string[]): Promise<Demo
     const relayUrl = relay.url
 
     /** Registers a device on chain (offline), then connects it to the relay and starts live mode. */
+    const options = (who: string, account: LocalAccount, device = 'default') => ({
+      account,
+      home: join(home, who),
+      rpc,
+      deployment,
+      passphrase: PASSPHRASE,
+      device,
+      kdf: { N: 2 ** 14, r: 8, p: 1 },
+      pollingInterval: 200,
+    })
+    /** Registers a device on chain (offline, to show the transaction), then connects it and starts live mode. */
     const join_ = async (who: string, account: LocalAccount, device = 'default') => {
-      const dir = join(home, who)
-      const options = {
-        account,
-        home: dir,
-        rpc,
-        deployment,
-        passphrase: PASSPHRASE,
-        device,
-        kdf: { N: 2 ** 14, r: 8, p: 1 },
-        pollingInterval: 200,
-      }
-      const offline = await Client.create(options)
+      const offline = await Client.create(options(who, account, device))
       const registered = await offline.register({ keyPackages: 0 })
       await offline.close()
-      const keys = await loadDevice({ home: dir, name: device, passphrase: PASSPHRASE })
-      const transport = await RelayTransport.connect({
-        url: relayUrl,
-        account: account.address,
-        deviceId: keys.deviceId,
-        sign: (m) => keys.signingKey.sign(m),
+      const client = await connectClient({
+        ...options(who, account, device),
+        relay: relayUrl,
+        register: false,
       })
-      const client = await Client.create({ ...options, transport })
-      await client.start()
       clients.push(client)
       return { client, registered }
     }
@@ -161,26 +157,15 @@ export async function demoCommand(ctx: CliContext, argv: string[]): Promise<Demo
       received: ReceivedMessage[],
       joined: Hex[],
     ) => {
-      const dir = join(home, who)
-      const keys = await loadDevice({ home: dir, passphrase: PASSPHRASE })
-      const transport = await RelayTransport.connect({
-        url: relayUrl,
-        account: account.address,
-        deviceId: keys.deviceId,
-        sign: (m) => keys.signingKey.sign(m),
+      const client = await connectClient({
+        ...options(who, account),
+        relay: relayUrl,
+        register: false,
+        beforeStart: (c) => {
+          c.events.on('message', (m) => received.push(m))
+          c.events.on('joined', (j) => joined.push(j.conversation))
+        },
       })
-      const client = await Client.create({
-        account,
-        home: dir,
-        rpc,
-        deployment,
-        passphrase: PASSPHRASE,
-        transport,
-        pollingInterval: 200,
-      })
-      client.events.on('message', (m) => received.push(m))
-      client.events.on('joined', (j) => joined.push(j.conversation))
-      await client.start()
       clients.push(client)
       return client
     }
@@ -323,21 +308,27 @@ export async function demoCommand(ctx: CliContext, argv: string[]): Promise<Demo
     await chat.syncMembers() // the committer may already have added it on its own
     await untilJoined(phone, chat.id, 30_000)
     const phoneIn = chat.info().members.some((m) => m.deviceId === phone.deviceId)
+    // The thief keeps the phone offline from now on, so it never processes its own removal.
+    await phone.close()
     const revocation = await alice.revokeDevice(phone.deviceId)
     record("revoke Alice's phone", phoneIn, `device ${phone.deviceId.slice(0, 18)}…`, [
       `added to the group, then revoked in tx ${revocation.txHash} at block ${revocation.blockNumber}`,
     ])
-    const kicked = await untilTransportClosed(phone, 30_000)
-    record(
-      'relay drops the revoked device',
-      kicked,
-      kicked ? 'its connection was closed and re-authentication is refused' : 'still connected',
+    const refusal = await untilRelayRefuses(() =>
+      connectClient({ ...options('alice', aliceKey, 'phone'), relay: relayUrl, register: false }),
     )
-    await phone.conversations
+    record(
+      'relay refuses the revoked device',
+      refusal !== undefined,
+      refusal ? `authentication refused with ${refusal}` : 'still admitted',
+    )
+    const stolenPhone = await Client.create(options('alice', aliceKey, 'phone'))
+    clients.push(stolenPhone)
+    await stolenPhone.conversations
       .get(chat.id)
       ?.send('wire the funds to this account', { unsafeSkipRegistrationCheck: true })
-      .catch(() => undefined)
-    const stolen = phone.store.messagesInState(['queued'], 'out')[0]?.envelope
+      .catch(() => undefined) // no transport: the thief forwards the sealed envelope some other way
+    const stolen = stolenPhone.store.messagesInState(['queued'], 'out')[0]?.envelope
     await expectRejection(
       "a revoked device's message, forwarded anyway",
       () => bob.receive(decodeEnvelope(stolen as Uint8Array)),
@@ -463,13 +454,23 @@ function untilLogAnchored(client: Client, head: Hex, timeoutMs: number): Promise
   )
 }
 
-async function untilTransportClosed(client: Client, timeoutMs: number): Promise<boolean> {
+/** Tries to connect until the relay refuses (it learns of the revocation from the chain); returns the wire code. */
+async function untilRelayRefuses(
+  connect: () => Promise<Client>,
+  timeoutMs = 30_000,
+): Promise<string | undefined> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
-    if ((client.transport as RelayTransport).state === 'closed') return true
-    await new Promise((r) => setTimeout(r, 50))
+    try {
+      const client = await connect()
+      await client.close()
+    } catch (err) {
+      if (err instanceof RelayAuthError) return err.wireCode
+      throw err
+    }
+    await new Promise((r) => setTimeout(r, 200))
   }
-  return false
+  return undefined
 }
 
 function until(

@@ -1,7 +1,7 @@
 /** Opens the device under --home as a live client on --relay, for the messaging commands. */
-import { Client } from '../client/Client.js'
-import { deviceExists, loadDevice } from '../client/identity.js'
-import { RelayTransport } from '../client/relayTransport.js'
+import type { Client } from '../client/Client.js'
+import { connectClient } from '../client/connect.js'
+import { deviceExists } from '../client/identity.js'
 import { UsageError } from '../errors.js'
 import type { CliContext } from './context.js'
 
@@ -28,30 +28,18 @@ export async function openLiveClient(
       code: 'SEALPOST_IDENTITY_NOT_FOUND',
       name: 'IdentityNotFoundError',
     })
-  const passphrase = ctx.passphrase()
-  const [account, deployment, keys] = await Promise.all([
-    ctx.account(),
-    ctx.deployment(),
-    loadDevice({ home: ctx.home, name: device, passphrase }),
-  ])
+  const [account, deployment] = await Promise.all([ctx.account(), ctx.deployment()])
   const done = ctx.out.step(`Connecting to the relay at ${relay}`)
-  const transport = await RelayTransport.connect({
-    url: relay,
-    account: account.address,
-    deviceId: keys.deviceId,
-    sign: (m) => keys.signingKey.sign(m),
-    expect: { chainId: deployment.chainId, registry: deployment.keyRegistry },
-  })
-  done('authenticated')
-  const client = await Client.create({
+  const client = await connectClient({
     account,
     home: ctx.home,
     rpc: ctx.rpc,
-    transport,
     deployment,
-    passphrase,
+    relay,
+    passphrase: ctx.passphrase(),
     device,
+    register: false,
   })
-  await client.start()
+  done('authenticated')
   return client
 }

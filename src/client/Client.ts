@@ -69,7 +69,6 @@ import {
   deserializeGroupState,
   encodeMls,
   identityOf,
-  keyPackageRef,
   membersOf,
   mlsClientConfig,
   registryAuthService,
@@ -237,6 +236,7 @@ export class Client {
   #lastLeafSweep = Date.now()
   #closing = false
   readonly #batchChecks = new Map<string, { at: number; confirmations: bigint }>()
+  readonly #members = new Map<Hex, { version: number; others: string[] }>()
   #pendingLogAnchor: { index: number; hash: Hex } | undefined
   #latest: { number: bigint; hash: Hex; at: number } | undefined
 
@@ -704,7 +704,7 @@ export class Client {
           privateMessage: created.privateMessage,
         }),
       })
-      const leaf = statementLeaf(signed.bytes, Uint8Array.from(Buffer.from(signed.signature.slice(2), 'hex')))
+      const leaf = statementLeaf(signed.bytes, signed.signature)
       this.store.transaction(() => {
         this.store.putGroup({
           groupId,
@@ -942,15 +942,11 @@ export class Client {
 
   #onAcks(topic: Hex, acks: { deviceId: Hex; seq: bigint }[]): void {
     if (!this.store.db.open) return
-    const group = this.store.getGroup(topic)
-    if (!group) return
-    const others = membersOf(deserializeGroupState(group.state, this.#config)).filter(
-      (m) => m.identity.deviceId.toLowerCase() !== this.deviceId.toLowerCase(),
-    )
-    if (others.length === 0) return
+    const others = this.#otherMembers(topic)
+    if (!others || others.length === 0) return
     let min: bigint | undefined
-    for (const member of others) {
-      const ack = acks.find((a) => a.deviceId.toLowerCase() === member.identity.deviceId.toLowerCase())
+    for (const deviceId of others) {
+      const ack = acks.find((a) => a.deviceId.toLowerCase() === deviceId)
       if (!ack) return
       min = min === undefined || ack.seq < min ? ack.seq : min
     }
@@ -959,6 +955,23 @@ export class Client {
       const updated = this.store.updateMessage(m.id, { state: 'delivered', delivered: true })
       if (updated?.state === 'delivered') this.#emitState(m.id as Hex, topic, 'delivered')
     }
+  }
+
+  /**
+   * Device ids (lower case) of the other members of a group. ACKS frames arrive often; the group state is
+   * decrypted and decoded only when it changed since the last call.
+   */
+  #otherMembers(groupId: Hex): string[] | undefined {
+    const version = this.store.groupVersion(groupId)
+    const cached = this.#members.get(groupId)
+    if (cached && cached.version === version) return cached.others
+    const group = this.store.getGroup(groupId)
+    if (!group) return undefined
+    const others = membersOf(deserializeGroupState(group.state, this.#config))
+      .map((m) => m.identity.deviceId.toLowerCase())
+      .filter((id) => id !== this.deviceId.toLowerCase())
+    this.#members.set(groupId, { version, others })
+    return others
   }
 
   async #checkFinality(): Promise<void> {
@@ -1298,10 +1311,7 @@ export class Client {
       text,
       statement,
       signature: content.signed.signature,
-      leaf: statementLeaf(
-        content.signed.bytes,
-        Uint8Array.from(Buffer.from(content.signed.signature.slice(2), 'hex')),
-      ),
+      leaf: statementLeaf(content.signed.bytes, content.signed.signature),
       report,
     }
     this.store.transaction(() => {
@@ -1404,7 +1414,6 @@ export class Client {
           deviceId: device.deviceId,
           reason: `ciphersuite ${keyPackage.cipherSuite}`,
         })
-      await keyPackageRef(keyPackage, this.#impl)
       claimed.push({ deviceId: device.deviceId, keyPackage })
     }
     return claimed

@@ -15,6 +15,8 @@ export type ConnectClientParameters = Omit<ClientParameters, 'transport' | 'acco
   register?: boolean | undefined
   /** Reconnect backoff of the relay transport. */
   backoff?: { minMs: number; maxMs: number } | undefined
+  /** Called with the client before live mode starts, to attach listeners that must not miss the catch-up. */
+  beforeStart?: ((client: Client) => void) | undefined
 }
 
 /**
@@ -24,7 +26,7 @@ export type ConnectClientParameters = Omit<ClientParameters, 'transport' | 'acco
  * @example const alice = await connectClient({ account, home, rpc, deployment, relay: 'ws://127.0.0.1:8787', passphrase })
  */
 export async function connectClient(parameters: ConnectClientParameters): Promise<Client> {
-  const { relay, register = true, backoff, ...rest } = parameters
+  const { relay, register = true, backoff, beforeStart, ...rest } = parameters
   if (register) {
     const offline = await Client.create(rest)
     try {
@@ -44,6 +46,7 @@ export async function connectClient(parameters: ConnectClientParameters): Promis
     ...(backoff ? { backoff } : {}),
   })
   const client = await Client.create({ ...rest, transport })
+  beforeStart?.(client)
   try {
     await client.start()
   } catch (err) {

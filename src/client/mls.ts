@@ -122,11 +122,6 @@ export async function createKeyPackage({
   return { publicPackage, privatePackage, ref }
 }
 
-/** Reference of a key package (RFC 9420 §5.2), as hex. */
-export async function keyPackageRef(keyPackage: KeyPackage, impl: CiphersuiteImpl): Promise<Hex> {
-  return bytesToHex(await makeKeyPackageRef(keyPackage, impl.hash))
-}
-
 /** Encodes an MLS message for an envelope payload. */
 export function encodeMls(message: MLSMessage): Uint8Array {
   return encodeMlsMessage(message)

@@ -849,14 +849,9 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
 
   /** Takes one token from the device's bucket (or the connection's before AUTH). */
   #take(conn: Conn): boolean {
+    if (!this.#hasToken(conn)) return false
     const bucket = conn.deviceId ? this.#devices.get(conn.deviceId)?.bucket : conn.bucket
-    if (!bucket) return true
-    const now = this.#now()
-    const { ratePerSecond, burst } = this.limits
-    bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) * ratePerSecond) / 1000)
-    bucket.at = now
-    if (bucket.tokens < 1) return false
-    bucket.tokens -= 1
+    if (bucket) bucket.tokens -= 1
     return true
   }
 

@@ -101,6 +101,8 @@ create index if not exists messages_state on messages(state);
 export class DeviceStore {
   readonly db: Database.Database
   readonly #key: Uint8Array
+  /** Writes per group in this process, so callers can cache what they derive from a group state. */
+  readonly #groupVersions = new Map<string, number>()
 
   private constructor(db: Database.Database, storageKey: Uint8Array) {
     this.db = db
@@ -166,7 +168,13 @@ export class DeviceStore {
     )
   }
 
+  /** A number that changes whenever `putGroup` writes this group (0 before the first write by this process). */
+  groupVersion(groupId: string): number {
+    return this.#groupVersions.get(groupId) ?? 0
+  }
+
   putGroup({ groupId, peer, ciphersuite, state }: Omit<StoredGroup, 'updatedAt'>): void {
+    this.#groupVersions.set(groupId, this.groupVersion(groupId) + 1)
     this.db
       .prepare(
         `insert into groups (group_id, peer, ciphersuite, state, updated_at) values (?, ?, ?, ?, ?)
