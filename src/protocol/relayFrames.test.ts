@@ -1,18 +1,22 @@
+import { readFileSync } from 'node:fs'
 import fc from 'fast-check'
 import { getAddress, type Hex } from 'viem'
 import { describe, expect, test } from 'vitest'
 import {
+  CLIENT_FRAME_TYPES_WITH_REQ_ID,
   type ClientFrame,
   decodeClientFrame,
   decodeRelayFrame,
   encodeClientFrame,
   encodeRelayFrame,
   isRelayErrorCode,
+  peekReqId,
   RELAY_ERROR_CODES,
   type RelayFrame,
   RelayFrameError,
   RelayFrameFieldError,
   relayAuthMessage,
+  relayFrameTypes,
 } from './relayFrames.js'
 
 const hexN = (n: number) =>
@@ -255,4 +259,100 @@ describe('relayAuthMessage', () => {
     expect(isRelayErrorCode('RELAY_QUEUE_FULL')).toBe(true)
     expect(isRelayErrorCode('SOMETHING_ELSE')).toBe(false)
   })
+})
+
+describe('peekReqId', () => {
+  test('reads the reqId of every client frame type that carries one, without decoding the rest', () => {
+    fc.assert(
+      fc.property(clientFrame, (frame) => {
+        const bytes = encodeClientFrame(frame)
+        expect(peekReqId(bytes)).toBe('reqId' in frame ? frame.reqId : 0)
+        // The rest of the frame does not matter: a truncated or oversized body still names its request.
+        expect(peekReqId(Uint8Array.of(...bytes.subarray(0, 5), 0xff))).toBe(
+          'reqId' in frame ? frame.reqId : 0,
+        )
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  test('is 0 for AUTH, ACK, relay frames, unknown types and frames too short to hold a reqId', () => {
+    expect(peekReqId(new Uint8Array())).toBe(0)
+    expect(peekReqId(Uint8Array.of(relayFrameTypes.publish, 0, 0, 1))).toBe(0)
+    expect(peekReqId(Uint8Array.of(relayFrameTypes.publish, 0, 0, 1, 2))).toBe(258)
+    expect(peekReqId(Uint8Array.of(relayFrameTypes.ack, 0, 0, 1, 2))).toBe(0)
+    expect(peekReqId(Uint8Array.of(relayFrameTypes.auth, 0, 0, 1, 2))).toBe(0)
+    expect(peekReqId(Uint8Array.of(relayFrameTypes.ok, 0, 0, 1, 2))).toBe(0)
+    expect(peekReqId(Uint8Array.of(0x42, 0, 0, 1, 2))).toBe(0)
+    // A view into a larger buffer reads from its own offset.
+    expect(peekReqId(Uint8Array.of(9, 9, relayFrameTypes.leaf, 0xff, 0xff, 0xff, 0xff).subarray(2))).toBe(
+      0xffffffff,
+    )
+  })
+
+  test('names exactly the client frames with a reqId field', () => {
+    expect([...CLIENT_FRAME_TYPES_WITH_REQ_ID].sort()).toEqual([2, 3, 4, 6, 7, 8, 9])
+  })
+})
+
+// ---------------------------------------------------------------------------------------------------------
+// Frozen vectors
+
+type VectorFrame = Record<string, unknown>
+type Vector = { frame: VectorFrame; encoded: Hex }
+const vectorFile = JSON.parse(
+  readFileSync(new URL('../../test/vectors/relay-frames-v1.json', import.meta.url), 'utf8'),
+) as { client: Vector[]; relay: Vector[] }
+
+const fromHex = (hex: unknown) => Uint8Array.from(Buffer.from(String(hex).slice(2), 'hex'))
+const toHex = (bytes: Uint8Array) => `0x${Buffer.from(bytes).toString('hex')}`
+
+/** The JSON form of a vector (u64 as decimal strings, bytes as hex) as a frame. */
+function frameOf(json: VectorFrame): ClientFrame & RelayFrame {
+  const frame: Record<string, unknown> = { ...json }
+  for (const key of ['after', 'seq', 'value']) if (key in frame) frame[key] = BigInt(String(frame[key]))
+  if ('envelope' in frame) frame.envelope = fromHex(frame.envelope)
+  if (frame.type === 'kp' && !('envelope' in frame)) frame.envelope = undefined
+  if (Array.isArray(frame.envelopes)) frame.envelopes = frame.envelopes.map(fromHex)
+  if (Array.isArray(frame.acks))
+    frame.acks = (frame.acks as { deviceId: Hex; seq: string }[]).map((a) => ({
+      deviceId: a.deviceId,
+      seq: BigInt(a.seq),
+    }))
+  return frame as ClientFrame & RelayFrame
+}
+
+describe('frozen vectors test/vectors/relay-frames-v1.json', () => {
+  test('cover every client and relay frame type', () => {
+    const clientTypes = new Set(vectorFile.client.map((v) => v.frame.type))
+    const relayTypes = new Set(vectorFile.relay.map((v) => v.frame.type))
+    expect([...clientTypes].sort()).toEqual(
+      ['ack', 'auth', 'kp-count', 'kp-put', 'kp-take', 'leaf', 'publish', 'subscribe', 'unsubscribe'].sort(),
+    )
+    expect([...relayTypes].sort()).toEqual(
+      ['acks', 'auth-ok', 'challenge', 'deliver', 'error', 'kp', 'ok'].sort(),
+    )
+  })
+
+  test.each(vectorFile.client.map((v) => [v.frame.type, v] as const))(
+    'client %s: encodes and decodes byte for byte',
+    (_, v) => {
+      const frame = frameOf(v.frame)
+      expect(toHex(encodeClientFrame(frame))).toBe(v.encoded)
+      const decoded = decodeClientFrame(fromHex(v.encoded))
+      expect(plain(decoded)).toEqual(plain(frame))
+      expect(toHex(encodeClientFrame(decoded))).toBe(v.encoded)
+    },
+  )
+
+  test.each(vectorFile.relay.map((v) => [v.frame.type, v] as const))(
+    'relay %s: encodes and decodes byte for byte',
+    (_, v) => {
+      const frame = frameOf(v.frame)
+      expect(toHex(encodeRelayFrame(frame))).toBe(v.encoded)
+      const decoded = decodeRelayFrame(fromHex(v.encoded))
+      expect(plain(decoded)).toEqual(plain(frame))
+      expect(toHex(encodeRelayFrame(decoded))).toBe(v.encoded)
+    },
+  )
 })

@@ -62,6 +62,34 @@ export function isRelayErrorCode(code: string): code is RelayErrorCode {
   return (RELAY_ERROR_CODES as readonly string[]).includes(code)
 }
 
+/**
+ * Client frame types that carry a u32 `reqId` right after the type byte: every client frame but AUTH and ACK.
+ *
+ * @example CLIENT_FRAME_TYPES_WITH_REQ_ID.has(relayFrameTypes.publish) // true
+ */
+export const CLIENT_FRAME_TYPES_WITH_REQ_ID: ReadonlySet<number> = new Set([
+  relayFrameTypes.publish,
+  relayFrameTypes.subscribe,
+  relayFrameTypes.unsubscribe,
+  relayFrameTypes.kpPut,
+  relayFrameTypes.kpTake,
+  relayFrameTypes.kpCount,
+  relayFrameTypes.leaf,
+])
+
+/**
+ * The request id of a client frame without decoding it (for answering a frame that is too large, malformed or over
+ * the rate): the u32 at offset 1 when the type byte is one that carries a reqId and the bytes are long enough,
+ * otherwise 0 (the id of "answers no request").
+ *
+ * @example peekReqId(encodeClientFrame({ type: 'kp-count', reqId: 7, deviceId })) // 7
+ */
+export function peekReqId(bytes: Uint8Array): number {
+  const type = bytes[0]
+  if (type === undefined || !CLIENT_FRAME_TYPES_WITH_REQ_ID.has(type) || bytes.length < 5) return 0
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(1, false)
+}
+
 /** Largest u16 count of KP_PUT / ACKS entries. @example MAX_FRAME_LIST // 65535 */
 export const MAX_FRAME_LIST = 0xffff
 /** Longest error code an ERROR frame can carry (codeLen is a u8). @example MAX_ERROR_CODE_LENGTH // 255 */
