@@ -6,7 +6,7 @@ import { createServer } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type Chain, defineChain, type Hex } from 'viem'
-import { InternalError } from '../errors.js'
+import { AnvilStartError } from './errors.js'
 
 /**
  * The ten private keys anvil derives from its default mnemonic ("test test ... junk").
@@ -68,24 +68,6 @@ export type Anvil = {
   /** SIGTERM, then SIGKILL after a grace period; resolves once the process exited. Idempotent. */
   stop(): Promise<void>
   [Symbol.asyncDispose](): Promise<void>
-}
-
-/**
- * anvil did not start or did not answer in time.
- *
- * @example
- * try { await startAnvil() } catch (e) { if (e instanceof AnvilStartError) console.error(e.metaMessages) }
- */
-export class AnvilStartError extends InternalError {
-  override name = 'AnvilStartError' as const
-  constructor({ reason, stderr, cause }: { reason: string; stderr: readonly string[]; cause?: unknown }) {
-    super(`anvil failed to start: ${reason}`, {
-      metaMessages: stderr.length > 0 ? ['Last stderr lines:', ...stderr] : [],
-      cause,
-      code: 'SEALPOST_ANVIL_START_FAILED',
-      name: 'AnvilStartError',
-    })
-  }
 }
 
 const live = new Set<ChildProcess>()

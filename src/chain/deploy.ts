@@ -3,9 +3,8 @@ import type { Address, Client, Hex } from 'viem'
 import { deployContract, waitForTransactionReceipt } from 'viem/actions'
 import { keyRegistryAbi, keyRegistryBytecode } from '../../contracts/artifacts/KeyRegistry.js'
 import { messageAnchorAbi, messageAnchorBytecode } from '../../contracts/artifacts/MessageAnchor.js'
-import { UsageError } from '../errors.js'
-import { ChainRequestError, withChainErrors } from './errors.js'
-import type { WriteClient } from './keyRegistry.js'
+import { ChainRequestError, NoAccountError, withChainErrors } from './errors.js'
+import type { WriteClient } from './sendAndWait.js'
 
 /**
  * Progress events of {@link deploySealpost}.
@@ -47,10 +46,7 @@ export async function deploySealpost(
 ): Promise<SealpostDeployment> {
   const account = walletClient.account
   if (!account) {
-    throw new UsageError('The wallet client has no account to deploy from.', {
-      code: 'SEALPOST_CHAIN_NO_ACCOUNT',
-      name: 'UsageError',
-    })
+    throw new NoAccountError({ action: 'deploy the contracts' })
   }
   const deployOne = async (step: 'keyRegistry' | 'messageAnchor') => {
     onProgress?.({ step, status: 'sending' })

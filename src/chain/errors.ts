@@ -1,4 +1,4 @@
-/** Typed Sealpost errors for chain failures, and `mapChainError` which turns viem errors into them. */
+/** Typed Sealpost errors of the chain layer, and `mapChainError` which turns viem errors into them. */
 import {
   type Abi,
   ChainMismatchError,
@@ -142,6 +142,40 @@ export class ChainRequestError extends InternalError {
       details: cause instanceof ViemBaseError ? cause.shortMessage : undefined,
       code: 'SEALPOST_CHAIN_REQUEST_FAILED',
       name: 'ChainRequestError',
+    })
+  }
+}
+
+/**
+ * A write was asked of a client that carries no account (and no `sender` was given).
+ *
+ * @example
+ * throw new NoAccountError({ action: 'deploy the contracts' })
+ */
+export class NoAccountError extends UsageError {
+  override name = 'NoAccountError' as const
+  constructor({ action }: { action: string }) {
+    super(`The client has no account to ${action} from.`, {
+      code: 'SEALPOST_CHAIN_NO_ACCOUNT',
+      name: 'NoAccountError',
+    })
+  }
+}
+
+/**
+ * anvil did not start or did not answer in time.
+ *
+ * @example
+ * try { await startAnvil() } catch (e) { if (e instanceof AnvilStartError) console.error(e.metaMessages) }
+ */
+export class AnvilStartError extends InternalError {
+  override name = 'AnvilStartError' as const
+  constructor({ reason, stderr, cause }: { reason: string; stderr: readonly string[]; cause?: unknown }) {
+    super(`anvil failed to start: ${reason}`, {
+      metaMessages: stderr.length > 0 ? ['Last stderr lines:', ...stderr] : [],
+      cause,
+      code: 'SEALPOST_ANVIL_START_FAILED',
+      name: 'AnvilStartError',
     })
   }
 }

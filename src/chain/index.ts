@@ -1,7 +1,6 @@
 /** Chain layer of Sealpost: viem actions for KeyRegistry and MessageAnchor, the anvil launcher, watchers. */
 export {
   type Anvil,
-  AnvilStartError,
   anvilPrivateKeys,
   resolveAnvilBinary,
   type StartAnvilOptions,
@@ -10,12 +9,14 @@ export {
 export { type DeployProgress, deploySealpost, type SealpostDeployment } from './deploy.js'
 export type { Deployment } from './deployment.js'
 export {
+  AnvilStartError,
   assertChainId,
   ChainRequestError,
   type ContractErrorName,
   ContractRevertError,
   contractErrorCodes,
   mapChainError,
+  NoAccountError,
   RpcUnreachableError,
   WrongChainError,
   withChainErrors,
@@ -48,14 +49,15 @@ export {
   signAddDevice,
   signRevokeDevice,
   signRotateDevice,
-  type WriteClient,
-  type WriteResult,
 } from './keyRegistry.js'
 export {
+  type AnchoredEvent,
   type AnchorInfo,
   type AnchorRootParameters,
   anchorRoot,
   computeRootOnChain,
+  decodeAnchoredLogs,
+  findAnchorTransaction,
   getAnchor,
   type MessageAnchorActions,
   messageAnchorActions,
@@ -70,3 +72,4 @@ export {
   type RegistryWatcherOptions,
   WatcherBehindError,
 } from './registryWatcher.js'
+export type { WriteClient, WriteResult } from './sendAndWait.js'

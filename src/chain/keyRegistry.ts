@@ -8,13 +8,12 @@ import {
   type Hex,
   keccak256,
   type LocalAccount,
-  type TransactionReceipt,
   type Transport,
 } from 'viem'
-import { readContract, signTypedData, waitForTransactionReceipt, writeContract } from 'viem/actions'
+import { readContract, signTypedData } from 'viem/actions'
 import { keyRegistryAbi } from '../../contracts/artifacts/KeyRegistry.js'
-import { UsageError } from '../errors.js'
-import { ContractRevertError, withChainErrors } from './errors.js'
+import { withChainErrors } from './errors.js'
+import { sendAndWait, type WriteClient, type WriteResult } from './sendAndWait.js'
 
 /**
  * EIP-712 domain name and version of KeyRegistry.
@@ -113,14 +112,6 @@ export function deviceIdOf(p256X: Hex, p256Y: Hex): Hex {
  * const signer: RegistrySigner = privateKeyToAccount(key)
  */
 export type RegistrySigner = LocalAccount | Client<Transport, Chain | undefined, Account>
-
-/**
- * A client that can send transactions (a wallet client), optionally overriding its account.
- *
- * @example
- * const client: WriteClient = createWalletClient({ account, chain, transport: http(url) })
- */
-export type WriteClient = Client<Transport, Chain | undefined, Account | undefined>
 
 type SignBase = { registry: Address; chainId: number; nonce: bigint; deadline: bigint }
 
@@ -234,14 +225,6 @@ export async function signRotateDevice(
   })
 }
 
-/**
- * Result of a mined registry or anchor transaction.
- *
- * @example
- * const { hash, blockNumber, gasUsed }: WriteResult = await revokeDevice(client, params)
- */
-export type WriteResult = { hash: Hex; receipt: TransactionReceipt; blockNumber: bigint; gasUsed: bigint }
-
 type WriteBase = {
   registry: Address
   /**
@@ -283,36 +266,6 @@ export type RotateDeviceParameters = WriteBase & {
   p256X: Hex
   p256Y: Hex
   mlsKey: Hex
-}
-
-/**
- * Sends a contract write, waits for the receipt, and maps every failure to a Sealpost error.
- * Internal helper shared with messageAnchor.ts.
- *
- * @example
- * await sendAndWait(client, { address, abi, functionName: 'anchor', args }, undefined)
- */
-export async function sendAndWait(
-  client: WriteClient,
-  request: { address: Address; abi: readonly unknown[]; functionName: string; args: readonly unknown[] },
-  sender: Account | Address | undefined,
-  confirmations = 1,
-): Promise<WriteResult> {
-  const account = sender ?? client.account
-  if (!account) {
-    throw new UsageError('The client has no account to send the transaction from.', {
-      code: 'SEALPOST_CHAIN_NO_ACCOUNT',
-      name: 'UsageError',
-    })
-  }
-  return withChainErrors(async () => {
-    const hash = await writeContract(client, { ...request, account, chain: client.chain ?? null } as never)
-    const receipt = await waitForTransactionReceipt(client, { hash, confirmations })
-    if (receipt.status !== 'success') {
-      throw new ContractRevertError({ functionName: request.functionName })
-    }
-    return { hash, receipt, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed }
-  })
 }
 
 /** The explicit `nonce`, or the account's current one read from the registry. */

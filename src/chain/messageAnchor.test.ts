@@ -7,6 +7,8 @@ import { ContractRevertError } from './errors.js'
 import {
   anchorRoot,
   computeRootOnChain,
+  decodeAnchoredLogs,
+  findAnchorTransaction,
   getAnchor,
   messageAnchorActions,
   verifyInclusionOnChain,
@@ -85,6 +87,30 @@ describe('anchor', () => {
       leafCount: 1000n,
       meta: '0x',
     })
+  })
+
+  it('decodes Anchored logs of a transaction receipt, and finds the anchoring transaction of a root', async () => {
+    const root = randomLeaf()
+    const sender = ctx.walletClients[3]!
+    const res = await anchorRoot(sender, { contract, root, leafCount: 5, meta: '0x01' })
+    expect(decodeAnchoredLogs(res.receipt.logs, { contract })).toEqual([
+      {
+        root,
+        submitter: sender.account.address,
+        leafCount: 5,
+        meta: '0x01',
+        transactionHash: res.hash,
+        blockNumber: res.blockNumber,
+      },
+    ])
+    // Logs of another address are not this contract's anchors.
+    expect(decodeAnchoredLogs(res.receipt.logs, { contract: ctx.contracts.keyRegistry })).toEqual([])
+    expect(
+      await findAnchorTransaction(ctx.publicClient, { contract, root, blockNumber: res.blockNumber }),
+    ).toBe(res.hash)
+    expect(
+      await findAnchorTransaction(ctx.publicClient, { contract, root, blockNumber: res.blockNumber - 1n }),
+    ).toBeUndefined()
   })
 
   it('returns undefined for a root never anchored', async () => {

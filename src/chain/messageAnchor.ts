@@ -1,9 +1,9 @@
-/** Typed viem actions for the MessageAnchor contract: anchor batch roots, read anchors, check inclusion proofs. */
-import type { Address, Client, Hex } from 'viem'
-import { readContract } from 'viem/actions'
+/** Typed viem actions for the MessageAnchor contract: anchor roots, read anchors, find and decode `Anchored` logs. */
+import { type Address, type Client, type Hex, isAddressEqual, type Log, parseEventLogs } from 'viem'
+import { getContractEvents, readContract } from 'viem/actions'
 import { messageAnchorAbi } from '../../contracts/artifacts/MessageAnchor.js'
 import { withChainErrors } from './errors.js'
-import { sendAndWait, type WriteClient, type WriteResult } from './keyRegistry.js'
+import { sendAndWait, type WriteClient, type WriteResult } from './sendAndWait.js'
 
 /**
  * Parameters of {@link anchorRoot}.
@@ -87,6 +87,68 @@ export async function getAnchor(
     timestamp: BigInt(timestamp),
     leafCount: Number(leafCount),
   }
+}
+
+/**
+ * One decoded `Anchored(root indexed, submitter indexed, leafCount, meta)` event.
+ *
+ * @example
+ * const [event]: AnchoredEvent[] = decodeAnchoredLogs(txReceipt.logs, { contract })
+ */
+export type AnchoredEvent = {
+  root: Hex
+  submitter: Address
+  leafCount: number
+  meta: Hex
+  transactionHash: Hex | null
+  blockNumber: bigint | null
+}
+
+/**
+ * Decodes the `Anchored` events that `contract` emitted among `logs` (e.g. a transaction receipt's logs); logs
+ * of other contracts or events are skipped.
+ *
+ * @example
+ * const anchoredHere = decodeAnchoredLogs(txReceipt.logs, { contract }).some((e) => e.root === root)
+ */
+export function decodeAnchoredLogs(
+  logs: readonly Log[],
+  { contract }: { contract: Address },
+): AnchoredEvent[] {
+  const ours = logs.filter((log) => isAddressEqual(log.address, contract))
+  return parseEventLogs({ abi: messageAnchorAbi, eventName: 'Anchored', logs: ours }).map((log) => ({
+    root: log.args.root.toLowerCase() as Hex,
+    submitter: log.args.submitter,
+    leafCount: Number(log.args.leafCount),
+    meta: log.args.meta,
+    transactionHash: log.transactionHash,
+    blockNumber: log.blockNumber,
+  }))
+}
+
+/**
+ * Hash of the transaction whose `Anchored(root)` log is in block `blockNumber` (the last one, if several), or
+ * undefined when the block holds none (a reorg in progress).
+ *
+ * @example
+ * const anchor = await getAnchor(client, { contract, root })
+ * const txHash = anchor && (await findAnchorTransaction(client, { contract, root, blockNumber: anchor.blockNumber }))
+ */
+export async function findAnchorTransaction(
+  client: Client,
+  { contract, root, blockNumber }: { contract: Address; root: Hex; blockNumber: bigint },
+): Promise<Hex | undefined> {
+  const logs = await withChainErrors(() =>
+    getContractEvents(client, {
+      address: contract,
+      abi: messageAnchorAbi,
+      eventName: 'Anchored',
+      args: { root },
+      fromBlock: blockNumber,
+      toBlock: blockNumber,
+    }),
+  )
+  return logs.at(-1)?.transactionHash ?? undefined
 }
 
 /**

@@ -3,15 +3,13 @@ import {
   type Address,
   BlockNotFoundError,
   type Client,
-  encodeEventTopics,
   type Hex,
   isAddressEqual,
   TransactionReceiptNotFoundError,
 } from 'viem'
 import { getBlock, getBlockNumber, getChainId, getTransactionReceipt } from 'viem/actions'
-import { messageAnchorAbi } from '../../contracts/artifacts/MessageAnchor.js'
 import { WrongChainError, withChainErrors } from '../chain/errors.js'
-import { getAnchor } from '../chain/messageAnchor.js'
+import { decodeAnchoredLogs, getAnchor } from '../chain/messageAnchor.js'
 import { VerificationError } from '../errors.js'
 import { rootFromInclusionProof } from '../protocol/merkle.js'
 import { type Receipt, ReceiptFieldError, validateReceipt } from '../protocol/receipt.js'
@@ -215,17 +213,8 @@ export async function verifyReceipt(
       'transaction',
       `transaction is in block ${txReceipt.blockNumber}, receipt claims ${receipt.blockNumber}`,
     )
-  const [eventTopic, rootTopic] = encodeEventTopics({
-    abi: messageAnchorAbi,
-    eventName: 'Anchored',
-    args: { root: receipt.root },
-  })
-  const emitted = txReceipt.logs.some(
-    (log) =>
-      isAddressEqual(log.address, messageAnchor) &&
-      log.topics[0] === eventTopic &&
-      log.topics[1]?.toLowerCase() === String(rootTopic).toLowerCase(),
-  )
+  const root = receipt.root.toLowerCase()
+  const emitted = decodeAnchoredLogs(txReceipt.logs, { contract: messageAnchor }).some((e) => e.root === root)
   if (!emitted)
     return fail('transaction', `transaction ${receipt.txHash} did not anchor this root${replaced}`)
   pass('transaction', `transaction ${receipt.txHash} anchored the root in block ${txReceipt.blockNumber}`)

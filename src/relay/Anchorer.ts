@@ -8,7 +8,7 @@ import { type Address, BlockNotFoundError, type Client, type Hex, stringToHex } 
 import { getBlock, getBlockNumber, getChainId, getContractEvents, getTransactionReceipt } from 'viem/actions'
 import { messageAnchorAbi } from '../../contracts/artifacts/MessageAnchor.js'
 import { mapChainError, withChainErrors } from '../chain/errors.js'
-import type { WriteClient } from '../chain/keyRegistry.js'
+import type { WriteClient } from '../chain/sendAndWait.js'
 import { anchorRoot, getAnchor } from '../chain/messageAnchor.js'
 import { type BaseError, InternalError, UsageError, ValidationError, VerificationError } from '../errors.js'
 import { buildMerkleTree, inclusionProof, type MerkleTree } from '../protocol/merkle.js'
