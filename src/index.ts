@@ -20,13 +20,17 @@ export {
   writeDeployment,
 } from './client/deployment.js'
 export {
+  AccountKeyRequiredError,
+  AccountMismatchError,
   BlockReferenceError,
   BodyHashMismatchError,
+  ClientClosedError,
   ClockSkewError,
   DeviceNotRegisteredError,
   KeyNotYetValidError,
   KeyPackageRejectedError,
   KeyRevokedError,
+  MessageStateTimeoutError,
   MlsRejectedError,
   NoKeyPackageError,
   PeerHasNoDevicesError,
@@ -35,6 +39,7 @@ export {
   StaleSequenceError,
   StatementChainError,
   StatementSignatureError,
+  UnexpectedEnvelopeKindError,
   UnknownConversationError,
   UnknownSenderError,
 } from './client/errors.js'
@@ -50,6 +55,7 @@ export {
   loadAccount,
   loadDevice,
 } from './client/identity.js'
+export { type MessageRecord, MessageView } from './client/messageView.js'
 export {
   RelayAuthError,
   type RelayConnectionState,
@@ -93,5 +99,5 @@ export {
   ValidationError,
   VerificationError,
 } from './errors.js'
-export type { MessageState } from './store/deviceStore.js'
+export type { MessageState } from './protocol/messageState.js'
 export { MissingPassphraseError, WrongPassphraseError } from './store/keystore.js'

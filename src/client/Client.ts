@@ -45,24 +45,29 @@ import { decodeApplicationContent, encodeApplicationContent } from '../protocol/
 import type { DeviceIdentity } from '../protocol/credential.js'
 import { createEnvelope, decodeEnvelope, type Envelope, encodeEnvelope } from '../protocol/envelope.js'
 import { rootFromInclusionProof } from '../protocol/merkle.js'
+import type { MessageState } from '../protocol/messageState.js'
 import { decodeReceipt, type Receipt, receiptFromJson, receiptToJson } from '../protocol/receipt.js'
 import { hashBody, type Statement, statementLeaf } from '../protocol/statement.js'
 import { inboxTopic } from '../protocol/topics.js'
 import { AuditLog, type LogDataByKind, type LogKind } from '../store/auditLog.js'
-import { DeviceStore, type MessageState } from '../store/deviceStore.js'
+import { DeviceStore } from '../store/deviceStore.js'
 import { resolvePassphrase } from '../store/keystore.js'
 import { AsyncQueue } from './asyncQueue.js'
 import { type Deployment, readDeployment } from './deployment.js'
 import {
+  AccountKeyRequiredError,
+  AccountMismatchError,
   DeviceNotRegisteredError,
   KeyPackageRejectedError,
   MlsRejectedError,
   NoKeyPackageError,
   PeerHasNoDevicesError,
   ReplayError,
+  UnexpectedEnvelopeKindError,
   UnknownConversationError,
 } from './errors.js'
 import { createDevice, type DeviceKeys, deviceExists, type KdfParams, loadDevice } from './identity.js'
+import { MessageView } from './messageView.js'
 import {
   createKeyPackage,
   decodeMls,
@@ -78,6 +83,7 @@ import {
 import { type Delivery, offlineTransport, type Transport } from './transport.js'
 import { ReceiptVerificationError, verifyReceipt } from './verifyReceipt.js'
 import { type ClockPolicy, type VerificationReport, verifyStatement } from './verifyStatement.js'
+import { waitForState } from './waitForState.js'
 
 export type ClientParameters = {
   /** The account's wallet (signs device authorisations), or just its address for a device that is already registered. */
@@ -209,6 +215,8 @@ export class Client {
   readonly transport: Transport
   readonly store: DeviceStore
   readonly conversations: Conversations
+  /** Read-only view of this device's messages (states, verdicts, receipts). */
+  readonly messages: MessageView
   readonly #device: DeviceKeys
   readonly #wallet: LocalAccount | undefined
   readonly #submitter: LocalAccount | undefined
@@ -295,6 +303,7 @@ export class Client {
       }),
     )
     this.conversations = new Conversations(this)
+    this.messages = new MessageView(init.store)
   }
 
   /**
@@ -328,11 +337,7 @@ export class Client {
           kdf: parameters.kdf,
         })
     if (!isAddressEqual(device.account, accountAddress))
-      throw new UsageError('This device belongs to another account.', {
-        metaMessages: [`Device account: ${device.account}`, `Given account: ${accountAddress}`],
-        code: 'SEALPOST_ACCOUNT_MISMATCH',
-        name: 'AccountMismatchError',
-      })
+      throw new AccountMismatchError({ deviceAccount: device.account, givenAccount: accountAddress })
     const impl = await getMlsCiphersuite(device.mls.ciphersuite)
     const store = DeviceStore.open({ path: `${device.dir}/state.sqlite`, storageKey: device.storageKey })
     const watcher = new RegistryWatcher({
@@ -596,6 +601,29 @@ export class Client {
 
   /** @internal */ streamOf(conversation: Hex): AsyncIterableIterator<ReceivedMessage> {
     return this.#stream((m) => m.conversation.toLowerCase() === conversation.toLowerCase())
+  }
+
+  /**
+   * Resolves with the state message `id` reached once it is at least `state` (at once if it already is); rejects
+   * with `MessageStateTimeoutError` after `timeoutMs`, or `ClientClosedError` if the client closes first.
+   *
+   * @example await client.waitForState(sent.id, 'anchored', { timeoutMs: 30_000 })
+   */
+  waitForState(id: Hex, state: MessageState, options: { timeoutMs: number }): Promise<MessageState> {
+    const listen = (onState: (e: { id: Hex; state: MessageState }) => void, onClosed: () => void) => {
+      this.events.on('state', onState)
+      this.events.on('closed', onClosed)
+      return () => {
+        this.events.off('state', onState)
+        this.events.off('closed', onClosed)
+      }
+    }
+    return waitForState({ messages: this.messages, closed: () => this.#closing, listen }, id, state, options)
+  }
+
+  /** True once `close()` has begun. */
+  get closed(): boolean {
+    return this.#closing
   }
 
   /** The device's tamper-evident log (read-only view). */
@@ -1162,10 +1190,7 @@ export class Client {
         case 'receipt':
           return await this.#processReceipt(envelope)
         default:
-          throw new UsageError(`Envelopes of kind "${envelope.kind}" are not delivered to clients.`, {
-            code: 'SEALPOST_UNEXPECTED_KIND',
-            name: 'UnexpectedEnvelopeKindError',
-          })
+          throw new UnexpectedEnvelopeKindError({ kind: envelope.kind })
       }
     } catch (err) {
       // Remember the verdict so a replay of the same bytes is recognised, but leave all other state unchanged.
@@ -1473,11 +1498,7 @@ export class Client {
   }
 
   #requireWallet(): LocalAccount {
-    if (!this.#wallet)
-      throw new UsageError('This operation needs the account key (only the address was given).', {
-        code: 'SEALPOST_ACCOUNT_KEY_REQUIRED',
-        name: 'AccountKeyRequiredError',
-      })
+    if (!this.#wallet) throw new AccountKeyRequiredError()
     return this.#wallet
   }
 

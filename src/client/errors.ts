@@ -202,3 +202,78 @@ export class DeviceNotRegisteredError extends UsageError {
     })
   }
 }
+
+/**
+ * The device under `home` belongs to another account than the one given.
+ *
+ * @example throw new AccountMismatchError({ deviceAccount, givenAccount })
+ */
+export class AccountMismatchError extends UsageError {
+  override name = 'AccountMismatchError' as const
+  constructor(p: { deviceAccount: string; givenAccount: string }) {
+    super('This device belongs to another account.', {
+      metaMessages: [`Device account: ${p.deviceAccount}`, `Given account: ${p.givenAccount}`],
+      code: 'SEALPOST_ACCOUNT_MISMATCH',
+    })
+  }
+}
+
+/**
+ * Registering or revoking needs the account's key, but only its address was given.
+ *
+ * @example throw new AccountKeyRequiredError()
+ */
+export class AccountKeyRequiredError extends UsageError {
+  override name = 'AccountKeyRequiredError' as const
+  constructor() {
+    super('This operation needs the account key (only the address was given).', {
+      code: 'SEALPOST_ACCOUNT_KEY_REQUIRED',
+    })
+  }
+}
+
+/**
+ * An envelope of a kind that clients do not receive (key packages, for example).
+ *
+ * @example throw new UnexpectedEnvelopeKindError({ kind: 'key-package' })
+ */
+export class UnexpectedEnvelopeKindError extends UsageError {
+  override name = 'UnexpectedEnvelopeKindError' as const
+  constructor(p: { kind: string }) {
+    super(`Envelopes of kind "${p.kind}" are not delivered to clients.`, {
+      code: 'SEALPOST_UNEXPECTED_KIND',
+    })
+  }
+}
+
+/**
+ * A message did not reach the state waited for in time. `lastState` is where it was when the wait gave up.
+ *
+ * @example await client.waitForState(id, 'final', { timeoutMs: 5000 }).catch((e) => e instanceof MessageStateTimeoutError)
+ */
+export class MessageStateTimeoutError extends UsageError {
+  override name = 'MessageStateTimeoutError' as const
+  readonly lastState: string | undefined
+  constructor(p: { messageId: string; state: string; lastState: string | undefined; timeoutMs: number }) {
+    super(`Message did not reach "${p.state}" within ${p.timeoutMs} ms.`, {
+      metaMessages: [`Message: ${p.messageId}`, `Last state: ${p.lastState ?? 'unknown'}`],
+      code: 'SEALPOST_MESSAGE_STATE_TIMEOUT',
+    })
+    this.lastState = p.lastState
+  }
+}
+
+/**
+ * The client was closed while an operation (such as `waitForState`) was still waiting.
+ *
+ * @example await client.waitForState(id, 'final', { timeoutMs }).catch((e) => e instanceof ClientClosedError)
+ */
+export class ClientClosedError extends UsageError {
+  override name = 'ClientClosedError' as const
+  constructor(p: { operation: string }) {
+    super('The client was closed.', {
+      metaMessages: [`Operation: ${p.operation}`],
+      code: 'SEALPOST_CLIENT_CLOSED',
+    })
+  }
+}

@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { InternalError } from '../errors.js'
+import { advance, type MessageState } from '../protocol/messageState.js'
 
 /** Label used as AES-GCM additional data for sealed rows: "sealpost/v1/device-store" || 0x00 || table || 0x00 || key. */
 export const DEVICE_STORE_LABEL = 'sealpost/v1/device-store'
@@ -29,21 +30,7 @@ export type StoredGroup = {
 }
 /** A key package this device published, with its sealed private part. */
 export type StoredKeyPackage = { ref: string; publicPackage: Uint8Array; privatePackage: Uint8Array }
-/**
- * Where a message is in its life. Outgoing: queued (written, not yet accepted) → accepted (the relay persisted it)
- * → delivered (every other subscribed device acked it) → anchored (a receipt verified against the chain) → final
- * (the anchor is `confirmations` deep). Incoming: received → anchored → final.
- */
-export type MessageState = 'queued' | 'accepted' | 'delivered' | 'received' | 'anchored' | 'final'
-
-const stateRank: Record<MessageState, number> = {
-  queued: 0,
-  accepted: 1,
-  received: 1,
-  delivered: 2,
-  anchored: 3,
-  final: 4,
-}
+export type { MessageState } from '../protocol/messageState.js'
 
 /** A message as the app saw it. */
 export type StoredMessage = {
@@ -290,8 +277,9 @@ export class DeviceStore {
   }
 
   /**
-   * Moves a message forward. `state` only ever advances (a late "delivered" never demotes an "anchored" message);
-   * the envelope copy is dropped once the relay has accepted the message.
+   * Moves a message forward. The store keeps writes monotonic (`advance` from protocol/messageState.ts: a late
+   * "delivered" never demotes an "anchored" message); deciding which transition happens is the outbox's job.
+   * The envelope copy is dropped once the relay has accepted the message.
    */
   updateMessage(
     id: string,
@@ -299,8 +287,7 @@ export class DeviceStore {
   ): StoredMessage | undefined {
     const current = this.getMessage(id)
     if (!current) return undefined
-    const state =
-      patch.state && stateRank[patch.state] > stateRank[current.state] ? patch.state : current.state
+    const state = patch.state ? advance(current.state, patch.state) : current.state
     const cursor = patch.cursor ?? current.cursor
     this.db
       .prepare(
@@ -338,7 +325,7 @@ export class DeviceStore {
   }
 
   /** Messages in any of `states`, oldest first. */
-  messagesInState(states: MessageState[], direction?: 'in' | 'out'): StoredMessage[] {
+  messagesInState(states: readonly MessageState[], direction?: 'in' | 'out'): StoredMessage[] {
     const marks = states.map(() => '?').join(', ')
     const rows = (
       direction
