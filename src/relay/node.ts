@@ -3,12 +3,12 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { createPublicClient, createWalletClient, http, type PublicClient } from 'viem'
 import type { LocalAccount } from 'viem/accounts'
+import { Anchorer, type AnchorerOptions } from '../anchor/Anchorer.js'
 import type { Deployment } from '../chain/deployment.js'
 import { RegistryWatcher } from '../chain/registryWatcher.js'
 import { createEnvelope } from '../protocol/envelope.js'
 import { encodeReceipt } from '../protocol/receipt.js'
 import { SqliteRelayStore } from '../store/relayStore.js'
-import { Anchorer, type AnchorerOptions } from './Anchorer.js'
 import { type RelayLimits, RelayServer } from './RelayServer.js'
 
 /** Options of `startRelayNode()`. */
