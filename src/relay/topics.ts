@@ -1,0 +1,141 @@
+/** Topics: SUBSCRIBE (inbox ownership, replay page by page, then live), UNSUBSCRIBE, and fan-out with DELIVER. */
+import type { Hex } from 'viem'
+import { encodeRelayFrame } from '../protocol/relayFrames.js'
+import { replyError, reportInternal, sendBytes, sendFrame } from './connection.js'
+import type { RelayConnection, RelayContext, Subscription } from './context.js'
+
+/** Stored envelopes sent per replay step before yielding to the event loop. @example REPLAY_PAGE // 256 */
+export const REPLAY_PAGE = 256
+
+/**
+ * Whether `deviceId` may read (SUBSCRIBE, ACK) `topic`: any topic but another device's inbox.
+ *
+ * @example if (!mayRead(ctx, topic, conn.deviceId)) replyError(ctx, conn, reqId, 'RELAY_FORBIDDEN')
+ */
+export function mayRead(ctx: RelayContext, topic: Hex, deviceId: Hex | undefined): boolean {
+  const owner = ctx.inboxes.get(topic)
+  return owner === undefined || owner === deviceId
+}
+
+/**
+ * SUBSCRIBE `topic` after cursor `after`: records the device as a recipient (acking up to `after` when resuming),
+ * replays what is stored after the cursor, answers OK(head) and goes live. A second SUBSCRIBE on the same topic
+ * restarts the replay from its cursor. `topic` is lowercase.
+ *
+ * @example handleSubscribe(ctx, conn, { reqId: 1, topic, after: 0n })
+ */
+export function handleSubscribe(
+  ctx: RelayContext,
+  conn: RelayConnection,
+  { reqId, topic, after }: { reqId: number; topic: Hex; after: bigint },
+): void {
+  if (!mayRead(ctx, topic, conn.deviceId)) return void replyError(ctx, conn, reqId, 'RELAY_FORBIDDEN')
+  conn.subs ??= new Map()
+  let sub = conn.subs.get(topic)
+  if (!sub && conn.subs.size >= ctx.limits.maxSubscriptionsPerConnection)
+    return void replyError(ctx, conn, reqId, 'RELAY_RATE_LIMITED')
+  ctx.store.subscribe(topic, conn.deviceId!)
+  if (after > 0n) ctx.store.ack(topic, conn.deviceId!, after) // resuming after a cursor: processed up to it
+  if (!sub) {
+    sub = { cursor: after, replaying: true, generation: 0 }
+    conn.subs.set(topic, sub)
+    let subs = ctx.topics.get(topic)
+    if (!subs) {
+      subs = new Map()
+      ctx.topics.set(topic, subs)
+    }
+    subs.set(conn, sub)
+  } else {
+    sub.cursor = after
+    sub.replaying = true
+    sub.generation++
+  }
+  replay(ctx, conn, reqId, topic, sub, sub.generation)
+}
+
+/**
+ * UNSUBSCRIBE: stops live deliveries of `topic` (lowercase) to this connection; always OK(0).
+ *
+ * @example handleUnsubscribe(ctx, conn, { reqId: 2, topic })
+ */
+export function handleUnsubscribe(
+  ctx: RelayContext,
+  conn: RelayConnection,
+  { reqId, topic }: { reqId: number; topic: Hex },
+): void {
+  if (conn.subs?.delete(topic)) {
+    const subs = ctx.topics.get(topic)
+    subs?.delete(conn)
+    if (subs?.size === 0) ctx.topics.delete(topic)
+  }
+  sendFrame(ctx, conn, { type: 'ok', reqId, value: 0n })
+}
+
+/**
+ * Fans a committed envelope out with DELIVER to every live subscriber of `topic` but its publisher (`from`), in
+ * seq order: subscribers still replaying, or already past `seq`, get it from their replay instead.
+ *
+ * @example deliver(ctx, { topic, seq, bytes, from: conn })
+ */
+export function deliver(
+  ctx: RelayContext,
+  {
+    topic,
+    seq,
+    bytes,
+    from,
+  }: { topic: Hex; seq: bigint; bytes: Uint8Array; from: RelayConnection | undefined },
+): void {
+  const subs = ctx.topics.get(topic)
+  if (!subs) return
+  let frame: Uint8Array | undefined
+  const notify = ctx.events.listenerCount('delivered') > 0
+  for (const [conn, sub] of subs) {
+    if (conn === from || sub.replaying || seq <= sub.cursor) continue
+    frame ??= encodeRelayFrame({ type: 'deliver', topic, seq, envelope: bytes })
+    sub.cursor = seq
+    sendBytes(ctx, conn, frame)
+    if (notify) ctx.events.emit('delivered', { topic, seq, deviceId: conn.deviceId! })
+  }
+}
+
+/** Sends stored envelopes after `sub.cursor` page by page (yielding between pages), then OK(head) and goes live. */
+function replay(
+  ctx: RelayContext,
+  conn: RelayConnection,
+  reqId: number,
+  topic: Hex,
+  sub: Subscription,
+  generation: number,
+): void {
+  if (conn.closing || ctx.isStopped() || conn.subs?.get(topic) !== sub) return
+  if (sub.generation !== generation)
+    return void sendFrame(ctx, conn, { type: 'ok', reqId, value: sub.cursor })
+  if (conn.ws.bufferedAmount > ctx.limits.maxBufferedBytes / 2) {
+    setTimeout(() => replay(ctx, conn, reqId, topic, sub, generation), 10)
+    return
+  }
+  let page: { seq: bigint; bytes: Uint8Array }[]
+  try {
+    page = ctx.store.readAfter(topic, sub.cursor, REPLAY_PAGE)
+  } catch (err) {
+    reportInternal(ctx, 'readAfter', err)
+    sub.replaying = false
+    return void replyError(ctx, conn, reqId, 'RELAY_INTERNAL')
+  }
+  const notify = ctx.events.listenerCount('delivered') > 0
+  for (const { seq, bytes } of page) {
+    sendFrame(ctx, conn, { type: 'deliver', topic, seq, envelope: bytes })
+    sub.cursor = seq
+    if (notify) ctx.events.emit('delivered', { topic, seq, deviceId: conn.deviceId! })
+  }
+  if (page.length === REPLAY_PAGE) {
+    setImmediate(() => replay(ctx, conn, reqId, topic, sub, generation))
+    return
+  }
+  // Caught up: everything committed is in the store and was sent; pruned envelopes leave gaps, so skip to head.
+  const head = ctx.store.head(topic)
+  if (head > sub.cursor) sub.cursor = head
+  sub.replaying = false
+  sendFrame(ctx, conn, { type: 'ok', reqId, value: head })
+}
