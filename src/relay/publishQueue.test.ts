@@ -1,0 +1,112 @@
+import type { Hex } from 'viem'
+import { afterEach, describe, expect, test } from 'vitest'
+import { createTestRelay, type TestRelay, testDevice, tick } from '../../test/utils/relayContext.js'
+import { createEnvelope, encodeEnvelope } from '../protocol/envelope.js'
+import { RelayInternalError } from './errors.js'
+import { enqueuePublish, flushPublishes, handlePublish, SYSTEM_PUBLISHER } from './publishQueue.js'
+import { handleSubscribe } from './topics.js'
+
+let relay: TestRelay | undefined
+afterEach(() => relay?.close())
+
+const topicA: Hex = `0x${'a0'.repeat(32)}`
+const topicB: Hex = `0x${'b0'.repeat(32)}`
+const envelope = (topic: Hex, text: string) =>
+  encodeEnvelope(createEnvelope({ kind: 'application', topic, payload: new TextEncoder().encode(text) }))
+
+describe('publish queue', () => {
+  test('publishes of one turn commit together, in arrival order, then OK and DELIVER in that order', async () => {
+    relay = createTestRelay()
+    let appends = 0
+    const append = relay.store.append.bind(relay.store)
+    relay.store.append = (entries) => {
+      appends++
+      return append(entries)
+    }
+    const alice = relay.connect(testDevice())
+    const bob = relay.connect(testDevice())
+    const reader = relay.connect(testDevice())
+    handleSubscribe(relay.ctx, reader.conn, { reqId: 1, topic: topicA, after: 0n })
+    reader.socket.take()
+    const published: unknown[] = []
+    relay.events.on('published', (e) => published.push([e.topic, e.seq, e.publisher]))
+    handlePublish(relay.ctx, alice.conn, { reqId: 1, envelope: envelope(topicA, 'a1') })
+    handlePublish(relay.ctx, bob.conn, { reqId: 7, envelope: envelope(topicA, 'b1') })
+    handlePublish(relay.ctx, alice.conn, { reqId: 2, envelope: envelope(topicB, 'a2') })
+    handlePublish(relay.ctx, alice.conn, { reqId: 3, envelope: envelope(topicA, 'a3') })
+    expect(alice.socket.frames).toEqual([]) // nothing is answered before the commit
+    expect(relay.ctx.publishes.depth.get(topicA)).toBe(3)
+    await tick()
+    expect(appends).toBe(1)
+    expect(alice.socket.take()).toEqual([
+      { type: 'ok', reqId: 1, value: 1n },
+      { type: 'ok', reqId: 2, value: 1n },
+      { type: 'ok', reqId: 3, value: 3n },
+    ])
+    expect(bob.socket.take()).toEqual([{ type: 'ok', reqId: 7, value: 2n }])
+    expect(reader.socket.take().map((f) => (f.type === 'deliver' ? f.seq : -1n))).toEqual([1n, 2n, 3n])
+    expect(published).toEqual([
+      [topicA, 1n, alice.conn.deviceId],
+      [topicA, 2n, bob.conn.deviceId],
+      [topicB, 1n, alice.conn.deviceId],
+      [topicA, 3n, alice.conn.deviceId],
+    ])
+    expect(relay.ctx.publishes.depth.size).toBe(0)
+  })
+
+  test('envelopes waiting for the commit count against maxQueueDepth; invalid ones are refused', async () => {
+    relay = createTestRelay({ limits: { maxQueueDepth: 2 } })
+    const { conn, socket } = relay.connect(testDevice())
+    for (let i = 1; i <= 3; i++)
+      handlePublish(relay.ctx, conn, { reqId: i, envelope: envelope(topicA, `m${i}`) })
+    handlePublish(relay.ctx, conn, { reqId: 4, envelope: Uint8Array.of(1, 2, 3) })
+    expect(socket.take()).toEqual([
+      { type: 'error', reqId: 3, code: 'RELAY_QUEUE_FULL' },
+      { type: 'error', reqId: 4, code: 'RELAY_ENVELOPE_INVALID' },
+    ])
+    await tick()
+    expect(socket.take()).toEqual([
+      { type: 'ok', reqId: 1, value: 1n },
+      { type: 'ok', reqId: 2, value: 2n },
+    ])
+  })
+
+  test("the relay's own envelopes resolve with their seq; a failed commit answers RELAY_INTERNAL to all", async () => {
+    relay = createTestRelay()
+    const bytes = envelope(topicA, 'receipt')
+    const id = `0x${Buffer.from(bytes.subarray(36, 68)).toString('hex')}` as Hex
+    const seq = new Promise<bigint>((resolve, reject) =>
+      enqueuePublish(relay!.ctx, {
+        conn: undefined,
+        reqId: 0,
+        entry: { topic: topicA, id, bytes, publisher: SYSTEM_PUBLISHER },
+        kind: 'receipt',
+        resolve,
+        reject,
+      }),
+    )
+    flushPublishes(relay.ctx) // as stop() does: no need to wait for the turn to end
+    expect(await seq).toBe(1n)
+
+    const { conn, socket } = relay.connect(testDevice())
+    relay.store.append = () => {
+      throw new Error('disk full')
+    }
+    const errors: unknown[] = []
+    relay.events.on('error', (e) => errors.push(e))
+    handlePublish(relay.ctx, conn, { reqId: 9, envelope: envelope(topicB, 'lost') })
+    const failed = new Promise<bigint>((resolve, reject) =>
+      enqueuePublish(relay!.ctx, {
+        conn: undefined,
+        reqId: 0,
+        entry: { topic: topicB, id, bytes, publisher: SYSTEM_PUBLISHER },
+        kind: 'receipt',
+        resolve,
+        reject,
+      }),
+    )
+    await expect(failed).rejects.toBeInstanceOf(RelayInternalError)
+    expect(socket.take()).toEqual([{ type: 'error', reqId: 9, code: 'RELAY_INTERNAL' }])
+    expect(errors).toHaveLength(1)
+  })
+})
