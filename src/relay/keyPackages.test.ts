@@ -1,0 +1,56 @@
+import type { Hex } from 'viem'
+import { afterEach, describe, expect, test } from 'vitest'
+import { createTestRelay, type TestRelay, testDevice } from '../../test/utils/relayContext.js'
+import { createEnvelope, type EnvelopeKind, encodeEnvelope } from '../protocol/envelope.js'
+import { inboxTopic } from '../protocol/topics.js'
+import { handleKeyPackageCount, handleKeyPackagePut, handleKeyPackageTake } from './keyPackages.js'
+
+let relay: TestRelay | undefined
+afterEach(() => relay?.close())
+
+const kp = (topic: Hex, n: number, kind: EnvelopeKind = 'key-package') =>
+  encodeEnvelope(createEnvelope({ kind, topic, payload: Uint8Array.of(n) }))
+
+describe('key packages', () => {
+  test('put on the own inbox, count, take oldest first, then none', () => {
+    relay = createTestRelay()
+    const device = testDevice()
+    const owner = relay.connect(device)
+    const peer = relay.connect(testDevice())
+    const own = inboxTopic(device.deviceId)
+    const kps = [kp(own, 1), kp(own, 2)]
+    handleKeyPackagePut(relay.ctx, owner.conn, { reqId: 1, envelopes: kps })
+    expect(owner.socket.take()).toEqual([{ type: 'ok', reqId: 1, value: 2n }])
+    handleKeyPackageCount(relay.ctx, peer.conn, { reqId: 2, deviceId: device.deviceId })
+    handleKeyPackageTake(relay.ctx, peer.conn, { reqId: 3, deviceId: device.deviceId })
+    handleKeyPackageTake(relay.ctx, peer.conn, { reqId: 4, deviceId: device.deviceId })
+    handleKeyPackageTake(relay.ctx, peer.conn, { reqId: 5, deviceId: device.deviceId })
+    handleKeyPackageCount(relay.ctx, peer.conn, { reqId: 6, deviceId: device.deviceId })
+    expect(peer.socket.take()).toEqual([
+      { type: 'ok', reqId: 2, value: 2n },
+      { type: 'kp', reqId: 3, envelope: kps[0] },
+      { type: 'kp', reqId: 4, envelope: kps[1] },
+      { type: 'kp', reqId: 5, envelope: undefined },
+      { type: 'ok', reqId: 6, value: 0n },
+    ])
+  })
+
+  test("another device's inbox, another kind, a broken envelope and a full store are refused, storing none", () => {
+    relay = createTestRelay({ limits: { maxKeyPackagesPerDevice: 2 } })
+    const device = testDevice()
+    const { conn, socket } = relay.connect(device)
+    const own = inboxTopic(device.deviceId)
+    const theirs = inboxTopic(testDevice().deviceId)
+    handleKeyPackagePut(relay.ctx, conn, { reqId: 1, envelopes: [kp(own, 1), kp(theirs, 2)] })
+    handleKeyPackagePut(relay.ctx, conn, { reqId: 2, envelopes: [kp(own, 3, 'application')] })
+    handleKeyPackagePut(relay.ctx, conn, { reqId: 3, envelopes: [Uint8Array.of(0x53, 0x50)] })
+    handleKeyPackagePut(relay.ctx, conn, { reqId: 4, envelopes: [kp(own, 4), kp(own, 5), kp(own, 6)] })
+    expect(socket.take()).toEqual([
+      { type: 'error', reqId: 1, code: 'RELAY_FORBIDDEN' },
+      { type: 'error', reqId: 2, code: 'RELAY_ENVELOPE_INVALID' },
+      { type: 'error', reqId: 3, code: 'RELAY_ENVELOPE_INVALID' },
+      { type: 'error', reqId: 4, code: 'RELAY_QUEUE_FULL' },
+    ])
+    expect(relay.store.countKeyPackages(device.deviceId)).toBe(0)
+  })
+})
