@@ -6,12 +6,16 @@ import type { LocalAccount } from 'viem/accounts'
 import { Anchorer, type AnchorerOptions } from '../anchor/Anchorer.js'
 import type { Deployment } from '../chain/deployment.js'
 import { RegistryWatcher } from '../chain/registryWatcher.js'
-import { createEnvelope } from '../protocol/envelope.js'
-import { encodeReceipt } from '../protocol/receipt.js'
 import { SqliteRelayStore } from '../store/relayStore.js'
+import { forwardLeaves } from './forwardLeaves.js'
+import { publishReceipts } from './publishReceipts.js'
 import { type RelayLimits, RelayServer } from './RelayServer.js'
 
-/** Options of `startRelayNode()`. */
+/**
+ * Options of `startRelayNode()`.
+ *
+ * @example const options: RelayNodeOptions = { rpc, deployment, dir: '~/.sealpost/relay', anchorAccount }
+ */
 export type RelayNodeOptions = {
   /** JSON-RPC URL of the chain. */
   rpc: string
@@ -41,7 +45,11 @@ export type RelayNodeOptions = {
   durability?: 'process' | 'power' | undefined
 }
 
-/** A running relay node. */
+/**
+ * A running relay node.
+ *
+ * @example const { url, anchorer, stop }: RelayNode = await startRelayNode(options)
+ */
 export type RelayNode = {
   url: string
   server: RelayServer
@@ -53,8 +61,9 @@ export type RelayNode = {
 }
 
 /**
- * Starts a relay node. Receipts the anchorer issues are published on the topic they were requested for, as
- * envelopes of kind `receipt`, so senders and recipients get them in order with the messages.
+ * Starts a relay node. A leaf's path: the relay's LEAF frames go to the anchorer (`forwardLeaves.ts`), which
+ * anchors them in batches (`anchor/`); each receipt comes back on the topic it was requested for as a `receipt`
+ * envelope (`publishReceipts.ts`), so senders and recipients get it in order with the messages.
  *
  * @example
  * const node = await startRelayNode({ rpc, deployment, dir: '~/.sealpost/relay', port: 8787, anchorAccount })
@@ -98,11 +107,7 @@ export async function startRelayNode(options: RelayNodeOptions): Promise<RelayNo
         chainId: options.deployment.chainId,
         db: { path: join(options.dir, 'anchor.sqlite') },
         ...options.anchor,
-        onReceipt: async (receipt, topic) => {
-          await server?.publishSystem(
-            createEnvelope({ kind: 'receipt', topic, payload: encodeReceipt(receipt) }),
-          )
-        },
+        onReceipt: publishReceipts(() => server),
       })
     }
     server = new RelayServer({
@@ -113,11 +118,7 @@ export async function startRelayNode(options: RelayNodeOptions): Promise<RelayNo
       port: options.port ?? 0,
       host: options.host ?? '127.0.0.1',
       limits: options.limits,
-      anchorer: anchorer && {
-        submit: (leaf) => {
-          anchorer?.submit(leaf)
-        },
-      },
+      anchorer: anchorer && forwardLeaves(anchorer),
     })
     // The server wants an unsynced watcher so that it sees every DeviceAdded event; it syncs it on start.
     const { url } = await server.start()
