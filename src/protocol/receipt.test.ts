@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import fc from 'fast-check'
 import type { Hex } from 'viem'
 import { describe, expect, it } from 'vitest'
@@ -147,3 +148,30 @@ function catchErr(fn: () => unknown): unknown {
   }
   throw new Error('expected a throw')
 }
+
+describe('frozen vector file test/vectors/receipt-v1.json', () => {
+  const file = JSON.parse(
+    readFileSync(new URL('../../test/vectors/receipt-v1.json', import.meta.url), 'utf8'),
+  ) as {
+    vectors: { json: unknown; encoded: Hex }[]
+  }
+  const bytesOf = (h: Hex) => new Uint8Array(Buffer.from(h.slice(2), 'hex'))
+  const hexOf = (b: Uint8Array) => `0x${Buffer.from(b).toString('hex')}`
+
+  it('holds vectors with an empty, a short and a long path', () => {
+    expect(file.vectors.map((v) => (bytesOf(v.encoded).length - RECEIPT_FIXED_BYTES) / 32)).toEqual([
+      3, 0, 32,
+    ])
+  })
+
+  it.each(file.vectors.map((v, i) => [i, v] as const))(
+    'vector %i decodes and encodes byte for byte',
+    (_i, v) => {
+      const fromJson = receiptFromJson(v.json)
+      expect(hexOf(encodeReceipt(fromJson))).toBe(v.encoded)
+      const decoded = decodeReceipt(bytesOf(v.encoded))
+      expect(decoded).toEqual(fromJson)
+      expect(receiptToJson(decoded)).toEqual(v.json)
+    },
+  )
+})
