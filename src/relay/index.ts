@@ -1,6 +1,7 @@
 /** Entry point of the relay: the WebSocket server, its store, the anchorer, a composed node, and typed errors. */
-export * from '../store/relayStore.js'
 export * from '../anchor/Anchorer.js'
+export * from '../store/anchorStore.js'
+export * from '../store/relayStore.js'
 export * from './errors.js'
 export * from './node.js'
 export * from './RelayServer.js'
