@@ -16,8 +16,8 @@ import type { LocalAccount } from 'viem/accounts'
 import { mapChainError, WrongChainError } from '../chain/errors.js'
 import { type Deployment, readDeployment } from '../client/deployment.js'
 import { loadAccount } from '../client/identity.js'
-import { UsageError } from '../errors.js'
 import { resolvePassphrase } from '../store/keystore.js'
+import { ArgumentError } from './errors.js'
 import type { Output } from './output.js'
 
 /** Everything a command needs from the global flags. */
@@ -103,9 +103,6 @@ export function publicFor(rpc: string): PublicClient {
 /** Parses a 0x-prefixed 32-byte hex value from the command line. */
 export function parseBytes32(value: string, what: string): Hex {
   if (!/^0x[0-9a-fA-F]{64}$/.test(value))
-    throw new UsageError(`${what} must be 0x followed by 64 hex digits.`, {
-      code: 'SEALPOST_BAD_ARGUMENT',
-      name: 'ArgumentError',
-    })
+    throw new ArgumentError(`${what} must be 0x followed by 64 hex digits.`)
   return value.toLowerCase() as Hex
 }

@@ -1,4 +1,5 @@
 /** `sealpost id new | show | add-device | revoke-device`: the account key and its devices. */
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { Hex } from 'viem'
 import { Client } from '../client/Client.js'
@@ -6,12 +7,13 @@ import {
   createAccount,
   createDevice,
   deviceExists,
+  IdentityNotFoundError,
   listDevices,
   readAccountAddress,
 } from '../client/identity.js'
 import { offlineTransport } from '../client/transport.js'
-import { UsageError } from '../errors.js'
 import { type CliContext, parseBytes32 } from './context.js'
+import { ArgumentError } from './errors.js'
 
 const usage = `Usage: sealpost id <new|show|add-device|revoke-device> [options]
 
@@ -37,10 +39,8 @@ export async function idCommand(ctx: CliContext, argv: string[]): Promise<void> 
     case 'revoke-device':
       return idRevokeDevice(ctx, rest)
     default:
-      throw new UsageError(sub ? `Unknown id command "${sub}".` : 'Missing id command.', {
+      throw new ArgumentError(sub ? `Unknown id command "${sub}".` : 'Missing id command.', {
         metaMessages: usage.split('\n'),
-        code: 'SEALPOST_BAD_ARGUMENT',
-        name: 'ArgumentError',
       })
   }
 }
@@ -53,12 +53,8 @@ async function idNew(ctx: CliContext, argv: string[]) {
   const passphrase = ctx.passphrase()
   const imported = values['import-key-env'] ? process.env[values['import-key-env']] : undefined
   if (values['import-key-env'] && !/^0x[0-9a-fA-F]{64}$/.test(imported ?? ''))
-    throw new UsageError(
+    throw new ArgumentError(
       `Environment variable ${values['import-key-env']} does not hold a 0x-prefixed 32-byte key.`,
-      {
-        code: 'SEALPOST_BAD_ARGUMENT',
-        name: 'ArgumentError',
-      },
     )
   const done = ctx.out.step('Deriving the key-encryption key (scrypt) and writing the account key')
   const account = await createAccount({
@@ -168,20 +164,12 @@ async function idAddDevice(ctx: CliContext, argv: string[]) {
 async function idRevokeDevice(ctx: CliContext, argv: string[]) {
   const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} })
   const target = positionals[0]
-  if (!target)
-    throw new UsageError('Name the device to revoke (its id or local name).', {
-      code: 'SEALPOST_BAD_ARGUMENT',
-      name: 'ArgumentError',
-    })
+  if (!target) throw new ArgumentError('Name the device to revoke (its id or local name).')
   const local = listDevices(ctx.home)
   const byName = local.find((d) => d.name === target)
   const deviceId = byName ? byName.deviceId : parseBytes32(target, 'Device id')
   const signer = local.find((d) => d.deviceId !== deviceId) ?? local[0]
-  if (!signer)
-    throw new UsageError('No local device under --home.', {
-      code: 'SEALPOST_IDENTITY_NOT_FOUND',
-      name: 'IdentityNotFoundError',
-    })
+  if (!signer) throw new IdentityNotFoundError({ path: join(ctx.home, 'devices') })
   const account = await ctx.account()
   const client = await Client.create({
     account,

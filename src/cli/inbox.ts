@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util'
 import type { ReceivedMessage } from '../client/Client.js'
 import type { CliContext } from './context.js'
 import { openLiveClient, resolveRelay } from './session.js'
+import { untilSignal } from './signals.js'
 
 /**
  * Prints received messages with their verification verdicts; `--follow` keeps streaming until Ctrl-C.
@@ -38,10 +39,7 @@ export async function inboxCommand(ctx: CliContext, argv: string[]): Promise<voi
     done(`${received.length} new`)
     if (!values.follow) return
     ctx.out.info('Following; Ctrl-C to stop.')
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve)
-      process.once('SIGTERM', resolve)
-    })
+    await untilSignal()
   } finally {
     await client.close()
   }

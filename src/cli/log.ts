@@ -1,11 +1,12 @@
 /** `sealpost log export [--out FILE]`: the device's tamper-evident log as a transcript a third party can check. */
 import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Client } from '../client/Client.js'
-import { deviceExists } from '../client/identity.js'
+import { deviceExists, IdentityNotFoundError } from '../client/identity.js'
 import { exportTranscript } from '../client/transcript.js'
-import { UsageError } from '../errors.js'
 import type { CliContext } from './context.js'
+import { ArgumentError } from './errors.js'
 
 /**
  * Writes the transcript (JSON) to --out or stdout.
@@ -14,20 +15,13 @@ import type { CliContext } from './context.js'
  */
 export async function logCommand(ctx: CliContext, argv: string[]): Promise<void> {
   const [sub, ...rest] = argv
-  if (sub !== 'export')
-    throw new UsageError('Usage: sealpost log export [--out FILE] [--device NAME]', {
-      code: 'SEALPOST_BAD_ARGUMENT',
-      name: 'ArgumentError',
-    })
+  if (sub !== 'export') throw new ArgumentError('Usage: sealpost log export [--out FILE] [--device NAME]')
   const { values } = parseArgs({
     args: rest,
     options: { out: { type: 'string' }, device: { type: 'string', default: 'default' } },
   })
   if (!deviceExists(ctx.home, values.device))
-    throw new UsageError(`No device "${values.device}" under --home.`, {
-      code: 'SEALPOST_IDENTITY_NOT_FOUND',
-      name: 'IdentityNotFoundError',
-    })
+    throw new IdentityNotFoundError({ path: join(ctx.home, 'devices', values.device) })
   const account = await ctx.account()
   const deployment = await ctx.deployment()
   const client = await Client.create({

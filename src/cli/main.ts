@@ -1,10 +1,10 @@
 /** The `sealpost` command: global flags, dispatch to one file per command, one-line errors. */
 import { parseArgs } from 'node:util'
-import { UsageError } from '../errors.js'
 import { createContext } from './context.js'
 import { dashboardCommand } from './dashboard.js'
 import { demoCommand } from './demo.js'
 import { deployCommand } from './deploy.js'
+import { ArgumentError } from './errors.js'
 import { idCommand } from './id.js'
 import { inboxCommand } from './inbox.js'
 import { logCommand } from './log.js'
@@ -120,10 +120,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'verify':
         return (await verifyCommand(ctx, args)) ? 0 : 1
       default:
-        throw new UsageError(`Unknown command "${command}".`, {
+        throw new ArgumentError(`Unknown command "${command}".`, {
           metaMessages: ['Run `sealpost --help` for the list.'],
-          code: 'SEALPOST_BAD_ARGUMENT',
-          name: 'ArgumentError',
         })
     }
   } catch (err) {

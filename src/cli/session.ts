@@ -1,8 +1,8 @@
 /** Opens the device under --home as a live client on --relay, for the messaging commands. */
+import { join } from 'node:path'
 import type { Client } from '../client/Client.js'
 import { connectClient } from '../client/connect.js'
-import { deviceExists } from '../client/identity.js'
-import { UsageError } from '../errors.js'
+import { deviceExists, IdentityNotFoundError } from '../client/identity.js'
 import type { CliContext } from './context.js'
 
 /** Default relay URL when neither --relay nor SEALPOST_RELAY names one (what `sealpost up` listens on). */
@@ -23,11 +23,7 @@ export async function openLiveClient(
   { device, relay }: { device: string; relay: string },
 ): Promise<Client> {
   if (!deviceExists(ctx.home, device))
-    throw new UsageError(`No device "${device}" under --home.`, {
-      metaMessages: [`Home: ${ctx.home}`, 'Create one with `sealpost id new` or `sealpost id add-device`.'],
-      code: 'SEALPOST_IDENTITY_NOT_FOUND',
-      name: 'IdentityNotFoundError',
-    })
+    throw new IdentityNotFoundError({ path: join(ctx.home, 'devices', device) })
   const [account, deployment] = await Promise.all([ctx.account(), ctx.deployment()])
   const done = ctx.out.step(`Connecting to the relay at ${relay}`)
   const client = await connectClient({

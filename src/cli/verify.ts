@@ -5,9 +5,9 @@ import { mapChainError } from '../chain/errors.js'
 import { readDeployment } from '../client/deployment.js'
 import { formatVerification, verifyTranscript } from '../client/transcript.js'
 import { verifyReceipt } from '../client/verifyReceipt.js'
-import { UsageError } from '../errors.js'
 import { receiptFromJson } from '../protocol/receipt.js'
 import { type CliContext, publicFor } from './context.js'
+import { ArgumentError } from './errors.js'
 
 /**
  * Verifies a transcript (log export) or a single receipt and prints every check. Returns whether all passed.
@@ -17,20 +17,12 @@ import { type CliContext, publicFor } from './context.js'
 export async function verifyCommand(ctx: CliContext, argv: string[]): Promise<boolean> {
   const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} })
   const [file] = positionals
-  if (!file)
-    throw new UsageError('Usage: sealpost verify <transcript.json|receipt.json>', {
-      code: 'SEALPOST_BAD_ARGUMENT',
-      name: 'ArgumentError',
-    })
+  if (!file) throw new ArgumentError('Usage: sealpost verify <transcript.json|receipt.json>')
   let json: unknown
   try {
     json = JSON.parse(readFileSync(file, 'utf8'))
   } catch (cause) {
-    throw new UsageError(`Cannot read ${file} as JSON.`, {
-      code: 'SEALPOST_BAD_ARGUMENT',
-      name: 'ArgumentError',
-      cause,
-    })
+    throw new ArgumentError(`Cannot read ${file} as JSON.`, { cause })
   }
   const publicClient = publicFor(ctx.rpc)
   const chainId = await publicClient.getChainId().catch((err) => {
