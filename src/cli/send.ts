@@ -1,13 +1,11 @@
 /** `sealpost send <peer> <text>`: seal, sign and send one message; follow it to the state asked for. */
 import { parseArgs } from 'node:util'
-import { getAddress, type Hex, isAddress } from 'viem'
-import type { Client } from '../client/Client.js'
-import { UsageError } from '../errors.js'
-import type { MessageState } from '../store/deviceStore.js'
+import { getAddress, isAddress } from 'viem'
+import { MessageStateTimeoutError } from '../client/errors.js'
+import { isAtLeast, type MessageState, OUTGOING_STATES } from '../protocol/messageState.js'
 import type { CliContext } from './context.js'
+import { ArgumentError, TimeoutError } from './errors.js'
 import { openLiveClient, resolveRelay } from './session.js'
-
-const order: MessageState[] = ['queued', 'accepted', 'delivered', 'anchored', 'final']
 
 /**
  * Sends `text` to `peer` and waits until the message reaches `--wait` (accepted, delivered, anchored or final).
@@ -28,16 +26,11 @@ export async function sendCommand(ctx: CliContext, argv: string[]): Promise<void
   const [peer, ...words] = positionals
   const text = words.join(' ')
   if (!peer || !isAddress(peer) || text.length === 0)
-    throw new UsageError('Usage: sealpost send <peer address> <text>', {
-      code: 'SEALPOST_BAD_ARGUMENT',
-      name: 'ArgumentError',
-    })
-  const target = values.wait as MessageState
-  if (!order.includes(target))
-    throw new UsageError(`--wait must be one of ${order.join(', ')}.`, {
-      code: 'SEALPOST_BAD_ARGUMENT',
-      name: 'ArgumentError',
-    })
+    throw new ArgumentError('Usage: sealpost send <peer address> <text>')
+  const target = values.wait
+  if (!isOutgoingState(target))
+    throw new ArgumentError(`--wait must be one of ${OUTGOING_STATES.join(', ')}.`)
+  const timeoutMs = Number(values.timeout) * 1000
   const client = await openLiveClient(ctx, { device: values.device, relay: resolveRelay(values.relay) })
   try {
     const opened = ctx.out.step(`Opening the conversation with ${getAddress(peer)}`)
@@ -46,11 +39,18 @@ export async function sendCommand(ctx: CliContext, argv: string[]): Promise<void
     const sending = ctx.out.step('Sending (sealed with MLS, statement signed with the device key)')
     const sent = await conversation.send(text)
     sending(`accepted by the relay as #${sent.cursor}`)
-    let state: MessageState = client.store.getMessage(sent.id)?.state ?? 'accepted'
-    while (order.indexOf(state) < order.indexOf(target)) {
-      const next = order[order.indexOf(state) + 1] as MessageState
+    let state: MessageState = client.messages.get(sent.id)?.state ?? 'accepted'
+    while (!isAtLeast(state, target)) {
+      const next = OUTGOING_STATES.find((s) => !isAtLeast(state, s)) ?? target
       const step = ctx.out.step(`Waiting until the message is ${next}`)
-      state = await waitForState(client, sent.id, order.indexOf(state) + 1, Number(values.timeout) * 1000)
+      state = await client.waitForState(sent.id, next, { timeoutMs }).catch((err) => {
+        if (!(err instanceof MessageStateTimeoutError)) throw err
+        throw new TimeoutError({
+          what: `The message did not become ${next} in time.`,
+          last: err.lastState,
+          cause: err,
+        })
+      })
       step(state)
     }
     ctx.out.info(`message  ${sent.id}`)
@@ -62,31 +62,5 @@ export async function sendCommand(ctx: CliContext, argv: string[]): Promise<void
   }
 }
 
-/** Resolves with the message's state once its rank is at least `rank`; rejects with a timeout error. */
-function waitForState(client: Client, id: Hex, rank: number, timeoutMs: number): Promise<MessageState> {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      const state = client.store.getMessage(id)?.state
-      if (state && order.indexOf(state) >= rank) {
-        cleanup()
-        resolve(state)
-      }
-    }
-    const timer = setTimeout(() => {
-      cleanup()
-      reject(
-        new UsageError(`The message did not become ${order[rank]} in time.`, {
-          code: 'SEALPOST_TIMEOUT',
-          name: 'TimeoutError',
-          metaMessages: [`Last state: ${client.store.getMessage(id)?.state}`],
-        }),
-      )
-    }, timeoutMs)
-    const cleanup = () => {
-      clearTimeout(timer)
-      client.events.off('state', check)
-    }
-    client.events.on('state', check)
-    check()
-  })
-}
+const isOutgoingState = (value: string): value is MessageState =>
+  (OUTGOING_STATES as readonly string[]).includes(value)

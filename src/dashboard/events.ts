@@ -1,5 +1,6 @@
 /** Dashboard events: the one schema the server emits and the browser validates (zod) before rendering anything. */
 import { z } from 'zod'
+import { MESSAGE_STATES } from '../protocol/messageState.js'
 
 const hex = z.string().regex(/^0x[0-9a-fA-F]*$/)
 const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/)
@@ -8,16 +9,11 @@ const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/)
 const u64 = z.string().regex(/^\d{1,20}$/)
 const at = z.number().int().nonnegative()
 
-/** States a message goes through, as shown in the flow view. `rejected` is terminal. */
-export const messageStates = [
-  'queued',
-  'accepted',
-  'delivered',
-  'received',
-  'anchored',
-  'final',
-  'rejected',
-] as const
+/**
+ * States a message goes through, as shown in the flow view: the lifecycle (`MESSAGE_STATES`, in order), then the
+ * dashboard's own terminal state `rejected` (a recipient refused it), which outranks them all.
+ */
+export const messageStates = [...MESSAGE_STATES, 'rejected'] as const
 export type DashboardMessageState = (typeof messageStates)[number]
 
 /** One verification step with its verdict and the data behind it. */

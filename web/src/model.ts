@@ -11,6 +11,7 @@ import type {
   ReceiptEvent,
   VerificationEvent,
 } from '../../src/dashboard/events.ts'
+import { messageStates } from '../../src/dashboard/events.ts'
 import { BoundedMap, Ring } from './ring.ts'
 
 export const LIMITS = {
@@ -26,15 +27,11 @@ export const LIMITS = {
   perMessage: 16,
 } as const
 
-export const stateRank: Record<DashboardMessageState, number> = {
-  queued: 0,
-  accepted: 1,
-  delivered: 2,
-  received: 3,
-  anchored: 4,
-  final: 5,
-  rejected: 6,
-}
+/** Rank of each state: the lifecycle order (src/protocol/messageState.ts), then the terminal `rejected`. */
+export const stateRank = Object.fromEntries(messageStates.map((state, rank) => [state, rank])) as Record<
+  DashboardMessageState,
+  number
+>
 
 export interface StateStep {
   state: DashboardMessageState
