@@ -1,0 +1,92 @@
+/** The demo's parties: one passphrase and key cost for all, registered offline or connected to the relay. */
+import { join } from 'node:path'
+import type { LocalAccount } from 'viem/accounts'
+import { Client, type ClientParameters } from '../client/Client.js'
+import { connectClient } from '../client/connect.js'
+import type { Deployment } from '../client/deployment.js'
+
+/** Passphrase of every demo key file (the demo's homes are temporary). */
+export const DEMO_PASSPHRASE = 'sealpost demo passphrase'
+
+/** scrypt cost of the demo's key files: cheap, so a dozen parties start in seconds. */
+export const DEMO_KDF = { N: 2 ** 14, r: 8, p: 1 } as const
+
+/** Where the demo's parties live: the chain, the contracts, the relay, and the directory of their homes. */
+export type DemoNetwork = {
+  rpc: string
+  deployment: Deployment
+  /** Relay WebSocket URL. */
+  relay: string
+  /** Directory holding one home per party. */
+  dir: string
+  /** Chain polling interval of the parties' clients, in ms. */
+  pollingInterval: number
+}
+
+/** One party: a home under the network's directory, an account, a device. */
+export type DemoParty = { name: string; account: LocalAccount; device?: string | undefined }
+
+/**
+ * The client parameters of `party` on `network` (without a transport).
+ *
+ * @example const options = partyParameters(network, { name: 'alice', account })
+ */
+export function partyParameters(
+  network: DemoNetwork,
+  party: DemoParty,
+): Omit<ClientParameters, 'account' | 'deployment'> & { account: LocalAccount; deployment: Deployment } {
+  return {
+    account: party.account,
+    home: join(network.dir, party.name),
+    rpc: network.rpc,
+    deployment: network.deployment,
+    passphrase: DEMO_PASSPHRASE,
+    device: party.device ?? 'default',
+    kdf: { ...DEMO_KDF },
+    pollingInterval: network.pollingInterval,
+  }
+}
+
+/**
+ * Connects `party` to the relay and starts live mode; registers the device first unless `register` is false.
+ *
+ * @example const alice = await connectParty(network, { name: 'alice', account })
+ */
+export function connectParty(
+  network: DemoNetwork,
+  party: DemoParty,
+  { register, beforeStart }: { register?: boolean; beforeStart?: (client: Client) => void } = {},
+): Promise<Client> {
+  return connectClient({
+    ...partyParameters(network, party),
+    relay: network.relay,
+    ...(register !== undefined ? { register } : {}),
+    ...(beforeStart ? { beforeStart } : {}),
+  })
+}
+
+/**
+ * Registers `party`'s device on chain without a relay (to show the transaction), then closes it.
+ *
+ * @example const { txHash, gasUsed } = await registerOffline(network, { name: 'bob', account })
+ */
+export async function registerOffline(
+  network: DemoNetwork,
+  party: DemoParty,
+): Promise<Awaited<ReturnType<Client['register']>>> {
+  const offline = await Client.create(partyParameters(network, party))
+  try {
+    return await offline.register({ keyPackages: 0 })
+  } finally {
+    await offline.close()
+  }
+}
+
+/**
+ * Opens `party`'s device with no transport: a device that can seal and sign but not reach the relay (a thief's).
+ *
+ * @example const stolenPhone = await openOffline(network, { name: 'alice', account, device: 'phone' })
+ */
+export function openOffline(network: DemoNetwork, party: DemoParty): Promise<Client> {
+  return Client.create(partyParameters(network, party))
+}

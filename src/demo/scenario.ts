@@ -1,0 +1,270 @@
+/** The `sealpost demo` scenario: two parties, an offline catch-up, receipts, finality, then attacks that must fail. */
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { createPublicClient, type Hex, http, type PublicClient } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import type { Client, ReceivedMessage, SentMessage } from '../client/Client.js'
+import { KeyRevokedError, MlsRejectedError, ReplayError, StaleSequenceError } from '../client/errors.js'
+import { exportTranscript, formatVerification, verifyTranscript } from '../client/transcript.js'
+import { verifyReceipt } from '../client/verifyReceipt.js'
+import { EnvelopeIdMismatchError } from '../protocol/envelope.js'
+import {
+  flipEnvelopeBit,
+  forgeTranscript,
+  replaySequence,
+  sealWithRevokedDevice,
+  tamperCiphertext,
+} from './attacks.js'
+import { connectParty, type DemoNetwork, type DemoParty, openOffline, registerOffline } from './parties.js'
+import { type DemoReport, expectRejection } from './report.js'
+import {
+  nextMessage,
+  until,
+  untilJoined,
+  untilLogAnchored,
+  untilReceived,
+  untilRelayRefuses,
+  untilVerdict,
+} from './waits.js'
+
+/** Parameters of {@link runDemoScenario}. */
+export type DemoScenarioParameters = {
+  /** A local chain (the scenario mines blocks with `anvil_mine`), its contracts and a relay with an anchorer. */
+  network: DemoNetwork
+  /** Funded private keys of Alice and Bob. */
+  keys: readonly Hex[]
+  report: DemoReport
+}
+
+const TEXTS = [
+  'Hi Bob, the audit report is ready.',
+  'Section 3 covers the relay.',
+  'Call me when you are back.',
+]
+
+/**
+ * Runs the scenario and records every step in `report`: Alice writes while Bob is offline, Bob catches up in
+ * order, receipts arrive and verify, messages reach final; then a relay tampers, a sender replays, a stolen and
+ * revoked phone signs, and a transcript is forged, and each must be caught. Closes its clients; throws only on an
+ * unexpected failure.
+ *
+ * @example await runDemoScenario({ network, keys: anvil.accounts.slice(1, 3), report })
+ */
+export async function runDemoScenario({ network, keys, report }: DemoScenarioParameters): Promise<void> {
+  const clients: Client[] = []
+  const publicClient = createPublicClient({ transport: http(network.rpc) }) as PublicClient
+  const { deployment } = network
+  const track = (client: Client) => {
+    clients.push(client)
+    return client
+  }
+  const alice: DemoParty = { name: 'alice', account: privateKeyToAccount(keys[0] as Hex) }
+  const bob: DemoParty = { name: 'bob', account: privateKeyToAccount(keys[1] as Hex) }
+  const phone: DemoParty = { ...alice, device: 'phone' }
+  try {
+    /** Registers a device on chain (offline, to show the transaction), then connects it and starts live mode. */
+    const join_ = async (party: DemoParty) => {
+      const registered = await registerOffline(network, party)
+      const client = track(await connectParty(network, party, { register: false }))
+      return { client, registered }
+    }
+
+    const { client: aliceClient, registered: ra } = await join_(alice)
+    report.record('register Alice', true, `${aliceClient.account} device ${aliceClient.deviceId}`, [
+      `EIP-712 AddDevice tx ${ra.txHash} gas ${ra.gasUsed} block ${ra.blockNumber}`,
+    ])
+    const { client: bobFirst, registered: rb } = await join_(bob)
+    report.record('register Bob', true, `${bobFirst.account} device ${bobFirst.deviceId}`, [
+      `EIP-712 AddDevice tx ${rb.txHash} gas ${rb.gasUsed} block ${rb.blockNumber}`,
+      '5 key packages published at the relay, then Bob goes offline',
+    ])
+    await bobFirst.close()
+
+    // Alice writes while Bob is offline.
+    const chat = await aliceClient.conversations.open(bob.account.address)
+    const sent: SentMessage[] = []
+    for (const text of TEXTS) sent.push(await chat.send(text))
+    report.record(
+      'Alice sends while Bob is offline',
+      sent.every((s) => s.cursor > 0n),
+      `${sent.length} messages accepted by the relay`,
+      sent.map((s, i) => `#${s.cursor} "${TEXTS[i]}" leaf ${s.leaf.slice(0, 18)}…`),
+    )
+
+    // Bob comes back and receives everything, in order.
+    const caughtUp: ReceivedMessage[] = []
+    const joined: Hex[] = []
+    const bobClient = track(
+      await connectParty(network, bob, {
+        register: false,
+        beforeStart: (c) => {
+          c.events.on('message', (m) => caughtUp.push(m))
+          c.events.on('joined', (j) => joined.push(j.conversation))
+        },
+      }),
+    )
+    await until(bobClient, 'message', () => caughtUp.length >= TEXTS.length, 30_000, 'Bob to catch up').catch(
+      () => undefined,
+    )
+    const first = caughtUp[0]
+    report.record(
+      'Bob comes back: everything, in order',
+      caughtUp.map((m) => m.text).join('|') === TEXTS.join('|') && joined.includes(chat.id),
+      `${caughtUp.length} messages, in order, after joining the conversation from his inbox`,
+      first
+        ? [
+            `first message's checks:`,
+            ...first.report.steps.map((s) => `  ${s.ok ? '✓' : '✗'} ${s.name}: ${s.detail}`),
+          ]
+        : [],
+    )
+
+    const arriving = nextMessage(aliceClient, 30_000)
+    await bobClient.conversations.get(chat.id)?.send('Back now. Reading it.')
+    const reply = await arriving
+    report.record(
+      'Bob → Alice, live',
+      reply?.text === 'Back now. Reading it.' && reply.report.ok,
+      reply ? `"${reply.text}" verified` : 'nothing arrived',
+    )
+
+    // Receipts: batched anchoring, verified by both sides against the chain.
+    let done = report.progress('Waiting for the anchorer to anchor the batch and for receipts')
+    await Promise.all(sent.map((s) => aliceClient.waitForState(s.id, 'anchored', { timeoutMs: 45_000 })))
+    done()
+    const receipt = aliceClient.messages.receipt(sent[0]?.id ?? '0x')
+    const check = receipt
+      ? await verifyReceipt(publicClient, {
+          receipt,
+          messageAnchor: deployment.messageAnchor,
+          chainId: deployment.chainId,
+        })
+      : undefined
+    const bobHasIt =
+      receipt !== undefined && bobClient.messages.byLeaf(receipt.leaf).some((m) => m.receipt !== undefined)
+    report.record(
+      'receipts arrive and verify',
+      check?.ok === true && bobHasIt,
+      receipt
+        ? `root ${receipt.root.slice(0, 18)}… in block ${receipt.blockNumber}, ${receipt.treeSize} leaves`
+        : "no receipt for Alice's first message",
+      receipt && check
+        ? [
+            `tx ${receipt.txHash}`,
+            ...check.steps.map((s) => `${s.ok ? '✓' : '✗'} ${s.name}: ${s.detail}`),
+            `Bob received the same receipt for Alice's first message: ${bobHasIt ? 'yes' : 'no'}`,
+          ]
+        : [],
+    )
+    await publicClient.request({ method: 'anvil_mine' as never, params: ['0x2'] as never })
+    await Promise.all(sent.map((s) => aliceClient.waitForState(s.id, 'final', { timeoutMs: 45_000 })))
+    report.record(
+      'messages reach final',
+      true,
+      `queued → accepted → delivered → anchored → final for all ${sent.length}`,
+    )
+
+    // Attack 1: a relay flips a bit of a message Bob has not read yet.
+    const pending = await chat.send('Second page attached.')
+    await expectRejection(
+      report,
+      'tampered envelope (bad id)',
+      () => bobClient.receive(flipEnvelopeBit(pending.envelope)),
+      EnvelopeIdMismatchError,
+    )
+    await expectRejection(
+      report,
+      'tampered envelope (id recomputed)',
+      () => bobClient.receive(tamperCiphertext(pending.envelope)),
+      MlsRejectedError,
+    )
+    const genuine = await untilReceived(bobClient, pending.id, 30_000)
+    report.record(
+      'genuine message still delivered',
+      genuine,
+      genuine ? '"Second page attached." verified' : 'not received',
+    )
+
+    // Attack 2: replays.
+    await expectRejection(
+      report,
+      'replayed envelope',
+      () => bobClient.receive(sent[0]?.envelope as never),
+      ReplayError,
+    )
+    const stale = await replaySequence(chat, 'this reuses seq 1')
+    await untilVerdict(bobClient, stale.id, 15_000)
+    const verdict = bobClient.messages.verdict(stale.id)
+    const staleRejected = verdict === 'rejected:SEALPOST_STALE_SEQ'
+    report.record(
+      'replayed sequence number',
+      staleRejected,
+      staleRejected ? `rejected with ${StaleSequenceError.name} [SEALPOST_STALE_SEQ]` : `verdict ${verdict}`,
+    )
+
+    // Attack 3: a stolen phone. Alice adds a phone, it joins, then she revokes it on chain.
+    const { client: phoneClient } = await join_(phone)
+    await chat.syncMembers() // the committer may already have added it on its own
+    await untilJoined(phoneClient, chat.id, 30_000)
+    const phoneIn = chat.info().members.some((m) => m.deviceId === phoneClient.deviceId)
+    // The thief keeps the phone offline from now on, so it never processes its own removal.
+    await phoneClient.close()
+    const revocation = await aliceClient.revokeDevice(phoneClient.deviceId)
+    report.record("revoke Alice's phone", phoneIn, `device ${phoneClient.deviceId.slice(0, 18)}…`, [
+      `added to the group, then revoked in tx ${revocation.txHash} at block ${revocation.blockNumber}`,
+    ])
+    const refusal = await untilRelayRefuses(() => connectParty(network, phone, { register: false }))
+    report.record(
+      'relay refuses the revoked device',
+      refusal !== undefined,
+      refusal ? `authentication refused with ${refusal}` : 'still admitted',
+    )
+    const stolenPhone = track(await openOffline(network, phone))
+    const forwarded = await sealWithRevokedDevice(stolenPhone, chat.id, 'wire the funds to this account')
+    const forwardedName = "a revoked device's message, forwarded anyway"
+    if (forwarded)
+      await expectRejection(report, forwardedName, () => bobClient.receive(forwarded), KeyRevokedError)
+    else report.record(forwardedName, false, 'the revoked device sealed nothing to forward')
+    await chat.syncMembers() // idempotent: live clients also remove revoked devices on their own
+    const phoneOut = !chat.info().members.some((m) => m.deviceId === phoneClient.deviceId)
+    report.record('remove the revoked device from the group', phoneOut, `new epoch ${chat.info().epoch}`)
+
+    // The tamper-evident log: anchor its head, export a transcript, verify it from the chain alone.
+    done = report.progress("Anchoring the head of Alice's log")
+    const head = await aliceClient.anchorLogHead()
+    await untilLogAnchored(aliceClient, head as Hex, 45_000)
+    done()
+    const transcript = exportTranscript({
+      log: aliceClient.log,
+      chainId: deployment.chainId,
+      keyRegistry: deployment.keyRegistry,
+      messageAnchor: deployment.messageAnchor,
+      account: aliceClient.account,
+      deviceId: aliceClient.deviceId,
+    })
+    writeFileSync(join(network.dir, 'alice.transcript.json'), JSON.stringify(transcript, null, 2))
+    const verified = await verifyTranscript({ transcript, publicClient, deployment })
+    const failed = verified.checks.filter((c) => !c.ok)
+    report.record(
+      'export and verify a transcript',
+      verified.ok,
+      `${transcript.entries.length} log entries, ${verified.checks.length} checks against the chain`,
+      failed.length ? formatVerification({ ok: false, checks: failed }) : [],
+    )
+
+    const refuted = await verifyTranscript({
+      transcript: forgeTranscript(transcript),
+      publicClient,
+      deployment,
+    })
+    const named = refuted.checks.filter((c) => !c.ok).map((c) => `entry ${c.entry}: ${c.check}: ${c.detail}`)
+    report.record(
+      'a tampered transcript fails verification',
+      !refuted.ok,
+      named[0] ?? 'no check failed',
+      named.slice(1, 4),
+    )
+  } finally {
+    for (const c of clients) await c.close().catch(() => undefined)
+  }
+}

@@ -1,0 +1,169 @@
+/** Scripted, continuous traffic for `sealpost up --demo`: honest parties talk, bad actors tamper, replay, steal. */
+import type { Hex } from 'viem'
+import { type LocalAccount, privateKeyToAccount } from 'viem/accounts'
+import type { Client, Conversation } from '../client/Client.js'
+import { replaySequence, sealWithRevokedDevice, tamperCiphertext } from './attacks.js'
+import { connectParty, type DemoNetwork, openOffline } from './parties.js'
+
+/** The parties of the running traffic. */
+export type DemoPartyName = 'alice' | 'bob' | 'carol' | 'mallory' | 'rita'
+
+/** How an observer (the dashboard) labels a party's device. */
+export type PartyLabel = {
+  name: string
+  role?: 'tamperer' | 'replayer' | undefined
+  deviceName?: string | undefined
+}
+
+/** Options of `startDemoTraffic()`. */
+export type DemoTrafficOptions = {
+  /** The chain, contracts and relay, and the directory for the parties' homes. Default polling 500 ms. */
+  network: Omit<DemoNetwork, 'pollingInterval'> & { pollingInterval?: number | undefined }
+  /** Funded private keys for the parties (at least 5: Alice, Bob, Carol, Mallory, Rita). */
+  keys: readonly Hex[]
+  /** Milliseconds between two honest messages. Default 1200. */
+  intervalMs?: number | undefined
+  /** Every how many honest messages an attack runs. Default 5. */
+  attackEvery?: number | undefined
+  /** Called with each party's client as it comes up (the dashboard attaches its collector); returns a detach. */
+  observe?: ((client: Client, label: PartyLabel) => () => void) | undefined
+  onError?: ((err: unknown) => void) | undefined
+}
+
+/** The running demo traffic. */
+export type DemoTraffic = {
+  parties: Record<DemoPartyName, Client>
+  conversations: Conversation[]
+  stop(): Promise<void>
+}
+
+const LINES = [
+  'Status report for the audit is ready.',
+  'Rotating the staging keys tonight.',
+  'Can you review the relay config?',
+  'Incident channel is quiet.',
+  'Shipping the patch at 14:00 UTC.',
+  'The anchor batch confirmed.',
+  'Lunch after the standup?',
+  'Please verify the transcript I sent.',
+]
+
+const LABELS: Record<DemoPartyName, PartyLabel> = {
+  alice: { name: 'Alice' },
+  bob: { name: 'Bob' },
+  carol: { name: 'Carol' },
+  mallory: { name: 'Mallory', role: 'tamperer' },
+  rita: { name: 'Rita', role: 'replayer' },
+}
+
+/**
+ * Registers five parties (three honest, a tamperer and a replayer) plus a phone of Alice's that gets revoked, opens
+ * their conversations, then keeps sending: honest messages between the honest parties and, in rotation, a
+ * tampered envelope (Mallory), a replayed sequence number (Rita) and a message signed by the revoked phone and
+ * forwarded by Mallory. Every rejection shows up with the step that failed.
+ *
+ * @example const traffic = await startDemoTraffic({ network: { rpc, deployment, relay, dir }, keys, observe })
+ */
+export async function startDemoTraffic(options: DemoTrafficOptions): Promise<DemoTraffic> {
+  const network: DemoNetwork = { ...options.network, pollingInterval: options.network.pollingInterval ?? 500 }
+  const accounts = options.keys.map((k) => privateKeyToAccount(k))
+  const names = Object.keys(LABELS) as DemoPartyName[]
+  const clients = await Promise.all(
+    names.map((name, i) => connectParty(network, { name, account: accounts[i] as LocalAccount })),
+  )
+  const parties = Object.fromEntries(names.map((name, i) => [name, clients[i]])) as Record<
+    DemoPartyName,
+    Client
+  >
+  const observe = options.observe ?? (() => () => undefined)
+  const detach = names.map((name) => observe(parties[name], LABELS[name]))
+
+  const joinedAll = async (pairs: [Client, Client][]) => {
+    const conversations: Conversation[] = []
+    for (const [a, b] of pairs) {
+      const joined = new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 10_000)
+        b.events.once('joined', () => {
+          clearTimeout(timer)
+          resolve()
+        })
+      })
+      conversations.push(await a.conversations.open(b.account))
+      await joined
+    }
+    return conversations
+  }
+  const [ab, bc, ca, mb, rc] = await joinedAll([
+    [parties.alice, parties.bob],
+    [parties.bob, parties.carol],
+    [parties.carol, parties.alice],
+    [parties.mallory, parties.bob],
+    [parties.rita, parties.carol],
+  ])
+  const honest = [ab, bc, ca].filter((c): c is Conversation => c !== undefined)
+
+  // Alice's phone joins her conversation with Bob, then she revokes it: from now on it is a stolen device.
+  const phone = { name: 'alice', account: accounts[0] as LocalAccount, device: 'phone' }
+  const phoneLive = await connectParty(network, phone)
+  detach.push(observe(phoneLive, { name: 'Alice', deviceName: 'phone (revoked later)' }))
+  await ab?.syncMembers()
+  await new Promise((r) => setTimeout(r, 1000))
+  await parties.alice.revokeDevice(phoneLive.deviceId)
+  await phoneLive.close()
+  const stolenPhone = await openOffline(network, phone)
+
+  let tick = 0
+  let stopped = false
+  const attacks = [
+    // Mallory flips a ciphertext bit of her own next message and re-publishes it with a recomputed id.
+    async () => {
+      const sent = await mb?.send('Invoice attached, please pay today.')
+      if (sent) await parties.mallory.transport.publish(tamperCiphertext(sent.envelope))
+    },
+    // Rita replays sequence number 1 in a fresh message.
+    async () => {
+      if (rc) await replaySequence(rc, 'Re-sending my first message.')
+    },
+    // The revoked phone signs a message; Mallory forwards it into Alice and Bob's conversation.
+    async () => {
+      if (!ab) return
+      const forwarded = await sealWithRevokedDevice(stolenPhone, ab.id, 'Urgent: wire 10 ETH to 0xBAD.')
+      if (forwarded) await parties.mallory.transport.publish(forwarded)
+    },
+  ]
+  const step = async () => {
+    tick++
+    const attackEvery = options.attackEvery ?? 5
+    if (tick % attackEvery === 0) await attacks[(tick / attackEvery) % attacks.length]?.()
+    else {
+      const conversation = honest[tick % honest.length]
+      const side = tick % 2 === 0 ? conversation?.peer : undefined
+      const sender = side ? Object.values(parties).find((p) => p.account === side) : undefined
+      const text = LINES[tick % LINES.length] as string
+      if (conversation && sender) await sender.conversations.get(conversation.id)?.send(text)
+      else await conversation?.send(text)
+    }
+  }
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        await step()
+      } catch (err) {
+        options.onError?.(err)
+      }
+      await new Promise((r) => setTimeout(r, options.intervalMs ?? 1200))
+    }
+  })()
+
+  return {
+    parties,
+    conversations: [ab, bc, ca, mb, rc].filter((c): c is Conversation => c !== undefined),
+    async stop() {
+      stopped = true
+      await loop
+      for (const off of detach) off()
+      await stolenPhone.close()
+      for (const client of Object.values(parties)) await client.close()
+    },
+  }
+}

@@ -1,0 +1,139 @@
+/** What the demo waits for, on the clients' events rather than fixed sleeps, each with a generous bound. */
+import type { Hex } from 'viem'
+import type { Client, ClientEvents, ReceivedMessage } from '../client/Client.js'
+import { RelayAuthError } from '../client/relayTransport.js'
+import { DemoTimeoutError } from './errors.js'
+
+/**
+ * Resolves once `condition()` holds, checking now and on every `event` of `client`; rejects with
+ * `DemoTimeoutError` after `timeoutMs`.
+ *
+ * @example await until(bob, 'message', () => received.length >= 3, 30_000, 'Bob to catch up')
+ */
+export function until(
+  client: Client,
+  event: keyof ClientEvents,
+  condition: () => boolean,
+  timeoutMs: number,
+  waitingFor: string,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (!condition()) return
+      cleanup()
+      resolve()
+    }
+    const timer = setTimeout(() => {
+      cleanup()
+      reject(new DemoTimeoutError({ waitingFor, timeoutMs }))
+    }, timeoutMs)
+    const cleanup = () => {
+      clearTimeout(timer)
+      client.events.off(event, check)
+    }
+    client.events.on(event, check)
+    check()
+  })
+}
+
+/**
+ * Whether `client` received (and stored) message `id` within `timeoutMs`.
+ *
+ * @example const delivered = await untilReceived(bob, sent.id, 30_000)
+ */
+export function untilReceived(client: Client, id: Hex, timeoutMs: number): Promise<boolean> {
+  return until(client, 'message', () => client.messages.get(id) !== undefined, timeoutMs, 'the message').then(
+    () => true,
+    () => false,
+  )
+}
+
+/**
+ * Resolves once `client` has processed envelope `id` (accepted or rejected it); false after `timeoutMs`.
+ *
+ * @example await untilVerdict(bob, stale.id, 15_000); bob.messages.verdict(stale.id)
+ */
+export function untilVerdict(client: Client, id: Hex, timeoutMs: number): Promise<boolean> {
+  return until(
+    client,
+    'rejected',
+    () => client.messages.verdict(id) !== undefined,
+    timeoutMs,
+    'a verdict',
+  ).then(
+    () => true,
+    () => false,
+  )
+}
+
+/**
+ * Resolves once `client` is a member of `conversation`.
+ *
+ * @example await untilJoined(phone, chat.id, 30_000)
+ */
+export function untilJoined(client: Client, conversation: Hex, timeoutMs: number): Promise<void> {
+  return until(
+    client,
+    'joined',
+    () => client.conversations.get(conversation) !== undefined,
+    timeoutMs,
+    'the device to join the conversation',
+  )
+}
+
+/**
+ * Resolves once the log head `head` of `client` is anchored (its log holds the `log-anchor` entry).
+ *
+ * @example await untilLogAnchored(alice, await alice.anchorLogHead(), 45_000)
+ */
+export function untilLogAnchored(client: Client, head: Hex, timeoutMs: number): Promise<void> {
+  return until(
+    client,
+    'receipt',
+    () => client.log.entries({ kind: 'log-anchor' }).some((e) => (e.data as { head: Hex }).head === head),
+    timeoutMs,
+    'the log head to be anchored',
+  )
+}
+
+/**
+ * Tries to connect until the relay refuses (it learns of a revocation from the chain); returns the wire code, or
+ * undefined if it still admits the device after `timeoutMs`.
+ *
+ * @example const code = await untilRelayRefuses(() => connectParty(network, phone, { register: false }))
+ */
+export async function untilRelayRefuses(
+  connect: () => Promise<Client>,
+  timeoutMs = 30_000,
+): Promise<string | undefined> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    try {
+      const client = await connect()
+      await client.close()
+    } catch (err) {
+      if (err instanceof RelayAuthError) return err.wireCode
+      throw err
+    }
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  return undefined
+}
+
+/**
+ * The next message `client` receives and verifies, or undefined after `timeoutMs`. Call it before the message
+ * can arrive.
+ *
+ * @example const arriving = nextMessage(alice, 30_000); await chat.send('hi'); const reply = await arriving
+ */
+export function nextMessage(client: Client, timeoutMs: number): Promise<ReceivedMessage | undefined> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => done(undefined), timeoutMs)
+    const done = (message: ReceivedMessage | undefined) => {
+      clearTimeout(timer)
+      client.events.off('message', done)
+      resolve(message)
+    }
+    client.events.on('message', done)
+  })
+}
