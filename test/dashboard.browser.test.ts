@@ -9,9 +9,11 @@ import { build } from 'vite'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import type { Client } from '../src/client/Client.js'
 import { connectClient } from '../src/client/connect.js'
-import { attachClient, attachRelay, type Collector, createCollector } from '../src/dashboard/collect.js'
-import { type DemoTraffic, startDemoTraffic } from '../src/dashboard/demoTraffic.js'
+import { attachClient } from '../src/dashboard/collect/client.js'
+import { type Collector, createCollector } from '../src/dashboard/collect/collector.js'
+import { attachRelayNode } from '../src/dashboard/collect/node.js'
 import { DashboardHub, type DashboardServer, startDashboardServer } from '../src/dashboard/server.js'
+import { type DemoTraffic, startDemoTraffic } from '../src/demo/traffic.js'
 import { type RelayNode, startRelayNode } from '../src/relay/node.js'
 import { type ChainContext, setupChain } from './utils/anvil.js'
 import { testNetwork } from './utils/clients.js'
@@ -62,15 +64,17 @@ beforeAll(async () => {
     messageAnchor: net.deployment.messageAnchor,
     demo: true,
   })
-  attachRelay(collector, node)
+  attachRelayNode(collector, node)
   dashboard = await startDashboardServer({ hub })
   traffic = await startDemoTraffic({
-    rpc: ctx.anvil.rpcUrl,
-    deployment: net.deployment,
-    relay: node.url,
-    collector,
-    dir: join(dir, 'parties'),
+    network: {
+      rpc: ctx.anvil.rpcUrl,
+      deployment: net.deployment,
+      relay: node.url,
+      dir: join(dir, 'parties'),
+    },
     keys: ctx.anvil.accounts.slice(1, 7) as Hex[],
+    observe: (client, label) => attachClient(collector, client, label),
     intervalMs: 250,
     attackEvery: 3,
   })

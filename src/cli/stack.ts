@@ -1,0 +1,234 @@
+/** The local stack, started in one place for `up`, `relay` and `demo`: anvil, the contracts, a relay node, the dashboard. */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createPublicClient, createWalletClient, type Hex, http } from 'viem'
+import { type LocalAccount, privateKeyToAccount } from 'viem/accounts'
+import { type Anvil, startAnvil } from '../chain/anvil.js'
+import { deploySealpost, type SealpostDeployment } from '../chain/deploy.js'
+import { mapChainError } from '../chain/errors.js'
+import {
+  type Deployment,
+  DeploymentNotFoundError,
+  deploymentPath,
+  readDeployment,
+  writeDeployment,
+} from '../client/deployment.js'
+import { attachClient } from '../dashboard/collect/client.js'
+import { type Collector, createCollector } from '../dashboard/collect/collector.js'
+import { attachRelayNode } from '../dashboard/collect/node.js'
+import { DashboardHub, type DashboardServer, startDashboardServer } from '../dashboard/server.js'
+import { type DemoTraffic, startDemoTraffic } from '../demo/traffic.js'
+import { type RelayNode, type RelayNodeOptions, startRelayNode } from '../relay/node.js'
+import type { CliContext } from './context.js'
+import { ArgumentError } from './errors.js'
+
+/** What the stack started, for the dashboard and the demo to build on. */
+export type Stack = {
+  rpc: string
+  deployment: Deployment
+  /** The contracts this run deployed (undefined when a recorded deployment was reused). */
+  deployed: SealpostDeployment | undefined
+  relay: RelayNode
+  anvil: Anvil | undefined
+  /** A funded local key (anvil's first account) when the chain is local. */
+  localFunder: LocalAccount | undefined
+  stop(): Promise<void>
+}
+
+/** Options of {@link startStack}. */
+export type StackOptions = {
+  port: number
+  host: string
+  chainPort?: number | undefined
+  /** Start a local anvil (ignores ctx.rpc). */
+  local: boolean
+  blockTime?: number | undefined
+  anchorKey?: Hex | undefined
+  /** Batching of the relay's anchorer. */
+  anchor?: RelayNodeOptions['anchor']
+  /** RPC polling interval of the relay node, in ms. */
+  pollingInterval?: number | undefined
+  /** Deploy if the recorded deployment is missing or has no code. */
+  deploy: boolean
+}
+
+/**
+ * Brings up the stack: a local anvil (or the --rpc chain), the contracts (reused when the deployment recorded under
+ * --home still has code), and a relay node with its anchorer. Prints progress; stops everything it started on
+ * failure.
+ *
+ * @example const stack = await startStack(ctx, { port: 8787, host: '127.0.0.1', local: true, deploy: true })
+ */
+export async function startStack(ctx: CliContext, options: StackOptions): Promise<Stack> {
+  let anvil: Anvil | undefined
+  try {
+    let rpc = ctx.rpc
+    if (options.local) {
+      const done = ctx.out.step('Starting anvil (hardfork osaka)')
+      anvil = await startAnvil({
+        ...(options.chainPort !== undefined ? { port: options.chainPort } : {}),
+        ...(options.blockTime ? { blockTime: options.blockTime } : {}),
+      })
+      rpc = anvil.rpcUrl
+      done(rpc)
+    }
+    const localFunder = anvil ? privateKeyToAccount(anvil.accounts[0] as Hex) : undefined
+    const anchorAccount = options.anchorKey
+      ? privateKeyToAccount(options.anchorKey)
+      : anvil
+        ? privateKeyToAccount(anvil.accounts[9] as Hex)
+        : undefined
+    const publicClient = createPublicClient({ transport: http(rpc, { retryCount: 1 }) })
+    const chainId = await publicClient.getChainId().catch((err) => {
+      throw mapChainError(err)
+    })
+    const { deployment, deployed } = await ensureDeployment(ctx, {
+      rpc,
+      chainId,
+      deployer: anchorAccount ?? localFunder,
+      deploy: options.deploy,
+    })
+    const done = ctx.out.step('Starting the relay and its anchorer')
+    const relay = await startRelayNode({
+      rpc,
+      deployment,
+      dir: join(ctx.home, 'relay'),
+      port: options.port,
+      host: options.host,
+      anchorAccount,
+      anchor: options.anchor,
+      ...(options.pollingInterval !== undefined ? { pollingInterval: options.pollingInterval } : {}),
+    })
+    done(relay.url)
+    if (!anchorAccount) ctx.out.info('! no --anchor-key-env: the relay relays but does not anchor')
+    return {
+      rpc,
+      deployment,
+      deployed,
+      relay,
+      anvil,
+      localFunder,
+      async stop() {
+        await relay.stop()
+        await anvil?.stop()
+      },
+    }
+  } catch (err) {
+    await anvil?.stop()
+    throw err
+  }
+}
+
+/** Reuses the deployment recorded under --home if its contracts have code on this chain, else deploys. */
+async function ensureDeployment(
+  ctx: CliContext,
+  {
+    rpc,
+    chainId,
+    deployer,
+    deploy,
+  }: { rpc: string; chainId: number; deployer: LocalAccount | undefined; deploy: boolean },
+): Promise<{ deployment: Deployment; deployed: SealpostDeployment | undefined }> {
+  const publicClient = createPublicClient({ transport: http(rpc, { retryCount: 1 }) })
+  let recorded: Deployment | undefined
+  try {
+    recorded = readDeployment(ctx.home)
+  } catch {
+    recorded = undefined
+  }
+  if (recorded && recorded.chainId === chainId) {
+    const [registryCode, anchorCode] = await Promise.all([
+      publicClient.getCode({ address: recorded.keyRegistry }),
+      publicClient.getCode({ address: recorded.messageAnchor }),
+    ])
+    if (registryCode && registryCode !== '0x' && anchorCode && anchorCode !== '0x') {
+      ctx.out.info(`Reusing the deployment recorded in ${ctx.home}/deployment.json`)
+      return { deployment: recorded, deployed: undefined }
+    }
+  }
+  if (!deploy || !deployer) throw new DeploymentNotFoundError({ path: deploymentPath(ctx.home) })
+  let done: ((r?: string) => void) | undefined
+  const deployed = await deploySealpost(
+    createWalletClient({ account: deployer, transport: http(rpc) }),
+    publicClient,
+    {
+      onProgress: (p) => {
+        if (p.status === 'sending') done = ctx.out.step(`Deploying ${p.step}`)
+        else done?.(`${p.address} (gas ${p.gasUsed})`)
+      },
+    },
+  )
+  const deployment: Deployment = {
+    chainId,
+    keyRegistry: deployed.keyRegistry,
+    messageAnchor: deployed.messageAnchor,
+    deployBlock: deployed.deployBlock,
+    rpcUrl: rpc,
+  }
+  writeDeployment(ctx.home, deployment)
+  return { deployment, deployed }
+}
+
+/** A dashboard attached to a running stack. */
+export type StackDashboard = {
+  server: DashboardServer
+  collector: Collector
+  demo: DemoTraffic | undefined
+  stop(): Promise<void>
+}
+
+/**
+ * Serves the dashboard for `stack` and, with `demo`, runs the scripted multi-party exchange on it (local chain
+ * only: the parties are funded from anvil's accounts).
+ *
+ * @example const dashboard = await serveStackDashboard(ctx, stack, { port: 8788, host: '127.0.0.1', demo: true })
+ */
+export async function serveStackDashboard(
+  ctx: CliContext,
+  stack: Stack,
+  { port, host, demo, token }: { port: number; host: string; demo: boolean; token?: string | undefined },
+): Promise<StackDashboard> {
+  if (demo && !stack.anvil) throw new ArgumentError('--demo needs the local chain.')
+  const hub = new DashboardHub()
+  const collector = createCollector(hub)
+  hub.emit({
+    type: 'hello',
+    at: Date.now(),
+    chainId: stack.deployment.chainId,
+    rpc: stack.rpc,
+    relay: stack.relay.url,
+    keyRegistry: stack.deployment.keyRegistry,
+    messageAnchor: stack.deployment.messageAnchor,
+    demo,
+  })
+  const detach = attachRelayNode(collector, stack.relay)
+  let server: DashboardServer | undefined
+  let traffic: DemoTraffic | undefined
+  let dir: string | undefined
+  const stop = async () => {
+    await traffic?.stop()
+    detach()
+    collector.stop()
+    await server?.stop()
+    if (dir) rmSync(dir, { recursive: true, force: true })
+  }
+  try {
+    server = await startDashboardServer({ hub, port, host, token })
+    if (demo && stack.anvil) {
+      const done = ctx.out.step('Registering the demo parties and opening their conversations')
+      dir = mkdtempSync(join(tmpdir(), 'sealpost-up-demo-'))
+      traffic = await startDemoTraffic({
+        network: { rpc: stack.rpc, deployment: stack.deployment, relay: stack.relay.url, dir },
+        keys: stack.anvil.accounts.slice(1, 7) as Hex[],
+        observe: (client, label) => attachClient(collector, client, label),
+        onError: (err) => ctx.out.debug && console.error(err),
+      })
+      done('Alice, Bob, Carol; Mallory tampers, Rita replays, a revoked phone is forwarded')
+    }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+  return { server, collector, demo: traffic, stop }
+}
