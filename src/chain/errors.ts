@@ -180,6 +180,23 @@ export class AnvilStartError extends InternalError {
   }
 }
 
+/**
+ * A question about a block the watcher has not synced yet; call `await watcher.sync()` first.
+ *
+ * @example
+ * if (block > watcher.syncedTo) await watcher.sync()
+ */
+export class WatcherBehindError extends UsageError {
+  override name = 'WatcherBehindError' as const
+  constructor({ block, syncedTo }: { block: bigint; syncedTo: bigint }) {
+    super('The registry watcher has not synced up to the requested block.', {
+      metaMessages: [`Requested block: ${block}`, `Synced to: ${syncedTo}`],
+      code: 'SEALPOST_WATCHER_BEHIND',
+      name: 'WatcherBehindError',
+    })
+  }
+}
+
 function formatArg(a: unknown): string {
   return typeof a === 'bigint' ? a.toString() : typeof a === 'string' ? a : JSON.stringify(a)
 }

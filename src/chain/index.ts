@@ -18,6 +18,7 @@ export {
   mapChainError,
   NoAccountError,
   RpcUnreachableError,
+  WatcherBehindError,
   WrongChainError,
   withChainErrors,
 } from './errors.js'
@@ -70,6 +71,5 @@ export {
   RegistryWatcher,
   type RegistryWatcherEvents,
   type RegistryWatcherOptions,
-  WatcherBehindError,
 } from './registryWatcher.js'
 export type { WriteClient, WriteResult } from './sendAndWait.js'

@@ -3,6 +3,7 @@ import { type Address, bytesToHex, type Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ChainContext, setupChain } from '../../test/utils/anvil.js'
+import { WatcherBehindError } from './errors.js'
 import {
   addDevice,
   getRegistryNonce,
@@ -13,7 +14,7 @@ import {
   signRevokeDevice,
   signRotateDevice,
 } from './keyRegistry.js'
-import { type RegistryChange, RegistryWatcher, WatcherBehindError } from './registryWatcher.js'
+import { type RegistryChange, RegistryWatcher } from './registryWatcher.js'
 
 let ctx: ChainContext
 let registry: Address

@@ -4,8 +4,8 @@ import type { Address, Client, Hex } from 'viem'
 import { getAbiItem } from 'viem'
 import { getBlock, getLogs } from 'viem/actions'
 import { keyRegistryAbi } from '../../contracts/artifacts/KeyRegistry.js'
-import { type BaseError, UsageError } from '../errors.js'
-import { mapChainError } from './errors.js'
+import type { BaseError } from '../errors.js'
+import { mapChainError, WatcherBehindError } from './errors.js'
 
 /**
  * One device as the watcher saw it in the event log.
@@ -67,23 +67,6 @@ export type RegistryWatcherOptions = {
   chunkSize?: bigint | undefined
   /** How many blocks to re-read when a reorg is detected (default 64). */
   reorgDepth?: bigint | undefined
-}
-
-/**
- * A question about a block the watcher has not synced yet; call `await watcher.sync()` first.
- *
- * @example
- * if (block > watcher.syncedTo) await watcher.sync()
- */
-export class WatcherBehindError extends UsageError {
-  override name = 'WatcherBehindError' as const
-  constructor({ block, syncedTo }: { block: bigint; syncedTo: bigint }) {
-    super('The registry watcher has not synced up to the requested block.', {
-      metaMessages: [`Requested block: ${block}`, `Synced to: ${syncedTo}`],
-      code: 'SEALPOST_WATCHER_BEHIND',
-      name: 'WatcherBehindError',
-    })
-  }
 }
 
 const deviceAddedEvent = getAbiItem({ abi: keyRegistryAbi, name: 'DeviceAdded' })
