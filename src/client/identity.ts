@@ -267,3 +267,30 @@ function assertDeviceName(name: string): void {
       name: 'DeviceNameError',
     })
 }
+
+/**
+ * The uncompressed P-256 public key (x ‖ y, 64 bytes as hex) of a device record: what statement and relay
+ * signatures verify against.
+ *
+ * @example verifyStatementSignature({ signed, publicKey: p256PublicKey(record) })
+ */
+export function p256PublicKey({ p256X, p256Y }: { p256X: Hex; p256Y: Hex }): Hex {
+  return `0x${p256X.slice(2)}${p256Y.slice(2)}`
+}
+
+/**
+ * The public keys of a device as the registry stores them (P-256 coordinates and the MLS signature key).
+ *
+ * @example await addDevice(wallet, { registry, account, ...devicePublicKeys(device), nonce, deadline, signature })
+ */
+export function devicePublicKeys(device: Pick<DeviceKeys, 'signingKey' | 'mls'>): {
+  p256X: Hex
+  p256Y: Hex
+  mlsKey: Hex
+} {
+  return {
+    p256X: device.signingKey.p256X,
+    p256Y: device.signingKey.p256Y,
+    mlsKey: bytesToHex(device.mls.publicKey),
+  }
+}

@@ -16,8 +16,8 @@ import {
   encodeGroupState,
   encodeMlsMessage,
   generateKeyPackageWithKey,
-  type KeyPackage,
   type MLSMessage,
+  type PrivateKeyPackage,
   type PrivateMessage,
 } from 'ts-mls'
 import { makeKeyPackageRef } from 'ts-mls/keyPackage.js'
@@ -173,4 +173,34 @@ export function membersOf(state: ClientState): { identity: DeviceIdentity; leafI
     if (identity) members.push({ identity, leafIndex: index / 2 })
   })
   return members
+}
+
+/**
+ * Encodes the private half of a key package for the device store (sealed there): JSON of its three keys in hex.
+ *
+ * @example store.putKeyPackage({ ref, publicPackage, privatePackage: encodePrivateKeyPackage(privatePackage) })
+ */
+export function encodePrivateKeyPackage(p: PrivateKeyPackage): Uint8Array {
+  return new TextEncoder().encode(
+    JSON.stringify({
+      initPrivateKey: bytesToHex(p.initPrivateKey),
+      hpkePrivateKey: bytesToHex(p.hpkePrivateKey),
+      signaturePrivateKey: bytesToHex(p.signaturePrivateKey),
+    }),
+  )
+}
+
+/**
+ * Decodes what {@link encodePrivateKeyPackage} wrote.
+ *
+ * @example const privatePackage = decodePrivateKeyPackage(stored.privatePackage)
+ */
+export function decodePrivateKeyPackage(bytes: Uint8Array): PrivateKeyPackage {
+  const raw = JSON.parse(new TextDecoder().decode(bytes))
+  const h = (x: string) => Uint8Array.from(Buffer.from(x.slice(2), 'hex'))
+  return {
+    initPrivateKey: h(raw.initPrivateKey),
+    hpkePrivateKey: h(raw.hpkePrivateKey),
+    signaturePrivateKey: h(raw.signaturePrivateKey),
+  }
 }

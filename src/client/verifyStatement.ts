@@ -1,6 +1,5 @@
 /** Verifies a received statement against the chain: sender binding, registry, block, signature, body, clock, sequence. */
 import { type Address, type Hex, isAddressEqual } from 'viem'
-import type { DeviceRecord } from '../chain/registryWatcher.js'
 import { verifyStatementSignature } from '../crypto/statementSignature.js'
 import type { BaseError } from '../errors.js'
 import type { DeviceIdentity } from '../protocol/credential.js'
@@ -17,6 +16,7 @@ import {
   StatementSignatureError,
   UnknownSenderError,
 } from './errors.js'
+import { p256PublicKey } from './identity.js'
 
 /** Names of the checks, in the order they run. */
 export type VerificationStepName =
@@ -46,11 +46,31 @@ export type VerificationReport = {
   block?: { number: bigint; hash: Hex; timestamp: bigint } | undefined
 }
 
-/** What the verifier reads from the chain. `RegistryWatcher` and a viem public client provide it. */
+/**
+ * A registered device as the verifier needs it (a `RegistryWatcher` record or a `KeyRegistry` read).
+ *
+ * @example const device: ChainDevice | undefined = await chain.device(deviceId, block)
+ */
+export type ChainDevice = {
+  deviceId: Hex
+  account: Address
+  p256X: Hex
+  p256Y: Hex
+  mlsKey: Hex
+  addedAt: bigint
+  revokedAt?: bigint | undefined
+  addedTx?: Hex | undefined
+}
+
+/**
+ * What the verifier reads from the chain. `chainView.ts` builds one from the registry watcher or from contract reads.
+ *
+ * @example const chain: ChainView = contractChainView({ publicClient, chainId, keyRegistry })
+ */
 export type ChainView = {
   chainId: number
   /** Device record by id, syncing first if the cache is behind `atLeastBlock`. */
-  device(deviceId: Hex, atLeastBlock: bigint): Promise<DeviceRecord | undefined>
+  device(deviceId: Hex, atLeastBlock: bigint): Promise<ChainDevice | undefined>
   /** Block hash and timestamp (seconds) at `number`, or undefined if the chain has no such block yet. */
   block(number: bigint): Promise<{ hash: Hex; timestamp: bigint } | undefined>
 }
@@ -72,9 +92,15 @@ export const defaultClockPolicy: ClockPolicy = {
   maxBlockAgeMs: 60 * 60_000,
 }
 
+/**
+ * Inputs of {@link verifyStatement}.
+ *
+ * @example const p: VerifyStatementParameters = { signed, body, sender, groupId, lastSeq: 0n, chain }
+ */
 export type VerifyStatementParameters = {
   signed: SignedStatement
-  body: Uint8Array
+  /** The message body; `undefined` when it is not known (a transcript entry without it): `body-hash` then does not run. */
+  body: Uint8Array | undefined
   /** The MLS-authenticated identity of the sending leaf. */
   sender: DeviceIdentity
   /** The MLS group the message arrived in. */
@@ -160,8 +186,7 @@ export async function verifyStatement(
   report.block = { number: s.block.number, hash: block.hash, timestamp: block.timestamp }
   pass('block-reference', `block ${s.block.number} ${short(block.hash)}`)
 
-  const publicKey = hexConcat(device.p256X, device.p256Y)
-  if (!verifyStatementSignature({ signed, publicKey }))
+  if (!verifyStatementSignature({ signed, publicKey: p256PublicKey(device) }))
     return fail('signature', new StatementSignatureError({ messageId, deviceId: s.device }))
   pass('signature', `ECDSA P-256 by ${short(device.p256X)}`)
 
@@ -190,9 +215,11 @@ export async function verifyStatement(
     `valid at block ${s.block.number} (added ${device.addedAt}${device.revokedAt ? `, revoked ${device.revokedAt}` : ''})`,
   )
 
-  if (hashBody(body).toLowerCase() !== s.bodyHash.toLowerCase())
-    return fail('body-hash', new BodyHashMismatchError({ messageId }))
-  pass('body-hash', short(s.bodyHash))
+  if (body !== undefined) {
+    if (hashBody(body).toLowerCase() !== s.bodyHash.toLowerCase())
+      return fail('body-hash', new BodyHashMismatchError({ messageId }))
+    pass('body-hash', short(s.bodyHash))
+  }
 
   const blockMs = Number(block.timestamp) * 1000
   if (s.sentAt > now + clock.maxFutureSkewMs)
@@ -212,10 +239,6 @@ export async function verifyStatement(
 
   report.ok = true
   return { report }
-}
-
-function hexConcat(a: Hex, b: Hex): Uint8Array {
-  return Uint8Array.from(Buffer.from(a.slice(2) + b.slice(2), 'hex'))
 }
 
 function short(hex: string): string {

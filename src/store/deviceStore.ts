@@ -77,6 +77,7 @@ create table if not exists messages (
 create index if not exists messages_conv on messages(conversation, received_at);
 create index if not exists messages_leaf on messages(leaf);
 create index if not exists messages_state on messages(state);
+create table if not exists log_anchors_pending (hash text primary key, idx integer not null, at integer not null);
 `
 
 /**
@@ -373,6 +374,34 @@ export class DeviceStore {
             .all(limit)
     ) as MessageRow[]
     return rows.map((r) => this.#messageFromRow(r))
+  }
+
+  /** Remembers that log head `{ index, hash }` was submitted for anchoring (kept until its receipt is logged). */
+  putPendingLogAnchor({ index, hash }: { index: number; hash: string }): void {
+    this.db
+      .prepare('insert or ignore into log_anchors_pending (hash, idx, at) values (?, ?, ?)')
+      .run(hash.toLowerCase(), index, Date.now())
+  }
+
+  /** The pending log anchor whose head is `hash`, if any. */
+  pendingLogAnchor(hash: string): { index: number; hash: string } | undefined {
+    const row = this.db
+      .prepare('select idx, hash from log_anchors_pending where hash = ?')
+      .get(hash.toLowerCase()) as { idx: number; hash: string } | undefined
+    return row && { index: row.idx, hash: row.hash }
+  }
+
+  /** Every pending log anchor, oldest head first. */
+  pendingLogAnchors(): { index: number; hash: string }[] {
+    const rows = this.db.prepare('select idx, hash from log_anchors_pending order by idx').all() as {
+      idx: number
+      hash: string
+    }[]
+    return rows.map((r) => ({ index: r.idx, hash: r.hash }))
+  }
+
+  deletePendingLogAnchor(hash: string): void {
+    this.db.prepare('delete from log_anchors_pending where hash = ?').run(hash.toLowerCase())
   }
 
   close(): void {
