@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { Hex } from 'viem'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import type { Client, ReceivedMessage } from '../src/client/Client.js'
 import { connectClient } from '../src/client/connect.js'
@@ -117,19 +118,23 @@ test('SIGKILL with 1,000 messages in flight: after a restart on the same store, 
   expect(atKill).toBeLessThan(1000)
   expect(received.map((m) => m.text)).toEqual(texts)
   expect(received.every((m) => m.report.ok)).toBe(true)
-  expect(bob.store.listMessages({ conversation: chat.id, limit: 5000 })).toHaveLength(1000)
+  expect(bob.messages.list({ conversation: chat.id, limit: 5000 })).toHaveLength(1000)
 
   // The anchorer's pending leaves survived the crash too: every message ends up anchored, with a verified receipt.
   const anchoredBy = Date.now() + 150_000
-  const anchored = () => alice.store.messagesInState(['anchored', 'final'], 'out').length
+  const anchored = () => alice.messages.inState(['anchored', 'final'], 'out').length
   while (anchored() < 1000 && Date.now() < anchoredBy) await new Promise((r) => setTimeout(r, 100))
   if (anchored() < 1000) {
-    const verdicts = alice.store.db
-      .prepare('select verdict, count(*) n from processed group by verdict')
-      .all()
-    const states = alice.store.db
-      .prepare("select state, count(*) n from messages where direction = 'out' group by state")
-      .all()
+    const outgoing = alice.messages
+      .list({ conversation: chat.id, limit: 5000 })
+      .filter((m) => m.direction === 'out')
+    const count = (values: (string | undefined)[]) =>
+      values.reduce<Record<string, number>>(
+        (n, v) => ({ ...n, [v ?? 'none']: (n[v ?? 'none'] ?? 0) + 1 }),
+        {},
+      )
+    const verdicts = count(outgoing.map((m) => alice.messages.verdict(m.id as Hex)))
+    const states = count(outgoing.map((m) => m.state))
     console.log(
       'DIAG',
       JSON.stringify({ verdicts, states, log: alice.log.entries({ kind: 'rejected' }).slice(0, 3) }),

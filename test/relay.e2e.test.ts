@@ -11,9 +11,9 @@ import { loadDevice } from '../src/client/identity.js'
 import { RelayTransport } from '../src/client/relayTransport.js'
 import { verifyReceipt } from '../src/client/verifyReceipt.js'
 import { createEnvelope } from '../src/protocol/envelope.js'
-import { encodeReceipt, receiptFromJson } from '../src/protocol/receipt.js'
+import type { MessageState } from '../src/protocol/messageState.js'
+import { encodeReceipt, type Receipt } from '../src/protocol/receipt.js'
 import { type RelayNode, startRelayNode } from '../src/relay/node.js'
-import type { MessageState } from '../src/store/deviceStore.js'
 import { type ChainContext, setupChain } from './utils/anvil.js'
 import { type TestNetwork, testKdf, testNetwork, testPassphrase } from './utils/clients.js'
 import { startRpcProxy } from './utils/rpcProxy.js'
@@ -68,24 +68,15 @@ async function relayClient(index: number, home?: string): Promise<Client & { hom
   return net.client({ account, home: dirHome, transport })
 }
 
-function waitFor(client: Client, id: Hex, state: MessageState, timeoutMs = 20_000): Promise<void> {
-  const rank = ['queued', 'accepted', 'delivered', 'anchored', 'final']
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      const current = client.store.getMessage(id)?.state
-      if (current && rank.indexOf(current) >= rank.indexOf(state)) {
-        client.events.off('state', check)
-        clearTimeout(timer)
-        resolve()
-      }
-    }
-    const timer = setTimeout(
-      () => reject(new Error(`${id} stuck in ${client.store.getMessage(id)?.state}`)),
-      timeoutMs,
-    )
-    client.events.on('state', check)
-    check()
-  })
+/** The verified receipt a client stored for a message (fails the test if there is none). */
+function receiptOf(client: Client, id: Hex): Receipt {
+  const receipt = client.messages.receipt(id)
+  if (!receipt) throw new Error(`${id} has no receipt`)
+  return receipt
+}
+
+async function waitFor(client: Client, id: Hex, state: MessageState, timeoutMs = 20_000): Promise<void> {
+  await client.waitForState(id, state, { timeoutMs })
 }
 
 describe('through a real relay', () => {
@@ -116,11 +107,11 @@ describe('through a real relay', () => {
     await waitFor(bob, reply?.id as Hex, 'anchored')
 
     // Both sides hold the same receipt for Alice's message, and it verifies against the chain.
-    const mine = alice.store.getMessage(sent.id)
-    const theirs = bob.store.messagesByLeaf(sent.leaf)[0]
+    const mine = alice.messages.get(sent.id)
+    const theirs = bob.messages.byLeaf(sent.leaf)[0]
     expect(mine?.receipt).toBeDefined()
     await waitFor(bob, theirs?.id as Hex, 'anchored')
-    const receipt = receiptFromJson(JSON.parse(bob.store.getMessage(theirs?.id as string)?.receipt ?? '{}'))
+    const receipt = receiptOf(bob, theirs?.id as Hex)
     expect(receipt.leaf).toBe(sent.leaf)
     const check = await verifyReceipt(ctx.publicClient, {
       receipt,
@@ -197,13 +188,13 @@ describe('through a real relay', () => {
       for (let i = 0; i < 5; i++)
         expect((await incoming.next()).value?.text).toBe(`while the chain is down ${i}`)
       await new Promise((r) => setTimeout(r, 1000))
-      expect(sent.map((s) => erin.store.getMessage(s.id)?.state)).not.toContain('anchored')
+      expect(sent.map((s) => erin.messages.get(s.id)?.state)).not.toContain('anchored')
       expect(downNode.anchorer?.stats().lastError).toBeDefined()
 
       proxy.setDown(false)
       for (const s of sent) await waitFor(erin, s.id, 'anchored', 30_000)
       for (const s of sent) {
-        const receipt = receiptFromJson(JSON.parse(erin.store.getMessage(s.id)?.receipt ?? '{}'))
+        const receipt = receiptOf(erin, s.id)
         const check = await verifyReceipt(ctx.publicClient, {
           receipt,
           messageAnchor: net.deployment.messageAnchor,
@@ -231,7 +222,7 @@ describe('through a real relay', () => {
     await joined
     const sent = await chat.send('anchor me')
     await waitFor(gina, sent.id, 'anchored')
-    const genuine = receiptFromJson(JSON.parse(gina.store.getMessage(sent.id)?.receipt ?? '{}'))
+    const genuine = receiptOf(gina, sent.id)
     // A member (here Gina's device; a relay could do the same) publishes a receipt claiming another leaf is in
     // the same batch.
     const forgedReceipt = { ...genuine, leaf: `0x${'ab'.repeat(32)}` as Hex }
@@ -266,6 +257,6 @@ describe('through a real relay', () => {
     expect(members).not.toContain(judy.deviceId)
     const secret = await chat.send('after the revocation')
     await new Promise((r) => setTimeout(r, 1000))
-    expect(judy.store.getMessage(secret.id)).toBeUndefined()
+    expect(judy.messages.get(secret.id)).toBeUndefined()
   })
 })

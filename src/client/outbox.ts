@@ -1,0 +1,136 @@
+/** The outbox: every state change of a message after it is sealed (queued → accepted → delivered → anchored → final). */
+import type { EventEmitter } from 'node:events'
+import type { Hex } from 'viem'
+import { decodeEnvelope } from '../protocol/envelope.js'
+import { isAtLeast, type MessageState } from '../protocol/messageState.js'
+import type { DeviceStore, StoredMessage } from '../store/deviceStore.js'
+import type { LeafSubmitter } from './leafSubmitter.js'
+import type { Transport } from './transport.js'
+import type { ClientEvents } from './types.js'
+
+/**
+ * Owns the state of this device's messages once written: each method is one transition, writes it (the store only
+ * moves states forward) and emits the `state` event when the message actually moved. Anchoring and finality apply
+ * to received messages too (a receipt is for a leaf, whoever holds it).
+ *
+ * @example
+ * outbox.enqueue(message, () => store.putGroup(next))
+ * outbox.accepted(id, topic, cursor, leaf)
+ */
+export class Outbox {
+  readonly #store: DeviceStore
+  readonly #events: EventEmitter<ClientEvents>
+  readonly #leaves: LeafSubmitter
+  readonly #transport: Transport
+
+  constructor(p: {
+    store: DeviceStore
+    events: EventEmitter<ClientEvents>
+    leaves: LeafSubmitter
+    transport: Transport
+  }) {
+    this.#store = p.store
+    this.#events = p.events
+    this.#leaves = p.leaves
+    this.#transport = p.transport
+  }
+
+  /**
+   * Writes a sealed outgoing message as `queued`, with its envelope, in one transaction with `alongside` (the new
+   * group state, the verdict, the log entry), then emits `queued`.
+   *
+   * @example outbox.enqueue({ ...message, state: 'queued' }, () => store.putGroup(group))
+   */
+  enqueue(message: Omit<StoredMessage, 'state' | 'direction'>, alongside: () => void): void {
+    this.#store.transaction(() => {
+      alongside()
+      this.#store.putMessage({ ...message, direction: 'out', state: 'queued' })
+    })
+    this.#emit(message.id as Hex, message.conversation as Hex, 'queued')
+  }
+
+  /**
+   * The relay persisted the message at `cursor`: it is `accepted`, its envelope copy is dropped, and its leaf is
+   * submitted for anchoring.
+   *
+   * @example outbox.accepted(envelope.id, envelope.topic, cursor, leaf)
+   */
+  accepted(id: Hex, topic: Hex, cursor: bigint, leaf: Hex | undefined): void {
+    if (!this.#store.db.open) return
+    const updated = this.#store.updateMessage(id, { state: 'accepted', cursor })
+    if (updated?.state === 'accepted') this.#emit(id, topic, 'accepted')
+    if (leaf) this.#leaves.submit(topic, leaf)
+  }
+
+  /**
+   * Every other member acked `topic` up to relay cursor `upTo`: the outgoing messages up to there are `delivered`.
+   *
+   * @example outbox.delivered(topic, 12n)
+   */
+  delivered(topic: Hex, upTo: bigint): void {
+    if (!this.#store.db.open) return
+    for (const m of this.#store.undeliveredUpTo(topic, upTo)) {
+      const updated = this.#store.updateMessage(m.id, { state: 'delivered', delivered: true })
+      if (updated?.state === 'delivered') this.#emit(m.id as Hex, topic, 'delivered')
+    }
+  }
+
+  /**
+   * A verified receipt for `leaf`: its messages become `anchored` (with the receipt), in one transaction with
+   * `alongside`; returns them.
+   *
+   * @example const messages = outbox.anchored(receipt.leaf, json, () => store.markProcessed(envelope.id, 'receipt'))
+   */
+  anchored(leaf: Hex, receiptJson: string, alongside: (messages: StoredMessage[]) => void): StoredMessage[] {
+    const messages = this.#store.messagesByLeaf(leaf)
+    this.#store.transaction(() => {
+      for (const m of messages) this.#store.updateMessage(m.id, { state: 'anchored', receipt: receiptJson })
+      alongside(messages)
+    })
+    for (const m of messages) this.#emit(m.id as Hex, m.conversation as Hex, 'anchored')
+    return messages
+  }
+
+  /**
+   * The message's anchor is deep enough: it is `final`.
+   *
+   * @example outbox.final(m.id as Hex, m.conversation as Hex)
+   */
+  final(id: Hex, conversation: Hex): void {
+    const updated = this.#store.updateMessage(id, { state: 'final' })
+    if (updated && isAtLeast(updated.state, 'final')) this.#emit(id, conversation, 'final')
+  }
+
+  /**
+   * Messages anchored but not final yet (both directions), oldest first.
+   *
+   * @example for (const m of outbox.awaitingFinality()) …
+   */
+  awaitingFinality(): StoredMessage[] {
+    return this.#store.messagesInState(['anchored'])
+  }
+
+  /**
+   * Re-sends, oldest first, the messages the relay never accepted (after a crash or while it was down).
+   *
+   * @example await outbox.resendQueued()
+   */
+  async resendQueued(): Promise<void> {
+    const publishes = this.#store.messagesInState(['queued'], 'out').flatMap((m) => {
+      if (!m.envelope) return []
+      const envelope = decodeEnvelope(m.envelope)
+      return [
+        this.#transport
+          .publish(envelope)
+          .then(({ cursor }) =>
+            this.accepted(envelope.id, envelope.topic, cursor, m.leaf as Hex | undefined),
+          ),
+      ]
+    })
+    await Promise.all(publishes)
+  }
+
+  #emit(id: Hex, conversation: Hex, state: MessageState): void {
+    this.#events.emit('state', { id, conversation, state })
+  }
+}

@@ -1,0 +1,190 @@
+/** Receiving: one envelope from the wire to its verdict, persisted with its effects in one transaction. */
+import { zeroOutUint8Array } from 'ts-mls'
+import { type Address, bytesToHex, type Hex } from 'viem'
+import { BaseError, VerificationError } from '../errors.js'
+import type { Envelope } from '../protocol/envelope.js'
+import type { ClientContext } from './context.js'
+import { ReplayError, UnexpectedEnvelopeKindError, UnknownConversationError } from './errors.js'
+import { deserializeGroupState, serializeGroupState } from './mls.js'
+import { asRejection } from './reasons.js'
+import { receiveReceipt } from './receipts.js'
+import { receiveGroupMessage } from './receiveGroupMessage.js'
+import { receiveWelcome } from './receiveWelcome.js'
+import type { Delivery } from './transport.js'
+import type { ReceiveResult, RejectedMessageError, SyncResult } from './types.js'
+
+/**
+ * Processes one envelope (call it under the client's lock): a replay is refused, a Welcome joins a group, a group
+ * message is decrypted and verified, a receipt is verified and applied. A rejected envelope leaves all state as it
+ * was except its verdict (so a replay of the same bytes is recognised) and a `rejected` log entry.
+ *
+ * @example const result = await processEnvelope(ctx, envelope)
+ */
+export async function processEnvelope(ctx: ClientContext, envelope: Envelope): Promise<ReceiveResult> {
+  const { store } = ctx
+  const earlier = store.processed(envelope.id)
+  if (earlier) throw new ReplayError({ messageId: envelope.id, verdict: earlier })
+  try {
+    switch (envelope.kind) {
+      case 'welcome':
+        return await applyWelcome(ctx, envelope)
+      case 'application':
+      case 'commit':
+        return await applyGroupMessage(ctx, envelope)
+      case 'receipt':
+        return await receiveReceipt({ envelope, checker: ctx.receipts, ...ctx })
+      default:
+        throw new UnexpectedEnvelopeKindError({ kind: envelope.kind })
+    }
+  } catch (err) {
+    if (err instanceof VerificationError && store.db.open)
+      store.transaction(() => {
+        store.markProcessed(envelope.id, `rejected:${err.code}`)
+        ctx.audit.append('rejected', {
+          envelopeId: envelope.id,
+          code: err.code,
+          step: (err as RejectedMessageError).report?.failedStep ?? envelope.kind,
+        })
+      })
+    throw err
+  }
+}
+
+async function applyWelcome(ctx: ClientContext, envelope: Envelope): Promise<ReceiveResult> {
+  await ctx.watcher.sync() // the authentication service checks the inviter's devices against the registry
+  const joined = await receiveWelcome({
+    envelope,
+    keyPackages: ctx.store.listKeyPackages(),
+    impl: ctx.impl,
+    config: ctx.config,
+    account: ctx.account,
+  })
+  ctx.store.transaction(() => {
+    ctx.store.putGroup({
+      groupId: joined.groupId,
+      peer: joined.peer,
+      ciphersuite: ctx.ciphersuite,
+      state: serializeGroupState(joined.state),
+    })
+    ctx.store.deleteKeyPackage(joined.keyPackageRef)
+    ctx.store.markProcessed(envelope.id, 'joined')
+  })
+  return { type: 'joined', conversation: joined.groupId, peer: joined.peer }
+}
+
+async function applyGroupMessage(ctx: ClientContext, envelope: Envelope): Promise<ReceiveResult> {
+  const { store } = ctx
+  const group = store.getGroup(envelope.topic)
+  if (!group) throw new UnknownConversationError({ topic: envelope.topic })
+  const result = await receiveGroupMessage({
+    envelope,
+    state: deserializeGroupState(group.state, ctx.config),
+    impl: ctx.impl,
+    ciphersuite: ctx.ciphersuite,
+    chain: ctx.chain,
+    clock: ctx.clock,
+    lastSeq: (from: Address, device: Hex) => store.lastSeqIn(group.groupId, from, device),
+  })
+  const next = { ...group, state: serializeGroupState(result.state) }
+  if (result.kind === 'commit') {
+    store.transaction(() => {
+      store.putGroup(next)
+      store.markProcessed(envelope.id, 'commit')
+    })
+    result.consumed.forEach(zeroOutUint8Array)
+    return {
+      type: 'commit',
+      conversation: group.groupId as Hex,
+      epoch: result.epoch,
+      removed: result.removed,
+    }
+  }
+  const { message } = result
+  store.transaction(() => {
+    store.putGroup(next)
+    store.setSeqIn(group.groupId, message.from, message.device, message.seq)
+    store.markProcessed(envelope.id, 'accepted')
+    store.putMessage({
+      id: envelope.id,
+      conversation: group.groupId,
+      direction: 'in',
+      from: message.from,
+      device: message.device,
+      seq: message.seq,
+      sentAt: message.sentAt,
+      body: message.text,
+      report: JSON.stringify(message.report, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)),
+      receivedAt: Date.now(),
+      leaf: message.leaf,
+      state: 'received',
+    })
+    ctx.audit.append('received', {
+      envelopeId: envelope.id,
+      conversation: group.groupId as Hex,
+      statement: bytesToHex(result.statementBytes),
+      signature: message.signature,
+      leaf: message.leaf,
+      body: message.text,
+    })
+  })
+  result.consumed.forEach(zeroOutUint8Array)
+  return { type: 'message', message }
+}
+
+/**
+ * Processes one delivery of a pull or a subscription under the client's lock, reports the outcome (events and
+ * `result`), then stores the topic cursor and acks it. A rejected envelope is acked too: it is refused for good.
+ *
+ * @example await consumeDelivery(ctx, delivery, result, (conversation) => live.follow(conversation))
+ */
+export async function consumeDelivery(
+  ctx: ClientContext,
+  delivery: Delivery,
+  result: SyncResult,
+  onJoined: (conversation: Hex) => void,
+): Promise<void> {
+  const { envelope, topic, cursor } = delivery
+  try {
+    const outcome = await ctx.exclusive(() => processPatiently(ctx, envelope))
+    if (outcome.type === 'message') {
+      result.received.push(outcome.message)
+      ctx.events.emit('message', outcome.message)
+    } else if (outcome.type === 'joined') {
+      result.joined.push(outcome.conversation)
+      onJoined(outcome.conversation)
+      ctx.events.emit('joined', { conversation: outcome.conversation, peer: outcome.peer })
+    } else if (outcome.type === 'commit') result.commits++
+  } catch (err) {
+    if (!(err instanceof ReplayError)) {
+      const rejection = {
+        envelopeId: envelope.id,
+        topic,
+        error: asRejection(err),
+        report: (err as RejectedMessageError).report,
+      }
+      result.rejected.push(rejection)
+      ctx.events.emit('rejected', rejection)
+    }
+  }
+  if (!ctx.store.db.open) return
+  ctx.store.setCursor(topic, cursor)
+  await ctx.transport.ack({ topic, cursor })
+}
+
+/**
+ * Processes an envelope, retrying (with backoff, while holding the processing lock so order is kept) as long as the
+ * failure is transient: the chain could not be reached to verify it. Acking it instead would lose it.
+ */
+async function processPatiently(ctx: ClientContext, envelope: Envelope): Promise<ReceiveResult> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await processEnvelope(ctx, envelope)
+    } catch (err) {
+      const transient =
+        err instanceof BaseError &&
+        (err.code === 'SEALPOST_RPC_UNREACHABLE' || err.code === 'SEALPOST_CHAIN_REQUEST_FAILED')
+      if (!transient || !ctx.store.db.open || ctx.closing()) throw err
+      await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** Math.min(attempt, 6))))
+    }
+  }
+}

@@ -1,0 +1,131 @@
+/** Receiving in a conversation: decrypting a group message, applying a commit, verifying a message's statement. */
+import { type CiphersuiteImpl, type ClientState, makePskIndex, processPrivateMessage } from 'ts-mls'
+import { type Address, bytesToHex, type Hex } from 'viem'
+import { decodeApplicationContent } from '../protocol/content.js'
+import type { Envelope } from '../protocol/envelope.js'
+import { statementLeaf } from '../protocol/statement.js'
+import { MlsRejectedError } from './errors.js'
+import { decodeMls, senderOf } from './mls.js'
+import { reasonOf } from './reasons.js'
+import type { ReceivedMessage } from './types.js'
+import { type ChainView, type ClockPolicy, verifyStatement } from './verifyStatement.js'
+
+/**
+ * Inputs of {@link receiveGroupMessage}.
+ *
+ * @example const p: ReceiveGroupMessageParameters = { envelope, state, impl, ciphersuite, chain, lastSeq: () => 0n }
+ */
+export type ReceiveGroupMessageParameters = {
+  envelope: Envelope
+  /** The conversation's current state (not modified; the next one is returned). */
+  state: ClientState
+  impl: CiphersuiteImpl
+  ciphersuite: string
+  chain: ChainView
+  /** Highest sequence number accepted so far from this account's device in this conversation. */
+  lastSeq: (from: Address, device: Hex) => bigint
+  clock?: Partial<ClockPolicy> | undefined
+}
+
+/**
+ * What a group message produced: a commit (the group's next epoch; `removed` if this device left it) or a verified
+ * message. The caller stores `state` with the message and its sequence number in one transaction, then zeroes
+ * `consumed`.
+ *
+ * @example const result = await receiveGroupMessage(parameters); if (result.kind === 'message') show(result.message)
+ */
+export type ReceivedGroupMessage =
+  | { kind: 'commit'; state: ClientState; epoch: bigint; removed: boolean; consumed: Uint8Array[] }
+  | {
+      kind: 'message'
+      state: ClientState
+      message: ReceivedMessage
+      /** The signed statement's 213 bytes, for the log. */
+      statementBytes: Uint8Array
+      consumed: Uint8Array[]
+    }
+
+/**
+ * Decrypts a group message with MLS and, for an application message, verifies its statement against the chain
+ * (sender binding, registry, block, signature, key validity, body, clock, sequence). No writes: `newState = f(state,
+ * msg)`. Throws `MlsRejectedError` when MLS refuses it, or the failing check's error with its `report` attached.
+ *
+ * @example const result = await receiveGroupMessage({ envelope, state, impl, ciphersuite, chain, lastSeq })
+ */
+export async function receiveGroupMessage({
+  envelope,
+  state,
+  impl,
+  ciphersuite,
+  chain,
+  lastSeq,
+  clock,
+}: ReceiveGroupMessageParameters): Promise<ReceivedGroupMessage> {
+  const message = decodeMls(envelope.payload, envelope.id)
+  if (message.wireformat !== 'mls_private_message')
+    throw new MlsRejectedError({
+      messageId: envelope.id,
+      reason: `unexpected wire format ${message.wireformat}`,
+    })
+  if (state.groupActiveState.kind !== 'active')
+    throw new MlsRejectedError({
+      messageId: envelope.id,
+      reason: 'this device was removed from the conversation',
+    })
+  const sender = await senderOf(state, message.privateMessage, impl)
+  let processed: Awaited<ReturnType<typeof processPrivateMessage>>
+  try {
+    processed = await processPrivateMessage(state, message.privateMessage, makePskIndex(state, {}), impl)
+  } catch (cause) {
+    throw new MlsRejectedError({ messageId: envelope.id, reason: reasonOf(cause), cause })
+  }
+  if (processed.kind === 'newState')
+    return {
+      kind: 'commit',
+      state: processed.newState,
+      epoch: processed.newState.groupContext.epoch,
+      removed: processed.newState.groupActiveState.kind !== 'active',
+      consumed: processed.consumed,
+    }
+  if (!sender)
+    throw new MlsRejectedError({ messageId: envelope.id, reason: 'sender leaf has no Sealpost credential' })
+  const content = decodeApplicationContent(processed.message)
+  const { statement } = content.signed
+  const groupId = bytesToHex(state.groupContext.groupId)
+  const { report, error } = await verifyStatement({
+    signed: content.signed,
+    body: content.body,
+    sender: sender.identity,
+    groupId,
+    lastSeq: lastSeq(statement.from, statement.device),
+    messageId: envelope.id,
+    clock,
+    chain,
+  })
+  report.steps.unshift({
+    name: 'mls',
+    ok: true,
+    detail: `decrypted in epoch ${message.privateMessage.epoch} with ${ciphersuite}`,
+  })
+  report.mls = { epoch: message.privateMessage.epoch, ciphersuite, senderLeaf: sender.leafIndex }
+  if (error) throw Object.assign(error, { report })
+  return {
+    kind: 'message',
+    state: processed.newState,
+    message: {
+      id: envelope.id,
+      conversation: groupId,
+      from: statement.from,
+      device: statement.device,
+      seq: statement.seq,
+      sentAt: statement.sentAt,
+      text: new TextDecoder('utf-8', { fatal: false }).decode(content.body),
+      statement,
+      signature: content.signed.signature,
+      leaf: statementLeaf(content.signed.bytes, content.signed.signature),
+      report,
+    },
+    statementBytes: content.signed.bytes,
+    consumed: processed.consumed,
+  }
+}

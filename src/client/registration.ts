@@ -1,0 +1,170 @@
+/** The device on chain: registering it, revoking another device of the account, publishing key packages. */
+import { createWalletClient, type Hex, http } from 'viem'
+import type { LocalAccount } from 'viem/accounts'
+import {
+  addDevice,
+  getRegistryNonce,
+  revokeDevice as revokeOnChain,
+  signAddDevice,
+  signRevokeDevice,
+} from '../chain/keyRegistry.js'
+import type { DeviceRecord } from '../chain/registryWatcher.js'
+import { createEnvelope, type Envelope } from '../protocol/envelope.js'
+import { inboxTopic } from '../protocol/topics.js'
+import type { ClientContext } from './context.js'
+import { AccountKeyRequiredError, DeviceNotRegisteredError } from './errors.js'
+import { devicePublicKeys } from './identity.js'
+import { createKeyPackage, encodeMls, encodePrivateKeyPackage } from './mls.js'
+
+/** Key packages a live client keeps published at its relay. */
+export const KEY_PACKAGE_TARGET = 5
+
+/**
+ * This device's on-chain record (after syncing the watcher), if registered.
+ *
+ * @example const record = await registration(ctx)
+ */
+export async function registration(
+  ctx: Pick<ClientContext, 'watcher' | 'deviceId'>,
+): Promise<DeviceRecord | undefined> {
+  await ctx.watcher.sync()
+  return ctx.watcher.device(ctx.deviceId)
+}
+
+/**
+ * Throws `DeviceNotRegisteredError` unless this device is registered and not revoked. The watcher follows the chain
+ * in the background; only an unknown device forces a sync here.
+ *
+ * @example await assertActive(ctx)
+ */
+export async function assertActive(ctx: Pick<ClientContext, 'watcher' | 'deviceId'>): Promise<void> {
+  const record = ctx.watcher.device(ctx.deviceId) ?? (await registration(ctx))
+  if (!record || record.revokedAt !== undefined)
+    throw new DeviceNotRegisteredError({ deviceId: ctx.deviceId, revoked: record?.revokedAt !== undefined })
+}
+
+/**
+ * Registers this device on chain (EIP-712 authorisation by the account; submitted by `submitter` or the account),
+ * then tops its key packages up to `keyPackages`. Idempotent.
+ *
+ * @example const { txHash } = await register(ctx, { keyPackages: 5 })
+ */
+export async function register(
+  ctx: ClientContext,
+  { keyPackages = 5 }: { keyPackages?: number } = {},
+): Promise<{ deviceId: Hex; txHash?: Hex | undefined; gasUsed?: bigint | undefined; blockNumber: bigint }> {
+  let record = await registration(ctx)
+  let txHash: Hex | undefined
+  let gasUsed: bigint | undefined
+  if (record?.revokedAt !== undefined)
+    throw new DeviceNotRegisteredError({ deviceId: ctx.deviceId, revoked: true })
+  if (!record) {
+    const wallet = requireWallet(ctx)
+    const keys = devicePublicKeys(ctx.device)
+    const registry = ctx.deployment.keyRegistry
+    const nonce = await getRegistryNonce(ctx.publicClient, { registry, account: ctx.account })
+    const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600)
+    const signature = await signAddDevice(wallet, {
+      registry,
+      chainId: ctx.chainId,
+      ...keys,
+      nonce,
+      deadline,
+    })
+    const result = await addDevice(walletClient(ctx), {
+      registry,
+      account: ctx.account,
+      ...keys,
+      nonce,
+      deadline,
+      signature,
+    })
+    txHash = result.hash
+    gasUsed = result.gasUsed
+    await ctx.watcher.sync()
+    record = ctx.watcher.device(ctx.deviceId)
+  }
+  if (!record) throw new DeviceNotRegisteredError({ deviceId: ctx.deviceId })
+  if (keyPackages > 0) await topUpKeyPackages(ctx, keyPackages)
+  return { deviceId: ctx.deviceId, txHash, gasUsed, blockNumber: record.addedAt }
+}
+
+/**
+ * Revokes a device of this account on chain (EIP-712 authorisation by the account).
+ *
+ * @example await revokeDevice(ctx, oldDeviceId)
+ */
+export async function revokeDevice(
+  ctx: ClientContext,
+  deviceId: Hex,
+): Promise<{ txHash: Hex; gasUsed: bigint; blockNumber: bigint }> {
+  const wallet = requireWallet(ctx)
+  const registry = ctx.deployment.keyRegistry
+  const nonce = await getRegistryNonce(ctx.publicClient, { registry, account: ctx.account })
+  const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600)
+  const signature = await signRevokeDevice(wallet, {
+    registry,
+    chainId: ctx.chainId,
+    deviceId,
+    nonce,
+    deadline,
+  })
+  const result = await revokeOnChain(walletClient(ctx), {
+    registry,
+    account: ctx.account,
+    deviceId,
+    nonce,
+    deadline,
+    signature,
+  })
+  await ctx.watcher.sync()
+  return { txHash: result.hash, gasUsed: result.gasUsed, blockNumber: result.blockNumber }
+}
+
+/**
+ * Generates `count` key packages signed with this device's registered MLS key, keeps their private parts (sealed)
+ * in the device store, and publishes them through the transport.
+ *
+ * @example await publishKeyPackages(ctx, 10)
+ */
+export async function publishKeyPackages(
+  ctx: Pick<ClientContext, 'identity' | 'device' | 'impl' | 'store' | 'transport' | 'deviceId'>,
+  count: number,
+): Promise<void> {
+  const envelopes: Envelope[] = []
+  for (let i = 0; i < count; i++) {
+    const { publicPackage, privatePackage, ref } = await createKeyPackage({
+      identity: ctx.identity,
+      mls: ctx.device.mls,
+      impl: ctx.impl,
+    })
+    const payload = encodeMls({ version: 'mls10', wireformat: 'mls_key_package', keyPackage: publicPackage })
+    ctx.store.putKeyPackage({
+      ref,
+      publicPackage: payload,
+      privatePackage: encodePrivateKeyPackage(privatePackage),
+    })
+    envelopes.push(createEnvelope({ kind: 'key-package', topic: inboxTopic(ctx.deviceId), payload }))
+  }
+  await ctx.transport.putKeyPackages({ deviceId: ctx.deviceId, envelopes })
+}
+
+/**
+ * Publishes key packages until the relay holds `target` of this device's.
+ *
+ * @example await topUpKeyPackages(ctx, KEY_PACKAGE_TARGET)
+ */
+export async function topUpKeyPackages(ctx: ClientContext, target: number): Promise<void> {
+  const have = await ctx.transport.countKeyPackages({ deviceId: ctx.deviceId })
+  if (have < target) await publishKeyPackages(ctx, target - have)
+}
+
+function requireWallet(ctx: Pick<ClientContext, 'wallet'>): LocalAccount {
+  if (!ctx.wallet) throw new AccountKeyRequiredError()
+  return ctx.wallet
+}
+
+function walletClient(ctx: Pick<ClientContext, 'wallet' | 'submitter' | 'rpc'>) {
+  const account = ctx.submitter ?? requireWallet(ctx)
+  return createWalletClient({ account, transport: http(ctx.rpc, { retryCount: 1 }), chain: undefined })
+}

@@ -1,0 +1,170 @@
+/** Sending: `sealMessage` turns text into a signed, MLS-encrypted envelope; `sendMessage` persists and publishes it. */
+import { randomBytes } from 'node:crypto'
+import { type CiphersuiteImpl, type ClientState, createApplicationMessage, zeroOutUint8Array } from 'ts-mls'
+import { type Address, bytesToHex, type Hex } from 'viem'
+import type { DeviceSigningKey } from '../crypto/p256.js'
+import { signStatement } from '../crypto/statementSignature.js'
+import { encodeApplicationContent } from '../protocol/content.js'
+import { createEnvelope, type Envelope, encodeEnvelope } from '../protocol/envelope.js'
+import { hashBody, type SignedStatement, type Statement, statementLeaf } from '../protocol/statement.js'
+import type { ClientContext } from './context.js'
+import { UnknownConversationError } from './errors.js'
+import { deserializeGroupState, encodeMls, serializeGroupState } from './mls.js'
+import { assertActive } from './registration.js'
+import type { SendOptions, SentMessage } from './types.js'
+
+/**
+ * Inputs of {@link sealMessage}.
+ *
+ * @example const p: SealMessageParameters = { state, impl, signingKey, chainId, account, deviceId, seq: 1n, block, text }
+ */
+export type SealMessageParameters = {
+  /** The group state to encrypt in (not modified; the new state is returned). */
+  state: ClientState
+  impl: CiphersuiteImpl
+  signingKey: DeviceSigningKey
+  chainId: number
+  account: Address
+  deviceId: Hex
+  seq: bigint
+  /** A recent block the statement references. */
+  block: { number: bigint; hash: Hex }
+  text: string
+  /** Unix ms; default now. */
+  sentAt?: number | undefined
+}
+
+/**
+ * What {@link sealMessage} produced: the group's next state, the envelope to publish, and the signed statement with
+ * its Merkle leaf. The caller persists `state` and the message atomically, then zeroes `consumed`.
+ *
+ * @example const { state, envelope, leaf } = await sealMessage(parameters)
+ */
+export type SealedMessage = {
+  state: ClientState
+  envelope: Envelope
+  statement: Statement
+  signed: SignedStatement
+  leaf: Hex
+  /** Key material the old state held, to zero once the new state is stored. */
+  consumed: Uint8Array[]
+}
+
+/**
+ * Seals `text`: a statement (chain, account, device, conversation, seq, time, recent block, body hash, salt) signed
+ * with the device's P-256 key, wrapped with the body in an MLS application message, in an envelope for the group's
+ * topic. No I/O: `newState = f(state, text)`.
+ *
+ * @example const sealed = await sealMessage({ state, impl, signingKey, chainId, account, deviceId, seq, block, text: 'hi' })
+ */
+export async function sealMessage(p: SealMessageParameters): Promise<SealedMessage> {
+  const groupId = bytesToHex(p.state.groupContext.groupId)
+  const body = new TextEncoder().encode(p.text)
+  const statement: Statement = {
+    chainId: p.chainId,
+    from: p.account,
+    device: p.deviceId,
+    conversation: groupId,
+    seq: p.seq,
+    sentAt: p.sentAt ?? Date.now(),
+    block: { number: p.block.number, hash: p.block.hash },
+    bodyHash: hashBody(body),
+    salt: bytesToHex(randomBytes(32)),
+  }
+  const signed = signStatement({ statement, key: p.signingKey })
+  const content = encodeApplicationContent({ signed, contentType: 'text', body })
+  const created = await createApplicationMessage(p.state, content, p.impl)
+  const envelope = createEnvelope({
+    kind: 'application',
+    topic: groupId,
+    payload: encodeMls({
+      version: 'mls10',
+      wireformat: 'mls_private_message',
+      privateMessage: created.privateMessage,
+    }),
+  })
+  return {
+    state: created.newState,
+    envelope,
+    statement,
+    signed,
+    leaf: statementLeaf(signed.bytes, signed.signature),
+    consumed: created.consumed,
+  }
+}
+
+/**
+ * Seals `text` in conversation `groupId`, stores it as `queued` together with the new group state (one transaction),
+ * publishes it, and resolves once the relay accepted it.
+ *
+ * @example const sent = await sendMessage(ctx, chat.id, 'hello')
+ */
+export async function sendMessage(
+  ctx: ClientContext,
+  groupId: Hex,
+  text: string,
+  options: SendOptions = {},
+): Promise<SentMessage> {
+  const { store } = ctx
+  const sealed = await ctx.exclusive(async () => {
+    if (!options.unsafeSkipRegistrationCheck) await assertActive(ctx)
+    const group = store.getGroup(groupId)
+    if (!group) throw new UnknownConversationError({ topic: groupId })
+    const sealed = await sealMessage({
+      state: deserializeGroupState(group.state, ctx.config),
+      impl: ctx.impl,
+      signingKey: ctx.device.signingKey,
+      chainId: ctx.chainId,
+      account: ctx.account,
+      deviceId: ctx.deviceId,
+      seq: options.unsafeSeq ?? store.nextSeq(groupId),
+      block: await ctx.chain.recentBlock(),
+      text,
+    })
+    const { envelope, statement, signed, leaf } = sealed
+    ctx.outbox.enqueue(
+      {
+        id: envelope.id,
+        conversation: groupId,
+        from: ctx.account,
+        device: ctx.deviceId,
+        seq: statement.seq,
+        sentAt: statement.sentAt,
+        body: text,
+        report: '{}',
+        receivedAt: Date.now(),
+        leaf,
+        envelope: encodeEnvelope(envelope),
+      },
+      () => {
+        store.putGroup({ ...group, state: serializeGroupState(sealed.state) })
+        store.markProcessed(envelope.id, 'sent')
+        ctx.audit.append('sent', {
+          envelopeId: envelope.id,
+          conversation: groupId,
+          statement: bytesToHex(signed.bytes),
+          signature: signed.signature,
+          leaf,
+          body: text,
+        })
+      },
+    )
+    sealed.consumed.forEach(zeroOutUint8Array)
+    // Publish inside the lock so envelopes reach the transport in sealing order (recipients require strictly
+    // increasing sequence numbers); wait for the relay's acceptance outside it.
+    const publishing = ctx.transport.publish(envelope)
+    publishing.catch(() => undefined)
+    return { ...sealed, publishing }
+  })
+  const { cursor } = await sealed.publishing
+  ctx.outbox.accepted(sealed.envelope.id, groupId, cursor, sealed.leaf)
+  return {
+    id: sealed.envelope.id,
+    conversation: groupId,
+    statement: sealed.statement,
+    signature: sealed.signed.signature,
+    leaf: sealed.leaf,
+    envelope: sealed.envelope,
+    cursor,
+  }
+}

@@ -1,0 +1,154 @@
+/** The data types a client hands to applications: sent and received messages, events, results, options. */
+import type { Address, Hex } from 'viem'
+import type { LocalAccount } from 'viem/accounts'
+import type { BaseError } from '../errors.js'
+import type { Envelope } from '../protocol/envelope.js'
+import type { MessageState } from '../protocol/messageState.js'
+import type { Receipt } from '../protocol/receipt.js'
+import type { Statement } from '../protocol/statement.js'
+import type { Deployment } from './deployment.js'
+import type { DeviceKeys, KdfParams } from './identity.js'
+import type { Transport } from './transport.js'
+import type { ClockPolicy, VerificationReport } from './verifyStatement.js'
+
+/**
+ * Events a client emits; the dashboard and the stream API are built on them.
+ *
+ * @example client.events.on('state', ({ id, state }) => console.log(id, state))
+ */
+export type ClientEvents = {
+  message: [ReceivedMessage]
+  state: [{ id: Hex; conversation: Hex; state: MessageState }]
+  rejected: [Rejection]
+  receipt: [{ leaf: Hex; receipt: Receipt; messages: Hex[]; confirmations: bigint }]
+  joined: [{ conversation: Hex; peer: Address }]
+  closed: []
+}
+
+/**
+ * Options of `conversation.send()`. The `unsafe*` switches exist to simulate a misbehaving or compromised sender
+ * in tests and the demo (a stolen, revoked key; a replayed sequence number); recipients must reject the result.
+ *
+ * @example await chat.send('hi', { unsafeSeq: 1n })
+ */
+export type SendOptions = {
+  /** Sign and send even if this device is not (or no longer) registered. */
+  unsafeSkipRegistrationCheck?: boolean | undefined
+  /** Use this sequence number instead of the next one. */
+  unsafeSeq?: bigint | undefined
+}
+
+/**
+ * A message this device sent.
+ *
+ * @example const sent: SentMessage = await chat.send('hello')
+ */
+export type SentMessage = {
+  id: Hex
+  conversation: Hex
+  statement: Statement
+  signature: Hex
+  /** The statement's Merkle leaf, what the anchorer commits on chain. */
+  leaf: Hex
+  envelope: Envelope
+  cursor: bigint
+}
+
+/**
+ * A message this device received and verified.
+ *
+ * @example client.events.on('message', (m: ReceivedMessage) => console.log(m.from, m.text))
+ */
+export type ReceivedMessage = {
+  id: Hex
+  conversation: Hex
+  from: Address
+  device: Hex
+  seq: bigint
+  sentAt: number
+  text: string
+  statement: Statement
+  signature: Hex
+  leaf: Hex
+  report: VerificationReport
+}
+
+/**
+ * What processing one envelope produced.
+ *
+ * @example const result: ReceiveResult = await client.receive(bytes)
+ */
+export type ReceiveResult =
+  | { type: 'message'; message: ReceivedMessage }
+  | { type: 'joined'; conversation: Hex; peer: Address }
+  | { type: 'commit'; conversation: Hex; epoch: bigint; removed: boolean }
+  | { type: 'receipt'; leaf: Hex; messages: Hex[] }
+
+/**
+ * An envelope that was refused, with the typed error and (for messages) the verification report.
+ *
+ * @example client.events.on('rejected', (r: Rejection) => console.log(r.error.code))
+ */
+export type Rejection = {
+  envelopeId: Hex
+  topic: Hex
+  error: BaseError
+  report?: VerificationReport | undefined
+}
+
+/**
+ * Result of `client.sync()`.
+ *
+ * @example const { received, rejected }: SyncResult = await client.sync()
+ */
+export type SyncResult = {
+  received: ReceivedMessage[]
+  joined: Hex[]
+  commits: number
+  rejected: Rejection[]
+}
+
+/**
+ * A rejected message carries the report of the checks that ran.
+ *
+ * @example (err as RejectedMessageError).report?.failedStep
+ */
+export type RejectedMessageError = BaseError & { report?: VerificationReport }
+
+/**
+ * Parameters of `Client.create()`.
+ *
+ * @example const p: ClientParameters = { account, home: '~/.sealpost', rpc: 'http://127.0.0.1:8545', transport }
+ */
+export type ClientParameters = {
+  /** The account's wallet (signs device authorisations), or just its address for a device that is already registered. */
+  account: LocalAccount | Address
+  /** Directory holding this account's keys and device state (`--home`). */
+  home: string
+  /** JSON-RPC URL of the chain. */
+  rpc: string
+  /** Message transport (in-process hub or relay connection). Without one, only chain operations work. */
+  transport?: Transport | undefined
+  /** Contract addresses; defaults to `<home>/deployment.json`. */
+  deployment?: Deployment | undefined
+  /** Key store passphrase; defaults to `SEALPOST_PASSPHRASE`. */
+  passphrase?: string | undefined
+  /** Device name under `<home>/devices/`. Default `default`; created on first use. */
+  device?: string | undefined
+  /** Already unlocked keys of that device (`connectClient` passes them, so the key file is decrypted once). */
+  keys?: DeviceKeys | undefined
+  /** MLS ciphersuite for a new device. Default X-Wing (id 83). */
+  ciphersuite?: string | undefined
+  /** scrypt cost for newly written key files. */
+  kdf?: KdfParams | undefined
+  /** Clock bounds for statement verification. */
+  clock?: Partial<ClockPolicy> | undefined
+  /** Pays gas for registry transactions instead of `account` (anyone may submit). */
+  submitter?: LocalAccount | undefined
+  /** Milliseconds between chain polls of the registry watcher and the finality check. Default 1000. */
+  pollingInterval?: number | undefined
+  /** Confirmations after which an anchored message is final. Default 2. */
+  finality?: number | undefined
+  /** Anchor the head of the tamper-evident log every this many entries (0 disables). Default 32. */
+  logAnchorEvery?: number | undefined
+}
