@@ -2,7 +2,7 @@
 import type { LocalAccount } from 'viem/accounts'
 import { Client, type ClientParameters } from './Client.js'
 import type { Deployment } from './deployment.js'
-import { loadDevice } from './identity.js'
+import { openDeviceKeys } from './openDevice.js'
 import { RelayTransport } from './relayTransport.js'
 
 /** Parameters of `connectClient()`. */
@@ -27,16 +27,16 @@ export type ConnectClientParameters = Omit<ClientParameters, 'transport' | 'acco
  */
 export async function connectClient(parameters: ConnectClientParameters): Promise<Client> {
   const { relay, register = true, backoff, beforeStart, ...rest } = parameters
+  // Unlock the key file once (scrypt is slow on purpose) and hand the keys to both clients below.
+  const keys = await openDeviceKeys({ ...rest, accountAddress: rest.account.address })
   if (register) {
-    const offline = await Client.create(rest)
+    const offline = await Client.create({ ...rest, keys })
     try {
       await offline.register({ keyPackages: 0 })
     } finally {
       await offline.close()
     }
   }
-  const passphrase = rest.passphrase ?? process.env.SEALPOST_PASSPHRASE ?? ''
-  const keys = await loadDevice({ home: rest.home, name: rest.device ?? 'default', passphrase })
   const transport = await RelayTransport.connect({
     url: relay,
     account: rest.account.address,
@@ -45,7 +45,7 @@ export async function connectClient(parameters: ConnectClientParameters): Promis
     expect: { chainId: rest.deployment.chainId, registry: rest.deployment.keyRegistry },
     ...(backoff ? { backoff } : {}),
   })
-  const client = await Client.create({ ...rest, transport })
+  const client = await Client.create({ ...rest, keys, transport })
   beforeStart?.(client)
   try {
     await client.start()
