@@ -7,7 +7,7 @@ import {
   ReplayError,
 } from '../src/client/errors.js'
 import { createKeyPackage, encodeMls } from '../src/client/mls.js'
-import { getMlsCiphersuite } from '../src/crypto/mls.js'
+import { DEFAULT_CIPHERSUITE, getMlsCiphersuite, supportedCiphersuites } from '../src/crypto/mls.js'
 import { createEnvelope } from '../src/protocol/envelope.js'
 import { inboxTopic } from '../src/protocol/topics.js'
 import { type ChainContext, setupChain } from './utils/anvil.js'
@@ -15,6 +15,19 @@ import { type TestNetwork, testNetwork } from './utils/clients.js'
 
 let ctx: ChainContext
 let net: TestNetwork
+
+// The supported suites whose HPKE primitives are installed here (ML-KEM and ChaCha20-Poly1305 come from optional
+// packages); the default suite and the classical X25519 one must always be among them.
+const installedSuites = (
+  await Promise.all(
+    supportedCiphersuites.map((suite) =>
+      getMlsCiphersuite(suite).then(
+        () => suite,
+        () => undefined,
+      ),
+    ),
+  )
+).filter((suite) => suite !== undefined)
 
 beforeAll(async () => {
   ctx = await setupChain()
@@ -124,18 +137,35 @@ describe('two accounts on a real chain', () => {
 })
 
 describe('configuration, persistence and forged key packages', () => {
-  test('a configured ciphersuite is used end to end', async () => {
-    const suite = 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519'
+  // The core exchange over every supported suite; the chain is reverted after each, so the accounts start clean.
+  test('the default and the classical suites are installed', () => {
+    expect(installedSuites).toEqual(
+      expect.arrayContaining([DEFAULT_CIPHERSUITE, 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519']),
+    )
+  })
+
+  test.each(installedSuites)('%s: a conversation works end to end in both directions', async (suite) => {
+    const snapshot = await ctx.snapshot()
     const erin = await net.client({ account: net.account(5), ciphersuite: suite })
     const frank = await net.client({ account: net.account(6), ciphersuite: suite })
-    await erin.register()
-    await frank.register()
-    const chat = await erin.conversations.open(frank.account)
-    await frank.sync()
-    await chat.send('classical suite')
-    const [msg] = (await frank.sync()).received
-    expect(msg?.text).toBe('classical suite')
-    expect(msg?.report.mls?.ciphersuite).toBe(suite)
+    try {
+      await erin.register()
+      await frank.register()
+      const chat = await erin.conversations.open(frank.account)
+      expect((await frank.sync()).joined).toEqual([chat.id])
+      await chat.send(`hello over ${suite}`)
+      const [msg] = (await frank.sync()).received
+      expect(msg?.text).toBe(`hello over ${suite}`)
+      expect(msg?.report.ok).toBe(true)
+      expect(msg?.report.mls?.ciphersuite).toBe(suite)
+      await frank.conversations.get(chat.id)?.send('and back')
+      const back = await erin.sync()
+      expect(back.received.map((m) => [m.text, m.report.mls?.ciphersuite])).toEqual([['and back', suite]])
+    } finally {
+      await erin.close()
+      await frank.close()
+      await ctx.revert(snapshot)
+    }
   })
 
   test('group state, sequence numbers and history survive a restart', async () => {
