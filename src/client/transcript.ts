@@ -1,15 +1,13 @@
 /** Transcript export of a device's audit log, and a third-party verifier that trusts only the chain. */
-import { type Address, BlockNotFoundError, type Client, getAddress, type Hex, isAddressEqual } from 'viem'
-import { getBlock, getChainId, getCode } from 'viem/actions'
+import { type Address, type Client, getAddress, type Hex, isAddressEqual } from 'viem'
+import { getChainId, getCode } from 'viem/actions'
 import { z } from 'zod'
 import { withChainErrors } from '../chain/errors.js'
-import { type DeviceInfo, getDevice, isDeviceValidAt } from '../chain/keyRegistry.js'
 import { getAnchor } from '../chain/messageAnchor.js'
-import { verifyStatementSignature } from '../crypto/statementSignature.js'
 import { CodecError, InternalError } from '../errors.js'
 import type { JsonObject } from '../protocol/canonicalJson.js'
 import { type Receipt, receiptFromJson } from '../protocol/receipt.js'
-import { decodeStatement, hashBody, type Statement, statementLeaf } from '../protocol/statement.js'
+import { decodeStatement, type Statement, statementLeaf } from '../protocol/statement.js'
 import {
   type AuditLog,
   checkLogEntry,
@@ -17,7 +15,15 @@ import {
   LOG_KINDS,
   type LogEntry,
 } from '../store/auditLog.js'
+import { contractChainView } from './chainView.js'
 import { verifyReceipt } from './verifyReceipt.js'
+import {
+  type ChainDevice,
+  type ChainView,
+  type ClockPolicy,
+  type VerificationStepName,
+  verifyStatement,
+} from './verifyStatement.js'
 
 /**
  * A device's audit log as a self-contained JSON document: who (account, device), where (chain, contracts)
@@ -321,18 +327,11 @@ export async function verifyTranscript({
     )
   }
 
-  const devices = new Map<string, Promise<DeviceInfo | undefined>>()
-  const device = (deviceId: Hex) => {
-    const key = deviceId.toLowerCase()
-    let found = devices.get(key)
-    if (!found) {
-      found = getDevice(publicClient, { registry: keyRegistry, deviceId })
-      devices.set(key, found)
-    }
-    return found
-  }
+  // One chain view from contract reads: every device and block is read once, for every check that needs it.
+  const chain = contractChainView({ publicClient, chainId, keyRegistry })
+  const device = (deviceId: Hex) => chain.device(deviceId, 0n)
   // Probe both contracts once: an address with the wrong code reverts here rather than mid-report.
-  let own: DeviceInfo | undefined
+  let own: ChainDevice | undefined
   try {
     ;[own] = await Promise.all([
       device(transcript.deviceId),
@@ -381,27 +380,10 @@ export async function verifyTranscript({
 
   // 3–5. Entries.
   const statementLeaves = new Map<string, { entry: number; statement: Statement }>()
-  const blocks = new Map<bigint, Promise<Hex | undefined>>()
-  const blockHash = (number: bigint) => {
-    let found = blocks.get(number)
-    if (!found) {
-      found = withChainErrors(async () => {
-        try {
-          return (await getBlock(publicClient, { blockNumber: number })).hash ?? undefined
-        } catch (err) {
-          if (err instanceof BlockNotFoundError) return undefined
-          throw err
-        }
-      })
-      blocks.set(number, found)
-    }
-    return found
-  }
-  const reads: ChainReads = { device, blockHash }
   // Checks are independent reads; run a few at a time (the report is sorted at the end).
   await forEachLimit([...entries.entries()], READ_CONCURRENCY, async ([i, entry]) => {
     if (entry.kind !== 'sent' && entry.kind !== 'received') return
-    const checked = await checkMessage(i, entry, transcript, publicClient, reads, add)
+    const checked = await checkMessage(i, entry, transcript, chain, now, add)
     if (checked?.leaf) statementLeaves.set(checked.leaf, { entry: i, statement: checked.statement })
   })
   let anchoredUpTo = -1
@@ -500,9 +482,11 @@ export async function verifyTranscript({
 }
 
 type Add = (entry: number | null, check: TranscriptCheckName, ok: boolean, detail: string) => boolean
-type ChainReads = {
-  device: (id: Hex) => Promise<DeviceInfo | undefined>
-  blockHash: (number: bigint) => Promise<Hex | undefined>
+/** A transcript is checked long after the fact: the clock bounds of live verification do not apply. */
+const UNBOUNDED_CLOCK: ClockPolicy = {
+  maxFutureSkewMs: Number.POSITIVE_INFINITY,
+  maxBeforeBlockMs: Number.POSITIVE_INFINITY,
+  maxBlockAgeMs: Number.POSITIVE_INFINITY,
 }
 
 const READ_CONCURRENCY = 8
@@ -515,13 +499,17 @@ async function forEachLimit<T>(items: T[], limit: number, fn: (item: T) => Promi
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
 }
 
-/** Checks one sent/received entry; returns its statement when it decoded, and its recomputed leaf. */
+/**
+ * Checks one sent/received entry with `verifyStatement` (the recipient's own checks, against a chain view of contract
+ * reads) and reports its steps under the transcript's check names; returns its statement when it decoded, and its
+ * recomputed leaf.
+ */
 async function checkMessage(
   i: number,
   entry: LogEntry,
   transcript: Transcript,
-  publicClient: Client,
-  { device, blockHash }: ChainReads,
+  chain: ChainView,
+  now: number,
   add: Add,
 ): Promise<{ statement: Statement; leaf: Hex | undefined } | undefined> {
   const { data } = entry
@@ -535,25 +523,45 @@ async function checkMessage(
     add(i, 'statement', false, 'statement is not a 213-byte version-1 statement')
     return undefined
   }
-  const conversationOk = String(data.conversation).toLowerCase() === statement.conversation
-  const chainOk = statement.chainId === transcript.chainId
+  const leaf = recomputedLeaf(bytes, signature)
+  const { report } = await verifyStatement({
+    signed: { statement, bytes, signature: signature ?? '0x' },
+    body:
+      data.body === undefined
+        ? undefined
+        : typeof data.body === 'string'
+          ? new TextEncoder().encode(data.body)
+          : new Uint8Array([0xff]),
+    // The transcript has no MLS layer: the statement names its own sender, and the entry its conversation.
+    sender: { chainId: statement.chainId, account: statement.from, deviceId: statement.device },
+    groupId: String(data.conversation) as Hex,
+    lastSeq: -1n,
+    chain,
+    now,
+    clock: UNBOUNDED_CLOCK,
+  })
+  const step = (name: VerificationStepName) => report.steps.find((s) => s.name === name)
+
+  const chainOk = step('chain')?.ok === true
+  const conversationOk = step('sender-binding')?.ok === true
   add(
     i,
     'statement',
-    conversationOk && chainOk,
+    chainOk && conversationOk,
     !chainOk
       ? `statement is for chain ${statement.chainId}, transcript is for chain ${transcript.chainId}`
       : !conversationOk
         ? `entry names conversation ${String(data.conversation)}, statement says ${statement.conversation}`
         : `seq ${statement.seq} in conversation ${short(statement.conversation)} from ${statement.from}, sent ${new Date(statement.sentAt).toISOString()}`,
   )
+  if (!chainOk || !conversationOk) return { statement, leaf }
 
-  const registered = await device(statement.device)
+  const registered = await chain.device(statement.device, statement.block.number)
   const ownOk =
     entry.kind !== 'sent' ||
     (isAddressEqual(statement.from, transcript.account) &&
       statement.device === transcript.deviceId.toLowerCase())
-  const ownerOk = registered !== undefined && isAddressEqual(registered.account, statement.from)
+  const ownerOk = step('device-registered')?.ok === true
   add(
     i,
     'sender',
@@ -566,63 +574,52 @@ async function checkMessage(
           ? `device ${short(statement.device)} is registered to ${registered.account}, statement says ${statement.from}`
           : `device ${short(statement.device)} is registered to ${statement.from}`,
   )
-  if (registered === undefined) return { statement, leaf: recomputedLeaf(bytes, signature) }
+  if (registered === undefined || !ownerOk) return { statement, leaf }
 
-  const signatureOk =
-    signature !== undefined &&
-    verifyStatementSignature({
-      signed: { statement, bytes, signature },
-      publicKey: `0x${registered.p256X.slice(2)}${registered.p256Y.slice(2)}`,
-    })
-  add(
-    i,
-    'signature',
-    signatureOk,
-    signatureOk
-      ? `P-256 signature verifies under the key registered on chain for ${short(statement.device)}`
-      : 'signature does not verify under the key registered on chain',
-  )
-
-  const valid = await isDeviceValidAt(publicClient, {
-    registry: transcript.keyRegistry,
-    account: statement.from,
-    deviceId: statement.device,
-    at: statement.block.number,
-  })
-  add(
-    i,
-    'key-valid',
-    valid,
-    valid
-      ? `key valid at block ${statement.block.number}${registered.revokedAt === undefined ? '' : ` (revoked later, in block ${registered.revokedAt})`}`
-      : `key not valid at block ${statement.block.number} (added in ${registered.addedAt}${registered.revokedAt === undefined ? '' : `, revoked in ${registered.revokedAt}`})`,
-  )
-
-  const chainHash = await blockHash(statement.block.number)
-  const blockOk = chainHash?.toLowerCase() === statement.block.hash
-  add(
-    i,
-    'block',
-    blockOk,
-    chainHash === undefined
-      ? `block ${statement.block.number} does not exist on chain`
-      : blockOk
-        ? `block ${statement.block.number} is ${short(statement.block.hash)} on chain`
-        : `statement names block hash ${statement.block.hash}, chain has ${chainHash}`,
-  )
-
-  if (data.body !== undefined) {
-    const bodyOk =
-      typeof data.body === 'string' && hashBody(new TextEncoder().encode(data.body)) === statement.bodyHash
+  const signatureStep = step('signature')
+  if (signatureStep)
+    add(
+      i,
+      'signature',
+      signatureStep.ok,
+      signatureStep.ok
+        ? `P-256 signature verifies under the key registered on chain for ${short(statement.device)}`
+        : 'signature does not verify under the key registered on chain',
+    )
+  const validStep = step('key-valid-at-block')
+  const revoked = registered.revokedAt
+  if (validStep)
+    add(
+      i,
+      'key-valid',
+      validStep.ok,
+      validStep.ok
+        ? `key valid at block ${statement.block.number}${revoked === undefined ? '' : ` (revoked later, in block ${revoked})`}`
+        : `key not valid at block ${statement.block.number} (added in ${registered.addedAt}${revoked === undefined ? '' : `, revoked in ${revoked}`})`,
+    )
+  const blockStep = step('block-reference')
+  if (blockStep) {
+    const chainHash = blockStep.ok ? statement.block.hash : (await chain.block(statement.block.number))?.hash
+    add(
+      i,
+      'block',
+      blockStep.ok,
+      chainHash === undefined
+        ? `block ${statement.block.number} does not exist on chain`
+        : blockStep.ok
+          ? `block ${statement.block.number} is ${short(statement.block.hash)} on chain`
+          : `statement names block hash ${statement.block.hash}, chain has ${chainHash}`,
+    )
+  }
+  const bodyStep = step('body-hash')
+  if (bodyStep)
     add(
       i,
       'body',
-      bodyOk,
-      bodyOk ? 'body matches the signed bodyHash' : 'body does not match the signed bodyHash',
+      bodyStep.ok,
+      bodyStep.ok ? 'body matches the signed bodyHash' : 'body does not match the signed bodyHash',
     )
-  }
 
-  const leaf = recomputedLeaf(bytes, signature)
   const leafOk = leaf !== undefined && String(data.leaf).toLowerCase() === leaf
   add(
     i,
