@@ -19,7 +19,6 @@ export async function inboxCommand(ctx: CliContext, argv: string[]): Promise<voi
       follow: { type: 'boolean', default: false },
     },
   })
-  const client = await openLiveClient(ctx, { device: values.device, relay: resolveRelay(values.relay) })
   const print = (m: ReceivedMessage) => {
     const time = new Date(m.sentAt).toISOString()
     ctx.out.info(`${time}  ${m.from}  ${m.report.ok ? '✓ verified' : '✗'}  ${m.text}`)
@@ -28,12 +27,19 @@ export async function inboxCommand(ctx: CliContext, argv: string[]): Promise<voi
         `${JSON.stringify({ id: m.id, conversation: m.conversation, from: m.from, device: m.device, seq: m.seq.toString(), sentAt: m.sentAt, text: m.text, verified: m.report.ok })}\n`,
       )
   }
-  client.events.on('message', print)
-  client.events.on('rejected', (r) =>
-    ctx.out.info(`rejected ${r.envelopeId}: ${r.error.name} [${r.error.code}] ${r.error.shortMessage}`),
-  )
+  // Listen before live mode starts: its catch-up delivers what arrived while away.
+  const client = await openLiveClient(ctx, {
+    device: values.device,
+    relay: resolveRelay(values.relay),
+    beforeStart: (c) => {
+      c.events.on('message', print)
+      c.events.on('rejected', (r) =>
+        ctx.out.info(`rejected ${r.envelopeId}: ${r.error.name} [${r.error.code}] ${r.error.shortMessage}`),
+      )
+    },
+  })
   try {
-    // Catch up: pull everything after the stored cursors (live deliveries are processed as they come).
+    // Pull anything after the stored cursors that live mode has not delivered yet.
     const done = ctx.out.step('Catching up with the relay')
     const { received } = await client.sync()
     done(`${received.length} new`)

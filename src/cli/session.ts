@@ -14,13 +14,18 @@ export function resolveRelay(flag: string | undefined, env = process.env): strin
 }
 
 /**
- * Unlocks the account and device, connects to the relay (with progress), and starts live mode.
+ * Unlocks the account and device, connects to the relay (with progress), and starts live mode. `beforeStart`
+ * attaches listeners that must not miss the catch-up.
  *
- * @example const client = await openLiveClient(ctx, { device: 'default', relay })
+ * @example const client = await openLiveClient(ctx, { device: 'default', relay, beforeStart: (c) => c.events.on('message', print) })
  */
 export async function openLiveClient(
   ctx: CliContext,
-  { device, relay }: { device: string; relay: string },
+  {
+    device,
+    relay,
+    beforeStart,
+  }: { device: string; relay: string; beforeStart?: ((client: Client) => void) | undefined },
 ): Promise<Client> {
   if (!deviceExists(ctx.home, device))
     throw new IdentityNotFoundError({ path: join(ctx.home, 'devices', device) })
@@ -35,6 +40,7 @@ export async function openLiveClient(
     passphrase: ctx.passphrase(),
     device,
     register: false,
+    ...(beforeStart ? { beforeStart } : {}),
   })
   done('authenticated')
   return client
