@@ -73,6 +73,14 @@ const relayFrame: fc.Arbitrary<RelayFrame> = fc.oneof(
     topic: hexN(32),
     acks: fc.array(fc.record({ deviceId: hexN(32), seq: u64 }), { maxLength: 6 }),
   }),
+  fc.record({
+    type: fc.constant('expired' as const),
+    topic: hexN(32),
+    seq: u64,
+    id: hexN(32),
+    expiredAt: safe,
+    recipients: fc.array(hexN(32), { maxLength: 6 }),
+  }),
 )
 
 /** Compares byte fields by content (decoded ones are views into the frame). */
@@ -255,7 +263,8 @@ describe('relayAuthMessage', () => {
   })
 
   test('error code list', () => {
-    expect(RELAY_ERROR_CODES).toHaveLength(12)
+    expect(RELAY_ERROR_CODES).toHaveLength(13)
+    expect(isRelayErrorCode('RELAY_LOOKUP_LIMITED')).toBe(true)
     expect(isRelayErrorCode('RELAY_QUEUE_FULL')).toBe(true)
     expect(isRelayErrorCode('SOMETHING_ELSE')).toBe(false)
   })
@@ -355,4 +364,31 @@ describe('frozen vectors test/vectors/relay-frames-v1.json', () => {
       expect(toHex(encodeRelayFrame(decoded))).toBe(v.encoded)
     },
   )
+})
+
+// ---------------------------------------------------------------------------------------------------------
+// Frames added after v1 (each with its own frozen file; v1 clients ignore frame types they do not know)
+
+const expiredVectors = JSON.parse(
+  readFileSync(new URL('../../test/vectors/relay-frames-expired.json', import.meta.url), 'utf8'),
+) as { relay: Vector[] }
+
+describe('frozen vectors test/vectors/relay-frames-expired.json', () => {
+  test.each(expiredVectors.relay.map((v, i) => [i, v] as const))(
+    'EXPIRED vector %i: encodes and decodes byte for byte',
+    (_, v) => {
+      const frame = frameOf(v.frame)
+      expect(toHex(encodeRelayFrame(frame))).toBe(v.encoded)
+      const decoded = decodeRelayFrame(fromHex(v.encoded))
+      expect(plain(decoded)).toEqual(plain(frame))
+    },
+  )
+
+  test('an EXPIRED frame with a truncated recipient list, or an expiredAt above 2^53 - 1, is malformed', () => {
+    const v = fromHex(expiredVectors.relay[0]!.encoded)
+    expect(() => decodeRelayFrame(v.subarray(0, v.length - 1))).toThrow(RelayFrameError)
+    const big = new Uint8Array(v)
+    big.fill(0xff, 1 + 32 + 8 + 32, 1 + 32 + 8 + 32 + 8)
+    expect(() => decodeRelayFrame(big)).toThrow(RelayFrameError)
+  })
 })

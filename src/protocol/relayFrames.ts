@@ -1,7 +1,21 @@
 /** Relay frames v1: the binary WebSocket messages between clients and the relay (one frame per WS message). */
-import { type Address, getAddress, type Hex } from 'viem'
-import { CodecError, ValidationError } from '../errors.js'
+import type { Address, Hex } from 'viem'
 import { LABEL_RELAY_AUTH, labelledInput } from './labels.js'
+import {
+  bytesField,
+  concat,
+  hexField,
+  PRINTABLE_ASCII,
+  Reader,
+  RelayFrameError,
+  RelayFrameFieldError,
+  safeUint,
+  u16,
+  u32,
+  u64,
+} from './relayFrameBytes.js'
+
+export { RelayFrameError, RelayFrameFieldError } from './relayFrameBytes.js'
 
 // ---------------------------------------------------------------------------------------------------------
 // Wire codes
@@ -28,6 +42,7 @@ export const relayFrameTypes = Object.freeze({
   deliver: 0x85,
   kp: 0x86,
   acks: 0x87,
+  expired: 0x88,
 } as const)
 
 /**
@@ -48,6 +63,7 @@ export const RELAY_ERROR_CODES = Object.freeze([
   'RELAY_TOO_MANY_CONNECTIONS',
   'RELAY_ENVELOPE_INVALID',
   'RELAY_INTERNAL',
+  'RELAY_LOOKUP_LIMITED',
 ] as const)
 
 /** One of the relay's wire error codes. @example const code: RelayErrorCode = 'RELAY_RATE_LIMITED' */
@@ -138,51 +154,13 @@ export type RelayFrame =
   | { type: 'kp'; reqId: number; envelope: Uint8Array | undefined }
   /** Ack cursors of the topic's subscribers. */
   | { type: 'acks'; topic: Hex; acks: { deviceId: Hex; seq: bigint }[] }
+  /** Retention deleted an envelope this device published before `recipients` acked it (§9.4). Not in v1 vectors. */
+  | { type: 'expired'; topic: Hex; seq: bigint; id: Hex; expiredAt: number; recipients: Hex[] }
 
 /** The `type` of a client frame. @example const t: ClientFrameType = 'publish' */
 export type ClientFrameType = ClientFrame['type']
 /** The `type` of a relay frame. @example const t: RelayFrameType = 'deliver' */
 export type RelayFrameType = RelayFrame['type']
-
-// ---------------------------------------------------------------------------------------------------------
-// Errors
-
-/**
- * Bytes that are not a well-formed relay frame: empty, unknown type, truncated, trailing bytes, or a field
- * out of range. The only error the decoders throw.
- *
- * @example new RelayFrameError({ reason: 'truncated', frameType: 0x02 })
- */
-export class RelayFrameError extends CodecError {
-  override name = 'RelayFrameError' as const
-  /** Short machine-friendly reason (e.g. 'truncated', 'unknown type', 'trailing bytes'). */
-  readonly reason: string
-  constructor({ reason, frameType }: { reason: string; frameType?: number | undefined }) {
-    super('Relay frame is malformed.', {
-      metaMessages: [
-        ...(frameType === undefined ? [] : [`Frame type: 0x${frameType.toString(16).padStart(2, '0')}`]),
-        `Reason: ${reason}`,
-      ],
-      code: 'SEALPOST_RELAY_FRAME_MALFORMED',
-    })
-    this.reason = reason
-  }
-}
-
-/**
- * A field handed to an encoder has the wrong shape (a topic that is not 32 bytes, a reqId above 2^32 - 1).
- *
- * @example new RelayFrameFieldError({ field: 'reqId', reason: 'must be a u32' })
- */
-export class RelayFrameFieldError extends ValidationError {
-  override name = 'RelayFrameFieldError' as const
-  constructor({ field, reason }: { field: string; reason: string }) {
-    super('Relay frame field is invalid.', {
-      metaMessages: [`Field: ${field}`, `Reason: ${reason}`],
-      code: 'SEALPOST_RELAY_FRAME_INVALID_FIELD',
-    })
-  }
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // Auth signing input
@@ -321,6 +299,19 @@ export function encodeRelayFrame(frame: RelayFrame): Uint8Array {
         parts.push(hexField(a.deviceId, 32, 'acks[].deviceId'), u64(a.seq, 'acks[].seq'))
       return concat(t.acks, ...parts)
     }
+    case 'expired': {
+      if (!Array.isArray(frame.recipients) || frame.recipients.length > MAX_FRAME_LIST)
+        throw new RelayFrameFieldError({ field: 'recipients', reason: `at most ${MAX_FRAME_LIST} entries` })
+      return concat(
+        t.expired,
+        hexField(frame.topic, 32, 'topic'),
+        u64(frame.seq, 'seq'),
+        hexField(frame.id, 32, 'id'),
+        u64(safeUint(frame.expiredAt, 'expiredAt'), 'expiredAt'),
+        u16(frame.recipients.length),
+        ...frame.recipients.map((d) => hexField(d, 32, 'recipients[]')),
+      )
+    }
     default:
       throw new RelayFrameFieldError({ field: 'type', reason: 'unknown relay frame type' })
   }
@@ -436,133 +427,17 @@ function decodeRelayUnchecked(r: Reader): RelayFrame {
       for (let i = 0; i < n; i++) acks.push({ deviceId: r.hex(32), seq: r.u64() })
       return { type: 'acks', topic, acks }
     }
+    case relayFrameTypes.expired: {
+      const topic = r.hex(32)
+      const seq = r.u64()
+      const id = r.hex(32)
+      const expiredAt = r.safeU64('expiredAt')
+      const n = r.u16()
+      const recipients: Hex[] = []
+      for (let i = 0; i < n; i++) recipients.push(r.hex(32))
+      return { type: 'expired', topic, seq, id, expiredAt, recipients }
+    }
     default:
       throw new RelayFrameError({ reason: 'unknown relay frame type', frameType: type })
   }
-}
-
-/** Sequential big-endian reader; every method throws RelayFrameError('truncated') past the end. */
-class Reader {
-  readonly #bytes: Uint8Array
-  readonly #view: DataView
-  #offset = 0
-
-  constructor(bytes: Uint8Array) {
-    this.#bytes = bytes
-    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  }
-
-  fail(reason: string): never {
-    throw new RelayFrameError({ reason, frameType: this.#bytes[0] })
-  }
-
-  #need(n: number): number {
-    const at = this.#offset
-    if (at + n > this.#bytes.length) this.fail('truncated')
-    this.#offset = at + n
-    return at
-  }
-
-  u8(): number {
-    return this.#bytes[this.#need(1)]!
-  }
-
-  u16(): number {
-    return this.#view.getUint16(this.#need(2), false)
-  }
-
-  u32(): number {
-    return this.#view.getUint32(this.#need(4), false)
-  }
-
-  u64(): bigint {
-    return this.#view.getBigUint64(this.#need(8), false)
-  }
-
-  safeU64(field: string): number {
-    const value = this.u64()
-    if (value > BigInt(Number.MAX_SAFE_INTEGER)) this.fail(`${field} is above 2^53 - 1`)
-    return Number(value)
-  }
-
-  bytes(n: number): Uint8Array {
-    const at = this.#need(n)
-    return this.#bytes.subarray(at, at + n)
-  }
-
-  hex(n: number): Hex {
-    const at = this.#need(n)
-    return `0x${Buffer.from(this.#bytes.buffer, this.#bytes.byteOffset + at, n).toString('hex')}`
-  }
-
-  address(): Address {
-    return getAddress(this.hex(20))
-  }
-
-  rest(): Uint8Array {
-    return this.bytes(this.#bytes.length - this.#offset)
-  }
-
-  end(): void {
-    if (this.#offset !== this.#bytes.length) this.fail('trailing bytes')
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Encoding helpers
-
-const PRINTABLE_ASCII = /^[\x20-\x7e]*$/
-const U64_MAX = 2n ** 64n - 1n
-
-function hexField(value: Hex, length: number, field: string): Uint8Array {
-  if (typeof value !== 'string' || value.length !== 2 + 2 * length || !/^0x[0-9a-fA-F]*$/.test(value))
-    throw new RelayFrameFieldError({ field, reason: `must be ${length} bytes as 0x-prefixed hex` })
-  return Buffer.from(value.slice(2), 'hex')
-}
-
-function bytesField(value: Uint8Array, field: string): Uint8Array {
-  if (!(value instanceof Uint8Array))
-    throw new RelayFrameFieldError({ field, reason: 'must be a Uint8Array' })
-  return value
-}
-
-function u16(value: number): Uint8Array {
-  const out = new Uint8Array(2)
-  new DataView(out.buffer).setUint16(0, value, false)
-  return out
-}
-
-function u32(value: number, field: string): Uint8Array {
-  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff)
-    throw new RelayFrameFieldError({ field, reason: 'must be a u32' })
-  const out = new Uint8Array(4)
-  new DataView(out.buffer).setUint32(0, value, false)
-  return out
-}
-
-function u64(value: bigint, field: string): Uint8Array {
-  if (typeof value !== 'bigint' || value < 0n || value > U64_MAX)
-    throw new RelayFrameFieldError({ field, reason: 'must be a u64 bigint' })
-  const out = new Uint8Array(8)
-  new DataView(out.buffer).setBigUint64(0, value, false)
-  return out
-}
-
-function safeUint(value: number, field: string): bigint {
-  if (!Number.isSafeInteger(value) || value < 0)
-    throw new RelayFrameFieldError({ field, reason: 'must be a non-negative safe integer' })
-  return BigInt(value)
-}
-
-function concat(type: number, ...parts: Uint8Array[]): Uint8Array {
-  let length = 1
-  for (const p of parts) length += p.length
-  const out = new Uint8Array(length)
-  out[0] = type
-  let offset = 1
-  for (const p of parts) {
-    out.set(p, offset)
-    offset += p.length
-  }
-  return out
 }

@@ -699,7 +699,7 @@ describe('key packages', () => {
 })
 
 describe('acks and retention', () => {
-  test('ACK pushes ACKS to subscribers; prune removes what every subscriber acked and keeps the rest', async () => {
+  test('ACK pushes ACKS to subscribers; acks do not prune a conversation topic, so a late member gets it all', async () => {
     const relay = await startRelay()
     const acked: unknown[] = []
     relay.server.on('acked', (e) => acked.push(e))
@@ -723,9 +723,13 @@ describe('acks and retention', () => {
     })
     expect(await b.next((f) => f.type === 'acks')).toMatchObject({ topic })
     expect(acked).toHaveLength(2)
-    expect(relay.server.prune()).toBe(1)
+    b.send({ type: 'ack', topic, seq: 3n })
+    a.send({ type: 'ack', topic, seq: 3n })
+    await a.next((f) => f.type === 'acks')
+    expect(relay.server.prune()).toBe(0)
     const late = await TestClient.authed(relay.url, carol)
     late.send({ type: 'subscribe', reqId: 1, topic, after: 0n })
+    expect((await late.next()) as { seq: bigint }).toMatchObject({ type: 'deliver', seq: 1n })
     expect((await late.next()) as { seq: bigint }).toMatchObject({ type: 'deliver', seq: 2n })
     expect((await late.next()) as { seq: bigint }).toMatchObject({ type: 'deliver', seq: 3n })
     expect(await late.next()).toEqual({ type: 'ok', reqId: 1, value: 3n })

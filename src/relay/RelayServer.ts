@@ -8,7 +8,13 @@ import { type Envelope, encodeEnvelope } from '../protocol/envelope.js'
 import { encodeRelayFrame } from '../protocol/relayFrames.js'
 import type { RelayStore } from '../store/relayStore.js'
 import { cancelAcksPush, createAckPushState } from './acks.js'
-import { followRegistry, sendChallenge, sharedRegistrySync, sweepExpiredChallenges } from './auth.js'
+import {
+  followRegistry,
+  sendChallenge,
+  sharedRegistrySync,
+  sweepExpiredChallenges,
+  sweepRegistryLookups,
+} from './auth.js'
 import {
   CLOSE_TRY_AGAIN,
   createConnection,
@@ -22,6 +28,7 @@ import { RelayOptionsError, RelayPublishError, RelayStartError } from './errors.
 import { type RelayLimits, resolveLimits } from './limits.js'
 import { createPublishQueueState, enqueuePublish, flushPublishes, SYSTEM_PUBLISHER } from './publishQueue.js'
 import { clearThrottled, shapeFrame } from './rateShaping.js'
+import { runRetention } from './retention.js'
 
 export type { AnchorSink, RelayServerEvents } from './context.js'
 export { defaultRelayLimits, type RelayLimits } from './limits.js'
@@ -115,9 +122,13 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
       devices: new Map(),
       topics: new Map(),
       inboxes: new Map(),
+      lookups: new Map(),
       publishes: createPublishQueueState(),
       acks: createAckPushState(),
-      syncRegistry: sharedRegistrySync(options.watcher),
+      syncRegistry: sharedRegistrySync(options.watcher, {
+        minIntervalMs: this.limits.registrySyncIntervalMs,
+        isStopped: () => this.#stopped,
+      }),
       isStopped: () => this.#stopped,
     }
     this.#unfollowRegistry = followRegistry(this.#ctx)
@@ -170,7 +181,10 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
     }
     const every = (ms: number, fn: () => void) => this.#timers.push(setInterval(fn, ms).unref())
     every(this.limits.pruneIntervalMs, () => this.prune())
-    every(Math.min(5_000, this.limits.challengeTtlMs), () => sweepExpiredChallenges(this.#ctx, this.#conns))
+    every(Math.min(5_000, this.limits.challengeTtlMs), () => {
+      sweepExpiredChallenges(this.#ctx, this.#conns)
+      sweepRegistryLookups(this.#ctx)
+    })
     every(this.limits.heartbeatMs, () => this.#heartbeat())
     return { url: this.#url }
   }
@@ -195,6 +209,7 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
     this.#ctx.topics.clear()
     this.#ctx.devices.clear()
     this.#perIp.clear()
+    this.#ctx.lookups.clear()
   }
 
   /**
@@ -226,17 +241,13 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
   }
 
   /**
-   * Runs retention now (it also runs every `limits.pruneIntervalMs`); returns how many envelopes were removed.
+   * Runs retention now (it also runs every `limits.pruneIntervalMs`; rule: docs/protocol.md §9.4) and sends EXPIRED
+   * to the connected publishers of envelopes that expired unacked; returns how many envelopes were removed.
    *
    * @example server.prune() // 12
    */
   prune(): number {
-    try {
-      return this.#ctx.store.prune(this.#ctx.now(), this.limits.retentionMs)
-    } catch (err) {
-      reportInternal(this.#ctx, 'prune', err)
-      return 0
-    }
+    return runRetention(this.#ctx)
   }
 
   #onConnection(ws: WebSocket, req: IncomingMessage): void {

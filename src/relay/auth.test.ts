@@ -15,8 +15,11 @@ import {
   sendChallenge,
   sharedRegistrySync,
   sweepExpiredChallenges,
+  sweepRegistryLookups,
+  takeRegistryLookup,
 } from './auth.js'
 import type { RelayConnection } from './context.js'
+import { handleSubscribe } from './topics.js'
 
 let relay: TestRelay | undefined
 afterEach(() => relay?.close())
@@ -100,7 +103,58 @@ describe('handleAuth', () => {
   })
 })
 
+describe('registry look-ups', () => {
+  test('AUTH naming unknown devices spends the IP budget; beyond it RELAY_LOOKUP_LIMITED without a sync', async () => {
+    let clock = 0
+    relay = createTestRelay({ now: () => clock, limits: { registryLookupsPerIpPerMinute: 2 } })
+    const codes: unknown[] = []
+    for (let i = 0; i < 3; i++) {
+      const { conn, socket } = relay.connect()
+      await handleAuth(relay.ctx, conn, authFrame(conn, testDevice()))
+      codes.push(socket.take())
+    }
+    expect(codes).toEqual([
+      [{ type: 'error', reqId: 0, code: 'RELAY_UNKNOWN_DEVICE' }],
+      [{ type: 'error', reqId: 0, code: 'RELAY_UNKNOWN_DEVICE' }],
+      [{ type: 'error', reqId: 0, code: 'RELAY_LOOKUP_LIMITED' }],
+    ])
+    expect(relay.registry.syncs).toBe(2)
+    // A known device needs no look-up: it authenticates with the budget spent.
+    const known = testDevice()
+    relay.registry.add(known.record)
+    const { conn, socket } = relay.connect()
+    await handleAuth(relay.ctx, conn, authFrame(conn, known))
+    expect(socket.take()).toMatchObject([{ type: 'auth-ok' }])
+    // Other IPs have their own budget; the budget refills over a minute, and full buckets are forgotten.
+    expect(takeRegistryLookup(relay.ctx, '10.0.0.9')).toBe(true)
+    expect(takeRegistryLookup(relay.ctx, '127.0.0.1')).toBe(false)
+    clock += 30_000
+    expect(takeRegistryLookup(relay.ctx, '127.0.0.1')).toBe(true)
+    expect(takeRegistryLookup(relay.ctx, '127.0.0.1')).toBe(false)
+    clock += 60_000
+    sweepRegistryLookups(relay.ctx)
+    expect([...relay.ctx.lookups.keys()]).toEqual([])
+  })
+})
+
 describe('sharedRegistrySync', () => {
+  test('a sync starts at least minIntervalMs after the previous one; none once stopped', async () => {
+    let syncs = 0
+    let stopped = false
+    const sync = sharedRegistrySync(
+      { sync: async () => void syncs++ },
+      { minIntervalMs: 200, isStopped: () => stopped },
+    )
+    const started = performance.now()
+    await sync()
+    await Promise.all([sync(), sync(), sync()])
+    expect(syncs).toBe(2)
+    expect(performance.now() - started).toBeGreaterThanOrEqual(190)
+    stopped = true
+    await sync()
+    expect(syncs).toBe(2)
+  })
+
   test('callers that arrive before a sync starts share it; one arriving during a sync queues the next', async () => {
     let syncs = 0
     let release: (() => void) | undefined
@@ -144,6 +198,25 @@ describe('followRegistry and sweepExpiredChallenges', () => {
     const later = testDevice()
     relay.registry.add(later.record)
     expect(relay.ctx.inboxes.has(inboxTopic(later.deviceId))).toBe(false)
+  })
+
+  test('DeviceAdded ends subscriptions other devices made to that inbox before the relay knew its owner', () => {
+    relay = createTestRelay()
+    followRegistry(relay.ctx)
+    const victim = testDevice()
+    const mallory = testDevice()
+    const topic = inboxTopic(victim.deviceId)
+    const { conn, socket } = relay.connect(mallory)
+    handleSubscribe(relay.ctx, conn, { reqId: 1, topic, after: 0n }) // an opaque topic so far: accepted
+    expect(socket.take()).toEqual([{ type: 'ok', reqId: 1, value: 0n }])
+    expect(relay.store.acks(topic)).toEqual([{ deviceId: mallory.deviceId, seq: 0n }])
+    relay.registry.add(victim.record)
+    expect(socket.take()).toEqual([{ type: 'error', reqId: 0, code: 'RELAY_FORBIDDEN' }])
+    expect(relay.ctx.topics.has(topic)).toBe(false)
+    expect(conn.subs?.has(topic)).toBe(false)
+    expect(relay.store.acks(topic)).toEqual([])
+    handleSubscribe(relay.ctx, conn, { reqId: 2, topic, after: 0n })
+    expect(socket.take()).toEqual([{ type: 'error', reqId: 2, code: 'RELAY_FORBIDDEN' }])
   })
 
   test('unauthenticated connections past their challenge expiry are failed', () => {

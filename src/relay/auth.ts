@@ -5,6 +5,8 @@ import { type ClientFrame, type RelayErrorCode, relayAuthMessage } from '../prot
 import { inboxTopic } from '../protocol/topics.js'
 import { failConnection, replyError, reportInternal, sendFrame } from './connection.js'
 import type { RelayConnection, RelayContext } from './context.js'
+import { sendExpiryNotices } from './retention.js'
+import { closeInboxToOthers } from './topics.js'
 
 /**
  * Sends the connection's CHALLENGE (its nonce, expiry, and the chain and registry it authenticates against).
@@ -23,11 +25,12 @@ export function sendChallenge(ctx: RelayContext, conn: RelayConnection): void {
 }
 
 /**
- * AUTH: the challenge is single use and must not have expired; the device must be registered to `account` (the
- * registry is synced once if it is not known yet) and not revoked; the signature over
+ * AUTH: the challenge is single use and must not have expired; the device must be registered to `account` (if the
+ * relay does not know it, the connection's IP spends one registry look-up, else RELAY_LOOKUP_LIMITED, and waits
+ * for the next shared registry sync) and not revoked; the signature over
  * `relayAuthMessage(challenge, account, deviceId)` must verify with its P-256 key. Success registers the
- * connection under its device (sharing the device's rate bucket) and answers AUTH_OK; failure answers ERROR and
- * closes the connection.
+ * connection under its device (sharing the device's rate bucket), answers AUTH_OK and sends the device's pending
+ * expiry notices; failure answers ERROR and closes the connection.
  *
  * @example await handleAuth(ctx, conn, frame)
  */
@@ -48,6 +51,7 @@ export async function handleAuth(
   if (!challenge || ctx.now() > conn.expiresAt) return fail('RELAY_AUTH_FAILED')
   let record = ctx.watcher.device(deviceId)
   if (!record) {
+    if (!takeRegistryLookup(ctx, conn.ip)) return fail('RELAY_LOOKUP_LIMITED')
     try {
       await ctx.syncRegistry()
     } catch (err) {
@@ -80,21 +84,64 @@ export async function handleAuth(
   sendFrame(ctx, conn, { type: 'auth-ok', account: frame.account, deviceId })
   if (ctx.events.listenerCount('auth') > 0)
     ctx.events.emit('auth', { account: frame.account, deviceId, ok: true })
+  sendExpiryNotices(ctx, conn)
 }
 
 /**
- * A rate-limited `watcher.sync()`: every caller that arrives before the next sync starts shares it, and at most
- * one sync runs at a time (callers during a running sync queue the next one, which sees what they wait for).
+ * Spends one registry look-up of `ip`'s budget (a token bucket of `registryLookupsPerIpPerMinute`, refilled over a
+ * minute); false when it is empty. One AUTH per connection, so this also bounds each connection to one look-up.
  *
- * @example const syncRegistry = sharedRegistrySync(watcher); await Promise.all([syncRegistry(), syncRegistry()]) // one sync
+ * @example if (!takeRegistryLookup(ctx, conn.ip)) return fail('RELAY_LOOKUP_LIMITED')
  */
-export function sharedRegistrySync(watcher: { sync(): Promise<unknown> }): () => Promise<void> {
+export function takeRegistryLookup(ctx: RelayContext, ip: string): boolean {
+  const size = ctx.limits.registryLookupsPerIpPerMinute
+  const now = ctx.now()
+  const bucket = ctx.lookups.get(ip) ?? { tokens: size, at: now }
+  bucket.tokens = Math.min(size, bucket.tokens + (Math.max(0, now - bucket.at) * size) / 60_000)
+  bucket.at = now
+  ctx.lookups.set(ip, bucket)
+  if (bucket.tokens < 1) return false
+  bucket.tokens -= 1
+  return true
+}
+
+/**
+ * Forgets the look-up budgets that have refilled completely (so the map holds only IPs seen in the last minute).
+ *
+ * @example setInterval(() => sweepRegistryLookups(ctx), 5_000)
+ */
+export function sweepRegistryLookups(ctx: RelayContext): void {
+  const now = ctx.now()
+  const size = ctx.limits.registryLookupsPerIpPerMinute
+  for (const [ip, bucket] of ctx.lookups)
+    if (bucket.tokens + ((now - bucket.at) * size) / 60_000 >= size) ctx.lookups.delete(ip)
+}
+
+/**
+ * A rate-limited `watcher.sync()`: every caller that arrives before the next sync starts shares it, at most one
+ * sync runs at a time (callers during a running sync queue the next one, which sees what they wait for), and a
+ * sync starts at least `minIntervalMs` after the previous one started. Once `isStopped()` the queued sync is
+ * skipped (its callers resolve and find nothing new).
+ *
+ * @example const syncRegistry = sharedRegistrySync(watcher, { minIntervalMs: 1000 }); await Promise.all([syncRegistry(), syncRegistry()]) // one sync
+ */
+export function sharedRegistrySync(
+  watcher: { sync(): Promise<unknown> },
+  { minIntervalMs = 0, isStopped = () => false }: { minIntervalMs?: number; isStopped?: () => boolean } = {},
+): () => Promise<void> {
   let next: Promise<void> | undefined
   let running: Promise<void> = Promise.resolve()
+  let lastStart = Number.NEGATIVE_INFINITY
+  const spaced = () => {
+    const wait = lastStart + minIntervalMs - performance.now()
+    return wait > 0 ? new Promise<void>((resolve) => setTimeout(resolve, wait).unref()) : undefined
+  }
   return () => {
     if (next) return next
-    const queued = running.then(() => {
+    const queued = running.then(spaced).then(() => {
       next = undefined
+      if (isStopped()) return
+      lastStart = performance.now()
       const run = watcher.sync().then(() => {})
       running = run.catch(() => {})
       return run
@@ -105,16 +152,23 @@ export function sharedRegistrySync(watcher: { sync(): Promise<unknown> }): () =>
 }
 
 /**
- * Follows the registry: each DeviceAdded makes the device's inbox topic its own (see `topics.ts`), each
- * DeviceRevoked fails the device's open connections with RELAY_DEVICE_REVOKED. Returns the function that stops
- * following.
+ * Follows the registry: each DeviceAdded makes the device's inbox topic its own (`store.claimInbox`, and every
+ * other device's subscription to that topic is ended, see `topics.ts`), each DeviceRevoked fails the device's open
+ * connections with RELAY_DEVICE_REVOKED. Returns the function that stops following.
  *
  * @example const unfollow = followRegistry(ctx) // ...; unfollow()
  */
 export function followRegistry(ctx: RelayContext): () => void {
   const onAdded = (record: { deviceId: Hex }) => {
     const id = record.deviceId.toLowerCase() as Hex
-    ctx.inboxes.set(inboxTopic(id).toLowerCase() as Hex, id)
+    const topic = inboxTopic(id).toLowerCase() as Hex
+    if (!ctx.inboxes.has(topic)) ctx.inboxes.set(topic, id)
+    try {
+      ctx.store.claimInbox(topic, id)
+    } catch (err) {
+      reportInternal(ctx, 'claimInbox', err)
+    }
+    closeInboxToOthers(ctx, topic)
   }
   const onRevoked = (record: { deviceId: Hex }) => {
     const entry = ctx.devices.get(record.deviceId.toLowerCase() as Hex)

@@ -28,6 +28,8 @@ export type RelayServerEvents = {
   delivered: [{ topic: Hex; seq: bigint; deviceId: Hex }]
   acked: [{ topic: Hex; seq: bigint; deviceId: Hex }]
   rejected: [{ code: RelayErrorCode; deviceId?: Hex; reqId: number }]
+  /** Retention deleted an envelope before `recipients` acked it; its publisher gets an EXPIRED frame. */
+  expired: [{ topic: Hex; seq: bigint; id: Hex; publisher: Hex; recipients: Hex[] }]
   /** Internal failures (store, anchorer); only emitted when someone listens. */
   error: [RelayInternalError]
 }
@@ -157,6 +159,8 @@ export type RelayContext = {
   readonly topics: Map<Hex, Map<RelayConnection, Subscription>>
   /** inbox topic → owning device id (lowercase), from the watcher's DeviceAdded events. */
   readonly inboxes: Map<Hex, Hex>
+  /** Per remote IP: the budget of AUTH frames naming unknown devices (`registryLookupsPerIpPerMinute`). */
+  readonly lookups: Map<string, TokenBucket>
   readonly publishes: PublishQueueState
   readonly acks: AckPushState
   /** Syncs the registry watcher; concurrent callers share one sync (see `auth.ts`). */

@@ -22,7 +22,10 @@ export type RelayLimits = {
    * Shaping instead of dropping keeps a sender's envelopes in the order it sent them. Default 1024.
    */
   maxThrottledFrames: number
-  /** Stored (unpruned) envelopes per topic; beyond it PUBLISH gets RELAY_QUEUE_FULL. Default 10 000. */
+  /**
+   * Stored (unpruned) envelopes per topic; beyond it PUBLISH gets RELAY_QUEUE_FULL. Default 100 000 (conversation
+   * topics are kept for the whole retention period, not pruned by acks).
+   */
   maxQueueDepth: number
   /** Open connections per remote IP; beyond it: ERROR RELAY_TOO_MANY_CONNECTIONS, then close. Default 32. */
   maxConnectionsPerIp: number
@@ -34,7 +37,10 @@ export type RelayLimits = {
   maxBufferedBytes: number
   /** Lifetime of a CHALLENGE. Default 30 s. */
   challengeTtlMs: number
-  /** Envelopes kept at most this long, acked or not. Default 7 days. */
+  /**
+   * How long envelopes are kept: a conversation envelope this long, an inbox envelope until its owner acked it or
+   * this long. Expiry notices are kept as long. Default 30 days (docs/protocol.md §9.4).
+   */
   retentionMs: number
   /** How often pruning runs. Default 60 s. */
   pruneIntervalMs: number
@@ -42,6 +48,16 @@ export type RelayLimits = {
   acksThrottleMs: number
   /** Ping interval; a connection that misses one pong is dropped. Default 30 s. */
   heartbeatMs: number
+  /**
+   * Registry syncs that AUTH triggers for a device the relay does not know start at most this often; the AUTH
+   * frames waiting meanwhile share the next one. Default 1 s.
+   */
+  registrySyncIntervalMs: number
+  /**
+   * AUTH frames naming a device the relay does not know, per remote IP and minute (a token bucket of this size,
+   * refilled over a minute); beyond it: ERROR RELAY_LOOKUP_LIMITED, then close. Default 10.
+   */
+  registryLookupsPerIpPerMinute: number
 }
 
 /**
@@ -55,16 +71,18 @@ export const defaultRelayLimits: Readonly<RelayLimits> = Object.freeze({
   ratePerSecond: 200,
   burst: 400,
   maxThrottledFrames: 1024,
-  maxQueueDepth: 10_000,
+  maxQueueDepth: 100_000,
   maxConnectionsPerIp: 32,
   maxSubscriptionsPerConnection: 4096,
   maxKeyPackagesPerDevice: 256,
   maxBufferedBytes: 16 * 1024 * 1024,
   challengeTtlMs: 30_000,
-  retentionMs: 7 * 24 * 60 * 60 * 1000,
+  retentionMs: 30 * 24 * 60 * 60 * 1000,
   pruneIntervalMs: 60_000,
   acksThrottleMs: 20,
   heartbeatMs: 30_000,
+  registrySyncIntervalMs: 1_000,
+  registryLookupsPerIpPerMinute: 10,
 })
 
 /**

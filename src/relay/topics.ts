@@ -18,6 +18,25 @@ export function mayRead(ctx: RelayContext, topic: Hex, deviceId: Hex | undefined
 }
 
 /**
+ * Ends every live subscription to inbox `topic` of a connection that is not its owner's (a subscription made
+ * before the relay knew the owner, when the topic looked like any conversation topic): each such connection gets
+ * ERROR(0, RELAY_FORBIDDEN) and no further DELIVER of it. The store forgets their cursors (`claimInbox`).
+ *
+ * @example closeInboxToOthers(ctx, inboxTopic(deviceId))
+ */
+export function closeInboxToOthers(ctx: RelayContext, topic: Hex): void {
+  const subs = ctx.topics.get(topic)
+  if (!subs) return
+  for (const conn of [...subs.keys()]) {
+    if (mayRead(ctx, topic, conn.deviceId)) continue
+    subs.delete(conn)
+    conn.subs?.delete(topic)
+    replyError(ctx, conn, 0, 'RELAY_FORBIDDEN')
+  }
+  if (subs.size === 0) ctx.topics.delete(topic)
+}
+
+/**
  * SUBSCRIBE `topic` after cursor `after`: records the device as a recipient (acking up to `after` when resuming),
  * replays what is stored after the cursor, answers OK(head) and goes live. A second SUBSCRIBE on the same topic
  * restarts the replay from its cursor. `topic` is lowercase.

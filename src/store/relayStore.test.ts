@@ -112,40 +112,89 @@ describe('acks and pruning', () => {
     ])
   })
 
-  test('prune removes what every subscriber acked and keeps the rest', () => {
-    store.append([entry(T1, 1), entry(T1, 2), entry(T1, 3), entry(T2, 4)])
-    store.subscribe(T1, DEV_A)
-    store.subscribe(T1, DEV_B)
-    store.ack(T1, DEV_A, 3n)
-    store.ack(T1, DEV_B, 1n)
-    expect(store.prune(clock, 60_000)).toBe(1)
-    expect(store.readAfter(T1, 0n, 10).map((r) => r.seq)).toEqual([2n, 3n])
-    expect(store.depth(T1)).toBe(2)
-    // A topic nobody subscribed to is only pruned by retention.
-    expect(store.readAfter(T2, 0n, 10)).toHaveLength(1)
+  test('an inbox is pruned by its owner acks only; a conversation topic is not pruned by acks', () => {
+    store.append([entry(T1, 1), entry(T1, 2), entry(T1, 3), entry(T2, 4), entry(T2, 5)])
+    expect(store.claimInbox(T1, DEV_A)).toEqual([])
+    // Another device's cursor on the inbox decides nothing.
     store.ack(T1, DEV_B, 3n)
-    expect(store.prune(clock, 60_000)).toBe(2)
-    expect(store.readAfter(T1, 0n, 10)).toEqual([])
-    expect(store.depth(T1)).toBe(0)
-    expect(store.head(T1)).toBe(3n)
-    // A replay of a pruned envelope still maps to its old seq (the id is kept until retention).
+    expect(store.prune(clock, 60_000)).toEqual({ removed: 0, expired: [] })
+    store.ack(T1, DEV_A, 2n)
+    expect(store.prune(clock, 60_000)).toEqual({ removed: 2, expired: [] })
+    expect(store.readAfter(T1, 0n, 10).map((r) => r.seq)).toEqual([3n])
+    expect(store.depth(T1)).toBe(1)
+    // Every subscriber of conversation topic T2 acked everything: kept for the retention period all the same.
+    store.subscribe(T2, DEV_A)
+    store.ack(T2, DEV_A, 2n)
+    store.ack(T2, DEV_B, 2n)
+    expect(store.prune(clock, 60_000)).toEqual({ removed: 0, expired: [] })
+    expect(store.readAfter(T2, 0n, 10).map((r) => r.seq)).toEqual([1n, 2n])
+    // A replay of a pruned inbox envelope still maps to its old seq (the id is kept until retention).
     expect(store.append([entry(T1, 2)])).toEqual([{ seq: 2n, duplicate: true }])
     expect(store.append([entry(T1, 9)])).toEqual([{ seq: 4n, duplicate: false }])
-    expect(store.depth(T1)).toBe(1)
+    expect(store.depth(T1)).toBe(2)
+  })
+
+  test('claimInbox keeps the first owner and forgets every other cursor on that topic', () => {
+    store.append([entry(T1, 1)])
+    store.subscribe(T1, DEV_B)
+    store.subscribe(T1, PUB)
+    expect(store.claimInbox(T1, DEV_A)).toEqual([DEV_B, PUB])
+    expect(store.acks(T1)).toEqual([])
+    store.subscribe(T1, DEV_A)
+    expect(store.claimInbox(T1, DEV_A)).toEqual([]) // idempotent
+    store.subscribe(T1, DEV_B)
+    expect(store.claimInbox(T1, DEV_B)).toEqual([DEV_B]) // the first owner stays
+    expect(store.acks(T1)).toEqual([{ deviceId: DEV_A, seq: 0n }])
   })
 
   test('prune removes envelopes older than retention, acked or not', () => {
     store.append([entry(T1, 1)])
     clock += 10_000
     store.append([entry(T1, 2), entry(T2, 3)])
-    expect(store.prune(clock, 5_000)).toBe(1)
+    expect(store.prune(clock, 5_000).removed).toBe(1)
     expect(store.readAfter(T1, 0n, 10).map((r) => r.seq)).toEqual([2n])
     expect(store.depth(T1)).toBe(1)
     clock += 10_000
-    expect(store.prune(clock, 5_000)).toBe(2)
+    expect(store.prune(clock, 5_000).removed).toBe(2)
     expect(store.depth(T1)).toBe(0)
     expect(store.depth(T2)).toBe(0)
     expect(store.append([entry(T1, 5)])).toEqual([{ seq: 3n, duplicate: false }])
+  })
+
+  test('retention records an expiry notice for the publisher of each envelope an intended recipient had not acked', () => {
+    const from = (topic: Hex, n: number, publisher: Hex) => ({ ...entry(topic, n), publisher })
+    const SYSTEM = `0x${'00'.repeat(32)}` as Hex
+    // T1 is DEV_A's inbox; T2 a conversation that DEV_A and DEV_B subscribed to.
+    store.claimInbox(T1, DEV_A)
+    store.subscribe(T2, DEV_A)
+    store.subscribe(T2, DEV_B)
+    store.append([
+      from(T1, 1, PUB),
+      from(T1, 2, PUB),
+      from(T2, 3, DEV_A),
+      from(T2, 4, PUB),
+      from(T2, 5, SYSTEM),
+    ])
+    store.ack(T1, DEV_A, 1n)
+    store.ack(T2, DEV_A, 1n)
+    store.ack(T2, DEV_B, 2n)
+    clock += 10_000
+    const { removed, expired } = store.prune(clock, 5_000)
+    expect(removed).toBe(5) // T1 seq 1 by its owner's ack, the other four by retention
+    expect(expired).toEqual([
+      { publisher: PUB, topic: T1, seq: 2n, id: h(2), expiredAt: clock, recipients: [DEV_A] },
+      // DEV_A published seq 1 (not its own recipient); DEV_A's cursor is below seq 2; the relay's own: no notice.
+      { publisher: PUB, topic: T2, seq: 2n, id: h(4), expiredAt: clock, recipients: [DEV_A] },
+    ])
+    expect(store.expiryNotices(PUB)).toEqual(expired)
+    expect(store.expiryNotices(DEV_A)).toEqual([])
+    // Notices are kept one retention period.
+    clock += 4_000
+    expect(store.prune(clock, 5_000)).toEqual({ removed: 0, expired: [] })
+    expect(store.expiryNotices(PUB)).toHaveLength(2)
+    clock += 2_000
+    store.prune(clock, 5_000)
+    expect(store.expiryNotices(PUB)).toEqual([])
   })
 })
 

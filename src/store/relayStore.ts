@@ -4,6 +4,14 @@ import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import type { Hex } from 'viem'
 import { InternalError, UsageError } from '../errors.js'
+import {
+  prepareRetention,
+  RETENTION_SCHEMA,
+  type RelayExpiryNotice,
+  type RelayPruneResult,
+} from './relayRetention.js'
+
+export type { RelayExpiryNotice, RelayPruneResult } from './relayRetention.js'
 
 /**
  * One envelope handed to {@link RelayStore.append}.
@@ -42,14 +50,25 @@ export interface RelayStore {
   head(topic: Hex): bigint
   /** Number of stored (unpruned) envelopes of `topic`. */
   depth(topic: Hex): number
-  /** Records the device as a recipient of the topic (its ack cursor then holds back pruning). */
+  /** Records the device as a recipient of the topic (its ack cursor decides expiry notices, and inbox pruning). */
   subscribe(topic: Hex, deviceId: Hex): void
   /** Moves the device's ack cursor on `topic` forward to `seq` (capped at the head; never moves back). */
   ack(topic: Hex, deviceId: Hex, seq: bigint): void
   /** Ack cursors of the topic's recorded subscribers. */
   acks(topic: Hex): { deviceId: Hex; seq: bigint }[]
-  /** Deletes envelopes acked by every subscriber, or older than retention; returns how many were removed. */
-  prune(now: number, retentionMs: number): number
+  /**
+   * Records `owner` as the only recipient of inbox `topic` (idempotent) and forgets every other device's cursor on
+   * it; returns the devices forgotten.
+   */
+  claimInbox(topic: Hex, owner: Hex): Hex[]
+  /**
+   * Retention (docs/protocol.md §9.4): drops the bytes of inbox envelopes their owner acked, deletes every
+   * envelope older than `retentionMs` and records an expiry notice for its publisher when an intended recipient
+   * had not acked it. Conversation envelopes are not pruned by acks. Notices older than `retentionMs` go too.
+   */
+  prune(now: number, retentionMs: number): RelayPruneResult
+  /** The expiry notices kept for `publisher`, oldest first. */
+  expiryNotices(publisher: Hex): RelayExpiryNotice[]
   /** Stores key packages of `deviceId`; returns how many it now has. */
   putKeyPackages(deviceId: Hex, envelopes: Uint8Array[]): number
   /** Removes and returns the oldest key package of `deviceId`. */
@@ -109,9 +128,9 @@ export class RelayStoreUsageError extends UsageError {
 }
 
 // Schema. Ids are 32-byte BLOBs. `topics.low` is the highest seq whose envelope bytes were pruned, so
-// depth = head - low in O(1). Envelopes pruned because everybody acked them keep their (topic, id, seq) row
-// with `bytes = NULL` until retention deletes it, so a replayed envelope still gets its old seq and is not
-// delivered again.
+// depth = head - low in O(1). Inbox envelopes pruned because their owner acked them keep their (topic, id, seq)
+// row with `bytes = NULL` until retention deletes it, so a replayed envelope still gets its old seq and is not
+// delivered again. Inbox owners and expiry notices: see relayRetention.ts.
 const SCHEMA = `
 create table if not exists topics (
   topic blob primary key, head integer not null, low integer not null default 0) without rowid;
@@ -125,7 +144,7 @@ create table if not exists subscribers (
   primary key (topic, device)) without rowid;
 create table if not exists key_packages (id integer primary key, device blob not null, bytes blob not null);
 create index if not exists key_packages_device on key_packages (device, id);
-`
+${RETENTION_SCHEMA}`
 
 const I64_MAX = 2n ** 63n - 1n
 
@@ -145,7 +164,9 @@ export class SqliteRelayStore implements RelayStore {
   readonly #now: () => number
   readonly #s: ReturnType<typeof prepare>
   readonly #appendTx: (entries: RelayAppendEntry[]) => RelayAppendResult[]
-  readonly #pruneTx: (now: number, retentionMs: number) => number
+  readonly #retention: ReturnType<typeof prepareRetention>
+  readonly #pruneTx: (now: number, retentionMs: number) => RelayPruneResult
+  readonly #claimTx: (topic: Buffer, owner: Buffer) => Hex[]
   readonly #putKpTx: (device: Buffer, envelopes: Uint8Array[]) => number
   #closed = false
 
@@ -174,22 +195,10 @@ export class SqliteRelayStore implements RelayStore {
       return out
     })
 
-    this.#pruneTx = db.transaction((now: number, retentionMs: number) => {
-      let removed = 0
-      // 1. Everything every recorded subscriber acked: drop the bytes, keep the id for replay detection.
-      for (const row of s.ackedByAll.all() as { topic: Buffer; through: bigint }[]) {
-        removed += s.clearThrough.run(row.topic, row.through).changes
-        s.raiseLow.run(row.through, row.topic)
-      }
-      // 2. Anything older than retention: delete the row.
-      const cutoff = now - retentionMs
-      for (const row of s.expiredByTopic.all(cutoff) as { topic: Buffer; through: bigint }[]) {
-        removed += (s.countStoredThrough.get(row.topic, row.through) as { n: number }).n
-        s.deleteThrough.run(row.topic, row.through)
-        s.raiseLow.run(row.through, row.topic)
-      }
-      return removed
-    })
+    const retention = prepareRetention(db)
+    this.#retention = retention
+    this.#pruneTx = db.transaction((now: number, retentionMs: number) => retention.prune(now, retentionMs))
+    this.#claimTx = db.transaction((topic: Buffer, owner: Buffer) => retention.claimInbox(topic, owner))
 
     this.#putKpTx = db.transaction((device: Buffer, envelopes: Uint8Array[]) => {
       for (const e of envelopes) s.insertKp.run(device, bytesOf(e))
@@ -277,8 +286,19 @@ export class SqliteRelayStore implements RelayStore {
     )
   }
 
-  prune(now: number, retentionMs: number): number {
+  claimInbox(topic: Hex, owner: Hex): Hex[] {
+    const t = bytes32(topic, 'topic')
+    const d = bytes32(owner, 'owner')
+    return this.#run('claimInbox', () => this.#claimTx(t, d))
+  }
+
+  prune(now: number, retentionMs: number): RelayPruneResult {
     return this.#run('prune', () => this.#pruneTx(now, retentionMs))
+  }
+
+  expiryNotices(publisher: Hex): RelayExpiryNotice[] {
+    const d = bytes32(publisher, 'publisher')
+    return this.#run('expiryNotices', () => this.#retention.noticesOf(d))
   }
 
   putKeyPackages(deviceId: Hex, envelopes: Uint8Array[]): number {
@@ -348,23 +368,6 @@ function prepare(db: Database.Database) {
        on conflict (topic, device) do update set acked = max(acked, excluded.acked)`,
     ),
     acks: big(db.prepare('select device, acked from subscribers where topic = ? order by device')),
-    ackedByAll: big(
-      db.prepare(
-        `select s.topic as topic, min(s.acked) as through from subscribers s join topics t on t.topic = s.topic
-         group by s.topic having min(s.acked) > max(t.low)`,
-      ),
-    ),
-    clearThrough: db.prepare(
-      'update envelopes set bytes = null where topic = ? and seq <= ? and bytes is not null',
-    ),
-    raiseLow: db.prepare('update topics set low = max(low, ?) where topic = ?'),
-    expiredByTopic: big(
-      db.prepare('select topic, max(seq) as through from envelopes where at < ? group by topic'),
-    ),
-    countStoredThrough: db.prepare(
-      'select count(*) as n from envelopes where topic = ? and seq <= ? and bytes is not null',
-    ),
-    deleteThrough: db.prepare('delete from envelopes where topic = ? and seq <= ?'),
     insertKp: db.prepare('insert into key_packages (device, bytes) values (?, ?)'),
     takeKp: db.prepare(
       `delete from key_packages where id = (select id from key_packages where device = ? order by id limit 1)

@@ -149,6 +149,7 @@ export function createTestRelay(
     devices: new Map(),
     topics: new Map(),
     inboxes: new Map(),
+    lookups: new Map(),
     publishes: { pending: [], depth: new Map(), scheduled: false },
     acks: { dirty: new Set(), timer: undefined },
     syncRegistry: () => registry.sync().then(() => {}),

@@ -1,0 +1,117 @@
+/** Test helper for attack tests: a raw relay client over `ws` (any local address), and on-chain test devices. */
+import { randomBytes } from 'node:crypto'
+import { type Address, concat, type Hex, keccak256 } from 'viem'
+import WebSocket from 'ws'
+import { addDevice, getRegistryNonce, signAddDevice } from '../../src/chain/keyRegistry.js'
+import { DeviceSigningKey } from '../../src/crypto/p256.js'
+import {
+  type ClientFrame,
+  decodeRelayFrame,
+  encodeClientFrame,
+  type RelayFrame,
+  relayAuthMessage,
+} from '../../src/protocol/relayFrames.js'
+import type { ChainContext, TestWalletClient } from '../utils/anvil.js'
+
+/** A P-256 device key, its id, and the account it is (or will be) registered to. */
+export type RawDevice = { key: DeviceSigningKey; account: Address; deviceId: Hex; wallet: TestWalletClient }
+
+/** A fresh device key for `wallet`'s account; not registered yet. */
+export function newDevice(wallet: TestWalletClient): RawDevice {
+  const key = DeviceSigningKey.generate()
+  const deviceId = keccak256(concat([key.p256X, key.p256Y]))
+  return { key, account: wallet.account.address, deviceId, wallet }
+}
+
+/** Registers `device` in the KeyRegistry (account key signs, account 0 submits). */
+export async function registerDevice(ctx: ChainContext, device: RawDevice): Promise<void> {
+  const registry = ctx.contracts.keyRegistry
+  const nonce = await getRegistryNonce(ctx.publicClient, { registry, account: device.account })
+  const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600)
+  const mlsKey = `0x${randomBytes(32).toString('hex')}` as Hex
+  const keys = { p256X: device.key.p256X, p256Y: device.key.p256Y, mlsKey, nonce, deadline }
+  const signature = await signAddDevice(device.wallet, { registry, chainId: ctx.anvil.chain.id, ...keys })
+  await addDevice(ctx.walletClient, { registry, account: device.account, ...keys, signature })
+}
+
+/** A raw connection: every frame received is queued; `next` takes the first that matches. */
+export class RawRelayClient {
+  readonly frames: RelayFrame[] = []
+  /** Every frame ever received, consumed or not. */
+  readonly history: RelayFrame[] = []
+  challenge: Hex | undefined
+  #wake: (() => void)[] = []
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data: Buffer) => {
+      const frame = decodeRelayFrame(new Uint8Array(data))
+      this.history.push(frame)
+      if (frame.type === 'challenge') this.challenge = frame.challenge
+      else this.frames.push(frame)
+      for (const w of this.#wake.splice(0)) w()
+    })
+    ws.on('close', () => {
+      for (const w of this.#wake.splice(0)) w()
+    })
+    ws.on('error', () => {})
+  }
+
+  /** Opens a connection from `localAddress` (any 127.x.y.z on Linux) and waits for its CHALLENGE. */
+  static async connect(url: string, localAddress = '127.0.0.1'): Promise<RawRelayClient> {
+    const client = new RawRelayClient(new WebSocket(url, { localAddress }))
+    const end = Date.now() + 5000
+    while (!client.challenge) {
+      if (Date.now() > end || client.ws.readyState === WebSocket.CLOSED) throw new Error('no CHALLENGE')
+      await client.#sleep(end - Date.now())
+    }
+    return client
+  }
+
+  send(frame: ClientFrame): void {
+    this.ws.send(encodeClientFrame(frame))
+  }
+
+  /** Sends AUTH signed by `key` for (`account`, `deviceId`) and returns AUTH_OK or the ERROR. */
+  auth(device: { key: DeviceSigningKey; account: Address; deviceId: Hex }): Promise<RelayFrame> {
+    const { key, account, deviceId } = device
+    const message = relayAuthMessage({ challenge: this.challenge as Hex, account, deviceId })
+    const signature = `0x${Buffer.from(key.sign(message)).toString('hex')}` as Hex
+    this.send({ type: 'auth', account, deviceId, signature })
+    return this.next((f) => f.type === 'auth-ok' || (f.type === 'error' && f.reqId === 0))
+  }
+
+  /** Sends a request and returns the OK, KP or ERROR with its reqId. */
+  request(frame: ClientFrame & { reqId: number }): Promise<RelayFrame> {
+    this.send(frame)
+    return this.next(
+      (f) => (f.type === 'ok' || f.type === 'error' || f.type === 'kp') && f.reqId === frame.reqId,
+    )
+  }
+
+  /** Removes and returns the first queued frame matching `pred`, waiting up to `timeoutMs`. */
+  async next(pred: (f: RelayFrame) => boolean, timeoutMs = 5000): Promise<RelayFrame> {
+    const end = Date.now() + timeoutMs
+    for (;;) {
+      const i = this.frames.findIndex(pred)
+      if (i >= 0) return this.frames.splice(i, 1)[0]!
+      const left = end - Date.now()
+      if (left <= 0 || this.ws.readyState === WebSocket.CLOSED) throw new Error('no matching frame')
+      await this.#sleep(left)
+    }
+  }
+
+  /** Resolves on the next frame or close, or after `ms`. */
+  #sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms)
+      this.#wake.push(() => {
+        clearTimeout(t)
+        resolve()
+      })
+    })
+  }
+
+  close(): void {
+    this.ws.terminate()
+  }
+}

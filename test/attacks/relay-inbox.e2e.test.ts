@@ -1,0 +1,163 @@
+/** Attack (issue 9, item 9): reading another device's inbox, and making the relay re-sync its registry on demand. */
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { getAddress, type Hex } from 'viem'
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
+import { RegistryWatcher } from '../../src/chain/registryWatcher.js'
+import { DeviceSigningKey } from '../../src/crypto/p256.js'
+import { createEnvelope, encodeEnvelope } from '../../src/protocol/envelope.js'
+import { inboxTopic } from '../../src/protocol/topics.js'
+import { type RelayLimits, RelayServer } from '../../src/relay/RelayServer.js'
+import { SqliteRelayStore } from '../../src/store/relayStore.js'
+import { type ChainContext, setupChain } from '../utils/anvil.js'
+import { newDevice, type RawDevice, RawRelayClient, registerDevice } from './rawRelayClient.js'
+
+let ctx: ChainContext
+let dir: string
+let mallory: RawDevice
+let alice: RawDevice
+const cleanups: (() => Promise<void> | void)[] = []
+
+beforeAll(async () => {
+  ctx = await setupChain()
+  dir = mkdtempSync(join(tmpdir(), 'sealpost-attack-inbox-'))
+  mallory = newDevice(ctx.walletClients[5]!)
+  alice = newDevice(ctx.walletClients[1]!)
+  await registerDevice(ctx, mallory)
+  await registerDevice(ctx, alice)
+})
+
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c()
+})
+
+afterAll(async () => {
+  await ctx?.stop()
+  if (dir) rmSync(dir, { recursive: true, force: true })
+})
+
+/** A relay on port 0 over SQLite; `syncs` counts the registry syncs made after start. */
+async function startRelay(limits?: Partial<RelayLimits>) {
+  const store = SqliteRelayStore.open({ path: join(dir, `${randomBytes(4).toString('hex')}.db`) })
+  const watcher = new RegistryWatcher({
+    publicClient: ctx.publicClient,
+    registry: ctx.contracts.keyRegistry,
+    fromBlock: ctx.deployBlock,
+    pollingInterval: 100,
+  })
+  const counter = { syncs: 0 }
+  const sync = watcher.sync.bind(watcher)
+  watcher.sync = () => {
+    counter.syncs++
+    return sync()
+  }
+  const server = new RelayServer({
+    store,
+    watcher,
+    chainId: ctx.anvil.chainId,
+    registry: ctx.contracts.keyRegistry,
+    limits,
+  })
+  const { url } = await server.start()
+  counter.syncs = 0
+  const clients: RawRelayClient[] = []
+  cleanups.push(async () => {
+    for (const c of clients) c.close()
+    await server.stop()
+    watcher.stop()
+    store.close()
+  })
+  const connect = async (localAddress?: string) => {
+    const client = await RawRelayClient.connect(url, localAddress)
+    clients.push(client)
+    return client
+  }
+  return { server, store, watcher, counter, connect }
+}
+
+describe('attack: subscribing to an inbox before the relay knows its owner', () => {
+  test('the subscription ends when the owner registers; the attacker is refused from then on and reads nothing', async () => {
+    const relay = await startRelay()
+    const victim = newDevice(ctx.walletClients[2]!)
+    const inbox = inboxTopic(victim.deviceId)
+    const m = await relay.connect()
+    expect(await m.auth(mallory)).toMatchObject({ type: 'auth-ok' })
+    // Before the victim exists, its inbox topic is an opaque 32-byte topic like any conversation's.
+    expect(await m.request({ type: 'subscribe', reqId: 1, topic: inbox, after: 0n })).toEqual({
+      type: 'ok',
+      reqId: 1,
+      value: 0n,
+    })
+
+    await registerDevice(ctx, victim)
+    const v = await relay.connect()
+    expect(await v.auth(victim)).toMatchObject({ type: 'auth-ok' }) // the relay learns the victim here
+    expect(await m.next((f) => f.type === 'error')).toEqual({
+      type: 'error',
+      reqId: 0,
+      code: 'RELAY_FORBIDDEN',
+    })
+    expect(relay.store.acks(inbox)).toEqual([])
+    expect(await m.request({ type: 'subscribe', reqId: 2, topic: inbox, after: 0n })).toEqual({
+      type: 'error',
+      reqId: 2,
+      code: 'RELAY_FORBIDDEN',
+    })
+    m.send({ type: 'ack', topic: inbox, seq: 1n })
+    expect(await m.next((f) => f.type === 'error')).toEqual({
+      type: 'error',
+      reqId: 0,
+      code: 'RELAY_FORBIDDEN',
+    })
+
+    // The owner subscribes and gets a welcome published to its inbox; the attacker gets nothing of it.
+    expect(await v.request({ type: 'subscribe', reqId: 1, topic: inbox, after: 0n })).toMatchObject({
+      type: 'ok',
+    })
+    const a = await relay.connect()
+    expect(await a.auth(alice)).toMatchObject({ type: 'auth-ok' })
+    const welcome = createEnvelope({ kind: 'welcome', topic: inbox, payload: Uint8Array.of(1, 2, 3) })
+    expect(await a.request({ type: 'publish', reqId: 1, envelope: encodeEnvelope(welcome) })).toMatchObject({
+      type: 'ok',
+    })
+    expect(await v.next((f) => f.type === 'deliver')).toMatchObject({ topic: inbox, seq: 1n })
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(m.history.filter((f) => f.type === 'deliver')).toEqual([])
+  })
+})
+
+describe('attack: AUTH frames naming unknown devices to make the relay sync its registry', () => {
+  test('a flood from four addresses causes at most one sync per interval; known and new devices still get in', async () => {
+    const interval = 500
+    const perIp = 5
+    const relay = await startRelay({ registrySyncIntervalMs: interval, registryLookupsPerIpPerMinute: perIp })
+    const fresh = newDevice(ctx.walletClients[3]!)
+    await registerDevice(ctx, fresh) // on chain, but the relay has not synced since it started
+    const junk = DeviceSigningKey.generate()
+    const started = performance.now()
+    const flood = ['127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6'].flatMap((ip) =>
+      Array.from({ length: 8 }, async () => {
+        const c = await relay.connect(ip)
+        const account = getAddress(`0x${randomBytes(20).toString('hex')}`)
+        const deviceId = `0x${randomBytes(32).toString('hex')}` as Hex
+        return c.auth({ key: junk, account, deviceId })
+      }),
+    )
+    // During the flood: a known device, and the freshly registered one from its own address.
+    const known = await relay.connect()
+    expect(await known.auth(alice)).toMatchObject({ type: 'auth-ok' })
+    const late = await relay.connect('127.0.0.2')
+    expect(await late.auth(fresh)).toMatchObject({ type: 'auth-ok' })
+    const answers = await Promise.all(flood)
+    const elapsed = performance.now() - started
+
+    const codes = answers.map((f) => (f.type === 'error' ? f.code : f.type))
+    expect(codes.filter((c) => c === 'RELAY_UNKNOWN_DEVICE')).toHaveLength(4 * perIp)
+    expect(codes.filter((c) => c === 'RELAY_LOOKUP_LIMITED')).toHaveLength(4 * (8 - perIp))
+    expect(relay.counter.syncs).toBeGreaterThanOrEqual(1)
+    expect(relay.counter.syncs).toBeLessThanOrEqual(1 + Math.ceil(elapsed / interval))
+    expect(relay.counter.syncs).toBeLessThan(4 * perIp)
+  })
+})
