@@ -1,0 +1,88 @@
+/** The transcript document: its type, its version and the parser that checks its shape (not its hashes). */
+import { type Address, getAddress, type Hex } from 'viem'
+import { z } from 'zod'
+import type { JsonObject } from '../protocol/canonicalJson.js'
+import { LOG_KINDS, type LogEntry } from '../store/auditLog.js'
+import { TranscriptFormatError } from './errors.js'
+
+/**
+ * A device's audit log as a self-contained JSON document: who (account, device), where (chain, contracts)
+ * and every entry with its hashes. Anyone can check it with `verifyTranscript` and an RPC endpoint.
+ *
+ * @example const transcript: Transcript = exportTranscript({ log, chainId, keyRegistry, messageAnchor, account, deviceId })
+ */
+export type Transcript = {
+  version: 1
+  chainId: number
+  keyRegistry: Address
+  messageAnchor: Address
+  account: Address
+  deviceId: Hex
+  /** Unix milliseconds. */
+  exportedAt: number
+  entries: LogEntry[]
+}
+
+/** Transcript format version. @example TRANSCRIPT_VERSION // 1 */
+export const TRANSCRIPT_VERSION = 1
+
+const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/)
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/)
+const entrySchema = z
+  .object({
+    index: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    at: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    kind: z.enum(LOG_KINDS as [LogEntry['kind'], ...LogEntry['kind'][]]),
+    data: z.record(z.string(), z.unknown()),
+    prevHash: hex32,
+    hash: hex32,
+  })
+  .strict()
+const transcriptSchema = z
+  .object({
+    version: z.literal(TRANSCRIPT_VERSION),
+    chainId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+    keyRegistry: address,
+    messageAnchor: address,
+    account: address,
+    deviceId: hex32,
+    exportedAt: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    entries: z.array(entrySchema),
+  })
+  .strict()
+
+/**
+ * Validates the shape of a transcript (an object, or its JSON text). Does not check any hash or signature:
+ * that is `verifyTranscript`. Throws `TranscriptFormatError` naming the first bad field.
+ *
+ * @example const transcript = parseTranscript(readFileSync('transcript.json', 'utf8'))
+ */
+export function parseTranscript(value: unknown): Transcript {
+  let input = value
+  if (typeof value === 'string') {
+    try {
+      input = JSON.parse(value)
+    } catch {
+      throw new TranscriptFormatError({ path: [], reason: 'not valid JSON' })
+    }
+  }
+  const parsed = transcriptSchema.safeParse(input)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    throw new TranscriptFormatError({ path: issue?.path ?? [], reason: issue?.message ?? 'invalid' })
+  }
+  const t = parsed.data
+  return {
+    ...t,
+    keyRegistry: getAddress(t.keyRegistry),
+    messageAnchor: getAddress(t.messageAnchor),
+    account: getAddress(t.account),
+    deviceId: t.deviceId as Hex,
+    entries: t.entries.map((e) => ({
+      ...e,
+      data: e.data as JsonObject,
+      prevHash: e.prevHash as Hex,
+      hash: e.hash as Hex,
+    })),
+  }
+}

@@ -1,0 +1,124 @@
+/** The transcript verifier: trusts nothing in a transcript but what it can check against the chain. */
+import type { Address, Client } from 'viem'
+import type { Statement } from '../protocol/statement.js'
+import { type AnchoredPrefix, checkHashChain, reportAnchoredPrefix } from './checkLogChain.js'
+import { checkMessageEntry } from './checkMessageEntry.js'
+import { checkReceiptEntry } from './checkReceiptEntry.js'
+import { checkTranscriptHeader } from './checkTranscriptHeader.js'
+import { TranscriptFormatError } from './errors.js'
+import { parseTranscript, type Transcript } from './transcriptFormat.js'
+import { type TranscriptVerification, transcriptReport } from './transcriptReport.js'
+
+/** Inputs to `verifyTranscript`. @example const p: VerifyTranscriptParameters = { transcript, publicClient } */
+export type VerifyTranscriptParameters = {
+  /** A `Transcript`, or untrusted JSON (object or text) claiming to be one. */
+  transcript: Transcript | unknown
+  /** Any viem client on the transcript's chain; all keys and anchors are read from it. */
+  publicClient: Client
+  /** Verification time, unix ms (default `Date.now()`); the export time may not be later (5 min tolerance). */
+  now?: number | undefined
+  /**
+   * The contracts the verifier trusts. Without it, the addresses come from the transcript itself: the checks
+   * then prove consistency with *those* contracts, and the `contracts` detail says so.
+   */
+  deployment?: { keyRegistry: Address; messageAnchor: Address } | undefined
+  /** Confirmations each receipt needs (default 1). */
+  minConfirmations?: number | undefined
+}
+
+/** Entry checks are independent reads; this many run at a time (the report is sorted at the end). */
+const READ_CONCURRENCY = 8
+
+/**
+ * Verifies a transcript against the chain, trusting nothing in it but what it can check:
+ * 1. `format` (shape), `chain` (the RPC serves `chainId`), `contracts` (both addresses hold code, and match
+ *    `deployment` if given), `device` (the transcript's device is registered to its account, read on chain);
+ * 2. `hash-chain`: every entry's index, prevHash and hash (one failing check per broken entry);
+ * 3. per `sent`/`received` entry: the 213-byte statement decodes and matches the entry's conversation; the
+ *    statement's device is registered on chain to `from` (and, for `sent`, is the transcript's own device);
+ *    the P-256 signature verifies under the key read from KeyRegistry (never from the transcript); the key was
+ *    valid at the statement's block (`isValidAt`); that block's hash is the chain's; `bodyHash` matches the
+ *    body when the entry has one; and the entry's leaf is `statementLeaf(statement, signature)`;
+ * 4. per `receipt` entry: the receipt's leaf is the entry's leaf and a statement leaf of the transcript, and
+ *    `verifyReceipt` passes against the MessageAnchor;
+ * 5. per `log-anchor` entry: the anchored head is the hash of the entry it names (an earlier one) and the
+ *    receipt's leaf, and `verifyReceipt` passes. `anchored-prefix` then says how much of the log is pinned on
+ *    chain (a rewrite of that prefix cannot be hidden; later entries rely on the hash chain alone).
+ *
+ * A tampered transcript fails with checks naming the entry index and why. Throws only when the chain cannot
+ * be read (`RpcUnreachableError`, `ChainRequestError`).
+ *
+ * @example
+ * const result = await verifyTranscript({ transcript: JSON.parse(text), publicClient })
+ * for (const line of formatVerification(result)) console.log(line)
+ */
+export async function verifyTranscript({
+  transcript: input,
+  publicClient,
+  now = Date.now(),
+  deployment,
+  minConfirmations = 1,
+}: VerifyTranscriptParameters): Promise<TranscriptVerification> {
+  const { add, done } = transcriptReport()
+
+  // 1. Transcript-wide.
+  let transcript: Transcript
+  try {
+    transcript = parseTranscript(input)
+  } catch (err) {
+    if (!(err instanceof TranscriptFormatError)) throw err
+    add(err.entry, 'format', false, `${err.metaMessages.join('; ')}`)
+    return done()
+  }
+  const chain = await checkTranscriptHeader({ transcript, publicClient, now, deployment, add })
+  if (!chain) return done()
+
+  // 2. Hash chain.
+  const { entries } = transcript
+  const chainBroken = checkHashChain(entries, add)
+
+  // 3. Statements, first: receipts are bound to their leaves.
+  const statementLeaves = new Map<string, { entry: number; statement: Statement }>()
+  await forEachLimit([...entries.entries()], READ_CONCURRENCY, async ([index, entry]) => {
+    if (entry.kind !== 'sent' && entry.kind !== 'received') return
+    const checked = await checkMessageEntry({ index, entry, transcript, chain, now, add })
+    if (checked?.leaf) statementLeaves.set(checked.leaf, { entry: index, statement: checked.statement })
+  })
+
+  // 4–5. Receipts and log anchors (and the informational rejections).
+  let prefix: AnchoredPrefix | undefined
+  await forEachLimit([...entries.entries()], READ_CONCURRENCY, async ([index, entry]) => {
+    if (entry.kind === 'rejected') {
+      const { envelopeId, code, step } = entry.data
+      add(
+        index,
+        'rejected',
+        true,
+        `rejected envelope ${String(envelopeId)}: ${String(code)} at step ${String(step)}`,
+      )
+      return
+    }
+    if (entry.kind !== 'receipt' && entry.kind !== 'log-anchor') return
+    const pinned = await checkReceiptEntry({
+      index,
+      entry,
+      transcript,
+      statementLeaves,
+      chain,
+      publicClient,
+      minConfirmations,
+      add,
+    })
+    if (pinned && !chainBroken && pinned.upTo > (prefix?.upTo ?? -1)) prefix = pinned
+  })
+  if (!chainBroken) reportAnchoredPrefix(entries.length, prefix, add)
+  return done()
+}
+
+async function forEachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!)
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+}
