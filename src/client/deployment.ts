@@ -4,9 +4,10 @@ import { join } from 'node:path'
 import { getAddress } from 'viem'
 import { z } from 'zod'
 import type { Deployment } from '../chain/deployment.js'
-import { UsageError } from '../errors.js'
+import { DeploymentFormatError, DeploymentNotFoundError } from './errors.js'
 
 export type { Deployment } from '../chain/deployment.js'
+export { DeploymentFormatError, DeploymentNotFoundError } from './errors.js'
 
 const schema = z.object({
   chainId: z.number().int().positive(),
@@ -15,17 +16,6 @@ const schema = z.object({
   deployBlock: z.string().regex(/^\d+$/),
   rpcUrl: z.string().optional(),
 })
-
-/** No deployment is recorded under `--home` and none was given. */
-export class DeploymentNotFoundError extends UsageError {
-  override name = 'DeploymentNotFoundError' as const
-  constructor({ path }: { path: string }) {
-    super('No Sealpost deployment is configured.', {
-      metaMessages: [`Looked for ${path}`, 'Run `sealpost up` (local chain) or pass --registry/--anchor.'],
-      code: 'SEALPOST_NO_DEPLOYMENT',
-    })
-  }
-}
 
 /** Path of the deployment record. */
 export const deploymentPath = (home: string) => join(home, 'deployment.json')
@@ -38,13 +28,15 @@ export const deploymentPath = (home: string) => join(home, 'deployment.json')
 export function readDeployment(home: string): Deployment {
   const path = deploymentPath(home)
   if (!existsSync(path)) throw new DeploymentNotFoundError({ path })
-  const parsed = schema.safeParse(JSON.parse(readFileSync(path, 'utf8')))
+  let json: unknown
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'))
+  } catch {
+    throw new DeploymentFormatError({ path, reason: 'not valid JSON' })
+  }
+  const parsed = schema.safeParse(json)
   if (!parsed.success)
-    throw new UsageError('deployment.json is malformed.', {
-      metaMessages: [`Path: ${path}`, parsed.error.issues[0]?.message ?? ''],
-      code: 'SEALPOST_BAD_DEPLOYMENT',
-      name: 'DeploymentFormatError',
-    })
+    throw new DeploymentFormatError({ path, reason: parsed.error.issues[0]?.message ?? '' })
   return {
     chainId: parsed.data.chainId,
     keyRegistry: getAddress(parsed.data.keyRegistry),

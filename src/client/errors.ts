@@ -1,5 +1,5 @@
-/** Errors a client raises while sending, receiving and verifying messages. */
-import { UsageError, VerificationError } from '../errors.js'
+/** Errors a client raises while sending, receiving and verifying messages, talking to a relay, and reading transcripts. */
+import { CodecError, InternalError, UsageError, VerificationError } from '../errors.js'
 
 type Meta = { messageId?: string | undefined }
 const idLine = ({ messageId }: Meta) => (messageId ? [`Message: ${messageId}`] : [])
@@ -274,6 +274,117 @@ export class ClientClosedError extends UsageError {
     super('The client was closed.', {
       metaMessages: [`Operation: ${p.operation}`],
       code: 'SEALPOST_CLIENT_CLOSED',
+    })
+  }
+}
+
+/**
+ * The relay refused a request with a wire error code (see docs/errors.md, "Relay wire codes").
+ *
+ * @example await transport.publish(envelope).catch((e) => e instanceof RelayRequestError && e.wireCode)
+ */
+export class RelayRequestError extends UsageError {
+  override name = 'RelayRequestError' as const
+  readonly wireCode: string
+  constructor({ wireCode, request }: { wireCode: string; request: string }) {
+    super('The relay refused the request.', {
+      metaMessages: [`Relay code: ${wireCode}`, `Request: ${request}`],
+      code: 'SEALPOST_RELAY_REJECTED',
+    })
+    this.wireCode = wireCode
+  }
+}
+
+/**
+ * The relay refused this device's authentication: unknown, revoked, a bad signature, or another deployment.
+ *
+ * @example new RelayAuthError({ wireCode: 'WRONG_DEPLOYMENT', url: 'ws://127.0.0.1:8787' })
+ */
+export class RelayAuthError extends UsageError {
+  override name = 'RelayAuthError' as const
+  readonly wireCode: string
+  constructor({ wireCode, url }: { wireCode: string; url: string }) {
+    super('The relay refused to authenticate this device.', {
+      metaMessages: [`Relay code: ${wireCode}`, `Relay: ${url}`],
+      code: 'SEALPOST_RELAY_AUTH_REFUSED',
+    })
+    this.wireCode = wireCode
+  }
+}
+
+/**
+ * The relay could not be reached within the connect timeout.
+ *
+ * @example new RelayUnreachableError({ url: 'ws://127.0.0.1:8787' })
+ */
+export class RelayUnreachableError extends InternalError {
+  override name = 'RelayUnreachableError' as const
+  constructor({ url, cause }: { url: string; cause?: unknown }) {
+    super('The relay is unreachable.', {
+      metaMessages: [`Relay: ${url}`],
+      code: 'SEALPOST_RELAY_UNREACHABLE',
+      cause,
+    })
+  }
+}
+
+/**
+ * The transport was closed while a request was pending.
+ *
+ * @example await transport.publish(envelope).catch((e) => e instanceof TransportClosedError)
+ */
+export class TransportClosedError extends UsageError {
+  override name = 'TransportClosedError' as const
+  constructor() {
+    super('The relay connection was closed by this client.', { code: 'SEALPOST_TRANSPORT_CLOSED' })
+  }
+}
+
+/**
+ * The JSON is not a version-1 transcript.
+ *
+ * @example new TranscriptFormatError({ path: ['entries', 3, 'hash'], reason: 'Invalid string' })
+ */
+export class TranscriptFormatError extends CodecError {
+  override name = 'TranscriptFormatError' as const
+  /** Entry index the problem is in, if any. */
+  readonly entry: number | null
+  constructor({ path, reason }: { path: (string | number | symbol)[]; reason: string }) {
+    const at = path.map(String).join('.') || 'transcript'
+    super('Transcript is malformed.', {
+      metaMessages: [`Field: ${at}`, `Reason: ${reason}`],
+      code: 'SEALPOST_TRANSCRIPT_MALFORMED',
+    })
+    this.entry = path[0] === 'entries' && typeof path[1] === 'number' ? path[1] : null
+  }
+}
+
+/**
+ * No deployment is recorded under `--home` and none was given.
+ *
+ * @example new DeploymentNotFoundError({ path: '~/.sealpost/deployment.json' })
+ */
+export class DeploymentNotFoundError extends UsageError {
+  override name = 'DeploymentNotFoundError' as const
+  constructor({ path }: { path: string }) {
+    super('No Sealpost deployment is configured.', {
+      metaMessages: [`Looked for ${path}`, 'Run `sealpost up` (local chain) or pass --registry/--anchor.'],
+      code: 'SEALPOST_NO_DEPLOYMENT',
+    })
+  }
+}
+
+/**
+ * `deployment.json` under `--home` is not a deployment record.
+ *
+ * @example new DeploymentFormatError({ path: '~/.sealpost/deployment.json', reason: 'not valid JSON' })
+ */
+export class DeploymentFormatError extends UsageError {
+  override name = 'DeploymentFormatError' as const
+  constructor({ path, reason }: { path: string; reason: string }) {
+    super('deployment.json is malformed.', {
+      metaMessages: [`Path: ${path}`, reason],
+      code: 'SEALPOST_BAD_DEPLOYMENT',
     })
   }
 }

@@ -1,7 +1,6 @@
 /** The client side of the relay protocol: authenticates, reconnects with backoff, resumes from cursors, resends. */
 import { type Address, bytesToHex, type Hex } from 'viem'
 import WebSocket from 'ws'
-import { InternalError, UsageError } from '../errors.js'
 import { decodeEnvelope, type Envelope, encodeEnvelope } from '../protocol/envelope.js'
 import {
   type ClientFrame,
@@ -10,7 +9,10 @@ import {
   type RelayFrame,
   relayAuthMessage,
 } from '../protocol/relayFrames.js'
+import { RelayAuthError, RelayRequestError, RelayUnreachableError, TransportClosedError } from './errors.js'
 import type { Delivery, Transport } from './transport.js'
+
+export { RelayAuthError, RelayRequestError, RelayUnreachableError, TransportClosedError } from './errors.js'
 
 /** Parameters of `RelayTransport.connect()`. */
 export type RelayTransportParameters = {
@@ -37,52 +39,6 @@ export type RelayTransportParameters = {
 
 /** Connection state of a `RelayTransport`. */
 export type RelayConnectionState = 'connecting' | 'authenticating' | 'ready' | 'disconnected' | 'closed'
-
-/** The relay refused a request with a wire error code (see docs/errors.md, "Relay wire codes"). */
-export class RelayRequestError extends UsageError {
-  override name = 'RelayRequestError' as const
-  readonly wireCode: string
-  constructor({ wireCode, request }: { wireCode: string; request: string }) {
-    super('The relay refused the request.', {
-      metaMessages: [`Relay code: ${wireCode}`, `Request: ${request}`],
-      code: 'SEALPOST_RELAY_REJECTED',
-    })
-    this.wireCode = wireCode
-  }
-}
-
-/** The relay refused this device's authentication: unknown, revoked, or a bad signature. */
-export class RelayAuthError extends UsageError {
-  override name = 'RelayAuthError' as const
-  readonly wireCode: string
-  constructor({ wireCode, url }: { wireCode: string; url: string }) {
-    super('The relay refused to authenticate this device.', {
-      metaMessages: [`Relay code: ${wireCode}`, `Relay: ${url}`],
-      code: 'SEALPOST_RELAY_AUTH_REFUSED',
-    })
-    this.wireCode = wireCode
-  }
-}
-
-/** The relay could not be reached within the connect timeout. */
-export class RelayUnreachableError extends InternalError {
-  override name = 'RelayUnreachableError' as const
-  constructor({ url, cause }: { url: string; cause?: unknown }) {
-    super('The relay is unreachable.', {
-      metaMessages: [`Relay: ${url}`],
-      code: 'SEALPOST_RELAY_UNREACHABLE',
-      cause,
-    })
-  }
-}
-
-/** The transport was closed while a request was pending. */
-export class TransportClosedError extends UsageError {
-  override name = 'TransportClosedError' as const
-  constructor() {
-    super('The relay connection was closed by this client.', { code: 'SEALPOST_TRANSPORT_CLOSED' })
-  }
-}
 
 /** Requests in flight per connection; more wait locally, in order, so the relay never has to drop any. */
 const WINDOW = 256
