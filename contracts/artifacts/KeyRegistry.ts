@@ -592,5 +592,5 @@ export const keyRegistryBytecode = '0x610160604052348015610010575f5ffd5b50604051
 /** Compiler version and SHA-256 of the standard-JSON input that produced KeyRegistry. */
 export const keyRegistrySource = {
   "solcVersion": "0.8.37+commit.f401782d.Emscripten.clang",
-  "inputHash": "0xdcf5b4e80a69a59973f7456cef397a30a46d7edb6f0929bdf2a6aa494150c01f"
+  "inputHash": "0x43f38c2e2140d77a991e7af9d2f3a490986f2582e5e9693130f2578bbddb685f"
 } as const

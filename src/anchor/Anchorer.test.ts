@@ -19,7 +19,6 @@ import {
   AnchorerInputError,
   type AnchorerOptions,
   AnchorerStoppedError,
-  AnchorRootConflictError,
 } from './Anchorer.js'
 
 let ctx: ChainContext
@@ -301,10 +300,34 @@ describe('Anchorer faults', () => {
     expect(h.anchorer.stats()).toMatchObject({ inFlight: 0, receipts: 5, lastError: undefined })
   })
 
-  it('adopts a root someone else already anchored with the same leaves (AlreadyAnchored)', async () => {
+  it.each([3, 99])(
+    'anchors its own root even when someone else anchored it first (leafCount %i): no adoption, no re-batch',
+    async (frontLeafCount) => {
+      const h = makeAnchorer({ batchSize: 3, batchIntervalMs: 60_000 })
+      const leaves = Array.from({ length: 3 }, rand32)
+      const front = await anchorRoot(ctx.walletClients[7]!, {
+        contract: ctx.contracts.messageAnchor,
+        root: merkleRoot(leaves),
+        leafCount: frontLeafCount,
+      })
+      h.anchorer.start()
+      for (const leaf of leaves) h.anchorer.submit({ leaf, topic, submitter })
+      await h.anchorer.flush()
+      expect(h.errors).toEqual([])
+      const receipts = h.receipts.map((r) => r.receipt)
+      expect(receipts.map((r) => [r.leaf, r.root, r.treeSize])).toEqual(
+        leaves.map((l) => [l, merkleRoot(leaves), 3]),
+      )
+      expect(receipts.every((r) => r.txHash !== front.hash)).toBe(true)
+      expect(receipts.every((r) => r.submitter === ctx.walletClients[5]!.account.address)).toBe(true)
+      await expectAllVerify(receipts)
+    },
+  )
+
+  it('adopts its own earlier anchor of the batch root (a crashed run)', async () => {
     const h = makeAnchorer({ batchSize: 3, batchIntervalMs: 60_000 })
     const leaves = Array.from({ length: 3 }, rand32)
-    const front = await anchorRoot(ctx.walletClients[7]!, {
+    const earlier = await anchorRoot(ctx.walletClients[5]!, {
       contract: ctx.contracts.messageAnchor,
       root: merkleRoot(leaves),
       leafCount: 3,
@@ -312,27 +335,9 @@ describe('Anchorer faults', () => {
     h.anchorer.start()
     for (const leaf of leaves) h.anchorer.submit({ leaf, topic, submitter })
     await h.anchorer.flush()
-    expect(h.receipts.map((r) => r.receipt.txHash)).toEqual([front.hash, front.hash, front.hash])
+    expect(h.receipts.map((r) => r.receipt.txHash)).toEqual([earlier.hash, earlier.hash, earlier.hash])
     await expectAllVerify(h.receipts.map((r) => r.receipt))
     expect(h.errors).toEqual([])
-  })
-
-  it('re-batches with a fresh root when its root was anchored with another leaf count', async () => {
-    const h = makeAnchorer({ batchSize: 3, batchIntervalMs: 60_000 })
-    const leaves = Array.from({ length: 3 }, rand32)
-    await anchorRoot(ctx.walletClients[7]!, {
-      contract: ctx.contracts.messageAnchor,
-      root: merkleRoot(leaves),
-      leafCount: 99,
-    })
-    h.anchorer.start()
-    for (const leaf of leaves) h.anchorer.submit({ leaf, topic, submitter })
-    await h.anchorer.flush()
-    expect(h.errors).toHaveLength(1)
-    expect(h.errors[0]).toBeInstanceOf(AnchorRootConflictError)
-    expect(h.receipts.map((r) => [r.receipt.leaf, r.receipt.treeSize])).toEqual(leaves.map((l) => [l, 4]))
-    expect(h.receipts[0]!.receipt.root).not.toBe(merkleRoot(leaves))
-    await expectAllVerify(h.receipts.map((r) => r.receipt))
   })
 
   it('retries a wallet without funds until it is funded', async () => {

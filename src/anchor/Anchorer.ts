@@ -37,8 +37,9 @@ export type { AnchorerSubmission } from './submission.js'
  *
  * Faults: an unreachable chain or a failed transaction (revert, status 0, no funds) leaves the batch in
  * place and retries it with exponential backoff; messaging is unaffected. Each attempt (`anchorBatch.ts`)
- * adopts a root already anchored with the same leaf count and re-batches one anchored with another
- * (`AnchorRootConflictError`). A re-check (`recheck.ts`) every `recheckIntervalMs` follows confirmed batches
+ * adopts only this anchorer's own earlier anchor of the root: MessageAnchor v2 namespaces anchors by
+ * submitter, so someone else anchoring the same root (front-running, through any contract) changes nothing
+ * here. A re-check (`recheck.ts`) every `recheckIntervalMs` follows confirmed batches
  * until `finalityDepth` blocks deep; a vanished anchor is anchored again, a moved one adopted, and the receipts
  * are reissued ('reanchored'). One transaction per batch, never one per message; one batch in flight at a time
  * (`scheduler.ts`).
@@ -73,6 +74,8 @@ export class Anchorer extends EventEmitter<AnchorerEvents> {
     this.#settings = resolveAnchorerOptions(options)
     this.#chain = {
       walletClient: options.walletClient,
+      // resolveAnchorerOptions checked that the wallet carries an account.
+      submitter: options.walletClient.account!.address,
       publicClient: options.publicClient,
       contract: options.contract,
     }
@@ -219,10 +222,6 @@ export class Anchorer extends EventEmitter<AnchorerEvents> {
         isStopped: () => this.#stopped,
         onSubmitted: (event) => this.emit('batch-submitted', event),
       })
-      if (result.status === 'rebatched') {
-        this.#report(result.conflict, batch.id)
-        return true
-      }
       this.#retryAt = 0
       this.#lastError = undefined
       this.emit('batch-confirmed', result.confirmed)
@@ -247,6 +246,7 @@ export class Anchorer extends EventEmitter<AnchorerEvents> {
       const { reopened } = await recheckBatches({
         publicClient: this.#chain.publicClient,
         contract: this.#chain.contract,
+        submitter: this.#chain.submitter,
         store: this.#store,
         finalityDepth: this.#settings.finalityDepth,
       })

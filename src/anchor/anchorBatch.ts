@@ -1,5 +1,4 @@
-/** One anchoring attempt of a batch: anchor its root (or adopt an existing anchor), wait, persist its receipts. */
-import { randomBytes } from 'node:crypto'
+/** One anchoring attempt of a batch: anchor its root (or adopt this anchorer's own earlier anchor), wait, persist its receipts. */
 import { type Address, type Client, type Hex, stringToHex } from 'viem'
 import { getBlock, getBlockNumber, getTransactionReceipt } from 'viem/actions'
 import { withChainErrors } from '../chain/errors.js'
@@ -7,20 +6,21 @@ import { anchorRoot, findAnchorTransaction, getAnchor } from '../chain/messageAn
 import type { WriteClient } from '../chain/sendAndWait.js'
 import type { AnchorBatch, AnchorStore } from '../store/anchorStore.js'
 import { batchReceipts, batchTree } from './batchTree.js'
-import {
-  AnchorBatchCorruptError,
-  AnchorerStoppedError,
-  AnchorNotFoundError,
-  AnchorRootConflictError,
-} from './errors.js'
+import { AnchorBatchCorruptError, AnchorerStoppedError, AnchorNotFoundError } from './errors.js'
 import type { BatchConfirmedEvent, BatchSubmittedEvent, ReanchoredEvent } from './events.js'
 
 /**
- * The chain side of the anchorer: who pays, who reads, which contract.
+ * The chain side of the anchorer: who pays (and so whose anchors these are: `submitter` is the wallet's
+ * address), who reads, which contract.
  *
- * @example const chain: AnchorChain = { walletClient, publicClient, contract: deployment.messageAnchor }
+ * @example const chain: AnchorChain = { walletClient, submitter: walletClient.account.address, publicClient, contract }
  */
-export type AnchorChain = { walletClient: WriteClient; publicClient: Client; contract: Address }
+export type AnchorChain = {
+  walletClient: WriteClient
+  submitter: Address
+  publicClient: Client
+  contract: Address
+}
 
 /**
  * Parameters of {@link anchorBatch}.
@@ -38,26 +38,30 @@ export type AnchorBatchParameters = {
   pollingIntervalMs: number
   /** Polled while waiting for confirmations; when true the attempt ends with `AnchorerStoppedError`. */
   isStopped: () => boolean
-  /** Called once the root is anchored (by this attempt or adopted), before the confirmations wait. */
+  /** Called once the root is anchored (by this attempt or an earlier one), before the confirmations wait. */
   onSubmitted?: ((event: BatchSubmittedEvent) => void) | undefined
 }
 
 /**
  * How an attempt ended: the batch is confirmed (its receipts persisted; `reanchored` set when it replaced an
- * anchor a reorg took), or it was re-batched with a fresh root because its root was taken.
+ * anchor a reorg took).
  *
- * @example const result = await anchorBatch(params); if (result.status === 'confirmed') emit(result.confirmed)
+ * @example const result = await anchorBatch(params); emit(result.confirmed)
  */
-export type AnchorBatchResult =
-  | { status: 'confirmed'; confirmed: BatchConfirmedEvent; reanchored: ReanchoredEvent | undefined }
-  | { status: 'rebatched'; conflict: AnchorRootConflictError }
+export type AnchorBatchResult = {
+  status: 'confirmed'
+  confirmed: BatchConfirmedEvent
+  reanchored: ReanchoredEvent | undefined
+}
 
 /**
- * One attempt at anchoring `batch`. It first reads `anchors(root)`: a root already anchored with the same
- * leaf count (by an earlier attempt, a crashed run or anyone else) is adopted, its transaction found through
- * the `Anchored` log; a root anchored with another leaf count gets a random extra leaf (a new root,
- * `rebatched`). Otherwise it sends one `anchor` transaction. Then it waits for `confirmations` and persists one
- * receipt per leaf with the batch's placement, atomically. Any failure throws (a chain error,
+ * One attempt at anchoring `batch`. MessageAnchor v2 keeps anchors per submitter, so only this anchorer's
+ * own anchor matters: it first reads `anchorOf(wallet, root)`; if an earlier attempt or a crashed run of this
+ * anchorer already anchored the root, that anchor is adopted (its transaction found through the contract's
+ * `Anchored(root, wallet)` log). Anchors of the same root by anyone else (front-running, through any contract,
+ * with any leaf count) are ignored: they neither block nor spoil this batch. Otherwise it sends one `anchor`
+ * transaction. Then it waits for `confirmations` and persists one receipt (v2, naming the wallet as submitter)
+ * per leaf with the batch's placement, atomically. Any failure throws (a chain error,
  * {@link AnchorNotFoundError} during a reorg, {@link AnchorerStoppedError}); the caller retries the batch.
  *
  * @example
@@ -73,13 +77,21 @@ export async function anchorBatch(params: AnchorBatchParameters): Promise<Anchor
   if (tree.root !== batch.root) throw new AnchorBatchCorruptError({ batchId: batch.id })
 
   let placed: { txHash: Hex; blockNumber: bigint; gasUsed: bigint }
-  const existing = await getAnchor(chain.publicClient, { contract: chain.contract, root: tree.root })
+  const { submitter } = chain
+  const existing = await getAnchor(chain.publicClient, {
+    contract: chain.contract,
+    submitter,
+    root: tree.root,
+  })
+  // A root anchored by this wallet with another leaf count cannot come from this batch (a batch's root fixes
+  // its leaves); treat it as corruption rather than issue receipts that would not verify.
+  if (existing && existing.leafCount !== tree.size) throw new AnchorBatchCorruptError({ batchId: batch.id })
   if (existing) {
-    // Anchored already: by an earlier attempt of ours (crash, lost response), or by someone else.
-    if (existing.leafCount !== tree.size) return rebatch(store, batch, existing.leafCount)
+    // Anchored already by an earlier attempt of ours (crash, lost response).
     const txHash = await findAnchorTransaction(chain.publicClient, {
       contract: chain.contract,
       root: tree.root,
+      submitter,
       blockNumber: existing.blockNumber,
     })
     if (!txHash)
@@ -90,8 +102,8 @@ export async function anchorBatch(params: AnchorBatchParameters): Promise<Anchor
     const tx = await withChainErrors(() => getTransactionReceipt(chain.publicClient, { hash: txHash }))
     placed = { txHash, blockNumber: existing.blockNumber, gasUsed: tx.gasUsed }
   } else {
-    // A lost race to an identical anchor reverts with AlreadyAnchored: it takes the retry path like any
-    // failure (no busy loop while the winner is still pending), and the next attempt adopts the anchor.
+    // Only our own earlier anchor reverts AlreadyAnchored (e.g. a lost response): it takes the retry path like
+    // any failure, and the next attempt adopts it.
     const result = await anchorRoot(chain.walletClient, {
       contract: chain.contract,
       root: tree.root,
@@ -102,13 +114,14 @@ export async function anchorBatch(params: AnchorBatchParameters): Promise<Anchor
   }
   params.onSubmitted?.({ batchId: batch.id, root: tree.root, leafCount: tree.size, txHash: placed.txHash })
 
-  await waitConfirmations(params, tree.root, placed.blockNumber)
+  await waitConfirmations(params, submitter, tree.root, placed.blockNumber)
   const block = await withChainErrors(() => getBlock(chain.publicClient, { blockNumber: placed.blockNumber }))
   const receipts = batchReceipts({
     tree,
     leaves,
     chainId,
     contract: chain.contract,
+    submitter,
     txHash: placed.txHash,
     blockNumber: placed.blockNumber,
     blockTimestamp: block.timestamp,
@@ -140,27 +153,10 @@ export async function anchorBatch(params: AnchorBatchParameters): Promise<Anchor
   }
 }
 
-/** The root was taken with another leaf count: add a random leaf so the batch gets a fresh root. */
-function rebatch(store: AnchorStore, batch: AnchorBatch, anchoredLeafCount: number): AnchorBatchResult {
-  const salt = `0x${randomBytes(32).toString('hex')}` as Hex
-  const tree = batchTree(
-    store.batchLeaves(batch.id).map((l) => l.leaf),
-    salt,
-  )
-  store.rebatch(batch.id, { root: tree.root, leafCount: tree.size, salt })
-  return {
-    status: 'rebatched',
-    conflict: new AnchorRootConflictError({
-      root: batch.root,
-      leafCount: batch.leafCount,
-      anchoredLeafCount,
-    }),
-  }
-}
-
 /** Polls until the anchor's block is `confirmations` deep, then checks the anchor is still in that block. */
 async function waitConfirmations(
   { chain, confirmations, pollingIntervalMs, isStopped }: AnchorBatchParameters,
+  submitter: Address,
   root: Hex,
   blockNumber: bigint,
 ): Promise<void> {
@@ -172,7 +168,7 @@ async function waitConfirmations(
     await new Promise((ok) => setTimeout(ok, pollingIntervalMs))
   }
   if (needed > 1n) {
-    const anchor = await getAnchor(chain.publicClient, { contract: chain.contract, root })
+    const anchor = await getAnchor(chain.publicClient, { contract: chain.contract, submitter, root })
     if (anchor?.blockNumber !== blockNumber)
       throw new AnchorNotFoundError({
         root,

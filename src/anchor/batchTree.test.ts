@@ -40,12 +40,13 @@ describe('batchReceipts', () => {
     )
     const anchor = { txHash: h32(0x55), blockNumber: 7n, blockTimestamp: 1_700_000_000n }
     const contract = '0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512'
-    const receipts = batchReceipts({ tree, leaves, chainId: 31337, contract, ...anchor })
+    const submitter = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8'
+    const receipts = batchReceipts({ tree, leaves, chainId: 31337, contract, submitter, ...anchor })
     expect(receipts.map((r) => [r.leaf, r.topic, r.receipt.index, r.receipt.treeSize])).toEqual(
       leaves.map((l, i) => [l.leaf, topic, i, 4]),
     )
     for (const { receipt } of receipts) {
-      expect(receipt).toMatchObject({ chainId: 31337, contract, root: tree.root, ...anchor })
+      expect(receipt).toMatchObject({ chainId: 31337, contract, submitter, root: tree.root, ...anchor })
       expect(rootFromInclusionProof(receipt)).toBe(tree.root)
     }
   })

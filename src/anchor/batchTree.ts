@@ -4,7 +4,8 @@ import { buildMerkleTree, inclusionProof, type MerkleTree } from '../protocol/me
 import type { AnchorBatchLeaf, AnchorStore, StoredReceipt } from '../store/anchorStore.js'
 
 /**
- * The tree of a batch: its leaves in order, then the random `salt` leaf of a re-batched root, if any.
+ * The tree of a batch: its leaves in order, then the random `salt` leaf of a batch re-batched by an older
+ * anchorer (before MessageAnchor v2, which made re-batching unnecessary), if any.
  *
  * @example const tree = batchTree(leaves.map((l) => l.leaf), batch.salt)
  */
@@ -31,13 +32,15 @@ export function closeBatch(
 /**
  * Parameters of {@link batchReceipts}: the batch's tree and leaves, and where its root was anchored.
  *
- * @example const p: BatchReceiptsParameters = { tree, leaves, chainId, contract, txHash, blockNumber, blockTimestamp }
+ * @example const p: BatchReceiptsParameters = { tree, leaves, chainId, contract, submitter, txHash, blockNumber, blockTimestamp }
  */
 export type BatchReceiptsParameters = {
   tree: MerkleTree
   leaves: readonly AnchorBatchLeaf[]
   chainId: number
   contract: Address
+  /** Who anchored the root (the anchorer's wallet). */
+  submitter: Address
   txHash: Hex
   blockNumber: bigint
   blockTimestamp: bigint
@@ -53,6 +56,7 @@ export function batchReceipts({
   leaves,
   chainId,
   contract,
+  submitter,
   txHash,
   blockNumber,
   blockTimestamp,
@@ -63,6 +67,7 @@ export function batchReceipts({
     receipt: {
       chainId,
       contract,
+      submitter,
       root: tree.root,
       leaf: l.leaf,
       index,

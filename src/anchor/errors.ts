@@ -1,6 +1,6 @@
-/** Errors of the anchorer: bad options or input, stopped, root conflicts, lost anchors, failed deliveries. */
+/** Errors of the anchorer: bad options or input, stopped, lost anchors, failed deliveries, corrupt batches. */
 import type { Hex } from 'viem'
-import { InternalError, UsageError, ValidationError, VerificationError } from '../errors.js'
+import { InternalError, UsageError, ValidationError } from '../errors.js'
 
 /**
  * Anchorer options are out of range (a programming error).
@@ -41,26 +41,6 @@ export class AnchorerStoppedError extends UsageError {
   override name = 'AnchorerStoppedError' as const
   constructor() {
     super('The anchorer is stopped.', { code: 'SEALPOST_ANCHORER_STOPPED' })
-  }
-}
-
-/**
- * Someone anchored the batch's root with another leaf count (front-running or griefing), so no valid
- * receipt can name it; the anchorer re-batches the same leaves with a random extra leaf (a new root).
- *
- * @example anchorer.on('error', ({ error }) => error instanceof AnchorRootConflictError && console.warn(error.shortMessage))
- */
-export class AnchorRootConflictError extends VerificationError {
-  override name = 'AnchorRootConflictError' as const
-  constructor({
-    root,
-    leafCount,
-    anchoredLeafCount,
-  }: { root: Hex; leafCount: number; anchoredLeafCount: number }) {
-    super('Batch root was anchored by someone else with another leaf count; re-batching with a fresh root.', {
-      metaMessages: [`Root: ${root}`, `Leaf count: ${leafCount}, anchored with ${anchoredLeafCount}`],
-      code: 'SEALPOST_ANCHOR_ROOT_CONFLICT',
-    })
   }
 }
 

@@ -40,26 +40,29 @@ export function recheckVerdict({
 /**
  * Parameters of {@link recheckBatches}.
  *
- * @example recheckBatches({ publicClient, contract, store, finalityDepth: 12 })
+ * @example recheckBatches({ publicClient, contract, submitter, store, finalityDepth: 12 })
  */
 export type RecheckBatchesParameters = {
   publicClient: Client
   contract: Address
+  /** Whose anchors to follow (the anchorer's wallet). */
+  submitter: Address
   store: AnchorStore
   finalityDepth: number
 }
 
 /**
- * Reads `anchors(root)` and the anchor's block for every confirmed batch and applies {@link recheckVerdict}:
+ * Reads `anchorOf(submitter, root)` and the anchor's block for every confirmed batch and applies {@link recheckVerdict}:
  * a moved batch goes back to `anchoring` (the worker then re-anchors a vanished root or adopts the moved anchor,
  * and reissues its receipts), a deep one becomes `final`. Throws chain errors; batches handled before the
  * failure keep their new state.
  *
- * @example const { reopened } = await recheckBatches({ publicClient, contract, store, finalityDepth: 12 })
+ * @example const { reopened } = await recheckBatches({ publicClient, contract, submitter, store, finalityDepth: 12 })
  */
 export async function recheckBatches({
   publicClient,
   contract,
+  submitter,
   store,
   finalityDepth,
 }: RecheckBatchesParameters): Promise<{ reopened: number; finalized: number }> {
@@ -70,7 +73,7 @@ export async function recheckBatches({
   const head = await withChainErrors(() => getBlockNumber(publicClient, { cacheTime: 0 }))
   for (const batch of batches) {
     const stored = batch.anchor ?? { blockNumber: 0n, blockHash: '0x' as Hex }
-    const anchor = await getAnchor(publicClient, { contract, root: batch.root })
+    const anchor = await getAnchor(publicClient, { contract, submitter, root: batch.root })
     // No need to read the block when the anchor itself moved.
     const chainBlockHash =
       anchor?.blockNumber === stored.blockNumber

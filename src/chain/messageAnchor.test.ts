@@ -8,6 +8,7 @@ import {
   anchorRoot,
   computeRootOnChain,
   decodeAnchoredLogs,
+  findAnchoredEvents,
   findAnchorTransaction,
   getAnchor,
   messageAnchorActions,
@@ -43,7 +44,7 @@ beforeEach(async () => {
 afterEach(() => ctx.revert(snap))
 
 describe('anchor', () => {
-  it('stores block, timestamp, submitter and leafCount in one slot and emits Anchored (1000-leaf batch)', async () => {
+  it('stores block, timestamp and leafCount under the submitter and emits Anchored (1000-leaf batch)', async () => {
     const tree = buildMerkleTree(leaves(1000))
     const meta: Hex = '0x7b2276223a317d' // {"v":1}
     const sender = ctx.walletClients[2]!
@@ -53,9 +54,10 @@ describe('anchor', () => {
     )
     expect(res.gasUsed).toBeLessThan(48_500n)
     const block = await ctx.publicClient.getBlock({ blockNumber: res.blockNumber })
-    expect(await getAnchor(ctx.publicClient, { contract, root: tree.root })).toEqual({
+    const submitter = sender.account.address
+    expect(await getAnchor(ctx.publicClient, { contract, submitter, root: tree.root })).toEqual({
       root: tree.root,
-      submitter: sender.account.address,
+      submitter,
       blockNumber: res.blockNumber,
       timestamp: block.timestamp,
       leafCount: 1000,
@@ -108,13 +110,30 @@ describe('anchor', () => {
     expect(
       await findAnchorTransaction(ctx.publicClient, { contract, root, blockNumber: res.blockNumber }),
     ).toBe(res.hash)
+    const submitter = sender.account.address
+    expect(
+      await findAnchoredEvents(ctx.publicClient, { contract, root, submitter, blockNumber: res.blockNumber }),
+    ).toHaveLength(1)
+    expect(
+      await findAnchoredEvents(ctx.publicClient, {
+        contract,
+        root,
+        submitter: ctx.walletClient.account.address,
+        blockNumber: res.blockNumber,
+      }),
+    ).toEqual([])
     expect(
       await findAnchorTransaction(ctx.publicClient, { contract, root, blockNumber: res.blockNumber - 1n }),
     ).toBeUndefined()
   })
 
-  it('returns undefined for a root never anchored', async () => {
+  it('returns undefined for a root never anchored, or anchored only by someone else', async () => {
     expect(await getAnchor(ctx.publicClient, { contract, root: randomLeaf() })).toBeUndefined()
+    const root = randomLeaf()
+    await anchorRoot(ctx.walletClients[1]!, { contract, root, leafCount: 2 })
+    const other = ctx.walletClients[2]!.account.address
+    expect(await getAnchor(ctx.publicClient, { contract, submitter: other, root })).toBeUndefined()
+    expect(await getAnchor(ctx.publicClient, { contract, root })).toBeUndefined() // zero address: a probe
   })
 
   it('rejects a zero root', async () => {
@@ -125,14 +144,30 @@ describe('anchor', () => {
     )
   })
 
-  it('rejects a root anchored twice, by anyone', async () => {
+  it('rejects a root anchored twice by the same submitter', async () => {
     const root = randomLeaf()
     await anchorRoot(ctx.walletClient, { contract, root, leafCount: 3 })
     await expectRevert(
-      anchorRoot(ctx.walletClients[1]!, { contract, root, leafCount: 3 }),
+      anchorRoot(ctx.walletClient, { contract, root, leafCount: 4 }),
       'SEALPOST_ANCHOR_ALREADY_ANCHORED',
       'AlreadyAnchored',
       [root],
+    )
+  })
+
+  it('anchors of the same root by different submitters are independent (no blocking, no spoiling)', async () => {
+    const root = randomLeaf()
+    const [a, b] = [ctx.walletClients[1]!, ctx.walletClients[2]!]
+    await anchorRoot(a, { contract, root, leafCount: 99 })
+    const mine = await anchorRoot(b, { contract, root, leafCount: 3 })
+    expect(
+      (await getAnchor(ctx.publicClient, { contract, submitter: a.account.address, root }))?.leafCount,
+    ).toBe(99)
+    expect(await getAnchor(ctx.publicClient, { contract, submitter: b.account.address, root })).toMatchObject(
+      {
+        leafCount: 3,
+        blockNumber: mine.blockNumber,
+      },
     )
   })
 
@@ -149,7 +184,8 @@ describe('anchor', () => {
     const root = randomLeaf()
     const meta = bytesToHex(new Uint8Array(1024).fill(1))
     await anchorRoot(ctx.walletClient, { contract, root, leafCount: 2 ** 24 - 1, meta })
-    expect((await getAnchor(ctx.publicClient, { contract, root }))?.leafCount).toBe(2 ** 24 - 1)
+    const submitter = ctx.walletClient.account.address
+    expect((await getAnchor(ctx.publicClient, { contract, submitter, root }))?.leafCount).toBe(2 ** 24 - 1)
   })
 
   it('rejects meta over 1024 bytes', async () => {
@@ -190,7 +226,9 @@ describe('inclusion proofs (differential against src/protocol/merkle.ts)', () =>
     const data = leaves(1000)
     const tree = buildMerkleTree(data)
     const client = ctx.walletClient.extend(messageAnchorActions(contract))
+    const submitter = ctx.walletClient.account.address
     const unanchored = await client.verifyInclusionOnChain({
+      submitter,
       root: tree.root,
       leaf: data[0]!,
       index: 0,
@@ -200,15 +238,17 @@ describe('inclusion proofs (differential against src/protocol/merkle.ts)', () =>
     await client.anchorRoot({ root: tree.root, leafCount: 1000 })
     for (const index of [0, 1, 511, 512, 998, 999]) {
       const path = inclusionProof(tree, index)
-      const verify = (p: { leaf?: Hex; index?: number; path?: Hex[] }) =>
+      const verify = (p: { leaf?: Hex; index?: number; path?: Hex[]; submitter?: Hex }) =>
         verifyInclusionOnChain(ctx.publicClient, {
           contract,
+          submitter: p.submitter ?? submitter,
           root: tree.root,
           leaf: p.leaf ?? data[index]!,
           index: p.index ?? index,
           path: p.path ?? path,
         })
       expect(await verify({})).toBe(true)
+      expect(await verify({ submitter: ctx.walletClients[1]!.account.address })).toBe(false)
       expect(await verify({ leaf: randomLeaf() })).toBe(false)
       expect(await verify({ index: index ^ 1 })).toBe(false)
       expect(await verify({ index: 1000 })).toBe(false)

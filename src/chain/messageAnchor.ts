@@ -1,4 +1,4 @@
-/** Typed viem actions for the MessageAnchor contract: anchor roots, read anchors, find and decode `Anchored` logs. */
+/** Typed viem actions for MessageAnchor v2 (anchors namespaced by submitter): anchor roots, read anchors, find and decode `Anchored` logs. */
 import { type Address, type Client, type Hex, isAddressEqual, type Log, parseEventLogs } from 'viem'
 import { getContractEvents, readContract } from 'viem/actions'
 import { messageAnchorAbi } from '../../contracts/artifacts/MessageAnchor.js'
@@ -24,9 +24,10 @@ export type AnchorRootParameters = {
 }
 
 /**
- * Anchors a batch root on chain and waits for the receipt. The contract emits
+ * Anchors a batch root on chain under the sender's address and waits for the receipt. The contract emits
  * `Anchored(root indexed, submitter indexed, leafCount, meta)`; the anchor's block number and timestamp
- * are those of the log's block (also stored, see {@link getAnchor}).
+ * are those of the log's block (also stored, see {@link getAnchor}). Only the sender's own earlier anchor of
+ * the same root makes it revert (`AlreadyAnchored`): anchors by others never collide with it.
  *
  * @example
  * const { blockNumber, gasUsed } = await anchorRoot(walletClient, { contract, root, leafCount: 1000, meta: '0x' })
@@ -49,7 +50,7 @@ export async function anchorRoot(client: WriteClient, params: AnchorRootParamete
  * A stored anchor.
  *
  * @example
- * const anchor: AnchorInfo | undefined = await getAnchor(client, { contract, root })
+ * const anchor: AnchorInfo | undefined = await getAnchor(client, { contract, submitter, root })
  */
 export type AnchorInfo = {
   root: Hex
@@ -61,25 +62,44 @@ export type AnchorInfo = {
 }
 
 /**
- * Reads the anchor of `root`, or undefined if it was never anchored.
+ * Parameters of {@link getAnchor}.
  *
  * @example
- * const anchor = await getAnchor(publicClient, { contract, root })
+ * const p: GetAnchorParameters = { contract, submitter: anchorer.address, root }
+ */
+export type GetAnchorParameters = {
+  contract: Address
+  /**
+   * Whose anchor to read (anchors are namespaced by submitter). Defaults to the zero address, which never
+   * anchors: only useful to probe that `contract` is a MessageAnchor.
+   */
+  submitter?: Address | undefined
+  root: Hex
+  blockNumber?: bigint | undefined
+}
+
+const ZERO_ADDRESS: Address = '0x0000000000000000000000000000000000000000'
+
+/**
+ * Reads `submitter`'s anchor of `root` (`anchorOf(submitter, root)`), or undefined if it never anchored it.
+ *
+ * @example
+ * const anchor = await getAnchor(publicClient, { contract, submitter, root })
  */
 export async function getAnchor(
   client: Client,
-  { contract, root, blockNumber }: { contract: Address; root: Hex; blockNumber?: bigint | undefined },
+  { contract, submitter = ZERO_ADDRESS, root, blockNumber }: GetAnchorParameters,
 ): Promise<AnchorInfo | undefined> {
-  const [submitter, block, timestamp, leafCount] = await withChainErrors(() =>
+  const [block, timestamp, leafCount] = await withChainErrors(() =>
     readContract(client, {
       address: contract,
       abi: messageAnchorAbi,
-      functionName: 'anchors',
-      args: [root],
+      functionName: 'anchorOf',
+      args: [submitter, root],
       ...(blockNumber !== undefined ? { blockNumber } : {}),
     }),
   )
-  if (submitter === '0x0000000000000000000000000000000000000000') return undefined
+  if (leafCount === 0) return undefined
   return {
     root,
     submitter,
@@ -127,38 +147,59 @@ export function decodeAnchoredLogs(
 }
 
 /**
- * Hash of the transaction whose `Anchored(root)` log is in block `blockNumber` (the last one, if several), or
- * undefined when the block holds none (a reorg in progress).
+ * The `Anchored` events `contract` itself emitted for `root` in block `blockNumber` (optionally only those of
+ * `submitter`), whatever transaction or call path produced them. Logs of other contracts never match.
  *
  * @example
- * const anchor = await getAnchor(client, { contract, root })
- * const txHash = anchor && (await findAnchorTransaction(client, { contract, root, blockNumber: anchor.blockNumber }))
+ * const [event] = await findAnchoredEvents(client, { contract, root, submitter, blockNumber })
  */
-export async function findAnchorTransaction(
+export async function findAnchoredEvents(
   client: Client,
-  { contract, root, blockNumber }: { contract: Address; root: Hex; blockNumber: bigint },
-): Promise<Hex | undefined> {
+  {
+    contract,
+    root,
+    submitter,
+    blockNumber,
+  }: { contract: Address; root: Hex; submitter?: Address | undefined; blockNumber: bigint },
+): Promise<AnchoredEvent[]> {
   const logs = await withChainErrors(() =>
     getContractEvents(client, {
       address: contract,
       abi: messageAnchorAbi,
       eventName: 'Anchored',
-      args: { root },
+      args: submitter ? { root, submitter } : { root },
       fromBlock: blockNumber,
       toBlock: blockNumber,
     }),
   )
-  return logs.at(-1)?.transactionHash ?? undefined
+  return decodeAnchoredLogs(logs, { contract })
+}
+
+/**
+ * Hash of the transaction whose `Anchored(root, submitter)` log is in block `blockNumber` (the last one, if
+ * several), or undefined when the block holds none (a reorg in progress).
+ *
+ * @example
+ * const anchor = await getAnchor(client, { contract, submitter, root })
+ * const txHash = anchor && (await findAnchorTransaction(client, { contract, root, submitter, blockNumber: anchor.blockNumber }))
+ */
+export async function findAnchorTransaction(
+  client: Client,
+  params: { contract: Address; root: Hex; submitter?: Address | undefined; blockNumber: bigint },
+): Promise<Hex | undefined> {
+  return (await findAnchoredEvents(client, params)).at(-1)?.transactionHash ?? undefined
 }
 
 /**
  * Parameters of {@link verifyInclusionOnChain}.
  *
  * @example
- * verifyInclusionOnChain(client, { contract, root, leaf, index: 0, path })
+ * verifyInclusionOnChain(client, { contract, submitter, root, leaf, index: 0, path })
  */
 export type VerifyInclusionOnChainParameters = {
   contract: Address
+  /** Whose anchor of `root` the proof is checked against. */
+  submitter: Address
   root: Hex
   /** The 32-byte leaf data (hashed on chain as sha256(0x00 || leaf)). */
   leaf: Hex
@@ -167,21 +208,22 @@ export type VerifyInclusionOnChainParameters = {
 }
 
 /**
- * Asks the contract whether `path` proves `leaf` at `index` under the anchored `root` (false if not anchored).
+ * Asks the contract whether `path` proves `leaf` at `index` under `submitter`'s anchor of `root` (false if
+ * `submitter` never anchored it).
  *
  * @example
- * const ok = await verifyInclusionOnChain(publicClient, { contract, root, leaf, index: 3, path })
+ * const ok = await verifyInclusionOnChain(publicClient, { contract, submitter, root, leaf, index: 3, path })
  */
 export async function verifyInclusionOnChain(
   client: Client,
-  { contract, root, leaf, index, path }: VerifyInclusionOnChainParameters,
+  { contract, submitter, root, leaf, index, path }: VerifyInclusionOnChainParameters,
 ): Promise<boolean> {
   return withChainErrors(() =>
     readContract(client, {
       address: contract,
       abi: messageAnchorAbi,
       functionName: 'verifyInclusion',
-      args: [root, leaf, BigInt(index), path],
+      args: [submitter, root, leaf, BigInt(index), path],
     }),
   )
 }
@@ -229,7 +271,7 @@ type Omit2<T, K extends PropertyKey> = { [P in keyof T as P extends K ? never : 
  */
 export type MessageAnchorActions = {
   anchorRoot(params: Omit2<AnchorRootParameters, 'contract'>): Promise<WriteResult>
-  getAnchor(params: { root: Hex; blockNumber?: bigint | undefined }): Promise<AnchorInfo | undefined>
+  getAnchor(params: Omit2<GetAnchorParameters, 'contract'>): Promise<AnchorInfo | undefined>
   verifyInclusionOnChain(params: Omit2<VerifyInclusionOnChainParameters, 'contract'>): Promise<boolean>
   computeRootOnChain(params: {
     leaf: Hex

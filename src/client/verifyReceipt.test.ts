@@ -35,6 +35,7 @@ async function anchoredReceipt(
   return {
     chainId: ctx.anvil.chain.id,
     contract: ctx.contracts.messageAnchor,
+    submitter: wallet.account.address,
     root: tree.root,
     leaf: leaves[index]!,
     index,
@@ -77,7 +78,7 @@ describe('verifyReceipt', () => {
       ['inclusion', true],
       ['anchored', true],
       ['block', true],
-      ['transaction', true],
+      ['event', true],
       ['confirmations', true],
     ])
     // every leaf of a 1-leaf batch too (empty path)
@@ -98,14 +99,16 @@ describe('verifyReceipt', () => {
       // anchored leafCount does.
       ['treeSize (same path shape)', { ...r, treeSize: 6 }, 'anchored'],
       ['treeSize (other path shape)', { ...r, treeSize: 4 }, 'inclusion'],
-      ['txHash (unknown)', { ...r, txHash: rand32() }, 'transaction'],
-      ['txHash (another anchor)', { ...r, txHash: other.txHash }, 'transaction'],
+      ['txHash (unknown)', { ...r, txHash: rand32() }, 'event'],
+      ['txHash (another anchor)', { ...r, txHash: other.txHash }, 'event'],
+      ['submitter', { ...r, submitter: ctx.walletClients[4]!.account.address }, 'anchored'],
       ['blockNumber', { ...r, blockNumber: r.blockNumber - 1n }, 'block'],
       ['blockTimestamp', { ...r, blockTimestamp: r.blockTimestamp + 1n }, 'block'],
       ['contract', { ...r, contract: ctx.contracts.keyRegistry }, 'chain'],
       ['chainId', { ...r, chainId: 1 }, 'chain'],
       ['malformed root', { ...r, root: '0x1234' }, 'inclusion'],
-      ['malformed txHash', { ...r, txHash: '0x12' }, 'transaction'],
+      ['malformed txHash', { ...r, txHash: '0x12' }, 'event'],
+      ['malformed submitter', { ...r, submitter: '0x12' }, 'anchored'],
     ]
     for (const [, receipt, step] of cases) await expectFailAt(receipt, step)
     const unknownTx = await verify({ ...r, txHash: rand32() })
@@ -144,20 +147,30 @@ describe('verifyReceipt', () => {
     expect((await verify(r)).ok).toBe(true)
     await ctx.revert(snap)
     await expectFailAt(r, 'anchored')
-    // The same root, anchored again by another account in a block with the same number and timestamp.
+    // The same root, anchored again by the same account in a block with the same number and timestamp (another
+    // meta, so another transaction).
     await ctx.publicClient.request({
       method: 'evm_setNextBlockTimestamp',
       params: [`0x${r.blockTimestamp.toString(16)}`],
     } as never)
-    const again = await anchorRoot(ctx.walletClients[2]!, {
+    const again = await anchorRoot(ctx.walletClient, {
       contract: ctx.contracts.messageAnchor,
       root: r.root,
       leafCount: r.treeSize,
+      meta: '0x01',
     })
     expect(again.blockNumber).toBe(r.blockNumber)
-    const replaced = await expectFailAt(r, 'transaction')
+    const replaced = await expectFailAt(r, 'event')
     expect(replaced.steps.at(-1)?.detail).toMatch(/replaced after a reorg/)
     expect((await verify({ ...r, txHash: again.hash })).ok).toBe(true)
+  })
+
+  it('still verifies a v1 receipt (no submitter): the submitter is read from the event of its transaction', async () => {
+    const { submitter: _, ...v1 } = await anchoredReceipt(3, 1, ctx.walletClients[5])
+    expect((await verify(v1)).ok).toBe(true)
+    const other = await anchoredReceipt(2, 0)
+    const wrongTx = await expectFailAt({ ...v1, txHash: other.txHash }, 'anchored')
+    expect(wrongTx.steps.at(-1)?.detail).toMatch(/v1 receipt: MessageAnchor emitted no Anchored/)
   })
 
   it('throws RpcUnreachableError when the chain cannot be reached, never for a bad receipt', async () => {

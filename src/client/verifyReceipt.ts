@@ -1,4 +1,4 @@
-/** Verifies an anchoring receipt against the chain: Merkle inclusion, the anchor, its block, its transaction. */
+/** Verifies an anchoring receipt against the chain: Merkle inclusion, the submitter's anchor, its block, MessageAnchor's own event. */
 import {
   type Address,
   BlockNotFoundError,
@@ -9,7 +9,7 @@ import {
 } from 'viem'
 import { getBlock, getBlockNumber, getChainId, getTransactionReceipt } from 'viem/actions'
 import { WrongChainError, withChainErrors } from '../chain/errors.js'
-import { decodeAnchoredLogs, getAnchor } from '../chain/messageAnchor.js'
+import { findAnchoredEvents, getAnchor } from '../chain/messageAnchor.js'
 import { VerificationError } from '../errors.js'
 import { rootFromInclusionProof } from '../protocol/merkle.js'
 import { type Receipt, ReceiptFieldError, validateReceipt } from '../protocol/receipt.js'
@@ -24,7 +24,7 @@ export type ReceiptVerificationStepName =
   | 'inclusion'
   | 'anchored'
   | 'block'
-  | 'transaction'
+  | 'event'
   | 'confirmations'
 
 /**
@@ -88,11 +88,14 @@ export type VerifyReceiptResult = {
  * Verifies `receipt` against the chain behind `publicClient`, trusting neither the relay nor the anchorer:
  * 1. `chain`: receipt chainId and contract are the verifier's;
  * 2. `inclusion`: the audit path leads from `leaf` at `index` of `treeSize` to `root` (RFC 9162);
- * 3. `anchored`: `anchors(root)` exists on chain with `leafCount == treeSize`;
+ * 3. `anchored`: `anchorOf(submitter, root)` exists on chain with `leafCount == treeSize` (a v1 receipt names
+ *    no submitter: it is taken from the contract's `Anchored` event of the root in transaction `txHash`);
  * 4. `block`: the anchor's block number and timestamp, and the block's own timestamp, match the receipt;
- * 5. `transaction`: `txHash` succeeded in that block, was sent to the contract and emitted `Anchored(root)`;
- *    if it is gone but the root is anchored in the receipt's block, the detail says the transaction was
- *    replaced (a reorg) and the anchorer's reissued receipt should be used;
+ * 5. `event`: the contract itself emitted exactly one `Anchored(root, submitter)` in that block, in
+ *    transaction `txHash`. Whoever sent the transaction and whatever contract it called first does not matter
+ *    (the emitter is the binding); a look-alike contract's identical event never counts. If `txHash` is gone
+ *    but the root is anchored in the receipt's block, the detail says the transaction was replaced (a reorg)
+ *    and the anchorer's reissued receipt should be used;
  * 6. `confirmations`: at least `minConfirmations` blocks deep.
  *
  * Never throws for a bad receipt (it returns `ok: false` with a {@link ReceiptVerificationError}); throws only
@@ -156,9 +159,27 @@ export async function verifyReceipt(
     return fail('inclusion', `path leads to root ${computed}, receipt claims ${String(receipt.root)}`)
   pass('inclusion', `leaf ${receipt.index} of ${receipt.treeSize} leads to root ${computed}`)
 
-  // 3. anchored
-  const anchor = await getAnchor(publicClient, { contract: messageAnchor, root: receipt.root })
-  if (anchor === undefined) return fail('anchored', `root ${receipt.root} is not anchored on chain`)
+  // 3. anchored (a v1 receipt's submitter is the one of the contract's event in its transaction)
+  const root = receipt.root.toLowerCase() as Hex
+  let submitter = receipt.submitter
+  if (submitter === undefined) {
+    const events = await findAnchoredEvents(publicClient, {
+      contract: messageAnchor,
+      root,
+      blockNumber: receipt.blockNumber,
+    })
+    submitter = events.find(
+      (e) => e.transactionHash?.toLowerCase() === receipt.txHash.toLowerCase(),
+    )?.submitter
+    if (submitter === undefined)
+      return fail(
+        'anchored',
+        `v1 receipt: MessageAnchor emitted no Anchored(${root}) in transaction ${receipt.txHash} in block ${receipt.blockNumber}`,
+      )
+  }
+  const anchor = await getAnchor(publicClient, { contract: messageAnchor, submitter, root })
+  if (anchor === undefined)
+    return fail('anchored', `root ${receipt.root} is not anchored on chain by ${submitter}`)
   if (anchor.leafCount !== receipt.treeSize)
     return fail(
       'anchored',
@@ -190,34 +211,40 @@ export async function verifyReceipt(
     return fail('block', `block timestamp is ${block.timestamp}, receipt claims ${receipt.blockTimestamp}`)
   pass('block', `block ${receipt.blockNumber} (${block.hash}) at ${receipt.blockTimestamp}`)
 
-  // 5. transaction
-  const replaced = `; root ${receipt.root} is anchored in block ${receipt.blockNumber} by another transaction (replaced after a reorg?): ask the anchorer for the reissued receipt`
-  const txReceipt = await withChainErrors(async () => {
-    try {
-      return await getTransactionReceipt(publicClient, { hash: receipt.txHash })
-    } catch (err) {
-      if (err instanceof TransactionReceiptNotFoundError) return undefined
-      throw err
-    }
+  // 5. event: MessageAnchor's own Anchored(root, submitter) log, whatever the call path.
+  const events = await findAnchoredEvents(publicClient, {
+    contract: messageAnchor,
+    root,
+    submitter,
+    blockNumber: receipt.blockNumber,
   })
-  if (txReceipt === undefined)
-    return fail('transaction', `transaction ${receipt.txHash} not found${replaced}`)
-  if (txReceipt.status !== 'success') return fail('transaction', `transaction ${receipt.txHash} reverted`)
-  if (!txReceipt.to || !isAddressEqual(txReceipt.to, messageAnchor))
+  if (events.length !== 1)
     return fail(
-      'transaction',
-      `transaction was sent to ${txReceipt.to ?? 'no address'}, not ${messageAnchor}`,
+      'event',
+      `MessageAnchor emitted ${events.length} Anchored(${root}, ${submitter}) events in block ${receipt.blockNumber}, expected 1`,
     )
-  if (txReceipt.blockNumber !== receipt.blockNumber)
+  const [event] = events as [(typeof events)[number]]
+  if (event.transactionHash?.toLowerCase() !== receipt.txHash.toLowerCase()) {
+    const replaced = `; root ${root} is anchored in block ${receipt.blockNumber} by transaction ${event.transactionHash} (replaced after a reorg?): ask the anchorer for the reissued receipt`
+    const txReceipt = await withChainErrors(async () => {
+      try {
+        return await getTransactionReceipt(publicClient, { hash: receipt.txHash })
+      } catch (err) {
+        if (err instanceof TransactionReceiptNotFoundError) return undefined
+        throw err
+      }
+    })
     return fail(
-      'transaction',
-      `transaction is in block ${txReceipt.blockNumber}, receipt claims ${receipt.blockNumber}`,
+      'event',
+      txReceipt === undefined
+        ? `transaction ${receipt.txHash} not found${replaced}`
+        : `transaction ${receipt.txHash} did not anchor this root${replaced}`,
     )
-  const root = receipt.root.toLowerCase()
-  const emitted = decodeAnchoredLogs(txReceipt.logs, { contract: messageAnchor }).some((e) => e.root === root)
-  if (!emitted)
-    return fail('transaction', `transaction ${receipt.txHash} did not anchor this root${replaced}`)
-  pass('transaction', `transaction ${receipt.txHash} anchored the root in block ${txReceipt.blockNumber}`)
+  }
+  pass(
+    'event',
+    `MessageAnchor emitted Anchored(root, ${submitter}) in transaction ${receipt.txHash}, block ${receipt.blockNumber}`,
+  )
 
   // 6. confirmations
   const min = BigInt(minConfirmations)
@@ -227,9 +254,10 @@ export async function verifyReceipt(
 }
 
 function stepOfField(field: string): ReceiptVerificationStepName {
-  if (field === 'txHash') return 'transaction'
+  if (field === 'txHash') return 'event'
   if (field === 'blockNumber' || field === 'blockTimestamp') return 'block'
   if (field === 'chainId' || field === 'contract' || field === 'receipt') return 'chain'
+  if (field === 'submitter') return 'anchored'
   return 'inclusion'
 }
 

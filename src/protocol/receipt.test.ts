@@ -7,6 +7,7 @@ import {
   decodeReceipt,
   encodeReceipt,
   RECEIPT_FIXED_BYTES,
+  RECEIPT_V1_FIXED_BYTES,
   type Receipt,
   ReceiptFieldError,
   ReceiptTrailingBytesError,
@@ -21,6 +22,7 @@ const h32 = (byte: string): Hex => `0x${byte.repeat(32)}`
 const sample: Receipt = {
   chainId: 31337,
   contract: '0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512',
+  submitter: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
   root: h32('11'),
   leaf: h32('22'),
   index: 2,
@@ -37,6 +39,10 @@ const hexOf = (len: number) =>
 const arbReceipt: fc.Arbitrary<Receipt> = fc.record({
   chainId: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
   contract: hexOf(20).map((a) => decodeReceipt(encodeReceipt({ ...sample, contract: a })).contract),
+  submitter: fc.option(
+    hexOf(20).map((a) => decodeReceipt(encodeReceipt({ ...sample, contract: a })).contract),
+    { nil: undefined },
+  ),
   root: hexOf(32),
   leaf: hexOf(32),
   index: fc.integer({ min: 0, max: 0xffff_ffff }),
@@ -52,7 +58,7 @@ describe('receipt codec', () => {
     const bytes = encodeReceipt(sample)
     expect(bytes.length).toBe(RECEIPT_FIXED_BYTES + 3 * 32)
     expect(Buffer.from(bytes).toString('hex')).toMatchInlineSnapshot(
-      `"010000000000007a69e7f1725e7734ce288f8367e1bb143e90bb3f05121111111111111111111111111111111111111111111111111111111111111111222222222222222222222222222222222222222222222222222222222222222200000002000000050333333333333333333333333333333333333333333333333333333333333333334444444444444444444444444444444444444444444444444444444444444444555555555555555555555555555555555555555555555555555555555555555566666666666666666666666666666666666666666666666666666666666666660000000000000007000000006553f100"`,
+      `"020000000000007a69e7f1725e7734ce288f8367e1bb143e90bb3f051270997970c51812dc3a010c7d01b50e0d17dc79c81111111111111111111111111111111111111111111111111111111111111111222222222222222222222222222222222222222222222222222222222222222200000002000000050333333333333333333333333333333333333333333333333333333333333333334444444444444444444444444444444444444444444444444444444444444444555555555555555555555555555555555555555555555555555555555555555566666666666666666666666666666666666666666666666666666666666666660000000000000007000000006553f100"`,
     )
   })
 
@@ -86,12 +92,32 @@ describe('receipt codec', () => {
     expect(catchErr(() => decodeReceipt(Uint8Array.of(...bytes, 0)))).toBeInstanceOf(
       ReceiptTrailingBytesError,
     )
-    const v2 = Uint8Array.from(bytes)
-    v2[0] = 2
-    expect(catchErr(() => decodeReceipt(v2))).toBeInstanceOf(ReceiptUnsupportedVersionError)
+    const v3 = Uint8Array.from(bytes)
+    v3[0] = 3
+    expect(catchErr(() => decodeReceipt(v3))).toBeInstanceOf(ReceiptUnsupportedVersionError)
     const chain0 = Uint8Array.from(bytes)
     chain0.fill(0, 1, 9)
     expect(catchErr(() => decodeReceipt(chain0))).toBeInstanceOf(ReceiptFieldError)
+  })
+
+  it('writes v2 with a submitter and v1 without one; each decodes back to its own shape', () => {
+    const { submitter: _, ...v1 } = sample
+    const b1 = encodeReceipt(v1)
+    expect(b1[0]).toBe(1)
+    expect(b1.length).toBe(RECEIPT_V1_FIXED_BYTES + 3 * 32)
+    expect(decodeReceipt(b1)).toEqual(v1)
+    expect('submitter' in decodeReceipt(b1)).toBe(false)
+    expect(receiptToJson(v1).version).toBe(1)
+    const b2 = encodeReceipt(sample)
+    expect(b2[0]).toBe(2)
+    expect(decodeReceipt(b2).submitter).toBe(sample.submitter)
+    expect(receiptToJson(sample)).toMatchObject({ version: 2, submitter: sample.submitter })
+    // The JSON version fixes the shape: v2 without submitter and v1 with one are refused.
+    const { submitter: __, ...noSubmitter } = receiptToJson(sample)
+    expect(catchErr(() => receiptFromJson(noSubmitter))).toBeInstanceOf(ReceiptFieldError)
+    expect(
+      catchErr(() => receiptFromJson({ ...receiptToJson(v1), submitter: sample.submitter })),
+    ).toBeInstanceOf(ReceiptFieldError)
   })
 
   it('decodes arbitrary bytes without throwing anything but CodecError (property)', () => {
@@ -132,9 +158,10 @@ describe('receipt codec', () => {
           "0x5555555555555555555555555555555555555555555555555555555555555555",
         ],
         "root": "0x1111111111111111111111111111111111111111111111111111111111111111",
+        "submitter": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
         "treeSize": 5,
         "txHash": "0x6666666666666666666666666666666666666666666666666666666666666666",
-        "version": 1,
+        "version": 2,
       }
     `)
   })
@@ -149,19 +176,18 @@ function catchErr(fn: () => unknown): unknown {
   throw new Error('expected a throw')
 }
 
-describe('frozen vector file test/vectors/receipt-v1.json', () => {
-  const file = JSON.parse(
-    readFileSync(new URL('../../test/vectors/receipt-v1.json', import.meta.url), 'utf8'),
-  ) as {
+describe.each([
+  ['receipt-v1.json', RECEIPT_V1_FIXED_BYTES],
+  ['receipt-v2.json', RECEIPT_FIXED_BYTES],
+])('frozen vector file test/vectors/%s', (name, fixedBytes) => {
+  const file = JSON.parse(readFileSync(new URL(`../../test/vectors/${name}`, import.meta.url), 'utf8')) as {
     vectors: { json: unknown; encoded: Hex }[]
   }
   const bytesOf = (h: Hex) => new Uint8Array(Buffer.from(h.slice(2), 'hex'))
   const hexOf = (b: Uint8Array) => `0x${Buffer.from(b).toString('hex')}`
 
   it('holds vectors with an empty, a short and a long path', () => {
-    expect(file.vectors.map((v) => (bytesOf(v.encoded).length - RECEIPT_FIXED_BYTES) / 32)).toEqual([
-      3, 0, 32,
-    ])
+    expect(file.vectors.map((v) => (bytesOf(v.encoded).length - fixedBytes) / 32)).toEqual([3, 0, 32])
   })
 
   it.each(file.vectors.map((v, i) => [i, v] as const))(

@@ -1,12 +1,14 @@
-/** Receipt v1: proof that a 32-byte leaf is in a Merkle batch whose root is anchored on chain (binary + JSON). */
+/** Receipts v2 (and v1, read and written for old data): proof that a leaf is in a Merkle batch anchored on chain (binary + JSON). */
 import { type Address, getAddress, type Hex } from 'viem'
 import { z } from 'zod'
 import { CodecError } from '../errors.js'
 
 /**
  * An anchoring receipt: `leaf` is entry `index` of the RFC 6962 tree of `treeSize` leaves whose root `root` was
- * anchored on `chainId` in MessageAnchor `contract` by transaction `txHash` in block `blockNumber`
- * (timestamp `blockTimestamp`, unix seconds). `path` is the RFC 9162 audit path, leaf's sibling first.
+ * anchored on `chainId` in MessageAnchor `contract` by `submitter` (anchors are namespaced by submitter), in a
+ * transaction `txHash` in block `blockNumber` (timestamp `blockTimestamp`, unix seconds). `path` is the RFC 9162
+ * audit path, leaf's sibling first. A receipt with `submitter` is v2; without it, v1 (issued before
+ * MessageAnchor v2; the verifier then takes the submitter from the `Anchored` event).
  *
  * @example
  * const receipt: Receipt = decodeReceipt(envelope.payload)
@@ -14,6 +16,8 @@ import { CodecError } from '../errors.js'
 export type Receipt = {
   chainId: number
   contract: Address
+  /** Who anchored the root (v2); absent in a v1 receipt. */
+  submitter?: Address | undefined
   root: Hex
   leaf: Hex
   index: number
@@ -25,10 +29,12 @@ export type Receipt = {
   blockTimestamp: bigint
 }
 
-/** Receipt format version this module reads and writes. @example RECEIPT_VERSION // 1 */
-export const RECEIPT_VERSION = 1
-/** Size of a receipt with an empty path: 150 bytes (+32 per path element). @example RECEIPT_FIXED_BYTES + 32 * path.length */
-export const RECEIPT_FIXED_BYTES = 150
+/** Receipt format version new receipts use (v1 is still read). @example RECEIPT_VERSION // 2 */
+export const RECEIPT_VERSION = 2
+/** Size of a v2 receipt with an empty path: 170 bytes (+32 per path element). @example RECEIPT_FIXED_BYTES + 32 * path.length */
+export const RECEIPT_FIXED_BYTES = 170
+/** Size of a v1 receipt (no submitter) with an empty path: 150 bytes (+32 per path element). @example RECEIPT_V1_FIXED_BYTES // 150 */
+export const RECEIPT_V1_FIXED_BYTES = 150
 /** Longest path the format can carry (pathLen is a u8). @example RECEIPT_MAX_PATH // 255 */
 export const RECEIPT_MAX_PATH = 255
 
@@ -60,19 +66,19 @@ export class ReceiptTrailingBytesError extends CodecError {
   }
 }
 
-/** The version byte is not 1. @example new ReceiptUnsupportedVersionError({ version: 2 }) */
+/** The version byte is neither 1 nor 2. @example new ReceiptUnsupportedVersionError({ version: 3 }) */
 export class ReceiptUnsupportedVersionError extends CodecError {
   override name = 'ReceiptUnsupportedVersionError' as const
   constructor({ version }: { version: number }) {
     super('Receipt version is not supported.', {
-      metaMessages: [`Version: ${version} (supported: ${RECEIPT_VERSION})`],
+      metaMessages: [`Version: ${version} (supported: 1, ${RECEIPT_VERSION})`],
       code: 'SEALPOST_RECEIPT_MALFORMED',
     })
   }
 }
 
 /**
- * A field does not fit Receipt v1 (encoding a bad object, decoding a chainId above 2^53 - 1, or a JSON
+ * A field does not fit the receipt format (encoding a bad object, decoding a chainId above 2^53 - 1, or a JSON
  * receipt that fails the schema).
  *
  * @example new ReceiptFieldError({ field: 'root', reason: 'must be 32 bytes of hex' })
@@ -103,8 +109,8 @@ const BYTES32 = /^0x[0-9a-fA-F]{64}$/
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/
 
 /**
- * Throws `ReceiptFieldError` unless every field fits Receipt v1: chainId a positive safe integer, 20-byte
- * contract, 32-byte root/leaf/path elements/txHash, index and treeSize u32, at most 255 path elements,
+ * Throws `ReceiptFieldError` unless every field fits the receipt format: chainId a positive safe integer, 20-byte
+ * contract (and submitter, when present), 32-byte root/leaf/path elements/txHash, index and treeSize u32, at most 255 path elements,
  * blockNumber and blockTimestamp u64. (Whether the proof is *correct* is `verifyReceipt`'s job.)
  *
  * @example validateReceipt(receipt)
@@ -112,12 +118,25 @@ const ADDRESS = /^0x[0-9a-fA-F]{40}$/
 export function validateReceipt(receipt: Receipt): void {
   if (typeof receipt !== 'object' || receipt === null)
     throw new ReceiptFieldError({ field: 'receipt', reason: 'must be an object' })
-  const { chainId, contract, root, leaf, index, treeSize, path, txHash, blockNumber, blockTimestamp } =
-    receipt
+  const {
+    chainId,
+    contract,
+    submitter,
+    root,
+    leaf,
+    index,
+    treeSize,
+    path,
+    txHash,
+    blockNumber,
+    blockTimestamp,
+  } = receipt
   if (typeof chainId !== 'number' || !Number.isSafeInteger(chainId) || chainId <= 0)
     throw new ReceiptFieldError({ field: 'chainId', reason: 'must be a positive safe integer' })
   if (typeof contract !== 'string' || !ADDRESS.test(contract))
     throw new ReceiptFieldError({ field: 'contract', reason: 'must be a 20-byte address' })
+  if (submitter !== undefined && (typeof submitter !== 'string' || !ADDRESS.test(submitter)))
+    throw new ReceiptFieldError({ field: 'submitter', reason: 'must be a 20-byte address' })
   checkBytes32(root, 'root')
   checkBytes32(leaf, 'leaf')
   checkU32(index, 'index')
@@ -151,22 +170,29 @@ function checkU64(value: unknown, field: string): void {
 // Binary
 
 /**
- * Encodes Receipt v1: `version u8 | chainId u64 | contract(20) | root(32) | leaf(32) | index u32 |
- * treeSize u32 | pathLen u8 | path 32×n | txHash(32) | blockNumber u64 | blockTimestamp u64`, big-endian.
+ * Encodes a receipt, big-endian. v2 (with `submitter`): `version u8 (=2) | chainId u64 | contract(20) |
+ * submitter(20) | root(32) | leaf(32) | index u32 | treeSize u32 | pathLen u8 | path 32×n | txHash(32) |
+ * blockNumber u64 | blockTimestamp u64`, 170 + 32n bytes. v1 (no `submitter`): the same without submitter,
+ * version 1, 150 + 32n bytes.
  *
- * @example const payload = encodeReceipt(receipt) // payload.length === 150 + 32 * receipt.path.length
+ * @example const payload = encodeReceipt(receipt) // payload.length === 170 + 32 * receipt.path.length
  */
 export function encodeReceipt(receipt: Receipt): Uint8Array {
   validateReceipt(receipt)
   const n = receipt.path.length
-  const out = new Uint8Array(RECEIPT_FIXED_BYTES + 32 * n)
+  const v2 = receipt.submitter !== undefined
+  const out = new Uint8Array((v2 ? RECEIPT_FIXED_BYTES : RECEIPT_V1_FIXED_BYTES) + 32 * n)
   const view = new DataView(out.buffer)
   let o = 0
-  out[o++] = RECEIPT_VERSION
+  out[o++] = v2 ? 2 : 1
   view.setBigUint64(o, BigInt(receipt.chainId), false)
   o += 8
   out.set(hexBytes(receipt.contract), o)
   o += 20
+  if (receipt.submitter !== undefined) {
+    out.set(hexBytes(receipt.submitter), o)
+    o += 20
+  }
   out.set(hexBytes(receipt.root), o)
   o += 32
   out.set(hexBytes(receipt.leaf), o)
@@ -189,8 +215,8 @@ export function encodeReceipt(receipt: Receipt): Uint8Array {
 }
 
 /**
- * Decodes exactly one Receipt v1. Throws only the `ReceiptCodecErrorType` classes (code
- * SEALPOST_RECEIPT_MALFORMED). `contract` comes back checksummed and other hex lower-case, so
+ * Decodes exactly one receipt, v2 or v1. Throws only the `ReceiptCodecErrorType` classes (code
+ * SEALPOST_RECEIPT_MALFORMED). `contract` and `submitter` come back checksummed and other hex lower-case, so
  * `encodeReceipt(decodeReceipt(b))` equals `b`.
  *
  * @example const receipt = decodeReceipt(envelope.payload)
@@ -200,12 +226,13 @@ export function decodeReceipt(bytes: Uint8Array): Receipt {
     throw new ReceiptFieldError({ field: 'bytes', reason: 'not a Uint8Array' })
   const total = bytes.length
   if (total < 1) throw new ReceiptTruncatedError({ expected: RECEIPT_FIXED_BYTES, actual: total })
-  if (bytes[0] !== RECEIPT_VERSION) throw new ReceiptUnsupportedVersionError({ version: bytes[0]! })
-  const pathLenOffset = 1 + 8 + 20 + 32 + 32 + 4 + 4
-  if (total < pathLenOffset + 1)
-    throw new ReceiptTruncatedError({ expected: RECEIPT_FIXED_BYTES, actual: total })
+  const version = bytes[0]!
+  if (version !== 1 && version !== 2) throw new ReceiptUnsupportedVersionError({ version })
+  const fixed = version === 2 ? RECEIPT_FIXED_BYTES : RECEIPT_V1_FIXED_BYTES
+  const pathLenOffset = fixed - 32 - 8 - 8 - 1
+  if (total < pathLenOffset + 1) throw new ReceiptTruncatedError({ expected: fixed, actual: total })
   const n = bytes[pathLenOffset]!
-  const expected = RECEIPT_FIXED_BYTES + 32 * n
+  const expected = fixed + 32 * n
   if (total < expected) throw new ReceiptTruncatedError({ expected, actual: total })
   if (total > expected) throw new ReceiptTrailingBytesError({ expected, actual: total })
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
@@ -215,6 +242,11 @@ export function decodeReceipt(bytes: Uint8Array): Receipt {
   let o = 9
   const contract = getAddress(hex(bytes, o, 20))
   o += 20
+  let submitter: Address | undefined
+  if (version === 2) {
+    submitter = getAddress(hex(bytes, o, 20))
+    o += 20
+  }
   const root = hex(bytes, o, 32)
   o += 32
   const leaf = hex(bytes, o, 32)
@@ -232,6 +264,7 @@ export function decodeReceipt(bytes: Uint8Array): Receipt {
   return {
     chainId: Number(chainId),
     contract,
+    ...(submitter !== undefined ? { submitter } : {}),
     root,
     leaf,
     index,
@@ -247,14 +280,16 @@ export function decodeReceipt(bytes: Uint8Array): Receipt {
 // JSON
 
 /**
- * Receipt as JSON: the same fields, with `blockNumber` and `blockTimestamp` as decimal strings.
+ * Receipt as JSON: the same fields, with `blockNumber` and `blockTimestamp` as decimal strings; `version` 2 with
+ * `submitter`, or 1 without.
  *
  * @example const json: ReceiptJson = receiptToJson(receipt)
  */
 export type ReceiptJson = {
-  version: 1
+  version: 1 | 2
   chainId: number
   contract: Address
+  submitter?: Address
   root: Hex
   leaf: Hex
   index: number
@@ -272,22 +307,24 @@ const decimalU64 = z
   .refine((s) => BigInt(s) <= U64_MAX, 'must fit in u64')
 const u32 = z.number().int().min(0).max(U32_MAX)
 
-/** zod schema of {@link ReceiptJson}. @example receiptJsonSchema.safeParse(JSON.parse(text)) */
-export const receiptJsonSchema = z
-  .object({
-    version: z.literal(1),
-    chainId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
-    contract: z.string().regex(ADDRESS),
-    root: hex32,
-    leaf: hex32,
-    index: u32,
-    treeSize: u32,
-    path: z.array(hex32).max(RECEIPT_MAX_PATH),
-    txHash: hex32,
-    blockNumber: decimalU64,
-    blockTimestamp: decimalU64,
-  })
-  .strict()
+const receiptJsonFields = {
+  chainId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  contract: z.string().regex(ADDRESS),
+  root: hex32,
+  leaf: hex32,
+  index: u32,
+  treeSize: u32,
+  path: z.array(hex32).max(RECEIPT_MAX_PATH),
+  txHash: hex32,
+  blockNumber: decimalU64,
+  blockTimestamp: decimalU64,
+}
+
+/** zod schema of {@link ReceiptJson} (v1 or v2). @example receiptJsonSchema.safeParse(JSON.parse(text)) */
+export const receiptJsonSchema = z.discriminatedUnion('version', [
+  z.object({ version: z.literal(1), ...receiptJsonFields }).strict(),
+  z.object({ version: z.literal(2), submitter: z.string().regex(ADDRESS), ...receiptJsonFields }).strict(),
+])
 
 /**
  * Converts a receipt to plain JSON data (validating it first).
@@ -297,9 +334,10 @@ export const receiptJsonSchema = z
 export function receiptToJson(receipt: Receipt): ReceiptJson {
   validateReceipt(receipt)
   return {
-    version: 1,
+    version: receipt.submitter !== undefined ? 2 : 1,
     chainId: receipt.chainId,
     contract: getAddress(receipt.contract),
+    ...(receipt.submitter !== undefined ? { submitter: getAddress(receipt.submitter) } : {}),
     root: lower(receipt.root),
     leaf: lower(receipt.leaf),
     index: receipt.index,
@@ -338,6 +376,7 @@ export function receiptFromJson(json: unknown): Receipt {
   return {
     chainId: d.chainId,
     contract: getAddress(d.contract),
+    ...(d.version === 2 ? { submitter: getAddress(d.submitter) } : {}),
     root: lower(d.root as Hex),
     leaf: lower(d.leaf as Hex),
     index: d.index,

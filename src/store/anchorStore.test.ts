@@ -74,7 +74,7 @@ describe.each([
     expect(store.unreceipted(2)).toBe(2)
   })
 
-  it('batches leaves, counts attempts, re-batches with a salt', () => {
+  it('batches leaves and counts attempts', () => {
     const store = open()
     for (const i of [1, 2, 3]) store.addLeaf({ leaf: h32(i), topic, submitter, at: i })
     const id = store.createBatch({ root: h32(0x70), seqs: [2, 1], createdAt: 5 })
@@ -95,8 +95,7 @@ describe.each([
     })
     store.failBatch(id, 'SEALPOST_RPC_UNREACHABLE')
     store.failBatch(id, 'SEALPOST_RPC_UNREACHABLE')
-    store.rebatch(id, { root: h32(0x71), leafCount: 3, salt: h32(0x99) })
-    expect(store.openBatch()).toMatchObject({ root: h32(0x71), leafCount: 3, salt: h32(0x99), attempts: 2 })
+    expect(store.openBatch()).toMatchObject({ root: h32(0x70), leafCount: 2, salt: undefined, attempts: 2 })
     expect(store.counts()).toEqual({
       pending: 1,
       inFlight: 2,

@@ -14,7 +14,8 @@ import { decodeReceipt, encodeReceipt, type Receipt } from '../protocol/receipt.
 export type AnchorBatchStatus = 'anchoring' | 'confirmed' | 'final'
 
 /**
- * A stored batch. `salt` is the random extra leaf of a re-batched root; `previous` names the anchor a reorg
+ * A stored batch. `salt` is the random extra leaf of a root re-batched by an older anchorer (before
+ * MessageAnchor v2; never set now); `previous` names the anchor a reorg
  * took away (set while the batch is anchored again).
  *
  * @example const batch: AnchorBatch | undefined = store.openBatch()
@@ -97,8 +98,6 @@ export interface AnchorStore {
   batchLeaves(batchId: number): AnchorBatchLeaf[]
   /** Counts a failed attempt and its error code. */
   failBatch(batchId: number, code: string): void
-  /** Gives the batch a new root with an extra random leaf `salt` (its root was taken with another leaf count). */
-  rebatch(batchId: number, batch: { root: Hex; leafCount: number; salt: Hex }): void
   /** Marks the batch confirmed at `placement` and stores its receipts (replacing older ones, undelivered). */
   confirmBatch(batchId: number, placement: AnchorPlacement, receipts: StoredReceipt[]): void
   /** Confirmed batches, oldest first (those the reorg re-check reads). */
@@ -273,10 +272,6 @@ export class SqliteAnchorStore implements AnchorStore {
     this.#sql.failBatch.run(code, batchId)
   }
 
-  rebatch(batchId: number, { root, leafCount, salt }: { root: Hex; leafCount: number; salt: Hex }): void {
-    this.#sql.rebatch.run(root, leafCount, salt, batchId)
-  }
-
   confirmBatch(batchId: number, placement: AnchorPlacement, receipts: StoredReceipt[]): void {
     this.#db.transaction(() => {
       this.#sql.confirmBatch.run(
@@ -405,7 +400,6 @@ function prepare(db: Database.Database) {
          last_error = NULL, prev_tx_hash = NULL, prev_block_number = NULL WHERE id = ?`,
     ),
     failBatch: db.prepare('UPDATE anchor_batches SET attempts = attempts + 1, last_error = ? WHERE id = ?'),
-    rebatch: db.prepare('UPDATE anchor_batches SET root = ?, leaf_count = ?, salt = ? WHERE id = ?'),
     reopenBatch: db.prepare(
       `UPDATE anchor_batches SET status = 'anchoring', attempts = 0, prev_tx_hash = tx_hash,
          prev_block_number = block_number WHERE id = ?`,
