@@ -64,6 +64,7 @@ async function relayClient(index: number, home?: string): Promise<Client & { hom
     account: account.address,
     deviceId: keys.deviceId,
     sign: (m) => keys.signingKey.sign(m),
+    expect: { chainId: net.deployment.chainId, registry: net.deployment.keyRegistry },
   })
   return net.client({ account, home: dirHome, transport })
 }

@@ -95,6 +95,7 @@ describe('RelayTransport against a relay on port 0', () => {
     const states: RelayConnectionState[] = []
     const sender = await connect(alice, { onState: (s) => states.push(s) })
     expect(states).toContain('ready')
+    expect(sender.stats()).toMatchObject({ state: 'ready', reconnects: 0 })
     const receiver = await connect(bob)
     const topic = inboxTopic(bob.deviceId)
 
@@ -137,16 +138,21 @@ describe('RelayTransport against a relay on port 0', () => {
     expect(await other.countKeyPackages({ deviceId: alice.deviceId })).toBe(1)
   })
 
-  test('a relay for another deployment is refused before anything is signed', async () => {
+  test.each([
+    ['another chain', () => ({ chainId: 1, registry: ctx.contracts.keyRegistry })],
+    ['another registry', () => ({ chainId: ctx.anvil.chain.id, registry: `0x${'11'.repeat(20)}` as Hex })],
+    ['no expectation at all (a JavaScript caller)', () => undefined],
+  ])('a relay for %s is refused before anything is signed', async (_, expected) => {
     let signed = false
     const err = await connect(alice, {
-      expect: { chainId: 1, registry: ctx.contracts.keyRegistry },
+      expect: expected() as { chainId: number; registry: Hex },
       sign: (m) => {
         signed = true
         return alice.key.sign(m)
       },
     }).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(RelayAuthError)
+    expect((err as RelayAuthError).wireCode).toBe('WRONG_DEPLOYMENT')
     expect(signed).toBe(false)
   })
 

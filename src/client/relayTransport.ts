@@ -1,5 +1,5 @@
 /** The client side of the relay protocol: authenticates, reconnects with backoff, resumes from cursors, resends. */
-import { type Address, bytesToHex, type Hex } from 'viem'
+import type { Address, Hex } from 'viem'
 import WebSocket from 'ws'
 import { decodeEnvelope, type Envelope, encodeEnvelope } from '../protocol/envelope.js'
 import {
@@ -7,14 +7,27 @@ import {
   decodeRelayFrame,
   encodeClientFrame,
   type RelayFrame,
-  relayAuthMessage,
 } from '../protocol/relayFrames.js'
+import { type BackoffBounds, DEFAULT_BACKOFF, reconnectDelayMs, retryDelayMs } from './backoff.js'
 import { RelayAuthError, RelayRequestError, RelayUnreachableError, TransportClosedError } from './errors.js'
+import { answerChallenge, type ExpectedDeployment } from './relayHandshake.js'
+import {
+  acceptDelivery,
+  acknowledge,
+  newSubscription,
+  type RelaySubscription,
+  resetHead,
+} from './relaySubscription.js'
+import { type PendingRequest, relayErrorOutcome, requestsToSend } from './requestWindow.js'
 import type { Delivery, Transport } from './transport.js'
 
 export { RelayAuthError, RelayRequestError, RelayUnreachableError, TransportClosedError } from './errors.js'
 
-/** Parameters of `RelayTransport.connect()`. */
+/**
+ * Parameters of `RelayTransport.connect()`.
+ *
+ * @example const p: RelayTransportParameters = { url, account, deviceId, sign: (m) => key.sign(m), expect: { chainId, registry } }
+ */
 export type RelayTransportParameters = {
   /** `ws://` or `wss://` URL of the relay. */
   url: string
@@ -22,62 +35,26 @@ export type RelayTransportParameters = {
   deviceId: Hex
   /** Signs the relay's challenge with the device's P-256 key (`DeviceSigningKey.sign`). */
   sign: (message: Uint8Array) => Uint8Array
+  /**
+   * The deployment this client trusts (required). The relay announces its chain and KeyRegistry in the CHALLENGE;
+   * a relay for another deployment is refused (`RelayAuthError`, wire code `WRONG_DEPLOYMENT`) before anything is
+   * signed.
+   */
+  expect: ExpectedDeployment
   /** How long the first connection may take before `connect()` gives up. Default 10 s. */
   connectTimeoutMs?: number | undefined
   /** Reconnect backoff bounds. Default 100 ms to 5 s, doubling, with jitter. */
-  backoff?: { minMs: number; maxMs: number } | undefined
+  backoff?: BackoffBounds | undefined
   /** How long a replay (`pull`) may wait for the relay to finish sending a topic. Default 5 s. */
   replayTimeoutMs?: number | undefined
-  /**
-   * The deployment this client trusts. The relay announces its chain and KeyRegistry in the CHALLENGE; a relay for
-   * another deployment is refused (`RelayAuthError`, wire code `WRONG_DEPLOYMENT`) before anything is signed.
-   */
-  expect?: { chainId: number; registry: Address } | undefined
   /** Called on every connection state change (for progress output and the dashboard). */
   onState?: ((state: RelayConnectionState) => void) | undefined
 }
 
-/** Connection state of a `RelayTransport`. */
+/** Connection state of a `RelayTransport`. @example transport.state === 'ready' */
 export type RelayConnectionState = 'connecting' | 'authenticating' | 'ready' | 'disconnected' | 'closed'
 
-/** Requests in flight per connection; more wait locally, in order, so the relay never has to drop any. */
-const WINDOW = 256
-
-/** Wire codes after which a request is retried (with backoff) instead of failing. */
-const TRANSIENT = new Set([
-  'RELAY_RATE_LIMITED',
-  'RELAY_QUEUE_FULL',
-  'RELAY_INTERNAL',
-  'RELAY_UNAUTHENTICATED',
-])
-/** Wire codes that end the session for good. */
-const AUTH_FATAL = new Set([
-  'RELAY_AUTH_FAILED',
-  'RELAY_UNKNOWN_DEVICE',
-  'RELAY_DEVICE_REVOKED',
-  'WRONG_DEPLOYMENT',
-])
-
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
-type Request = {
-  frame: ClientFrame
-  resolve: (frame: RelayFrame) => void
-  reject: (err: unknown) => void
-  attempts: number
-  /** Unix ms before which a refused request is not sent again. */
-  notBefore?: number
-}
-type Subscription = {
-  listeners: Set<{ after: bigint; onDelivery: (d: Delivery) => void }>
-  /** Deliveries not yet acked, for `pull`. */
-  buffer: Delivery[]
-  /** Highest seq received on this topic (deliveries at or below it are replays and dropped). */
-  lastSeq: bigint
-  /** Resolves when the relay has answered the current SUBSCRIBE, with its head. */
-  head: Promise<bigint>
-  setHead: (head: bigint) => void
-  from: () => bigint
-}
 
 /**
  * A `Transport` over one authenticated WebSocket to a relay. Requests survive disconnects: they are re-sent after
@@ -85,16 +62,16 @@ type Subscription = {
  * received sequence number, and acks are re-sent.
  *
  * @example
- * const transport = await RelayTransport.connect({ url, account, deviceId, sign: (m) => key.sign(m) })
+ * const transport = await RelayTransport.connect({ url, account, deviceId, sign: (m) => key.sign(m), expect })
  * const client = await Client.create({ account, home, rpc, transport })
  */
 export class RelayTransport implements Transport {
   readonly url: string
   readonly #params: RelayTransportParameters
-  readonly #pending = new Map<number, Request>()
-  /** Requests sent on the current connection and not answered yet (at most WINDOW). */
+  readonly #pending = new Map<number, PendingRequest>()
+  /** Requests sent on the current connection and not answered yet (at most REQUEST_WINDOW). */
   readonly #inFlight = new Set<number>()
-  readonly #subscriptions = new Map<Hex, Subscription>()
+  readonly #subscriptions = new Map<Hex, RelaySubscription>()
   readonly #acks = new Map<Hex, bigint>()
   readonly #ackListeners = new Set<(topic: Hex, acks: { deviceId: Hex; seq: bigint }[]) => void>()
   #socket: WebSocket | undefined
@@ -104,18 +81,20 @@ export class RelayTransport implements Transport {
   #reconnects = 0
   #closed = false
   #timer: NodeJS.Timeout | undefined
-  #ready: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void }
+  #authenticated = false
+  readonly #ready = deferred<void>()
 
   private constructor(params: RelayTransportParameters) {
     this.url = params.url
     this.#params = params
-    this.#ready = deferred<void>()
   }
 
   /**
    * Connects and authenticates. Resolves once the relay accepted this device; rejects with `RelayAuthError` if it
-   * refuses, or `RelayUnreachableError` if it cannot be reached within `connectTimeoutMs`. After that first success
-   * the transport reconnects on its own, forever, until `close()`.
+   * refuses (or announces another deployment than `expect`), or `RelayUnreachableError` if it cannot be reached
+   * within `connectTimeoutMs`. After that first success the transport reconnects on its own, forever, until `close()`.
+   *
+   * @example const transport = await RelayTransport.connect({ url, account, deviceId, sign, expect })
    */
   static async connect(params: RelayTransportParameters): Promise<RelayTransport> {
     const transport = new RelayTransport(params)
@@ -170,10 +149,10 @@ export class RelayTransport implements Transport {
     after: bigint
     limit?: number
   }): Promise<Delivery[]> {
-    const sub = this.#subscription(topic, () => after)
+    const sub = this.#subscription(topic, after)
     // The relay answers SUBSCRIBE after it has replayed everything stored: once `head` resolves, the buffer holds
     // the topic up to the relay's head (pruned envelopes excepted).
-    await withTimeout(sub.head, this.#params.replayTimeoutMs ?? 5000).catch(() => undefined)
+    await settledWithin(sub.head, this.#params.replayTimeoutMs ?? 5000)
     return sub.buffer.filter((d) => d.cursor > after).slice(0, limit)
   }
 
@@ -188,7 +167,7 @@ export class RelayTransport implements Transport {
   }): () => void {
     const entries = topics.map((topic) => {
       const from = after?.(topic) ?? 0n
-      const sub = this.#subscription(topic, () => from)
+      const sub = this.#subscription(topic, from)
       const listener = { after: from, onDelivery }
       sub.listeners.add(listener)
       for (const d of sub.buffer) if (d.cursor > from) queueMicrotask(() => onDelivery(d))
@@ -201,7 +180,7 @@ export class RelayTransport implements Transport {
 
   async ack({ topic, cursor }: { topic: Hex; cursor: bigint }): Promise<void> {
     const sub = this.#subscriptions.get(topic)
-    if (sub) sub.buffer = sub.buffer.filter((d) => d.cursor > cursor)
+    if (sub) acknowledge(sub, cursor)
     if ((this.#acks.get(topic) ?? 0n) >= cursor) return
     this.#acks.set(topic, cursor)
     if (this.#state === 'ready') this.#send({ type: 'ack', topic, seq: cursor })
@@ -275,8 +254,7 @@ export class RelayTransport implements Transport {
     this.#inFlight.clear()
     if (this.#closed) return
     this.#setState('disconnected')
-    const { minMs, maxMs } = this.#params.backoff ?? { minMs: 100, maxMs: 5000 }
-    const delay = Math.min(maxMs, minMs * 2 ** Math.min(this.#attempt++, 16)) * (0.5 + Math.random() / 2)
+    const delay = reconnectDelayMs(this.#attempt++, this.#params.backoff ?? DEFAULT_BACKOFF)
     this.#timer = setTimeout(() => this.#open(), delay)
     this.#timer.unref?.()
   }
@@ -290,25 +268,19 @@ export class RelayTransport implements Transport {
     }
     switch (frame.type) {
       case 'challenge': {
-        const expected = this.#params.expect
-        if (
-          expected &&
-          (frame.chainId !== expected.chainId ||
-            frame.registry.toLowerCase() !== expected.registry.toLowerCase())
-        ) {
-          this.#onError(0, 'WRONG_DEPLOYMENT')
+        const { account, deviceId, sign, expect } = this.#params
+        const answer = answerChallenge({ challenge: frame, expect, account, deviceId, sign })
+        if (answer.type === 'refuse') {
+          this.#onError(0, answer.code)
           return
         }
         this.#setState('authenticating')
-        const { account, deviceId } = this.#params
-        const signature = this.#params.sign(
-          relayAuthMessage({ challenge: frame.challenge, account, deviceId }),
-        )
-        this.#sendOn(socket, { type: 'auth', account, deviceId, signature: bytesToHex(signature) })
+        this.#sendOn(socket, answer.frame)
         return
       }
       case 'auth-ok':
-        if (this.#state !== 'connecting' && this.#ready) this.#reconnects++
+        if (this.#authenticated) this.#reconnects++
+        this.#authenticated = true
         this.#attempt = 0
         this.#setState('ready')
         this.#resume()
@@ -330,9 +302,11 @@ export class RelayTransport implements Transport {
       case 'error':
         this.#onError(frame.reqId, frame.code)
         return
-      case 'deliver':
-        this.#onDeliver(frame.topic, frame.seq, frame.envelope)
+      case 'deliver': {
+        const sub = this.#subscriptions.get(frame.topic)
+        if (sub) acceptDelivery(sub, { topic: frame.topic, seq: frame.seq, bytes: frame.envelope })
         return
+      }
       case 'acks':
         for (const listener of this.#ackListeners) listener(frame.topic, frame.acks)
         return
@@ -340,44 +314,29 @@ export class RelayTransport implements Transport {
   }
 
   #onError(reqId: number, code: string): void {
-    if (reqId === 0 && AUTH_FATAL.has(code)) {
+    const request = this.#pending.get(reqId)
+    const outcome = relayErrorOutcome({ reqId, code, attempts: request?.attempts ?? 0 })
+    if (outcome === 'end-session') {
       const err = new RelayAuthError({ wireCode: code, url: this.url })
       this.#ready.reject(err)
-      for (const request of this.#pending.values()) request.reject(err)
+      for (const pending of this.#pending.values()) pending.reject(err)
       this.#pending.clear()
       void this.close()
       return
     }
-    const request = this.#pending.get(reqId)
     if (!request) return
     this.#inFlight.delete(reqId)
     // Retried patiently: nothing may be lost (the client also re-submits leaves that stay unanchored).
-    if (TRANSIENT.has(code) && request.attempts < 50) {
+    if (outcome === 'retry') {
       // Leave it pending and send it again after a pause; the relay stays the judge of when it fits.
       request.attempts++
-      request.notBefore = Date.now() + Math.min(2000, 20 * 2 ** Math.min(request.attempts, 7))
+      request.notBefore = Date.now() + retryDelayMs(request.attempts)
       setTimeout(() => this.#pump(), request.notBefore - Date.now() + 1).unref()
       return
     }
     this.#pending.delete(reqId)
     this.#pump()
     request.reject(new RelayRequestError({ wireCode: code, request: request.frame.type }))
-  }
-
-  #onDeliver(topic: Hex, seq: bigint, bytes: Uint8Array): void {
-    const sub = this.#subscriptions.get(topic)
-    if (!sub || seq <= sub.lastSeq) return
-    let envelope: Envelope
-    try {
-      envelope = decodeEnvelope(bytes)
-    } catch {
-      return // the relay persisted garbage; skip it (the client would reject it anyway)
-    }
-    sub.lastSeq = seq
-    const delivery: Delivery = { topic, cursor: seq, envelope }
-    sub.buffer.push(delivery)
-    if (sub.buffer.length > 10_000) sub.buffer.shift()
-    for (const listener of sub.listeners) if (seq > listener.after) listener.onDelivery(delivery)
   }
 
   /** After (re)authentication: resubscribe from the last seen cursors, re-send acks and pending requests. */
@@ -388,50 +347,30 @@ export class RelayTransport implements Transport {
     this.#pump()
   }
 
-  /**
-   * Sends waiting requests, oldest first, while fewer than WINDOW are in flight. A publish that the relay asked to
-   * retry later holds back the later publishes of its topic (recipients need them in order); other requests and
-   * other topics go on.
-   */
+  /** Sends what the request window lets out now (see `requestsToSend`). */
   #pump(): void {
     if (this.#state !== 'ready') return
-    const now = Date.now()
-    const heldTopics = new Set<string>()
-    for (const [reqId, request] of this.#pending) {
-      if (this.#inFlight.size >= WINDOW) return
-      if (this.#inFlight.has(reqId) || request.frame.type === 'subscribe') continue
-      const topic = request.frame.type === 'publish' ? topicOf(request.frame.envelope) : undefined
-      if (topic && heldTopics.has(topic)) continue
-      if (request.notBefore !== undefined && request.notBefore > now) {
-        if (topic) heldTopics.add(topic)
-        continue
-      }
+    for (const reqId of requestsToSend({
+      pending: this.#pending,
+      inFlight: this.#inFlight,
+      now: Date.now(),
+    })) {
       this.#inFlight.add(reqId)
-      this.#send(request.frame)
+      this.#send(this.#pending.get(reqId)!.frame)
     }
   }
 
-  #subscription(topic: Hex, from: () => bigint): Subscription {
+  #subscription(topic: Hex, from: bigint): RelaySubscription {
     const existing = this.#subscriptions.get(topic)
     if (existing) return existing
-    const { promise, resolve } = deferred<bigint>()
-    const sub: Subscription = {
-      listeners: new Set(),
-      buffer: [],
-      lastSeq: from(),
-      head: promise,
-      setHead: resolve,
-      from,
-    }
+    const sub = newSubscription(from)
     this.#subscriptions.set(topic, sub)
     if (this.#state === 'ready') this.#sendSubscribe(topic, sub)
     return sub
   }
 
-  #sendSubscribe(topic: Hex, sub: Subscription): void {
-    const { promise, resolve } = deferred<bigint>()
-    sub.head = promise
-    sub.setHead = resolve
+  #sendSubscribe(topic: Hex, sub: RelaySubscription): void {
+    resetHead(sub)
     const reqId = this.#nextReqId++
     const frame: ClientFrame = { type: 'subscribe', reqId, topic, after: sub.lastSeq }
     this.#pending.set(reqId, { frame, resolve: () => undefined, reject: () => undefined, attempts: 0 })
@@ -465,11 +404,6 @@ export class RelayTransport implements Transport {
   }
 }
 
-/** The topic of an encoded envelope (bytes 4..36), as lower-case hex. */
-function topicOf(envelope: Uint8Array): string {
-  return Buffer.from(envelope.subarray(4, 36)).toString('hex')
-}
-
 function deferred<T>() {
   let resolve!: (value: T) => void
   let reject!: (err: unknown) => void
@@ -481,18 +415,14 @@ function deferred<T>() {
   return { promise, resolve, reject }
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('timeout')), ms)
-    promise.then(
-      (v) => {
-        clearTimeout(timer)
-        resolve(v)
-      },
-      (e) => {
-        clearTimeout(timer)
-        reject(e)
-      },
-    )
+/** Waits for `promise` to settle, or `ms`, whichever comes first; never rejects. */
+async function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const elapsed = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms)
   })
+  await Promise.race([promise.then(noop, noop), elapsed])
+  clearTimeout(timer)
 }
+
+function noop(): void {}

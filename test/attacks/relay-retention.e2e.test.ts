@@ -95,6 +95,7 @@ describe('attack: the relay prunes what an invitee who has not connected yet sti
       account: alice.account,
       deviceId: keys.deviceId,
       sign: (m) => keys.signingKey.sign(m),
+      expect: { chainId: ctx.anvil.chainId, registry: ctx.contracts.keyRegistry },
     })
     await transport.ack({ topic, cursor: head })
     await expect

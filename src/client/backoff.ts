@@ -1,0 +1,35 @@
+/** The relay transport's two waits: reconnect backoff (doubling, with jitter) and the pause before a refused request is re-sent. */
+
+/**
+ * Reconnect backoff bounds, in ms.
+ *
+ * @example const bounds: BackoffBounds = { minMs: 100, maxMs: 5000 }
+ */
+export type BackoffBounds = { minMs: number; maxMs: number }
+
+/** Default reconnect backoff: 100 ms to 5 s. @example reconnectDelayMs(0, DEFAULT_BACKOFF) */
+export const DEFAULT_BACKOFF: BackoffBounds = { minMs: 100, maxMs: 5000 }
+
+/**
+ * Delay before reconnect number `attempt` (0 for the first): `minMs` doubling per attempt, capped at `maxMs`, then
+ * scaled by a jitter in [0.5, 1) drawn from `random`.
+ *
+ * @example reconnectDelayMs(3, { minMs: 100, maxMs: 5000 }, () => 0.5) // 600
+ */
+export function reconnectDelayMs(
+  attempt: number,
+  { minMs, maxMs }: BackoffBounds,
+  random: () => number = Math.random,
+): number {
+  return Math.min(maxMs, minMs * 2 ** Math.min(attempt, 16)) * (0.5 + random() / 2)
+}
+
+/**
+ * Pause before re-sending a request the relay refused with a transient code, after `attempts` refusals:
+ * 40 ms doubling, at most 2 s.
+ *
+ * @example retryDelayMs(1) // 40
+ */
+export function retryDelayMs(attempts: number): number {
+  return Math.min(2000, 20 * 2 ** Math.min(attempts, 7))
+}

@@ -1,0 +1,42 @@
+import type { Hex } from 'viem'
+import { expect, test } from 'vitest'
+import { createEnvelope, encodeEnvelope } from '../protocol/envelope.js'
+import { acceptDelivery, acknowledge, newSubscription, resetHead } from './relaySubscription.js'
+import type { Delivery } from './transport.js'
+
+const topic: Hex = `0x${'aa'.repeat(32)}`
+const bytes = (n: number) =>
+  encodeEnvelope(createEnvelope({ kind: 'welcome', topic, payload: new Uint8Array([n]) }))
+
+test('deliveries after lastSeq are buffered and handed to the listeners they are new for; replays are dropped', () => {
+  const sub = newSubscription(2n)
+  const early: bigint[] = []
+  const late: bigint[] = []
+  sub.listeners.add({ after: 2n, onDelivery: (d: Delivery) => early.push(d.cursor) })
+  sub.listeners.add({ after: 4n, onDelivery: (d: Delivery) => late.push(d.cursor) })
+  expect(acceptDelivery(sub, { topic, seq: 2n, bytes: bytes(2) })).toBeUndefined()
+  for (const seq of [3n, 4n, 5n, 4n]) acceptDelivery(sub, { topic, seq, bytes: bytes(Number(seq)) })
+  expect(early).toEqual([3n, 4n, 5n])
+  expect(late).toEqual([5n])
+  expect(sub.lastSeq).toBe(5n)
+  expect(sub.buffer.map((d) => d.cursor)).toEqual([3n, 4n, 5n])
+  acknowledge(sub, 4n)
+  expect(sub.buffer.map((d) => d.cursor)).toEqual([5n])
+})
+
+test('an envelope that does not decode is skipped and does not advance lastSeq', () => {
+  const sub = newSubscription(0n)
+  expect(acceptDelivery(sub, { topic, seq: 1n, bytes: new Uint8Array([1, 2, 3]) })).toBeUndefined()
+  expect(sub.lastSeq).toBe(0n)
+  expect(sub.buffer).toEqual([])
+})
+
+test('the head resolves with the relay answer to the current SUBSCRIBE; resetHead starts a new one', async () => {
+  const sub = newSubscription(0n)
+  const first = sub.head
+  sub.setHead(7n)
+  expect(await first).toBe(7n)
+  resetHead(sub)
+  sub.setHead(9n)
+  expect(await sub.head).toBe(9n)
+})

@@ -1,0 +1,89 @@
+/** One topic the relay transport follows: its listeners, its unacked deliveries, its last seq and the relay's head. */
+import type { Hex } from 'viem'
+import { decodeEnvelope, type Envelope } from '../protocol/envelope.js'
+import type { Delivery } from './transport.js'
+
+/** Deliveries kept per topic for `pull` (the oldest are dropped beyond it). @example SUBSCRIPTION_BUFFER // 10000 */
+export const SUBSCRIPTION_BUFFER = 10_000
+
+/**
+ * A followed topic. `lastSeq` is what a resumed SUBSCRIBE asks after; `head` resolves when the relay has answered
+ * the current SUBSCRIBE (after replaying what it stores).
+ *
+ * @example const sub: RelaySubscription = newSubscription(0n)
+ */
+export type RelaySubscription = {
+  listeners: Set<{ after: bigint; onDelivery: (d: Delivery) => void }>
+  /** Deliveries not yet acked, for `pull`. */
+  buffer: Delivery[]
+  /** Highest seq received on this topic (deliveries at or below it are replays and dropped). */
+  lastSeq: bigint
+  /** Resolves when the relay has answered the current SUBSCRIBE, with its head. */
+  head: Promise<bigint>
+  setHead: (head: bigint) => void
+}
+
+/**
+ * A subscription that starts after `from`, its head pending.
+ *
+ * @example const sub = newSubscription(store.getCursor(topic))
+ */
+export function newSubscription(from: bigint): RelaySubscription {
+  const sub: RelaySubscription = {
+    listeners: new Set(),
+    buffer: [],
+    lastSeq: from,
+    head: Promise.resolve(from),
+    setHead: () => undefined,
+  }
+  resetHead(sub)
+  return sub
+}
+
+/**
+ * A fresh pending head, for a SUBSCRIBE about to be (re)sent.
+ *
+ * @example resetHead(sub); send({ type: 'subscribe', reqId, topic, after: sub.lastSeq })
+ */
+export function resetHead(sub: RelaySubscription): void {
+  let setHead!: (head: bigint) => void
+  const head = new Promise<bigint>((resolve) => {
+    setHead = resolve
+  })
+  sub.head = head
+  sub.setHead = setHead
+}
+
+/**
+ * Takes a DELIVER frame: drops replays (seq at or below `lastSeq`) and envelopes that do not decode, else
+ * buffers the delivery (bounded), hands it to every listener it is new for, and returns it.
+ *
+ * @example acceptDelivery(sub, { topic, seq: 8n, bytes })
+ */
+export function acceptDelivery(
+  sub: RelaySubscription,
+  { topic, seq, bytes }: { topic: Hex; seq: bigint; bytes: Uint8Array },
+): Delivery | undefined {
+  if (seq <= sub.lastSeq) return undefined
+  let envelope: Envelope
+  try {
+    envelope = decodeEnvelope(bytes)
+  } catch {
+    return undefined // the relay persisted garbage; skip it (the client would reject it anyway)
+  }
+  sub.lastSeq = seq
+  const delivery: Delivery = { topic, cursor: seq, envelope }
+  sub.buffer.push(delivery)
+  if (sub.buffer.length > SUBSCRIPTION_BUFFER) sub.buffer.shift()
+  for (const listener of sub.listeners) if (seq > listener.after) listener.onDelivery(delivery)
+  return delivery
+}
+
+/**
+ * Drops the buffered deliveries at or below an acked cursor.
+ *
+ * @example acknowledge(sub, 12n)
+ */
+export function acknowledge(sub: RelaySubscription, cursor: bigint): void {
+  sub.buffer = sub.buffer.filter((d) => d.cursor > cursor)
+}
