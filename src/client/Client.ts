@@ -1,39 +1,26 @@
 /** The Sealpost SDK client: one device of one account, the façade that wires its rooms and holds its lifecycle. */
 import { EventEmitter } from 'node:events'
-import type { CiphersuiteImpl } from 'ts-mls'
-import { type Address, createPublicClient, getAddress, type Hex, http, type PublicClient } from 'viem'
-import type { LocalAccount } from 'viem/accounts'
-import { mapChainError, WrongChainError } from '../chain/errors.js'
-import { type DeviceRecord, RegistryWatcher } from '../chain/registryWatcher.js'
-import { getMlsCiphersuite } from '../crypto/mls.js'
+import type { Address, Hex, PublicClient } from 'viem'
+import type { DeviceRecord, RegistryWatcher } from '../chain/registryWatcher.js'
 import type { DeviceIdentity } from '../protocol/credential.js'
 import { decodeEnvelope, type Envelope } from '../protocol/envelope.js'
 import type { MessageState } from '../protocol/messageState.js'
-import { inboxTopic } from '../protocol/topics.js'
 import type { AuditLog } from '../store/auditLog.js'
-import { DeviceStore } from '../store/deviceStore.js'
-import { AsyncQueue } from './asyncQueue.js'
-import { AuditTrail, openAuditLog } from './auditTrail.js'
-import { watcherChainView } from './chainView.js'
+import type { DeviceStore } from '../store/deviceStore.js'
 import type { ClientContext } from './context.js'
 import { Conversations } from './conversation.js'
-import { type Deployment, readDeployment } from './deployment.js'
+import type { Deployment } from './deployment.js'
 import { type DeviceKeys, devicePublicKeys } from './identity.js'
-import { LeafSubmitter } from './leafSubmitter.js'
 import { Live } from './live.js'
-import { groupInfo, openConversation, syncMembers } from './membership.js'
 import { MessageView } from './messageView.js'
-import { mlsClientConfig, registryAuthService } from './mls.js'
-import { openDeviceKeys } from './openDevice.js'
-import { Outbox } from './outbox.js'
-import { ReceiptChecker } from './receipts.js'
-import { consumeDelivery, processEnvelope } from './receive.js'
+import { type ClientParts, openClient } from './openClient.js'
+import { processEnvelope, syncAll } from './receive.js'
 import { publishKeyPackages, register, registration, revokeDevice } from './registration.js'
-import { sendMessage } from './send.js'
-import { offlineTransport, type Transport } from './transport.js'
+import { streamMessages } from './streamMessages.js'
+import type { Transport } from './transport.js'
 import type { ClientEvents, ClientParameters, ReceivedMessage, ReceiveResult, SyncResult } from './types.js'
-import type { ClockPolicy } from './verifyStatement.js'
-import { waitForState } from './waitForState.js'
+import { clientStateSource, waitForState } from './waitForState.js'
+import { conversationHost, wireClientContext } from './wiring.js'
 
 export { Conversation, Conversations } from './conversation.js'
 export type {
@@ -77,97 +64,23 @@ export class Client {
   #queue: Promise<unknown> = Promise.resolve()
   #closing = false
 
-  private constructor(init: {
-    device: DeviceKeys
-    wallet: LocalAccount | undefined
-    submitter: LocalAccount | undefined
-    chainId: number
-    deployment: Deployment
-    publicClient: PublicClient
-    watcher: RegistryWatcher
-    transport: Transport
-    store: DeviceStore
-    impl: CiphersuiteImpl
-    clock: Partial<ClockPolicy> | undefined
-    rpc: string
-    finality: number
-    logAnchorEvery: number
-    pollingInterval: number
-  }) {
-    const { device, store, transport, watcher, publicClient, chainId, deployment } = init
-    this.#device = device
-    this.#store = store
-    this.account = device.account
-    this.chainId = chainId
-    this.deployment = deployment
-    this.publicClient = publicClient
-    this.watcher = watcher
-    this.transport = transport
-    this.messages = new MessageView(store)
-    const chain = watcherChainView({ watcher, publicClient, chainId, pollingInterval: init.pollingInterval })
-    const log = openAuditLog(store)
-    const leaves = new LeafSubmitter({
-      transport,
-      store,
-      inbox: inboxTopic(device.deviceId),
-      logAnchors: () => store.pendingLogAnchors() as { hash: Hex }[],
-    })
-    this.#ctx = {
-      chainId,
-      account: device.account,
-      deviceId: device.deviceId,
-      identity: { chainId, account: device.account, deviceId: device.deviceId },
-      ciphersuite: device.mls.ciphersuite,
-      device,
-      wallet: init.wallet,
-      submitter: init.submitter,
-      rpc: init.rpc,
-      deployment,
-      publicClient,
-      watcher,
-      chain,
-      transport,
-      store,
-      impl: init.impl,
-      config: mlsClientConfig(
-        registryAuthService({
-          chainId,
-          lookup: async (id) => {
-            if (!watcher.device(id)) await watcher.sync()
-            return watcher.device(id)
-          },
-        }),
-      ),
-      clock: init.clock,
+  private constructor(parts: ClientParts) {
+    this.#device = parts.device
+    this.#store = parts.store
+    this.account = parts.device.account
+    this.chainId = parts.chainId
+    this.deployment = parts.deployment
+    this.publicClient = parts.publicClient
+    this.watcher = parts.watcher
+    this.transport = parts.transport
+    this.messages = new MessageView(parts.store)
+    this.#ctx = wireClientContext(parts, {
       events: this.events,
-      audit: new AuditTrail({
-        log,
-        store,
-        every: init.logAnchorEvery,
-        submitHead: leaves.enabled ? (hash) => leaves.submitLogHead(hash) : undefined,
-      }),
-      outbox: new Outbox({ store, events: this.events, leaves, transport }),
-      leaves,
-      receipts: new ReceiptChecker({ publicClient, chainId, messageAnchor: deployment.messageAnchor }),
       exclusive: (fn) => this.#exclusive(fn),
       closing: () => this.#closing,
-    }
-    this.#live = new Live(this.#ctx, { pollingInterval: init.pollingInterval, finality: init.finality })
-    const ctx = this.#ctx
-    this.conversations = new Conversations({
-      open: (peer) =>
-        this.#exclusive(async () => {
-          const id = await openConversation(ctx, peer)
-          this.#live.follow(id)
-          return id
-        }),
-      send: (groupId, text, options) => sendMessage(ctx, groupId, text, options),
-      syncMembers: (groupId) => this.#exclusive(() => syncMembers(ctx, groupId)),
-      info: (groupId) => groupInfo(ctx, groupId),
-      groups: () => store.listGroups(),
-      group: (groupId) => store.getGroup(groupId),
-      messages: (groupId) => store.listMessages({ conversation: groupId }),
     })
+    this.#live = new Live(this.#ctx, { pollingInterval: parts.pollingInterval, finality: parts.finality })
+    this.conversations = new Conversations(conversationHost(this.#ctx, (id) => this.#live.follow(id)))
   }
 
   /**
@@ -176,50 +89,7 @@ export class Client {
    * @example const client = await Client.create({ account, home, rpc, transport })
    */
   static async create(parameters: ClientParameters): Promise<Client> {
-    const deployment = parameters.deployment ?? readDeployment(parameters.home)
-    const publicClient = createPublicClient({
-      transport: http(parameters.rpc, { retryCount: 1 }),
-    }) as PublicClient
-    const chainId = await publicClient.getChainId().catch((err) => {
-      throw mapChainError(err)
-    })
-    if (chainId !== deployment.chainId)
-      throw new WrongChainError({ expected: deployment.chainId, actual: chainId })
-    const accountAddress = getAddress(
-      typeof parameters.account === 'string' ? parameters.account : parameters.account.address,
-    )
-    const device = await openDeviceKeys({ ...parameters, accountAddress })
-    const impl = await getMlsCiphersuite(device.mls.ciphersuite)
-    const store = DeviceStore.open({ path: `${device.dir}/state.sqlite`, storageKey: device.storageKey })
-    const watcher = new RegistryWatcher({
-      publicClient,
-      registry: deployment.keyRegistry,
-      fromBlock: deployment.deployBlock,
-      ...(parameters.pollingInterval ? { pollingInterval: parameters.pollingInterval } : {}),
-    })
-    try {
-      await watcher.start()
-    } catch (err) {
-      store.close()
-      throw mapChainError(err)
-    }
-    return new Client({
-      device,
-      wallet: typeof parameters.account === 'string' ? undefined : parameters.account,
-      submitter: parameters.submitter,
-      chainId,
-      deployment,
-      publicClient,
-      watcher,
-      transport: parameters.transport ?? offlineTransport,
-      store,
-      impl,
-      clock: parameters.clock,
-      rpc: parameters.rpc,
-      finality: parameters.finality ?? 2,
-      logAnchorEvery: parameters.logAnchorEvery ?? 32,
-      pollingInterval: parameters.pollingInterval ?? 1000,
-    })
+    return new Client(await openClient(parameters))
   }
 
   /** This device's id (keccak256 of its P-256 public key), as registered on chain. */
@@ -302,20 +172,8 @@ export class Client {
    *
    * @example const { received, rejected } = await client.sync()
    */
-  async sync(): Promise<SyncResult> {
-    const result: SyncResult = { received: [], joined: [], commits: 0, rejected: [] }
-    const pullTopic = async (topic: Hex) => {
-      for (;;) {
-        const after = this.#store.getCursor(topic)
-        const deliveries = await this.transport.pull({ topic, after, limit: 256 })
-        if (deliveries.length === 0) return
-        for (const delivery of deliveries)
-          await consumeDelivery(this.#ctx, delivery, result, (c) => this.#live.follow(c))
-      }
-    }
-    await pullTopic(inboxTopic(this.deviceId))
-    for (const group of this.#store.listGroups()) await pullTopic(group.groupId as Hex)
-    return result
+  sync(): Promise<SyncResult> {
+    return syncAll(this.#ctx, (c) => this.#live.follow(c))
   }
 
   /**
@@ -346,18 +204,7 @@ export class Client {
    * @example for await (const msg of client.streamAll()) console.log(msg.from, msg.text)
    */
   streamAll(): AsyncIterableIterator<ReceivedMessage> {
-    const queue = new AsyncQueue<ReceivedMessage>()
-    const onMessage = (m: ReceivedMessage) => queue.push(m)
-    const onClose = () => queue.close()
-    this.events.on('message', onMessage)
-    this.events.once('closed', onClose)
-    const original = queue.return.bind(queue)
-    queue.return = () => {
-      this.events.off('message', onMessage)
-      this.events.off('closed', onClose)
-      return original()
-    }
-    return queue
+    return streamMessages(this.events)
   }
 
   /**
@@ -367,15 +214,8 @@ export class Client {
    * @example await client.waitForState(sent.id, 'anchored', { timeoutMs: 30_000 })
    */
   waitForState(id: Hex, state: MessageState, options: { timeoutMs: number }): Promise<MessageState> {
-    const listen = (onState: (e: { id: Hex; state: MessageState }) => void, onClosed: () => void) => {
-      this.events.on('state', onState)
-      this.events.on('closed', onClosed)
-      return () => {
-        this.events.off('state', onState)
-        this.events.off('closed', onClosed)
-      }
-    }
-    return waitForState({ messages: this.messages, closed: () => this.#closing, listen }, id, state, options)
+    const source = clientStateSource(this.events, this.messages, () => this.#closing)
+    return waitForState(source, id, state, options)
   }
 
   /**

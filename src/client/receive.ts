@@ -3,6 +3,7 @@ import { zeroOutUint8Array } from 'ts-mls'
 import { type Address, bytesToHex, type Hex } from 'viem'
 import { BaseError, VerificationError } from '../errors.js'
 import type { Envelope } from '../protocol/envelope.js'
+import { inboxTopic } from '../protocol/topics.js'
 import type { ClientContext } from './context.js'
 import { ReplayError, UnexpectedEnvelopeKindError, UnknownConversationError } from './errors.js'
 import { deserializeGroupState, serializeGroupState } from './mls.js'
@@ -129,6 +130,30 @@ async function applyGroupMessage(ctx: ClientContext, envelope: Envelope): Promis
   })
   result.consumed.forEach(zeroOutUint8Array)
   return { type: 'message', message }
+}
+
+/**
+ * Pulls everything new on the device's inbox and then on each conversation topic, from the stored cursors, and
+ * consumes it in order (see `consumeDelivery`); bad envelopes are rejected without stopping the others.
+ *
+ * @example const { received, rejected } = await syncAll(ctx, (conversation) => live.follow(conversation))
+ */
+export async function syncAll(
+  ctx: ClientContext,
+  onJoined: (conversation: Hex) => void,
+): Promise<SyncResult> {
+  const result: SyncResult = { received: [], joined: [], commits: 0, rejected: [] }
+  const pullTopic = async (topic: Hex) => {
+    for (;;) {
+      const after = ctx.store.getCursor(topic)
+      const deliveries = await ctx.transport.pull({ topic, after, limit: 256 })
+      if (deliveries.length === 0) return
+      for (const delivery of deliveries) await consumeDelivery(ctx, delivery, result, onJoined)
+    }
+  }
+  await pullTopic(inboxTopic(ctx.deviceId))
+  for (const group of ctx.store.listGroups()) await pullTopic(group.groupId as Hex)
+  return result
 }
 
 /**

@@ -1,8 +1,10 @@
 /** Waiting for a message to reach a state: the one wait the CLI, the demo and the tests share. */
+import type { EventEmitter } from 'node:events'
 import type { Hex } from 'viem'
 import { isAtLeast, type MessageState } from '../protocol/messageState.js'
 import { ClientClosedError, MessageStateTimeoutError } from './errors.js'
 import type { MessageView } from './messageView.js'
+import type { ClientEvents } from './types.js'
 
 /**
  * What `waitForState` watches: the message view, whether the client is closed, and a way to listen to its state
@@ -15,6 +17,30 @@ export type StateSource = {
   messages: Pick<MessageView, 'get'>
   closed: () => boolean
   listen: (onState: (e: { id: Hex; state: MessageState }) => void, onClosed: () => void) => () => void
+}
+
+/**
+ * The state source of a client: its message view, its closing flag, and its `state` and `closed` events.
+ *
+ * @example await waitForState(clientStateSource(events, messages, () => closing), id, 'final', { timeoutMs })
+ */
+export function clientStateSource(
+  events: EventEmitter<ClientEvents>,
+  messages: Pick<MessageView, 'get'>,
+  closed: () => boolean,
+): StateSource {
+  return {
+    messages,
+    closed,
+    listen: (onState, onClosed) => {
+      events.on('state', onState)
+      events.on('closed', onClosed)
+      return () => {
+        events.off('state', onState)
+        events.off('closed', onClosed)
+      }
+    },
+  }
 }
 
 /**

@@ -1,0 +1,109 @@
+/** How a client's rooms are wired: the context they share, and the conversation host onto send and membership. */
+import type { EventEmitter } from 'node:events'
+import type { Hex } from 'viem'
+import { inboxTopic } from '../protocol/topics.js'
+import { AuditTrail, openAuditLog } from './auditTrail.js'
+import { watcherChainView } from './chainView.js'
+import type { ClientContext } from './context.js'
+import type { ConversationHost } from './conversation.js'
+import { LeafSubmitter } from './leafSubmitter.js'
+import { groupInfo, openConversation, syncMembers } from './membership.js'
+import { mlsClientConfig, registryAuthService } from './mls.js'
+import type { ClientParts } from './openClient.js'
+import { Outbox } from './outbox.js'
+import { ReceiptChecker } from './receipts.js'
+import { sendMessage } from './send.js'
+import type { ClientEvents } from './types.js'
+
+/**
+ * What only the façade holds: its event emitter, its processing lock and its closing flag.
+ *
+ * @example const hooks: FacadeHooks = { events, exclusive: (fn) => lock(fn), closing: () => closing }
+ */
+export type FacadeHooks = {
+  events: EventEmitter<ClientEvents>
+  exclusive: ClientContext['exclusive']
+  closing: () => boolean
+}
+
+/**
+ * Builds the context every room takes: the chain view over the watcher, the MLS configuration whose
+ * authentication service asks the registry, the audit trail, the leaf submitter (the one place leaves are
+ * submitted, log heads included), the outbox and the receipt checker.
+ *
+ * @example const ctx = wireClientContext(await openClient(parameters), { events, exclusive, closing })
+ */
+export function wireClientContext(parts: ClientParts, hooks: FacadeHooks): ClientContext {
+  const { device, store, transport, watcher, publicClient, chainId, deployment } = parts
+  const chain = watcherChainView({ watcher, publicClient, chainId, pollingInterval: parts.pollingInterval })
+  const leaves = new LeafSubmitter({
+    transport,
+    store,
+    inbox: inboxTopic(device.deviceId),
+    logAnchors: () => store.pendingLogAnchors() as { hash: Hex }[],
+  })
+  return {
+    chainId,
+    account: device.account,
+    deviceId: device.deviceId,
+    identity: { chainId, account: device.account, deviceId: device.deviceId },
+    ciphersuite: device.mls.ciphersuite,
+    device,
+    wallet: parts.wallet,
+    submitter: parts.submitter,
+    rpc: parts.rpc,
+    deployment,
+    publicClient,
+    watcher,
+    chain,
+    transport,
+    store,
+    impl: parts.impl,
+    config: mlsClientConfig(
+      registryAuthService({
+        chainId,
+        lookup: async (id) => {
+          if (!watcher.device(id)) await watcher.sync()
+          return watcher.device(id)
+        },
+      }),
+    ),
+    clock: parts.clock,
+    events: hooks.events,
+    audit: new AuditTrail({
+      log: openAuditLog(store),
+      store,
+      every: parts.logAnchorEvery,
+      submitHead: leaves.enabled ? (hash) => leaves.submitLogHead(hash) : undefined,
+    }),
+    outbox: new Outbox({ store, events: hooks.events, leaves, transport }),
+    leaves,
+    receipts: new ReceiptChecker({ publicClient, chainId, messageAnchor: deployment.messageAnchor }),
+    exclusive: hooks.exclusive,
+    closing: hooks.closing,
+  }
+}
+
+/**
+ * The conversation host of a client: opening (under the lock, then followed live), sending, member sync (under
+ * the lock) and the store's reads.
+ *
+ * @example const conversations = new Conversations(conversationHost(ctx, (id) => live.follow(id)))
+ */
+export function conversationHost(ctx: ClientContext, follow: (conversation: Hex) => void): ConversationHost {
+  const { store } = ctx
+  return {
+    open: (peer) =>
+      ctx.exclusive(async () => {
+        const id = await openConversation(ctx, peer)
+        follow(id)
+        return id
+      }),
+    send: (groupId, text, options) => sendMessage(ctx, groupId, text, options),
+    syncMembers: (groupId) => ctx.exclusive(() => syncMembers(ctx, groupId)),
+    info: (groupId) => groupInfo(ctx, groupId),
+    groups: () => store.listGroups(),
+    group: (groupId) => store.getGroup(groupId),
+    messages: (groupId) => store.listMessages({ conversation: groupId }),
+  }
+}
