@@ -20,7 +20,11 @@ import { resolvePassphrase } from '../store/keystore.js'
 import { ArgumentError } from './errors.js'
 import type { Output } from './output.js'
 
-/** Everything a command needs from the global flags. */
+/**
+ * Everything a command needs from the global flags.
+ *
+ * @example const account = await ctx.account(); const deployment = await ctx.deployment()
+ */
 export type CliContext = {
   home: string
   rpc: string
@@ -33,10 +37,18 @@ export type CliContext = {
   deployment(): Promise<Deployment>
 }
 
-/** Default RPC URL when neither --rpc, SEALPOST_RPC nor a recorded deployment names one. */
+/**
+ * Default RPC URL when neither --rpc, SEALPOST_RPC nor a recorded deployment names one.
+ *
+ * @example createContext({ out }).rpc // DEFAULT_RPC when nothing else names one
+ */
 export const DEFAULT_RPC = 'http://127.0.0.1:8545'
 
-/** Resolves --home: flag, then SEALPOST_HOME, then ~/.sealpost. */
+/**
+ * Resolves --home: flag, then SEALPOST_HOME, then ~/.sealpost.
+ *
+ * @example resolveHome(undefined, { SEALPOST_HOME: '/tmp/alice' }) // '/tmp/alice'
+ */
 export function resolveHome(flag: string | undefined, env = process.env): string {
   return resolve(flag ?? env.SEALPOST_HOME ?? join(homedir(), '.sealpost'))
 }
@@ -87,7 +99,11 @@ export function createContext({
   }
 }
 
-/** A wallet client for `account` on `rpc` (chain taken from the node). */
+/**
+ * A wallet client for `account` on `rpc` (chain taken from the node).
+ *
+ * @example await deploySealpost(walletFor(account, ctx.rpc), publicFor(ctx.rpc))
+ */
 export function walletFor(
   account: LocalAccount,
   rpc: string,
@@ -95,12 +111,20 @@ export function walletFor(
   return createWalletClient({ account, transport: http(rpc, { retryCount: 0 }) })
 }
 
-/** A public client on `rpc`. */
+/**
+ * A public client on `rpc`.
+ *
+ * @example const chainId = await publicFor(ctx.rpc).getChainId()
+ */
 export function publicFor(rpc: string): PublicClient {
   return createPublicClient({ transport: http(rpc, { retryCount: 0 }) })
 }
 
-/** Parses a 0x-prefixed 32-byte hex value from the command line. */
+/**
+ * Parses a 0x-prefixed 32-byte hex value from the command line.
+ *
+ * @example const deviceId = parseBytes32(argv[0], 'Device id')
+ */
 export function parseBytes32(value: string, what: string): Hex {
   if (!/^0x[0-9a-fA-F]{64}$/.test(value))
     throw new ArgumentError(`${what} must be 0x followed by 64 hex digits.`)

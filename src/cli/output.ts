@@ -1,7 +1,11 @@
 /** CLI output: human lines and progress on stderr, one JSON object on stdout with --json, errors in one line. */
 import { BaseError, formatError } from '../errors.js'
 
-/** How a command talks to the terminal. */
+/**
+ * How a command talks to the terminal.
+ *
+ * @example ctx.out.info('account  0x…'); ctx.out.result({ ok: true })
+ */
 export type Output = {
   json: boolean
   debug: boolean
@@ -53,7 +57,11 @@ export function createOutput({ json, debug }: { json: boolean; debug: boolean })
   }
 }
 
-/** JSON.stringify replacer that prints bigints as decimal strings and bytes as hex. */
+/**
+ * JSON.stringify replacer that prints bigints as decimal strings and bytes as hex.
+ *
+ * @example JSON.stringify({ gas: 21000n }, jsonReplacer) // '{"gas":"21000"}'
+ */
 export function jsonReplacer(_key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return value.toString()
   if (value instanceof Uint8Array) return `0x${Buffer.from(value).toString('hex')}`
@@ -61,7 +69,11 @@ export function jsonReplacer(_key: string, value: unknown): unknown {
   return value
 }
 
-/** Prints an error the CLI way: one line (`Name [CODE]: message`) plus meta lines; a stack only with --debug. */
+/**
+ * Prints an error the CLI way: one line (`Name [CODE]: message`) plus meta lines; a stack only with --debug.
+ *
+ * @example printError(err, { json: false, debug: false }) // 'ArgumentError [SEALPOST_BAD_ARGUMENT]: …'
+ */
 export function printError(err: unknown, { json, debug }: { json: boolean; debug: boolean }): void {
   if (json) {
     const e = err instanceof BaseError ? err : undefined

@@ -5,10 +5,18 @@ import { connectClient } from '../client/connect.js'
 import { deviceExists, IdentityNotFoundError } from '../client/identity.js'
 import type { CliContext } from './context.js'
 
-/** Default relay URL when neither --relay nor SEALPOST_RELAY names one (what `sealpost up` listens on). */
+/**
+ * Default relay URL when neither --relay nor SEALPOST_RELAY names one (what `sealpost up` listens on).
+ *
+ * @example resolveRelay(undefined, {}) // DEFAULT_RELAY
+ */
 export const DEFAULT_RELAY = 'ws://127.0.0.1:8787'
 
-/** Resolves --relay: flag, then SEALPOST_RELAY, then the default local relay. */
+/**
+ * Resolves --relay: flag, then SEALPOST_RELAY, then the default local relay.
+ *
+ * @example resolveRelay(undefined, { SEALPOST_RELAY: 'wss://relay.example' }) // 'wss://relay.example'
+ */
 export function resolveRelay(flag: string | undefined, env = process.env): string {
   return flag ?? env.SEALPOST_RELAY ?? DEFAULT_RELAY
 }

@@ -23,7 +23,11 @@ import { type RelayNode, type RelayNodeOptions, startRelayNode } from '../relay/
 import type { CliContext } from './context.js'
 import { ArgumentError } from './errors.js'
 
-/** What the stack started, for the dashboard and the demo to build on. */
+/**
+ * What the stack started, for the dashboard and the demo to build on.
+ *
+ * @example const stack = await startStack(ctx, options); console.log(stack.relay.url); await stack.stop()
+ */
 export type Stack = {
   rpc: string
   deployment: Deployment
@@ -36,7 +40,11 @@ export type Stack = {
   stop(): Promise<void>
 }
 
-/** Options of {@link startStack}. */
+/**
+ * Options of {@link startStack}.
+ *
+ * @example const options: StackOptions = { port: 0, host: '127.0.0.1', local: true, deploy: true }
+ */
 export type StackOptions = {
   port: number
   host: string
@@ -170,7 +178,11 @@ async function ensureDeployment(
   return { deployment, deployed }
 }
 
-/** A dashboard attached to a running stack. */
+/**
+ * A dashboard attached to a running stack.
+ *
+ * @example const { server } = await serveStackDashboard(ctx, stack, { port: 8788, host: '127.0.0.1', demo: false })
+ */
 export type StackDashboard = {
   server: DashboardServer
   collector: Collector

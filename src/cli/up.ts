@@ -13,7 +13,11 @@ import {
   startStack,
 } from './stack.js'
 
-/** Parses the flags `up` and `relay` share. */
+/**
+ * Parses the flags `up` and `relay` share.
+ *
+ * @example const { stack, demo } = parseStackFlags(['--port', '8787', '--demo'], { local: true })
+ */
 export function parseStackFlags(argv: string[], { local }: { local: boolean }) {
   const { values } = parseArgs({
     args: argv,
@@ -118,7 +122,11 @@ export async function relayCommand(ctx: CliContext, argv: string[]): Promise<voi
   done()
 }
 
-/** Prints where everything listens. */
+/**
+ * Prints where everything listens.
+ *
+ * @example printEndpoints(ctx, stack, dashboard.server.url)
+ */
 export function printEndpoints(ctx: CliContext, stack: Stack, dashboard?: string): void {
   ctx.out.info('')
   if (dashboard) ctx.out.info(`dashboard      ${dashboard}`)

@@ -5,13 +5,25 @@ import { Client, type ClientParameters } from '../client/Client.js'
 import { connectClient } from '../client/connect.js'
 import type { Deployment } from '../client/deployment.js'
 
-/** Passphrase of every demo key file (the demo's homes are temporary). */
+/**
+ * Passphrase of every demo key file (the demo's homes are temporary).
+ *
+ * @example partyParameters(network, party).passphrase === DEMO_PASSPHRASE
+ */
 export const DEMO_PASSPHRASE = 'sealpost demo passphrase'
 
-/** scrypt cost of the demo's key files: cheap, so a dozen parties start in seconds. */
+/**
+ * scrypt cost of the demo's key files: cheap, so a dozen parties start in seconds.
+ *
+ * @example await Client.create({ ...options, kdf: { ...DEMO_KDF } })
+ */
 export const DEMO_KDF = { N: 2 ** 14, r: 8, p: 1 } as const
 
-/** Where the demo's parties live: the chain, the contracts, the relay, and the directory of their homes. */
+/**
+ * Where the demo's parties live: the chain, the contracts, the relay, and the directory of their homes.
+ *
+ * @example const network: DemoNetwork = { rpc, deployment, relay: relay.url, dir, pollingInterval: 200 }
+ */
 export type DemoNetwork = {
   rpc: string
   deployment: Deployment
@@ -23,7 +35,11 @@ export type DemoNetwork = {
   pollingInterval: number
 }
 
-/** One party: a home under the network's directory, an account, a device. */
+/**
+ * One party: a home under the network's directory, an account, a device.
+ *
+ * @example const phone: DemoParty = { name: 'alice', account, device: 'phone' }
+ */
 export type DemoParty = { name: string; account: LocalAccount; device?: string | undefined }
 
 /**

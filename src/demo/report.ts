@@ -1,19 +1,35 @@
 /** The demo's report: each step's name, verdict and detail, printed as it happens and returned as a summary. */
 import { BaseError } from '../errors.js'
 
-/** One step of the demo and its outcome. */
+/**
+ * One step of the demo and its outcome.
+ *
+ * @example const failed = report.summary().steps.filter((s: DemoStep) => !s.ok)
+ */
 export type DemoStep = { name: string; ok: boolean; detail: string }
 
-/** The demo's summary (printed with --json). */
+/**
+ * The demo's summary (printed with --json).
+ *
+ * @example const { ok, steps }: DemoSummary = report.summary()
+ */
 export type DemoSummary = { ok: boolean; steps: DemoStep[] }
 
-/** Where the report prints: a line of output, and a progress step for long waits. */
+/**
+ * Where the report prints: a line of output, and a progress step for long waits.
+ *
+ * @example createDemoReport({ info: console.log, step: () => () => undefined })
+ */
 export type DemoOutput = {
   info(line: string): void
   step(label: string): (result?: string) => void
 }
 
-/** The running report of one demo run. */
+/**
+ * The running report of one demo run.
+ *
+ * @example report.record('register Alice', true, alice.deviceId)
+ */
 export type DemoReport = {
   /** Records a step and prints it (✓ or ✗, the detail, then indented lines). */
   record(name: string, ok: boolean, detail: string, lines?: string[]): void

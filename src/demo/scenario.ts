@@ -27,7 +27,11 @@ import {
   untilVerdict,
 } from './waits.js'
 
-/** Parameters of {@link runDemoScenario}. */
+/**
+ * Parameters of {@link runDemoScenario}.
+ *
+ * @example await runDemoScenario({ network, keys: [aliceKey, bobKey], report })
+ */
 export type DemoScenarioParameters = {
   /** A local chain (the scenario mines blocks with `anvil_mine`), its contracts and a relay with an anchorer. */
   network: DemoNetwork

@@ -5,17 +5,29 @@ import type { Client, Conversation } from '../client/Client.js'
 import { replaySequence, sealWithRevokedDevice, tamperCiphertext } from './attacks.js'
 import { connectParty, type DemoNetwork, openOffline } from './parties.js'
 
-/** The parties of the running traffic. */
+/**
+ * The parties of the running traffic.
+ *
+ * @example traffic.parties['mallory' satisfies DemoPartyName]
+ */
 export type DemoPartyName = 'alice' | 'bob' | 'carol' | 'mallory' | 'rita'
 
-/** How an observer (the dashboard) labels a party's device. */
+/**
+ * How an observer (the dashboard) labels a party's device.
+ *
+ * @example observe: (client, label: PartyLabel) => attachClient(collector, client, label)
+ */
 export type PartyLabel = {
   name: string
   role?: 'tamperer' | 'replayer' | undefined
   deviceName?: string | undefined
 }
 
-/** Options of `startDemoTraffic()`. */
+/**
+ * Options of `startDemoTraffic()`.
+ *
+ * @example await startDemoTraffic({ network, keys, intervalMs: 250, attackEvery: 3 })
+ */
 export type DemoTrafficOptions = {
   /** The chain, contracts and relay, and the directory for the parties' homes. Default polling 500 ms. */
   network: Omit<DemoNetwork, 'pollingInterval'> & { pollingInterval?: number | undefined }
@@ -30,7 +42,11 @@ export type DemoTrafficOptions = {
   onError?: ((err: unknown) => void) | undefined
 }
 
-/** The running demo traffic. */
+/**
+ * The running demo traffic.
+ *
+ * @example const traffic = await startDemoTraffic(options); await traffic.stop()
+ */
 export type DemoTraffic = {
   parties: Record<DemoPartyName, Client>
   conversations: Conversation[]

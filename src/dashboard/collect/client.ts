@@ -6,7 +6,11 @@ import type { DashboardEvent, ParticipantEvent } from '../events.js'
 import { type Collector, isBytes32 } from './collector.js'
 import { verificationEvent } from './verification.js'
 
-/** How the dashboard names a client's device. */
+/**
+ * How the dashboard names a client's device.
+ *
+ * @example attachClient(collector, phone, { name: 'Alice', deviceName: 'phone' } satisfies ClientLabel)
+ */
 export type ClientLabel = { name: string; role?: ParticipantEvent['role']; deviceName?: string | undefined }
 
 /**

@@ -3,10 +3,18 @@ import type { Address, Hex } from 'viem'
 import type { MetricsEvent } from '../events.js'
 import type { DashboardHub } from '../server.js'
 
-/** Gauges a source can answer at any moment (the relay node sets them). */
+/**
+ * Gauges a source can answer at any moment (the relay node sets them).
+ *
+ * @example collector.sample = (): Gauges => ({ queueDepth: 0, connections: 1, pendingLeaves: 0 })
+ */
 export type Gauges = Pick<MetricsEvent, 'queueDepth' | 'connections' | 'pendingLeaves'>
 
-/** Shared state of the collectors (delivery latency needs the relay's acceptance time of each message). */
+/**
+ * Shared state of the collectors (delivery latency needs the relay's acceptance time of each message).
+ *
+ * @example const collector: Collector = createCollector(hub)
+ */
 export type Collector = {
   hub: DashboardHub
   /** Envelope id → when the relay accepted it. Bounded. */
@@ -22,7 +30,11 @@ export type Collector = {
   stop(): void
 }
 
-/** How many envelope ids the collector remembers (acceptance times, publishers). */
+/**
+ * How many envelope ids the collector remembers (acceptance times, publishers).
+ *
+ * @example remember(collector.acceptedAt, id, Date.now(), REMEMBERED_ENVELOPES)
+ */
 export const REMEMBERED_ENVELOPES = 50_000
 
 /**
