@@ -5,10 +5,13 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 
-/// @title Sealpost KeyRegistry
+/// @title Sealpost KeyRegistry (v2)
 /// @notice Maps Ethereum accounts to their device keys (ECDSA P-256 statement key + MLS signature key).
 /// Every change is authorized by an EIP-712 signature of the account (EOA or ERC-1271) and may be
 /// submitted by anyone. The full history stays queryable: "which keys were valid at block B".
+/// A new P-256 key must come with a proof of possession for the account, checked here with the P256VERIFY
+/// precompile (EIP-7951), so nobody can register (squat) someone else's key. The MLS key's proof of
+/// possession (`mlsPop`) is covered by the account's signature and emitted in DeviceAdded; clients check it.
 contract KeyRegistry is EIP712, Nonces {
     /// @dev Public view of a device record.
     struct Device {
@@ -29,6 +32,18 @@ contract KeyRegistry is EIP712, Nonces {
         uint64 revokedAt;
     }
 
+    /// @dev A new device's keys with their proofs of possession (argument of addDevice and rotateDevice).
+    /// (popR, popS): the device's P-256 signature of the proof-of-possession message (see _checkP256Pop);
+    /// mlsPop: the MLS key's signature (docs/protocol.md section 2), emitted for clients to check.
+    struct NewDevice {
+        bytes32 p256X;
+        bytes32 p256Y;
+        bytes mlsKey;
+        bytes32 popR;
+        bytes32 popS;
+        bytes mlsPop;
+    }
+
     /// @dev Storage layout: owner and both block numbers share one slot.
     struct Stored {
         bytes32 p256X;
@@ -40,16 +55,23 @@ contract KeyRegistry is EIP712, Nonces {
     }
 
     bytes32 public constant ADD_DEVICE_TYPEHASH = keccak256(
-        "AddDevice(address account,bytes32 p256X,bytes32 p256Y,bytes mlsKey,uint256 nonce,uint256 deadline)"
+        "AddDevice(address account,bytes32 p256X,bytes32 p256Y,bytes mlsKey,bytes mlsPop,uint256 nonce,uint256 deadline)"
     );
     bytes32 public constant REVOKE_DEVICE_TYPEHASH =
         keccak256("RevokeDevice(address account,bytes32 deviceId,uint256 nonce,uint256 deadline)");
     bytes32 public constant ROTATE_DEVICE_TYPEHASH = keccak256(
-        "RotateDevice(address account,bytes32 oldDeviceId,bytes32 p256X,bytes32 p256Y,bytes mlsKey,uint256 nonce,uint256 deadline)"
+        "RotateDevice(address account,bytes32 oldDeviceId,bytes32 p256X,bytes32 p256Y,bytes mlsKey,bytes mlsPop,uint256 nonce,uint256 deadline)"
     );
 
     /// @notice Largest accepted MLS signature key (ML-DSA-87 public key size).
     uint256 public constant MAX_MLS_KEY_LENGTH = 2592;
+    /// @notice Largest accepted MLS proof of possession (ML-DSA-87 signature size).
+    uint256 public constant MAX_MLS_POP_LENGTH = 4627;
+    /// @notice Domain label of the P-256 proof of possession (followed by a 0x00 byte).
+    string public constant P256_POP_LABEL = "sealpost/v2/pop-p256";
+
+    /// @dev EIP-7951 P256VERIFY precompile (Osaka): input hash ‖ r ‖ s ‖ x ‖ y, output 32-byte 1 or empty.
+    address private constant P256_VERIFY = address(0x100);
 
     // P-256 (secp256r1) field prime and curve coefficient b (a = -3).
     uint256 private constant P256_P = 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffff;
@@ -58,7 +80,9 @@ contract KeyRegistry is EIP712, Nonces {
     mapping(bytes32 deviceId => Stored) private _devices;
     mapping(address account => bytes32[]) private _deviceIds;
 
-    event DeviceAdded(address indexed account, bytes32 indexed deviceId, bytes32 p256X, bytes32 p256Y, bytes mlsKey);
+    event DeviceAdded(
+        address indexed account, bytes32 indexed deviceId, bytes32 p256X, bytes32 p256Y, bytes mlsKey, bytes mlsPop
+    );
     event DeviceRevoked(address indexed account, bytes32 indexed deviceId);
     event DeviceRotated(address indexed account, bytes32 indexed oldDeviceId, bytes32 indexed newDeviceId);
 
@@ -70,26 +94,36 @@ contract KeyRegistry is EIP712, Nonces {
     error UnknownDevice(bytes32 deviceId);
     error DeviceAlreadyRevoked(bytes32 deviceId);
     error MalformedKey();
+    /// @dev The P-256 proof of possession does not verify for this account, chain, registry and key pair.
+    error InvalidProofOfPossession();
 
-    constructor() EIP712("Sealpost KeyRegistry", "1") {}
+    constructor() EIP712("Sealpost KeyRegistry", "2") {}
 
     /// @notice Registers a device for `account`, authorized by the account's EIP-712 signature over
-    /// `nonce` (must equal nonces(account)) and `deadline`.
+    /// `nonce` (must equal nonces(account)) and `deadline`, and by the device's proofs of possession.
     function addDevice(
         address account,
-        bytes32 p256X,
-        bytes32 p256Y,
-        bytes calldata mlsKey,
+        NewDevice calldata device,
         uint256 nonce,
         uint256 deadline,
         bytes calldata signature
     ) external returns (bytes32 deviceId) {
         _checkNonceAndDeadline(account, nonce, deadline);
-        bytes32 structHash =
-            keccak256(abi.encode(ADD_DEVICE_TYPEHASH, account, p256X, p256Y, keccak256(mlsKey), nonce, deadline));
+        bytes32 structHash = keccak256(
+            abi.encode(
+                ADD_DEVICE_TYPEHASH,
+                account,
+                device.p256X,
+                device.p256Y,
+                keccak256(device.mlsKey),
+                keccak256(device.mlsPop),
+                nonce,
+                deadline
+            )
+        );
         _checkSignature(account, structHash, signature);
         _useNonce(account);
-        deviceId = _add(account, p256X, p256Y, mlsKey);
+        deviceId = _add(account, device);
     }
 
     /// @notice Revokes one of `account`'s devices from this block on.
@@ -111,20 +145,16 @@ contract KeyRegistry is EIP712, Nonces {
     function rotateDevice(
         address account,
         bytes32 oldDeviceId,
-        bytes32 p256X,
-        bytes32 p256Y,
-        bytes calldata mlsKey,
+        NewDevice calldata device,
         uint256 nonce,
         uint256 deadline,
         bytes calldata signature
     ) external returns (bytes32 newDeviceId) {
         _checkNonceAndDeadline(account, nonce, deadline);
-        bytes32 structHash =
-            _rotateStructHash(account, oldDeviceId, p256X, p256Y, keccak256(mlsKey), nonce, deadline);
-        _checkSignature(account, structHash, signature);
+        _checkSignature(account, _rotateStructHash(account, oldDeviceId, device, nonce, deadline), signature);
         _useNonce(account);
         _revoke(account, oldDeviceId);
-        newDeviceId = _add(account, p256X, p256Y, mlsKey);
+        newDeviceId = _add(account, device);
         emit DeviceRotated(account, oldDeviceId, newDeviceId);
     }
 
@@ -160,14 +190,22 @@ contract KeyRegistry is EIP712, Nonces {
     function _rotateStructHash(
         address account,
         bytes32 oldDeviceId,
-        bytes32 p256X,
-        bytes32 p256Y,
-        bytes32 mlsKeyHash,
+        NewDevice calldata device,
         uint256 nonce,
         uint256 deadline
     ) private pure returns (bytes32) {
         return keccak256(
-            abi.encode(ROTATE_DEVICE_TYPEHASH, account, oldDeviceId, p256X, p256Y, mlsKeyHash, nonce, deadline)
+            abi.encode(
+                ROTATE_DEVICE_TYPEHASH,
+                account,
+                oldDeviceId,
+                device.p256X,
+                device.p256Y,
+                keccak256(device.mlsKey),
+                keccak256(device.mlsPop),
+                nonce,
+                deadline
+            )
         );
     }
 
@@ -186,12 +224,14 @@ contract KeyRegistry is EIP712, Nonces {
         }
     }
 
-    function _add(address account, bytes32 p256X, bytes32 p256Y, bytes calldata mlsKey)
-        private
-        returns (bytes32 deviceId)
-    {
+    function _add(address account, NewDevice calldata device) private returns (bytes32 deviceId) {
+        bytes32 p256X = device.p256X;
+        bytes32 p256Y = device.p256Y;
+        bytes calldata mlsKey = device.mlsKey;
         if (mlsKey.length == 0 || mlsKey.length > MAX_MLS_KEY_LENGTH) revert MalformedKey();
+        if (device.mlsPop.length > MAX_MLS_POP_LENGTH) revert MalformedKey();
         _checkP256Point(uint256(p256X), uint256(p256Y));
+        _checkP256Pop(account, device);
         deviceId = keccak256(abi.encodePacked(p256X, p256Y));
         Stored storage s = _devices[deviceId];
         if (s.owner != address(0)) revert DuplicateKey(deviceId);
@@ -201,7 +241,7 @@ contract KeyRegistry is EIP712, Nonces {
         s.addedAt = uint40(block.number);
         s.mlsKey = mlsKey;
         _deviceIds[account].push(deviceId);
-        emit DeviceAdded(account, deviceId, p256X, p256Y, mlsKey);
+        emit DeviceAdded(account, deviceId, p256X, p256Y, mlsKey, device.mlsPop);
     }
 
     function _revoke(address account, bytes32 deviceId) private {
@@ -210,6 +250,19 @@ contract KeyRegistry is EIP712, Nonces {
         if (s.revokedAt != 0) revert DeviceAlreadyRevoked(deviceId);
         s.revokedAt = uint40(block.number);
         emit DeviceRevoked(account, deviceId);
+    }
+
+    /// @dev Reverts InvalidProofOfPossession unless (r, s) is a P-256 signature by (x, y) of
+    /// sha256(P256_POP_LABEL ‖ 0x00 ‖ chainid ‖ this ‖ account ‖ x ‖ y ‖ keccak256(mlsKey)) (189 bytes packed).
+    /// Fails closed: without the precompile the call returns no data.
+    function _checkP256Pop(address account, NewDevice calldata d) private view {
+        bytes32 h = sha256(
+            abi.encodePacked(
+                P256_POP_LABEL, bytes1(0x00), block.chainid, address(this), account, d.p256X, d.p256Y, keccak256(d.mlsKey)
+            )
+        );
+        (bool ok, bytes memory out) = P256_VERIFY.staticcall(abi.encodePacked(h, d.popR, d.popS, d.p256X, d.p256Y));
+        if (!ok || out.length != 32 || abi.decode(out, (uint256)) != 1) revert InvalidProofOfPossession();
     }
 
     /// @dev Reverts MalformedKey unless (x, y) is an affine point on P-256: y^2 = x^3 - 3x + b (mod p).

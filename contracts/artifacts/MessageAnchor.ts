@@ -239,5 +239,5 @@ export const messageAnchorBytecode = '0x6080604052348015600e575f5ffd5b506108d680
 /** Compiler version and SHA-256 of the standard-JSON input that produced MessageAnchor. */
 export const messageAnchorSource = {
   "solcVersion": "0.8.37+commit.f401782d.Emscripten.clang",
-  "inputHash": "0x43f38c2e2140d77a991e7af9d2f3a490986f2582e5e9693130f2578bbddb685f"
+  "inputHash": "0x1055ca8dc1adfadf9059889f6e6a9e9a1828db9c036b68bc48684f9259fa35fe"
 } as const

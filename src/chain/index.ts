@@ -37,6 +37,7 @@ export {
   keyRegistryDomain,
   keyRegistryDomainName,
   keyRegistryDomainVersion,
+  type NewDeviceKeys,
   type RegistrySigner,
   type RevokeDeviceParameters,
   type RotateDeviceParameters,

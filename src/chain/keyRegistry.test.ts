@@ -1,9 +1,11 @@
-import { p256 } from '@noble/curves/nist.js'
+import { generateKeyPairSync } from 'node:crypto'
 import { type Address, bytesToHex, decodeEventLog, type Hex, pad, toHex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { keyRegistryAbi } from '../../contracts/artifacts/KeyRegistry.js'
 import { type ChainContext, setupChain } from '../../test/utils/anvil.js'
+import { DeviceSigningKey } from '../crypto/p256.js'
+import { proveDeviceKeys } from '../crypto/pop.js'
 import { ContractRevertError } from './errors.js'
 import {
   addDevice,
@@ -29,16 +31,38 @@ let snap: Hex
 const owner = privateKeyToAccount('0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6')
 const deadline = () => BigInt(Math.floor(Date.now() / 1000) + 3600)
 
-function deviceKey(): { p256X: Hex; p256Y: Hex; mlsKey: Hex } {
-  const pub = p256.getPublicKey(p256.utils.randomSecretKey(), false)
-  return {
-    p256X: bytesToHex(pub.slice(1, 33)),
-    p256Y: bytesToHex(pub.slice(33, 65)),
-    mlsKey: bytesToHex(crypto.getRandomValues(new Uint8Array(32))),
-  }
+/** A fresh device (P-256 + Ed25519 MLS key) with both proofs of possession for `account` on this registry. */
+function deviceKey({ account = owner.address, mlsKey }: { account?: Address; mlsKey?: Hex } = {}) {
+  const signingKey = DeviceSigningKey.generate()
+  const mls = generateKeyPairSync('ed25519')
+  const mlsSignKey = new Uint8Array(mls.privateKey.export({ format: 'der', type: 'pkcs8' }))
+  const rawMls = bytesToHex(
+    new Uint8Array(mls.publicKey.export({ format: 'der', type: 'spki' })).subarray(12),
+  )
+  const keys = { p256X: signingKey.p256X, p256Y: signingKey.p256Y, mlsKey: mlsKey ?? rawMls }
+  return { ...keys, ...proveDeviceKeys({ ...keys, signingKey, mlsSignKey, chainId, registry, account }) }
+}
+type DeviceKey = ReturnType<typeof deviceKey>
+/** A device whose P-256 proof was made for another chain or registry (all else right). */
+function popFor(over: { chainId?: number; registry?: Address }): DeviceKey {
+  const signingKey = DeviceSigningKey.generate()
+  const mls = generateKeyPairSync('ed25519')
+  const mlsSignKey = new Uint8Array(mls.privateKey.export({ format: 'der', type: 'pkcs8' }))
+  const mlsKey = bytesToHex(
+    new Uint8Array(mls.publicKey.export({ format: 'der', type: 'spki' })).subarray(12),
+  )
+  const keys = { p256X: signingKey.p256X, p256Y: signingKey.p256Y, mlsKey }
+  const context = { chainId, registry, account: owner.address, ...keys }
+  const wrong = proveDeviceKeys({ ...context, ...over, signingKey, mlsSignKey })
+  const right = proveDeviceKeys({ ...context, signingKey, mlsSignKey })
+  return { ...keys, popR: wrong.popR, popS: wrong.popS, mlsPop: right.mlsPop }
 }
 
-async function add(key = deviceKey(), signer = owner) {
+/** What the registry stores and emits of a device key (not the P-256 proof). */
+const stored = ({ p256X, p256Y, mlsKey }: DeviceKey) => ({ p256X, p256Y, mlsKey })
+
+async function add(key?: DeviceKey, signer = owner) {
+  key ??= deviceKey({ account: signer.address })
   const nonce = await getRegistryNonce(ctx.publicClient, { registry, account: signer.address })
   const d = deadline()
   const signature = await signAddDevice(signer, { registry, chainId, ...key, nonce, deadline: d })
@@ -91,14 +115,19 @@ describe('happy paths', () => {
     const [log] = res.receipt.logs
     const event = decodeEventLog({ abi: keyRegistryAbi, ...log! })
     expect(event.eventName).toBe('DeviceAdded')
-    expect(event.args).toMatchObject({ account: owner.address, deviceId: res.deviceId, ...key })
+    expect(event.args).toEqual({
+      account: owner.address,
+      deviceId: res.deviceId,
+      ...stored(key),
+      mlsPop: key.mlsPop,
+    })
 
     const devices = await getDevices(ctx.publicClient, { registry, account: owner.address })
     expect(devices).toEqual([
       {
         deviceId: res.deviceId,
         account: owner.address,
-        ...key,
+        ...stored(key),
         addedAt: res.blockNumber,
         revokedAt: undefined,
       },
@@ -110,7 +139,7 @@ describe('happy paths', () => {
 
   it('signs with a wallet client too', async () => {
     const signer = ctx.walletClients[3]!
-    const key = deviceKey()
+    const key = deviceKey({ account: signer.account.address })
     const d = deadline()
     const signature = await signAddDevice(signer, { registry, chainId, ...key, nonce: 0n, deadline: d })
     const res = await addDevice(ctx.walletClients[4]!, {
@@ -345,21 +374,47 @@ describe('reverts map to ContractRevertError codes', () => {
     expect(err.args).toEqual([1n])
   })
 
-  it('duplicate key (even for another account)', async () => {
+  it('duplicate key (registered twice by its holder)', async () => {
     const key = deviceKey()
     const { deviceId } = await add(key)
     const err = await expectRevert(add(key), 'SEALPOST_REGISTRY_DUPLICATE_KEY', 'DuplicateKey')
     expect(err.args).toEqual([deviceId])
+  })
+
+  it("key squatting: someone else's P-256 key under another account reverts InvalidProofOfPossession", async () => {
+    const mallory = privateKeyToAccount(ctx.anvil.accounts[5]!)
+    const victim = deviceKey() // the victim's proofs, for the victim's account (owner)
+    // Mallory copies the public key and proofs, before or after the victim registered.
+    await expectRevert(add(victim, mallory), 'SEALPOST_REGISTRY_INVALID_POP', 'InvalidProofOfPossession')
+    // Nor can she forge a proof for her account: any (r, s) she can make fails the precompile.
     await expectRevert(
-      add(key, privateKeyToAccount(ctx.anvil.accounts[5]!)),
-      'SEALPOST_REGISTRY_DUPLICATE_KEY',
-      'DuplicateKey',
+      add({ ...victim, popR: victim.popS, popS: victim.popR }, mallory),
+      'SEALPOST_REGISTRY_INVALID_POP',
+      'InvalidProofOfPossession',
     )
+    // With her own MLS key (and a proof she can make for it) the P-256 proof still binds the victim's MLS key.
+    const hers = deviceKey({ account: mallory.address })
+    await expectRevert(
+      add({ ...victim, mlsKey: hers.mlsKey, mlsPop: hers.mlsPop }, mallory),
+      'SEALPOST_REGISTRY_INVALID_POP',
+      'InvalidProofOfPossession',
+    )
+    // The victim's key is not burnt: its holder registers it afterwards.
+    const { deviceId } = await add(victim)
+    expect((await getDevice(ctx.publicClient, { registry, deviceId }))?.account).toBe(owner.address)
+  })
+
+  it.each([
+    ['another account', () => deviceKey({ account: ctx.walletClients[6]!.account.address })],
+    ['another chain', () => ({ ...deviceKey(), ...popFor({ chainId: 1 }) })],
+    ['another registry', () => ({ ...deviceKey(), ...popFor({ registry: ctx.contracts.messageAnchor }) })],
+  ])('a P-256 proof of possession for %s reverts InvalidProofOfPossession', async (_label, make) => {
+    await expectRevert(add(make()), 'SEALPOST_REGISTRY_INVALID_POP', 'InvalidProofOfPossession')
   })
 
   it('unknown device (never added, or owned by another account)', async () => {
     await expectRevert(revoke(pad('0x1234')), 'SEALPOST_REGISTRY_UNKNOWN_DEVICE', 'UnknownDevice')
-    const { deviceId } = await add(deviceKey(), privateKeyToAccount(ctx.anvil.accounts[6]!))
+    const { deviceId } = await add(undefined, privateKeyToAccount(ctx.anvil.accounts[6]!))
     await expectRevert(revoke(deviceId), 'SEALPOST_REGISTRY_UNKNOWN_DEVICE', 'UnknownDevice')
   })
 
@@ -419,7 +474,7 @@ describe('reverts map to ContractRevertError codes', () => {
   })
 
   it('accepts the largest mlsKey (2592 bytes, ML-DSA-87)', async () => {
-    const res = await add({ ...deviceKey(), mlsKey: bytesToHex(new Uint8Array(2592).fill(7)) })
+    const res = await add(deviceKey({ mlsKey: bytesToHex(new Uint8Array(2592).fill(7)) }))
     console.log(`addDevice gas (2592-byte mlsKey): ${res.gasUsed}`)
     expect(res.receipt.status).toBe('success')
   })

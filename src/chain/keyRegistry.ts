@@ -1,4 +1,4 @@
-/** Typed viem actions for the KeyRegistry contract: EIP-712 authorizations, writes, views and a client decorator. */
+/** Typed viem actions for KeyRegistry v2: EIP-712 authorizations, writes (with proofs of possession), views and a client decorator. */
 import {
   type Account,
   type Address,
@@ -26,9 +26,9 @@ export const keyRegistryDomainName = 'Sealpost KeyRegistry'
  * EIP-712 domain version of KeyRegistry.
  *
  * @example
- * keyRegistryDomainVersion // '1'
+ * keyRegistryDomainVersion // '2'
  */
-export const keyRegistryDomainVersion = '1'
+export const keyRegistryDomainVersion = '2'
 
 /**
  * EIP-712 types of the AddDevice authorization.
@@ -42,6 +42,7 @@ export const addDeviceTypes = {
     { name: 'p256X', type: 'bytes32' },
     { name: 'p256Y', type: 'bytes32' },
     { name: 'mlsKey', type: 'bytes' },
+    { name: 'mlsPop', type: 'bytes' },
     { name: 'nonce', type: 'uint256' },
     { name: 'deadline', type: 'uint256' },
   ],
@@ -75,6 +76,7 @@ export const rotateDeviceTypes = {
     { name: 'p256X', type: 'bytes32' },
     { name: 'p256Y', type: 'bytes32' },
     { name: 'mlsKey', type: 'bytes' },
+    { name: 'mlsPop', type: 'bytes' },
     { name: 'nonce', type: 'uint256' },
     { name: 'deadline', type: 'uint256' },
   ],
@@ -119,9 +121,16 @@ type SignBase = { registry: Address; chainId: number; nonce: bigint; deadline: b
  * Parameters of {@link signAddDevice}.
  *
  * @example
- * signAddDevice(owner, { registry, chainId, p256X, p256Y, mlsKey, nonce, deadline })
+ * signAddDevice(owner, { registry, chainId, p256X, p256Y, mlsKey, mlsPop, nonce, deadline })
  */
-export type SignAddDeviceParameters = SignBase & { p256X: Hex; p256Y: Hex; mlsKey: Hex; account?: Address }
+export type SignAddDeviceParameters = SignBase & {
+  p256X: Hex
+  p256Y: Hex
+  mlsKey: Hex
+  /** The MLS key's proof of possession (`signMlsPop`), covered by the account's signature. */
+  mlsPop: Hex
+  account?: Address
+}
 /**
  * Parameters of {@link signRevokeDevice}.
  *
@@ -133,13 +142,14 @@ export type SignRevokeDeviceParameters = SignBase & { deviceId: Hex; account?: A
  * Parameters of {@link signRotateDevice}.
  *
  * @example
- * signRotateDevice(owner, { registry, chainId, oldDeviceId, p256X, p256Y, mlsKey, nonce, deadline })
+ * signRotateDevice(owner, { registry, chainId, oldDeviceId, p256X, p256Y, mlsKey, mlsPop, nonce, deadline })
  */
 export type SignRotateDeviceParameters = SignBase & {
   oldDeviceId: Hex
   p256X: Hex
   p256Y: Hex
   mlsKey: Hex
+  mlsPop: Hex
   account?: Address
 }
 
@@ -158,7 +168,7 @@ async function sign(signer: RegistrySigner, typedData: Parameters<LocalAccount['
  * Signs an AddDevice authorization (EIP-712) with the account's wallet. `account` defaults to the signer.
  *
  * @example
- * const signature = await signAddDevice(owner, { registry, chainId, p256X, p256Y, mlsKey, nonce: 0n, deadline })
+ * const signature = await signAddDevice(owner, { registry, chainId, p256X, p256Y, mlsKey, mlsPop, nonce: 0n, deadline })
  */
 export async function signAddDevice(signer: RegistrySigner, params: SignAddDeviceParameters): Promise<Hex> {
   return sign(signer, {
@@ -170,6 +180,7 @@ export async function signAddDevice(signer: RegistrySigner, params: SignAddDevic
       p256X: params.p256X,
       p256Y: params.p256Y,
       mlsKey: params.mlsKey,
+      mlsPop: params.mlsPop,
       nonce: params.nonce,
       deadline: params.deadline,
     },
@@ -203,7 +214,7 @@ export async function signRevokeDevice(
  * Signs a RotateDevice authorization (EIP-712): revoke `oldDeviceId` and add the new key atomically.
  *
  * @example
- * const signature = await signRotateDevice(owner, { registry, chainId, oldDeviceId, p256X, p256Y, mlsKey, nonce, deadline })
+ * const signature = await signRotateDevice(owner, { registry, chainId, oldDeviceId, p256X, p256Y, mlsKey, mlsPop, nonce, deadline })
  */
 export async function signRotateDevice(
   signer: RegistrySigner,
@@ -219,6 +230,7 @@ export async function signRotateDevice(
       p256X: params.p256X,
       p256Y: params.p256Y,
       mlsKey: params.mlsKey,
+      mlsPop: params.mlsPop,
       nonce: params.nonce,
       deadline: params.deadline,
     },
@@ -241,12 +253,28 @@ type WriteBase = {
 }
 
 /**
+ * A new device's public keys and its proofs of possession (`proveDeviceKeys` from `crypto/pop.ts`).
+ *
+ * @example const keys: NewDeviceKeys = { p256X, p256Y, mlsKey, ...proveDeviceKeys({ ... }) }
+ */
+export type NewDeviceKeys = {
+  p256X: Hex
+  p256Y: Hex
+  mlsKey: Hex
+  /** P-256 proof of possession (r, s), checked on chain with the P256VERIFY precompile. */
+  popR: Hex
+  popS: Hex
+  /** MLS proof of possession, emitted in DeviceAdded and checked by every client's RegistryWatcher. */
+  mlsPop: Hex
+}
+
+/**
  * Parameters of {@link addDevice}.
  *
  * @example
- * addDevice(client, { registry, account, p256X, p256Y, mlsKey, nonce, deadline, signature })
+ * addDevice(client, { registry, account, p256X, p256Y, mlsKey, popR, popS, mlsPop, nonce, deadline, signature })
  */
-export type AddDeviceParameters = WriteBase & { account: Address; p256X: Hex; p256Y: Hex; mlsKey: Hex }
+export type AddDeviceParameters = WriteBase & NewDeviceKeys & { account: Address }
 /**
  * Parameters of {@link revokeDevice}.
  *
@@ -258,14 +286,16 @@ export type RevokeDeviceParameters = WriteBase & { account: Address; deviceId: H
  * Parameters of {@link rotateDevice}.
  *
  * @example
- * rotateDevice(client, { registry, account, oldDeviceId, p256X, p256Y, mlsKey, nonce, deadline, signature })
+ * rotateDevice(client, { registry, account, oldDeviceId, p256X, p256Y, mlsKey, popR, popS, mlsPop, nonce, deadline, signature })
  */
-export type RotateDeviceParameters = WriteBase & {
-  account: Address
-  oldDeviceId: Hex
-  p256X: Hex
-  p256Y: Hex
-  mlsKey: Hex
+export type RotateDeviceParameters = WriteBase &
+  NewDeviceKeys & {
+    account: Address
+    oldDeviceId: Hex
+  }
+
+function newDevice(p: NewDeviceKeys) {
+  return { p256X: p.p256X, p256Y: p.p256Y, mlsKey: p.mlsKey, popR: p.popR, popS: p.popS, mlsPop: p.mlsPop }
 }
 
 /** The explicit `nonce`, or the account's current one read from the registry. */
@@ -277,8 +307,10 @@ async function resolveNonce(
 }
 
 /**
- * Submits a signed AddDevice authorization. Anyone may submit (relayed, gasless for the account).
- * `nonce` defaults to the account's current registry nonce.
+ * Submits a signed AddDevice authorization with the device's proofs of possession. Anyone may submit (relayed,
+ * gasless for the account). `nonce` defaults to the account's current registry nonce. A key registered before
+ * reverts `DuplicateKey`; a P-256 proof that is not for this account, chain, registry and key pair reverts
+ * `InvalidProofOfPossession` (SEALPOST_REGISTRY_INVALID_POP): nobody can register someone else's key.
  *
  * @example
  * const { deviceId, gasUsed } = await addDevice(walletClient, { registry, account, p256X, p256Y, mlsKey, deadline, signature })
@@ -294,15 +326,7 @@ export async function addDevice(
       address: params.registry,
       abi: keyRegistryAbi,
       functionName: 'addDevice',
-      args: [
-        params.account,
-        params.p256X,
-        params.p256Y,
-        params.mlsKey,
-        nonce,
-        params.deadline,
-        params.signature,
-      ],
+      args: [params.account, newDevice(params), nonce, params.deadline, params.signature],
     },
     params.sender,
     params.confirmations,
@@ -352,16 +376,7 @@ export async function rotateDevice(
       address: params.registry,
       abi: keyRegistryAbi,
       functionName: 'rotateDevice',
-      args: [
-        params.account,
-        params.oldDeviceId,
-        params.p256X,
-        params.p256Y,
-        params.mlsKey,
-        nonce,
-        params.deadline,
-        params.signature,
-      ],
+      args: [params.account, params.oldDeviceId, newDevice(params), nonce, params.deadline, params.signature],
     },
     params.sender,
     params.confirmations,

@@ -1,16 +1,15 @@
-import { p256 } from '@noble/curves/nist.js'
 import { type Address, bytesToHex, type Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ChainContext, setupChain } from '../../test/utils/anvil.js'
+import { registerTestDevice, testDeviceKeys } from '../../test/utils/devices.js'
+import { proveDeviceKeys, signP256Pop } from '../crypto/pop.js'
 import { WatcherBehindError } from './errors.js'
 import {
-  addDevice,
   getRegistryNonce,
   isDeviceValidAt,
   revokeDevice,
   rotateDevice,
-  signAddDevice,
   signRevokeDevice,
   signRotateDevice,
 } from './keyRegistry.js'
@@ -22,21 +21,13 @@ const alice = privateKeyToAccount('0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b
 const bob = privateKeyToAccount('0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e')
 const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600)
 
-function deviceKey() {
-  const pub = p256.getPublicKey(p256.utils.randomSecretKey(), false)
-  return {
-    p256X: bytesToHex(pub.slice(1, 33)),
-    p256Y: bytesToHex(pub.slice(33, 65)),
-    mlsKey: bytesToHex(crypto.getRandomValues(new Uint8Array(32))),
-  }
-}
+const deviceKey = (owner: typeof alice) =>
+  testDeviceKeys({ chainId: ctx.anvil.chainId, registry, account: owner.address })
 
-async function add(owner: typeof alice) {
-  const key = deviceKey()
-  const nonce = await getRegistryNonce(ctx.publicClient, { registry, account: owner.address })
-  const chainId = ctx.anvil.chainId
-  const signature = await signAddDevice(owner, { registry, chainId, ...key, nonce, deadline })
-  return addDevice(ctx.walletClient, { registry, account: owner.address, ...key, deadline, signature })
+async function add(owner: typeof alice, keys = deviceKey(owner)) {
+  const res = await registerTestDevice(ctx, owner, { keys })
+  const hash = (await ctx.publicClient.getBlock({ blockNumber: res.blockNumber })).transactions[0]!
+  return { ...res, hash }
 }
 
 async function revoke(owner: typeof alice, deviceId: Hex) {
@@ -47,7 +38,7 @@ async function revoke(owner: typeof alice, deviceId: Hex) {
 }
 
 async function rotate(owner: typeof alice, oldDeviceId: Hex) {
-  const key = deviceKey()
+  const key = deviceKey(owner)
   const nonce = await getRegistryNonce(ctx.publicClient, { registry, account: owner.address })
   const chainId = ctx.anvil.chainId
   const signature = await signRotateDevice(owner, { registry, chainId, oldDeviceId, ...key, nonce, deadline })
@@ -171,5 +162,71 @@ describe('RegistryWatcher', () => {
     expect(watcher.device(a2.deviceId)).toBeUndefined()
     expect(watcher.devicesOf(alice.address)).toHaveLength(before)
     expect(watcher.isValidAt(alice.address, a2.deviceId, a2.blockNumber)).toBe(false)
+  })
+
+  it('attack 8: ignores a device whose MLS proof of possession fails; the first valid record owns an MLS key', async () => {
+    const mallory = privateKeyToAccount(ctx.anvil.accounts[9]!)
+    const victimKeys = deviceKey(alice) // Alice's device, not registered yet
+    const watcher = new RegistryWatcher({
+      publicClient: ctx.publicClient,
+      registry,
+      fromBlock: ctx.deployBlock,
+    })
+    const ignored: Hex[] = []
+    watcher.on('device-ignored', (r) => ignored.push(r.deviceId))
+    await watcher.sync()
+
+    // Mallory registers her own P-256 key with Alice's MLS key: garbage proof, and a copy of Alice's proof
+    // (made for Alice's account and P-256 key), both fail.
+    const squat = (mlsPop: Hex) => {
+      const own = deviceKey(mallory)
+      const context = { ...own, mlsKey: victimKeys.mlsKey, chainId: ctx.anvil.chainId, registry }
+      return {
+        ...own,
+        mlsKey: victimKeys.mlsKey,
+        ...signP256Pop(own.signingKey, { ...context, account: mallory.address }),
+        mlsPop,
+      }
+    }
+    const garbage = squat(bytesToHex(new Uint8Array(64).fill(7)))
+    const copied = squat(victimKeys.mlsPop)
+    const squats = [await add(mallory, garbage), await add(mallory, copied)]
+    // A malformed proof (wrong length) is just as invalid.
+    const short = await add(mallory, { ...deviceKey(mallory), mlsPop: '0x01' })
+    await watcher.sync()
+    for (const { deviceId } of [...squats, short]) {
+      expect(watcher.device(deviceId)).toBeUndefined()
+      expect(watcher.deviceRecord(deviceId)).toMatchObject({ account: mallory.address, invalid: 'mls-pop' })
+      expect(watcher.isValidAt(mallory.address, deviceId, watcher.syncedTo)).toBe(false)
+    }
+    expect(watcher.activeDevicesOf(mallory.address)).toEqual([])
+    expect(watcher.devicesOf(mallory.address)).toEqual([])
+    expect(ignored).toEqual([...squats, short].map((s) => s.deviceId))
+
+    // Alice registers her device afterwards: valid, and it owns the MLS key.
+    const a = await add(alice, victimKeys)
+    await watcher.sync()
+    expect(watcher.device(a.deviceId)).toMatchObject({ account: alice.address, mlsKey: victimKeys.mlsKey })
+    expect(watcher.device(a.deviceId)?.invalid).toBeUndefined()
+    expect(watcher.activeDevicesOf(alice.address).map((d) => d.deviceId)).toContain(a.deviceId)
+
+    // The same MLS key in a later record with a valid proof (only its holder can make one) is ignored too.
+    const again = testDeviceKeys({ chainId: ctx.anvil.chainId, registry, account: bob.address })
+    const reuse = {
+      ...again,
+      mlsKey: victimKeys.mlsKey,
+      ...proveDeviceKeys({
+        ...again,
+        mlsKey: victimKeys.mlsKey,
+        mlsSignKey: victimKeys.mlsSignKey,
+        chainId: ctx.anvil.chainId,
+        registry,
+        account: bob.address,
+      }),
+    }
+    const b = await add(bob, reuse)
+    await watcher.sync()
+    expect(watcher.deviceRecord(b.deviceId)?.invalid).toBe('mls-key-taken')
+    expect(watcher.device(b.deviceId)).toBeUndefined()
   })
 })

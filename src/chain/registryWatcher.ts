@@ -1,9 +1,10 @@
-/** Follows KeyRegistry events into an in-memory cache that answers "which devices were valid at block B". */
+/** Follows KeyRegistry events into an in-memory cache that answers "which devices were valid at block B", ignoring devices whose MLS proof of possession fails. */
 import { EventEmitter } from 'node:events'
 import type { Address, Client, Hex } from 'viem'
 import { getAbiItem } from 'viem'
-import { getBlock, getLogs } from 'viem/actions'
+import { getBlock, getChainId, getLogs } from 'viem/actions'
 import { keyRegistryAbi } from '../../contracts/artifacts/KeyRegistry.js'
+import { verifyMlsPop } from '../crypto/pop.js'
 import type { BaseError } from '../errors.js'
 import { mapChainError, WatcherBehindError } from './errors.js'
 
@@ -19,10 +20,19 @@ export type DeviceRecord = {
   p256X: Hex
   p256Y: Hex
   mlsKey: Hex
+  /** The MLS key's proof of possession from the DeviceAdded event. */
+  mlsPop?: Hex
   addedAt: bigint
   revokedAt?: bigint
   addedTx: Hex
   revokedTx?: Hex
+  /**
+   * Why the watcher ignores this record (absent for a valid one): `mls-pop`, its MLS proof of possession does
+   * not verify (someone registered a key it does not hold); `mls-key-taken`, an earlier record with a valid
+   * proof owns the same MLS key. Ignored records are invisible to `device`, `devicesOf`, `activeDevicesOf` and
+   * `isValidAt`; `deviceRecord` still shows them.
+   */
+  invalid?: 'mls-pop' | 'mls-key-taken'
 }
 
 /**
@@ -46,6 +56,8 @@ export type RegistryWatcherEvents = {
   change: [RegistryChange]
   'device-added': [DeviceRecord]
   'device-revoked': [DeviceRecord]
+  /** A DeviceAdded whose record is ignored (see `DeviceRecord.invalid`). */
+  'device-ignored': [DeviceRecord]
   /** A background sync failed (only emitted when someone listens; otherwise kept in `lastError`). */
   error: [BaseError]
 }
@@ -78,6 +90,9 @@ const key = (a: string) => a.toLowerCase()
  * Keeps a local, event-sourced copy of the KeyRegistry.
  *
  * `start()` backfills DeviceAdded/DeviceRevoked logs from `fromBlock` to the head in chunks, then polls.
+ * Every DeviceAdded's MLS proof of possession (`mlsPop`, see `crypto/pop.ts`) is checked against the chain id,
+ * registry, account and P-256 key; a record whose proof fails is ignored (as is a later record reusing an MLS
+ * key that an earlier valid record owns), so an MLS key squatted under another account binds nobody.
  * Reorgs: before each sync the watcher compares the hash of the block it last synced with the chain's;
  * if it changed, it drops what it learned in the last `reorgDepth` blocks, emits
  * `change {type:'reorg'}`, and reads those blocks again. Deeper reorgs are not detected.
@@ -100,6 +115,9 @@ export class RegistryWatcher extends EventEmitter<RegistryWatcherEvents> {
   readonly #reorgDepth: bigint
   readonly #byId = new Map<Hex, DeviceRecord>()
   readonly #byAccount = new Map<string, DeviceRecord[]>()
+  /** MLS key (lower-case hex) → deviceId of the first record with a valid proof that registered it. */
+  readonly #mlsOwner = new Map<string, Hex>()
+  #chainId: number | undefined
   #syncedTo: bigint
   #syncedHash: Hex | undefined
   #queue: Promise<unknown> = Promise.resolve()
@@ -166,7 +184,7 @@ export class RegistryWatcher extends EventEmitter<RegistryWatcherEvents> {
    * watcher.devicesOf(alice).length
    */
   devicesOf(account: Address): DeviceRecord[] {
-    return (this.#byAccount.get(key(account)) ?? []).map((r) => ({ ...r }))
+    return (this.#byAccount.get(key(account)) ?? []).filter((r) => !r.invalid).map((r) => ({ ...r }))
   }
 
   /**
@@ -180,12 +198,23 @@ export class RegistryWatcher extends EventEmitter<RegistryWatcherEvents> {
   }
 
   /**
-   * One device by id.
+   * One valid device by id (undefined for an unknown or ignored one).
    *
    * @example
    * watcher.device(deviceId)?.account
    */
   device(deviceId: Hex): DeviceRecord | undefined {
+    const r = this.#byId.get(key(deviceId) as Hex)
+    return r && !r.invalid ? { ...r } : undefined
+  }
+
+  /**
+   * The on-chain record of `deviceId`, ignored ones included (`invalid` says why): who owns a key.
+   *
+   * @example
+   * const owner = watcher.deviceRecord(deviceId)?.account
+   */
+  deviceRecord(deviceId: Hex): DeviceRecord | undefined {
     const r = this.#byId.get(key(deviceId) as Hex)
     return r ? { ...r } : undefined
   }
@@ -200,7 +229,7 @@ export class RegistryWatcher extends EventEmitter<RegistryWatcherEvents> {
   isValidAt(account: Address, deviceId: Hex, block: bigint): boolean {
     if (block > this.#syncedTo) throw new WatcherBehindError({ block, syncedTo: this.#syncedTo })
     const r = this.#byId.get(key(deviceId) as Hex)
-    if (!r || key(r.account) !== key(account)) return false
+    if (!r || r.invalid || key(r.account) !== key(account)) return false
     return r.addedAt <= block && (r.revokedAt === undefined || block < r.revokedAt)
   }
 
@@ -222,6 +251,7 @@ export class RegistryWatcher extends EventEmitter<RegistryWatcherEvents> {
         const block = await getBlock(this.#client, { blockNumber: this.#syncedTo })
         if (block.hash !== this.#syncedHash) this.#rewind()
       }
+      this.#chainId ??= await getChainId(this.#client)
       const head = await getBlock(this.#client, { blockTag: 'latest' })
       if (head.number === null || head.hash === null) return this.#syncedTo
       for (let from = this.#syncedTo + 1n; from <= head.number; from += this.#chunkSize) {
@@ -242,6 +272,7 @@ export class RegistryWatcher extends EventEmitter<RegistryWatcherEvents> {
               p256X: log.args.p256X,
               p256Y: log.args.p256Y,
               mlsKey: log.args.mlsKey,
+              mlsPop: log.args.mlsPop,
               addedAt: log.blockNumber,
               addedTx: log.transactionHash,
             })
@@ -263,10 +294,27 @@ export class RegistryWatcher extends EventEmitter<RegistryWatcherEvents> {
   #added(record: DeviceRecord): void {
     const id = key(record.deviceId) as Hex
     if (this.#byId.has(id)) return
+    const popValid = verifyMlsPop({
+      chainId: this.#chainId ?? 0,
+      registry: this.registry,
+      account: record.account,
+      p256X: record.p256X,
+      p256Y: record.p256Y,
+      mlsKey: record.mlsKey,
+      mlsPop: record.mlsPop ?? '0x',
+    })
+    const mls = key(record.mlsKey)
+    if (!popValid) record.invalid = 'mls-pop'
+    else if (this.#mlsOwner.has(mls)) record.invalid = 'mls-key-taken'
+    else this.#mlsOwner.set(mls, id)
     this.#byId.set(id, record)
     const list = this.#byAccount.get(key(record.account)) ?? []
     list.push(record)
     this.#byAccount.set(key(record.account), list)
+    if (record.invalid) {
+      this.emit('device-ignored', { ...record })
+      return
+    }
     this.emit('device-added', { ...record })
     this.emit('change', { type: 'device-added', record: { ...record } })
   }
@@ -276,6 +324,7 @@ export class RegistryWatcher extends EventEmitter<RegistryWatcherEvents> {
     if (!r || r.revokedAt !== undefined) return
     r.revokedAt = block
     r.revokedTx = tx
+    if (r.invalid) return
     this.emit('device-revoked', { ...r })
     this.emit('change', { type: 'device-revoked', record: { ...r } })
   }
@@ -286,6 +335,7 @@ export class RegistryWatcher extends EventEmitter<RegistryWatcherEvents> {
     for (const [id, r] of this.#byId) {
       if (r.addedAt > target) {
         this.#byId.delete(id)
+        if (this.#mlsOwner.get(key(r.mlsKey)) === id) this.#mlsOwner.delete(key(r.mlsKey))
         const list = this.#byAccount.get(key(r.account)) ?? []
         const kept = list.filter((x) => x !== r)
         if (kept.length > 0) this.#byAccount.set(key(r.account), kept)

@@ -204,6 +204,28 @@ export class DeviceNotRegisteredError extends UsageError {
 }
 
 /**
+ * This device's P-256 key is registered on chain to another account (a key is bound to the first account whose
+ * registration proved possession of it), so `register()` cannot register it for this one.
+ *
+ * @example throw new DeviceKeyTakenError({ deviceId, owner, account })
+ */
+export class DeviceKeyTakenError extends UsageError {
+  override name = 'DeviceKeyTakenError' as const
+  readonly owner: string
+  constructor(p: { deviceId: string; owner: string; account: string }) {
+    super('This device key is registered to another account.', {
+      metaMessages: [
+        `Device: ${p.deviceId}`,
+        `Registered to: ${p.owner}`,
+        `This client's account: ${p.account}`,
+      ],
+      code: 'SEALPOST_DEVICE_KEY_TAKEN',
+    })
+    this.owner = p.owner
+  }
+}
+
+/**
  * The device under `home` belongs to another account than the one given.
  *
  * @example throw new AccountMismatchError({ deviceAccount, givenAccount })

@@ -1,5 +1,5 @@
 /** The device on chain: registering it, revoking another device of the account, publishing key packages. */
-import { createWalletClient, type Hex, http } from 'viem'
+import { createWalletClient, type Hex, http, isAddressEqual } from 'viem'
 import type { LocalAccount } from 'viem/accounts'
 import {
   addDevice,
@@ -9,10 +9,11 @@ import {
   signRevokeDevice,
 } from '../chain/keyRegistry.js'
 import type { DeviceRecord } from '../chain/registryWatcher.js'
+import { proveDeviceKeys } from '../crypto/pop.js'
 import { createEnvelope, type Envelope } from '../protocol/envelope.js'
 import { inboxTopic } from '../protocol/topics.js'
 import type { ClientContext } from './context.js'
-import { AccountKeyRequiredError, DeviceNotRegisteredError } from './errors.js'
+import { AccountKeyRequiredError, DeviceKeyTakenError, DeviceNotRegisteredError } from './errors.js'
 import { devicePublicKeys } from './identity.js'
 import { createKeyPackage, encodeMls, encodePrivateKeyPackage } from './mls.js'
 
@@ -44,8 +45,10 @@ export async function assertActive(ctx: Pick<ClientContext, 'watcher' | 'deviceI
 }
 
 /**
- * Registers this device on chain (EIP-712 authorisation by the account; submitted by `submitter` or the account),
- * then tops its key packages up to `keyPackages`. Idempotent.
+ * Registers this device on chain (EIP-712 authorisation by the account, with the proofs of possession of its
+ * P-256 and MLS keys; submitted by `submitter` or the account), then tops its key packages up to `keyPackages`.
+ * Idempotent. Throws `DeviceKeyTakenError` (SEALPOST_DEVICE_KEY_TAKEN) when the key is registered to another
+ * account.
  *
  * @example const { txHash } = await register(ctx, { keyPackages: 5 })
  */
@@ -54,14 +57,29 @@ export async function register(
   { keyPackages = 5 }: { keyPackages?: number } = {},
 ): Promise<{ deviceId: Hex; txHash?: Hex | undefined; gasUsed?: bigint | undefined; blockNumber: bigint }> {
   let record = await registration(ctx)
+  // The watcher hides records it ignores (a failed MLS proof): the owner check reads the raw record.
+  const owner = ctx.watcher.deviceRecord(ctx.deviceId)?.account
+  if (owner && !isAddressEqual(owner, ctx.account))
+    throw new DeviceKeyTakenError({ deviceId: ctx.deviceId, owner, account: ctx.account })
   let txHash: Hex | undefined
   let gasUsed: bigint | undefined
   if (record?.revokedAt !== undefined)
     throw new DeviceNotRegisteredError({ deviceId: ctx.deviceId, revoked: true })
   if (!record) {
     const wallet = requireWallet(ctx)
-    const keys = devicePublicKeys(ctx.device)
     const registry = ctx.deployment.keyRegistry
+    const publicKeys = devicePublicKeys(ctx.device)
+    const keys = {
+      ...publicKeys,
+      ...proveDeviceKeys({
+        ...publicKeys,
+        signingKey: ctx.device.signingKey,
+        mlsSignKey: ctx.device.mls.signKey,
+        chainId: ctx.chainId,
+        registry,
+        account: ctx.account,
+      }),
+    }
     const nonce = await getRegistryNonce(ctx.publicClient, { registry, account: ctx.account })
     const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600)
     const signature = await signAddDevice(wallet, {

@@ -4,13 +4,8 @@ import { bytesToHex, type Hex } from 'viem'
 import type { LocalAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { type ChainContext, setupChain } from '../../test/utils/anvil.js'
-import {
-  addDevice,
-  getRegistryNonce,
-  revokeDevice,
-  signAddDevice,
-  signRevokeDevice,
-} from '../chain/keyRegistry.js'
+import { registerTestDevice, testDeviceKeys } from '../../test/utils/devices.js'
+import { getRegistryNonce, revokeDevice, signRevokeDevice } from '../chain/keyRegistry.js'
 import { anchorRoot } from '../chain/messageAnchor.js'
 import { DeviceSigningKey } from '../crypto/p256.js'
 import { signStatement } from '../crypto/statementSignature.js'
@@ -38,26 +33,14 @@ const rand32 = (): Hex => bytesToHex(randomBytes(32))
 async function register(index: number) {
   const account = ctx.walletClients[index]!.account as LocalAccount
   const key = DeviceSigningKey.generate()
-  const registry = ctx.contracts.keyRegistry
-  const nonce = await getRegistryNonce(ctx.publicClient, { registry, account: account.address })
-  const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600)
-  const keys = { p256X: key.p256X, p256Y: key.p256Y, mlsKey: rand32() }
-  const signature = await signAddDevice(account, {
-    registry,
+  const keys = testDeviceKeys({
     chainId: ctx.anvil.chainId,
-    ...keys,
-    nonce,
-    deadline,
+    registry: ctx.contracts.keyRegistry,
+    account: account.address,
+    signingKey: key,
   })
   // Relayed: account 0 pays the gas, the account only signs.
-  const { deviceId } = await addDevice(ctx.walletClient, {
-    registry,
-    account: account.address,
-    ...keys,
-    nonce,
-    deadline,
-    signature,
-  })
+  const { deviceId } = await registerTestDevice(ctx, account, { keys })
   return { account, key, deviceId }
 }
 

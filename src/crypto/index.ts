@@ -29,6 +29,15 @@ export {
   verifyP256,
 } from './p256.js'
 export {
+  mlsPopMessage,
+  type PopContext,
+  p256PopMessage,
+  proveDeviceKeys,
+  signMlsPop,
+  signP256Pop,
+  verifyMlsPop,
+} from './pop.js'
+export {
   type SignStatementErrorType,
   type SignStatementParameters,
   signStatement,

@@ -18,6 +18,8 @@ test('labels are exactly the strings of plan.md', () => {
       "keystore": "sealpost/v1/keystore",
       "leaf": "sealpost/v1/leaf",
       "logEntry": "sealpost/v1/log-entry",
+      "popMls": "sealpost/v2/pop-mls",
+      "popP256": "sealpost/v2/pop-p256",
       "relayAuth": "sealpost/v1/relay-auth",
       "statement": "sealpost/v1/statement",
     }

@@ -15,6 +15,10 @@ export const LABEL_KEYSTORE = 'sealpost/v1/keystore'
 export const LABEL_RELAY_AUTH = 'sealpost/v1/relay-auth'
 /** Tamper-evident log entry hash: SHA-256(label || 0x00 || prevHash || canonical entry). @example LABEL_LOG_ENTRY // 'sealpost/v1/log-entry' */
 export const LABEL_LOG_ENTRY = 'sealpost/v1/log-entry'
+/** P-256 proof of possession (KeyRegistry v2): ECDSA-SHA256 over label || 0x00 || chainId u256 || registry || account || p256X || p256Y || keccak256(mlsKey). @example LABEL_POP_P256 // 'sealpost/v2/pop-p256' */
+export const LABEL_POP_P256 = 'sealpost/v2/pop-p256'
+/** MLS-key proof of possession: the MLS key signs label || 0x00 || chainId u256 || registry || account || p256X || p256Y. @example LABEL_POP_MLS // 'sealpost/v2/pop-mls' */
+export const LABEL_POP_MLS = 'sealpost/v2/pop-mls'
 /** Device inbox topic: SHA-256(label || 0x00 || deviceId) (used by `topics.ts`; not in plan.md's list). @example LABEL_INBOX // 'sealpost/v1/inbox' */
 export const LABEL_INBOX = 'sealpost/v1/inbox'
 
@@ -32,6 +36,8 @@ export const labels = {
   inbox: LABEL_INBOX,
   relayAuth: LABEL_RELAY_AUTH,
   logEntry: LABEL_LOG_ENTRY,
+  popP256: LABEL_POP_P256,
+  popMls: LABEL_POP_MLS,
 } as const
 
 /** One of Sealpost's domain-separation labels. @example const l: Label = 'sealpost/v1/leaf' */

@@ -7,13 +7,8 @@ import { type Address, bytesToHex, getAddress, type Hex } from 'viem'
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import WebSocket from 'ws'
 import { type ChainContext, setupChain, type TestWalletClient } from '../../test/utils/anvil.js'
-import {
-  addDevice,
-  getRegistryNonce,
-  revokeDevice,
-  signAddDevice,
-  signRevokeDevice,
-} from '../chain/keyRegistry.js'
+import { registerTestDevice, testDeviceKeys } from '../../test/utils/devices.js'
+import { getRegistryNonce, revokeDevice, signRevokeDevice } from '../chain/keyRegistry.js'
 import { RegistryWatcher } from '../chain/registryWatcher.js'
 import { DeviceSigningKey } from '../crypto/p256.js'
 import { createEnvelope, type EnvelopeKind, encodeEnvelope } from '../protocol/envelope.js'
@@ -57,30 +52,14 @@ const deadline = () => BigInt(Math.floor(Date.now() / 1000) + 3600)
 
 async function registerDevice(wallet: TestWalletClient): Promise<Device> {
   const key = DeviceSigningKey.generate()
-  const registry = ctx.contracts.keyRegistry
   const account = wallet.account.address
-  const nonce = await getRegistryNonce(ctx.publicClient, { registry, account })
-  const mlsKey = `0x${randomBytes(32).toString('hex')}` as Hex
-  const d = deadline()
-  const signature = await signAddDevice(wallet, {
-    registry,
-    chainId: ctx.anvil.chain.id,
-    p256X: key.p256X,
-    p256Y: key.p256Y,
-    mlsKey,
-    nonce,
-    deadline: d,
-  })
-  const { deviceId } = await addDevice(ctx.walletClient, {
-    registry,
+  const keys = testDeviceKeys({
+    chainId: ctx.anvil.chainId,
+    registry: ctx.contracts.keyRegistry,
     account,
-    p256X: key.p256X,
-    p256Y: key.p256Y,
-    mlsKey,
-    nonce,
-    deadline: d,
-    signature,
+    signingKey: key,
   })
+  const { deviceId } = await registerTestDevice(ctx, wallet, { keys })
   return { key, account, deviceId, wallet }
 }
 

@@ -1,8 +1,5 @@
-/** Test helper for attack tests: a raw relay client over `ws` (any local address), and on-chain test devices. */
-import { randomBytes } from 'node:crypto'
 import { type Address, concat, type Hex, keccak256 } from 'viem'
 import WebSocket from 'ws'
-import { addDevice, getRegistryNonce, signAddDevice } from '../../src/chain/keyRegistry.js'
 import { DeviceSigningKey } from '../../src/crypto/p256.js'
 import {
   type ClientFrame,
@@ -12,6 +9,7 @@ import {
   relayAuthMessage,
 } from '../../src/protocol/relayFrames.js'
 import type { ChainContext, TestWalletClient } from '../utils/anvil.js'
+import { registerTestDevice, testDeviceKeys } from '../utils/devices.js'
 
 /** A P-256 device key, its id, and the account it is (or will be) registered to. */
 export type RawDevice = { key: DeviceSigningKey; account: Address; deviceId: Hex; wallet: TestWalletClient }
@@ -23,15 +21,15 @@ export function newDevice(wallet: TestWalletClient): RawDevice {
   return { key, account: wallet.account.address, deviceId, wallet }
 }
 
-/** Registers `device` in the KeyRegistry (account key signs, account 0 submits). */
+/** Registers `device` in the KeyRegistry (account key signs, account 0 submits), with a fresh MLS key. */
 export async function registerDevice(ctx: ChainContext, device: RawDevice): Promise<void> {
-  const registry = ctx.contracts.keyRegistry
-  const nonce = await getRegistryNonce(ctx.publicClient, { registry, account: device.account })
-  const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600)
-  const mlsKey = `0x${randomBytes(32).toString('hex')}` as Hex
-  const keys = { p256X: device.key.p256X, p256Y: device.key.p256Y, mlsKey, nonce, deadline }
-  const signature = await signAddDevice(device.wallet, { registry, chainId: ctx.anvil.chain.id, ...keys })
-  await addDevice(ctx.walletClient, { registry, account: device.account, ...keys, signature })
+  const keys = testDeviceKeys({
+    chainId: ctx.anvil.chainId,
+    registry: ctx.contracts.keyRegistry,
+    account: device.account,
+    signingKey: device.key,
+  })
+  await registerTestDevice(ctx, device.wallet, { keys })
 }
 
 /** A raw connection: every frame received is queued; `next` takes the first that matches. */
