@@ -1,5 +1,5 @@
 /** The docs stay true: every error code in the code is documented, every documented code still exists. */
-import { readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { expect, test } from 'vitest'
 
@@ -38,4 +38,37 @@ test('the README opens with the two commands a newcomer types', () => {
   const head = readFileSync(join(root, 'README.md'), 'utf8').split('\n').slice(0, 8).join('\n')
   expect(head).toContain('npm ci && npm start')
   expect(head).toContain('npm test')
+})
+
+test('the README and docs link only to files inside the repository, and every such file exists', () => {
+  const pages = [
+    'README.md',
+    ...readdirSync(join(root, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => `docs/${f}`),
+  ]
+  const broken: string[] = []
+  for (const page of pages) {
+    const text = readFileSync(join(root, page), 'utf8')
+    for (const [, target] of text.matchAll(/\]\(([^)\s#]+)(?:#[^)]*)?\)/g)) {
+      if (!target || /^[a-z]+:/i.test(target)) continue // https:, mailto: …
+      const resolved = join(root, page, '..', target)
+      if (!resolved.startsWith(`${root}/`) || !existsSync(resolved)) broken.push(`${page} -> ${target}`)
+    }
+  }
+  expect(broken).toEqual([])
+})
+
+test('errors are classes: no ad-hoc error name outside the error modules', () => {
+  const offenders = readdirSync(join(root, 'src'), { withFileTypes: true, recursive: true })
+    .filter(
+      (e) => e.isFile() && e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') && e.name !== 'errors.ts',
+    )
+    .flatMap((e) => {
+      const text = readFileSync(join(e.parentPath, e.name), 'utf8')
+      return [...text.matchAll(/name:\s*'([A-Za-z]*Error)'/g)].map(
+        (m) => `${join(e.parentPath, e.name).slice(root.length + 1)}: ${m[1]}`,
+      )
+    })
+  expect(offenders).toEqual([])
 })

@@ -4,8 +4,13 @@ import type { Deployment } from '../../src/client/deployment.js'
 import { type ChainContext, setupChain } from '../../test/utils/anvil.js'
 import { registerTestDevice, testDeviceKeys } from '../../test/utils/devices.js'
 
-/** A registered device whose key a worker process can load. */
-export type RegisteredDevice = { account: Hex; deviceId: Hex; pkcs8: Hex }
+/** A registered device whose key a worker process can load, with the deployment its relay must announce. */
+export type RegisteredDevice = {
+  account: Hex
+  deviceId: Hex
+  pkcs8: Hex
+  expect: { chainId: number; registry: Hex }
+}
 
 /** Starts anvil and deploys the contracts. */
 export async function benchChain(): Promise<ChainContext & { deployment: Deployment }> {
@@ -33,7 +38,12 @@ export async function registerDevices(ctx: ChainContext, count: number): Promise
     })
     const { deviceId } = await registerTestDevice(ctx, owner, { keys })
     const key = keys.signingKey
-    devices.push({ account: owner.address, deviceId, pkcs8: bytesToHex(key.exportPkcs8()) })
+    devices.push({
+      account: owner.address,
+      deviceId,
+      pkcs8: bytesToHex(key.exportPkcs8()),
+      expect: { chainId: ctx.anvil.chainId, registry: ctx.contracts.keyRegistry },
+    })
   }
   return devices
 }

@@ -52,6 +52,7 @@ async function connect(url: string, device: RegisteredDevice | undefined): Promi
       account: device!.account,
       deviceId: device!.deviceId,
       sign: (msg) => key.sign(msg),
+      expect: device!.expect,
     })
   } else {
     socket = new WebSocket(url, { perMessageDeflate: false })

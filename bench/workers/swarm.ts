@@ -32,6 +32,7 @@ workerMain(async (m) => {
               account: d.account,
               deviceId: d.deviceId,
               sign: (msg) => key.sign(msg),
+              expect: d.expect,
               connectTimeoutMs: 60_000,
             })
             const topic = `0x${n.toString(16).padStart(64, '0')}` as Hex

@@ -410,3 +410,18 @@ export class DeploymentFormatError extends UsageError {
     })
   }
 }
+
+/**
+ * A device name that cannot be a directory under `<home>/devices/`.
+ *
+ * @example new DeviceNameError({ name: '../x' })
+ */
+export class DeviceNameError extends UsageError {
+  override name = 'DeviceNameError' as const
+  constructor({ name }: { name: string }) {
+    super('Device names use 1 to 32 letters, digits, "-" or "_".', {
+      metaMessages: [`Got: ${JSON.stringify(name.slice(0, 40))}`],
+      code: 'SEALPOST_BAD_DEVICE_NAME',
+    })
+  }
+}

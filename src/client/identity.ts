@@ -15,6 +15,7 @@ import {
   readKeystoreFile,
   writeKeystoreFile,
 } from '../store/keystore.js'
+import { DeviceNameError } from './errors.js'
 
 /** scrypt cost parameters; the default (N = 2^17, r = 8, p = 1) suits interactive use. */
 export type KdfParams = { N: number; r: number; p: number }
@@ -260,12 +261,7 @@ function readIfExists(path: string): KeystoreFile {
 }
 
 function assertDeviceName(name: string): void {
-  if (!/^[a-zA-Z0-9_-]{1,32}$/.test(name))
-    throw new UsageError('Device names use 1 to 32 letters, digits, "-" or "_".', {
-      metaMessages: [`Got: ${JSON.stringify(name.slice(0, 40))}`],
-      code: 'SEALPOST_BAD_DEVICE_NAME',
-      name: 'DeviceNameError',
-    })
+  if (!/^[a-zA-Z0-9_-]{1,32}$/.test(name)) throw new DeviceNameError({ name })
 }
 
 /**

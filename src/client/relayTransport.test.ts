@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Hex } from 'viem'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { type ChainContext, setupChain, type TestWalletClient } from '../../test/utils/anvil.js'
-import { addDevice, getRegistryNonce, signAddDevice } from '../chain/keyRegistry.js'
+import { registerTestDevice } from '../../test/utils/devices.js'
 import { RegistryWatcher } from '../chain/registryWatcher.js'
 import { DeviceSigningKey } from '../crypto/p256.js'
 import { createEnvelope } from '../protocol/envelope.js'
@@ -33,16 +32,8 @@ let bob: Device
 const transports: RelayTransport[] = []
 
 async function registerDevice(wallet: TestWalletClient): Promise<Device> {
-  const key = DeviceSigningKey.generate()
-  const registry = ctx.contracts.keyRegistry
-  const account = wallet.account.address
-  const nonce = await getRegistryNonce(ctx.publicClient, { registry, account })
-  const mlsKey = `0x${randomBytes(32).toString('hex')}` as Hex
-  const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600)
-  const keys = { p256X: key.p256X, p256Y: key.p256Y, mlsKey, nonce, deadline }
-  const signature = await signAddDevice(wallet, { registry, chainId: ctx.anvil.chain.id, ...keys })
-  const { deviceId } = await addDevice(ctx.walletClient, { registry, account, ...keys, signature })
-  return { key, account, deviceId }
+  const { deviceId, keys } = await registerTestDevice(ctx, wallet)
+  return { key: keys.signingKey, account: wallet.account.address, deviceId }
 }
 
 async function connect(device: Device, extra: Partial<Parameters<typeof RelayTransport.connect>[0]> = {}) {
