@@ -1,8 +1,14 @@
 /**
- * Builds nothing: serves web/dist with a tiny static server, opens the dashboard with the dev fixture in
- * headless Chromium and writes screenshots of every view. Usage:
+ * Screenshots of the dashboard. Two modes:
+ *   tsx scripts/dashboard-screenshot.ts --readme
+ *     refreshes docs/img/dashboard.png, the README's picture: runs the Chromium test (a real chain, relay, anchorer
+ *     and demo parties) with SEALPOST_SCREENSHOT set. This is the only way that file changes; `npm test` never
+ *     writes it.
  *   npm run build:web && tsx scripts/dashboard-screenshot.ts [outDir] [--theme=dark] [--n=400]
+ *     serves web/dist with a tiny static server, opens the dashboard with the dev fixture in headless Chromium and
+ *     writes a screenshot of every view into outDir (default .tmp/dashboard).
  */
+import { spawnSync } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -10,6 +16,16 @@ import { extname, join, normalize } from 'node:path'
 import { chromium } from 'playwright-core'
 
 const args = process.argv.slice(2)
+if (args.includes('--readme')) {
+  const target = join(import.meta.dirname, '..', 'docs', 'img', 'dashboard.png')
+  const run = spawnSync('npx', ['vitest', 'run', 'test/dashboard.browser.test.ts'], {
+    cwd: join(import.meta.dirname, '..'),
+    stdio: 'inherit',
+    env: { ...process.env, SEALPOST_SCREENSHOT: target },
+  })
+  if (run.status === 0) console.log(`wrote ${target}`)
+  process.exit(run.status ?? 1)
+}
 const outDir = args.find((a) => !a.startsWith('--')) ?? '.tmp/dashboard'
 const theme = args.find((a) => a.startsWith('--theme='))?.slice(8) ?? 'light'
 const n = args.find((a) => a.startsWith('--n='))?.slice(4) ?? '400'

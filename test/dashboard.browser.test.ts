@@ -1,7 +1,7 @@
 /** The dashboard in a real Chromium, fed by a real chain, relay, anchorer and demo parties. */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import type { Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
@@ -120,10 +120,25 @@ afterAll(async () => {
 })
 
 describe('dashboard in Chromium', () => {
-  test('the page loads and connects to the live stream', async () => {
+  test('the page loads and connects to the live stream with the token of the printed URL', async () => {
+    expect(dashboard.url).toMatch(/#token=[A-Za-z0-9_-]{24}$/)
     await expect
       .poll(() => page.getByTestId('connection-status').textContent(), { timeout: 15_000 })
       .toMatch(/live|connected/i)
+    // The app keeps the token for this tab and takes it out of the address bar.
+    expect(page.url()).not.toContain('token=')
+    // Without the token (a fresh browser context: no tab storage) the stream refuses it and nothing is shown.
+    const context = await browser.newContext()
+    try {
+      const stranger = await context.newPage()
+      await stranger.goto(dashboard.url.split('#')[0] as string)
+      await expect
+        .poll(() => stranger.getByTestId('connection-status').getAttribute('data-state'), { timeout: 15_000 })
+        .toBe('closed')
+      expect(await stranger.getByTestId('message-row').count()).toBe(0)
+    } finally {
+      await context.close()
+    }
     expect(existsSync(chromiumPath)).toBe(true)
   })
 
@@ -175,11 +190,17 @@ describe('dashboard in Chromium', () => {
       expect(box?.width ?? 0).toBeGreaterThan(50)
       expect(box?.height ?? 0).toBeGreaterThan(50)
     }
-    // Give the charts a few seconds of data, then keep the picture the README shows.
+    // Give the charts a few seconds of data, then show the flow (the README's picture).
     await page.waitForTimeout(3000)
     await page.getByTestId('tab-flow').click()
     await page.waitForTimeout(500)
-    await page.screenshot({ path: join(root, 'docs', 'img', 'dashboard.png') })
+    // The README's picture, only when asked (`tsx scripts/dashboard-screenshot.ts --readme`): a test run leaves the
+    // working tree clean.
+    const shot = process.env.SEALPOST_SCREENSHOT
+    if (shot)
+      await page.screenshot({
+        path: shot === '1' ? join(root, 'docs', 'img', 'dashboard.png') : resolve(shot),
+      })
   }, 90_000)
 
   test('alerts link rejections to their messages; no plaintext but what the parties gave', async () => {

@@ -1,7 +1,7 @@
 /** `sealpost up` and `sealpost relay`: run a chain (or use --rpc), the contracts and a relay until Ctrl-C. */
 import { parseArgs } from 'node:util'
 import type { Hex } from 'viem'
-import { DashboardNotBuiltError } from '../dashboard/server.js'
+import { DashboardNotBuiltError } from '../dashboard/errors.js'
 import type { CliContext } from './context.js'
 import { ArgumentError } from './errors.js'
 import { untilSignal } from './signals.js'

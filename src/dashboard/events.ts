@@ -168,7 +168,7 @@ export const metricsEventSchema = z.object({
 export const alertEventSchema = z.object({
   type: z.literal('alert'),
   at,
-  source: z.enum(['relay', 'client', 'anchorer', 'ids']),
+  source: z.enum(['relay', 'client', 'anchorer', 'ids', 'dashboard']),
   severity: z.enum(['info', 'warning', 'critical']),
   code: z.string().max(64),
   message: z.string().max(512),

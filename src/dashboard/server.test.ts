@@ -1,10 +1,11 @@
-/** The dashboard server: schema-checked events, SSE replay then live, localhost by default, a token elsewhere. */
+/** The dashboard server: schema-checked events, SSE replay then live, a per-run token on the stream. */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { DashboardNotBuiltError } from './errors.js'
 import type { DashboardEvent } from './events.js'
-import { DashboardHub, DashboardNotBuiltError, startDashboardServer } from './server.js'
+import { DashboardHub, startDashboardServer } from './server.js'
 
 let dir: string
 beforeAll(() => {
@@ -57,8 +58,8 @@ describe('startDashboardServer', () => {
     hub.emit(alert('EARLIER'))
     const server = await startDashboardServer({ hub, staticDir: dir })
     try {
-      expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/)
-      const reading = readEvents(new URL('/events', server.url).toString(), 2)
+      expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/#token=[A-Za-z0-9_-]{24}$/)
+      const reading = readEvents(new URL(`/events?token=${server.token}`, server.url).toString(), 2)
       await new Promise((r) => setTimeout(r, 100))
       hub.emit(alert('LATER'))
       expect((await reading).map((e) => (e as { code: string }).code)).toEqual(['EARLIER', 'LATER'])
@@ -70,16 +71,17 @@ describe('startDashboardServer', () => {
     }
   })
 
-  test('a non-loopback bind requires the token', async () => {
+  test('a non-loopback bind requires the token too, and answers to IP literals', async () => {
     const hub = new DashboardHub()
     const server = await startDashboardServer({ hub, staticDir: dir, host: '0.0.0.0' })
     try {
       expect(server.token).toMatch(/^[A-Za-z0-9_-]{24}$/)
       const port = new URL(server.url).port
       expect((await fetch(`http://127.0.0.1:${port}/events`)).status).toBe(401)
-      expect((await fetch(`http://127.0.0.1:${port}/?token=wrong`)).status).toBe(401)
-      const ok = await fetch(`http://127.0.0.1:${port}/?token=${server.token}`)
+      expect((await fetch(`http://127.0.0.1:${port}/events?token=wrong`)).status).toBe(401)
+      const ok = await fetch(`http://127.0.0.1:${port}/events?token=${server.token}`)
       expect(ok.status).toBe(200)
+      await ok.body?.cancel()
     } finally {
       await server.stop()
     }

@@ -1,9 +1,10 @@
-/** The dashboard server: a bounded event hub, an SSE stream, and the built web app; localhost unless a token is set. */
-import { randomBytes, timingSafeEqual } from 'node:crypto'
+/** The dashboard server: a bounded event hub, an SSE stream behind a per-run token, and the built web app. */
+import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { extname, join, normalize, resolve } from 'node:path'
-import { UsageError } from '../errors.js'
+import { checkDashboardAccess } from './access.js'
+import { DashboardNotBuiltError } from './errors.js'
 import { type DashboardEvent, dashboardEventSchema } from './events.js'
 
 /** Event types that describe the world rather than a moment; the hub keeps all of them for late joiners. */
@@ -57,36 +58,40 @@ export class DashboardHub {
 /** Options of `startDashboardServer()`. */
 export type DashboardServerOptions = {
   hub: DashboardHub
-  /** Default 127.0.0.1. Any other host requires a token. */
+  /** Default 127.0.0.1. */
   host?: string | undefined
   /** Default 0 (a free port). */
   port?: number | undefined
-  /** Access token; generated when the host is not a loopback address and none is given. */
+  /** This run's access token for the event stream; a random 18-byte one is generated when none is given. */
   token?: string | undefined
+  /** Called with every refused request (also reported to the hub as an alert, at most once a minute per code). */
+  onRefused?: ((error: Error & { code: string; status: number }) => void) | undefined
   /** Directory of the built web app. Default `web/dist` of this package. */
   staticDir?: string | undefined
 }
 
 /** A running dashboard server. */
 export type DashboardServer = {
+  /** The URL to open: `http://host:port/#token=…` (the fragment never reaches a server, a log or a Referer). */
   url: string
-  token: string | undefined
+  token: string
   server: Server
   stop(): Promise<void>
 }
 
-/** The web app has not been built (`npm run build:web`). */
-export class DashboardNotBuiltError extends UsageError {
-  override name = 'DashboardNotBuiltError' as const
-  constructor({ dir }: { dir: string }) {
-    super('The dashboard web app is not built.', {
-      metaMessages: [`Looked in: ${dir}`, 'Run `npm run build:web` first (`npm start` does it).'],
-      code: 'SEALPOST_DASHBOARD_NOT_BUILT',
-    })
-  }
+const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'",
 }
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1'])
+/** One header as a string (the first value of a repeated one). */
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name]
+  return Array.isArray(value) ? value[0] : value
+}
+
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -98,14 +103,16 @@ const TYPES: Record<string, string> = {
 }
 
 /**
- * Serves the dashboard: the static app, and `/events` as Server-Sent Events (history replay, then live).
- * Bound to localhost by default; bound elsewhere it requires `?token=` (or `Authorization: Bearer`).
+ * Serves the dashboard: the static app, and `/events` as Server-Sent Events (history replay, then live). Bound to
+ * 127.0.0.1 by default. Every request is checked first (`checkDashboardAccess`): a foreign Host (DNS rebinding) or
+ * Origin gets 403, the event stream without this run's token (`?token=` or `Authorization: Bearer`) gets 401,
+ * each with its `SEALPOST_DASHBOARD_*` code as JSON.
  *
  * @example const { url } = await startDashboardServer({ hub, port: 8788 })
  */
 export async function startDashboardServer(options: DashboardServerOptions): Promise<DashboardServer> {
   const host = options.host ?? '127.0.0.1'
-  const token = options.token ?? (LOOPBACK.has(host) ? undefined : randomBytes(18).toString('base64url'))
+  const token = options.token ?? randomBytes(18).toString('base64url')
   const root = resolve(options.staticDir ?? join(import.meta.dirname, '..', '..', 'web', 'dist'))
   if (!existsSync(join(root, 'index.html'))) throw new DashboardNotBuiltError({ dir: root })
   const streams = new Set<ServerResponse>()
@@ -119,25 +126,44 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
     }
   })
 
-  const authorized = (req: IncomingMessage, url: URL): boolean => {
-    if (!token) return true
-    const given = url.searchParams.get('token') ?? req.headers.authorization?.replace(/^Bearer /, '') ?? ''
-    const a = Buffer.from(given)
-    const b = Buffer.from(token)
-    return a.length === b.length && timingSafeEqual(a, b)
+  let port = 0
+  const lastAlert = new Map<string, number>()
+  const refuse = (res: ServerResponse, error: Error & { code: string; status: number }) => {
+    options.onRefused?.(error)
+    const now = Date.now()
+    if (now - (lastAlert.get(error.code) ?? 0) >= 60_000) {
+      lastAlert.set(error.code, now)
+      options.hub.emit({
+        type: 'alert',
+        at: now,
+        source: 'dashboard',
+        severity: 'warning',
+        code: error.code,
+        message: error.message.split('\n').slice(0, 3).join(' ').slice(0, 512),
+      })
+    }
+    res.writeHead(error.status, { 'content-type': 'application/json', ...SECURITY_HEADERS })
+    res.end(JSON.stringify({ error: { name: error.name, code: error.code } }))
   }
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://dashboard')
-    const security = {
-      'x-content-type-options': 'nosniff',
-      'referrer-policy': 'no-referrer',
-      'content-security-policy':
-        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'",
-    }
-    if (!authorized(req, url)) {
-      res.writeHead(401, { 'content-type': 'text/plain', ...security })
-      res.end('A token is required: open the URL printed by `sealpost up`.')
+    const security = SECURITY_HEADERS
+    const refusal = checkDashboardAccess(
+      {
+        pathname: url.pathname,
+        queryToken: url.searchParams.get('token'),
+        headers: {
+          host: req.headers.host,
+          origin: req.headers.origin,
+          authorization: req.headers.authorization,
+          'sec-fetch-site': header(req, 'sec-fetch-site'),
+        },
+      },
+      { host, port, token },
+    )
+    if (refusal) {
+      refuse(res, refusal)
       return
     }
     if (req.method !== 'GET') {
@@ -182,9 +208,10 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
     server.listen(options.port ?? 0, host, () => resolveListen())
   })
   const address = server.address()
-  const port = typeof address === 'object' && address ? address.port : 0
-  const shownHost = host.includes(':') ? `[${host}]` : host
-  const url = `http://${shownHost}:${port}/${token ? `?token=${token}` : ''}`
+  port = typeof address === 'object' && address ? address.port : 0
+  const shownHost =
+    host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host
+  const url = `http://${shownHost}:${port}/#token=${token}`
   return {
     url,
     token,

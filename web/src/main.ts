@@ -12,6 +12,22 @@ import { keysView } from './views/keys.ts'
 import { logsView } from './views/logs.ts'
 import { metricsView } from './views/metrics.ts'
 
+/** This run's token, from the URL `sealpost up` printed (`#token=`, or `?token=`); kept for reloads of this tab. */
+function dashboardToken(): string {
+  const token =
+    new URLSearchParams(location.hash.slice(1)).get('token') ??
+    new URLSearchParams(location.search).get('token') ??
+    sessionStorage.getItem('sealpost-dashboard-token') ??
+    ''
+  if (token) sessionStorage.setItem('sealpost-dashboard-token', token)
+  // Out of the address bar and the history once kept.
+  if (/(^#|&)token=/.test(location.hash))
+    history.replaceState(null, '', `${location.pathname}${location.search}`)
+  return token
+}
+// Read before the tab router rewrites the fragment.
+const token = dashboardToken()
+
 type ConnState = 'connecting' | 'live' | 'reconnecting' | 'closed' | 'fixture'
 
 const model = new Model()
@@ -361,7 +377,7 @@ function ingest(raw: string): void {
 }
 
 function connect(): void {
-  const source = new EventSource(`/events${location.search}`)
+  const source = new EventSource(`/events?token=${encodeURIComponent(token)}`)
   source.addEventListener('open', () => {
     conn = 'live'
     schedule()
