@@ -2,6 +2,7 @@
 
 export * from './canonicalJson.js'
 export * from './content.js'
+export * from './conversationContext.js'
 export * from './credential.js'
 export * from './envelope.js'
 export * from './labels.js'
