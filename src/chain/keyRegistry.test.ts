@@ -9,7 +9,6 @@ import { proveDeviceKeys } from '../crypto/pop.js'
 import { ContractRevertError } from './errors.js'
 import {
   addDevice,
-  deviceIdOf,
   getDevice,
   getDevices,
   getRegistryNonce,
@@ -17,10 +16,8 @@ import {
   keyRegistryActions,
   revokeDevice,
   rotateDevice,
-  signAddDevice,
-  signRevokeDevice,
-  signRotateDevice,
 } from './keyRegistry.js'
+import { deviceIdOf, signAddDevice, signRevokeDevice, signRotateDevice } from './registryAuthorizations.js'
 
 const P = 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffffn
 

@@ -5,14 +5,8 @@ import { type ChainContext, setupChain } from '../../test/utils/anvil.js'
 import { registerTestDevice, testDeviceKeys } from '../../test/utils/devices.js'
 import { proveDeviceKeys, signP256Pop } from '../crypto/pop.js'
 import { WatcherBehindError } from './errors.js'
-import {
-  getRegistryNonce,
-  isDeviceValidAt,
-  revokeDevice,
-  rotateDevice,
-  signRevokeDevice,
-  signRotateDevice,
-} from './keyRegistry.js'
+import { getRegistryNonce, isDeviceValidAt, revokeDevice, rotateDevice } from './keyRegistry.js'
+import { signRevokeDevice, signRotateDevice } from './registryAuthorizations.js'
 import { type RegistryChange, RegistryWatcher } from './registryWatcher.js'
 
 let ctx: ChainContext

@@ -1,13 +1,8 @@
 /** The device on chain: registering it, revoking another device of the account, publishing key packages. */
 import { createWalletClient, type Hex, http, isAddressEqual } from 'viem'
 import type { LocalAccount } from 'viem/accounts'
-import {
-  addDevice,
-  getRegistryNonce,
-  revokeDevice as revokeOnChain,
-  signAddDevice,
-  signRevokeDevice,
-} from '../chain/keyRegistry.js'
+import { addDevice, getRegistryNonce, revokeDevice as revokeOnChain } from '../chain/keyRegistry.js'
+import { signAddDevice, signRevokeDevice } from '../chain/registryAuthorizations.js'
 import type { DeviceRecord } from '../chain/registryWatcher.js'
 import { proveDeviceKeys } from '../crypto/pop.js'
 import { createEnvelope, type Envelope } from '../protocol/envelope.js'

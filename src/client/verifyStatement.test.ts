@@ -1,6 +1,6 @@
 import { type Address, getAddress, type Hex } from 'viem'
 import { describe, expect, test, vi } from 'vitest'
-import { deviceIdOf } from '../chain/keyRegistry.js'
+import { deviceIdOf } from '../chain/registryAuthorizations.js'
 import type { DeviceRecord } from '../chain/registryWatcher.js'
 import { DeviceSigningKey, P256_N } from '../crypto/p256.js'
 import { signStatement } from '../crypto/statementSignature.js'

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto'
 import { type ClientState, createCommit, createGroup, zeroOutUint8Array } from 'ts-mls'
 import { type Address, bytesToHex, type Hex } from 'viem'
-import { deviceIdOf } from '../../src/chain/keyRegistry.js'
+import { deviceIdOf } from '../../src/chain/registryAuthorizations.js'
 import type { DeviceRecord } from '../../src/chain/registryWatcher.js'
 import {
   createKeyPackage,
