@@ -1,4 +1,4 @@
-/** Global CLI options (--home, --rpc, --json, --debug) and the environment variables behind them. */
+/** Global CLI options (--home, --rpc, --deployment, --json, --debug) and the environment variables behind them. */
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import {
@@ -14,7 +14,7 @@ import {
 } from 'viem'
 import type { LocalAccount } from 'viem/accounts'
 import { mapChainError, WrongChainError } from '../chain/errors.js'
-import { type Deployment, readDeployment } from '../client/deployment.js'
+import { type Deployment, deploymentPath, readDeploymentFile } from '../client/deployment.js'
 import { loadAccount } from '../client/identity.js'
 import { resolvePassphrase } from '../store/keystore.js'
 import { ArgumentError } from './errors.js'
@@ -28,6 +28,10 @@ import type { Output } from './output.js'
 export type CliContext = {
   home: string
   rpc: string
+  /** The deployment record: --deployment FILE, else SEALPOST_DEPLOYMENT, else `<home>/deployment.json`. */
+  deploymentFile: string
+  /** Whether `deploymentFile` was named (flag or environment) rather than defaulted from --home. */
+  deploymentNamed: boolean
   out: Output
   /** The passphrase from SEALPOST_PASSPHRASE (or --passphrase-env NAME). */
   passphrase(): string
@@ -54,6 +58,22 @@ export function resolveHome(flag: string | undefined, env = process.env): string
 }
 
 /**
+ * Resolves the deployment record: --deployment, then SEALPOST_DEPLOYMENT, then `<home>/deployment.json`.
+ *
+ * @example resolveDeploymentFile(undefined, '/tmp/alice', {}) // { path: '/tmp/alice/deployment.json', named: false }
+ */
+export function resolveDeploymentFile(
+  flag: string | undefined,
+  home: string,
+  env = process.env,
+): { path: string; named: boolean } {
+  const named = flag ?? (env.SEALPOST_DEPLOYMENT || undefined)
+  return named === undefined
+    ? { path: deploymentPath(home), named: false }
+    : { path: resolve(named), named: true }
+}
+
+/**
  * Builds the command context from the parsed global flags.
  *
  * @example const ctx = createContext({ home: flags.home, rpc: flags.rpc, out })
@@ -61,18 +81,21 @@ export function resolveHome(flag: string | undefined, env = process.env): string
 export function createContext({
   home: homeFlag,
   rpc: rpcFlag,
+  deployment: deploymentFlag,
   passphraseEnv,
   out,
 }: {
   home?: string | undefined
   rpc?: string | undefined
+  deployment?: string | undefined
   passphraseEnv?: string | undefined
   out: Output
 }): CliContext {
   const home = resolveHome(homeFlag)
+  const { path: deploymentFile, named: deploymentNamed } = resolveDeploymentFile(deploymentFlag, home)
   let recorded: Deployment | undefined
   try {
-    recorded = readDeployment(home)
+    recorded = readDeploymentFile(deploymentFile)
   } catch {
     recorded = undefined
   }
@@ -82,11 +105,13 @@ export function createContext({
   return {
     home,
     rpc,
+    deploymentFile,
+    deploymentNamed,
     out,
     passphrase,
     account: () => loadAccount({ home, passphrase: passphrase() }),
     async deployment() {
-      const deployment = readDeployment(home)
+      const deployment = readDeploymentFile(deploymentFile)
       const chainId = await createPublicClient({ transport: http(rpc, { retryCount: 0 }) })
         .getChainId()
         .catch((err) => {

@@ -31,11 +31,14 @@ Commands:
   send PEER TEXT       send one message (--wait accepted|delivered|anchored|final)
   inbox [--follow]     what arrived while away; --follow streams live
   log export           write this device's tamper-evident log as a transcript (--out FILE)
-  verify FILE          check a transcript or a receipt against the chain; non-zero exit on any failure
+  verify FILE          check a transcript or a receipt against the pinned deployment (--deployment,
+                       --home, or --registry ADDR --anchor ADDR); non-zero exit on any failure
 
 Global options:
   --home DIR           key store and state (env SEALPOST_HOME, default ~/.sealpost)
   --rpc URL            EVM JSON-RPC endpoint (env SEALPOST_RPC, default the recorded deployment's, or http://127.0.0.1:8545)
+  --deployment FILE    the deployment to use and to trust when verifying (env SEALPOST_DEPLOYMENT,
+                       default <home>/deployment.json)
   --relay URL          relay WebSocket URL for send/inbox (env SEALPOST_RELAY, default ws://127.0.0.1:8787)
   --passphrase-env V   read the key-store passphrase from env V (default SEALPOST_PASSPHRASE)
   --json               machine-readable result on stdout; progress stays on stderr
@@ -55,6 +58,7 @@ export async function main(argv: string[]): Promise<number> {
     options: {
       home: { type: 'string' },
       rpc: { type: 'string' },
+      deployment: { type: 'string' },
       'passphrase-env': { type: 'string' },
       json: { type: 'boolean', default: false },
       debug: { type: 'boolean', default: false },
@@ -66,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
   const out = createOutput({ json, debug })
   // Global flags may come anywhere; pass the command its own arguments only.
   const globals = new Set(['--json', '--debug', '--help', '-h'])
-  const valued = new Set(['--home', '--rpc', '--passphrase-env'])
+  const valued = new Set(['--home', '--rpc', '--deployment', '--passphrase-env'])
   const rest: string[] = []
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string
@@ -87,6 +91,7 @@ export async function main(argv: string[]): Promise<number> {
     const ctx = createContext({
       home: values.home as string | undefined,
       rpc: values.rpc as string | undefined,
+      deployment: values.deployment as string | undefined,
       passphraseEnv: values['passphrase-env'] as string | undefined,
       out,
     })

@@ -1,60 +1,178 @@
-/** `sealpost verify <transcript|receipt>`: checks a file against the chain alone; non-zero exit on any failure. */
-import { readFileSync } from 'node:fs'
+/** `sealpost verify <transcript|receipt>`: checks a file against a pinned deployment; non-zero exit on any failure. */
+import { readFileSync, statSync } from 'node:fs'
 import { parseArgs } from 'node:util'
+import { type Address, getAddress, isAddress } from 'viem'
 import { mapChainError } from '../chain/errors.js'
-import { readDeployment } from '../client/deployment.js'
+import { readDeploymentFile } from '../client/deployment.js'
+import {
+  DeploymentRequiredError,
+  EvidenceFileError,
+  EvidenceKindError,
+  TranscriptFormatError,
+} from '../client/errors.js'
+import { parseStrictJson } from '../client/strictJson.js'
 import { formatVerification, verifyTranscript } from '../client/transcript.js'
+import type { TrustedDeployment } from '../client/transcriptReport.js'
 import { verifyReceipt } from '../client/verifyReceipt.js'
 import { receiptFromJson } from '../protocol/receipt.js'
 import { type CliContext, publicFor } from './context.js'
 import { ArgumentError } from './errors.js'
 
+const USAGE =
+  'Usage: sealpost verify <transcript.json|receipt.json> [--registry ADDR --anchor ADDR [--chain-id N]]'
+/** Evidence files larger than this are refused before reading (a year of heavy use is a few MB). */
+const MAX_FILE_BYTES = 64 * 1024 * 1024
+
 /**
- * Verifies a transcript (log export) or a single receipt and prints every check. Returns whether all passed.
+ * Verifies a transcript (log export) or a single receipt against the pinned deployment (never the contracts the file
+ * names) and prints every check. Returns whether all passed. A file that is missing, not UTF-8, not strict JSON, or
+ * neither a transcript nor a receipt throws one typed error.
  *
  * @example const ok = await verifyCommand(ctx, ['alice.transcript.json'])
  */
 export async function verifyCommand(ctx: CliContext, argv: string[]): Promise<boolean> {
-  const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} })
-  const [file] = positionals
-  if (!file) throw new ArgumentError('Usage: sealpost verify <transcript.json|receipt.json>')
-  let json: unknown
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'))
-  } catch (cause) {
-    throw new ArgumentError(`Cannot read ${file} as JSON.`, { cause })
-  }
-  const publicClient = publicFor(ctx.rpc)
-  const chainId = await publicClient.getChainId().catch((err) => {
-    throw mapChainError(err)
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      registry: { type: 'string' },
+      anchor: { type: 'string' },
+      'chain-id': { type: 'string' },
+    },
   })
-  const isTranscript = typeof json === 'object' && json !== null && 'entries' in json
-  if (isTranscript) {
-    const result = await verifyTranscript({ transcript: json, publicClient })
+  const [file] = positionals
+  if (!file || positionals.length > 1) throw new ArgumentError(USAGE)
+  const publicClient = publicFor(ctx.rpc)
+  const rpcChainId = () =>
+    publicClient.getChainId().catch((err) => {
+      throw mapChainError(err)
+    })
+  const { deployment, source } = await trustedDeployment(ctx, values, rpcChainId)
+  const json = readEvidence(file)
+
+  ctx.out.info(
+    `Trusted deployment: chain ${deployment.chainId}, KeyRegistry ${deployment.keyRegistry}, MessageAnchor ${deployment.messageAnchor} (from ${source})`,
+  )
+  const trusted = { ...deployment, source }
+  if (isObject(json) && 'entries' in json) {
+    const result = await verifyTranscript({ transcript: json, publicClient, deployment })
+    // A malformed transcript is one typed error, like any other malformed file.
+    if (result.error instanceof TranscriptFormatError) throw result.error
     for (const line of formatVerification(result)) ctx.out.info(line)
-    ctx.out.info(
-      result.ok
-        ? `✓ transcript verified (${result.checks.length} checks)`
-        : '✗ transcript FAILED verification',
-    )
-    ctx.out.result(result)
+    ctx.out.result({ ...result, error: errorJson(result.error), trustedDeployment: trusted })
     return result.ok
   }
-  const receipt = receiptFromJson((json as { receipt?: unknown }).receipt ?? json)
-  // Trust the deployment recorded under --home when there is one; otherwise the receipt's own contract, said aloud.
-  let messageAnchor = receipt.contract
-  try {
-    messageAnchor = readDeployment(ctx.home).messageAnchor
-  } catch {
-    ctx.out.info(
-      `! no deployment under --home: checking against the contract the receipt names (${receipt.contract})`,
-    )
-  }
-  const result = await verifyReceipt(publicClient, { receipt, messageAnchor, chainId })
+  if (!isObject(json) || !('receipt' in json || 'root' in json))
+    throw new EvidenceKindError({ path: file, got: describe(json) })
+  const receipt = receiptFromJson('receipt' in json ? json.receipt : json)
+  const result = await verifyReceipt(publicClient, {
+    receipt,
+    messageAnchor: deployment.messageAnchor,
+    chainId: deployment.chainId,
+  })
   for (const step of result.steps) ctx.out.info(`${step.ok ? '✓' : '✗'} ${step.name}: ${step.detail}`)
   ctx.out.info(
-    result.ok ? `✓ receipt verified, ${result.confirmations} confirmations` : '✗ receipt FAILED verification',
+    result.ok
+      ? `✓ receipt verified, ${result.confirmations} confirmations`
+      : `✗ receipt does not verify (step ${result.error?.step ?? 'unknown'})`,
   )
-  ctx.out.result({ ok: result.ok, confirmations: result.confirmations, steps: result.steps })
+  ctx.out.result({
+    ok: result.ok,
+    confirmations: result.confirmations,
+    steps: result.steps,
+    error: errorJson(result.error),
+    trustedDeployment: trusted,
+  })
   return result.ok
+}
+
+/**
+ * The deployment to trust: --registry/--anchor (chain: --chain-id, else the RPC's), else the deployment file
+ * (--deployment, SEALPOST_DEPLOYMENT, `<home>/deployment.json`). Never the evidence's own addresses.
+ */
+async function trustedDeployment(
+  ctx: CliContext,
+  values: { registry?: string | undefined; anchor?: string | undefined; 'chain-id'?: string | undefined },
+  rpcChainId: () => Promise<number>,
+): Promise<{ deployment: TrustedDeployment; source: string }> {
+  if (values.registry !== undefined || values.anchor !== undefined) {
+    const keyRegistry = addressArg(values.registry, '--registry')
+    const messageAnchor = addressArg(values.anchor, '--anchor')
+    const chainArg = values['chain-id']
+    if (chainArg !== undefined && !/^[1-9][0-9]{0,15}$/.test(chainArg))
+      throw new ArgumentError('--chain-id must be a positive integer.')
+    const chainId = chainArg === undefined ? await rpcChainId() : Number(chainArg)
+    return { deployment: { chainId, keyRegistry, messageAnchor }, source: '--registry/--anchor' }
+  }
+  if (values['chain-id'] !== undefined)
+    throw new ArgumentError('--chain-id goes with --registry and --anchor.')
+  if (!ctx.deploymentNamed && !exists(ctx.deploymentFile))
+    throw new DeploymentRequiredError({ looked: [ctx.deploymentFile] })
+  const { chainId, keyRegistry, messageAnchor } = readDeploymentFile(ctx.deploymentFile)
+  return { deployment: { chainId, keyRegistry, messageAnchor }, source: ctx.deploymentFile }
+}
+
+function addressArg(value: string | undefined, flag: string): Address {
+  if (value === undefined) throw new ArgumentError('--registry and --anchor go together.')
+  if (!isAddress(value, { strict: false })) throw new ArgumentError(`${flag} must be a 20-byte 0x address.`)
+  return getAddress(value)
+}
+
+/** Reads the file as UTF-8 (refusing anything else) and parses it as strict JSON. */
+function readEvidence(path: string): unknown {
+  let size: number
+  try {
+    const stat = statSync(path)
+    if (stat.isDirectory()) throw new EvidenceFileError({ path, reason: 'is a directory' })
+    size = stat.size
+  } catch (err) {
+    if (err instanceof EvidenceFileError) throw err
+    const code = (err as { code?: string }).code
+    throw new EvidenceFileError({
+      path,
+      reason: code === 'ENOENT' ? 'no such file' : (code ?? 'cannot stat'),
+    })
+  }
+  if (size > MAX_FILE_BYTES)
+    throw new EvidenceFileError({ path, reason: `larger than ${MAX_FILE_BYTES} bytes` })
+  let text: string
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(readFileSync(path))
+  } catch (err) {
+    const code = (err as { code?: string }).code
+    throw new EvidenceFileError({
+      path,
+      reason: code === undefined ? 'not UTF-8 text (a binary file?)' : `cannot read (${code})`,
+    })
+  }
+  return parseStrictJson(text)
+}
+
+function exists(path: string): boolean {
+  try {
+    statSync(path)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return `an array of ${value.length}`
+  if (typeof value === 'object') {
+    const keys = Object.keys(value as object)
+    return keys.length === 0 ? 'an empty object' : `an object with keys ${keys.slice(0, 6).join(', ')}`
+  }
+  return `a ${typeof value}`
+}
+
+function errorJson(error: (Error & { code: string }) | undefined) {
+  return error === undefined
+    ? undefined
+    : { name: error.name, code: error.code, message: error.message.split('\n')[0] }
 }

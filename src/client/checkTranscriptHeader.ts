@@ -1,12 +1,13 @@
-/** The transcript-wide checks: export time, chain, contracts and the transcript's own device, read on chain. */
-import { type Address, type Client, type Hex, isAddressEqual } from 'viem'
+/** The transcript-wide checks against the verifier's pinned deployment: export time, chain, contracts, own device. */
+import { type Client, type Hex, isAddressEqual } from 'viem'
 import { getChainId, getCode } from 'viem/actions'
 import { withChainErrors } from '../chain/errors.js'
 import { getAnchor } from '../chain/messageAnchor.js'
 import { InternalError } from '../errors.js'
 import { contractChainView } from './chainView.js'
+import { DeploymentMismatchError } from './errors.js'
 import type { Transcript } from './transcriptFormat.js'
-import { type AddCheck, short } from './transcriptReport.js'
+import { type AddCheck, short, type TrustedDeployment } from './transcriptReport.js'
 import type { ChainDevice, ChainView } from './verifyStatement.js'
 
 /** How far in the future the export time may be. */
@@ -16,24 +17,36 @@ const PROBE_ROOT: Hex = `0x${'00'.repeat(31)}01`
 /**
  * Inputs to {@link checkTranscriptHeader}.
  *
- * @example const p: CheckTranscriptHeaderParameters = { transcript, publicClient, now: Date.now(), deployment: undefined, add }
+ * @example const p: CheckTranscriptHeaderParameters = { transcript, publicClient, now: Date.now(), deployment, add }
  */
 export type CheckTranscriptHeaderParameters = {
   transcript: Transcript
   publicClient: Client
   now: number
-  deployment: { keyRegistry: Address; messageAnchor: Address } | undefined
+  /** The verifier's pinned deployment: the transcript must name exactly these. */
+  deployment: TrustedDeployment
   add: AddCheck
 }
 
 /**
- * Adds the `format` (export time), `chain`, `contracts` and `device` checks. Returns a chain view of contract
- * reads for the entry checks, or `undefined` when the chain or the contracts are wrong and nothing else can be
- * checked. Throws only when the chain cannot be read.
+ * What the header checks found: a chain view over the pinned KeyRegistry for the entry checks, or the reason nothing
+ * else can be checked (`mismatch` when the transcript names another deployment).
+ *
+ * @example const header: TranscriptHeader = { chain }
+ */
+export type TranscriptHeader =
+  | { chain: ChainView; mismatch?: undefined }
+  | { chain?: undefined; mismatch?: DeploymentMismatchError | undefined }
+
+/**
+ * Adds the `format` (export time), `chain`, `contracts` and `device` checks against the verifier's pinned deployment:
+ * a transcript naming another chain or other contracts fails `chain` or `contracts` with a `DeploymentMismatchError`
+ * and nothing else is checked (its keys and anchors would prove nothing about the trusted deployment). Every read
+ * goes to the pinned addresses. Throws only when the chain cannot be read.
  *
  * @example
- * const chain = await checkTranscriptHeader({ transcript, publicClient, now, deployment, add })
- * if (!chain) return done()
+ * const { chain, mismatch } = await checkTranscriptHeader({ transcript, publicClient, now, deployment, add })
+ * if (!chain) return done(mismatch)
  */
 export async function checkTranscriptHeader({
   transcript,
@@ -41,19 +54,57 @@ export async function checkTranscriptHeader({
   now,
   deployment,
   add,
-}: CheckTranscriptHeaderParameters): Promise<ChainView | undefined> {
-  const { entries, chainId, keyRegistry, messageAnchor } = transcript
+}: CheckTranscriptHeaderParameters): Promise<TranscriptHeader> {
+  const { entries } = transcript
+  const last = entries.at(-1)
+  const future = transcript.exportedAt > now + CLOCK_TOLERANCE_MS
+  const early = last !== undefined && transcript.exportedAt < last.at
   add(
     null,
     'format',
-    transcript.exportedAt <= now + CLOCK_TOLERANCE_MS,
-    transcript.exportedAt <= now + CLOCK_TOLERANCE_MS
-      ? `version 1 transcript of ${entries.length} entries for ${transcript.account}`
-      : `exported at ${new Date(transcript.exportedAt).toISOString()}, which is in the future`,
+    !future && !early,
+    future
+      ? `exported at ${new Date(transcript.exportedAt).toISOString()}, which is in the future`
+      : early
+        ? `exported at ${new Date(transcript.exportedAt).toISOString()}, before its last entry (${new Date(last.at).toISOString()})`
+        : `version 1 transcript of ${entries.length} entries for ${transcript.account}`,
   )
+
+  // The trusted deployment, never the transcript's own claim.
+  const { chainId, keyRegistry, messageAnchor } = deployment
+  if (transcript.chainId !== chainId) {
+    const mismatch = new DeploymentMismatchError({
+      field: 'chainId',
+      claimed: String(transcript.chainId),
+      trusted: String(chainId),
+    })
+    add(
+      null,
+      'chain',
+      false,
+      `transcript is for chain ${transcript.chainId}, the trusted deployment is on chain ${chainId}`,
+    )
+    return { mismatch }
+  }
   const rpcChainId = await withChainErrors(() => getChainId(publicClient))
-  if (!add(null, 'chain', rpcChainId === chainId, `transcript chain ${chainId}, RPC chain ${rpcChainId}`))
-    return undefined
+  if (!add(null, 'chain', rpcChainId === chainId, `trusted chain ${chainId}, RPC chain ${rpcChainId}`))
+    return {}
+  for (const field of ['keyRegistry', 'messageAnchor'] as const) {
+    if (isAddressEqual(transcript[field], deployment[field])) continue
+    add(
+      null,
+      'contracts',
+      false,
+      `transcript names ${field === 'keyRegistry' ? 'KeyRegistry' : 'MessageAnchor'} ${transcript[field]}, the trusted deployment's is ${deployment[field]}`,
+    )
+    return {
+      mismatch: new DeploymentMismatchError({
+        field,
+        claimed: transcript[field],
+        trusted: deployment[field],
+      }),
+    }
+  }
   const codes = await Promise.all(
     [keyRegistry, messageAnchor].map((a) => withChainErrors(() => getCode(publicClient, { address: a }))),
   )
@@ -62,32 +113,9 @@ export async function checkTranscriptHeader({
       null,
       'contracts',
       false,
-      `no contract code at KeyRegistry ${keyRegistry} or MessageAnchor ${messageAnchor}`,
+      `no contract code at the trusted KeyRegistry ${keyRegistry} or MessageAnchor ${messageAnchor}`,
     )
-    return undefined
-  }
-  if (deployment) {
-    const same =
-      isAddressEqual(deployment.keyRegistry, keyRegistry) &&
-      isAddressEqual(deployment.messageAnchor, messageAnchor)
-    if (
-      !add(
-        null,
-        'contracts',
-        same,
-        same
-          ? `KeyRegistry ${keyRegistry}, MessageAnchor ${messageAnchor} (the trusted deployment)`
-          : `transcript names KeyRegistry ${keyRegistry} and MessageAnchor ${messageAnchor}, expected ${deployment.keyRegistry} and ${deployment.messageAnchor}`,
-      )
-    )
-      return undefined
-  } else {
-    add(
-      null,
-      'contracts',
-      true,
-      `KeyRegistry ${keyRegistry}, MessageAnchor ${messageAnchor} (taken from the transcript; pass a deployment to pin them)`,
-    )
+    return {}
   }
 
   // One chain view from contract reads: every device and block is read once, for every check that needs it.
@@ -105,10 +133,16 @@ export async function checkTranscriptHeader({
       null,
       'contracts',
       false,
-      `KeyRegistry ${keyRegistry} or MessageAnchor ${messageAnchor} is not a Sealpost contract`,
+      `the trusted KeyRegistry ${keyRegistry} or MessageAnchor ${messageAnchor} is not a Sealpost contract`,
     )
-    return undefined
+    return {}
   }
+  add(
+    null,
+    'contracts',
+    true,
+    `KeyRegistry ${keyRegistry}, MessageAnchor ${messageAnchor} (the trusted deployment)`,
+  )
   add(
     null,
     'device',
@@ -119,5 +153,5 @@ export async function checkTranscriptHeader({
         ? `device ${short(transcript.deviceId)} registered to ${transcript.account} in block ${own.addedAt}${own.revokedAt === undefined ? '' : `, revoked in block ${own.revokedAt}`}`
         : `device ${transcript.deviceId} is registered to ${own.account}, not ${transcript.account}`,
   )
-  return chain
+  return { chain }
 }

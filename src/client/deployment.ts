@@ -5,6 +5,7 @@ import { getAddress } from 'viem'
 import { z } from 'zod'
 import type { Deployment } from '../chain/deployment.js'
 import { DeploymentFormatError, DeploymentNotFoundError } from './errors.js'
+import { parseStrictJson } from './strictJson.js'
 
 export type { Deployment } from '../chain/deployment.js'
 export { DeploymentFormatError, DeploymentNotFoundError } from './errors.js'
@@ -26,13 +27,22 @@ export const deploymentPath = (home: string) => join(home, 'deployment.json')
  * @example const deployment = readDeployment(home)
  */
 export function readDeployment(home: string): Deployment {
-  const path = deploymentPath(home)
+  return readDeploymentFile(deploymentPath(home))
+}
+
+/**
+ * Reads a deployment record from any file (`sealpost --deployment FILE`).
+ *
+ * @example const deployment = readDeploymentFile('./sepolia.deployment.json')
+ */
+export function readDeploymentFile(path: string): Deployment {
   if (!existsSync(path)) throw new DeploymentNotFoundError({ path })
   let json: unknown
   try {
-    json = JSON.parse(readFileSync(path, 'utf8'))
+    // Strict: a pinned deployment naming a contract twice must not mean two things.
+    json = parseStrictJson(readFileSync(path, 'utf8'))
   } catch {
-    throw new DeploymentFormatError({ path, reason: 'not valid JSON' })
+    throw new DeploymentFormatError({ path, reason: 'not valid JSON (or a key named twice)' })
   }
   const parsed = schema.safeParse(json)
   if (!parsed.success)

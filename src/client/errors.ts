@@ -425,3 +425,119 @@ export class DeviceNameError extends UsageError {
     })
   }
 }
+
+/**
+ * Text that is not strict JSON (RFC 8259): empty, a syntax error, trailing data, or an object naming a key twice.
+ *
+ * @example new JsonSyntaxError({ offset: 12, reason: 'duplicate key "chainId"' })
+ */
+export class JsonSyntaxError extends CodecError {
+  override name = 'JsonSyntaxError' as const
+  readonly offset: number
+  constructor({ offset, reason }: { offset: number; reason: string }) {
+    super('Input is not strict JSON.', {
+      metaMessages: [`At offset ${offset}: ${reason}`],
+      code: 'SEALPOST_JSON_INVALID',
+    })
+    this.offset = offset
+  }
+}
+
+/**
+ * A file given to verify is JSON but neither a transcript nor a receipt (null, a number, an array…).
+ *
+ * @example new EvidenceKindError({ path: 'x.json', got: 'null' })
+ */
+export class EvidenceKindError extends CodecError {
+  override name = 'EvidenceKindError' as const
+  constructor({ path, got }: { path: string; got: string }) {
+    super('File is neither a transcript nor a receipt.', {
+      metaMessages: [`File: ${path}`, `Got: ${got}`],
+      code: 'SEALPOST_EVIDENCE_UNKNOWN',
+    })
+  }
+}
+
+/**
+ * A file given to verify cannot be read as UTF-8 text: missing, a directory, unreadable, too large, not UTF-8.
+ *
+ * @example new EvidenceFileError({ path: 'x.json', reason: 'no such file' })
+ */
+export class EvidenceFileError extends UsageError {
+  override name = 'EvidenceFileError' as const
+  constructor({ path, reason }: { path: string; reason: string }) {
+    super('Cannot read the file to verify.', {
+      metaMessages: [`File: ${path}`, `Reason: ${reason}`],
+      code: 'SEALPOST_EVIDENCE_UNREADABLE',
+    })
+  }
+}
+
+/**
+ * Verification was asked for without a pinned deployment: evidence is never checked against the contracts it names.
+ *
+ * @example new DeploymentRequiredError({ looked: ['~/.sealpost/deployment.json'] })
+ */
+export class DeploymentRequiredError extends UsageError {
+  override name = 'DeploymentRequiredError' as const
+  constructor({ looked }: { looked: string[] }) {
+    super('Verification needs a pinned deployment.', {
+      metaMessages: [
+        ...looked.map((p) => `Looked for ${p}`),
+        'Pass --deployment FILE, --home DIR holding deployment.json, or --registry ADDR --anchor ADDR',
+      ],
+      code: 'SEALPOST_DEPLOYMENT_REQUIRED',
+    })
+  }
+}
+
+/**
+ * Evidence (a transcript or a receipt) names another chain or other contracts than the deployment the verifier
+ * pinned: it proves nothing about that deployment.
+ *
+ * @example new DeploymentMismatchError({ field: 'keyRegistry', claimed: '0xabc…', trusted: '0xdef…' })
+ */
+export class DeploymentMismatchError extends VerificationError {
+  override name = 'DeploymentMismatchError' as const
+  readonly field: 'chainId' | 'keyRegistry' | 'messageAnchor'
+  constructor({
+    field,
+    claimed,
+    trusted,
+  }: { field: 'chainId' | 'keyRegistry' | 'messageAnchor'; claimed: string; trusted: string }) {
+    super('Evidence names another deployment than the trusted one.', {
+      metaMessages: [`Field: ${field}`, `Evidence names: ${claimed}`, `Trusted: ${trusted}`],
+      code: 'SEALPOST_DEPLOYMENT_MISMATCH',
+    })
+    this.field = field
+  }
+}
+
+/**
+ * A transcript failed verification: `check` and `entry` name the first failing check, `failed` counts them all.
+ *
+ * @example new TranscriptVerificationError({ check: 'signature', entry: 3, failed: 2, detail: 'signature does not verify' })
+ */
+export class TranscriptVerificationError extends VerificationError {
+  override name = 'TranscriptVerificationError' as const
+  readonly check: string
+  readonly entry: number | null
+  readonly failed: number
+  constructor({
+    check,
+    entry,
+    failed,
+    detail,
+  }: { check: string; entry: number | null; failed: number; detail: string }) {
+    super('Transcript does not verify.', {
+      metaMessages: [
+        `First failure: ${entry === null ? 'transcript' : `entry ${entry}`} ${check}: ${detail}`,
+        `${failed} check${failed === 1 ? '' : 's'} failed`,
+      ],
+      code: 'SEALPOST_TRANSCRIPT_INVALID',
+    })
+    this.check = check
+    this.entry = entry
+    this.failed = failed
+  }
+}

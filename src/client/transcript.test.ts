@@ -14,6 +14,7 @@ import { buildMerkleTree, inclusionProof } from '../protocol/merkle.js'
 import { type Receipt, receiptToJson } from '../protocol/receipt.js'
 import { hashBody, type SignedStatement } from '../protocol/statement.js'
 import { AuditLog, hashLogEntry, LOG_GENESIS_HASH, type LogEntry, messageLogData } from '../store/auditLog.js'
+import { DeploymentMismatchError } from './errors.js'
 import {
   exportTranscript,
   formatVerification,
@@ -94,8 +95,9 @@ async function anchor(leaves: Hex[]): Promise<Receipt[]> {
   }))
 }
 
+const trusted = () => ({ chainId: ctx.anvil.chainId, ...ctx.contracts })
 const verify = (t: unknown, extra: Partial<Parameters<typeof verifyTranscript>[0]> = {}) =>
-  verifyTranscript({ transcript: t, publicClient: ctx.publicClient, ...extra })
+  verifyTranscript({ transcript: t, publicClient: ctx.publicClient, deployment: trusted(), ...extra })
 
 const copy = (): Transcript => structuredClone(transcript)
 
@@ -193,7 +195,7 @@ describe('exportTranscript / parseTranscript', () => {
 
 describe('verifyTranscript', () => {
   test('an honest transcript verifies, with every check against the chain', async () => {
-    const result = await verify(JSON.parse(JSON.stringify(transcript)), { deployment: ctx.contracts })
+    const result = await verify(JSON.parse(JSON.stringify(transcript)))
     expect(failures(result)).toEqual([])
     expect(result.ok).toBe(true)
     expect(result.checks.map((c) => `${c.entry ?? '-'} ${c.check}`)).toEqual([
@@ -202,6 +204,7 @@ describe('verifyTranscript', () => {
       '- contracts',
       '- device',
       '- hash-chain',
+      '- statement-set',
       ...['statement', 'sender', 'signature', 'key-valid', 'block', 'body', 'leaf'].map((c) => `0 ${c}`),
       ...['statement', 'sender', 'signature', 'key-valid', 'block', 'body', 'leaf'].map((c) => `1 ${c}`),
       '2 rejected',
@@ -253,12 +256,14 @@ describe('verifyTranscript', () => {
       [0, 'leaf'],
       [3, 'receipt-leaf'],
       [5, 'log-anchor'],
+      // The edited seq is now above the next statement's (seq 2 at entry 6).
+      [6, 'statement-set'],
     ])
     const lines = formatVerification(result)
     expect(lines).toContain(
       '✗ entry 0 signature: signature does not verify under the key registered on chain',
     )
-    expect(lines.at(-1)).toMatch(/^✗ transcript does not verify \(4 of \d+ checks failed\)$/)
+    expect(lines.at(-1)).toMatch(/^✗ transcript does not verify \(5 of \d+ checks failed\)$/)
   })
 
   test('swapped entries fail the hash chain at both positions', async () => {
@@ -352,22 +357,76 @@ describe('verifyTranscript', () => {
     expect(failures(result)).toEqual([[7, 'receipt-leaf']])
   })
 
-  test('wrong chain, unpinned or mismatched contracts, garbage', async () => {
-    expect(failures(await verify({ ...copy(), chainId: 1 }))).toEqual([[null, 'chain']])
+  test('wrong chain, contracts other than the pinned ones, garbage', async () => {
+    const otherChain = await verify({ ...copy(), chainId: 1 })
+    expect(failures(otherChain)).toEqual([[null, 'chain']])
+    expect(otherChain.error).toBeInstanceOf(DeploymentMismatchError)
+    expect(otherChain.error).toMatchObject({ code: 'SEALPOST_DEPLOYMENT_MISMATCH', field: 'chainId' })
+    // Pinned contracts that are not the transcript's: nothing else is checked.
     const pinned = await verify(copy(), {
-      deployment: { keyRegistry: ctx.contracts.messageAnchor, messageAnchor: ctx.contracts.messageAnchor },
+      deployment: { ...trusted(), keyRegistry: ctx.contracts.messageAnchor },
     })
     expect(failures(pinned)).toEqual([[null, 'contracts']])
-    const unpinned = await verify(copy())
-    expect(unpinned.checks.find((c) => c.check === 'contracts')?.detail).toMatch(/taken from the transcript/)
+    expect(pinned.error).toMatchObject({ code: 'SEALPOST_DEPLOYMENT_MISMATCH', field: 'keyRegistry' })
     const noCode = await verify({ ...copy(), keyRegistry: '0x000000000000000000000000000000000000dEaD' })
     expect(failures(noCode)).toEqual([[null, 'contracts']])
-    const wrongCode = await verify({ ...copy(), keyRegistry: ctx.contracts.messageAnchor })
+    // A pinned deployment whose contracts are wrong fails too (the transcript agreeing changes nothing).
+    const wrongCode = await verify(
+      { ...copy(), keyRegistry: ctx.contracts.messageAnchor },
+      { deployment: { ...trusted(), keyRegistry: ctx.contracts.messageAnchor } },
+    )
     expect(failures(wrongCode)).toEqual([[null, 'contracts']])
     expect(failures(await verify('not json'))).toEqual([[null, 'format']])
+    const duplicated = await verify(
+      JSON.stringify(copy()).replace('{"version":1,', '{"version":1,"version":1,'),
+    )
+    expect(failures(duplicated)).toEqual([[null, 'format']])
+    expect(duplicated.error).toBeInstanceOf(TranscriptFormatError)
     expect(failures(await verify({ ...copy(), exportedAt: Date.now() + 3_600_000 }))).toEqual([
       [null, 'format'],
     ])
+  })
+
+  test('a statement twice, or a sender going back in seq, fails statement-set at the later entry', async () => {
+    const twiceSent = copy()
+    twiceSent.entries.push({ ...twiceSent.entries[6]! })
+    const sent = await verify(rehash(twiceSent))
+    expect(failures(sent)).toEqual([[7, 'statement-set']])
+    expect(sent.checks.find((c) => c.entry === 7 && c.check === 'statement-set')?.detail).toMatch(
+      /^duplicate: the same statement as entry 6/,
+    )
+    expect(sent.error).toMatchObject({
+      code: 'SEALPOST_TRANSCRIPT_INVALID',
+      check: 'statement-set',
+      entry: 7,
+    })
+
+    const spliced = copy()
+    spliced.entries.push({ ...spliced.entries[1]! }, { ...spliced.entries[1]! })
+    expect(failures(await verify(rehash(spliced)))).toEqual([
+      [7, 'statement-set'],
+      [8, 'statement-set'],
+    ])
+
+    // Alice's seq 1 again, freshly signed (another leaf): out of order.
+    const replayed = copy()
+    const again = await sign(alice, 1n, 'hello again')
+    replayed.entries.push({
+      ...replayed.entries[0]!,
+      data: messageLogData({ envelopeId: rand32(), signed: again, body: 'hello again' }),
+    })
+    const seq = await verify(rehash(replayed))
+    expect(failures(seq)).toEqual([[7, 'statement-set']])
+    expect(seq.checks.find((c) => !c.ok)?.detail).toMatch(
+      /^out of order: seq 1 from device .* after seq 2 at entry 6$/,
+    )
+  })
+
+  test('an export time before the last entry fails format', async () => {
+    const t = copy()
+    const result = await verify({ ...t, exportedAt: t.entries.at(-1)!.at - 1 })
+    expect(failures(result)).toEqual([[null, 'format']])
+    expect(result.checks[0]?.detail).toMatch(/before its last entry/)
   })
 
   test('the transcript device must belong to the transcript account', async () => {

@@ -3,7 +3,8 @@ import { type Address, getAddress, type Hex } from 'viem'
 import { z } from 'zod'
 import type { JsonObject } from '../protocol/canonicalJson.js'
 import { LOG_KINDS, type LogEntry } from '../store/auditLog.js'
-import { TranscriptFormatError } from './errors.js'
+import { JsonSyntaxError, TranscriptFormatError } from './errors.js'
+import { parseStrictJson } from './strictJson.js'
 
 /**
  * A device's audit log as a self-contained JSON document: who (account, device), where (chain, contracts)
@@ -52,8 +53,9 @@ const transcriptSchema = z
   .strict()
 
 /**
- * Validates the shape of a transcript (an object, or its JSON text). Does not check any hash or signature:
- * that is `verifyTranscript`. Throws `TranscriptFormatError` naming the first bad field.
+ * Validates the shape of a transcript (an object, or its JSON text, read as strict JSON: a duplicate key is refused).
+ * Does not check any hash or signature: that is `verifyTranscript`. Throws `TranscriptFormatError` naming the first
+ * bad field (or the JSON error).
  *
  * @example const transcript = parseTranscript(readFileSync('transcript.json', 'utf8'))
  */
@@ -61,9 +63,13 @@ export function parseTranscript(value: unknown): Transcript {
   let input = value
   if (typeof value === 'string') {
     try {
-      input = JSON.parse(value)
-    } catch {
-      throw new TranscriptFormatError({ path: [], reason: 'not valid JSON' })
+      input = parseStrictJson(value)
+    } catch (err) {
+      if (!(err instanceof JsonSyntaxError)) throw err
+      throw new TranscriptFormatError({
+        path: [],
+        reason: `not strict JSON (${err.metaMessages.join('; ')})`,
+      })
     }
   }
   const parsed = transcriptSchema.safeParse(input)

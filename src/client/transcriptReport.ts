@@ -1,10 +1,13 @@
 /** The transcript verifier's report: check names, the check record, and a recorder that orders the report. */
+import type { Address } from 'viem'
+import { TranscriptVerificationError } from './errors.js'
 
 /**
  * Names of the transcript checks. Transcript-wide: `format`, `chain`, `contracts`, `device`, `hash-chain`,
- * `anchored-prefix`. Per `sent`/`received` entry: `statement`, `sender`, `signature`, `key-valid`, `block`,
- * `body`, `leaf`. Per `receipt` entry: `receipt-leaf`, `receipt`. Per `log-anchor` entry: `log-anchor`,
- * `receipt`. Per `rejected` entry: `rejected` (informational).
+ * `statement-set` (also per entry, for a duplicate or out-of-order statement), `anchored-prefix`. Per
+ * `sent`/`received` entry: `statement`, `sender`, `signature`, `key-valid`, `block`, `body`, `leaf`. Per `receipt`
+ * entry: `receipt-leaf`, `receipt`. Per `log-anchor` entry: `log-anchor`, `receipt`. Per `rejected` entry:
+ * `rejected` (informational).
  *
  * @example const name: TranscriptCheckName = 'signature'
  */
@@ -14,6 +17,7 @@ export type TranscriptCheckName =
   | 'contracts'
   | 'device'
   | 'hash-chain'
+  | 'statement-set'
   | 'anchored-prefix'
   | 'statement'
   | 'sender'
@@ -35,8 +39,25 @@ export type TranscriptCheck = {
   detail: string
 }
 
-/** Result of `verifyTranscript`: `ok` iff every check passed. @example const { ok, checks }: TranscriptVerification = await verifyTranscript({ transcript, publicClient }) */
-export type TranscriptVerification = { ok: boolean; checks: TranscriptCheck[] }
+/**
+ * The deployment a verifier trusts: the chain and the two contracts every key and anchor is read from. Never taken
+ * from the evidence being verified.
+ *
+ * @example const trusted: TrustedDeployment = { chainId: 31337, keyRegistry, messageAnchor }
+ */
+export type TrustedDeployment = { chainId: number; keyRegistry: Address; messageAnchor: Address }
+
+/**
+ * Result of `verifyTranscript`: `ok` iff every check passed; `error` (when not ok) is a typed error naming the first
+ * failing check (`TranscriptFormatError`, `DeploymentMismatchError` or `TranscriptVerificationError`).
+ *
+ * @example const { ok, checks, error }: TranscriptVerification = await verifyTranscript({ transcript, publicClient, deployment })
+ */
+export type TranscriptVerification = {
+  ok: boolean
+  checks: TranscriptCheck[]
+  error?: (Error & { code: string }) | undefined
+}
 
 /**
  * Records one check and returns its verdict, so a caller can stop on a failure.
@@ -61,20 +82,37 @@ export type AddCheck = (
  * add(null, 'chain', true, 'chain 31337')
  * done().checks.map((c) => c.check) // ['chain', 'leaf']
  */
-export function transcriptReport(): { add: AddCheck; done: () => TranscriptVerification } {
+export function transcriptReport(): {
+  add: AddCheck
+  done: (error?: Error & { code: string }) => TranscriptVerification
+} {
   const checks: TranscriptCheck[] = []
   const add: AddCheck = (entry, check, ok, detail) => {
     checks.push({ entry, check, ok, detail })
     return ok
   }
   const phase = (c: TranscriptCheck) => (c.entry !== null ? 1 : c.check === 'anchored-prefix' ? 2 : 0)
-  const done = () => ({
-    ok: checks.every((c) => c.ok),
-    checks: checks
+  const done = (error?: Error & { code: string }): TranscriptVerification => {
+    const sorted = checks
       .map((c, n) => ({ c, n }))
       .sort((a, b) => phase(a.c) - phase(b.c) || (a.c.entry ?? 0) - (b.c.entry ?? 0) || a.n - b.n)
-      .map(({ c }) => c),
-  })
+      .map(({ c }) => c)
+    const failed = sorted.filter((c) => !c.ok)
+    const first = failed[0]
+    if (first === undefined) return { ok: true, checks: sorted }
+    return {
+      ok: false,
+      checks: sorted,
+      error:
+        error ??
+        new TranscriptVerificationError({
+          check: first.check,
+          entry: first.entry,
+          failed: failed.length,
+          detail: first.detail,
+        }),
+    }
+  }
   return { add, done }
 }
 

@@ -1,15 +1,16 @@
 /** The transcript verifier: trusts nothing in a transcript but what it can check against the chain. */
-import type { Address, Client } from 'viem'
+import type { Client } from 'viem'
 import type { Statement } from '../protocol/statement.js'
 import { type AnchoredPrefix, checkHashChain, reportAnchoredPrefix } from './checkLogChain.js'
 import { checkMessageEntry } from './checkMessageEntry.js'
 import { checkReceiptEntry } from './checkReceiptEntry.js'
+import { checkStatementSet, type LoggedStatement } from './checkStatementSet.js'
 import { checkTranscriptHeader } from './checkTranscriptHeader.js'
 import { TranscriptFormatError } from './errors.js'
 import { parseTranscript, type Transcript } from './transcriptFormat.js'
-import { type TranscriptVerification, transcriptReport } from './transcriptReport.js'
+import { type TranscriptVerification, type TrustedDeployment, transcriptReport } from './transcriptReport.js'
 
-/** Inputs to `verifyTranscript`. @example const p: VerifyTranscriptParameters = { transcript, publicClient } */
+/** Inputs to `verifyTranscript`. @example const p: VerifyTranscriptParameters = { transcript, publicClient, deployment } */
 export type VerifyTranscriptParameters = {
   /** A `Transcript`, or untrusted JSON (object or text) claiming to be one. */
   transcript: Transcript | unknown
@@ -18,10 +19,10 @@ export type VerifyTranscriptParameters = {
   /** Verification time, unix ms (default `Date.now()`); the export time may not be later (5 min tolerance). */
   now?: number | undefined
   /**
-   * The contracts the verifier trusts. Without it, the addresses come from the transcript itself: the checks
-   * then prove consistency with *those* contracts, and the `contracts` detail says so.
+   * The deployment the verifier trusts (required): keys and anchors are read from these contracts only, and a
+   * transcript naming another chain or other contracts fails (`DeploymentMismatchError`).
    */
-  deployment?: { keyRegistry: Address; messageAnchor: Address } | undefined
+  deployment: TrustedDeployment
   /** Confirmations each receipt needs (default 1). */
   minConfirmations?: number | undefined
 }
@@ -30,26 +31,29 @@ export type VerifyTranscriptParameters = {
 const READ_CONCURRENCY = 8
 
 /**
- * Verifies a transcript against the chain, trusting nothing in it but what it can check:
- * 1. `format` (shape), `chain` (the RPC serves `chainId`), `contracts` (both addresses hold code, and match
- *    `deployment` if given), `device` (the transcript's device is registered to its account, read on chain);
+ * Verifies a transcript against the chain of a pinned deployment, trusting nothing in it but what it can check:
+ * 1. `format` (shape, strict JSON for text; exported neither in the future nor before its last entry), `chain` (the
+ *    transcript's chain is the trusted one and the RPC serves it), `contracts` (the transcript names the trusted
+ *    KeyRegistry and MessageAnchor, which hold Sealpost code), `device` (the transcript's device is registered to its
+ *    account, read on chain). A failure of `format`, `chain` or `contracts` stops verification;
  * 2. `hash-chain`: every entry's index, prevHash and hash (one failing check per broken entry);
  * 3. per `sent`/`received` entry: the 213-byte statement decodes and matches the entry's conversation; the
  *    statement's device is registered on chain to `from` (and, for `sent`, is the transcript's own device);
  *    the P-256 signature verifies under the key read from KeyRegistry (never from the transcript); the key was
  *    valid at the statement's block (`isValidAt`); that block's hash is the chain's; `bodyHash` matches the
- *    body when the entry has one; and the entry's leaf is `statementLeaf(statement, signature)`;
+ *    body when the entry has one; and the entry's leaf is `statementLeaf(statement, signature)`. Then
+ *    `statement-set`: no statement twice, `seq` strictly increasing per sending device and conversation;
  * 4. per `receipt` entry: the receipt's leaf is the entry's leaf and a statement leaf of the transcript, and
  *    `verifyReceipt` passes against the MessageAnchor;
  * 5. per `log-anchor` entry: the anchored head is the hash of the entry it names (an earlier one) and the
  *    receipt's leaf, and `verifyReceipt` passes. `anchored-prefix` then says how much of the log is pinned on
  *    chain (a rewrite of that prefix cannot be hidden; later entries rely on the hash chain alone).
  *
- * A tampered transcript fails with checks naming the entry index and why. Throws only when the chain cannot
- * be read (`RpcUnreachableError`, `ChainRequestError`).
+ * A tampered transcript fails with checks naming the entry index and why, and `error` names the first failure as a
+ * typed error. Throws only when the chain cannot be read (`RpcUnreachableError`, `ChainRequestError`).
  *
  * @example
- * const result = await verifyTranscript({ transcript: JSON.parse(text), publicClient })
+ * const result = await verifyTranscript({ transcript: text, publicClient, deployment: readDeployment(home) })
  * for (const line of formatVerification(result)) console.log(line)
  */
 export async function verifyTranscript({
@@ -68,10 +72,21 @@ export async function verifyTranscript({
   } catch (err) {
     if (!(err instanceof TranscriptFormatError)) throw err
     add(err.entry, 'format', false, `${err.metaMessages.join('; ')}`)
-    return done()
+    return done(err)
   }
-  const chain = await checkTranscriptHeader({ transcript, publicClient, now, deployment, add })
-  if (!chain) return done()
+  const trusted: TrustedDeployment = {
+    chainId: deployment.chainId,
+    keyRegistry: deployment.keyRegistry,
+    messageAnchor: deployment.messageAnchor,
+  }
+  const { chain, mismatch } = await checkTranscriptHeader({
+    transcript,
+    publicClient,
+    now,
+    deployment: trusted,
+    add,
+  })
+  if (!chain) return done(mismatch)
 
   // 2. Hash chain.
   const { entries } = transcript
@@ -79,11 +94,17 @@ export async function verifyTranscript({
 
   // 3. Statements, first: receipts are bound to their leaves.
   const statementLeaves = new Map<string, { entry: number; statement: Statement }>()
+  const statements: LoggedStatement[] = []
   await forEachLimit([...entries.entries()], READ_CONCURRENCY, async ([index, entry]) => {
     if (entry.kind !== 'sent' && entry.kind !== 'received') return
     const checked = await checkMessageEntry({ index, entry, transcript, chain, now, add })
-    if (checked?.leaf) statementLeaves.set(checked.leaf, { entry: index, statement: checked.statement })
+    if (!checked) return
+    statements.push({ entry: index, ...checked })
+    const first = checked.leaf && statementLeaves.get(checked.leaf)
+    if (checked.leaf && (!first || first.entry > index))
+      statementLeaves.set(checked.leaf, { entry: index, statement: checked.statement })
   })
+  checkStatementSet(statements, add)
 
   // 4–5. Receipts and log anchors (and the informational rejections).
   let prefix: AnchoredPrefix | undefined
