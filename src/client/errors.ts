@@ -541,3 +541,41 @@ export class TranscriptVerificationError extends VerificationError {
     this.failed = failed
   }
 }
+
+/**
+ * A Welcome or a commit breaks Sealpost's conversation policy (docs/protocol.md §3.4): `rule` names the broken rule,
+ * e.g. `context-missing`, `foreign-member`, `not-a-member-account`, `bad-group-id`, `context-changed`,
+ * `committer-not-allowed`, `leaf-identity-changed`, `forbidden-proposal`. Nothing of it is stored.
+ */
+export class ConversationPolicyError extends VerificationError {
+  override name = 'ConversationPolicyError' as const
+  readonly rule: string
+  constructor(p: Meta & { rule: string; groupId: string; epoch: bigint; detail: string }) {
+    super(`Conversation refused: ${p.rule}.`, {
+      metaMessages: [
+        ...idLine(p),
+        `Rule: ${p.rule}`,
+        `Group: ${p.groupId}`,
+        `Epoch: ${p.epoch}`,
+        `Detail: ${p.detail}`,
+      ],
+      code: 'SEALPOST_CONVERSATION_POLICY',
+    })
+    this.rule = p.rule
+  }
+}
+
+/** An MLS message sealed in an earlier epoch by a device that is no longer a member of the group. */
+export class SenderRemovedError extends VerificationError {
+  override name = 'SenderRemovedError' as const
+  constructor(p: Meta & { deviceId: string; messageEpoch: bigint; currentEpoch: bigint }) {
+    super('The sender was removed from the conversation after the epoch this message was sealed in.', {
+      metaMessages: [
+        ...idLine(p),
+        `Device: ${p.deviceId}`,
+        `Message epoch ${p.messageEpoch}, current epoch ${p.currentEpoch}`,
+      ],
+      code: 'SEALPOST_SENDER_REMOVED',
+    })
+  }
+}

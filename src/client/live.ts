@@ -7,7 +7,13 @@ import { deserializeGroupState, membersOf } from './mls.js'
 import { asRejection } from './reasons.js'
 import { checkFinality } from './receipts.js'
 import { consumeDelivery } from './receive.js'
-import { KEY_PACKAGE_TARGET, registration, topUpKeyPackages } from './registration.js'
+import {
+  dropStaleKeyPackages,
+  KEY_PACKAGE_TARGET,
+  publishKeyPackages,
+  registration,
+  topUpKeyPackages,
+} from './registration.js'
 import type { SyncResult } from './types.js'
 
 /**
@@ -51,6 +57,10 @@ export class Live {
     timer.unref()
     this.#stops.push(() => clearInterval(timer))
     const offAcks = ctx.transport.onAcks?.((topic, acks) => this.#onAcks(topic, acks))
+    // A joined group is reconciled at once too: membership is checked on every epoch, not only on revocation.
+    const onJoined = () => this.#scheduleReconcile()
+    ctx.events.on('joined', onJoined)
+    this.#stops.push(() => ctx.events.off('joined', onJoined))
     if (offAcks) this.#stops.push(offAcks)
     // Membership follows the registry: a revoked device leaves every group, a new device joins (§3).
     const onChange = () => this.#scheduleReconcile()
@@ -63,9 +73,13 @@ export class Live {
     ctx.leaves.resubmitAll()
     await resending
     this.#scheduleReconcile()
-    // Keep enough key packages at the relay for peers to add this device while it is offline.
+    // Keep enough key packages at the relay for peers to add this device while it is offline. Key packages of an
+    // older client (without the conversation context capability) are skipped by claimers: publish a full set anew.
     const record = await registration(ctx)
-    if (record && record.revokedAt === undefined) await topUpKeyPackages(ctx, KEY_PACKAGE_TARGET)
+    if (record && record.revokedAt === undefined) {
+      if (dropStaleKeyPackages(ctx) > 0) await publishKeyPackages(ctx, KEY_PACKAGE_TARGET)
+      else await topUpKeyPackages(ctx, KEY_PACKAGE_TARGET)
+    }
   }
 
   /**

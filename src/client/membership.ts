@@ -9,13 +9,15 @@ import {
   type Welcome,
   zeroOutUint8Array,
 } from 'ts-mls'
-import { type Address, bytesToHex, getAddress, type Hex, isAddressEqual } from 'viem'
+import { type Address, bytesToHex, getAddress, type Hex, hexToBytes, isAddressEqual } from 'viem'
 import type { DeviceRecord } from '../chain/registryWatcher.js'
+import { directContext, directGroupId } from '../protocol/conversationContext.js'
 import type { DeviceIdentity } from '../protocol/credential.js'
-import { createEnvelope } from '../protocol/envelope.js'
+import { createEnvelope, type Envelope } from '../protocol/envelope.js'
 import { inboxTopic } from '../protocol/topics.js'
 import type { StoredGroup } from '../store/deviceStore.js'
 import type { ClientContext } from './context.js'
+import { checkCommit, checkWelcome, leavesOf, type PolicyInput } from './conversationPolicy.js'
 import {
   KeyPackageRejectedError,
   MlsRejectedError,
@@ -24,6 +26,7 @@ import {
   UnknownConversationError,
 } from './errors.js'
 import {
+  conversationExtensions,
   createKeyPackage,
   decodeMls,
   deserializeGroupState,
@@ -31,18 +34,20 @@ import {
   identityOf,
   membersOf,
   serializeGroupState,
+  supportsConversationContext,
 } from './mls.js'
 import { assertActive } from './registration.js'
 
 /**
- * Opens the 1:1 conversation with `peer`: the existing one, or a new MLS group holding every active device of both
- * accounts (their key packages claimed from the relay, each checked against the registry). Returns its group id.
+ * Opens the 1:1 conversation with `peer`: the canonical one if this device holds it, else a new MLS group holding
+ * every active device of both accounts (their key packages claimed from the relay, each checked against the
+ * registry), whose group context carries the direct conversation context (docs/protocol.md §3). Returns its group id.
  *
  * @example const groupId = await openConversation(ctx, peer)
  */
 export async function openConversation(ctx: ClientContext, peer: Address): Promise<Hex> {
-  const existing = ctx.store.findGroupByPeer(peer)
-  if (existing) return existing.groupId as Hex
+  const existing = canonicalConversation(ctx, peer)
+  if (existing) return existing
   await ctx.watcher.sync() // resolve the peer's devices from the freshest registry view
   await assertActive(ctx)
   if (ctx.watcher.activeDevicesOf(peer).length === 0) throw new PeerHasNoDevicesError({ account: peer })
@@ -51,13 +56,20 @@ export async function openConversation(ctx: ClientContext, peer: Address): Promi
     ...ctx.watcher.activeDevicesOf(ctx.account).filter((d) => d.deviceId !== ctx.deviceId),
   ]
   const keyPackages = await claimKeyPackages(ctx, targets)
-  const groupId = bytesToHex(randomBytes(32))
+  const pair = {
+    chainId: ctx.chainId,
+    registry: ctx.deployment.keyRegistry,
+    a: ctx.account,
+    b: peer,
+    nonce: bytesToHex(randomBytes(32)),
+  }
+  const groupId = directGroupId(pair)
   const own = await createKeyPackage({ identity: ctx.identity, mls: ctx.device.mls, impl: ctx.impl })
   const state = await createGroup(
-    Uint8Array.from(Buffer.from(groupId.slice(2), 'hex')),
+    hexToBytes(groupId),
     own.publicPackage,
     own.privatePackage,
-    [],
+    conversationExtensions(directContext(pair)),
     ctx.impl,
     ctx.config,
   )
@@ -66,6 +78,7 @@ export async function openConversation(ctx: ClientContext, peer: Address): Promi
     { extraProposals: addProposals(keyPackages), ratchetTreeExtension: true },
   )
   commit.consumed.forEach(zeroOutUint8Array)
+  checkWelcome({ ...policyInput(ctx), state: commit.newState }) // what every invitee will check
   ctx.store.putGroup({
     groupId,
     peer,
@@ -79,6 +92,32 @@ export async function openConversation(ctx: ClientContext, peer: Address): Promi
       keyPackages.map((k) => k.deviceId),
     )
   return groupId
+}
+
+/**
+ * The canonical direct conversation with `peer` among those this device holds: the one with the numerically lowest
+ * group id in which this device is still active. When both sides create one at once, each joins the other's, and
+ * both then pick the same one (docs/protocol.md §3.5).
+ *
+ * @example const id = canonicalConversation(ctx, bob)
+ */
+export function canonicalConversation(
+  ctx: Pick<ClientContext, 'store' | 'config'>,
+  peer: Address,
+): Hex | undefined {
+  const active = ctx.store
+    .groupsWithPeer(peer)
+    .find((g) => deserializeGroupState(g.state, ctx.config).groupActiveState.kind === 'active')
+  return active?.groupId as Hex | undefined
+}
+
+/**
+ * The policy inputs of this device: its account, its deployment and its registry view.
+ *
+ * @example checkWelcome({ ...policyInput(ctx), state })
+ */
+export function policyInput(ctx: Pick<ClientContext, 'account' | 'deployment' | 'watcher'>): PolicyInput {
+  return { self: ctx.account, deployment: ctx.deployment, registry: ctx.watcher }
 }
 
 /**
@@ -184,7 +223,8 @@ export function groupInfo(
 
 /**
  * Takes one key package per device from the relay and checks it names that device, account, chain, registered MLS
- * key and ciphersuite.
+ * key and ciphersuite. Key packages that do not advertise the conversation context extension (published by an
+ * older client) are skipped: the next one is taken.
  *
  * @example const claimed = await claimKeyPackages(ctx, watcher.activeDevicesOf(peer))
  */
@@ -194,26 +234,40 @@ export async function claimKeyPackages(
 ): Promise<{ deviceId: Hex; keyPackage: KeyPackage }[]> {
   const claimed: { deviceId: Hex; keyPackage: KeyPackage }[] = []
   for (const device of devices) {
-    const envelope = await ctx.transport.takeKeyPackage({ deviceId: device.deviceId })
-    if (!envelope) throw new NoKeyPackageError({ deviceId: device.deviceId })
-    const message = decodeMls(envelope.payload, envelope.id)
-    const reject = (reason: string) => new KeyPackageRejectedError({ deviceId: device.deviceId, reason })
-    if (message.wireformat !== 'mls_key_package') throw reject('not a key package')
-    const keyPackage = message.keyPackage
-    const identity = identityOf(keyPackage.leafNode.credential)
-    if (
-      !identity ||
-      identity.deviceId.toLowerCase() !== device.deviceId.toLowerCase() ||
-      identity.chainId !== ctx.chainId
-    )
-      throw reject('credential names another device')
-    if (!isAddressEqual(identity.account, device.account)) throw reject('credential names another account')
-    if (bytesToHex(keyPackage.leafNode.signaturePublicKey).toLowerCase() !== device.mlsKey.toLowerCase())
-      throw reject('MLS key differs from the registered key')
-    if (keyPackage.cipherSuite !== ctx.ciphersuite) throw reject(`ciphersuite ${keyPackage.cipherSuite}`)
-    claimed.push({ deviceId: device.deviceId, keyPackage })
+    for (;;) {
+      const envelope = await ctx.transport.takeKeyPackage({ deviceId: device.deviceId })
+      if (!envelope) throw new NoKeyPackageError({ deviceId: device.deviceId })
+      const keyPackage = checkKeyPackage(ctx, device, envelope)
+      // Published before the conversation context existed: ts-mls could not add it. Take the next one.
+      if (!supportsConversationContext(keyPackage)) continue
+      claimed.push({ deviceId: device.deviceId, keyPackage })
+      break
+    }
   }
   return claimed
+}
+
+function checkKeyPackage(
+  ctx: Pick<ClientContext, 'chainId' | 'ciphersuite'>,
+  device: DeviceRecord,
+  envelope: Envelope,
+): KeyPackage {
+  const message = decodeMls(envelope.payload, envelope.id)
+  const reject = (reason: string) => new KeyPackageRejectedError({ deviceId: device.deviceId, reason })
+  if (message.wireformat !== 'mls_key_package') throw reject('not a key package')
+  const keyPackage = message.keyPackage
+  const identity = identityOf(keyPackage.leafNode.credential)
+  if (
+    !identity ||
+    identity.deviceId.toLowerCase() !== device.deviceId.toLowerCase() ||
+    identity.chainId !== ctx.chainId
+  )
+    throw reject('credential names another device')
+  if (!isAddressEqual(identity.account, device.account)) throw reject('credential names another account')
+  if (bytesToHex(keyPackage.leafNode.signaturePublicKey).toLowerCase() !== device.mlsKey.toLowerCase())
+    throw reject('MLS key differs from the registered key')
+  if (keyPackage.cipherSuite !== ctx.ciphersuite) throw reject(`ciphersuite ${keyPackage.cipherSuite}`)
+  return keyPackage
 }
 
 function addProposals(keyPackages: { keyPackage: KeyPackage }[]): Proposal[] {
@@ -232,6 +286,16 @@ async function commit(
     { extraProposals: proposals, ratchetTreeExtension: true },
   )
   result.consumed.forEach(zeroOutUint8Array)
+  // The same policy every member applies to this commit (an own commit that breaks it would fork the group).
+  const self = leavesOf(current).find(
+    (l) => l.identity?.deviceId.toLowerCase() === ctx.deviceId.toLowerCase(),
+  )
+  checkCommit({
+    ...policyInput(ctx),
+    before: current,
+    after: result.newState,
+    committer: self?.identity && { leafIndex: self.leafIndex, identity: self.identity },
+  })
   if (result.commit.wireformat !== 'mls_private_message' && result.commit.wireformat !== 'mls_public_message')
     throw new MlsRejectedError({ reason: 'unexpected commit wire format' })
   const envelope = createEnvelope({

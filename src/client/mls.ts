@@ -13,9 +13,13 @@ import {
   defaultLifetime,
   defaultLifetimeConfig,
   defaultPaddingConfig,
+  type Extension,
   encodeGroupState,
   encodeMlsMessage,
+  encodeRequiredCapabilities,
+  type GroupContext,
   generateKeyPackageWithKey,
+  type KeyPackage,
   type MLSMessage,
   type PrivateKeyPackage,
   type PrivateMessage,
@@ -25,6 +29,12 @@ import { decryptSenderData } from 'ts-mls/privateMessage.js'
 import { bytesToHex, type Hex } from 'viem'
 import type { DeviceRecord } from '../chain/registryWatcher.js'
 import { CodecError } from '../errors.js'
+import {
+  CONVERSATION_CONTEXT_EXTENSION,
+  type ConversationContext,
+  decodeConversationContext,
+  encodeConversationContext,
+} from '../protocol/conversationContext.js'
 import { type DeviceIdentity, decodeDeviceIdentity, encodeDeviceIdentity } from '../protocol/credential.js'
 import { MlsRejectedError } from './errors.js'
 
@@ -110,9 +120,10 @@ export async function createKeyPackage({
   impl: CiphersuiteImpl
 }) {
   const credential: Credential = { credentialType: 'basic', identity: encodeDeviceIdentity(identity) }
+  const capabilities = defaultCapabilities()
   const { publicPackage, privatePackage } = await generateKeyPackageWithKey(
     credential,
-    defaultCapabilities(),
+    { ...capabilities, extensions: [...capabilities.extensions, CONVERSATION_CONTEXT_EXTENSION] },
     defaultLifetime,
     [],
     { signKey: mls.signKey, publicKey: mls.publicKey },
@@ -120,6 +131,62 @@ export async function createKeyPackage({
   )
   const ref = bytesToHex(await makeKeyPackageRef(publicPackage, impl.hash))
   return { publicPackage, privatePackage, ref }
+}
+
+/**
+ * Whether a key package's leaf advertises the conversation context extension (without it, ts-mls refuses to add
+ * it to a Sealpost group: key packages published before the extension existed are skipped).
+ *
+ * @example if (!supportsConversationContext(keyPackage)) skip()
+ */
+export function supportsConversationContext(keyPackage: KeyPackage): boolean {
+  return keyPackage.leafNode.capabilities.extensions.includes(CONVERSATION_CONTEXT_EXTENSION)
+}
+
+/**
+ * The group-context extensions of a Sealpost conversation: `required_capabilities` naming the conversation context
+ * (so every leaf must support it), then the context itself.
+ *
+ * @example await createGroup(groupId, kp, priv, conversationExtensions(context), impl, config)
+ */
+export function conversationExtensions(context: ConversationContext): Extension[] {
+  return [
+    {
+      extensionType: 'required_capabilities',
+      extensionData: encodeRequiredCapabilities({
+        extensionTypes: [CONVERSATION_CONTEXT_EXTENSION],
+        proposalTypes: [],
+        credentialTypes: [],
+      }),
+    },
+    { extensionType: CONVERSATION_CONTEXT_EXTENSION, extensionData: encodeConversationContext(context) },
+  ]
+}
+
+/**
+ * The raw conversation context extensions of a group context: zero, one or (malformed) several.
+ *
+ * @example const [only] = conversationContextExtensions(state.groupContext)
+ */
+export function conversationContextExtensions(groupContext: GroupContext): Uint8Array[] {
+  return groupContext.extensions
+    .filter((e) => e.extensionType === CONVERSATION_CONTEXT_EXTENSION)
+    .map((e) => e.extensionData)
+}
+
+/**
+ * The conversation context of a group, or undefined when it has none, several, or one that does not decode.
+ *
+ * @example conversationContextOf(state.groupContext)?.members
+ */
+export function conversationContextOf(groupContext: GroupContext): ConversationContext | undefined {
+  const found = conversationContextExtensions(groupContext)
+  if (found.length !== 1) return undefined
+  try {
+    return decodeConversationContext(found[0] as Uint8Array)
+  } catch {
+    return undefined
+  }
 }
 
 /** Encodes an MLS message for an envelope payload. */

@@ -25,7 +25,7 @@ async function exchange(text: string, seq = 1n, sender: Party = alice) {
     keyPackages: [keyPackage],
     impl: world.impl,
     config: world.config,
-    account: bob.account,
+    policy: world.policy(bob),
   })
   const sealed = await sealMessage({
     state,
@@ -49,7 +49,7 @@ describe('receiveWelcome', () => {
       keyPackages: [keyPackage],
       impl: world.impl,
       config: world.config,
-      account: bob.account,
+      policy: world.policy(bob),
     })
     expect(joined.groupId).toBe(bytesToHex(state.groupContext.groupId))
     expect(joined.peer).toBe(alice.account)
@@ -65,7 +65,7 @@ describe('receiveWelcome', () => {
       keyPackages: [other.keyPackage],
       impl: world.impl,
       config: world.config,
-      account: bob.account,
+      policy: world.policy(bob),
     }).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(MlsRejectedError)
     expect((err as MlsRejectedError).metaMessages).toContain(
@@ -84,6 +84,7 @@ describe('receiveGroupMessage', () => {
       ciphersuite: 'MLS_256_XWING_AES256GCM_SHA512_Ed25519',
       chain: world.chain,
       lastSeq: () => lastSeq,
+      policy: world.policy(bob),
     })
 
   test('decrypts and verifies a message, returning the next state and a full report', async () => {

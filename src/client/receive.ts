@@ -6,6 +6,7 @@ import type { Envelope } from '../protocol/envelope.js'
 import { inboxTopic } from '../protocol/topics.js'
 import type { ClientContext } from './context.js'
 import { ReplayError, UnexpectedEnvelopeKindError, UnknownConversationError } from './errors.js'
+import { policyInput } from './membership.js'
 import { deserializeGroupState, serializeGroupState } from './mls.js'
 import { asRejection } from './reasons.js'
 import { receiveReceipt } from './receipts.js'
@@ -58,7 +59,7 @@ async function applyWelcome(ctx: ClientContext, envelope: Envelope): Promise<Rec
     keyPackages: ctx.store.listKeyPackages(),
     impl: ctx.impl,
     config: ctx.config,
-    account: ctx.account,
+    policy: policyInput(ctx),
   })
   ctx.store.transaction(() => {
     ctx.store.putGroup({
@@ -85,6 +86,7 @@ async function applyGroupMessage(ctx: ClientContext, envelope: Envelope): Promis
     chain: ctx.chain,
     clock: ctx.clock,
     lastSeq: (from: Address, device: Hex) => store.lastSeqIn(group.groupId, from, device),
+    policy: policyInput(ctx),
   })
   const next = { ...group, state: serializeGroupState(result.state) }
   if (result.kind === 'commit') {
@@ -154,6 +156,25 @@ export async function syncAll(
   await pullTopic(inboxTopic(ctx.deviceId))
   for (const group of ctx.store.listGroups()) await pullTopic(group.groupId as Hex)
   return result
+}
+
+/**
+ * Pulls and consumes what waits on this device's inbox only (Welcomes first: opening a conversation looks at the
+ * conversations they create).
+ *
+ * @example await syncInbox(ctx, (conversation) => live.follow(conversation))
+ */
+export async function syncInbox(
+  ctx: ClientContext,
+  onJoined: (conversation: Hex) => void,
+): Promise<SyncResult> {
+  const result: SyncResult = { received: [], joined: [], commits: 0, rejected: [] }
+  const topic = inboxTopic(ctx.deviceId)
+  for (;;) {
+    const deliveries = await ctx.transport.pull({ topic, after: ctx.store.getCursor(topic), limit: 256 })
+    if (deliveries.length === 0) return result
+    for (const delivery of deliveries) await consumeDelivery(ctx, delivery, result, onJoined)
+  }
 }
 
 /**

@@ -4,7 +4,8 @@ import { type Address, bytesToHex, type Hex } from 'viem'
 import { decodeApplicationContent } from '../protocol/content.js'
 import type { Envelope } from '../protocol/envelope.js'
 import { statementLeaf } from '../protocol/statement.js'
-import { MlsRejectedError } from './errors.js'
+import { checkCommit, leavesOf, type PolicyInput, proposalFilter } from './conversationPolicy.js'
+import { ConversationPolicyError, MlsRejectedError, SenderRemovedError } from './errors.js'
 import { decodeMls, senderOf } from './mls.js'
 import { reasonOf } from './reasons.js'
 import type { ReceivedMessage } from './types.js'
@@ -13,7 +14,7 @@ import { type ChainView, type ClockPolicy, verifyStatement } from './verifyState
 /**
  * Inputs of {@link receiveGroupMessage}.
  *
- * @example const p: ReceiveGroupMessageParameters = { envelope, state, impl, ciphersuite, chain, lastSeq: () => 0n }
+ * @example const p: ReceiveGroupMessageParameters = { envelope, state, impl, ciphersuite, chain, lastSeq: () => 0n, policy }
  */
 export type ReceiveGroupMessageParameters = {
   envelope: Envelope
@@ -25,6 +26,8 @@ export type ReceiveGroupMessageParameters = {
   /** Highest sequence number accepted so far from this account's device in this conversation. */
   lastSeq: (from: Address, device: Hex) => bigint
   clock?: Partial<ClockPolicy> | undefined
+  /** The conversation policy's inputs: every commit's result must pass `checkCommit`. */
+  policy: PolicyInput
 }
 
 /**
@@ -48,9 +51,11 @@ export type ReceivedGroupMessage =
 /**
  * Decrypts a group message with MLS and, for an application message, verifies its statement against the chain
  * (sender binding, registry, block, signature, key validity, body, clock, sequence). No writes: `newState = f(state,
- * msg)`. Throws `MlsRejectedError` when MLS refuses it, or the failing check's error with its `report` attached.
+ * msg)`. Throws `MlsRejectedError` when MLS refuses it, `SenderRemovedError` for a message sealed in an earlier
+ * epoch by a device that is no longer a member, `ConversationPolicyError` for a commit that breaks the conversation
+ * policy, or the failing check's error with its `report` attached.
  *
- * @example const result = await receiveGroupMessage({ envelope, state, impl, ciphersuite, chain, lastSeq })
+ * @example const result = await receiveGroupMessage({ envelope, state, impl, ciphersuite, chain, lastSeq, policy })
  */
 export async function receiveGroupMessage({
   envelope,
@@ -60,6 +65,7 @@ export async function receiveGroupMessage({
   chain,
   lastSeq,
   clock,
+  policy,
 }: ReceiveGroupMessageParameters): Promise<ReceivedGroupMessage> {
   const message = decodeMls(envelope.payload, envelope.id)
   if (message.wireformat !== 'mls_private_message')
@@ -72,14 +78,35 @@ export async function receiveGroupMessage({
       messageId: envelope.id,
       reason: 'this device was removed from the conversation',
     })
-  const sender = await senderOf(state, message.privateMessage, impl)
+  const pm = message.privateMessage
+  const sender = await senderOf(state, pm, impl)
+  // ts-mls keeps the keys of past epochs and would open a message a removed device sealed before its removal: a
+  // message from an earlier epoch counts only if its sender is still a member now (the relay delivers a topic in
+  // order, so an honest message sent before the removal commit arrives before it).
+  const current = state.groupContext.epoch
+  if (sender && pm.epoch < current && !stillMember(state, sender))
+    throw new SenderRemovedError({
+      messageId: envelope.id,
+      deviceId: sender.identity.deviceId,
+      messageEpoch: pm.epoch,
+      currentEpoch: current,
+    })
   let processed: Awaited<ReturnType<typeof processPrivateMessage>>
   try {
-    processed = await processPrivateMessage(state, message.privateMessage, makePskIndex(state, {}), impl)
+    processed = await processPrivateMessage(state, pm, makePskIndex(state, {}), impl, proposalFilter)
   } catch (cause) {
     throw new MlsRejectedError({ messageId: envelope.id, reason: reasonOf(cause), cause })
   }
-  if (processed.kind === 'newState')
+  if (processed.kind === 'newState') {
+    if (processed.actionTaken === 'reject')
+      throw new ConversationPolicyError({
+        messageId: envelope.id,
+        rule: 'forbidden-proposal',
+        groupId: bytesToHex(state.groupContext.groupId),
+        epoch: current,
+        detail: 'a commit may carry add, remove and update proposals only',
+      })
+    checkCommit({ ...policy, before: state, after: processed.newState, committer: sender })
     return {
       kind: 'commit',
       state: processed.newState,
@@ -87,6 +114,7 @@ export async function receiveGroupMessage({
       removed: processed.newState.groupActiveState.kind !== 'active',
       consumed: processed.consumed,
     }
+  }
   if (!sender)
     throw new MlsRejectedError({ messageId: envelope.id, reason: 'sender leaf has no Sealpost credential' })
   const content = decodeApplicationContent(processed.message)
@@ -128,4 +156,15 @@ export async function receiveGroupMessage({
     statementBytes: content.signed.bytes,
     consumed: processed.consumed,
   }
+}
+
+function stillMember(
+  state: ClientState,
+  sender: { identity: { deviceId: Hex }; leafIndex: number },
+): boolean {
+  return leavesOf(state).some(
+    (l) =>
+      l.leafIndex === sender.leafIndex &&
+      l.identity?.deviceId.toLowerCase() === sender.identity.deviceId.toLowerCase(),
+  )
 }

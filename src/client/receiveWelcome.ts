@@ -1,16 +1,18 @@
 /** Joining a conversation: a Welcome, one of this device's key packages, and the new group state. */
 import { type CiphersuiteImpl, type ClientConfig, type ClientState, emptyPskIndex, joinGroup } from 'ts-mls'
-import { type Address, bytesToHex, type Hex, isAddressEqual } from 'viem'
+import { type Address, bytesToHex, type Hex } from 'viem'
+import type { ConversationContext } from '../protocol/conversationContext.js'
 import type { Envelope } from '../protocol/envelope.js'
 import type { StoredKeyPackage } from '../store/deviceStore.js'
+import { checkWelcome, type PolicyInput, peerOf } from './conversationPolicy.js'
 import { MlsRejectedError } from './errors.js'
-import { decodeMls, decodePrivateKeyPackage, membersOf } from './mls.js'
+import { decodeMls, decodePrivateKeyPackage } from './mls.js'
 import { reasonOf } from './reasons.js'
 
 /**
  * Inputs of {@link receiveWelcome}.
  *
- * @example const p: ReceiveWelcomeParameters = { envelope, keyPackages: store.listKeyPackages(), impl, config, account }
+ * @example const p: ReceiveWelcomeParameters = { envelope, keyPackages: store.listKeyPackages(), impl, config, policy }
  */
 export type ReceiveWelcomeParameters = {
   envelope: Envelope
@@ -19,30 +21,39 @@ export type ReceiveWelcomeParameters = {
   impl: CiphersuiteImpl
   /** MLS config with the registry-backed authentication service (the caller syncs the registry first). */
   config: ClientConfig
-  /** This device's account: the peer is the first member of another account. */
-  account: Address
+  /** The conversation policy's inputs (this device's account, deployment and registry view): the joined group
+   * must pass `checkWelcome`. */
+  policy: PolicyInput
 }
 
 /**
- * What joining produced: the group's state, its id, the peer account, and the key package it used up.
+ * What joining produced: the group's state, its id, its conversation context, the peer account (the context's other
+ * member), and the key package it used up.
  *
  * @example const { state, groupId, peer, keyPackageRef } = await receiveWelcome(parameters)
  */
-export type ReceivedWelcome = { state: ClientState; groupId: Hex; peer: Address; keyPackageRef: string }
+export type ReceivedWelcome = {
+  state: ClientState
+  groupId: Hex
+  context: ConversationContext
+  peer: Address
+  keyPackageRef: string
+}
 
 /**
  * Joins the group a Welcome invites to. No I/O: the caller stores the state, deletes the used key package and
  * records the verdict in one transaction. Throws `MlsRejectedError` for a Welcome that is not for this device or
- * that MLS refuses (a credential the registry does not back).
+ * that MLS refuses (a credential the registry does not back), and `ConversationPolicyError` for a group that is not
+ * a direct conversation of this device's account with only registered devices of its two accounts.
  *
- * @example const joined = await receiveWelcome({ envelope, keyPackages, impl, config, account })
+ * @example const joined = await receiveWelcome({ envelope, keyPackages, impl, config, policy })
  */
 export async function receiveWelcome({
   envelope,
   keyPackages,
   impl,
   config,
-  account,
+  policy,
 }: ReceiveWelcomeParameters): Promise<ReceivedWelcome> {
   const message = decodeMls(envelope.payload, envelope.id)
   if (message.wireformat !== 'mls_welcome')
@@ -70,11 +81,12 @@ export async function receiveWelcome({
   } catch (cause) {
     throw new MlsRejectedError({ messageId: envelope.id, reason: reasonOf(cause), cause })
   }
-  const peers = membersOf(state).filter((m) => !isAddressEqual(m.identity.account, account))
+  const context = checkWelcome({ ...policy, state })
   return {
     state,
     groupId: bytesToHex(state.groupContext.groupId),
-    peer: peers[0]?.identity.account ?? account,
+    context,
+    peer: peerOf(context, policy.self),
     keyPackageRef: mine.ref,
   }
 }

@@ -10,7 +10,13 @@ import { inboxTopic } from '../protocol/topics.js'
 import type { ClientContext } from './context.js'
 import { AccountKeyRequiredError, DeviceKeyTakenError, DeviceNotRegisteredError } from './errors.js'
 import { devicePublicKeys } from './identity.js'
-import { createKeyPackage, encodeMls, encodePrivateKeyPackage } from './mls.js'
+import {
+  createKeyPackage,
+  decodeMls,
+  encodeMls,
+  encodePrivateKeyPackage,
+  supportsConversationContext,
+} from './mls.js'
 
 /** Key packages a live client keeps published at its relay. */
 export const KEY_PACKAGE_TARGET = 5
@@ -160,6 +166,24 @@ export async function publishKeyPackages(
     envelopes.push(createEnvelope({ kind: 'key-package', topic: inboxTopic(ctx.deviceId), payload }))
   }
   await ctx.transport.putKeyPackages({ deviceId: ctx.deviceId, envelopes })
+}
+
+/**
+ * Deletes this device's stored key packages that do not advertise the conversation context extension (made by an
+ * older client: no Sealpost group can add them) and returns how many there were. Their copies at the relay are
+ * skipped by whoever claims them.
+ *
+ * @example if (dropStaleKeyPackages(ctx) > 0) await publishKeyPackages(ctx, KEY_PACKAGE_TARGET)
+ */
+export function dropStaleKeyPackages(ctx: Pick<ClientContext, 'store'>): number {
+  let dropped = 0
+  for (const stored of ctx.store.listKeyPackages()) {
+    const message = decodeMls(stored.publicPackage)
+    if (message.wireformat === 'mls_key_package' && supportsConversationContext(message.keyPackage)) continue
+    ctx.store.deleteKeyPackage(stored.ref)
+    dropped++
+  }
+  return dropped
 }
 
 /**

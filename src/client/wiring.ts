@@ -12,6 +12,7 @@ import { mlsClientConfig, registryAuthService } from './mls.js'
 import type { ClientParts } from './openClient.js'
 import { Outbox } from './outbox.js'
 import { ReceiptChecker } from './receipts.js'
+import { syncInbox } from './receive.js'
 import { sendMessage } from './send.js'
 import type { ClientEvents } from './types.js'
 
@@ -85,7 +86,7 @@ export function wireClientContext(parts: ClientParts, hooks: FacadeHooks): Clien
 }
 
 /**
- * The conversation host of a client: opening (under the lock, then followed live), sending, member sync (under
+ * The conversation host of a client: opening (after the inbox is processed, under the lock, then followed live), sending, member sync (under
  * the lock) and the store's reads.
  *
  * @example const conversations = new Conversations(conversationHost(ctx, (id) => live.follow(id)))
@@ -93,12 +94,14 @@ export function wireClientContext(parts: ClientParts, hooks: FacadeHooks): Clien
 export function conversationHost(ctx: ClientContext, follow: (conversation: Hex) => void): ConversationHost {
   const { store } = ctx
   return {
-    open: (peer) =>
-      ctx.exclusive(async () => {
+    open: async (peer) => {
+      await syncInbox(ctx, follow) // a Welcome already waiting may hold the canonical conversation
+      return ctx.exclusive(async () => {
         const id = await openConversation(ctx, peer)
         follow(id)
         return id
-      }),
+      })
+    },
     send: (groupId, text, options) => sendMessage(ctx, groupId, text, options),
     syncMembers: (groupId) => ctx.exclusive(() => syncMembers(ctx, groupId)),
     info: (groupId) => groupInfo(ctx, groupId),

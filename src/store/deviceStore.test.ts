@@ -97,24 +97,23 @@ describe('DeviceStore: groups', () => {
     expect(store.listGroups()).toHaveLength(1)
   })
 
-  test('findGroupByPeer is case-insensitive and returns undefined for strangers', () => {
+  test('groupsWithPeer is case-insensitive and returns nothing for strangers', () => {
     const store = openStore()
     store.putGroup({ groupId: 'g1', peer: PEER, ciphersuite: 's', state: bytes('a') })
-    expect(store.findGroupByPeer(PEER)?.groupId).toBe('g1')
-    expect(store.findGroupByPeer(PEER.toLowerCase())?.groupId).toBe('g1')
-    expect(store.findGroupByPeer(`0x${PEER.slice(2).toUpperCase()}`)?.groupId).toBe('g1')
-    expect(store.findGroupByPeer(OTHER_PEER)).toBeUndefined()
+    expect(store.groupsWithPeer(PEER).map((g) => g.groupId)).toEqual(['g1'])
+    expect(store.groupsWithPeer(PEER.toLowerCase()).map((g) => g.groupId)).toEqual(['g1'])
+    expect(store.groupsWithPeer(`0x${PEER.slice(2).toUpperCase()}`).map((g) => g.groupId)).toEqual(['g1'])
+    expect(store.groupsWithPeer(OTHER_PEER)).toEqual([])
   })
 
-  test('findGroupByPeer returns the most recently updated group with that peer', () => {
+  test('groupsWithPeer lists the lowest group id first, whatever was updated last', () => {
     const store = openStore()
-    store.putGroup({ groupId: 'old', peer: PEER, ciphersuite: 's', state: bytes('a') })
-    store.putGroup({ groupId: 'new', peer: PEER, ciphersuite: 's', state: bytes('b') })
-    store.db.prepare('update groups set updated_at = ? where group_id = ?').run(1, 'old')
-    store.db.prepare('update groups set updated_at = ? where group_id = ?').run(2, 'new')
-    expect(store.findGroupByPeer(PEER)?.groupId).toBe('new')
-    store.db.prepare('update groups set updated_at = ? where group_id = ?').run(3, 'old')
-    expect(store.findGroupByPeer(PEER)?.groupId).toBe('old')
+    const low = `0x0${'f'.repeat(63)}`
+    const high = `0x1${'0'.repeat(63)}`
+    store.putGroup({ groupId: high, peer: PEER, ciphersuite: 's', state: bytes('a') })
+    store.putGroup({ groupId: low, peer: PEER, ciphersuite: 's', state: bytes('b') })
+    store.putGroup({ groupId: high, peer: PEER, ciphersuite: 's', state: bytes('c') })
+    expect(store.groupsWithPeer(PEER).map((g) => g.groupId)).toEqual([low, high])
   })
 
   test('state survives reopening with the same key', () => {

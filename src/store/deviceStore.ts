@@ -143,11 +143,15 @@ export class DeviceStore {
     return row && this.#groupFromRow(row)
   }
 
-  findGroupByPeer(peer: string): StoredGroup | undefined {
-    const row = this.db
-      .prepare('select * from groups where peer = ? order by updated_at desc limit 1')
-      .get(peer.toLowerCase()) as GroupRow | undefined
-    return row && this.#groupFromRow(row)
+  /**
+   * Every stored conversation with `peer`, lowest group id first (group ids are lower-case hex of one length, so
+   * text order is numeric order). The canonical direct conversation is the first of them that is still active.
+   */
+  groupsWithPeer(peer: string): StoredGroup[] {
+    const rows = this.db
+      .prepare('select * from groups where peer = ? order by group_id')
+      .all(peer.toLowerCase()) as GroupRow[]
+    return rows.map((r) => this.#groupFromRow(r))
   }
 
   listGroups(): StoredGroup[] {

@@ -1,10 +1,12 @@
 /** Test helper: devices with real MLS and P-256 keys, a registry in memory, and a two-party group (no chain, no I/O). */
 import { randomBytes } from 'node:crypto'
 import { type ClientState, createCommit, createGroup, zeroOutUint8Array } from 'ts-mls'
-import { type Address, bytesToHex, type Hex } from 'viem'
+import { type Address, bytesToHex, type Hex, hexToBytes } from 'viem'
 import { deviceIdOf } from '../../src/chain/registryAuthorizations.js'
 import type { DeviceRecord } from '../../src/chain/registryWatcher.js'
+import type { PolicyInput } from '../../src/client/conversationPolicy.js'
 import {
+  conversationExtensions,
   createKeyPackage,
   encodeMls,
   encodePrivateKeyPackage,
@@ -14,11 +16,13 @@ import {
 import type { ChainView } from '../../src/client/verifyStatement.js'
 import { getMlsCiphersuite } from '../../src/crypto/mls.js'
 import { DeviceSigningKey } from '../../src/crypto/p256.js'
+import { directContext, directGroupId } from '../../src/protocol/conversationContext.js'
 import type { DeviceIdentity } from '../../src/protocol/credential.js'
 import { createEnvelope, type Envelope } from '../../src/protocol/envelope.js'
 import type { StoredKeyPackage } from '../../src/store/deviceStore.js'
 
 export const CHAIN_ID = 31337
+export const REGISTRY: Address = '0x5FbDB2315678afecb367f032d93F642f64180aa3'
 export const BLOCK = { number: 10n, hash: `0x${'0b'.repeat(32)}` as Hex }
 
 export type Party = {
@@ -64,7 +68,21 @@ export async function mlsWorld() {
   ): Promise<{ state: ClientState; welcome: Envelope; keyPackage: StoredKeyPackage }> {
     const own = await createKeyPackage({ identity: creator.identity, mls: creator.mls, impl })
     const theirs = await createKeyPackage({ identity: invitee.identity, mls: invitee.mls, impl })
-    const state = await createGroup(randomBytes(32), own.publicPackage, own.privatePackage, [], impl, config)
+    const pair = {
+      chainId: CHAIN_ID,
+      registry: REGISTRY,
+      a: creator.account,
+      b: invitee.account,
+      nonce: bytesToHex(randomBytes(32)),
+    }
+    const state = await createGroup(
+      hexToBytes(directGroupId(pair)),
+      own.publicPackage,
+      own.privatePackage,
+      conversationExtensions(directContext(pair)),
+      impl,
+      config,
+    )
     const commit = await createCommit(
       { state, cipherSuite: impl },
       {
@@ -90,5 +108,13 @@ export async function mlsWorld() {
     }
     return { state: commit.newState, welcome, keyPackage }
   }
-  return { impl, config, chain, registry, party, group }
+  /** The conversation policy's inputs as `party` judges: this chain, REGISTRY, the in-memory registry. */
+  function policy(party: Party): PolicyInput {
+    return {
+      self: party.account,
+      deployment: { chainId: CHAIN_ID, keyRegistry: REGISTRY },
+      registry: { device: (id) => registry.get(id.toLowerCase()) },
+    }
+  }
+  return { impl, config, chain, registry, party, group, policy }
 }

@@ -1,0 +1,246 @@
+/** Sealpost's conversation policy: what a Welcome or a commit must satisfy before its group state is stored. */
+import {
+  type ClientState,
+  decodeRequiredCapabilities,
+  type IncomingMessageAction,
+  type IncomingMessageCallback,
+} from 'ts-mls'
+import { type Address, bytesToHex, type Hex, isAddressEqual } from 'viem'
+import type { DeviceRecord } from '../chain/registryWatcher.js'
+import {
+  CONVERSATION_CONTEXT_EXTENSION,
+  type ConversationContext,
+  decodeConversationContext,
+  directGroupId,
+} from '../protocol/conversationContext.js'
+import type { DeviceIdentity } from '../protocol/credential.js'
+import { ConversationPolicyError } from './errors.js'
+import { conversationContextExtensions, identityOf } from './mls.js'
+
+/**
+ * What the policy asks of the registry: a device record by id (a `RegistryWatcher` fits).
+ *
+ * @example const registry: PolicyRegistry = watcher
+ */
+export type PolicyRegistry = { device(deviceId: Hex): DeviceRecord | undefined }
+
+/**
+ * Who judges, against which deployment and which registry view.
+ *
+ * @example const p: PolicyInput = { self: ctx.account, deployment: ctx.deployment, registry: ctx.watcher }
+ */
+export type PolicyInput = {
+  self: Address
+  deployment: { chainId: number; keyRegistry: Address }
+  registry: PolicyRegistry
+}
+
+/**
+ * A leaf of the ratchet tree: its index, its Sealpost identity (undefined if the credential is not one) and its
+ * signature key.
+ *
+ * @example leavesOf(state).map((l) => l.identity?.deviceId)
+ */
+export type PolicyLeaf = { leafIndex: number; identity: DeviceIdentity | undefined; signatureKey: Hex }
+
+/** Proposal types a Sealpost commit may carry (a direct conversation never changes its group context). */
+const ALLOWED_PROPOSALS = new Set(['add', 'remove', 'update'])
+
+/**
+ * Checks the group a Welcome joined (before anything is stored): the conversation context is present, well formed,
+ * for this deployment, a direct conversation naming this device's account, whose group id derives from it, and every
+ * leaf is an active, registered device of one of its two accounts. Returns the context; throws
+ * `ConversationPolicyError` naming the broken rule.
+ *
+ * @example const context = checkWelcome({ self: ctx.account, deployment, registry: ctx.watcher, state })
+ */
+export function checkWelcome(p: PolicyInput & { state: ClientState }): ConversationContext {
+  const context = checkContext(p, p.state)
+  for (const leaf of leavesOf(p.state)) checkLeaf(p, p.state, context, leaf, { mustBeActive: true })
+  return context
+}
+
+/**
+ * Checks a commit's result (before it is stored). The context is still valid and byte for byte unchanged; the
+ * committer is a registered, unrevoked device of a member account; every leaf index present before and after keeps its
+ * device; every leaf belongs to a registered device of a member account, and leaves the commit added are not revoked
+ * (members revoked since they were added are the committer's to remove: they are returned in `revoked`). Throws
+ * `ConversationPolicyError`. A commit that removed this device is not judged (there is no next epoch to protect).
+ *
+ * @example const { added, removed, revoked } = checkCommit({ ...input, before, after, committer })
+ */
+export function checkCommit(
+  p: PolicyInput & {
+    before: ClientState
+    after: ClientState
+    committer: { leafIndex: number; identity: DeviceIdentity } | undefined
+  },
+): { added: PolicyLeaf[]; removed: PolicyLeaf[]; revoked: PolicyLeaf[] } {
+  const { before, after } = p
+  if (after.groupActiveState.kind !== 'active') return { added: [], removed: [], revoked: [] }
+  const context = checkContext(p, after)
+  const fail = failure(after)
+  if (!sameExtensions(before, after))
+    throw fail('context-changed', 'the group context extensions of a direct conversation never change')
+  const committer = p.committer
+  if (!committer) throw fail('committer-not-allowed', 'the committer has no Sealpost credential')
+  const committerLeaf = leavesOf(before).find((l) => l.leafIndex === committer.leafIndex)
+  if (!committerLeaf?.identity)
+    throw fail('committer-not-allowed', `leaf ${committer.leafIndex} is not a member`)
+  checkLeaf(p, after, context, committerLeaf, { mustBeActive: true, rule: 'committer-not-allowed' })
+  const old = new Map(leavesOf(before).map((l) => [l.leafIndex, l]))
+  const now = leavesOf(after)
+  const added: PolicyLeaf[] = []
+  const revoked: PolicyLeaf[] = []
+  for (const leaf of now) {
+    const was = old.get(leaf.leafIndex)
+    if (was && !sameDevice(was, leaf))
+      throw fail(
+        'leaf-identity-changed',
+        `leaf ${leaf.leafIndex} was ${was.identity?.deviceId ?? 'no device'}, now ${leaf.identity?.deviceId ?? 'no device'}`,
+      )
+    const isNew = !was
+    const device = checkLeaf(p, after, context, leaf, { mustBeActive: isNew })
+    if (isNew) added.push(leaf)
+    else if (device.revokedAt !== undefined) revoked.push(leaf)
+  }
+  const present = new Set(now.map((l) => l.leafIndex))
+  const removed = [...old.values()].filter((l) => !present.has(l.leafIndex))
+  return { added, removed, revoked }
+}
+
+/**
+ * The proposal filter handed to ts-mls's `processPrivateMessage`: only add, remove and update proposals are
+ * accepted. When it answers `reject`, ts-mls returns `actionTaken: 'reject'` and the caller refuses the commit.
+ *
+ * @example const result = await processPrivateMessage(state, pm, psks, impl, proposalFilter)
+ */
+export const proposalFilter: IncomingMessageCallback = (incoming): IncomingMessageAction => {
+  const proposals =
+    incoming.kind === 'commit' ? incoming.proposals.map((p) => p.proposal) : [incoming.proposal.proposal]
+  return proposals.every((p) => ALLOWED_PROPOSALS.has(String(p.proposalType))) ? 'accept' : 'reject'
+}
+
+/**
+ * Every non-blank leaf of the current ratchet tree.
+ *
+ * @example leavesOf(state).length
+ */
+export function leavesOf(state: ClientState): PolicyLeaf[] {
+  const leaves: PolicyLeaf[] = []
+  state.ratchetTree.forEach((node, index) => {
+    if (index % 2 !== 0 || node?.nodeType !== 'leaf') return
+    leaves.push({
+      leafIndex: index / 2,
+      identity: identityOf(node.leaf.credential),
+      signatureKey: bytesToHex(node.leaf.signaturePublicKey),
+    })
+  })
+  return leaves
+}
+
+/**
+ * The peer of a direct conversation: the member account that is not `self`.
+ *
+ * @example const peer = peerOf(context, ctx.account)
+ */
+export function peerOf(context: ConversationContext, self: Address): Address {
+  return context.members.find((m) => !isAddressEqual(m, self)) ?? self
+}
+
+function checkContext(p: PolicyInput, state: ClientState): ConversationContext {
+  const fail = failure(state)
+  const groupId = bytesToHex(state.groupContext.groupId)
+  const found = conversationContextExtensions(state.groupContext)
+  if (found.length === 0) throw fail('context-missing', 'the group has no Sealpost conversation context')
+  if (found.length > 1) throw fail('context-malformed', 'the group has several conversation contexts')
+  let context: ConversationContext
+  try {
+    context = decodeConversationContext(found[0] as Uint8Array)
+  } catch (err) {
+    throw fail('context-malformed', (err as Error).message)
+  }
+  const required = state.groupContext.extensions.find((e) => e.extensionType === 'required_capabilities')
+  if (!required || !requiresContext(required.extensionData))
+    throw fail('capabilities-missing', 'required_capabilities does not name the conversation context')
+  if (context.chainId !== p.deployment.chainId || !isAddressEqual(context.registry, p.deployment.keyRegistry))
+    throw fail('wrong-deployment', `context names chain ${context.chainId}, registry ${context.registry}`)
+  if (context.kind !== 'direct')
+    throw fail('unsupported-kind', `this client takes part in direct conversations only, not ${context.kind}`)
+  if (!context.members.some((m) => isAddressEqual(m, p.self)))
+    throw fail('not-a-member-account', `the context lists ${context.members.join(', ')}`)
+  const [a, b] = context.members as [Address, Address]
+  const expected = directGroupId({
+    chainId: context.chainId,
+    registry: context.registry,
+    a,
+    b,
+    nonce: context.nonce,
+  })
+  if (expected !== groupId) throw fail('bad-group-id', `expected ${expected} for this context`)
+  return context
+}
+
+function checkLeaf(
+  p: PolicyInput,
+  state: ClientState,
+  context: ConversationContext,
+  leaf: PolicyLeaf,
+  { mustBeActive, rule }: { mustBeActive: boolean; rule?: string },
+): DeviceRecord {
+  const fail = failure(state)
+  const where = `leaf ${leaf.leafIndex}`
+  const { identity } = leaf
+  if (!identity) throw fail(rule ?? 'foreign-member', `${where} has no Sealpost credential`)
+  if (identity.chainId !== p.deployment.chainId)
+    throw fail(rule ?? 'wrong-deployment', `${where} names chain ${identity.chainId}`)
+  if (!context.members.some((m) => isAddressEqual(m, identity.account)))
+    throw fail(rule ?? 'foreign-member', `${where} is device ${identity.deviceId} of ${identity.account}`)
+  const device = p.registry.device(identity.deviceId)
+  if (
+    !device ||
+    !isAddressEqual(device.account, identity.account) ||
+    device.mlsKey.toLowerCase() !== leaf.signatureKey.toLowerCase()
+  )
+    throw fail(
+      rule ?? 'unregistered-member',
+      `${where}: ${identity.deviceId} is not registered with this key`,
+    )
+  if (mustBeActive && device.revokedAt !== undefined)
+    throw fail(
+      rule ?? 'revoked-member',
+      `${where}: ${identity.deviceId} was revoked at block ${device.revokedAt}`,
+    )
+  return device
+}
+
+function sameDevice(a: PolicyLeaf, b: PolicyLeaf): boolean {
+  return (
+    a.identity !== undefined &&
+    b.identity !== undefined &&
+    a.identity.deviceId.toLowerCase() === b.identity.deviceId.toLowerCase()
+  )
+}
+
+function sameExtensions(before: ClientState, after: ClientState): boolean {
+  const encode = (s: ClientState) =>
+    s.groupContext.extensions
+      .map((e) => `${String(e.extensionType)}:${bytesToHex(e.extensionData)}`)
+      .join('|')
+  return encode(before) === encode(after)
+}
+
+function requiresContext(data: Uint8Array): boolean {
+  try {
+    const decoded = decodeRequiredCapabilities(data, 0)
+    return decoded?.[0].extensionTypes.includes(CONVERSATION_CONTEXT_EXTENSION) === true
+  } catch {
+    return false
+  }
+}
+
+function failure(state: ClientState) {
+  const groupId = bytesToHex(state.groupContext.groupId)
+  const epoch = state.groupContext.epoch
+  return (rule: string, detail: string) => new ConversationPolicyError({ rule, groupId, epoch, detail })
+}
