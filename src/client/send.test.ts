@@ -1,9 +1,10 @@
 import { bytesToHex } from 'viem'
 import { beforeAll, describe, expect, test } from 'vitest'
-import { BLOCK, CHAIN_ID, mlsWorld, type Party } from '../../test/utils/mlsParties.js'
+import { BLOCK, CHAIN_ID, mlsWorld, type Party, REGISTRY } from '../../test/utils/mlsParties.js'
 import { verifyStatementSignature } from '../crypto/statementSignature.js'
 import { decodeEnvelope, encodeEnvelope } from '../protocol/envelope.js'
-import { hashBody, statementLeaf } from '../protocol/statement.js'
+import { recipientsRoot, verifyRecipientProof } from '../protocol/recipients.js'
+import { hashBodyV2, statementLeaf } from '../protocol/statement.js'
 import { p256PublicKey } from './identity.js'
 import { decodeMls } from './mls.js'
 import { sealMessage } from './send.js'
@@ -28,6 +29,7 @@ describe('sealMessage', () => {
       impl: world.impl,
       signingKey: alice.signingKey,
       chainId: CHAIN_ID,
+      registry: REGISTRY,
       account: alice.account,
       deviceId: alice.deviceId,
       seq: 7n,
@@ -36,15 +38,29 @@ describe('sealMessage', () => {
       sentAt: 1_700_000_000_000,
     })
     expect(sealed.statement).toMatchObject({
+      version: 2,
       chainId: CHAIN_ID,
+      registry: REGISTRY,
+      epoch: before,
+      recipientsRoot: recipientsRoot(CHAIN_ID, [alice.account, bob.account]),
       from: alice.account,
       device: alice.deviceId,
       conversation: groupId,
       seq: 7n,
       sentAt: 1_700_000_000_000,
       block: BLOCK,
-      bodyHash: hashBody(new TextEncoder().encode('hello bob')),
+      bodyHash: hashBodyV2(1, new TextEncoder().encode('hello bob')),
     })
+    expect(sealed.signed.bytes.length).toBe(274)
+    // The log keeps the proof that the sender's own account is one of the recipients.
+    expect(
+      verifyRecipientProof({
+        chainId: CHAIN_ID,
+        account: alice.account,
+        proof: sealed.recipients,
+        root: recipientsRoot(CHAIN_ID, [bob.account, alice.account]),
+      }),
+    ).toBe(true)
     expect(
       verifyStatementSignature({ signed: sealed.signed, publicKey: p256PublicKey(alice.signingKey) }),
     ).toBe(true)
@@ -64,6 +80,7 @@ describe('sealMessage', () => {
       impl: world.impl,
       signingKey: alice.signingKey,
       chainId: CHAIN_ID,
+      registry: REGISTRY,
       account: alice.account,
       deviceId: alice.deviceId,
       block: BLOCK,

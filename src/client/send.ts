@@ -4,10 +4,12 @@ import { type CiphersuiteImpl, type ClientState, createApplicationMessage, zeroO
 import { type Address, bytesToHex, type Hex } from 'viem'
 import type { DeviceSigningKey } from '../crypto/p256.js'
 import { signStatement } from '../crypto/statementSignature.js'
-import { encodeApplicationContent } from '../protocol/content.js'
+import { contentTypes, encodeApplicationContent } from '../protocol/content.js'
 import { createEnvelope, type Envelope, encodeEnvelope } from '../protocol/envelope.js'
-import { hashBody, type SignedStatement, type Statement, statementLeaf } from '../protocol/statement.js'
+import { type RecipientProof, recipientProof, recipientsRoot } from '../protocol/recipients.js'
+import { hashBodyV2, type SignedStatement, type Statement, statementLeaf } from '../protocol/statement.js'
 import type { ClientContext } from './context.js'
+import { epochRecipients } from './epochRecipients.js'
 import { UnknownConversationError } from './errors.js'
 import { deserializeGroupState, encodeMls, serializeGroupState } from './mls.js'
 import { assertActive } from './registration.js'
@@ -16,7 +18,7 @@ import type { SendOptions, SentMessage } from './types.js'
 /**
  * Inputs of {@link sealMessage}.
  *
- * @example const p: SealMessageParameters = { state, impl, signingKey, chainId, account, deviceId, seq: 1n, block, text }
+ * @example const p: SealMessageParameters = { state, impl, signingKey, chainId, registry, account, deviceId, seq: 1n, block, text }
  */
 export type SealMessageParameters = {
   /** The group state to encrypt in (not modified; the new state is returned). */
@@ -24,6 +26,8 @@ export type SealMessageParameters = {
   impl: CiphersuiteImpl
   signingKey: DeviceSigningKey
   chainId: number
+  /** The deployment's KeyRegistry, named in the statement. */
+  registry: Address
   account: Address
   deviceId: Hex
   seq: bigint
@@ -46,29 +50,36 @@ export type SealedMessage = {
   statement: Statement
   signed: SignedStatement
   leaf: Hex
+  /** The proof that the sender's own account is among the statement's recipients (kept in the log). */
+  recipients: RecipientProof
   /** Key material the old state held, to zero once the new state is stored. */
   consumed: Uint8Array[]
 }
 
 /**
- * Seals `text`: a statement (chain, account, device, conversation, seq, time, recent block, body hash, salt) signed
- * with the device's P-256 key, wrapped with the body in an MLS application message, in an envelope for the group's
- * topic. No I/O: `newState = f(state, text)`.
+ * Seals `text`: a v2 statement (chain, registry, account, device, conversation, MLS epoch, the root of the member
+ * accounts at that epoch, seq, time, recent block, body hash, salt) signed with the device's P-256 key, wrapped with
+ * the body in an MLS application message, in an envelope for the group's topic. No I/O: `newState = f(state, text)`.
  *
- * @example const sealed = await sealMessage({ state, impl, signingKey, chainId, account, deviceId, seq, block, text: 'hi' })
+ * @example const sealed = await sealMessage({ state, impl, signingKey, chainId, registry, account, deviceId, seq, block, text: 'hi' })
  */
 export async function sealMessage(p: SealMessageParameters): Promise<SealedMessage> {
   const groupId = bytesToHex(p.state.groupContext.groupId)
   const body = new TextEncoder().encode(p.text)
+  const members = epochRecipients(p.state) ?? []
   const statement: Statement = {
+    version: 2,
     chainId: p.chainId,
+    registry: p.registry,
+    epoch: p.state.groupContext.epoch,
+    recipientsRoot: recipientsRoot(p.chainId, members),
     from: p.account,
     device: p.deviceId,
     conversation: groupId,
     seq: p.seq,
     sentAt: p.sentAt ?? Date.now(),
     block: { number: p.block.number, hash: p.block.hash },
-    bodyHash: hashBody(body),
+    bodyHash: hashBodyV2(contentTypes.text, body),
     salt: bytesToHex(randomBytes(32)),
   }
   const signed = signStatement({ statement, key: p.signingKey })
@@ -89,6 +100,7 @@ export async function sealMessage(p: SealMessageParameters): Promise<SealedMessa
     statement,
     signed,
     leaf: statementLeaf(signed.bytes, signed.signature),
+    recipients: recipientProof(p.chainId, members, p.account) ?? { index: 0, treeSize: 0, path: [] },
     consumed: created.consumed,
   }
 }
@@ -115,6 +127,7 @@ export async function sendMessage(
       impl: ctx.impl,
       signingKey: ctx.device.signingKey,
       chainId: ctx.chainId,
+      registry: ctx.deployment.keyRegistry,
       account: ctx.account,
       deviceId: ctx.deviceId,
       seq: options.unsafeSeq ?? store.nextSeq(groupId),
@@ -145,6 +158,7 @@ export async function sendMessage(
           statement: bytesToHex(signed.bytes),
           signature: signed.signature,
           leaf,
+          recipients: sealed.recipients,
           body: text,
         })
       },

@@ -5,6 +5,7 @@ import type { BaseError } from '../errors.js'
 import type { Envelope } from '../protocol/envelope.js'
 import type { MessageState } from '../protocol/messageState.js'
 import type { Receipt } from '../protocol/receipt.js'
+import type { RecipientProof } from '../protocol/recipients.js'
 import type { Statement } from '../protocol/statement.js'
 import type { Deployment } from './deployment.js'
 import type { DeviceKeys, KdfParams } from './identity.js'
@@ -70,6 +71,8 @@ export type ReceivedMessage = {
   statement: Statement
   signature: Hex
   leaf: Hex
+  /** The proof that this device's account is among the statement's recipients (what the log keeps). */
+  recipients?: RecipientProof | undefined
   report: VerificationReport
 }
 

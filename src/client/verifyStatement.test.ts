@@ -5,17 +5,23 @@ import type { DeviceRecord } from '../chain/registryWatcher.js'
 import { DeviceSigningKey, P256_N } from '../crypto/p256.js'
 import { signStatement } from '../crypto/statementSignature.js'
 import type { DeviceIdentity } from '../protocol/credential.js'
-import { hashBody, type SignedStatement, type Statement } from '../protocol/statement.js'
+import { recipientsRoot } from '../protocol/recipients.js'
+import { hashBody, hashBodyV2, type SignedStatement, type Statement } from '../protocol/statement.js'
 import {
   BlockReferenceError,
   BodyHashMismatchError,
+  BodyNotUtf8Error,
   ClockSkewError,
   KeyNotYetValidError,
   KeyRevokedError,
+  RecipientsMismatchError,
   SenderBindingError,
   StaleSequenceError,
   StatementChainError,
+  StatementEpochError,
+  StatementRegistryError,
   StatementSignatureError,
+  StatementV1RefusedError,
   UnknownSenderError,
 } from './errors.js'
 import {
@@ -44,14 +50,21 @@ const key = DeviceSigningKey.generate()
 const otherKey = DeviceSigningKey.generate()
 const deviceId = deviceIdOf(key.p256X, key.p256Y)
 
+const REGISTRY: Address = '0x5FbDB2315678afecb367f032d93F642f64180aa3'
+const EPOCH = 3n
+const MEMBERS: Address[] = [BOB, ALICE]
+
 const ALL_STEPS: VerificationStepName[] = [
   'chain',
   'sender-binding',
+  'epoch',
+  'recipients',
   'device-registered',
   'block-reference',
   'signature',
   'key-valid-at-block',
   'body-hash',
+  'body-text',
   'clock',
   'sequence',
 ]
@@ -64,8 +77,12 @@ const baseStatement: Statement = {
   seq: 5n,
   sentAt: SENT_AT,
   block: { number: BLOCK, hash: BLOCK_HASH },
-  bodyHash: hashBody(body),
+  bodyHash: hashBodyV2(1, body),
   salt: b32('5a'),
+  version: 2,
+  registry: REGISTRY,
+  epoch: EPOCH,
+  recipientsRoot: recipientsRoot(CHAIN_ID, MEMBERS),
 }
 
 const baseRecord: DeviceRecord = {
@@ -98,7 +115,7 @@ function memoryChain({
 }
 
 type Setup = Partial<Omit<VerifyStatementParameters, 'signed'>> & {
-  statement?: Partial<Statement>
+  statement?: Record<string, unknown>
   signingKey?: DeviceSigningKey
   signed?: SignedStatement
 }
@@ -106,7 +123,8 @@ type Setup = Partial<Omit<VerifyStatementParameters, 'signed'>> & {
 function run(setup: Setup = {}) {
   const { statement, signingKey = key, signed: presigned, ...rest } = setup
   const signed =
-    presigned ?? signStatement({ statement: { ...baseStatement, ...statement }, key: signingKey })
+    presigned ??
+    signStatement({ statement: { ...baseStatement, ...statement } as Statement, key: signingKey })
   const sender: DeviceIdentity = { chainId: CHAIN_ID, account: ALICE, deviceId }
   return verifyStatement({
     signed,
@@ -117,6 +135,9 @@ function run(setup: Setup = {}) {
     chain: memoryChain(),
     now: NOW,
     messageId: MESSAGE_ID,
+    registry: REGISTRY,
+    epoch: EPOCH,
+    recipients: MEMBERS,
     ...rest,
   })
 }
@@ -159,7 +180,7 @@ describe('verifyStatement: success', () => {
     })
     expect(report.block).toEqual({ number: BLOCK, hash: BLOCK_HASH, timestamp: BLOCK_TS })
     expect(report.steps.find((s) => s.name === 'sequence')?.detail).toBe('seq 5 > 4')
-    expect(report.steps.find((s) => s.name === 'chain')?.detail).toBe('eip155:31337')
+    expect(report.steps.find((s) => s.name === 'chain')?.detail).toBe(`eip155:31337, registry ${REGISTRY}`)
   })
 
   test('asks the chain for the device at least at the referenced block', async () => {
@@ -398,6 +419,68 @@ describe('verifyStatement: key validity at the referenced block', () => {
     )
     expect(report.key?.revokedAt).toBe(revokedAt)
     expect(error?.metaMessages).toContain(`Revoked at block ${revokedAt}, statement references block 100`)
+  })
+})
+
+describe('verifyStatement: statement v2 (deployment, epoch, recipients, text)', () => {
+  test('a statement for another KeyRegistry -> StatementRegistryError at chain', async () => {
+    await expectFailure(
+      run({ registry: BOB }),
+      'chain',
+      StatementRegistryError,
+      'SEALPOST_STATEMENT_WRONG_REGISTRY',
+    )
+  })
+
+  test('a statement naming another epoch than the one it was sealed in -> StatementEpochError', async () => {
+    await expectFailure(run({ epoch: 4n }), 'epoch', StatementEpochError, 'SEALPOST_STATEMENT_EPOCH')
+  })
+
+  test('recipients are a set: order and duplicates do not matter', async () => {
+    const { report } = await run({ recipients: [ALICE, BOB, ALICE] })
+    expect(report.ok).toBe(true)
+  })
+
+  test('a statement addressed to other accounts -> RecipientsMismatchError', async () => {
+    const MALLORY: Address = '0x90F79bf6EB2c4f870365E785982E1f101E93b906'
+    await expectFailure(
+      run({ recipients: [ALICE, MALLORY] }),
+      'recipients',
+      RecipientsMismatchError,
+      'SEALPOST_RECIPIENTS_MISMATCH',
+    )
+  })
+
+  test('a v1 statement (no recipients) is refused where recipients are known -> StatementV1RefusedError', async () => {
+    const v1 = { ...baseStatement } as Record<string, unknown>
+    for (const k of ['version', 'registry', 'epoch', 'recipientsRoot']) delete v1[k]
+    const signed = signStatement({ statement: { ...(v1 as Statement), bodyHash: hashBody(body) }, key })
+    const { report, error } = await run({ signed })
+    expect(error).toBeInstanceOf(StatementV1RefusedError)
+    expect(error?.code).toBe('SEALPOST_STATEMENT_V1_REFUSED')
+    expect(report.failedStep).toBe('epoch')
+    // Without epoch and recipients (old data, read only), v1 still verifies with the v1 body hash.
+    const old = await run({ signed, epoch: undefined, recipients: undefined })
+    expect(old.report.ok).toBe(true)
+  })
+
+  test('a text body that is not valid UTF-8 -> BodyNotUtf8Error (never decoded with replacement characters)', async () => {
+    const bad = Uint8Array.of(0x68, 0x69, 0xff, 0xfe)
+    await expectFailure(
+      run({ body: bad, statement: { bodyHash: hashBodyV2(1, bad) } }),
+      'body-text',
+      BodyNotUtf8Error,
+      'SEALPOST_BODY_NOT_UTF8',
+    )
+  })
+
+  test('the v2 body hash binds the content type', async () => {
+    await expectFailure(
+      run({ contentType: 2 }),
+      'body-hash',
+      BodyHashMismatchError,
+      'SEALPOST_BODY_HASH_MISMATCH',
+    )
   })
 })
 

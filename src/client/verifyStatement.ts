@@ -1,19 +1,25 @@
-/** Verifies a received statement against the chain: sender binding, registry, block, signature, body, clock, sequence. */
+/** Verifies a received statement against the chain: sender binding, epoch, recipients, registry, block, signature, body, clock, sequence. */
 import { type Address, type Hex, isAddressEqual } from 'viem'
 import { verifyStatementSignature } from '../crypto/statementSignature.js'
 import type { BaseError } from '../errors.js'
 import type { DeviceIdentity } from '../protocol/credential.js'
-import { hashBody, type SignedStatement } from '../protocol/statement.js'
+import { recipientsRoot } from '../protocol/recipients.js'
+import { expectedBodyHash, type SignedStatement } from '../protocol/statement.js'
 import {
   BlockReferenceError,
   BodyHashMismatchError,
+  BodyNotUtf8Error,
   ClockSkewError,
   KeyNotYetValidError,
   KeyRevokedError,
+  RecipientsMismatchError,
   SenderBindingError,
   StaleSequenceError,
   StatementChainError,
+  StatementEpochError,
+  StatementRegistryError,
   StatementSignatureError,
+  StatementV1RefusedError,
   UnknownSenderError,
 } from './errors.js'
 import { p256PublicKey } from './identity.js'
@@ -23,11 +29,14 @@ export type VerificationStepName =
   | 'mls'
   | 'chain'
   | 'sender-binding'
+  | 'epoch'
+  | 'recipients'
   | 'device-registered'
   | 'block-reference'
   | 'signature'
   | 'key-valid-at-block'
   | 'body-hash'
+  | 'body-text'
   | 'clock'
   | 'sequence'
 
@@ -69,6 +78,8 @@ export type ChainDevice = {
  */
 export type ChainView = {
   chainId: number
+  /** The KeyRegistry this view reads; a v2 statement naming another one fails the `chain` step. */
+  registry?: Address | undefined
   /** Device record by id, syncing first if the cache is behind `atLeastBlock`. */
   device(deviceId: Hex, atLeastBlock: bigint): Promise<ChainDevice | undefined>
   /** Block hash and timestamp (seconds) at `number`, or undefined if the chain has no such block yet. */
@@ -111,6 +122,17 @@ export type VerifyStatementParameters = {
   messageId?: Hex | undefined
   now?: number | undefined
   clock?: Partial<ClockPolicy> | undefined
+  /** The deployment's KeyRegistry (default `chain.registry`): a v2 statement naming another one fails `chain`. */
+  registry?: Address | undefined
+  /** The MLS epoch the message was sealed in: a v2 statement must name it (`epoch` step). */
+  epoch?: bigint | undefined
+  /**
+   * The conversation's member accounts at that epoch. When given, the statement must be v2 and its
+   * `recipientsRoot` must be their root (`recipients` step); a v1 statement is refused.
+   */
+  recipients?: readonly Address[] | undefined
+  /** The body's content type (1 = UTF-8 text, the default): bound by the v2 body hash; text must be valid UTF-8. */
+  contentType?: number | undefined
 }
 
 /**
@@ -139,7 +161,10 @@ export async function verifyStatement(
 
   if (s.chainId !== chain.chainId)
     return fail('chain', new StatementChainError({ messageId, expected: chain.chainId, actual: s.chainId }))
-  pass('chain', `eip155:${s.chainId}`)
+  const registry = parameters.registry ?? chain.registry
+  if (s.version === 2 && registry !== undefined && !isAddressEqual(registry, s.registry))
+    return fail('chain', new StatementRegistryError({ messageId, expected: registry, actual: s.registry }))
+  pass('chain', `eip155:${s.chainId}${s.version === 2 ? `, registry ${s.registry}` : ''}`)
 
   if (
     sender.chainId !== s.chainId ||
@@ -156,6 +181,29 @@ export async function verifyStatement(
       new SenderBindingError({ messageId, reason: 'statement names another conversation' }),
     )
   pass('sender-binding', `MLS leaf is ${short(s.device)} of ${s.from}`)
+
+  if (parameters.epoch !== undefined) {
+    if (s.version !== 2) return fail('epoch', new StatementV1RefusedError({ messageId }))
+    if (s.epoch !== parameters.epoch)
+      return fail(
+        'epoch',
+        new StatementEpochError({ messageId, expected: parameters.epoch, actual: s.epoch }),
+      )
+    pass('epoch', `sealed in epoch ${s.epoch}`)
+  }
+  if (parameters.recipients !== undefined) {
+    if (s.version !== 2) return fail('recipients', new StatementV1RefusedError({ messageId }))
+    const root = recipientsRoot(s.chainId, parameters.recipients)
+    if (root !== s.recipientsRoot.toLowerCase())
+      return fail(
+        'recipients',
+        new RecipientsMismatchError({
+          messageId,
+          reason: `the ${parameters.recipients.length} member accounts of epoch ${s.epoch} give root ${short(root)}, statement names ${short(s.recipientsRoot)}`,
+        }),
+      )
+    pass('recipients', `addressed to the ${parameters.recipients.length} member accounts of epoch ${s.epoch}`)
+  }
 
   const device = await chain.device(s.device, s.block.number)
   if (!device || !isAddressEqual(device.account as Address, s.from))
@@ -215,10 +263,15 @@ export async function verifyStatement(
     `valid at block ${s.block.number} (added ${device.addedAt}${device.revokedAt ? `, revoked ${device.revokedAt}` : ''})`,
   )
 
+  const contentType = parameters.contentType ?? 1
   if (body !== undefined) {
-    if (hashBody(body).toLowerCase() !== s.bodyHash.toLowerCase())
+    if (expectedBodyHash(s, contentType, body) !== s.bodyHash.toLowerCase())
       return fail('body-hash', new BodyHashMismatchError({ messageId }))
     pass('body-hash', short(s.bodyHash))
+    if (contentType === 1) {
+      if (decodeUtf8(body) === undefined) return fail('body-text', new BodyNotUtf8Error({ messageId }))
+      pass('body-text', `${body.length} bytes of UTF-8 text`)
+    }
   }
 
   const blockMs = Number(block.timestamp) * 1000
@@ -239,6 +292,20 @@ export async function verifyStatement(
 
   report.ok = true
   return { report }
+}
+
+/**
+ * The exact text of a UTF-8 body, or undefined if it is not valid UTF-8 (no replacement characters, a leading BOM
+ * kept), so `new TextEncoder().encode(text)` gives back the very bytes that were signed.
+ *
+ * @example decodeUtf8(new Uint8Array([0xff])) // undefined
+ */
+export function decodeUtf8(body: Uint8Array): string | undefined {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(body)
+  } catch {
+    return undefined
+  }
 }
 
 function short(hex: string): string {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import fc from 'fast-check'
 import { getAddress, type Hex } from 'viem'
 import { describe, expect, test } from 'vitest'
+import { decodeLogHeadStatement } from '../protocol/logHeadStatement.js'
 import {
   decodeSignedStatement,
   decodeStatement,
@@ -10,7 +11,12 @@ import {
   type Statement,
 } from '../protocol/statement.js'
 import { DeviceSigningKey, P256_N } from './p256.js'
-import { signStatement, verifyStatementSignature } from './statementSignature.js'
+import {
+  signLogHeadStatement,
+  signStatement,
+  verifyLogHeadSignature,
+  verifyStatementSignature,
+} from './statementSignature.js'
 
 const toHex = (b: Uint8Array): Hex => `0x${Buffer.from(b).toString('hex')}`
 const fromHex = (h: string) => new Uint8Array(Buffer.from(h.replace(/^0x/, ''), 'hex'))
@@ -120,4 +126,48 @@ test('frozen signatures in test/vectors/statement-v1.json verify (RFC 6979 key, 
     expect(verifyStatementSignature({ signed, publicKey: file.signingKey.publicKey })).toBe(true)
     expect(verifyStatementSignature({ signed, publicKey: DeviceSigningKey.generate().publicKey })).toBe(false)
   }
+})
+
+test('frozen signatures in test/vectors/statement-v2.json verify: message and log heads (RFC 6979 key, noble-generated)', () => {
+  const file = JSON.parse(
+    readFileSync(new URL('../../test/vectors/statement-v2.json', import.meta.url), 'utf8'),
+  )
+  const bytes = fromHex(file.message.encoded)
+  const signed = { statement: decodeStatement(bytes), bytes, signature: file.message.signature as Hex }
+  expect(verifyStatementSignature({ signed, publicKey: file.signingKey.publicKey })).toBe(true)
+  for (const v of file.logHeads) {
+    const head = fromHex(v.encoded)
+    const signedHead = { statement: decodeLogHeadStatement(head), bytes: head, signature: v.signature as Hex }
+    expect(verifyLogHeadSignature({ signed: signedHead, publicKey: file.signingKey.publicKey })).toBe(true)
+    // A log-head signature is not a message signature, and a message signature is not a log-head signature.
+    expect(
+      verifyLogHeadSignature({
+        signed: { ...signedHead, signature: file.message.signature },
+        publicKey: file.signingKey.publicKey,
+      }),
+    ).toBe(false)
+  }
+})
+
+test('signLogHeadStatement signs what verifyLogHeadSignature accepts, and only under the signing key', () => {
+  const key = DeviceSigningKey.generate()
+  const signed = signLogHeadStatement({
+    key,
+    statement: {
+      kind: 'head',
+      chainId: 31337,
+      registry: '0x5FbDB2315678afecb367f032d93F642f64180aa3',
+      account: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266',
+      device: `0x${'a1'.repeat(32)}`,
+      logIndex: 3,
+      head: `0x${'e1'.repeat(32)}`,
+      prev: undefined,
+      block: { number: 5n, hash: `0x${'b1'.repeat(32)}` },
+    },
+  })
+  expect(signed.bytes.length).toBe(202)
+  expect(verifyLogHeadSignature({ signed, publicKey: key.publicKey })).toBe(true)
+  expect(verifyLogHeadSignature({ signed, publicKey: DeviceSigningKey.generate().publicKey })).toBe(false)
+  const edited = { ...signed, statement: { ...signed.statement, logIndex: 4 } }
+  expect(verifyLogHeadSignature({ signed: edited, publicKey: key.publicKey })).toBe(false)
 })

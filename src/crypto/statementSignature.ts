@@ -1,11 +1,19 @@
-/** Signs statements with a device P-256 key and verifies them (label `sealpost/v1/statement`, low-S only). */
+/** Signs statements with a device P-256 key and verifies them (message statements v1/v2, log heads; low-S only). */
 import type { Hex } from 'viem'
+import {
+  decodeLogHeadStatement,
+  encodeLogHeadStatement,
+  type LogHeadStatement,
+  logHeadSigningInput,
+  type SignedLogHead,
+} from '../protocol/logHeadStatement.js'
 import {
   decodeStatement,
   encodeStatement,
   type InvalidStatementError,
   type SignedStatement,
   STATEMENT_BYTES,
+  STATEMENT_V2_BYTES,
   type Statement,
   statementSigningInput,
 } from '../protocol/statement.js'
@@ -17,7 +25,8 @@ export type SignStatementParameters = { statement: Statement; key: DeviceSigning
 export type SignStatementErrorType = InvalidStatementError
 
 /**
- * Encodes `statement` and signs `sealpost/v1/statement || 0x00 || bytes` (ECDSA P-256/SHA-256, low-S).
+ * Encodes `statement` and signs `sealpost/v2/statement || 0x00 || bytes` (v1: `sealpost/v1/statement`; ECDSA
+ * P-256/SHA-256, low-S).
  * The returned `statement` is the canonical decoded form of `bytes` (checksummed address, lower-case hex).
  *
  * @example const signed = signStatement({ statement, key: DeviceSigningKey.generate() })
@@ -42,9 +51,52 @@ export type VerifyStatementSignatureParameters = { signed: SignedStatement; publ
 export function verifyStatementSignature({ signed, publicKey }: VerifyStatementSignatureParameters): boolean {
   try {
     const { bytes, statement, signature } = signed
-    if (!(bytes instanceof Uint8Array) || bytes.length !== STATEMENT_BYTES) return false
+    if (!(bytes instanceof Uint8Array)) return false
+    if (bytes.length !== STATEMENT_BYTES && bytes.length !== STATEMENT_V2_BYTES) return false
     if (!equalBytes(encodeStatement(statement), bytes)) return false
     return verifyP256({ publicKey, message: statementSigningInput(bytes), signature })
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Encodes a log-head or log-export statement and signs `sealpost/v2/log-head || 0x00 || bytes` with the device key.
+ *
+ * @example const signed = signLogHeadStatement({ statement, key: device.signingKey })
+ */
+export function signLogHeadStatement({
+  statement,
+  key,
+}: {
+  statement: LogHeadStatement
+  key: DeviceSigningKey
+}): SignedLogHead {
+  const bytes = encodeLogHeadStatement(statement)
+  const signature = key.sign(logHeadSigningInput(bytes))
+  return {
+    statement: decodeLogHeadStatement(bytes),
+    bytes,
+    signature: `0x${Buffer.from(signature).toString('hex')}`,
+  }
+}
+
+/**
+ * True iff `signed.signature` is a valid low-S signature by `publicKey` over `signed.bytes`, and `signed.statement`
+ * is what the bytes encode. Never throws.
+ *
+ * @example verifyLogHeadSignature({ signed, publicKey }) // true
+ */
+export function verifyLogHeadSignature({
+  signed,
+  publicKey,
+}: {
+  signed: SignedLogHead
+  publicKey: Uint8Array | Hex
+}): boolean {
+  try {
+    if (!equalBytes(encodeLogHeadStatement(signed.statement), signed.bytes)) return false
+    return verifyP256({ publicKey, message: logHeadSigningInput(signed.bytes), signature: signed.signature })
   } catch {
     return false
   }

@@ -156,10 +156,16 @@ describe('malformed application content', () => {
     expectContentError(Array.from(valid()), 'truncated')
   })
 
-  test.each([0, 2, 0xff])('version %i -> ContentCodecError', (version) => {
+  test.each([0, 3, 0xff])('version %i -> ContentCodecError', (version) => {
     const bytes = valid()
     bytes[0] = version
     expectContentError(bytes, 'unknown version')
+  })
+
+  test('content version 2 around a v1 statement does not decode', () => {
+    const bytes = valid()
+    bytes[0] = 2
+    expect(() => decodeApplicationContent(bytes)).toThrow(CodecError)
   })
 
   test.each([0, 2, 0xff])('content type %i -> ContentCodecError', (type) => {

@@ -1,20 +1,22 @@
-/** Application content: what travels inside an MLS application message (statement, signature, body). */
+/** Application content: what travels inside an MLS application message (statement, signature, body); v1 and v2. */
 import { CodecError } from '../errors.js'
 import { decodeSignedStatement, encodeSignedStatement, type SignedStatement } from './statement.js'
 
-/** Body media types. Only UTF-8 text is defined in v1. */
+/** Body media types. Only UTF-8 text is defined. @example contentTypes.text // 1 */
 export const contentTypes = { text: 1 } as const
+/** A body media type's name. @example const t: ContentType = 'text' */
 export type ContentType = keyof typeof contentTypes
 
-/** Application content v1 as carried in MLS application data. */
+/** Application content as carried in MLS application data. @example const { signed, contentType, body }: ApplicationContent = decodeApplicationContent(data) */
 export type ApplicationContent = { signed: SignedStatement; contentType: ContentType; body: Uint8Array }
 
-/** Version byte of the application content encoding. */
+/** Version byte of application content v1 (a v1 statement), read only for old data. @example CONTENT_VERSION // 1 */
 export const CONTENT_VERSION = 1
-/** Largest body accepted, in bytes (the envelope limit leaves room for MLS framing). */
+/** Version byte of application content v2: it carries a v2 message statement. @example CONTENT_VERSION_V2 // 2 */
+export const CONTENT_VERSION_V2 = 2
+/** Largest body accepted, in bytes (the envelope limit leaves room for MLS framing). @example MAX_BODY_BYTES // 524288 */
 export const MAX_BODY_BYTES = 512 * 1024
-const SIGNED_STATEMENT_BYTES = 213 + 64
-const HEADER_BYTES = 2 + SIGNED_STATEMENT_BYTES + 4
+const SIGNED_BYTES: Record<number, number> = { 1: 213 + 64, 2: 274 + 64 }
 
 /** The decrypted MLS application data is not Sealpost application content. */
 export class ContentCodecError extends CodecError {
@@ -28,7 +30,8 @@ export class ContentCodecError extends CodecError {
 }
 
 /**
- * Encodes `version u8 | contentType u8 | signedStatement (277) | bodyLength u32 | body`.
+ * Encodes `version u8 | contentType u8 | signedStatement | bodyLength u32 | body`; the version is the statement's
+ * (v2: 338-byte signed statement; v1: 277).
  *
  * @example encodeApplicationContent({ signed, contentType: 'text', body: utf8('hi') })
  */
@@ -38,12 +41,14 @@ export function encodeApplicationContent({ signed, contentType, body }: Applicat
   if (!(body instanceof Uint8Array)) throw new ContentCodecError({ reason: 'body must be bytes' })
   if (body.length > MAX_BODY_BYTES)
     throw new ContentCodecError({ reason: `body exceeds ${MAX_BODY_BYTES} bytes` })
-  const out = new Uint8Array(HEADER_BYTES + body.length)
-  out[0] = CONTENT_VERSION
+  const wire = encodeSignedStatement(signed)
+  const header = 2 + wire.length + 4
+  const out = new Uint8Array(header + body.length)
+  out[0] = signed.statement.version === 2 ? CONTENT_VERSION_V2 : CONTENT_VERSION
   out[1] = type
-  out.set(encodeSignedStatement(signed), 2)
-  new DataView(out.buffer).setUint32(2 + SIGNED_STATEMENT_BYTES, body.length)
-  out.set(body, HEADER_BYTES)
+  out.set(wire, 2)
+  new DataView(out.buffer).setUint32(2 + wire.length, body.length)
+  out.set(body, header)
   return out
 }
 
@@ -53,16 +58,16 @@ export function encodeApplicationContent({ signed, contentType, body }: Applicat
  * @example const { signed, body } = decodeApplicationContent(mlsApplicationData)
  */
 export function decodeApplicationContent(bytes: Uint8Array): ApplicationContent {
-  if (!(bytes instanceof Uint8Array) || bytes.length < HEADER_BYTES)
-    throw new ContentCodecError({ reason: 'truncated' })
-  if (bytes[0] !== CONTENT_VERSION) throw new ContentCodecError({ reason: 'unknown version' })
+  if (!(bytes instanceof Uint8Array) || bytes.length < 1) throw new ContentCodecError({ reason: 'truncated' })
+  const signedBytes = SIGNED_BYTES[bytes[0]!]
+  if (signedBytes === undefined) throw new ContentCodecError({ reason: 'unknown version' })
+  const header = 2 + signedBytes + 4
+  if (bytes.length < header) throw new ContentCodecError({ reason: 'truncated' })
   const contentType = (Object.keys(contentTypes) as ContentType[]).find((k) => contentTypes[k] === bytes[1])
   if (!contentType) throw new ContentCodecError({ reason: 'unknown content type' })
-  const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(
-    2 + SIGNED_STATEMENT_BYTES,
-  )
+  const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(2 + signedBytes)
   if (length > MAX_BODY_BYTES) throw new ContentCodecError({ reason: 'body too large' })
-  if (bytes.length !== HEADER_BYTES + length) throw new ContentCodecError({ reason: 'length mismatch' })
-  const signed = decodeSignedStatement(bytes.slice(2, 2 + SIGNED_STATEMENT_BYTES))
-  return { signed, contentType, body: bytes.slice(HEADER_BYTES) }
+  if (bytes.length !== header + length) throw new ContentCodecError({ reason: 'length mismatch' })
+  const signed = decodeSignedStatement(bytes.slice(2, 2 + signedBytes))
+  return { signed, contentType, body: bytes.slice(header) }
 }

@@ -22,7 +22,7 @@ const vectors = JSON.parse(
 }
 
 const addressArb = fc.uint8Array({ minLength: 20, maxLength: 20 }).map((b) => getAddress(bytesToHex(b)))
-const registry = '0x5FbDB2315678afecb367f032d93F642f64180aa3'
+const registry: Address = '0x5FbDB2315678afecb367f032d93F642f64180aa3'
 const nonce: Hex = `0x${'07'.repeat(32)}`
 
 function malformed(bytes: Uint8Array): ConversationContextCodecError {

@@ -13,15 +13,20 @@ test('labels are exactly the strings of plan.md', () => {
   expect(labels).toMatchInlineSnapshot(`
     {
       "body": "sealpost/v1/body",
+      "bodyV2": "sealpost/v2/body",
       "envelopeId": "sealpost/v1/envelope-id",
       "inbox": "sealpost/v1/inbox",
       "keystore": "sealpost/v1/keystore",
       "leaf": "sealpost/v1/leaf",
+      "leafV2": "sealpost/v2/leaf",
       "logEntry": "sealpost/v1/log-entry",
+      "logHead": "sealpost/v2/log-head",
       "popMls": "sealpost/v2/pop-mls",
       "popP256": "sealpost/v2/pop-p256",
+      "recipients": "sealpost/v2/recipients",
       "relayAuth": "sealpost/v1/relay-auth",
       "statement": "sealpost/v1/statement",
+      "statementV2": "sealpost/v2/statement",
     }
   `)
   expect(new TextDecoder().decode(LABEL_STATEMENT_BYTES)).toBe(LABEL_STATEMENT)

@@ -19,6 +19,16 @@ export const LABEL_LOG_ENTRY = 'sealpost/v1/log-entry'
 export const LABEL_POP_P256 = 'sealpost/v2/pop-p256'
 /** MLS-key proof of possession: the MLS key signs label || 0x00 || chainId u256 || registry || account || p256X || p256Y. @example LABEL_POP_MLS // 'sealpost/v2/pop-mls' */
 export const LABEL_POP_MLS = 'sealpost/v2/pop-mls'
+/** Statement v2 signature input: ECDSA-SHA256 over `label || 0x00 || statementBytes` (message statements). @example LABEL_STATEMENT_V2 // 'sealpost/v2/statement' */
+export const LABEL_STATEMENT_V2 = 'sealpost/v2/statement'
+/** Statement v2 Merkle leaf: SHA-256(label || 0x00 || statementBytes || signature64), messages and log heads alike. @example LABEL_LEAF_V2 // 'sealpost/v2/leaf' */
+export const LABEL_LEAF_V2 = 'sealpost/v2/leaf'
+/** Statement v2 body hash: SHA-256(label || 0x00 || contentType u8 || body). @example LABEL_BODY_V2 // 'sealpost/v2/body' */
+export const LABEL_BODY_V2 = 'sealpost/v2/body'
+/** Recipients Merkle leaf data: SHA-256(label || 0x00 || chainId u64 || account 20). @example LABEL_RECIPIENTS // 'sealpost/v2/recipients' */
+export const LABEL_RECIPIENTS = 'sealpost/v2/recipients'
+/** Log-head and log-export statements: the device signs label || 0x00 || statementBytes. @example LABEL_LOG_HEAD // 'sealpost/v2/log-head' */
+export const LABEL_LOG_HEAD = 'sealpost/v2/log-head'
 /** Device inbox topic: SHA-256(label || 0x00 || deviceId) (used by `topics.ts`; not in plan.md's list). @example LABEL_INBOX // 'sealpost/v1/inbox' */
 export const LABEL_INBOX = 'sealpost/v1/inbox'
 
@@ -38,6 +48,11 @@ export const labels = {
   logEntry: LABEL_LOG_ENTRY,
   popP256: LABEL_POP_P256,
   popMls: LABEL_POP_MLS,
+  statementV2: LABEL_STATEMENT_V2,
+  leafV2: LABEL_LEAF_V2,
+  bodyV2: LABEL_BODY_V2,
+  recipients: LABEL_RECIPIENTS,
+  logHead: LABEL_LOG_HEAD,
 } as const
 
 /** One of Sealpost's domain-separation labels. @example const l: Label = 'sealpost/v1/leaf' */

@@ -10,15 +10,19 @@ import {
   encodeSignedStatement,
   encodeStatement,
   hashBody,
+  hashBodyV2,
   InvalidCaip10Error,
   InvalidStatementError,
   parseCaip10,
   SIGNED_STATEMENT_BYTES,
+  SIGNED_STATEMENT_V2_BYTES,
   type SignedStatement,
   STATEMENT_BYTES,
+  STATEMENT_V2_BYTES,
   type Statement,
   StatementFieldRangeError,
   StatementLengthError,
+  StatementTypeError,
   StatementUnsupportedVersionError,
   statementLeaf,
   statementSigningInput,
@@ -210,13 +214,17 @@ describe('errors', () => {
       Input is not a Uint8Array."
     `)
     const bytes = encodeStatement(example)
-    const v2 = bytes.slice()
-    v2[0] = 2
-    expect(errorText(() => decodeStatement(v2))).toMatchInlineSnapshot(`
+    const v7 = bytes.slice()
+    v7[0] = 7
+    expect(errorText(() => decodeStatement(v7))).toMatchInlineSnapshot(`
       "StatementUnsupportedVersionError [SEALPOST_STATEMENT_UNSUPPORTED_VERSION] Statement version is not supported.
 
-      Version: 2 (supported: 1)"
+      Version: 7 (supported: 1, 2)"
     `)
+    // A version-2 byte in front of a v1 layout reads byte 1 as the type (here 0, from the chain id).
+    const v2 = bytes.slice()
+    v2[0] = 2
+    expect(() => decodeStatement(v2)).toThrow(StatementTypeError)
     const chain0 = bytes.slice()
     chain0.fill(0, 1, 9)
     expect(errorText(() => decodeStatement(chain0))).toMatchInlineSnapshot(`
@@ -318,5 +326,69 @@ describe('CAIP-10', () => {
 
       Reason: expected eip155:<chainId>:<0x-address>"
     `)
+  })
+})
+
+describe('statement v2 (message, type 1)', () => {
+  const file = JSON.parse(
+    readFileSync(new URL('../../test/vectors/statement-v2.json', import.meta.url), 'utf8'),
+  )
+  const input = file.message.input
+  const v2: Statement = {
+    ...input,
+    seq: BigInt(input.seq),
+    epoch: BigInt(input.epoch),
+    block: { number: BigInt(input.block.number), hash: input.block.hash },
+  }
+
+  test('frozen vector file test/vectors/statement-v2.json: encoding, body hash, leaf', () => {
+    const bytes = encodeStatement(v2)
+    expect(bytes.length).toBe(STATEMENT_V2_BYTES)
+    expect(toHex(bytes)).toBe(file.message.encoded)
+    expect(decodeStatement(bytes)).toEqual(v2)
+    expect(hashBodyV2(1, new TextEncoder().encode(file.body.text))).toBe(file.body.bodyHash)
+    expect(statementLeaf(bytes, file.message.signature)).toBe(file.message.leaf)
+    expect(toHex(statementSigningInput(bytes).subarray(0, 22))).toBe(
+      toHex(new Uint8Array([...Buffer.from('sealpost/v2/statement'), 0])),
+    )
+    const wire = encodeSignedStatement({ statement: v2, bytes, signature: file.message.signature })
+    expect(wire.length).toBe(SIGNED_STATEMENT_V2_BYTES)
+    expect(decodeSignedStatement(wire).statement).toEqual(v2)
+  })
+
+  test('the version byte is 2 and the type byte 1; another type is refused', () => {
+    const bytes = encodeStatement(v2)
+    expect([bytes[0], bytes[1]]).toEqual([2, 1])
+    const other = bytes.slice()
+    other[1] = 2
+    expect(() => decodeStatement(other)).toThrow(StatementTypeError)
+    expect(() => decodeStatement(bytes.subarray(0, 273))).toThrow(StatementLengthError)
+  })
+
+  test('v1 and v2 hash and sign under different labels', () => {
+    const body = new TextEncoder().encode('x')
+    expect(hashBodyV2(1, body)).not.toBe(hashBody(body))
+    expect(hashBodyV2(1, body)).not.toBe(hashBodyV2(2, body))
+  })
+
+  test('v2 fields are validated', () => {
+    expect(() => encodeStatement({ ...v2, epoch: -1n } as Statement)).toThrow(InvalidStatementError)
+    expect(() => encodeStatement({ ...v2, registry: '0x12' } as Statement)).toThrow(InvalidStatementError)
+    expect(() => encodeStatement({ ...v2, recipientsRoot: '0x12' } as Statement)).toThrow(
+      InvalidStatementError,
+    )
+  })
+
+  test('random 274-byte v2 inputs decode or raise a CodecError (fast-check)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 272, maxLength: 272 }), (tail) => {
+        const bytes = new Uint8Array([2, 1, ...tail])
+        try {
+          expect(encodeStatement(decodeStatement(bytes))).toEqual(bytes)
+        } catch (err) {
+          expect(err).toBeInstanceOf(CodecError)
+        }
+      }),
+    )
   })
 })

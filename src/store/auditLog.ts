@@ -4,7 +4,9 @@ import type { Hex } from 'viem'
 import { InternalError, ValidationError } from '../errors.js'
 import { type CanonicalJsonInput, canonicalJson, type JsonObject } from '../protocol/canonicalJson.js'
 import { LABEL_LOG_ENTRY, labelledHash } from '../protocol/labels.js'
+import { decodeLogHeadStatement, logHeadLeaf } from '../protocol/logHeadStatement.js'
 import type { ReceiptJson } from '../protocol/receipt.js'
+import type { RecipientProof } from '../protocol/recipients.js'
 import { type SignedStatement, statementLeaf } from '../protocol/statement.js'
 
 /** What an entry records. @example const kind: LogKind = 'sent' */
@@ -26,12 +28,15 @@ export const LOG_GENESIS_HASH: Hex = `0x${'00'.repeat(32)}`
 export type MessageLogData = {
   envelopeId: Hex
   conversation: Hex
-  /** Hex of the 213 statement bytes. */
+  /** Hex of the statement bytes (274 for v2; 213 for v1, old data only). */
   statement: Hex
   /** Hex of the 64-byte P-256 signature (r||s). */
   signature: Hex
   /** statementLeaf(statement, signature). */
   leaf: Hex
+  /** v2: the proof that the log's own account is one of the statement's recipients (`recipientsRoot`). */
+  recipients?: RecipientProof
+  /** The text exactly as signed: its UTF-8 encoding is the signed body (invalid UTF-8 is refused at receipt). */
   body?: string
 }
 /**
@@ -43,10 +48,12 @@ export function messageLogData({
   envelopeId,
   signed,
   body,
+  recipients,
 }: {
   envelopeId: Hex
   signed: SignedStatement
   body?: string | undefined
+  recipients?: RecipientProof | undefined
 }): MessageLogData {
   return {
     envelopeId,
@@ -54,6 +61,7 @@ export function messageLogData({
     statement: `0x${Buffer.from(signed.bytes).toString('hex')}`,
     signature: signed.signature,
     leaf: statementLeaf(signed.bytes, signed.signature),
+    ...(recipients === undefined ? {} : { recipients }),
     ...(body === undefined ? {} : { body }),
   }
 }
@@ -63,12 +71,21 @@ export type RejectedLogData = { envelopeId: Hex; code: string; step: string }
 /** `data` of a `receipt` entry: an anchoring receipt for a statement leaf. @example const data: ReceiptLogData = { leaf, receipt: receiptToJson(r) } */
 export type ReceiptLogData = { leaf: Hex; receipt: ReceiptJson }
 /**
- * `data` of a `log-anchor` entry: the log's own head `head` (the hash of entry `index`) was submitted as a
- * Merkle leaf and anchored; `receipt` proves it.
+ * `data` of a `log-anchor` entry: the log's device signed a log-head statement for its head `head` (the hash of
+ * entry `index`), the leaf `logHeadLeaf(statement, signature)` was anchored, and `receipt` proves it. Entries written
+ * before log-head statements lack `statement` and `signature` (their receipt is for the raw head).
  *
- * @example const data: LogAnchorLogData = { index: 41, head, receipt: receiptToJson(r) }
+ * @example const data: LogAnchorLogData = { index: 41, head, statement, signature, receipt: receiptToJson(r) }
  */
-export type LogAnchorLogData = { index: number; head: Hex; receipt: ReceiptJson }
+export type LogAnchorLogData = {
+  index: number
+  head: Hex
+  /** Hex of the 202-byte log-head statement. */
+  statement?: Hex
+  /** Hex of the device's 64-byte P-256 signature over it. */
+  signature?: Hex
+  receipt: ReceiptJson
+}
 
 /** The `data` type of each entry kind. @example const d: LogDataByKind['rejected'] = { envelopeId, code, step } */
 export type LogDataByKind = {
@@ -399,10 +416,23 @@ export class AuditLog {
           brokenAt: entry.index,
           reason: 'log-anchor head does not match the entry it names',
         }
-      if (String(anchored.receipt?.leaf).toLowerCase() !== target.hash.toLowerCase())
+      if (String(anchored.receipt?.leaf).toLowerCase() !== anchoredLeaf(anchored, target.hash))
         return { ok: false, brokenAt: entry.index, reason: 'log-anchor receipt is not for the anchored head' }
     }
     return { ok: true }
+  }
+}
+
+// The leaf a log-anchor's receipt must be for: the signed log-head statement's leaf (the raw head for old entries).
+function anchoredLeaf(data: Partial<LogAnchorLogData>, head: Hex): string | undefined {
+  if (data.statement === undefined && data.signature === undefined) return head.toLowerCase()
+  try {
+    const bytes = new Uint8Array(Buffer.from(String(data.statement).slice(2), 'hex'))
+    const statement = decodeLogHeadStatement(bytes)
+    if (statement.logIndex !== data.index || statement.head !== head.toLowerCase()) return undefined
+    return logHeadLeaf(bytes, data.signature as Hex)
+  } catch {
+    return undefined
   }
 }
 
