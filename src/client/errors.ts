@@ -579,3 +579,112 @@ export class SenderRemovedError extends VerificationError {
     })
   }
 }
+
+/** A received message carries a version-1 statement, which names no recipients: live receipt refuses it. */
+export class StatementV1RefusedError extends VerificationError {
+  override name = 'StatementV1RefusedError' as const
+  constructor(p: Meta) {
+    super('Statement v1 names no recipients; received messages must carry statement v2.', {
+      metaMessages: idLine(p),
+      code: 'SEALPOST_STATEMENT_V1_REFUSED',
+    })
+  }
+}
+
+/** The statement names another KeyRegistry than the verifier's deployment. */
+export class StatementRegistryError extends VerificationError {
+  override name = 'StatementRegistryError' as const
+  constructor(p: Meta & { expected: string; actual: string }) {
+    super('Statement was made for another KeyRegistry.', {
+      metaMessages: [...idLine(p), `Expected registry ${p.expected}, statement names ${p.actual}`],
+      code: 'SEALPOST_STATEMENT_WRONG_REGISTRY',
+    })
+  }
+}
+
+/** The statement's MLS epoch is not the epoch the message was sealed in. */
+export class StatementEpochError extends VerificationError {
+  override name = 'StatementEpochError' as const
+  constructor(p: Meta & { expected: bigint; actual: bigint }) {
+    super('Statement names another MLS epoch than the message was sealed in.', {
+      metaMessages: [...idLine(p), `Sealed in epoch ${p.expected}, statement names epoch ${p.actual}`],
+      code: 'SEALPOST_STATEMENT_EPOCH',
+    })
+  }
+}
+
+/** The statement's recipients root is not the conversation's member accounts at the message's epoch (or the reader is not one of them). */
+export class RecipientsMismatchError extends VerificationError {
+  override name = 'RecipientsMismatchError' as const
+  constructor(p: Meta & { reason: string }) {
+    super('Statement was not addressed to these recipients.', {
+      metaMessages: [...idLine(p), `Reason: ${p.reason}`],
+      code: 'SEALPOST_RECIPIENTS_MISMATCH',
+    })
+  }
+}
+
+/** A text body is not valid UTF-8: it is refused rather than decoded with replacement characters. */
+export class BodyNotUtf8Error extends VerificationError {
+  override name = 'BodyNotUtf8Error' as const
+  constructor(p: Meta) {
+    super('Text body is not valid UTF-8.', { metaMessages: idLine(p), code: 'SEALPOST_BODY_NOT_UTF8' })
+  }
+}
+
+/** Two valid heads signed by the same device for its log disagree: the log was rewritten (both are the evidence). */
+export class LogEquivocationError extends VerificationError {
+  override name = 'LogEquivocationError' as const
+  readonly evidence: readonly { statement: string; signature: string }[]
+  constructor(p: { deviceId: string; reason: string; evidence: { statement: string; signature: string }[] }) {
+    super('The device signed two log heads that disagree.', {
+      metaMessages: [
+        `Device: ${p.deviceId}`,
+        `Reason: ${p.reason}`,
+        ...p.evidence.map((e, i) => `Evidence ${i + 1}: statement ${e.statement} signature ${e.signature}`),
+      ],
+      code: 'SEALPOST_LOG_EQUIVOCATION',
+    })
+    this.evidence = p.evidence
+  }
+}
+
+/** Live receipt: the statement's referenced block was already stale (its successor older than the live window) at arrival. */
+export class StaleBlockReferenceError extends VerificationError {
+  override name = 'StaleBlockReferenceError' as const
+  constructor(p: Meta & { block: bigint; ageMs: number; windowMs: number }) {
+    super('Statement references a block that is too old for a live message.', {
+      metaMessages: [
+        ...idLine(p),
+        `Block ${p.block + 1n} (after the referenced ${p.block}) is ${Math.round(p.ageMs / 1000)} s old; window ${Math.round(p.windowMs / 1000)} s`,
+      ],
+      code: 'SEALPOST_STALE_BLOCK_REFERENCE',
+    })
+  }
+}
+
+/** The statement was not anchored within the anchor window after its referenced block (or never, and the window passed). */
+export class AnchorWindowError extends VerificationError {
+  override name = 'AnchorWindowError' as const
+  constructor(p: Meta & { block: bigint; reason: string }) {
+    super('Statement was not anchored within the anchor window after its referenced block.', {
+      metaMessages: [...idLine(p), `Referenced block ${p.block}`, `Reason: ${p.reason}`],
+      code: 'SEALPOST_ANCHOR_WINDOW',
+    })
+  }
+}
+
+/** The statement of a revoked device was anchored only at or after the revocation block, so it proves nothing. */
+export class RevokedBeforeAnchorError extends VerificationError {
+  override name = 'RevokedBeforeAnchorError' as const
+  constructor(p: Meta & { deviceId: string; revokedAt: bigint; anchoredAt: bigint }) {
+    super('Sender device was revoked before this message was anchored.', {
+      metaMessages: [
+        ...idLine(p),
+        `Device: ${p.deviceId}`,
+        `Revoked in block ${p.revokedAt}, anchored in block ${p.anchoredAt}`,
+      ],
+      code: 'SEALPOST_REVOKED_BEFORE_ANCHOR',
+    })
+  }
+}

@@ -1,6 +1,6 @@
 import { bytesToHex } from 'viem'
 import { beforeAll, describe, expect, test } from 'vitest'
-import { BLOCK, CHAIN_ID, mlsWorld, type Party } from '../../test/utils/mlsParties.js'
+import { BLOCK, CHAIN_ID, mlsWorld, type Party, REGISTRY } from '../../test/utils/mlsParties.js'
 import { MlsRejectedError, SenderBindingError, StaleSequenceError } from './errors.js'
 import { receiveGroupMessage } from './receiveGroupMessage.js'
 import { receiveWelcome } from './receiveWelcome.js'
@@ -32,6 +32,7 @@ async function exchange(text: string, seq = 1n, sender: Party = alice) {
     impl: world.impl,
     signingKey: sender.signingKey,
     chainId: CHAIN_ID,
+    registry: REGISTRY,
     account: sender.account,
     deviceId: sender.deviceId,
     seq,
@@ -105,11 +106,14 @@ describe('receiveGroupMessage', () => {
       'mls',
       'chain',
       'sender-binding',
+      'epoch',
+      'recipients',
       'device-registered',
       'block-reference',
       'signature',
       'key-valid-at-block',
       'body-hash',
+      'body-text',
       'clock',
       'sequence',
     ])

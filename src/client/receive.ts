@@ -127,6 +127,7 @@ async function applyGroupMessage(ctx: ClientContext, envelope: Envelope): Promis
       statement: bytesToHex(result.statementBytes),
       signature: message.signature,
       leaf: message.leaf,
+      ...(message.recipients ? { recipients: message.recipients } : {}),
       body: message.text,
     })
   })

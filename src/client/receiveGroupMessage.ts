@@ -1,15 +1,17 @@
 /** Receiving in a conversation: decrypting a group message, applying a commit, verifying a message's statement. */
 import { type CiphersuiteImpl, type ClientState, makePskIndex, processPrivateMessage } from 'ts-mls'
 import { type Address, bytesToHex, type Hex } from 'viem'
-import { decodeApplicationContent } from '../protocol/content.js'
+import { contentTypes, decodeApplicationContent } from '../protocol/content.js'
 import type { Envelope } from '../protocol/envelope.js'
+import { recipientProof } from '../protocol/recipients.js'
 import { statementLeaf } from '../protocol/statement.js'
 import { checkCommit, leavesOf, type PolicyInput, proposalFilter } from './conversationPolicy.js'
+import { epochRecipients } from './epochRecipients.js'
 import { ConversationPolicyError, MlsRejectedError, SenderRemovedError } from './errors.js'
 import { decodeMls, senderOf } from './mls.js'
 import { reasonOf } from './reasons.js'
 import type { ReceivedMessage } from './types.js'
-import { type ChainView, type ClockPolicy, verifyStatement } from './verifyStatement.js'
+import { type ChainView, type ClockPolicy, decodeUtf8, verifyStatement } from './verifyStatement.js'
 
 /**
  * Inputs of {@link receiveGroupMessage}.
@@ -129,6 +131,10 @@ export async function receiveGroupMessage({
     messageId: envelope.id,
     clock,
     chain,
+    registry: policy.deployment.keyRegistry,
+    epoch: pm.epoch,
+    recipients: epochRecipients(state, pm.epoch) ?? [],
+    contentType: contentTypes[content.contentType],
   })
   report.steps.unshift({
     name: 'mls',
@@ -147,10 +153,11 @@ export async function receiveGroupMessage({
       device: statement.device,
       seq: statement.seq,
       sentAt: statement.sentAt,
-      text: new TextDecoder('utf-8', { fatal: false }).decode(content.body),
+      text: decodeUtf8(content.body) ?? '',
       statement,
       signature: content.signed.signature,
       leaf: statementLeaf(content.signed.bytes, content.signed.signature),
+      recipients: recipientProof(statement.chainId, epochRecipients(state, pm.epoch) ?? [], policy.self),
       report,
     },
     statementBytes: content.signed.bytes,
