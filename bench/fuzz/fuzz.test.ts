@@ -7,6 +7,7 @@ import { promisify } from 'node:util'
 import { afterAll, describe, expect, test } from 'vitest'
 import { CodecError } from '../../src/errors.js'
 import { runFuzzTarget } from './engine.js'
+import { createRng, mutateBytes } from './mutate.js'
 import { parseFuzzArgs, runFuzz } from './run.js'
 import { fuzzTargets } from './targets.js'
 
@@ -72,6 +73,17 @@ describe('fuzzing every decoder', () => {
     expect(a.typedByName).toEqual({ CodecError: a.typed })
     const b = runFuzzTarget(flaky, { runs: 500, seed: 3 })
     expect([b.ok, b.typed, b.untyped]).toEqual([a.ok, a.typed, a.untyped])
+  })
+
+  test('the inputs are diverse: the PRNG does not cycle and mutated inputs rarely repeat', () => {
+    const rng = createRng(2)
+    const values = new Set<number>()
+    for (let i = 0; i < 200_000; i++) values.add(rng.int(2 ** 31))
+    expect(values.size).toBeGreaterThan(199_000)
+    const seed = createRng(9).bytes(213)
+    const inputs = new Set<string>()
+    for (let i = 0; i < 20_000; i++) inputs.add(Buffer.from(mutateBytes(rng, [seed])).toString('hex'))
+    expect(inputs.size).toBeGreaterThan(15_000) // a short-cycle PRNG gave 8,151 distinct values in 2,000,000
   })
 
   test('npm run fuzz takes --runs, --only and --out, and defaults to 1,000,000 inputs', {
