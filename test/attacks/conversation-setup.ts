@@ -1,0 +1,178 @@
+/** Test helper for the conversation attacks: anvil, a relay on port 0, clients on it, and an outsider's raw MLS. */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createCommit, createGroup, type Extension, type KeyPackage, zeroOutUint8Array } from 'ts-mls'
+import { bytesToHex, type Hex, hexToBytes } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import type { Client } from '../../src/client/Client.js'
+import { connectClient } from '../../src/client/connect.js'
+import { loadDevice } from '../../src/client/identity.js'
+import {
+  createKeyPackage,
+  decodeMls,
+  encodeMls,
+  mlsClientConfig,
+  registryAuthService,
+} from '../../src/client/mls.js'
+import { RelayTransport } from '../../src/client/relayTransport.js'
+import type { Rejection } from '../../src/client/types.js'
+import { getMlsCiphersuite } from '../../src/crypto/mls.js'
+import { createEnvelope } from '../../src/protocol/envelope.js'
+import { inboxTopic } from '../../src/protocol/topics.js'
+import { type RelayNode, startRelayNode } from '../../src/relay/node.js'
+import { type ChainContext, setupChain } from '../utils/anvil.js'
+import { type TestNetwork, testKdf, testNetwork, testPassphrase } from '../utils/clients.js'
+
+export type LiveClient = Client & { home: string; rejected: Rejection[] }
+
+/** A chain, a relay node on port 0, and helpers to put clients on it. */
+export async function conversationWorld() {
+  const ctx: ChainContext = await setupChain()
+  const net: TestNetwork = testNetwork(ctx)
+  const dir = mkdtempSync(join(tmpdir(), 'sealpost-attack-conv-'))
+  const node: RelayNode = await startRelayNode({
+    rpc: ctx.anvil.rpcUrl,
+    deployment: net.deployment,
+    dir,
+    anchorAccount: privateKeyToAccount(ctx.anvil.accounts[9] as Hex),
+    anchor: {
+      batchSize: 64,
+      batchIntervalMs: 200,
+      confirmations: 1,
+      pollingIntervalMs: 50,
+      recheckIntervalMs: 500,
+    },
+    pollingInterval: 100,
+  })
+  const clients: Client[] = []
+  const homes: string[] = [dir]
+
+  /** A live client of anvil account `index` (registered, connected, key packages published), recording rejections. */
+  async function live(index: number, home = newHome()): Promise<LiveClient> {
+    const rejected: Rejection[] = []
+    const client = await connectClient({
+      account: net.account(index),
+      home,
+      rpc: ctx.anvil.rpcUrl,
+      deployment: net.deployment,
+      relay: node.url,
+      passphrase: testPassphrase,
+      kdf: testKdf,
+      pollingInterval: 200,
+      beforeStart: (c) => c.events.on('rejected', (r) => rejected.push(r)),
+    })
+    clients.push(client)
+    return Object.assign(client, { home, rejected })
+  }
+
+  /** A client on the relay that is not live (it syncs when told), registered with `keyPackages` published. */
+  async function manual(index: number, { home = newHome(), keyPackages = 3 } = {}) {
+    const account = net.account(index)
+    const offline = await net.client({ account, home })
+    await offline.register({ keyPackages: 0 })
+    await offline.close()
+    const client = await net.client({ account, home, transport: await relayTransportOf(home, index) })
+    if (keyPackages > 0) await client.publishKeyPackages(keyPackages)
+    clients.push(client)
+    return client
+  }
+
+  /** A relay connection authenticated as the device in `home` (of anvil account `index`). */
+  async function relayTransportOf(home: string, index: number): Promise<RelayTransport> {
+    const keys = await loadDevice({ home, passphrase: testPassphrase })
+    return RelayTransport.connect({
+      url: node.url,
+      account: net.account(index).address,
+      deviceId: keys.deviceId,
+      sign: (m) => keys.signingKey.sign(m),
+      expect: { chainId: net.deployment.chainId, registry: net.deployment.keyRegistry },
+    })
+  }
+
+  function newHome(): string {
+    const home = mkdtempSync(join(tmpdir(), 'sealpost-attack-home-'))
+    homes.push(home)
+    return home
+  }
+
+  async function cleanup() {
+    for (const c of clients) await c.close().catch(() => undefined)
+    await net.cleanup()
+    await node.stop()
+    await ctx.stop()
+    for (const h of homes) rmSync(h, { recursive: true, force: true })
+  }
+
+  return { ctx, net, node, live, manual, relayTransportOf, newHome, cleanup }
+}
+
+/**
+ * The outsider's attack with ts-mls directly: `builder` takes one key package of each victim device from the relay,
+ * creates a group with `extensions` under `groupId` from her own registered device (her leaf stays in it), adds the
+ * victims in one commit, and posts the Welcome into each victim's inbox. Returns the Welcome envelope ids by device.
+ */
+export async function plantGroup(
+  builder: Client & { home: string },
+  victims: Client[],
+  { groupId, extensions }: { groupId: Hex; extensions: Extension[] },
+): Promise<Map<Hex, Hex>> {
+  const impl = await getMlsCiphersuite(builder.ciphersuite)
+  const keys = await loadDevice({ home: builder.home, passphrase: testPassphrase })
+  const keyPackages: KeyPackage[] = []
+  for (const victim of victims) {
+    const envelope = await builder.transport.takeKeyPackage({ deviceId: victim.deviceId })
+    if (!envelope) throw new Error(`no key package left for ${victim.deviceId}`)
+    const message = decodeMls(envelope.payload)
+    if (message.wireformat !== 'mls_key_package') throw new Error('not a key package')
+    keyPackages.push(message.keyPackage)
+  }
+  const own = await createKeyPackage({ identity: builder.identity, mls: keys.mls, impl })
+  const config = mlsClientConfig(
+    registryAuthService({ chainId: builder.chainId, lookup: async (id) => builder.watcher.device(id) }),
+  )
+  const state = await createGroup(
+    hexToBytes(groupId),
+    own.publicPackage,
+    own.privatePackage,
+    extensions,
+    impl,
+    config,
+  )
+  const commit = await createCommit(
+    { state, cipherSuite: impl },
+    {
+      extraProposals: keyPackages.map((keyPackage) => ({
+        proposalType: 'add' as const,
+        add: { keyPackage },
+      })),
+      ratchetTreeExtension: true,
+    },
+  )
+  commit.consumed.forEach(zeroOutUint8Array)
+  if (!commit.welcome) throw new Error('no Welcome')
+  const payload = encodeMls({ version: 'mls10', wireformat: 'mls_welcome', welcome: commit.welcome })
+  const ids = new Map<Hex, Hex>()
+  for (const victim of victims) {
+    const envelope = createEnvelope({ kind: 'welcome', topic: inboxTopic(victim.deviceId), payload })
+    await builder.transport.publish(envelope)
+    ids.set(victim.deviceId, envelope.id)
+  }
+  return ids
+}
+
+/** Waits until `check` returns a value (polling), or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => T | undefined, timeoutMs = 15_000): Promise<T> {
+  const end = Date.now() + timeoutMs
+  for (;;) {
+    const value = check()
+    if (value !== undefined) return value
+    if (Date.now() > end) throw new Error('timed out waiting')
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+/** A fresh 32-byte hex value. */
+export function random32(): Hex {
+  return bytesToHex(crypto.getRandomValues(new Uint8Array(32)))
+}
