@@ -1,6 +1,6 @@
 /** The `sealpost` CLI as a user runs it: real processes, a real anvil, one-line typed errors and exit codes. */
 import { execFile } from 'node:child_process'
-import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -157,6 +157,52 @@ describe('bad input: one line, a stable code, a non-zero exit', () => {
     expect(unknown.code).toBe(1)
     expect(unknown.stderr).toMatch(/^ArgumentError \[SEALPOST_BAD_ARGUMENT\]: Unknown command "frobnicate"/)
   })
+
+  test('verify: every malformed file is one typed line and exit 1; nothing pinned is refused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sealpost-cli-verify-'))
+    const file = (name: string, content: string | Uint8Array) => {
+      writeFileSync(join(dir, name), content)
+      return join(dir, name)
+    }
+    const png = Uint8Array.from([
+      0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52,
+    ])
+    const cases: [string, RegExp][] = [
+      [file('null.json', 'null'), /^EvidenceKindError \[SEALPOST_EVIDENCE_UNKNOWN\]: .*Got: null/],
+      [file('number.json', '42'), /^EvidenceKindError \[SEALPOST_EVIDENCE_UNKNOWN\]: .*Got: a number/],
+      [file('array.json', '[1,2]'), /^EvidenceKindError \[SEALPOST_EVIDENCE_UNKNOWN\]: .*Got: an array of 2/],
+      [file('object.json', '{"hello":1}'), /^EvidenceKindError \[SEALPOST_EVIDENCE_UNKNOWN\]/],
+      [file('empty.json', ''), /^JsonSyntaxError \[SEALPOST_JSON_INVALID\]: .*empty input/],
+      [
+        file('dup.json', '{"entries":[],"entries":[]}'),
+        /^JsonSyntaxError \[SEALPOST_JSON_INVALID\]: .*duplicate key "entries"/,
+      ],
+      [file('image.png', png), /^EvidenceFileError \[SEALPOST_EVIDENCE_UNREADABLE\]: .*not UTF-8/],
+      [join(dir, 'missing.json'), /^EvidenceFileError \[SEALPOST_EVIDENCE_UNREADABLE\]: .*no such file/],
+      [dir, /^EvidenceFileError \[SEALPOST_EVIDENCE_UNREADABLE\]: .*is a directory/],
+      [
+        file('bad-transcript.json', '{"version":1,"entries":[null]}'),
+        /^TranscriptFormatError \[SEALPOST_TRANSCRIPT_MALFORMED\]/,
+      ],
+      [file('bad-receipt.json', '{"root":"0x12"}'), /^[A-Za-z]+Error \[SEALPOST_[A-Z_]+\]: /],
+    ]
+    try {
+      for (const [path, expected] of cases) {
+        const r = await sealpost(['--home', home, 'verify', path])
+        expect(r.code, path).toBe(1)
+        expect(oneLine(r), path).toHaveLength(1)
+        expect(r.stderr, path).toMatch(expected)
+      }
+      const empty = mkdtempSync(join(tmpdir(), 'sealpost-cli-empty-'))
+      const r = await sealpost(['--home', empty, '--rpc', ctx.anvil.rpcUrl, 'verify', join(dir, 'null.json')])
+      rmSync(empty, { recursive: true, force: true })
+      expect(r.code).toBe(1)
+      expect(oneLine(r)).toHaveLength(1)
+      expect(r.stderr).toMatch(/^DeploymentRequiredError \[SEALPOST_DEPLOYMENT_REQUIRED\]: /)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 300_000)
 
   test('--json puts the error on stdout as an object', async () => {
     const r = await sealpost(['--home', home, '--json', 'id', 'add-device'], {

@@ -135,15 +135,20 @@ function readEvidence(path: string): unknown {
   }
   if (size > MAX_FILE_BYTES)
     throw new EvidenceFileError({ path, reason: `larger than ${MAX_FILE_BYTES} bytes` })
-  let text: string
+  let bytes: Buffer
   try {
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(readFileSync(path))
+    bytes = readFileSync(path)
   } catch (err) {
-    const code = (err as { code?: string }).code
     throw new EvidenceFileError({
       path,
-      reason: code === undefined ? 'not UTF-8 text (a binary file?)' : `cannot read (${code})`,
+      reason: `cannot read (${(err as { code?: string }).code ?? 'error'})`,
     })
+  }
+  let text: string
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes)
+  } catch {
+    throw new EvidenceFileError({ path, reason: 'not UTF-8 text (a binary file?)' })
   }
   return parseStrictJson(text)
 }
