@@ -16,7 +16,7 @@ import {
   registryAuthService,
 } from '../../src/client/mls.js'
 import { RelayTransport } from '../../src/client/relayTransport.js'
-import type { Rejection } from '../../src/client/types.js'
+import type { Rejection, SyncResult } from '../../src/client/types.js'
 import { getMlsCiphersuite } from '../../src/crypto/mls.js'
 import { createEnvelope } from '../../src/protocol/envelope.js'
 import { inboxTopic } from '../../src/protocol/topics.js'
@@ -169,6 +169,29 @@ export async function eventually<T>(check: () => T | undefined, timeoutMs = 15_0
     if (value !== undefined) return value
     if (Date.now() > end) throw new Error('timed out waiting')
     await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+/**
+ * Syncs `client` until `done` holds for what it has received and rejected so far (a relay delivers a new envelope
+ * to a subscriber a moment after accepting it), and returns all of it.
+ */
+export async function syncUntil(
+  client: Client,
+  done: (r: SyncResult) => boolean,
+  timeoutMs = 15_000,
+): Promise<SyncResult> {
+  const all: SyncResult = { received: [], joined: [], commits: 0, rejected: [] }
+  const end = Date.now() + timeoutMs
+  for (;;) {
+    const r = await client.sync()
+    all.received.push(...r.received)
+    all.joined.push(...r.joined)
+    all.rejected.push(...r.rejected)
+    all.commits += r.commits
+    if (done(all)) return all
+    if (Date.now() > end) throw new Error('timed out syncing')
+    await new Promise((resolve) => setTimeout(resolve, 50))
   }
 }
 
