@@ -1,6 +1,10 @@
-/** The log's own integrity in a transcript: the hash chain, and how much of it an anchored head pins. */
+/** The log's own integrity in a transcript: the hash chain, its signed heads (chained, never equivocating), and how much of it is pinned. */
 import { checkLogEntry, LOG_GENESIS_HASH, type LogEntry } from '../store/auditLog.js'
+import type { SignedLogHeadHex } from './auditTrail.js'
+import { type LogOwner, type VerifiedLogHead, verifySignedLogHead } from './checkLogExport.js'
+import { LogEquivocationError } from './errors.js'
 import type { AddCheck } from './transcriptReport.js'
+import type { ChainView } from './verifyStatement.js'
 
 /**
  * Adds one failing `hash-chain` check per entry whose index, prevHash or hash is wrong, or one passing
@@ -61,4 +65,110 @@ export function reportAnchoredPrefix(
             : ''
         }`,
   )
+}
+
+/**
+ * Inputs to {@link checkLogHeads}: the transcript's entries, the anchored signed heads its `log-anchor` entries carry
+ * (already verified), and outside evidence: other heads or exports the same device signed (from another transcript
+ * of this log, an earlier export, a counterparty).
+ *
+ * @example const p: CheckLogHeadsParameters = { entries, anchored, evidence: [], owner, chain, add }
+ */
+export type CheckLogHeadsParameters = {
+  entries: readonly LogEntry[]
+  anchored: readonly (VerifiedLogHead & { entry: number })[]
+  evidence?: readonly SignedLogHeadHex[] | undefined
+  owner: LogOwner
+  chain: ChainView
+  add: AddCheck
+}
+
+/**
+ * `log-chain`: the anchored signed heads, in log order, chain: each names as `prev` an entry of this log with its
+ * hash, and each later one names a `prev` at or after the earlier one, so every later anchored head extends the
+ * earlier ones. `equivocation`: every valid head the device signed (anchored in this transcript, or given as
+ * evidence) agrees with this transcript's entries; two that disagree make a `LogEquivocationError` holding both
+ * signed statements, which is returned (and reported) so the caller can surface it. A valid evidence head past the
+ * transcript's end is reported as informational (the log continued after this transcript).
+ *
+ * @example const equivocation = await checkLogHeads({ entries, anchored, evidence, owner, chain, add })
+ */
+export async function checkLogHeads({
+  entries,
+  anchored,
+  evidence = [],
+  owner,
+  chain,
+  add,
+}: CheckLogHeadsParameters): Promise<LogEquivocationError | undefined> {
+  const heads = [...anchored].sort((a, b) => a.statement.logIndex - b.statement.logIndex)
+  const onLog = (index: number, hash: string) => entries[index]?.hash.toLowerCase() === hash
+  let chained = true
+  heads.forEach((h, n) => {
+    const { prev, logIndex } = h.statement
+    const before = heads[n - 1]?.statement
+    const problem =
+      prev !== undefined && !onLog(prev.index, prev.head)
+        ? `names previous head ${prev.head} (entry ${prev.index}), which is not on this log`
+        : before !== undefined && before.logIndex === logIndex
+          ? undefined
+          : before !== undefined && (prev === undefined || prev.index < before.logIndex)
+            ? `does not extend the head anchored before it (entry ${before.logIndex}): its previous head is ${prev === undefined ? 'none' : `entry ${prev.index}`}`
+            : undefined
+    if (problem !== undefined) chained = add(h.entry, 'log-chain', false, problem) && chained
+  })
+  if (heads.length > 0 && chained)
+    add(
+      null,
+      'log-chain',
+      true,
+      `${heads.length} signed head${heads.length === 1 ? '' : 's'} anchored, each extending the one before`,
+    )
+
+  let equivocation: LogEquivocationError | undefined
+  const own = (index: number) => heads.filter((h) => h.statement.logIndex >= index).at(0) ?? heads.at(-1)
+  const conflict = (other: VerifiedLogHead, where: number | null, source: string) => {
+    const mine = own(other.statement.logIndex)
+    const error = new LogEquivocationError({
+      deviceId: owner.deviceId,
+      reason: `${source} signs head ${other.statement.head} for entry ${other.statement.logIndex}; this log's entry ${other.statement.logIndex} is ${entries[other.statement.logIndex]?.hash ?? 'missing'}`,
+      evidence: [
+        other.signed,
+        ...(mine && mine.signed.statement !== other.signed.statement ? [mine.signed] : []),
+      ],
+    })
+    equivocation ??= error
+    add(where, 'equivocation', false, `${error.shortMessage} ${error.metaMessages.join('; ')}`)
+  }
+  for (const h of heads)
+    if (!onLog(h.statement.logIndex, h.statement.head)) conflict(h, h.entry, 'an anchored head')
+  let later: number | undefined
+  for (const [n, item] of evidence.entries()) {
+    const checked = await verifySignedLogHead({ signed: item, owner, chain })
+    if (!checked.ok) {
+      add(
+        null,
+        'equivocation',
+        true,
+        `evidence ${n + 1} is not a valid head of this device (${checked.reason}); ignored`,
+      )
+      continue
+    }
+    const { logIndex, head, prev } = checked.statement
+    if (logIndex >= entries.length) {
+      later = Math.max(later ?? logIndex, logIndex)
+      if (prev !== undefined && prev.index < entries.length && !onLog(prev.index, prev.head))
+        conflict(checked, null, `evidence ${n + 1} (its previous head)`)
+      continue
+    }
+    if (!onLog(logIndex, head)) conflict(checked, null, `evidence ${n + 1}`)
+  }
+  if (!equivocation && (heads.length > 0 || evidence.length > 0))
+    add(
+      null,
+      'equivocation',
+      true,
+      `every signed head of this device agrees with this log${later === undefined ? '' : `; the device signed a later head (entry ${later}): the log continues after this transcript`}`,
+    )
+  return equivocation
 }

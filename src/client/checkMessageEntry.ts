@@ -1,5 +1,6 @@
 /** The checks of one `sent`/`received` transcript entry: `verifyStatement`'s steps under the transcript's check names. */
 import { type Hex, isAddressEqual } from 'viem'
+import { verifyRecipientProof } from '../protocol/recipients.js'
 import { decodeStatement, type Statement, statementLeaf } from '../protocol/statement.js'
 import type { LogEntry } from '../store/auditLog.js'
 import type { Transcript } from './transcriptFormat.js'
@@ -34,8 +35,10 @@ export type CheckMessageEntryParameters = {
 
 /**
  * Checks one sent/received entry with `verifyStatement` (the recipient's own checks, against a chain view of
- * contract reads) and reports its steps as `statement`, `sender`, `signature`, `key-valid`, `block`, `body` and
- * `leaf`. Returns the statement when it decoded, and its recomputed leaf.
+ * contract reads) and reports its steps as `statement` (also: a v2 statement names the transcript's KeyRegistry),
+ * `sender`, `signature`, `key-valid`, `block`, `body`, `recipients` (the entry's proof shows the transcript's account
+ * is one of a v2 statement's recipients; a `received` v1 statement names none and fails) and `leaf`. Returns the
+ * statement when it decoded, and its recomputed leaf.
  *
  * @example
  * const checked = await checkMessageEntry({ index: i, entry, transcript, chain, now, add })
@@ -54,7 +57,7 @@ export async function checkMessageEntry({
   const signature = typeof data.signature === 'string' ? (data.signature as Hex) : undefined
   const statement = bytes === undefined ? undefined : decodedStatement(bytes)
   if (bytes === undefined || statement === undefined) {
-    add(i, 'statement', false, 'statement is not a 213-byte version-1 statement')
+    add(i, 'statement', false, 'statement is not a message statement (274-byte v2, or 213-byte v1)')
     return undefined
   }
   const leaf = recomputedLeaf(bytes, signature)
@@ -71,6 +74,7 @@ export async function checkMessageEntry({
     groupId: String(data.conversation) as Hex,
     lastSeq: -1n,
     chain,
+    registry: transcript.keyRegistry,
     now,
     clock: UNBOUNDED_CLOCK,
   })
@@ -83,7 +87,9 @@ export async function checkMessageEntry({
     'statement',
     chainOk && conversationOk,
     !chainOk
-      ? `statement is for chain ${statement.chainId}, transcript is for chain ${transcript.chainId}`
+      ? statement.chainId !== transcript.chainId
+        ? `statement is for chain ${statement.chainId}, transcript is for chain ${transcript.chainId}`
+        : `statement is for KeyRegistry ${statement.registry}, transcript is for ${transcript.keyRegistry}`
       : !conversationOk
         ? `entry names conversation ${String(data.conversation)}, statement says ${statement.conversation}`
         : `seq ${statement.seq} in conversation ${short(statement.conversation)} from ${statement.from}, sent ${new Date(statement.sentAt).toISOString()}`,
@@ -152,6 +158,31 @@ export async function checkMessageEntry({
       'body',
       bodyStep.ok,
       bodyStep.ok ? 'body matches the signed bodyHash' : 'body does not match the signed bodyHash',
+    )
+
+  if (statement.version === 2) {
+    const listed = verifyRecipientProof({
+      chainId: statement.chainId,
+      account: transcript.account,
+      proof: data.recipients,
+      root: statement.recipientsRoot,
+    })
+    add(
+      i,
+      'recipients',
+      listed,
+      data.recipients === undefined
+        ? `the entry carries no proof that ${transcript.account} is a recipient of the statement`
+        : listed
+          ? `${transcript.account} is one of the statement's recipients (epoch ${statement.epoch})`
+          : `the proof does not show ${transcript.account} among the statement's recipients`,
+    )
+  } else if (entry.kind === 'received')
+    add(
+      i,
+      'recipients',
+      false,
+      'a version-1 statement names no recipients, so it cannot show it was sent to this account',
     )
 
   const leafOk = leaf !== undefined && String(data.leaf).toLowerCase() === leaf

@@ -5,6 +5,7 @@ import { type Receipt, receiptFromJson } from '../protocol/receipt.js'
 import type { Statement } from '../protocol/statement.js'
 import type { LogEntry } from '../store/auditLog.js'
 import type { AnchoredPrefix } from './checkLogChain.js'
+import { type VerifiedLogHead, verifySignedLogHead } from './checkLogExport.js'
 import type { Transcript } from './transcriptFormat.js'
 import type { AddCheck } from './transcriptReport.js'
 import { verifyReceipt } from './verifyReceipt.js'
@@ -30,10 +31,12 @@ export type CheckReceiptEntryParameters = {
 /**
  * A `receipt` entry: `receipt-leaf` (the receipt is for the entry's leaf, a statement leaf of the transcript;
  * a receipt anchored after the signing device's revocation is flagged in the detail), then `receipt`.
- * A `log-anchor` entry: `log-anchor` (the anchored head is the hash of the earlier entry it names, and the
- * receipt's leaf), then `receipt`. Returns the prefix a verified log anchor pins, if any.
+ * A `log-anchor` entry: `log-anchor` (a log-head statement signed by the transcript's own device, its key valid at
+ * the statement's block, names the earlier entry and its hash, and the receipt is for the signed statement's leaf),
+ * then `receipt`. Returns the prefix a verified log anchor pins, if any, and the signed head of an anchored
+ * log-anchor entry whose signature verified (for the `log-chain` and `equivocation` checks).
  *
- * @example const pinned = await checkReceiptEntry({ index: i, entry, transcript, statementLeaves, chain, publicClient, minConfirmations, add })
+ * @example const { pinned, signedHead } = await checkReceiptEntry({ index: i, entry, transcript, statementLeaves, chain, publicClient, minConfirmations, add })
  */
 export async function checkReceiptEntry({
   index: i,
@@ -44,7 +47,10 @@ export async function checkReceiptEntry({
   publicClient,
   minConfirmations,
   add,
-}: CheckReceiptEntryParameters): Promise<AnchoredPrefix | undefined> {
+}: CheckReceiptEntryParameters): Promise<{
+  pinned?: AnchoredPrefix | undefined
+  signedHead?: VerifiedLogHead | undefined
+}> {
   let receipt: Receipt
   try {
     receipt = receiptFromJson(entry.data.receipt)
@@ -55,10 +61,11 @@ export async function checkReceiptEntry({
       false,
       `receipt is malformed (${err instanceof CodecError ? err.metaMessages.join('; ') : 'unreadable'})`,
     )
-    return undefined
+    return {}
   }
   let bound: boolean
   let note = ''
+  let signedHead: VerifiedLogHead | undefined
   if (entry.kind === 'receipt') {
     const leaf = String(entry.data.leaf).toLowerCase()
     const target = statementLeaves.get(leaf)
@@ -79,17 +86,41 @@ export async function checkReceiptEntry({
     const named = entry.data.index
     const head = String(entry.data.head).toLowerCase()
     const target = typeof named === 'number' && named < i ? transcript.entries[named] : undefined
+    const signed = await verifySignedLogHead({
+      signed: { statement: entry.data.statement, signature: entry.data.signature },
+      owner: {
+        chainId: transcript.chainId,
+        registry: transcript.keyRegistry,
+        account: transcript.account,
+        deviceId: transcript.deviceId,
+      },
+      chain,
+    })
+    if (signed.ok) signedHead = signed
+    const s = signed.ok ? signed.statement : undefined
     bound = add(
       i,
       'log-anchor',
-      target !== undefined && target.hash.toLowerCase() === head && receipt.leaf === head,
-      target === undefined
-        ? `names entry ${String(named)}, which is not an earlier entry`
-        : target.hash.toLowerCase() !== head
-          ? `anchored head ${head} is not the hash of entry ${named} (${target.hash})`
-          : receipt.leaf !== head
-            ? `receipt is for leaf ${receipt.leaf}, not the anchored head`
-            : `anchors the head of entry ${named}`,
+      s !== undefined &&
+        s.kind === 'head' &&
+        target !== undefined &&
+        s.logIndex === named &&
+        s.head === head &&
+        target.hash.toLowerCase() === head &&
+        receipt.leaf === signedHead?.leaf,
+      !signed.ok
+        ? `the anchored head is not signed by this log's device: ${signed.reason}`
+        : s?.kind !== 'head'
+          ? 'the signed statement is an export, not a log head'
+          : target === undefined
+            ? `names entry ${String(named)}, which is not an earlier entry`
+            : s.logIndex !== named || s.head !== head
+              ? `the signed head (entry ${s.logIndex}, ${s.head}) is not the entry's (entry ${String(named)}, ${head})`
+              : target.hash.toLowerCase() !== head
+                ? `anchored head ${head} is not the hash of entry ${named} (${target.hash})`
+                : receipt.leaf !== signedHead?.leaf
+                  ? `receipt is for leaf ${receipt.leaf}, not the signed head's leaf ${signedHead?.leaf}`
+                  : `anchors the head of entry ${named}, signed by this log's device at block ${s.block.number}`,
     )
   }
   const { messageAnchor, chainId } = transcript
@@ -103,7 +134,11 @@ export async function checkReceiptEntry({
       ? `root ${receipt.root} anchored in block ${receipt.blockNumber} (${result.confirmations} confirmation${result.confirmations === 1n ? '' : 's'})${note}`
       : `${last?.name ?? 'receipt'}: ${last?.detail ?? 'does not verify'}`,
   )
-  return result.ok && bound && entry.kind === 'log-anchor'
-    ? { upTo: entry.data.index as number, block: receipt.blockNumber }
-    : undefined
+  return {
+    pinned:
+      result.ok && bound && entry.kind === 'log-anchor'
+        ? { upTo: entry.data.index as number, block: receipt.blockNumber }
+        : undefined,
+    signedHead: result.ok ? signedHead : undefined,
+  }
 }

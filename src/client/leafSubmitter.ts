@@ -54,7 +54,7 @@ export class LeafSubmitter {
   }
 
   /**
-   * Submits a head of the device's log (its receipt arrives on the inbox); resolves once the relay took it.
+   * Submits the leaf of a signed head of the device's log (its receipt arrives on the inbox); resolves once the relay took it.
    *
    * @example await leaves.submitLogHead(head.hash)
    */

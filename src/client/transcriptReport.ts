@@ -29,6 +29,9 @@ export type TranscriptCheckName =
   | 'receipt-leaf'
   | 'receipt'
   | 'log-anchor'
+  | 'recipients'
+  | 'log-chain'
+  | 'equivocation'
   | 'rejected'
 
 /** One check: the entry it is about (`null` for the whole transcript), its verdict and a one-line reason. @example const c: TranscriptCheck = { entry: 3, check: 'signature', ok: false, detail: '…' } */

@@ -1,7 +1,9 @@
 /** The transcript verifier: trusts nothing in a transcript but what it can check against the chain. */
 import type { Client } from 'viem'
 import type { Statement } from '../protocol/statement.js'
-import { type AnchoredPrefix, checkHashChain, reportAnchoredPrefix } from './checkLogChain.js'
+import type { SignedLogHeadHex } from './auditTrail.js'
+import { type AnchoredPrefix, checkHashChain, checkLogHeads, reportAnchoredPrefix } from './checkLogChain.js'
+import type { LogOwner, VerifiedLogHead } from './checkLogExport.js'
 import { checkMessageEntry } from './checkMessageEntry.js'
 import { checkReceiptEntry } from './checkReceiptEntry.js'
 import { checkStatementSet, type LoggedStatement } from './checkStatementSet.js'
@@ -25,6 +27,11 @@ export type VerifyTranscriptParameters = {
   deployment: TrustedDeployment
   /** Confirmations each receipt needs (default 1). */
   minConfirmations?: number | undefined
+  /**
+   * Heads or exports this log's device signed, from elsewhere (an earlier transcript, a counterparty): one that
+   * disagrees with this transcript's entries is equivocation (`LogEquivocationError`, both heads as evidence).
+   */
+  evidence?: readonly SignedLogHeadHex[] | undefined
 }
 
 /** Entry checks are independent reads; this many run at a time (the report is sorted at the end). */
@@ -45,9 +52,11 @@ const READ_CONCURRENCY = 8
  *    `statement-set`: no statement twice, `seq` strictly increasing per sending device and conversation;
  * 4. per `receipt` entry: the receipt's leaf is the entry's leaf and a statement leaf of the transcript, and
  *    `verifyReceipt` passes against the MessageAnchor;
- * 5. per `log-anchor` entry: the anchored head is the hash of the entry it names (an earlier one) and the
- *    receipt's leaf, and `verifyReceipt` passes. `anchored-prefix` then says how much of the log is pinned on
- *    chain (a rewrite of that prefix cannot be hidden; later entries rely on the hash chain alone).
+ * 5. per `log-anchor` entry: a log-head statement signed by the transcript's device (key valid at its block) names
+ *    the earlier entry and its hash, the receipt is for the signed statement's leaf, and `verifyReceipt` passes.
+ *    `anchored-prefix` then says how much of the log is pinned on chain; `log-chain`: each anchored head extends the
+ *    one before; `equivocation`: no head the device signed (anchored here, or in `evidence`) disagrees with the
+ *    entries (a rewrite by the device itself is found this way, with both heads as evidence).
  *
  * A tampered transcript fails with checks naming the entry index and why, and `error` names the first failure as a
  * typed error. Throws only when the chain cannot be read (`RpcUnreachableError`, `ChainRequestError`).
@@ -62,6 +71,7 @@ export async function verifyTranscript({
   now = Date.now(),
   deployment,
   minConfirmations = 1,
+  evidence,
 }: VerifyTranscriptParameters): Promise<TranscriptVerification> {
   const { add, done } = transcriptReport()
 
@@ -108,6 +118,13 @@ export async function verifyTranscript({
 
   // 4–5. Receipts and log anchors (and the informational rejections).
   let prefix: AnchoredPrefix | undefined
+  const signedHeads: (VerifiedLogHead & { entry: number })[] = []
+  const owner: LogOwner = {
+    chainId: transcript.chainId,
+    registry: transcript.keyRegistry,
+    account: transcript.account,
+    deviceId: transcript.deviceId,
+  }
   await forEachLimit([...entries.entries()], READ_CONCURRENCY, async ([index, entry]) => {
     if (entry.kind === 'rejected') {
       const { envelopeId, code, step } = entry.data
@@ -120,7 +137,7 @@ export async function verifyTranscript({
       return
     }
     if (entry.kind !== 'receipt' && entry.kind !== 'log-anchor') return
-    const pinned = await checkReceiptEntry({
+    const { pinned, signedHead } = await checkReceiptEntry({
       index,
       entry,
       transcript,
@@ -131,9 +148,11 @@ export async function verifyTranscript({
       add,
     })
     if (pinned && !chainBroken && pinned.upTo > (prefix?.upTo ?? -1)) prefix = pinned
+    if (signedHead) signedHeads.push({ ...signedHead, entry: index })
   })
   if (!chainBroken) reportAnchoredPrefix(entries.length, prefix, add)
-  return done()
+  const equivocation = await checkLogHeads({ entries, anchored: signedHeads, evidence, owner, chain, add })
+  return equivocation ? done(equivocation) : done()
 }
 
 async function forEachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {

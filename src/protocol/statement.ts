@@ -55,14 +55,19 @@ export type MessageStatementV2 = StatementV1 & {
  *
  * @example if (statement.version === 2) console.log(statement.recipientsRoot)
  */
-export type Statement = (StatementV1 & { version?: 1 | undefined }) | MessageStatementV2
+export type Statement =
+  // v1 may be read through the v2 field names; they are undefined (and ignored when encoding) unless `version` is 2.
+  | (StatementV1 & { version?: 1 | undefined } & Partial<
+        Omit<MessageStatementV2, keyof StatementV1 | 'version'>
+      >)
+  | MessageStatementV2
 
 /** A statement, its exact encoding and its 64-byte P-256 signature (r||s, low-S). @example const { statement, bytes, signature } = signed */
 export type SignedStatement = { statement: Statement; bytes: Uint8Array; signature: Hex }
 
 /** Size of an encoded v1 statement. @example STATEMENT_BYTES // 213 */
 export const STATEMENT_BYTES = 213
-/** Size of an encoded signed v1 statement: statement then signature. @example SIGNED_STATEMENT_BYTES // 277 */
+/** Size of a signed v1 statement. @example SIGNED_STATEMENT_BYTES // 277 */
 export const SIGNED_STATEMENT_BYTES = 277
 /** Size of an encoded v2 message statement. @example STATEMENT_V2_BYTES // 274 */
 export const STATEMENT_V2_BYTES = 274
@@ -346,7 +351,6 @@ function sentAtAt(view: DataView, offset: number): number {
   return Number(sentAt)
 }
 
-// ---------------------------------------------------------------------------------------------------------
 // Hashes
 
 /**
@@ -402,7 +406,6 @@ export function statementLeaf(statementBytes: Uint8Array, signature: Hex | Uint8
   return toHex(labelledHash(v2 ? LABEL_LEAF_V2 : LABEL_LEAF, statementBytes, sig))
 }
 
-// ---------------------------------------------------------------------------------------------------------
 // Signed statements
 
 /**
