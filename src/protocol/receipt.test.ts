@@ -81,6 +81,15 @@ describe('receipt codec', () => {
     )
   })
 
+  it('rejects non-numeric decimal strings in JSON with a typed CodecError, not a bare SyntaxError (fuzz finding)', () => {
+    const json = receiptToJson(sample)
+    for (const bad of ['xx', '1e3', '-1', ' 1', '0x10', '18446744073709551616'])
+      for (const field of ['blockNumber', 'blockTimestamp'] as const) {
+        const err = catchErr(() => receiptFromJson({ ...json, [field]: bad }))
+        expect(err).toBeInstanceOf(CodecError)
+      }
+  })
+
   it('rejects truncated, trailing and wrong-version input with typed CodecErrors', () => {
     const bytes = encodeReceipt(sample)
     for (let cut = 0; cut < bytes.length; cut += 7) {

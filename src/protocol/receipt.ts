@@ -303,7 +303,7 @@ export type ReceiptJson = {
 const hex32 = z.string().regex(BYTES32)
 const decimalU64 = z
   .string()
-  .regex(/^(0|[1-9][0-9]{0,19})$/)
+  .regex(/^(0|[1-9][0-9]{0,19})$/, { abort: true }) // the refine below must never see a non-number
   .refine((s) => BigInt(s) <= U64_MAX, 'must fit in u64')
 const u32 = z.number().int().min(0).max(U32_MAX)
 
