@@ -390,7 +390,10 @@ export class DeploymentNotFoundError extends UsageError {
   override name = 'DeploymentNotFoundError' as const
   constructor({ path }: { path: string }) {
     super('No Sealpost deployment is configured.', {
-      metaMessages: [`Looked for ${path}`, 'Run `sealpost up` (local chain) or pass --registry/--anchor.'],
+      metaMessages: [
+        `Looked for ${path}`,
+        'Run `sealpost up` (local chain), or name the deployment file with --deployment FILE or SEALPOST_DEPLOYMENT',
+      ],
       code: 'SEALPOST_NO_DEPLOYMENT',
     })
   }
@@ -646,45 +649,5 @@ export class LogEquivocationError extends VerificationError {
       code: 'SEALPOST_LOG_EQUIVOCATION',
     })
     this.evidence = p.evidence
-  }
-}
-
-/** Live receipt: the statement's referenced block was already stale (its successor older than the live window) at arrival. */
-export class StaleBlockReferenceError extends VerificationError {
-  override name = 'StaleBlockReferenceError' as const
-  constructor(p: Meta & { block: bigint; ageMs: number; windowMs: number }) {
-    super('Statement references a block that is too old for a live message.', {
-      metaMessages: [
-        ...idLine(p),
-        `Block ${p.block + 1n} (after the referenced ${p.block}) is ${Math.round(p.ageMs / 1000)} s old; window ${Math.round(p.windowMs / 1000)} s`,
-      ],
-      code: 'SEALPOST_STALE_BLOCK_REFERENCE',
-    })
-  }
-}
-
-/** The statement was not anchored within the anchor window after its referenced block (or never, and the window passed). */
-export class AnchorWindowError extends VerificationError {
-  override name = 'AnchorWindowError' as const
-  constructor(p: Meta & { block: bigint; reason: string }) {
-    super('Statement was not anchored within the anchor window after its referenced block.', {
-      metaMessages: [...idLine(p), `Referenced block ${p.block}`, `Reason: ${p.reason}`],
-      code: 'SEALPOST_ANCHOR_WINDOW',
-    })
-  }
-}
-
-/** The statement of a revoked device was anchored only at or after the revocation block, so it proves nothing. */
-export class RevokedBeforeAnchorError extends VerificationError {
-  override name = 'RevokedBeforeAnchorError' as const
-  constructor(p: Meta & { deviceId: string; revokedAt: bigint; anchoredAt: bigint }) {
-    super('Sender device was revoked before this message was anchored.', {
-      metaMessages: [
-        ...idLine(p),
-        `Device: ${p.deviceId}`,
-        `Revoked in block ${p.revokedAt}, anchored in block ${p.anchoredAt}`,
-      ],
-      code: 'SEALPOST_REVOKED_BEFORE_ANCHOR',
-    })
   }
 }

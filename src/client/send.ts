@@ -34,6 +34,8 @@ export type SealMessageParameters = {
   /** A recent block the statement references. */
   block: { number: bigint; hash: Hex }
   text: string
+  /** The exact body bytes to sign and send instead of `text`'s UTF-8 (a misbehaving sender in tests). */
+  body?: Uint8Array | undefined
   /** Unix ms; default now. */
   sentAt?: number | undefined
 }
@@ -65,7 +67,7 @@ export type SealedMessage = {
  */
 export async function sealMessage(p: SealMessageParameters): Promise<SealedMessage> {
   const groupId = bytesToHex(p.state.groupContext.groupId)
-  const body = new TextEncoder().encode(p.text)
+  const body = p.body ?? new TextEncoder().encode(p.text)
   const members = epochRecipients(p.state) ?? []
   const statement: Statement = {
     version: 2,
@@ -133,6 +135,7 @@ export async function sendMessage(
       seq: options.unsafeSeq ?? store.nextSeq(groupId),
       block: await ctx.chain.recentBlock(),
       text,
+      body: options.unsafeBody,
     })
     const { envelope, statement, signed, leaf } = sealed
     ctx.outbox.enqueue(

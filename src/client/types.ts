@@ -37,6 +37,8 @@ export type SendOptions = {
   unsafeSkipRegistrationCheck?: boolean | undefined
   /** Use this sequence number instead of the next one. */
   unsafeSeq?: bigint | undefined
+  /** Send exactly these bytes as the text body instead of `text`'s UTF-8 (e.g. bytes that are not valid UTF-8). */
+  unsafeBody?: Uint8Array | undefined
 }
 
 /**
