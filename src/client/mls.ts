@@ -32,7 +32,6 @@ import { CodecError } from '../errors.js'
 import {
   CONVERSATION_CONTEXT_EXTENSION,
   type ConversationContext,
-  decodeConversationContext,
   encodeConversationContext,
 } from '../protocol/conversationContext.js'
 import { type DeviceIdentity, decodeDeviceIdentity, encodeDeviceIdentity } from '../protocol/credential.js'
@@ -172,21 +171,6 @@ export function conversationContextExtensions(groupContext: GroupContext): Uint8
   return groupContext.extensions
     .filter((e) => e.extensionType === CONVERSATION_CONTEXT_EXTENSION)
     .map((e) => e.extensionData)
-}
-
-/**
- * The conversation context of a group, or undefined when it has none, several, or one that does not decode.
- *
- * @example conversationContextOf(state.groupContext)?.members
- */
-export function conversationContextOf(groupContext: GroupContext): ConversationContext | undefined {
-  const found = conversationContextExtensions(groupContext)
-  if (found.length !== 1) return undefined
-  try {
-    return decodeConversationContext(found[0] as Uint8Array)
-  } catch {
-    return undefined
-  }
 }
 
 /** Encodes an MLS message for an envelope payload. */
