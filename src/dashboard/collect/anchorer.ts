@@ -1,5 +1,6 @@
 /** What the anchorer reports: batches submitted, confirmed (with their gas and lag) or re-anchored, and failures. */
 import type { Anchorer, AnchorerEvents } from '../../anchor/Anchorer.js'
+import type { AlertEvent } from '../events.js'
 import type { Collector } from './collector.js'
 
 /**
@@ -51,14 +52,7 @@ export function attachAnchorer(collector: Collector, anchorer: Anchorer): () => 
       txHash: e.txHash,
       blockNumber: e.blockNumber.toString(),
     })
-    hub.emit({
-      type: 'alert',
-      at: Date.now(),
-      source: 'anchorer',
-      severity: 'warning',
-      code: 'ANCHOR_REORGED',
-      message: `Batch ${e.batchId} was removed by a reorg and anchored again.`,
-    })
+    hub.emit(reanchoredAlert(e))
   }
   const onError = (e: AnchorerEvents['error'][0]) =>
     hub.emit({
@@ -80,5 +74,35 @@ export function attachAnchorer(collector: Collector, anchorer: Anchorer): () => 
     anchorer.off('batch-confirmed', onConfirmed)
     anchorer.off('reanchored', onReanchored)
     anchorer.off('error', onError)
+  }
+}
+
+/**
+ * The alert for a re-anchored batch. A reorg replaces blocks, so the chain then reaches at least the block the
+ * anchor was in; an anchor that "vanished" from a block the chain has not even reached belongs to another chain
+ * (an anchorer database left by an earlier run against a fresh local chain): that is said as such, as info, not
+ * as a reorg.
+ *
+ * @example hub.emit(reanchoredAlert(event))
+ */
+export function reanchoredAlert(e: AnchorerEvents['reanchored'][0]): AlertEvent {
+  if (e.blockNumber < e.previousBlockNumber)
+    return {
+      type: 'alert',
+      at: Date.now(),
+      source: 'anchorer',
+      severity: 'info',
+      code: 'ANCHOR_STATE_FOREIGN',
+      message:
+        `Batch ${e.batchId} was recorded at block ${e.previousBlockNumber}, past this chain's head: the anchorer's ` +
+        `database comes from another chain (an earlier run). Anchored again here at block ${e.blockNumber}.`,
+    }
+  return {
+    type: 'alert',
+    at: Date.now(),
+    source: 'anchorer',
+    severity: 'warning',
+    code: 'ANCHOR_REORGED',
+    message: `Batch ${e.batchId} was removed by a reorg and anchored again.`,
   }
 }

@@ -1,9 +1,12 @@
 /** A whole relay node on the dashboard: its server, its anchorer, its registry watcher, and its gauges. */
-import type { Hex } from 'viem'
+import type { Address, Hex } from 'viem'
+import type { AnchorerEvents } from '../../anchor/events.js'
 import type { RelayNode } from '../../relay/node.js'
+import type { RelayServerEvents } from '../../relay/RelayServer.js'
 import { attachAnchorer } from './anchorer.js'
 import type { Collector, Gauges } from './collector.js'
 import { attachRelayServer } from './relay.js'
+import { createRelayStateTracker, DEFAULT_FINALITY } from './relayStates.js'
 import { attachWatcher } from './watcher.js'
 
 /**
@@ -11,14 +14,18 @@ import { attachWatcher } from './watcher.js'
  *
  * @example const detach = attachRelayNode(collector, node)
  */
-export function attachRelayNode(collector: Collector, node: RelayNode): () => void {
+export function attachRelayNode(
+  collector: Collector,
+  node: RelayNode,
+  { finality = DEFAULT_FINALITY }: { finality?: number } = {},
+): () => void {
   collector.sample = () => relayGauges(node, collector.topics)
+  const accountOf = (deviceId: Hex) => node.watcher.device(deviceId)?.account
   const offs = [
-    attachRelayServer(collector, node.server, {
-      accountOf: (deviceId) => node.watcher.device(deviceId)?.account,
-    }),
+    attachRelayServer(collector, node.server, { accountOf }),
     attachWatcher(collector, node.watcher),
     ...(node.anchorer ? [attachAnchorer(collector, node.anchorer)] : []),
+    attachRelayStates(collector, node, { accountOf, finality }),
   ]
   return () => {
     for (const off of offs) off()
@@ -37,5 +44,59 @@ export function relayGauges(node: RelayNode, topics: Iterable<Hex> = []): Gauges
     queueDepth,
     connections: node.server.connectionCount,
     pendingLeaves: node.anchorer?.stats().pending ?? 0,
+  }
+}
+
+/**
+ * Follows every message the relay accepted through its later states, from the node's own events (so messages of
+ * clients the dashboard does not host, such as the CLI's, move on too): delivered from acks, anchored from the
+ * anchorer's receipts, final from the chain's head (polled once a second while an anchor waits for depth).
+ *
+ * @example const detach = attachRelayStates(collector, node, { accountOf, finality: 2 })
+ */
+export function attachRelayStates(
+  collector: Collector,
+  node: Pick<RelayNode, 'server' | 'anchorer' | 'publicClient'>,
+  { accountOf, finality }: { accountOf: (deviceId: Hex) => Address | undefined; finality: number },
+): () => void {
+  const { hub } = collector
+  const tracker = createRelayStateTracker({ finality })
+  const emitAll = (events: ReturnType<typeof tracker.head>) => {
+    for (const e of events) hub.emit(e)
+  }
+  const onPublished = (e: RelayServerEvents['published'][0]) => {
+    const from = e.kind === 'application' ? accountOf(e.publisher) : undefined
+    if (from) tracker.published({ id: e.id, topic: e.topic, seq: e.seq, from, device: e.publisher })
+  }
+  const onAcked = (e: RelayServerEvents['acked'][0]) => {
+    const account = accountOf(e.deviceId)
+    if (account) emitAll(tracker.acked({ topic: e.topic, seq: e.seq, account }))
+  }
+  const onLeaf = (e: AnchorerEvents['leaf'][0]) => tracker.leaf(e)
+  const onReceipt = (e: AnchorerEvents['receipt'][0]) =>
+    emitAll(tracker.receipt({ leaf: e.receipt.leaf, blockNumber: e.receipt.blockNumber }))
+  let polling = false
+  const timer = setInterval(() => {
+    if (polling || !tracker.waitingForDepth) return
+    polling = true
+    node.publicClient
+      .getBlockNumber({ cacheTime: 0 })
+      .then((head) => emitAll(tracker.head(head)))
+      .catch(() => undefined)
+      .finally(() => {
+        polling = false
+      })
+  }, 1000)
+  timer.unref()
+  node.server.on('published', onPublished)
+  node.server.on('acked', onAcked)
+  node.anchorer?.on('leaf', onLeaf)
+  node.anchorer?.on('receipt', onReceipt)
+  return () => {
+    clearInterval(timer)
+    node.server.off('published', onPublished)
+    node.server.off('acked', onAcked)
+    node.anchorer?.off('leaf', onLeaf)
+    node.anchorer?.off('receipt', onReceipt)
   }
 }

@@ -38,7 +38,13 @@ export function attachRelayServer(
       observer: 'relay',
     })
   }
-  const onRejected = (e: RelayServerEvents['rejected'][0]) =>
+  /** A failed login is reported twice by the relay ('auth', then the ERROR frame's 'rejected'): alert once. */
+  let authFailure: string | undefined
+  const onRejected = (e: RelayServerEvents['rejected'][0]) => {
+    if (e.deviceId === undefined && e.reqId === 0 && e.code === authFailure) {
+      authFailure = undefined
+      return
+    }
     hub.emit({
       type: 'alert',
       at: Date.now(),
@@ -48,9 +54,14 @@ export function attachRelayServer(
       message: relayAlertText(e.code),
       ...(e.deviceId ? { deviceId: e.deviceId } : {}),
     })
+  }
   const onAuth = (e: RelayServerEvents['auth'][0]) => {
     if (e.ok) return
     const code = e.code ?? 'RELAY_AUTH_FAILED'
+    authFailure = code
+    queueMicrotask(() => {
+      authFailure = undefined
+    })
     hub.emit({
       type: 'alert',
       at: Date.now(),
