@@ -4,9 +4,9 @@
  *     refreshes docs/img/dashboard.png, the README's picture: runs the Chromium test (a real chain, relay, anchorer
  *     and demo parties) with SEALPOST_SCREENSHOT set. This is the only way that file changes; `npm test` never
  *     writes it.
- *   npm run build:web && tsx scripts/dashboard-screenshot.ts [outDir] [--theme=dark] [--n=400]
+ *   npm run build:web && tsx scripts/dashboard-screenshot.ts [outDir] [--theme=dark] [--n=400] [--phone]
  *     serves web/dist with a tiny static server, opens the dashboard with the dev fixture in headless Chromium and
- *     writes a screenshot of every view into outDir (default .tmp/dashboard).
+ *     writes a screenshot of every view into outDir (default .tmp/dashboard); --phone uses a 390×844 viewport.
  */
 import { spawnSync } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
@@ -29,6 +29,8 @@ if (args.includes('--readme')) {
 const outDir = args.find((a) => !a.startsWith('--')) ?? '.tmp/dashboard'
 const theme = args.find((a) => a.startsWith('--theme='))?.slice(8) ?? 'light'
 const n = args.find((a) => a.startsWith('--n='))?.slice(4) ?? '400'
+const phone = args.includes('--phone')
+const suffix = `${theme}${phone ? '-phone' : ''}`
 const root = join(import.meta.dirname, '..', 'web', 'dist')
 const types: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -65,7 +67,7 @@ const browser = await chromium.launch({
 })
 try {
   const page = await browser.newPage({
-    viewport: { width: 1440, height: 900 },
+    viewport: phone ? { width: 390, height: 844 } : { width: 1440, height: 900 },
     colorScheme: theme === 'dark' ? 'dark' : 'light',
   })
   const errors: string[] = []
@@ -91,7 +93,7 @@ try {
       await page.click('[data-testid="tab-inspector"]')
     } else await page.click(`[data-testid="tab-${tab}"]`)
     await page.waitForTimeout(tab === 'metrics' ? 1200 : 500)
-    await page.screenshot({ path: join(outDir, `${tab}-${theme}.png`) })
+    await page.screenshot({ path: join(outDir, `${tab}-${suffix}.png`) })
   }
   // An honest, anchored message: verification, key, MLS and receipt (re-checked in the browser).
   await page.click('[data-testid="tab-flow"]')
@@ -100,7 +102,7 @@ try {
   if ((await page.locator('[data-testid="message-row"]').count()) > 0) {
     await page.locator('[data-testid="message-row"]').first().click()
     await page.waitForTimeout(600)
-    await page.screenshot({ path: join(outDir, `inspector-final-${theme}.png`), fullPage: true })
+    await page.screenshot({ path: join(outDir, `inspector-final-${suffix}.png`), fullPage: true })
   }
   console.log(`screenshots in ${outDir}`, errors.length ? `\npage errors:\n${errors.join('\n')}` : '')
 } finally {

@@ -65,6 +65,15 @@ export function fmtNumber(n: number | undefined, digits = 0): string {
   return n.toLocaleString(undefined, { maximumFractionDigits: digits, minimumFractionDigits: digits })
 }
 
+/**
+ * A count and its noun, pluralised: `1 entry`, `2 entries`, `0 messages`.
+ *
+ * @example plural(1, 'entry', 'entries') // '1 entry'
+ */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n.toLocaleString()} ${n === 1 ? one : many}`
+}
+
 export function fmtMs(n: number | undefined): string {
   if (n === undefined || !Number.isFinite(n)) return '—'
   return n >= 10_000 ? `${fmtNumber(n / 1000, 1)} s` : `${fmtNumber(n, n < 10 ? 1 : 0)} ms`

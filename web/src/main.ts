@@ -1,7 +1,7 @@
 /** Sealpost live dashboard: validated SSE events → bounded model → views rendered on animation frames. */
 import { parseDashboardEvent } from '../../src/dashboard/events.ts'
 import { type App, type TabId, tabs, type View } from './app.ts'
-import { fmtTime, h, shortHex } from './dom.ts'
+import { fmtTime, h, plural, shortHex } from './dom.ts'
 import { Model } from './model.ts'
 import './style.css'
 import { Timeline } from './timeline.ts'
@@ -307,7 +307,12 @@ function render(): void {
     )
   }
   countersEl.replaceChildren(
-    h('span', {}, h('strong', {}, counters.received.toLocaleString()), ' events'),
+    h(
+      'span',
+      {},
+      h('strong', {}, counters.received.toLocaleString()),
+      counters.received === 1 ? ' event' : ' events',
+    ),
     h(
       'span',
       {
@@ -349,7 +354,10 @@ function render(): void {
   const alertBadge = badges.get('alerts') as HTMLSpanElement
   alertBadge.hidden = model.alerts.length === 0
   alertBadge.textContent = critical ? `⚠ ${critical}` : String(model.alerts.length)
-  alertBadge.setAttribute('aria-label', `${model.alerts.length} alerts, ${critical} warning or critical`)
+  alertBadge.setAttribute(
+    'aria-label',
+    `${plural(model.alerts.length, 'alert')}, ${critical} warning or critical`,
+  )
 
   if (views[active].update()) schedule()
 }

@@ -74,7 +74,13 @@ export interface Party {
 
 export interface MetricSample {
   at: number
+  /** Envelopes the relay accepted in this one second (bursty: 0, 2, 1, …). */
   throughput: number
+  /**
+   * Envelopes per second over the last {@link RATE_WINDOW} samples: what the Throughput tile and chart both show,
+   * so they always agree.
+   */
+  rate: number
   queueDepth: number
   connections: number
   pendingLeaves: number
@@ -111,6 +117,14 @@ const newRevs = (): Revs => ({
   logs: 0,
   hello: 0,
 })
+
+/** How many one-second samples the throughput rate averages. */
+export const RATE_WINDOW = 5
+
+/** Whether two receipt events are the same receipt (sender and recipient each report it). */
+export function sameReceipt(a: ReceiptEvent, b: ReceiptEvent): boolean {
+  return a.leaf === b.leaf && a.txHash === b.txHash && a.root === b.root && a.index === b.index
+}
 
 export function percentile(sorted: ArrayLike<number>, p: number): number | undefined {
   if (sorted.length === 0) return undefined
@@ -236,7 +250,8 @@ export class Model {
       }
       case 'receipt': {
         for (const id of e.ids) {
-          const list = this.receiptsById.get(id) ?? []
+          // The same receipt reported again (by the other party, or with more confirmations) replaces the first.
+          const list = (this.receiptsById.get(id) ?? []).filter((r) => !sameReceipt(r, e))
           list.push(e)
           if (list.length > LIMITS.perMessage) list.shift()
           this.receiptsById.set(id, list)
@@ -251,9 +266,17 @@ export class Model {
       case 'metrics': {
         const sorted = Float64Array.from(e.latencies).sort()
         for (const l of e.latencies) this.latencies.push(l)
+        let sum = e.throughput
+        let n = 1
+        for (; n < RATE_WINDOW; n++) {
+          const prev = this.metrics.fromNewest(n - 1)
+          if (!prev || e.at - prev.at > RATE_WINDOW * 1000) break
+          sum += prev.throughput
+        }
         this.metrics.push({
           at: e.at,
           throughput: e.throughput,
+          rate: sum / n,
           queueDepth: e.queueDepth,
           connections: e.connections,
           pendingLeaves: e.pendingLeaves,
@@ -310,7 +333,10 @@ export class Model {
         this.stateCounts.set(e.state, (this.stateCounts.get(e.state) ?? 0) + 1)
         rec.state = e.state
       }
-      if (e.to.length > rec.to.length) rec.to = e.to
+      // Recipients add up: each recipient's client reports itself (a rejected message lists every refuser).
+      for (const a of e.to)
+        if (rec.to.length < 64 && !rec.to.some((t) => t.toLowerCase() === a.toLowerCase()))
+          rec.to = [...rec.to, a]
       rec.fromDevice ??= e.fromDevice
       rec.text ??= e.text
       rec.bytes ??= e.bytes

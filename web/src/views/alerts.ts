@@ -2,7 +2,7 @@
 import type { AlertEvent } from '../../../src/dashboard/events.ts'
 import type { App, View } from '../app.ts'
 import { type Severity, severityBadge } from '../badges.ts'
-import { fmtTime, h, shortHex } from '../dom.ts'
+import { fmtTime, h, plural, shortHex } from '../dom.ts'
 
 const MAX_SHOWN = 500
 
@@ -92,7 +92,7 @@ export function alertsView(app: App): View {
         if (out.length < MAX_SHOWN) out.push(row(a))
       }
       list.replaceChildren(...(out.length ? out : [h('li', { class: 'muted empty' }, 'No alerts. ✓')]))
-      count.textContent = `${matched.toLocaleString()} alert${matched === 1 ? '' : 's'}${matched > MAX_SHOWN ? ` (newest ${MAX_SHOWN} shown)` : ''}`
+      count.textContent = `${plural(matched, 'alert')}${matched > MAX_SHOWN ? ` (newest ${MAX_SHOWN} shown)` : ''}`
       return false
     },
     onShow() {

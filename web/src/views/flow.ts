@@ -3,7 +3,7 @@ import type { DashboardMessageState, MessageEvent } from '../../../src/dashboard
 import { messageStates } from '../../../src/dashboard/events.ts'
 import type { App, View } from '../app.ts'
 import { roleLabels, stateBadge, stateIcons } from '../badges.ts'
-import { fmtTime, h, s, shortHex } from '../dom.ts'
+import { fmtTime, h, plural, s, shortHex } from '../dom.ts'
 import type { MessageRec, Party } from '../model.ts'
 import { VirtualList } from '../vlist.ts'
 
@@ -90,6 +90,7 @@ export function flowView(app: App): View {
       `${m.state}|${m.to.length}|${m.text !== undefined}|${m.id === app.selectedId}|${model.revs.participants}`,
     renderRow: (m) => {
       const to = m.to.map((a) => model.nameOf(a)).join(', ')
+      const rejected = m.state === 'rejected'
       return h(
         'div',
         {
@@ -97,16 +98,23 @@ export function flowView(app: App): View {
           'data-testid': 'message-row',
           'data-id': m.id,
           'data-state': m.state,
-          'aria-label': `Message ${shortHex(m.id)} from ${model.nameOf(m.from)} to ${to || 'nobody'}: ${m.state}`,
+          'aria-label': rejected
+            ? `Message ${shortHex(m.id)} claiming to be from ${model.nameOf(m.from)}, refused by ${to || 'its recipient'}`
+            : `Message ${shortHex(m.id)} from ${model.nameOf(m.from)} to ${to || 'nobody'}: ${m.state}`,
         },
         h('span', { class: 'cell time mono' }, fmtTime(m.firstAt)),
         h('span', { class: 'cell' }, stateBadge(m.state)),
         h(
           'span',
-          { class: 'cell parties' },
+          {
+            class: 'cell parties',
+            title: rejected
+              ? `claimed sender ${model.nameOf(m.from)} · refused by ${to || '—'}`
+              : `${model.nameOf(m.from)} → ${to || '—'}`,
+          },
           h('strong', {}, model.nameOf(m.from)),
           h('span', { class: 'arrow', 'aria-hidden': 'true' }, ' → '),
-          to || '—',
+          rejected ? h('span', { class: 'refused' }, `refused by ${to || '—'}`) : to || '—',
         ),
         h('span', { class: 'cell mono muted' }, shortHex(m.id)),
         h(
@@ -174,7 +182,7 @@ export function flowView(app: App): View {
       })
     })
     nodesG.replaceChildren(...parties.map(nodeEl))
-    nodeSummary.textContent = `${n} participants: ${parties
+    nodeSummary.textContent = `${plural(n, 'participant')}: ${parties
       .map((p) => `${p.name ?? p.account}${p.role && p.role !== 'honest' ? ` (${p.role})` : ''}`)
       .join(', ')}`
     drawEdges()
@@ -188,7 +196,11 @@ export function flowView(app: App): View {
     const g = s(
       'g',
       { class: `node${bad ? ' node-bad' : ''}`, transform: `translate(${pos.x} ${pos.y})` },
-      s('title', {}, `${name} ${p.account}${bad ? ` (${p.role})` : ''} · ${p.devices.size} device(s)`),
+      s(
+        'title',
+        {},
+        `${name} ${p.account}${bad ? ` (${p.role})` : ''} · ${plural(p.devices.size, 'device')}`,
+      ),
       s('circle', { r: 26 }),
       s('text', { class: 'node-initials', 'text-anchor': 'middle', dy: '0.35em' }, initials),
       s('text', { class: 'node-name', 'text-anchor': 'middle', y: 44 }, name),

@@ -2,7 +2,7 @@
 import type { ReceiptEvent, VerificationEvent } from '../../../src/dashboard/events.ts'
 import type { App, View } from '../app.ts'
 import { stateBadge } from '../badges.ts'
-import { clear, fmtTime, h, mono, shortHex, verdict } from '../dom.ts'
+import { clear, fmtTime, h, mono, plural, shortHex, verdict } from '../dom.ts'
 import { canVerify, verifyInclusion } from '../merkle.ts'
 import type { MessageRec } from '../model.ts'
 
@@ -81,17 +81,28 @@ export function inspectorView(app: App): View {
             { class: 'muted' },
             'not available: the dashboard never sees plaintext unless the demo client reports it',
           )
+    const rejected = m.state === 'rejected'
     return h(
       'div',
       { class: 'card' },
       h('div', { class: 'card-head' }, h('h3', {}, 'Message'), stateBadge(m.state)),
+      rejected
+        ? h(
+            'p',
+            { class: 'muted' },
+            'Refused by its recipient: the sender is what the relay saw publishing it, not a verified identity.',
+          )
+        : null,
       fields([
         ['Id', full(m.id)],
         ['Conversation', mono(m.conversation)],
-        ['From', h('span', {}, h('strong', {}, model.nameOf(m.from)), ' ', mono(m.from))],
-        ['From device', mono(m.fromDevice)],
         [
-          'To',
+          rejected ? 'Claimed sender' : 'From',
+          h('span', {}, h('strong', {}, model.nameOf(m.from)), ' ', mono(m.from)),
+        ],
+        [rejected ? 'Published by device' : 'From device', mono(m.fromDevice)],
+        [
+          rejected ? 'Refused by' : 'To',
           h(
             'span',
             {},
@@ -245,7 +256,7 @@ export function inspectorView(app: App): View {
       h(
         'div',
         { class: 'card-head' },
-        h('h3', {}, `Verification by ${model.nameOf(v.by)}`),
+        h('h3', {}, `${v.ok ? 'Verified by' : 'Refused by'} ${model.nameOf(v.by)}`),
         verdict(v.ok, 'accepted', 'rejected'),
         h('span', { class: 'muted mono' }, fmtTime(v.at)),
       ),
@@ -305,14 +316,14 @@ export function inspectorView(app: App): View {
         ['Transaction', mono(r.txHash)],
         ['Block', `${r.blockNumber} (${new Date(Number(r.blockTimestamp) * 1000).toISOString()})`],
         ['Confirmations', r.confirmations],
-        ['Covers', `${r.ids.length} message(s)${r.ids.includes(id) ? ', including this one' : ''}`],
+        ['Covers', `${plural(r.ids.length, 'message')}${r.ids.includes(id) ? ', including this one' : ''}`],
         ['Inclusion (reported)', verdict(r.verified, 'verified by the client', 'failed')],
         ['Inclusion (re-checked here)', local],
       ]),
       h(
         'details',
         {},
-        h('summary', {}, `Audit path (${r.path.length} hashes)`),
+        h('summary', {}, `Audit path (${plural(r.path.length, 'hash', 'hashes')})`),
         h('ol', { class: 'path mono' }, ...r.path.map((p) => h('li', {}, shortHex(p, 18, 8)))),
       ),
     )

@@ -1,7 +1,7 @@
 /** Logs: every party's tamper-evident log entries, filterable, exportable as JSON. */
 import type { LogEvent } from '../../../src/dashboard/events.ts'
 import type { App, View } from '../app.ts'
-import { fmtTime, h, shortHex, verdict } from '../dom.ts'
+import { fmtTime, h, plural, shortHex, verdict } from '../dom.ts'
 import { VirtualList } from '../vlist.ts'
 
 const kinds: LogEvent['kind'][] = ['sent', 'received', 'rejected', 'receipt', 'log-anchor']
@@ -146,7 +146,7 @@ export function logsView(app: App): View {
           'li',
           { class: st.broken ? 'chain-bad' : 'chain-ok' },
           h('strong', {}, name),
-          h('span', { class: 'muted' }, `${st.n} entries`),
+          h('span', { class: 'muted' }, plural(st.n, 'entry', 'entries')),
           st.broken
             ? verdict(false, '', `broken at #${st.brokenAt} (${st.broken} link${st.broken > 1 ? 's' : ''})`)
             : verdict(true, 'intact'),

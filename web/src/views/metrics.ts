@@ -3,7 +3,7 @@ import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
 import type { App, View } from '../app.ts'
 import { fmtMs, fmtNumber, h } from '../dom.ts'
-import { percentile } from '../model.ts'
+import { percentile, RATE_WINDOW } from '../model.ts'
 
 interface ChartSpec {
   id: string
@@ -77,7 +77,7 @@ export function metricsView(app: App): View {
     {
       id: 'throughput',
       title: 'Throughput',
-      note: 'envelopes accepted by the relay per second',
+      note: `envelopes accepted by the relay per second (mean of the last ${RATE_WINDOW} s)`,
       options: () => ({
         scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
         axes: axes(true, 'msgs/s'),
@@ -88,7 +88,7 @@ export function metricsView(app: App): View {
         const ys: number[] = []
         for (const m of model.metrics) {
           xs.push(m.at / 1000)
-          ys.push(m.throughput)
+          ys.push(m.rate)
         }
         return [xs, ys]
       },
@@ -230,7 +230,7 @@ export function metricsView(app: App): View {
   }
   latencyBox.classList.add('wide')
 
-  const size = (box: HTMLElement) => ({ width: Math.max(200, Math.floor(box.clientWidth)), height: 200 })
+  const size = (box: HTMLElement) => ({ width: Math.max(120, Math.floor(box.clientWidth)), height: 200 })
 
   function ensure(): void {
     for (const c of charts.values()) {
@@ -286,7 +286,7 @@ export function metricsView(app: App): View {
     const tile = (label: string, value: string, id: string) =>
       h('div', { class: 'tile', 'data-testid': `metric-${id}` }, h('dt', {}, label), h('dd', {}, value))
     tiles.replaceChildren(
-      tile('Throughput', last ? `${fmtNumber(last.throughput, 1)} msg/s` : '—', 'throughput'),
+      tile('Throughput', last ? `${fmtNumber(last.rate, 1)} msg/s` : '—', 'throughput'),
       tile('Latency p50', fmtMs(hist.p50), 'p50'),
       tile('Latency p99', fmtMs(hist.p99), 'p99'),
       tile('Queue depth', last ? fmtNumber(last.queueDepth) : '—', 'queue'),
