@@ -1,22 +1,25 @@
 /** `sealpost demo`: the whole system end to end through a real relay, including attacks that must fail. */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
 import type { Hex } from 'viem'
 import { createDemoReport, type DemoSummary, recordFailure } from '../demo/report.js'
 import { runDemoScenario } from '../demo/scenario.js'
+import { demoSpec } from './commands.js'
 import type { CliContext } from './context.js'
+import { parseCommandArgs } from './options.js'
+import { jsonReplacer } from './output.js'
 import { type Stack, startStack } from './stack.js'
 
 /**
  * Starts a fresh local stack (the one `up` starts) under a temporary home, runs the demo scenario on it, and
- * returns its summary (exit code 0 only if every step passed). `--keep` keeps the homes.
+ * returns its summary (exit code 0 only if every step passed). `--keep` keeps the homes; `--out FILE` also writes the
+ * JSON summary to FILE.
  *
  * @example const { ok } = await demoCommand(ctx, ['--json'])
  */
 export async function demoCommand(ctx: CliContext, argv: string[]): Promise<DemoSummary> {
-  const { values } = parseArgs({ args: argv, options: { keep: { type: 'boolean', default: false } } })
+  const { values } = parseCommandArgs(demoSpec, argv)
   const { out } = ctx
   const report = createDemoReport(out)
   const home = mkdtempSync(join(tmpdir(), 'sealpost-demo-'))
@@ -80,5 +83,9 @@ export async function demoCommand(ctx: CliContext, argv: string[]): Promise<Demo
   const failed = summary.steps.filter((s) => !s.ok).length
   out.info(summary.ok ? `\nAll ${summary.steps.length} steps passed.` : `\n${failed} step(s) failed.`)
   out.result(summary)
+  if (values.out) {
+    writeFileSync(values.out, `${JSON.stringify(summary, jsonReplacer, 2)}\n`)
+    out.info(`Wrote the summary to ${values.out}`)
+  }
   return summary
 }

@@ -35,3 +35,53 @@ export class TimeoutError extends UsageError {
     })
   }
 }
+
+/**
+ * A command-line argument that should be an account address is not one: not 0x + 40 hex digits, or its mixed-case
+ * EIP-55 checksum does not match (a typo).
+ *
+ * @example throw new AddressArgumentError({ what: 'PEER', value: '0x12', reason: 'not 0x followed by 40 hex digits' })
+ */
+export class AddressArgumentError extends UsageError {
+  override name = 'AddressArgumentError' as const
+  constructor({ what, value, reason }: { what: string; value: string; reason: string }) {
+    super(`${what} "${value.length > 50 ? `${value.slice(0, 47)}…` : value}" is not an address: ${reason}.`, {
+      code: 'SEALPOST_BAD_ADDRESS',
+      metaMessages: [
+        'An account address is 0x and 40 hex digits, e.g. the `account` line of `sealpost id show`',
+      ],
+    })
+  }
+}
+
+/**
+ * `sealpost send` to the sender's own account: a conversation needs another account.
+ *
+ * @example throw new SelfMessageError({ account: '0xAlice…' })
+ */
+export class SelfMessageError extends UsageError {
+  override name = 'SelfMessageError' as const
+  constructor({ account }: { account: string }) {
+    super(`${account} is this home's own account; send to another account.`, {
+      code: 'SEALPOST_SEND_TO_SELF',
+      metaMessages: [
+        'Your other devices get what you send to others; there is no conversation with yourself',
+      ],
+    })
+  }
+}
+
+/**
+ * The relay URL (--relay or SEALPOST_RELAY) is not a ws:// or wss:// URL.
+ *
+ * @example throw new RelayUrlError({ url: 'http://127.0.0.1:8787', source: 'SEALPOST_RELAY' })
+ */
+export class RelayUrlError extends UsageError {
+  override name = 'RelayUrlError' as const
+  constructor({ url, source }: { url: string; source: string }) {
+    super(`${source} "${url}" is not a relay URL: use ws:// or wss://.`, {
+      code: 'SEALPOST_BAD_RELAY_URL',
+      metaMessages: ['`sealpost up` prints its relay, e.g. ws://127.0.0.1:8787'],
+    })
+  }
+}

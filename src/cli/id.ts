@@ -1,6 +1,5 @@
 /** `sealpost id new | show | add-device | revoke-device`: the account key and its devices. */
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
 import type { Hex } from 'viem'
 import { Client } from '../client/Client.js'
 import {
@@ -12,15 +11,10 @@ import {
   readAccountAddress,
 } from '../client/identity.js'
 import { offlineTransport } from '../client/transport.js'
+import { idAddDeviceSpec, idNewSpec, idRevokeDeviceSpec, idShowSpec } from './commands.js'
 import { type CliContext, parseBytes32 } from './context.js'
 import { ArgumentError } from './errors.js'
-
-const usage = `Usage: sealpost id <new|show|add-device|revoke-device> [options]
-
-  id new [--device NAME] [--import-key-env VAR]   create an account key and a first device (offline)
-  id show                                        the account, its local devices and their on-chain status
-  id add-device [--device NAME]                  create the device if needed and register it on chain
-  id revoke-device <DEVICE_ID|NAME>              revoke a device on chain (EIP-712 signed by the account)`
+import { parseCommandArgs } from './options.js'
 
 /**
  * Runs an `id` subcommand.
@@ -33,6 +27,7 @@ export async function idCommand(ctx: CliContext, argv: string[]): Promise<void> 
     case 'new':
       return idNew(ctx, rest)
     case 'show':
+      parseCommandArgs(idShowSpec, rest)
       return idShow(ctx)
     case 'add-device':
       return idAddDevice(ctx, rest)
@@ -40,16 +35,13 @@ export async function idCommand(ctx: CliContext, argv: string[]): Promise<void> 
       return idRevokeDevice(ctx, rest)
     default:
       throw new ArgumentError(sub ? `Unknown id command "${sub}".` : 'Missing id command.', {
-        metaMessages: usage.split('\n'),
+        metaMessages: ['Run `sealpost id --help` for its commands.'],
       })
   }
 }
 
 async function idNew(ctx: CliContext, argv: string[]) {
-  const { values } = parseArgs({
-    args: argv,
-    options: { device: { type: 'string', default: 'default' }, 'import-key-env': { type: 'string' } },
-  })
+  const { values } = parseCommandArgs(idNewSpec, argv)
   const passphrase = ctx.passphrase()
   const imported = values['import-key-env'] ? process.env[values['import-key-env']] : undefined
   if (values['import-key-env'] && !/^0x[0-9a-fA-F]{64}$/.test(imported ?? ''))
@@ -127,7 +119,7 @@ async function idShow(ctx: CliContext) {
 }
 
 async function idAddDevice(ctx: CliContext, argv: string[]) {
-  const { values } = parseArgs({ args: argv, options: { device: { type: 'string', default: 'default' } } })
+  const { values } = parseCommandArgs(idAddDeviceSpec, argv)
   const account = await ctx.account()
   const deployment = await ctx.deployment()
   const passphrase = ctx.passphrase()
@@ -162,9 +154,12 @@ async function idAddDevice(ctx: CliContext, argv: string[]) {
 }
 
 async function idRevokeDevice(ctx: CliContext, argv: string[]) {
-  const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} })
-  const target = positionals[0]
-  if (!target) throw new ArgumentError('Name the device to revoke (its id or local name).')
+  const { positionals } = parseCommandArgs(idRevokeDeviceSpec, argv)
+  const [target, extra] = positionals
+  if (!target || extra !== undefined)
+    throw new ArgumentError('Name one device to revoke (its id or local name).', {
+      metaMessages: ['Usage: sealpost id revoke-device DEVICE_ID|NAME'],
+    })
   const local = listDevices(ctx.home)
   const byName = local.find((d) => d.name === target)
   const deviceId = byName ? byName.deviceId : parseBytes32(target, 'Device id')

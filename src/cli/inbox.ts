@@ -1,7 +1,8 @@
 /** `sealpost inbox [--follow]`: everything that arrived while away, then (with --follow) live messages. */
-import { parseArgs } from 'node:util'
 import type { ReceivedMessage } from '../client/Client.js'
+import { inboxSpec } from './commands.js'
 import type { CliContext } from './context.js'
+import { parseCommandArgs } from './options.js'
 import { openLiveClient, resolveRelay } from './session.js'
 import { untilSignal } from './signals.js'
 
@@ -11,15 +12,11 @@ import { untilSignal } from './signals.js'
  * @example await inboxCommand(ctx, ['--follow'])
  */
 export async function inboxCommand(ctx: CliContext, argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      relay: { type: 'string' },
-      device: { type: 'string', default: 'default' },
-      follow: { type: 'boolean', default: false },
-    },
-  })
+  const { values } = parseCommandArgs(inboxSpec, argv)
+  const relay = resolveRelay(values.relay)
+  let printed = 0
   const print = (m: ReceivedMessage) => {
+    printed++
     const time = new Date(m.sentAt).toISOString()
     ctx.out.info(`${time}  ${m.from}  ${m.report.ok ? '✓ verified' : '✗'}  ${m.text}`)
     if (ctx.out.json)
@@ -30,7 +27,7 @@ export async function inboxCommand(ctx: CliContext, argv: string[]): Promise<voi
   // Listen before live mode starts: its catch-up delivers what arrived while away.
   const client = await openLiveClient(ctx, {
     device: values.device,
-    relay: resolveRelay(values.relay),
+    relay,
     beforeStart: (c) => {
       c.events.on('message', print)
       c.events.on('rejected', (r) =>
@@ -39,10 +36,11 @@ export async function inboxCommand(ctx: CliContext, argv: string[]): Promise<voi
     },
   })
   try {
-    // Pull anything after the stored cursors that live mode has not delivered yet.
+    // Pull anything after the stored cursors that live mode has not delivered yet. Messages are printed as they are
+    // processed (live mode's catch-up or this pull), so count what was printed, not what the pull found.
     const done = ctx.out.step('Catching up with the relay')
-    const { received } = await client.sync()
-    done(`${received.length} new`)
+    await client.sync()
+    done(`${printed} new`)
     if (!values.follow) return
     ctx.out.info('Following; Ctrl-C to stop.')
     await untilSignal()

@@ -1,12 +1,13 @@
 /** `sealpost log export [--out FILE]`: the device's tamper-evident log as a transcript a third party can check. */
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
 import { Client } from '../client/Client.js'
 import { deviceExists, IdentityNotFoundError } from '../client/identity.js'
 import { exportTranscript } from '../client/transcript.js'
+import { logExportSpec } from './commands.js'
 import type { CliContext } from './context.js'
 import { ArgumentError } from './errors.js'
+import { parseCommandArgs } from './options.js'
 
 /**
  * Writes the transcript (JSON) to --out or stdout.
@@ -15,11 +16,11 @@ import { ArgumentError } from './errors.js'
  */
 export async function logCommand(ctx: CliContext, argv: string[]): Promise<void> {
   const [sub, ...rest] = argv
-  if (sub !== 'export') throw new ArgumentError('Usage: sealpost log export [--out FILE] [--device NAME]')
-  const { values } = parseArgs({
-    args: rest,
-    options: { out: { type: 'string' }, device: { type: 'string', default: 'default' } },
-  })
+  if (sub !== 'export')
+    throw new ArgumentError(`Unknown command "log ${sub ?? ''}".`, {
+      metaMessages: ['Run `sealpost log --help` for its commands.'],
+    })
+  const { values } = parseCommandArgs(logExportSpec, rest)
   if (!deviceExists(ctx.home, values.device))
     throw new IdentityNotFoundError({ path: join(ctx.home, 'devices', values.device) })
   const account = await ctx.account()

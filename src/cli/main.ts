@@ -1,5 +1,15 @@
-/** The `sealpost` command: global flags, dispatch to one file per command, one-line errors. */
-import { parseArgs } from 'node:util'
+/** The `sealpost` command: global flags, help and version, dispatch to one file per command, one-line errors. */
+import { readFileSync } from 'node:fs'
+import {
+  COMMANDS,
+  dashboardSpec,
+  deploySpec,
+  findCommand,
+  GLOBAL_OPTIONS,
+  globalHelp,
+  relaySpec,
+  upSpec,
+} from './commands.js'
 import { createContext } from './context.js'
 import { dashboardCommand } from './dashboard.js'
 import { demoCommand } from './demo.js'
@@ -8,42 +18,74 @@ import { ArgumentError } from './errors.js'
 import { idCommand } from './id.js'
 import { inboxCommand } from './inbox.js'
 import { logCommand } from './log.js'
+import { formatCommandHelp, parseCommandArgs } from './options.js'
 import { createOutput, printError } from './output.js'
 import { sendCommand } from './send.js'
 import { relayCommand, upCommand } from './up.js'
 import { verifyCommand } from './verify.js'
 
-const help = `sealpost: secure messaging with identities on Ethereum and MLS end-to-end encryption
+type GlobalValues = {
+  home?: string
+  rpc?: string
+  deployment?: string
+  'passphrase-env'?: string
+  json?: boolean
+  debug?: boolean
+  help?: boolean
+  version?: boolean
+}
 
-Usage: sealpost [global options] <command> [options]
+/**
+ * Takes the global options (from GLOBAL_OPTIONS, anywhere on the line) out of `argv`; the rest is the command and its
+ * own arguments.
+ *
+ * @example splitGlobals(['--home', '/tmp/a', 'inbox', '--json']) // { globals: { home: '/tmp/a', json: true }, rest: ['inbox'] }
+ */
+export function splitGlobals(argv: string[]): { globals: GlobalValues; rest: string[] } {
+  const globals: Record<string, string | boolean> = {}
+  const rest: string[] = []
+  const byShort = new Map(
+    Object.entries(GLOBAL_OPTIONS).flatMap(([name, o]) => ('short' in o ? [[`-${o.short}`, name]] : [])),
+  )
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string
+    const [flag, inline] = arg.startsWith('--') ? splitOnce(arg.slice(2), '=') : [undefined, undefined]
+    const name = byShort.get(arg) ?? flag
+    const spec = name !== undefined ? GLOBAL_OPTIONS[name as keyof typeof GLOBAL_OPTIONS] : undefined
+    if (name === undefined || spec === undefined) {
+      rest.push(arg)
+      continue
+    }
+    if (spec.type === 'boolean') {
+      if (inline !== undefined) throw new ArgumentError(`--${name} takes no value.`)
+      globals[name] = true
+    } else {
+      const value = inline ?? argv[++i]
+      if (value === undefined || (inline === undefined && value.startsWith('--')))
+        throw new ArgumentError(`--${name} needs a value.`, {
+          metaMessages: ['Run `sealpost --help` for the global options.'],
+        })
+      globals[name] = value
+    }
+  }
+  return { globals: globals as GlobalValues, rest }
+}
 
-Commands:
-  up [--demo]          local chain + contracts + relay (with anchorer) + dashboard until Ctrl-C;
-                       --demo adds a scripted exchange with bad actors
-  dashboard            this device on a real network, live (--relay URL)
-  relay                a relay (with anchorer) for --rpc and the deployment under --home
-  demo                 the whole system end to end through a real relay, including rejected attacks
-  deploy               deploy KeyRegistry and MessageAnchor through --rpc; record them under --home
-  id new               create an account key and a first device (offline)
-  id show              the account, its devices and their on-chain status
-  id add-device        create (if needed) and register a device on chain
-  id revoke-device     revoke a device on chain
-  send PEER TEXT       send one message (--wait accepted|delivered|anchored|final)
-  inbox [--follow]     what arrived while away; --follow streams live
-  log export           write this device's tamper-evident log as a transcript (--out FILE)
-  verify FILE          check a transcript or a receipt against the pinned deployment (--deployment,
-                       --home, or --registry ADDR --anchor ADDR); non-zero exit on any failure
+const splitOnce = (s: string, sep: string): [string, string | undefined] => {
+  const i = s.indexOf(sep)
+  return i < 0 ? [s, undefined] : [s.slice(0, i), s.slice(i + 1)]
+}
 
-Global options:
-  --home DIR           key store and state (env SEALPOST_HOME, default ~/.sealpost)
-  --rpc URL            EVM JSON-RPC endpoint (env SEALPOST_RPC, default the recorded deployment's, or http://127.0.0.1:8545)
-  --deployment FILE    the deployment to use and to trust when verifying (env SEALPOST_DEPLOYMENT,
-                       default <home>/deployment.json)
-  --relay URL          relay WebSocket URL for send/inbox (env SEALPOST_RELAY, default ws://127.0.0.1:8787)
-  --passphrase-env V   read the key-store passphrase from env V (default SEALPOST_PASSPHRASE)
-  --json               machine-readable result on stdout; progress stays on stderr
-  --debug              print stack traces
-  -h, --help           this text`
+/**
+ * The version in package.json.
+ *
+ * @example version() // '0.1.0'
+ */
+export function version(): string {
+  return (
+    JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  ).version
+}
 
 /**
  * Runs the CLI with `argv` (without `node` and the script) and returns the exit code.
@@ -51,66 +93,72 @@ Global options:
  * @example process.exitCode = await main(process.argv.slice(2))
  */
 export async function main(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: false,
-    options: {
-      home: { type: 'string' },
-      rpc: { type: 'string' },
-      deployment: { type: 'string' },
-      'passphrase-env': { type: 'string' },
-      json: { type: 'boolean', default: false },
-      debug: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  })
-  const json = values.json === true
-  const debug = values.debug === true
-  const out = createOutput({ json, debug })
-  // Global flags may come anywhere; pass the command its own arguments only.
-  const globals = new Set(['--json', '--debug', '--help', '-h'])
-  const valued = new Set(['--home', '--rpc', '--deployment', '--passphrase-env'])
-  const rest: string[] = []
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string
-    if (globals.has(a)) continue
-    if (valued.has(a)) {
-      i++
-      continue
-    }
-    if ([...valued].some((v) => a.startsWith(`${v}=`))) continue
-    rest.push(a)
-  }
-  const [command, ...args] = rest
-  if (values.help || !command) {
-    process.stdout.write(`${help}\n`)
-    return command || values.help ? 0 : 2
-  }
+  const json = argv.includes('--json')
+  const debug = argv.includes('--debug')
   try {
+    const { globals, rest } = splitGlobals(argv)
+    if (globals.version) {
+      process.stdout.write(`sealpost ${version()}\n`)
+      return 0
+    }
+    const [command, ...args] = rest
+    if ((command === 'help' && !globals.help) || (globals.help && command === undefined)) {
+      process.stdout.write(helpFor(args[0], args[1]))
+      return 0
+    }
+    if (command === undefined) {
+      process.stdout.write(globalHelp())
+      return 2
+    }
+    const spec = COMMANDS.find((c) => c.name === command)
+    if (!spec)
+      throw new ArgumentError(`Unknown command "${command}".`, {
+        metaMessages: ['Run `sealpost --help` for the list.'],
+      })
+    if (globals.help) {
+      process.stdout.write(helpFor(command, args[0]))
+      return 0
+    }
+    if (spec.subcommands) {
+      const [sub] = args
+      if (sub === undefined) {
+        process.stdout.write(formatCommandHelp(spec))
+        return 2
+      }
+      if (!spec.subcommands.some((s) => s.name === `${command} ${sub}`))
+        throw new ArgumentError(`Unknown command "${command} ${sub}".`, {
+          metaMessages: [`Run \`sealpost ${command} --help\` for its commands.`],
+        })
+    }
+    const out = createOutput({ json: globals.json === true, debug: globals.debug === true })
     const ctx = createContext({
-      home: values.home as string | undefined,
-      rpc: values.rpc as string | undefined,
-      deployment: values.deployment as string | undefined,
-      passphraseEnv: values['passphrase-env'] as string | undefined,
+      home: globals.home,
+      rpc: globals.rpc,
+      deployment: globals.deployment,
+      passphraseEnv: globals['passphrase-env'],
       out,
     })
     switch (command) {
       case 'demo':
         return (await demoCommand(ctx, args)).ok ? 0 : 1
       case 'deploy':
+        parseCommandArgs(deploySpec, args)
         await deployCommand(ctx)
         return 0
       case 'id':
         await idCommand(ctx, args)
         return 0
       case 'up':
+        // up, relay and dashboard parse their own flags; the table refuses what it does not list first.
+        parseCommandArgs(upSpec, args)
         await upCommand(ctx, args)
         return 0
       case 'relay':
+        parseCommandArgs(relaySpec, args)
         await relayCommand(ctx, args)
         return 0
       case 'dashboard':
+        parseCommandArgs(dashboardSpec, args)
         await dashboardCommand(ctx, args)
         return 0
       case 'send':
@@ -125,14 +173,23 @@ export async function main(argv: string[]): Promise<number> {
       case 'verify':
         return (await verifyCommand(ctx, args)) ? 0 : 1
       default:
-        throw new ArgumentError(`Unknown command "${command}".`, {
-          metaMessages: ['Run `sealpost --help` for the list.'],
-        })
+        throw new ArgumentError(`Unknown command "${command}".`)
     }
   } catch (err) {
     printError(err, { json, debug })
     return 1
   }
+}
+
+/** The help of `command` (and `sub`), or the global help without one. */
+function helpFor(command: string | undefined, sub: string | undefined): string {
+  if (command === undefined) return globalHelp()
+  const spec = findCommand(command, sub)
+  if (!spec)
+    throw new ArgumentError(`Unknown command "${command}".`, {
+      metaMessages: ['Run `sealpost --help` for the list.'],
+    })
+  return formatCommandHelp(spec)
 }
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/src/cli/main.ts')) {

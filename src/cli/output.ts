@@ -1,5 +1,6 @@
 /** CLI output: human lines and progress on stderr, one JSON object on stdout with --json, errors in one line. */
 import { BaseError, formatError } from '../errors.js'
+import { withCliHints } from './hints.js'
 
 /**
  * How a command talks to the terminal.
@@ -70,11 +71,13 @@ export function jsonReplacer(_key: string, value: unknown): unknown {
 }
 
 /**
- * Prints an error the CLI way: one line (`Name [CODE]: message`) plus meta lines; a stack only with --debug.
+ * Prints an error the CLI way: one line (`Name [CODE]: message (meta; lines)`), with the CLI's hint where the error
+ * comes from a layer that knows no flags; a stack only with --debug.
  *
  * @example printError(err, { json: false, debug: false }) // 'ArgumentError [SEALPOST_BAD_ARGUMENT]: …'
  */
-export function printError(err: unknown, { json, debug }: { json: boolean; debug: boolean }): void {
+export function printError(thrown: unknown, { json, debug }: { json: boolean; debug: boolean }): void {
+  const err = withCliHints(thrown)
   if (json) {
     const e = err instanceof BaseError ? err : undefined
     process.stdout.write(

@@ -4,6 +4,7 @@ import type { Client } from '../client/Client.js'
 import { connectClient } from '../client/connect.js'
 import { deviceExists, IdentityNotFoundError } from '../client/identity.js'
 import type { CliContext } from './context.js'
+import { RelayUrlError } from './errors.js'
 
 /**
  * Default relay URL when neither --relay nor SEALPOST_RELAY names one (what `sealpost up` listens on).
@@ -13,12 +14,24 @@ import type { CliContext } from './context.js'
 export const DEFAULT_RELAY = 'ws://127.0.0.1:8787'
 
 /**
- * Resolves --relay: flag, then SEALPOST_RELAY, then the default local relay.
+ * Resolves --relay: flag, then SEALPOST_RELAY, then the default local relay. Anything but a ws:// or wss:// URL is a
+ * RelayUrlError naming where it came from.
  *
  * @example resolveRelay(undefined, { SEALPOST_RELAY: 'wss://relay.example' }) // 'wss://relay.example'
  */
 export function resolveRelay(flag: string | undefined, env = process.env): string {
-  return flag ?? env.SEALPOST_RELAY ?? DEFAULT_RELAY
+  const fromEnv = env.SEALPOST_RELAY || undefined
+  const url = flag ?? fromEnv ?? DEFAULT_RELAY
+  const source =
+    flag !== undefined ? '--relay' : fromEnv !== undefined ? 'SEALPOST_RELAY' : 'The default relay'
+  let protocol: string | undefined
+  try {
+    protocol = new URL(url).protocol
+  } catch {
+    protocol = undefined
+  }
+  if (protocol !== 'ws:' && protocol !== 'wss:') throw new RelayUrlError({ url, source })
+  return url
 }
 
 /**

@@ -1,7 +1,6 @@
 /** `sealpost verify <transcript|receipt>`: checks a file against a pinned deployment; non-zero exit on any failure. */
 import { readFileSync, statSync } from 'node:fs'
-import { parseArgs } from 'node:util'
-import { type Address, getAddress, isAddress } from 'viem'
+import type { Address } from 'viem'
 import { mapChainError } from '../chain/errors.js'
 import { readDeploymentFile } from '../client/deployment.js'
 import {
@@ -15,8 +14,11 @@ import { formatVerification, verifyTranscript } from '../client/transcript.js'
 import type { TrustedDeployment } from '../client/transcriptReport.js'
 import { verifyReceipt } from '../client/verifyReceipt.js'
 import { receiptFromJson } from '../protocol/receipt.js'
+import { parseAddressArg } from './address.js'
+import { verifySpec } from './commands.js'
 import { type CliContext, publicFor } from './context.js'
 import { ArgumentError } from './errors.js'
+import { parseCommandArgs } from './options.js'
 
 const USAGE =
   'Usage: sealpost verify <transcript.json|receipt.json> [--registry ADDR --anchor ADDR [--chain-id N]]'
@@ -31,17 +33,12 @@ const MAX_FILE_BYTES = 64 * 1024 * 1024
  * @example const ok = await verifyCommand(ctx, ['alice.transcript.json'])
  */
 export async function verifyCommand(ctx: CliContext, argv: string[]): Promise<boolean> {
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      registry: { type: 'string' },
-      anchor: { type: 'string' },
-      'chain-id': { type: 'string' },
-    },
-  })
+  const { positionals, values } = parseCommandArgs(verifySpec, argv)
   const [file] = positionals
-  if (!file || positionals.length > 1) throw new ArgumentError(USAGE)
+  if (!file || positionals.length > 1)
+    throw new ArgumentError(file ? 'verify takes one file.' : 'Name the file to verify.', {
+      metaMessages: [USAGE],
+    })
   const publicClient = publicFor(ctx.rpc)
   const rpcChainId = () =>
     publicClient.getChainId().catch((err) => {
@@ -114,8 +111,7 @@ async function trustedDeployment(
 
 function addressArg(value: string | undefined, flag: string): Address {
   if (value === undefined) throw new ArgumentError('--registry and --anchor go together.')
-  if (!isAddress(value, { strict: false })) throw new ArgumentError(`${flag} must be a 20-byte 0x address.`)
-  return getAddress(value)
+  return parseAddressArg(value, flag)
 }
 
 /** Reads the file as UTF-8 (refusing anything else) and parses it as strict JSON. */

@@ -1,0 +1,313 @@
+/** Every `sealpost` command and global option as data: the one table that parses arguments and prints help. */
+import { type CommandSpec, formatOptions, type OptionSpec } from './options.js'
+
+const relay = {
+  type: 'string',
+  value: 'URL',
+  description: 'relay WebSocket URL, ws:// or wss://',
+  env: 'SEALPOST_RELAY',
+  defaultText: 'default ws://127.0.0.1:8787',
+} as const satisfies OptionSpec
+const device = {
+  type: 'string',
+  value: 'NAME',
+  description: 'the local device to use',
+  default: 'default',
+} as const satisfies OptionSpec
+const port = (what: string, def: string) =>
+  ({ type: 'string', value: 'PORT', description: `${what} port (0: any free port)`, default: def }) as const
+const host = (what: string) =>
+  ({ type: 'string', value: 'HOST', description: `${what} listen address`, default: '127.0.0.1' }) as const
+const anchorerOptions = {
+  'anchor-key-env': {
+    type: 'string',
+    value: 'VAR',
+    description: 'read the anchorer key (0x + 64 hex) from env VAR',
+    defaultText: 'an anvil test key on a local chain',
+  },
+  'batch-size': { type: 'string', value: 'N', description: 'anchor at most N leaves per transaction' },
+  'batch-ms': { type: 'string', value: 'MS', description: 'anchor a batch every MS milliseconds' },
+  confirmations: { type: 'string', value: 'N', description: 'blocks before an anchor counts as final' },
+} as const satisfies Record<string, OptionSpec>
+
+/** `sealpost up`. @example parseCommandArgs(upSpec, ['--demo']) */
+export const upSpec = {
+  name: 'up',
+  summary: 'local chain + contracts + relay (with anchorer) + dashboard until Ctrl-C',
+  details: [
+    'Starts anvil, deploys KeyRegistry and MessageAnchor, records them under --home, and serves the relay.',
+  ],
+  options: {
+    port: port('relay', '8787'),
+    host: host('relay'),
+    'chain-port': port('anvil', '8545'),
+    'block-time': { type: 'string', value: 'S', description: 'anvil block time in seconds', default: '1' },
+    ...anchorerOptions,
+    demo: { type: 'boolean', description: 'add a scripted exchange with bad actors', default: false },
+    'dashboard-port': port('dashboard', '8788'),
+    'dashboard-host': host('dashboard'),
+  },
+} as const satisfies CommandSpec
+
+/** `sealpost relay`. @example parseCommandArgs(relaySpec, ['--port', '8787']) */
+export const relaySpec = {
+  name: 'relay',
+  summary: 'a relay (with anchorer) for --rpc and the recorded deployment, until Ctrl-C',
+  options: {
+    port: port('relay', '8787'),
+    host: host('relay'),
+    ...anchorerOptions,
+    dashboard: { type: 'boolean', description: "also serve the relay's dashboard", default: false },
+    'dashboard-port': port('dashboard', '8788'),
+    'dashboard-host': host('dashboard'),
+  },
+} as const satisfies CommandSpec
+
+/** `sealpost dashboard`. @example parseCommandArgs(dashboardSpec, ['--port', '0']) */
+export const dashboardSpec = {
+  name: 'dashboard',
+  summary: 'this device on a real network, live, in the browser',
+  options: { relay, device, port: port('dashboard', '8788'), host: host('dashboard') },
+} as const satisfies CommandSpec
+
+/** `sealpost demo`. @example parseCommandArgs(demoSpec, ['--out', 'demo.json']) */
+export const demoSpec = {
+  name: 'demo',
+  summary: 'the whole system end to end through a real relay, including rejected attacks',
+  details: [
+    'Exits 0 only if every step passed. With --json the summary is the only thing on stdout; through npm, run',
+    '`npm run --silent demo -- --json` (npm prints a banner on stdout otherwise), or write it with --out FILE.',
+  ],
+  options: {
+    keep: { type: 'boolean', description: 'keep the temporary homes', default: false },
+    out: { type: 'string', value: 'FILE', description: 'also write the JSON summary to FILE' },
+  },
+} as const satisfies CommandSpec
+
+/** `sealpost deploy`. @example parseCommandArgs(deploySpec, []) */
+export const deploySpec = {
+  name: 'deploy',
+  summary: 'deploy KeyRegistry and MessageAnchor through --rpc; record them under --home',
+  options: {},
+} as const satisfies CommandSpec
+
+/** `sealpost id new`. @example parseCommandArgs(idNewSpec, ['--device', 'laptop']) */
+export const idNewSpec = {
+  name: 'id new',
+  summary: 'create an account key and a first device (offline)',
+  options: {
+    device,
+    'import-key-env': {
+      type: 'string',
+      value: 'VAR',
+      description: 'import the account key (0x + 64 hex) from env VAR instead of generating one',
+    },
+  },
+} as const satisfies CommandSpec
+
+/** `sealpost id show`. @example parseCommandArgs(idShowSpec, []) */
+export const idShowSpec = {
+  name: 'id show',
+  summary: 'the account, its devices and their on-chain status',
+  options: {},
+} as const satisfies CommandSpec
+
+/** `sealpost id add-device`. @example parseCommandArgs(idAddDeviceSpec, ['--device', 'laptop']) */
+export const idAddDeviceSpec = {
+  name: 'id add-device',
+  summary: 'create (if needed) and register a device on chain',
+  options: { device },
+} as const satisfies CommandSpec
+
+/** `sealpost id revoke-device`. @example parseCommandArgs(idRevokeDeviceSpec, ['laptop']) */
+export const idRevokeDeviceSpec = {
+  name: 'id revoke-device',
+  args: 'DEVICE_ID|NAME',
+  summary: 'revoke a device on chain (EIP-712 signed by the account)',
+  options: {},
+} as const satisfies CommandSpec
+
+/** `sealpost id`. @example formatCommandHelp(idSpec) */
+export const idSpec = {
+  name: 'id',
+  summary: 'the account key and its devices',
+  options: {},
+  subcommands: [idNewSpec, idShowSpec, idAddDeviceSpec, idRevokeDeviceSpec],
+} as const satisfies CommandSpec
+
+/** `sealpost send`. @example parseCommandArgs(sendSpec, ['0xBob…', 'hi']) */
+export const sendSpec = {
+  name: 'send',
+  args: 'PEER TEXT…',
+  summary: 'send one message to PEER (an account address) and follow it to --wait',
+  options: {
+    relay,
+    device,
+    wait: {
+      type: 'string',
+      value: 'STATE',
+      description: 'wait until accepted, delivered, anchored or final',
+      default: 'accepted',
+    },
+    timeout: { type: 'string', value: 'S', description: 'give up waiting after S seconds', default: '120' },
+  },
+} as const satisfies CommandSpec
+
+/** `sealpost inbox`. @example parseCommandArgs(inboxSpec, ['--follow']) */
+export const inboxSpec = {
+  name: 'inbox',
+  summary: 'what arrived while away, with its verification',
+  options: {
+    relay,
+    device,
+    follow: {
+      type: 'boolean',
+      description: 'then keep streaming live messages until Ctrl-C',
+      default: false,
+    },
+  },
+} as const satisfies CommandSpec
+
+/** `sealpost log export`. @example parseCommandArgs(logExportSpec, ['--out', 'alice.json']) */
+export const logExportSpec = {
+  name: 'log export',
+  summary: "write this device's tamper-evident log as a transcript anyone can verify",
+  options: {
+    out: { type: 'string', value: 'FILE', description: 'write to FILE', defaultText: 'default stdout' },
+    device,
+  },
+} as const satisfies CommandSpec
+
+/** `sealpost log`. @example formatCommandHelp(logSpec) */
+export const logSpec = {
+  name: 'log',
+  summary: "this device's tamper-evident log",
+  options: {},
+  subcommands: [logExportSpec],
+} as const satisfies CommandSpec
+
+/** `sealpost verify`. @example parseCommandArgs(verifySpec, ['alice.transcript.json']) */
+export const verifySpec = {
+  name: 'verify',
+  args: 'FILE',
+  summary: 'check a transcript or a receipt against the pinned deployment (exit 1 on failure)',
+  details: [
+    'The deployment trusted is --registry/--anchor, else --deployment FILE (env SEALPOST_DEPLOYMENT), else',
+    '<home>/deployment.json: never the addresses the file names.',
+  ],
+  options: {
+    registry: { type: 'string', value: 'ADDR', description: 'trust this KeyRegistry (with --anchor)' },
+    anchor: { type: 'string', value: 'ADDR', description: 'trust this MessageAnchor (with --registry)' },
+    'chain-id': {
+      type: 'string',
+      value: 'N',
+      description: 'the chain of --registry/--anchor',
+      defaultText: "default the RPC's",
+    },
+  },
+} as const satisfies CommandSpec
+
+/** `sealpost help`. @example parseCommandArgs(helpSpec, ['send']) */
+export const helpSpec = {
+  name: 'help',
+  args: '[COMMAND]',
+  summary: 'this list, or the help of COMMAND',
+  options: {},
+} as const satisfies CommandSpec
+
+/**
+ * Every top-level command, in the order `sealpost --help` lists them.
+ *
+ * @example COMMANDS.map((c) => c.name) // ['up', 'relay', …]
+ */
+export const COMMANDS: readonly CommandSpec[] = [
+  upSpec,
+  relaySpec,
+  dashboardSpec,
+  demoSpec,
+  deploySpec,
+  idSpec,
+  sendSpec,
+  inboxSpec,
+  logSpec,
+  verifySpec,
+  helpSpec,
+]
+
+/**
+ * The options every command takes (main strips them before the command parses its own).
+ *
+ * @example GLOBAL_OPTIONS.home.type // 'string'
+ */
+export const GLOBAL_OPTIONS = {
+  home: {
+    type: 'string',
+    value: 'DIR',
+    description: 'key store and state',
+    env: 'SEALPOST_HOME',
+    defaultText: 'default ~/.sealpost',
+  },
+  rpc: {
+    type: 'string',
+    value: 'URL',
+    description: 'EVM JSON-RPC endpoint',
+    env: 'SEALPOST_RPC',
+    defaultText: "default the deployment's, else http://127.0.0.1:8545",
+  },
+  deployment: {
+    type: 'string',
+    value: 'FILE',
+    description: 'the deployment to use and trust',
+    env: 'SEALPOST_DEPLOYMENT',
+    defaultText: 'default <home>/deployment.json',
+  },
+  'passphrase-env': {
+    type: 'string',
+    value: 'VAR',
+    description: 'read the key-store passphrase from env VAR',
+    defaultText: 'default SEALPOST_PASSPHRASE',
+  },
+  json: { type: 'boolean', description: 'machine-readable result on stdout; progress stays on stderr' },
+  debug: { type: 'boolean', description: 'print stack traces' },
+  help: { type: 'boolean', short: 'h', description: 'this text, or with a command its own help' },
+  version: { type: 'boolean', description: 'print the version' },
+} as const satisfies Record<string, OptionSpec>
+
+/**
+ * Finds the spec for `command` (and `sub`, for `id` and `log`): the subcommand's if it names one.
+ *
+ * @example findCommand('id', 'new')?.name // 'id new'
+ */
+export function findCommand(command: string, sub?: string): CommandSpec | undefined {
+  const spec = COMMANDS.find((c) => c.name === command)
+  return spec?.subcommands?.find((s) => s.name === `${command} ${sub}`) ?? spec
+}
+
+/**
+ * `sealpost --help`: every command (and subcommand) and the global options.
+ *
+ * @example process.stdout.write(globalHelp())
+ */
+export function globalHelp(): string {
+  const rows: [string, string][] = []
+  for (const c of COMMANDS) {
+    if (c.subcommands) for (const s of c.subcommands) rows.push([nameWithArgs(s), s.summary])
+    else rows.push([nameWithArgs(c), c.summary])
+  }
+  const width = Math.max(...rows.map(([n]) => n.length)) + 2
+  return `${[
+    'sealpost: secure messaging with identities on Ethereum and MLS end-to-end encryption',
+    '',
+    'Usage: sealpost [global options] <command> [options]',
+    '',
+    'Commands:',
+    ...rows.map(([n, s]) => `  ${n.padEnd(width)} ${s}`),
+    '',
+    'Global options:',
+    ...formatOptions(GLOBAL_OPTIONS),
+    '',
+    'Run `sealpost <command> --help` (or `sealpost help <command>`) for the options of a command.',
+  ].join('\n')}\n`
+}
+
+const nameWithArgs = (c: CommandSpec) => (c.args ? `${c.name} ${c.args}` : c.name)

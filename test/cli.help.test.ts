@@ -1,0 +1,140 @@
+/** `sealpost` help, version and argument errors as a user types them: real processes, no chain needed. */
+import { execFile } from 'node:child_process'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { describe, expect, test, vi } from 'vitest'
+import { COMMANDS } from '../src/cli/commands.js'
+import { main } from '../src/cli/main.js'
+
+const run = promisify(execFile)
+const bin = join(import.meta.dirname, '..', 'bin', 'sealpost.js')
+
+type RunResult = { code: number; stdout: string; stderr: string }
+
+async function sealpost(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args], {
+      env: { ...process.env, ...env },
+      timeout: 120_000,
+    })
+    return { code: 0, stdout, stderr }
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string }
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }
+  }
+}
+
+const lines = (text: string) => text.trim().split('\n')
+
+/** Runs main() in this process and captures what it writes to stdout. */
+async function inProcess(args: string[]): Promise<{ code: number; stdout: string }> {
+  let stdout = ''
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    stdout += String(chunk)
+    return true
+  })
+  try {
+    return { code: await main(args), stdout }
+  } finally {
+    spy.mockRestore()
+  }
+}
+
+describe('help and version', { timeout: 120_000 }, () => {
+  test('every command has its own --help listing its options; -h and `help COMMAND` print the same', async () => {
+    // In process (main() with stdout captured): 50 node processes would take minutes on a small machine.
+    const global = await inProcess(['--help'])
+    expect(global.code).toBe(0)
+    const specs = COMMANDS.flatMap((c) => [c, ...(c.subcommands ?? [])])
+    for (const spec of specs) {
+      const words = spec.name.split(' ')
+      const flag = await inProcess([...words, '--help'])
+      expect(flag.code, spec.name).toBe(0)
+      expect(flag.stdout).not.toBe(global.stdout)
+      expect(lines(flag.stdout)[0]).toMatch(new RegExp(`^Usage: sealpost ${spec.name}\\b`))
+      for (const name of Object.keys(spec.options))
+        expect(flag.stdout, `${spec.name} --${name}`).toMatch(new RegExp(`^  --${name}\\b`, 'm'))
+      expect((await inProcess(['-h', ...words])).stdout).toBe(flag.stdout)
+      expect((await inProcess(['help', ...words])).stdout).toBe(flag.stdout)
+    }
+    const send = (await inProcess(['send', '--help'])).stdout
+    for (const flag of ['--device', '--wait', '--timeout', '--relay']) expect(send).toContain(flag)
+    expect((await inProcess(['log', 'export', '--help'])).stdout).toContain('--out FILE')
+    expect((await inProcess(['id', 'new', '--help'])).stdout).toContain('--import-key-env VAR')
+    // And through the real binary once.
+    const real = await sealpost(['send', '--help'])
+    expect(real.code).toBe(0)
+    expect(real.stdout).toBe(send)
+  }, 120_000)
+
+  test('`sealpost id` alone prints its subcommands one per line and exits 2', async () => {
+    const r = await sealpost(['id'])
+    expect(r.code).toBe(2)
+    expect(r.stdout).not.toContain(';')
+    for (const sub of ['new', 'show', 'add-device', 'revoke-device'])
+      expect(lines(r.stdout)).toContainEqual(expect.stringMatching(new RegExp(`^  id ${sub}\\s+\\S`)))
+  })
+
+  test('--version and help', async () => {
+    const version = await sealpost(['--version'])
+    expect(version.code).toBe(0)
+    expect(version.stdout).toMatch(/^sealpost \d+\.\d+\.\d+\n$/)
+    const help = await sealpost(['help'])
+    expect(help.code).toBe(0)
+    expect(help.stdout).toContain('Commands:')
+  })
+})
+
+describe('bad arguments: one line, a stable code, a hint that works', { timeout: 120_000 }, () => {
+  const peer = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8'
+
+  test('an unknown option names the flag and the command help', async () => {
+    const r = await sealpost(['inbox', '--passphrase', 'x'])
+    expect(r.code).toBe(1)
+    expect(lines(r.stderr)).toHaveLength(1)
+    expect(r.stderr).toMatch(
+      /^ArgumentError \[SEALPOST_BAD_ARGUMENT\]: Unknown option --passphrase for `sealpost inbox`\. \(Run `sealpost inbox --help` for its options\.\)/,
+    )
+    expect(r.stderr).not.toContain('TypeError')
+    const up = await sealpost(['up', '--nope'])
+    expect(up.code).toBe(1)
+    expect(up.stderr).toMatch(
+      /^ArgumentError \[SEALPOST_BAD_ARGUMENT\]: Unknown option --nope for `sealpost up`/,
+    )
+  })
+
+  test('a malformed address and a bad checksum name the address problem', async () => {
+    const cases: [string, RegExp][] = [
+      ['0x1234', /it has 4 hex digits, not 40/],
+      [`${peer.slice(0, 41)}c`, /EIP-55 checksum does not match/],
+      ['bob', /does not start with 0x/],
+    ]
+    for (const [address, reason] of cases) {
+      const r = await sealpost(['send', address, 'hi'])
+      expect(r.code, address).toBe(1)
+      expect(lines(r.stderr)).toHaveLength(1)
+      expect(r.stderr).toMatch(/^AddressArgumentError \[SEALPOST_BAD_ADDRESS\]: PEER "/)
+      expect(r.stderr).toMatch(reason)
+    }
+  })
+
+  test('SEALPOST_RELAY=http://… is refused: ws:// or wss:// only', async () => {
+    const r = await sealpost(['send', peer, 'hi'], { SEALPOST_RELAY: 'http://127.0.0.1:8787' })
+    expect(r.code).toBe(1)
+    expect(lines(r.stderr)).toHaveLength(1)
+    expect(r.stderr).toMatch(
+      /^RelayUrlError \[SEALPOST_BAD_RELAY_URL\]: SEALPOST_RELAY "http:\/\/127\.0\.0\.1:8787" is not a relay URL: use ws:\/\/ or wss:\/\//,
+    )
+    const flag = await sealpost(['inbox', '--relay', 'localhost:8787'])
+    expect(flag.stderr).toMatch(/^RelayUrlError \[SEALPOST_BAD_RELAY_URL\]: --relay "localhost:8787"/)
+  })
+
+  test('send --wait and --timeout are checked', async () => {
+    const r = await sealpost(['send', peer, 'hi', '--wait', 'soon'])
+    expect(r.stderr).toMatch(
+      /^ArgumentError \[SEALPOST_BAD_ARGUMENT\]: --wait must be one of accepted, delivered, anchored, final\./,
+    )
+    const t = await sealpost(['send', peer, 'hi', '--timeout', 'never'])
+    expect(t.stderr).toMatch(/^ArgumentError \[SEALPOST_BAD_ARGUMENT\]: --timeout must be a positive number/)
+  })
+})
