@@ -4,8 +4,19 @@ import { createKeyPackage, decodeMls, encodeMls } from '../../src/client/mls.js'
 import { parseTranscript } from '../../src/client/transcriptFormat.js'
 import { getMlsCiphersuite } from '../../src/crypto/mls.js'
 import { decodeApplicationContent, encodeApplicationContent } from '../../src/protocol/content.js'
+import {
+  type ConversationContext,
+  decodeConversationContext,
+  directContext,
+  encodeConversationContext,
+} from '../../src/protocol/conversationContext.js'
 import { decodeDeviceIdentity, encodeDeviceIdentity } from '../../src/protocol/credential.js'
 import { createEnvelope, decodeEnvelope, encodeEnvelope, envelopeKinds } from '../../src/protocol/envelope.js'
+import {
+  decodeLogHeadStatement,
+  encodeLogHeadStatement,
+  type LogHeadStatement,
+} from '../../src/protocol/logHeadStatement.js'
 import {
   decodeReceipt,
   encodeReceipt,
@@ -61,6 +72,43 @@ const statement: Statement = {
 }
 const statementBytes = encodeStatement(statement)
 const signed: SignedStatement = { statement, bytes: statementBytes, signature: h(0x66, 64) }
+const statementV2: Statement = {
+  ...statement,
+  version: 2,
+  registry: other,
+  epoch: 3n,
+  recipientsRoot: h(0x45, 32),
+}
+const statementV2Bytes = encodeStatement(statementV2)
+const signedV2: SignedStatement = { statement: statementV2, bytes: statementV2Bytes, signature: h(0x66, 64) }
+
+const logHead: LogHeadStatement = {
+  kind: 'head',
+  chainId: 31337,
+  registry: other,
+  account,
+  device: h(0x11, 32),
+  logIndex: 31,
+  head: h(0x23, 32),
+  prev: undefined,
+  block: { number: 123n, hash: h(0x33, 32) },
+}
+const logExport: LogHeadStatement = {
+  ...logHead,
+  kind: 'export',
+  logIndex: 40,
+  prev: { index: 31, head: h(0x23, 32) },
+}
+
+const direct = directContext({ chainId: 31337, registry: other, a: other, b: account, nonce: h(0x56, 32) })
+const group: ConversationContext = {
+  kind: 'group',
+  chainId: 31337,
+  registry: other,
+  nonce: h(0x57, 32),
+  members: direct.members,
+  admins: direct.members.slice(0, 1),
+}
 
 const receiptV1: Receipt = {
   chainId: 31337,
@@ -164,9 +212,9 @@ const text = (input: unknown) => input as string
 const bytes = (input: unknown) => input as Uint8Array
 
 /**
- * Every decoder that reads bytes or documents from outside the process: wire formats (envelope, statement, signed
- * statement, content, receipt v1/v2, client and relay frames, credential identity, MLS messages) and files a user
- * is handed (receipt JSON, transcript as text and as a value, CAIP-10 accounts).
+ * Every decoder that reads bytes or documents from outside the process: wire formats (envelope, statement v1/v2,
+ * signed statement v1/v2, log-head and log-export statements, the conversation context group extension, content,
+ * receipt v1/v2, client and relay frames, credential identity, MLS messages) and files a user is handed (receipt JSON, transcript as text and as a value, CAIP-10 accounts).
  *
  * @example const targets = await fuzzTargets(); targets.map((t) => t.name)
  */
@@ -194,6 +242,34 @@ export async function fuzzTargets(): Promise<FuzzTarget[]> {
       kind: 'bytes',
       seeds: [encodeSignedStatement(signed)],
       decode: (input) => decodeSignedStatement(bytes(input)),
+    },
+    {
+      name: 'statement-v2',
+      decoder: 'decodeStatement',
+      kind: 'bytes',
+      seeds: [statementV2Bytes],
+      decode: (input) => decodeStatement(bytes(input)),
+    },
+    {
+      name: 'signed-statement-v2',
+      decoder: 'decodeSignedStatement',
+      kind: 'bytes',
+      seeds: [encodeSignedStatement(signedV2)],
+      decode: (input) => decodeSignedStatement(bytes(input)),
+    },
+    {
+      name: 'log-head-statement',
+      decoder: 'decodeLogHeadStatement',
+      kind: 'bytes',
+      seeds: [encodeLogHeadStatement(logHead), encodeLogHeadStatement(logExport)],
+      decode: (input) => decodeLogHeadStatement(bytes(input)),
+    },
+    {
+      name: 'conversation-context',
+      decoder: 'decodeConversationContext',
+      kind: 'bytes',
+      seeds: [encodeConversationContext(direct), encodeConversationContext(group)],
+      decode: (input) => decodeConversationContext(bytes(input)),
     },
     {
       name: 'content',
