@@ -651,3 +651,43 @@ export class LogEquivocationError extends VerificationError {
     this.evidence = p.evidence
   }
 }
+
+/** A statement's anchor is not within the anchor window after its referenced block (or it never got one in time). */
+export class AnchorWindowError extends VerificationError {
+  override name = 'AnchorWindowError' as const
+  constructor(p: Meta & { block: bigint; reason: string }) {
+    super('The statement was not anchored within the anchor window after its referenced block.', {
+      metaMessages: [...idLine(p), `Referenced block ${p.block}`, `Reason: ${p.reason}`],
+      code: 'SEALPOST_ANCHOR_WINDOW',
+    })
+  }
+}
+
+/** The sending device was revoked at or before the block that anchors the statement. */
+export class RevokedBeforeAnchorError extends VerificationError {
+  override name = 'RevokedBeforeAnchorError' as const
+  constructor(p: Meta & { deviceId: string; revokedAt: bigint; anchorBlock: bigint }) {
+    super('The sender device was revoked before this message was anchored.', {
+      metaMessages: [
+        ...idLine(p),
+        `Device: ${p.deviceId}`,
+        `Revoked at block ${p.revokedAt}, anchored in block ${p.anchorBlock}`,
+      ],
+      code: 'SEALPOST_REVOKED_BEFORE_ANCHOR',
+    })
+  }
+}
+
+/** A live delivery references a block whose successor is older than the live window: it was not made recently. */
+export class StaleBlockReferenceError extends VerificationError {
+  override name = 'StaleBlockReferenceError' as const
+  constructor(p: Meta & { block: bigint; ageMs: number; windowMs: number }) {
+    super('The statement references a block that is too old for a live delivery.', {
+      metaMessages: [
+        ...idLine(p),
+        `Referenced block ${p.block}; the block after it is ${Math.round(p.ageMs / 1000)} s old, window ${Math.round(p.windowMs / 1000)} s`,
+      ],
+      code: 'SEALPOST_STALE_BLOCK_REFERENCE',
+    })
+  }
+}
