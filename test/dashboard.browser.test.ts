@@ -160,6 +160,29 @@ describe('dashboard in Chromium', () => {
     expect(verdicts.map(([name]) => name)).toEqual(
       expect.arrayContaining(['signature', 'key-valid-at-block', 'mls', 'sequence']),
     )
+    // Sender and recipient both report the receipt: the inspector shows it once.
+    await expect.poll(() => page.getByTestId('inspector-receipt').count(), { timeout: 15_000 }).toBe(1)
+    // The relay node alone moves the message on too (what a dashboard without hosted clients, `up` without
+    // --demo, relies on): delivered from the recipient's ack, anchored from the receipt, final from the chain.
+    const fromNode = () =>
+      hub
+        .replay()
+        .filter((e) => e.type === 'message' && e.id === sent.id && e.observer !== 'SDK tester')
+        .map((e) =>
+          e.type === 'message'
+            ? `${e.state} by ${e.observer}${e.state === 'delivered' ? ` to ${e.to}` : ''}`
+            : '',
+        )
+    await expect
+      .poll(fromNode, { timeout: 30_000 })
+      .toEqual(
+        expect.arrayContaining([
+          'accepted by relay',
+          `delivered by relay to ${traffic.parties.bob.account}`,
+          'anchored by anchorer',
+          'final by chain',
+        ]),
+      )
   }, 120_000)
 
   test('a tampered message appears as rejected, with the failing step named', async () => {
@@ -216,5 +239,45 @@ describe('dashboard in Chromium', () => {
     const refused = hub.replay().filter((e) => e.type === 'message' && e.state === 'rejected')
     expect(refused.length).toBeGreaterThan(0)
     expect(refused.filter((e) => e.type === 'message' && e.to.includes(e.from))).toEqual([])
+    // A refused login is one alert (the relay reports it as 'auth' and again as its ERROR frame's 'rejected').
+    const revoked = hub.replay().filter((e) => e.type === 'alert' && e.code === 'RELAY_DEVICE_REVOKED')
+    expect(revoked.filter((e) => e.type === 'alert' && e.deviceId === undefined)).toEqual([])
+  }, 60_000)
+
+  test('at 390×844 (a phone) nothing is wider than the screen on any tab, and every tab is reachable', async () => {
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 } })
+    try {
+      await phone.goto(dashboard.url)
+      await expect
+        .poll(() => phone.getByTestId('message-row').count(), { timeout: 15_000 })
+        .toBeGreaterThan(0)
+      for (const tab of ['flow', 'inspector', 'logs', 'metrics', 'keys', 'alerts']) {
+        const button = phone.getByTestId(`tab-${tab}`)
+        const box = await button.boundingBox()
+        expect(box && box.x >= 0 && box.x + box.width <= 390, `tab ${tab} on screen`).toBe(true)
+        if (tab === 'inspector') {
+          await phone.getByTestId('tab-flow').click()
+          await phone.getByTestId('message-row').first().click()
+        }
+        await button.click()
+        await phone.waitForTimeout(tab === 'metrics' ? 1000 : 300)
+        // Anything visible that ends past the right edge (inner scroll areas excepted: a table may scroll).
+        const widths = (await phone.evaluate(`({
+          page: document.documentElement.scrollWidth,
+          cut: [...document.querySelectorAll('.btn, .chip, .badge, .tab, .card, .tile')]
+            .filter((el) => {
+              const r = el.getBoundingClientRect()
+              return r.width > 0 && r.right > 390.5 && !el.closest('.table-wrap, .vlist')
+            })
+            .map((el) => el.className + ': ' + (el.textContent ?? '').slice(0, 30)),
+        })`)) as { page: number; cut: string[] }
+        expect(widths, `tab ${tab}`).toEqual({ page: expect.any(Number), cut: [] })
+        expect(widths.page, `tab ${tab}`).toBeLessThanOrEqual(390)
+      }
+      if (process.env.SEALPOST_SCREENSHOT_PHONE)
+        await phone.screenshot({ path: resolve(process.env.SEALPOST_SCREENSHOT_PHONE) })
+    } finally {
+      await phone.close()
+    }
   }, 60_000)
 })
