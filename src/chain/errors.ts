@@ -1,6 +1,7 @@
 /** Typed Sealpost errors of the chain layer, and `mapChainError` which turns viem errors into them. */
 import {
   type Abi,
+  type Address,
   ChainMismatchError,
   type Client,
   ContractFunctionRevertedError,
@@ -10,6 +11,7 @@ import {
   SocketClosedError,
   TimeoutError,
   BaseError as ViemBaseError,
+  InsufficientFundsError as ViemInsufficientFundsError,
   WebSocketRequestError,
 } from 'viem'
 import { getChainId } from 'viem/actions'
@@ -130,7 +132,7 @@ export class ContractRevertError extends VerificationError {
 }
 
 /**
- * Any other failed chain request (insufficient funds, nonce too low, malformed response, ...).
+ * Any other failed chain request (nonce too low, malformed response, ...).
  *
  * @example
  * throw new ChainRequestError({ cause })
@@ -144,6 +146,122 @@ export class ChainRequestError extends InternalError {
       code: 'SEALPOST_CHAIN_REQUEST_FAILED',
       name: 'ChainRequestError',
     })
+  }
+}
+
+/**
+ * A transaction could not be paid for: the sending account holds less than gas × price + value. `account` is the
+ * payer when known.
+ *
+ * @example
+ * catch (e) { if (e instanceof InsufficientFundsError) console.error(`fund ${e.account} or use a sponsor`) }
+ */
+export class InsufficientFundsError extends UsageError {
+  override name = 'InsufficientFundsError' as const
+  readonly account: Address | undefined
+  constructor({ account, cause }: { account?: Address | undefined; cause?: unknown }) {
+    super(
+      account
+        ? `The account ${account} has too little ether to pay for this transaction.`
+        : 'The sending account has too little ether to pay for this transaction.',
+      {
+        metaMessages: [
+          ...(account ? [`Account: ${account}`] : []),
+          'Hint: register through a relay that sponsors registry operations (connectClient does it with its relay), or fund the account',
+        ],
+        cause,
+        code: 'SEALPOST_INSUFFICIENT_FUNDS',
+        name: 'InsufficientFundsError',
+      },
+    )
+    this.account = account
+  }
+}
+
+/**
+ * Why a relay refused to sponsor a registry operation, and the stable code of each reason.
+ *
+ * @example
+ * sponsorRefusalCodes['rate-limited'] // 'SEALPOST_SPONSOR_RATE_LIMITED'
+ */
+export const sponsorRefusalCodes = {
+  'bad-request': 'SEALPOST_SPONSOR_BAD_REQUEST',
+  'wrong-registry': 'SEALPOST_SPONSOR_WRONG_REGISTRY',
+  reverted: 'SEALPOST_SPONSOR_REVERTED',
+  'gas-cap': 'SEALPOST_SPONSOR_GAS_CAP',
+  'rate-limited': 'SEALPOST_SPONSOR_RATE_LIMITED',
+  'budget-exhausted': 'SEALPOST_SPONSOR_BUDGET_EXHAUSTED',
+  'not-offered': 'SEALPOST_SPONSOR_NOT_OFFERED',
+  failed: 'SEALPOST_SPONSOR_FAILED',
+} as const
+
+/**
+ * A reason in {@link sponsorRefusalCodes}.
+ *
+ * @example const reason: SponsorRefusalReason = 'budget-exhausted'
+ */
+export type SponsorRefusalReason = keyof typeof sponsorRefusalCodes
+
+/**
+ * A relay refused to submit a registry operation for its user (docs/protocol.md §9.8): a malformed request, another
+ * registry, a call that reverts in simulation (`errorName` is the contract's reason), over the gas cap, rate
+ * limited (`retryAfterMs`), the daily budget spent, no sponsor at that relay, or the transaction failed.
+ *
+ * @example
+ * catch (e) { if (e instanceof SponsorRefusedError && e.reason === 'rate-limited') await sleep(e.retryAfterMs ?? 60_000) }
+ */
+export class SponsorRefusedError extends UsageError {
+  override name = 'SponsorRefusedError' as const
+  readonly reason: SponsorRefusalReason
+  readonly errorName: string | undefined
+  readonly retryAfterMs: number | undefined
+  constructor({
+    reason,
+    detail,
+    errorName,
+    retryAfterMs,
+    cause,
+  }: {
+    reason: SponsorRefusalReason
+    detail?: string | undefined
+    errorName?: string | undefined
+    retryAfterMs?: number | undefined
+    cause?: unknown
+  }) {
+    super(`The relay refused to sponsor the registry operation (${reason}).`, {
+      metaMessages: [
+        ...(errorName ? [`Contract error: ${errorName}`] : []),
+        ...(detail ? [`Detail: ${detail}`] : []),
+        ...(retryAfterMs !== undefined ? [`Retry after: ${Math.ceil(retryAfterMs / 1000)} s`] : []),
+      ],
+      cause,
+      code: sponsorRefusalCodes[reason],
+      name: 'SponsorRefusedError',
+    })
+    this.reason = reason
+    this.errorName = errorName
+    this.retryAfterMs = retryAfterMs
+  }
+}
+
+/**
+ * The relay's sponsor endpoint did not answer (connection refused, timeout) or answered something that is not a
+ * sponsor response.
+ *
+ * @example
+ * throw new SponsorUnreachableError({ url: 'http://127.0.0.1:8787/v1/sponsor', cause })
+ */
+export class SponsorUnreachableError extends InternalError {
+  override name = 'SponsorUnreachableError' as const
+  readonly url: string
+  constructor({ url, cause }: { url: string; cause?: unknown }) {
+    super("The relay's sponsor endpoint is unreachable.", {
+      metaMessages: [`URL: ${url}`],
+      cause,
+      code: 'SEALPOST_SPONSOR_UNREACHABLE',
+      name: 'SponsorUnreachableError',
+    })
+    this.url = url
   }
 }
 
@@ -225,6 +343,24 @@ function isConnectionFailure(err: unknown): boolean {
   return false
 }
 
+/** viem's InsufficientFundsError, or a node message saying the balance does not cover the cost (anvil, geth). */
+function isLackOfFunds(err: unknown): boolean {
+  let e: unknown = err
+  for (let depth = 0; e && depth < 10; depth++) {
+    if (e instanceof ViemInsufficientFundsError) return true
+    const text =
+      e instanceof ViemBaseError ? e.details || e.shortMessage : e instanceof Error ? e.message : ''
+    if (
+      /insufficient funds|exceeds the balance|lack of funds|exceeds transaction sender account balance/i.test(
+        text,
+      )
+    )
+      return true
+    e = e && typeof e === 'object' && 'cause' in e ? (e as { cause: unknown }).cause : undefined
+  }
+  return false
+}
+
 function findUrl(err: unknown): string | undefined {
   let e: unknown = err
   for (let depth = 0; e && depth < 10; depth++) {
@@ -264,6 +400,7 @@ export function mapChainError(err: unknown): BaseError {
     }
   }
   if (isConnectionFailure(err)) return new RpcUnreachableError({ url: findUrl(err), cause: err })
+  if (isLackOfFunds(err)) return new InsufficientFundsError({ cause: err })
   return new ChainRequestError({ cause: err })
 }
 

@@ -15,7 +15,14 @@ import { Live } from './live.js'
 import { MessageView } from './messageView.js'
 import { type ClientParts, openClient } from './openClient.js'
 import { processEnvelope, syncAll } from './receive.js'
-import { publishKeyPackages, register, registration, revokeDevice } from './registration.js'
+import {
+  publishKeyPackages,
+  type RegisterOptions,
+  register,
+  registration,
+  revokeDevice,
+  type SponsorOption,
+} from './registration.js'
 import { streamMessages } from './streamMessages.js'
 import type { Transport } from './transport.js'
 import type { ClientEvents, ClientParameters, ReceivedMessage, ReceiveResult, SyncResult } from './types.js'
@@ -133,12 +140,13 @@ export class Client {
   }
 
   /**
-   * Registers this device on chain (EIP-712 authorisation by the account; submitted by `submitter` or the account),
+   * Registers this device on chain (EIP-712 authorisation by the account; submitted by `submitter`, by the
+   * `sponsor` relay when the account cannot pay, or by the account),
    * then publishes key packages so peers can add it while it is offline. Idempotent.
    *
    * @example const { txHash, gasUsed } = await client.register()
    */
-  register(options: { keyPackages?: number } = {}): Promise<{
+  register(options: RegisterOptions = {}): Promise<{
     deviceId: Hex
     txHash?: Hex | undefined
     gasUsed?: bigint | undefined
@@ -152,8 +160,11 @@ export class Client {
    *
    * @example await client.revokeDevice(oldDeviceId)
    */
-  revokeDevice(deviceId: Hex): Promise<{ txHash: Hex; gasUsed: bigint; blockNumber: bigint }> {
-    return revokeDevice(this.#ctx, deviceId)
+  revokeDevice(
+    deviceId: Hex,
+    options: { sponsor?: SponsorOption | undefined } = {},
+  ): Promise<{ txHash: Hex; gasUsed: bigint; blockNumber: bigint }> {
+    return revokeDevice(this.#ctx, deviceId, options)
   }
 
   /**

@@ -1,5 +1,6 @@
 /** One call from keys on disk to a live client on a relay: register if needed, authenticate, start. */
 import type { LocalAccount } from 'viem/accounts'
+import { sponsorUrlOf } from '../chain/sponsor.js'
 import { Client, type ClientParameters } from './Client.js'
 import type { Deployment } from './deployment.js'
 import { openDeviceKeys } from './openDevice.js'
@@ -13,6 +14,11 @@ export type ConnectClientParameters = Omit<ClientParameters, 'transport' | 'acco
   relay: string
   /** Register the device on chain first if it is not (the relay only admits registered devices). Default true. */
   register?: boolean | undefined
+  /**
+   * The relay's sponsor (`POST /v1/sponsor` on its port) for that registration: `auto` (default) when no
+   * `submitter` is given and the account cannot pay, `always`, or `never`.
+   */
+  sponsor?: 'auto' | 'always' | 'never' | undefined
   /** Reconnect backoff of the relay transport. */
   backoff?: { minMs: number; maxMs: number } | undefined
   /** Called with the client before live mode starts, to attach listeners that must not miss the catch-up. */
@@ -20,19 +26,25 @@ export type ConnectClientParameters = Omit<ClientParameters, 'transport' | 'acco
 }
 
 /**
- * Opens (creating on first use) the device under `home`, registers it on chain if needed, connects it to the
+ * Opens (creating on first use) the device under `home`, registers it on chain if needed (through the relay's
+ * sponsor when the account cannot pay for gas), connects it to the
  * relay with its P-256 key, and starts live mode (which also publishes key packages).
  *
  * @example const alice = await connectClient({ account, home, rpc, deployment, relay: 'ws://127.0.0.1:8787', passphrase })
  */
 export async function connectClient(parameters: ConnectClientParameters): Promise<Client> {
-  const { relay, register = true, backoff, beforeStart, ...rest } = parameters
+  const { relay, register = true, sponsor = 'auto', backoff, beforeStart, ...rest } = parameters
   // Unlock the key file once (scrypt is slow on purpose) and hand the keys to both clients below.
   const keys = await openDeviceKeys({ ...rest, accountAddress: rest.account.address })
   if (register) {
     const offline = await Client.create({ ...rest, keys })
     try {
-      await offline.register({ keyPackages: 0 })
+      await offline.register({
+        keyPackages: 0,
+        ...(sponsor === 'never'
+          ? {}
+          : { sponsor: { url: sponsorUrlOf(relay), always: sponsor === 'always' } }),
+      })
     } finally {
       await offline.close()
     }

@@ -1,9 +1,12 @@
 /** The device on chain: registering it, revoking another device of the account, publishing key packages. */
 import { createWalletClient, type Hex, http, isAddressEqual } from 'viem'
 import type { LocalAccount } from 'viem/accounts'
+import { getBalance, getGasPrice } from 'viem/actions'
+import { withChainErrors } from '../chain/errors.js'
 import { addDevice, getRegistryNonce, revokeDevice as revokeOnChain } from '../chain/keyRegistry.js'
 import { signAddDevice, signRevokeDevice } from '../chain/registryAuthorizations.js'
 import type { DeviceRecord } from '../chain/registryWatcher.js'
+import { postSponsorRequest } from '../chain/sponsor.js'
 import { proveDeviceKeys } from '../crypto/pop.js'
 import { createEnvelope, type Envelope } from '../protocol/envelope.js'
 import { inboxTopic } from '../protocol/topics.js'
@@ -17,6 +20,24 @@ import {
   encodePrivateKeyPackage,
   supportsConversationContext,
 } from './mls.js'
+
+/**
+ * A relay that submits registry operations for this account (`POST /v1/sponsor`, docs/protocol.md §9.8): used
+ * when no `submitter` is configured and the account cannot pay for the transaction, or always with `always`.
+ *
+ * @example const sponsor: SponsorOption = { url: sponsorUrlOf('ws://127.0.0.1:8787') }
+ */
+export type SponsorOption = { url: string; always?: boolean | undefined }
+
+/**
+ * Options of {@link register}.
+ *
+ * @example await register(ctx, { keyPackages: 0, sponsor: { url } })
+ */
+export type RegisterOptions = { keyPackages?: number | undefined; sponsor?: SponsorOption | undefined }
+
+/** Gas a registry operation is budgeted at when deciding whether the account can pay for it itself. */
+const REGISTRY_OPERATION_GAS = 1_000_000n
 
 /** Key packages a live client keeps published at its relay. */
 export const KEY_PACKAGE_TARGET = 5
@@ -47,7 +68,8 @@ export async function assertActive(ctx: Pick<ClientContext, 'watcher' | 'deviceI
 
 /**
  * Registers this device on chain (EIP-712 authorisation by the account, with the proofs of possession of its
- * P-256 and MLS keys; submitted by `submitter` or the account), then tops its key packages up to `keyPackages`.
+ * P-256 and MLS keys; submitted by `submitter`, by the `sponsor` relay when the account cannot pay, or by the
+ * account), then tops its key packages up to `keyPackages`.
  * Idempotent. Throws `DeviceKeyTakenError` (SEALPOST_DEVICE_KEY_TAKEN) when the key is registered to another
  * account.
  *
@@ -55,7 +77,7 @@ export async function assertActive(ctx: Pick<ClientContext, 'watcher' | 'deviceI
  */
 export async function register(
   ctx: ClientContext,
-  { keyPackages = 5 }: { keyPackages?: number } = {},
+  { keyPackages = 5, sponsor }: RegisterOptions = {},
 ): Promise<{ deviceId: Hex; txHash?: Hex | undefined; gasUsed?: bigint | undefined; blockNumber: bigint }> {
   let record = await registration(ctx)
   // The watcher hides records it ignores (a failed MLS proof): the owner check reads the raw record.
@@ -90,14 +112,11 @@ export async function register(
       nonce,
       deadline,
     })
-    const result = await addDevice(walletClient(ctx), {
-      registry,
-      account: ctx.account,
-      ...keys,
-      nonce,
-      deadline,
-      signature,
-    })
+    const request = { registry, account: ctx.account, ...keys, nonce, deadline, signature }
+    const via = await sponsorToUse(ctx, sponsor)
+    const result = via
+      ? await postSponsorRequest(via, { operation: 'addDevice', chainId: ctx.chainId, ...request })
+      : await addDevice(walletClient(ctx), request)
     txHash = result.hash
     gasUsed = result.gasUsed
     await ctx.watcher.sync()
@@ -109,13 +128,15 @@ export async function register(
 }
 
 /**
- * Revokes a device of this account on chain (EIP-712 authorisation by the account).
+ * Revokes a device of this account on chain (EIP-712 authorisation by the account; through `sponsor` when the
+ * account cannot pay, as in {@link register}).
  *
- * @example await revokeDevice(ctx, oldDeviceId)
+ * @example await revokeDevice(ctx, oldDeviceId, { sponsor: { url } })
  */
 export async function revokeDevice(
   ctx: ClientContext,
   deviceId: Hex,
+  { sponsor }: { sponsor?: SponsorOption | undefined } = {},
 ): Promise<{ txHash: Hex; gasUsed: bigint; blockNumber: bigint }> {
   const wallet = requireWallet(ctx)
   const registry = ctx.deployment.keyRegistry
@@ -128,14 +149,11 @@ export async function revokeDevice(
     nonce,
     deadline,
   })
-  const result = await revokeOnChain(walletClient(ctx), {
-    registry,
-    account: ctx.account,
-    deviceId,
-    nonce,
-    deadline,
-    signature,
-  })
+  const request = { registry, account: ctx.account, deviceId, nonce, deadline, signature }
+  const via = await sponsorToUse(ctx, sponsor)
+  const result = via
+    ? await postSponsorRequest(via, { operation: 'revokeDevice', chainId: ctx.chainId, ...request })
+    : await revokeOnChain(walletClient(ctx), request)
   await ctx.watcher.sync()
   return { txHash: result.hash, gasUsed: result.gasUsed, blockNumber: result.blockNumber }
 }
@@ -194,6 +212,19 @@ export function dropStaleKeyPackages(ctx: Pick<ClientContext, 'store'>): number 
 export async function topUpKeyPackages(ctx: ClientContext, target: number): Promise<void> {
   const have = await ctx.transport.countKeyPackages({ deviceId: ctx.deviceId })
   if (have < target) await publishKeyPackages(ctx, target - have)
+}
+
+/** The sponsor URL to post to: one is given, no submitter pays, and `always` or the account cannot pay. */
+async function sponsorToUse(
+  ctx: Pick<ClientContext, 'submitter' | 'publicClient' | 'account'>,
+  sponsor: SponsorOption | undefined,
+): Promise<string | undefined> {
+  if (!sponsor || ctx.submitter) return undefined
+  if (sponsor.always) return sponsor.url
+  const [balance, gasPrice] = await withChainErrors(() =>
+    Promise.all([getBalance(ctx.publicClient, { address: ctx.account }), getGasPrice(ctx.publicClient)]),
+  )
+  return balance < gasPrice * REGISTRY_OPERATION_GAS ? sponsor.url : undefined
 }
 
 function requireWallet(ctx: Pick<ClientContext, 'wallet'>): LocalAccount {

@@ -1,6 +1,6 @@
 /** The WebSocket relay: authenticates registered devices, stores and fans out envelopes per topic, holds key packages. */
 import { EventEmitter } from 'node:events'
-import type { IncomingMessage } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Address, Hex } from 'viem'
 import { type WebSocket, WebSocketServer } from 'ws'
 import type { RegistryWatcher } from '../chain/registryWatcher.js'
@@ -53,6 +53,8 @@ export type RelayServerOptions = {
   host?: string | undefined
   limits?: Partial<RelayLimits> | undefined
   anchorer?: AnchorSink | undefined
+  /** Plain HTTP requests on the same port (the sponsor endpoint, `sponsorHttp.ts`); default: 404 for all. */
+  http?: ((req: IncomingMessage, res: ServerResponse) => void) | undefined
   /** Clock (unix ms) for challenges, rate limits and retention; default `Date.now`. */
   now?: (() => number) | undefined
 }
@@ -92,7 +94,9 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
   readonly #handle = (conn: RelayConnection, data: Buffer, isBinary: boolean) =>
     dispatchFrame(this.#ctx, conn, data, isBinary)
   #timers: NodeJS.Timeout[] = []
+  readonly #http: ((req: IncomingMessage, res: ServerResponse) => void) | undefined
   #wss: WebSocketServer | undefined
+  #httpServer: Server | undefined
   #url: string | undefined
   #stopped = false
 
@@ -110,6 +114,7 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
     this.registry = options.registry
     this.#port = options.port ?? 0
     this.#host = options.host ?? '127.0.0.1'
+    this.#http = options.http
     this.#ctx = {
       limits: this.limits,
       store: options.store,
@@ -155,22 +160,32 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
       throw new RelayOptionsError({ option: 'start', reason: 'a stopped server cannot restart' })
     try {
       await this.#ctx.watcher.sync()
+      const httpServer = createServer(
+        this.#http ??
+          ((_req, res) => {
+            res.writeHead(404).end()
+          }),
+      )
+      this.#httpServer = httpServer
       const wss = new WebSocketServer({
-        port: this.#port,
-        host: this.#host,
+        server: httpServer,
         // Above maxFrameBytes, so an oversized frame reaches the handler and gets a clean ERROR.
         maxPayload: Math.max(2 * this.limits.maxFrameBytes, this.limits.maxFrameBytes + 64 * 1024),
         perMessageDeflate: false,
         clientTracking: false,
       })
       await new Promise<void>((resolve, reject) => {
-        wss.once('listening', resolve)
-        wss.once('error', reject)
+        httpServer.once('error', reject)
+        httpServer.listen(this.#port, this.#host, () => {
+          httpServer.off('error', reject)
+          resolve()
+        })
       })
+      httpServer.on('error', (err) => reportInternal(this.#ctx, 'listen', err))
       wss.on('error', (err) => reportInternal(this.#ctx, 'listen', err))
       wss.on('connection', (ws, req) => this.#onConnection(ws, req))
       this.#wss = wss
-      const address = wss.address()
+      const address = httpServer.address()
       if (address === null || typeof address === 'string') this.#url = address ?? ''
       else {
         const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
@@ -190,7 +205,8 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
   }
 
   /**
-   * Commits pending publishes, closes every connection and stops listening. Leaves the store and watcher open.
+   * Commits pending publishes, closes every connection (WebSocket and HTTP, idle or not) and stops listening.
+   * Leaves the store and watcher open.
    *
    * @example await server.stop()
    */
@@ -205,6 +221,13 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
     for (const conn of this.#conns) conn.ws.terminate()
     const wss = this.#wss
     if (wss) await new Promise<void>((resolve) => wss.close(() => resolve()))
+    // Idle keep-alive and in-flight HTTP requests (a sponsor call waiting for its block) must not hold the port.
+    const httpServer = this.#httpServer
+    if (httpServer?.listening) {
+      const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()))
+      httpServer.closeAllConnections()
+      await closed
+    }
     this.#conns.clear()
     this.#ctx.topics.clear()
     this.#ctx.devices.clear()

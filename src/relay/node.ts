@@ -10,6 +10,8 @@ import { SqliteRelayStore } from '../store/relayStore.js'
 import { forwardLeaves } from './forwardLeaves.js'
 import { publishReceipts } from './publishReceipts.js'
 import { type RelayLimits, RelayServer } from './RelayServer.js'
+import { createSponsor, type Sponsor, type SponsorPolicy } from './sponsor.js'
+import { relayHttpHandler } from './sponsorHttp.js'
 
 /**
  * Options of `startRelayNode()`.
@@ -40,6 +42,12 @@ export type RelayNodeOptions = {
         | 'pollingIntervalMs'
       >
     | undefined
+  /**
+   * Pays for users' signed KeyRegistry operations posted to `POST /v1/sponsor` (docs/protocol.md §9.8), under
+   * `policy` (defaults: `defaultSponsorPolicy`). Without it the endpoint answers 404 `not-offered`. Use an account
+   * of its own: two senders sharing one account race on nonces.
+   */
+  sponsor?: { account: LocalAccount; policy?: Partial<SponsorPolicy> | undefined } | undefined
   /** RPC polling interval of the watcher, in ms. Default 1000. */
   pollingInterval?: number | undefined
   durability?: 'process' | 'power' | undefined
@@ -57,6 +65,8 @@ export type RelayNode = {
   store: SqliteRelayStore
   watcher: RegistryWatcher
   publicClient: PublicClient
+  /** The sponsor, when the node was given a sponsor account. */
+  sponsor: Sponsor | undefined
   stop(): Promise<void>
 }
 
@@ -110,7 +120,21 @@ export async function startRelayNode(options: RelayNodeOptions): Promise<RelayNo
         onReceipt: publishReceipts(() => server),
       })
     }
+    const sponsor =
+      options.sponsor &&
+      createSponsor({
+        publicClient,
+        walletClient: createWalletClient({
+          account: options.sponsor.account,
+          transport: http(options.rpc, { retryCount: 1 }),
+          pollingInterval,
+        }),
+        registry: options.deployment.keyRegistry,
+        chainId: options.deployment.chainId,
+        policy: options.sponsor.policy,
+      })
     server = new RelayServer({
+      http: relayHttpHandler(sponsor),
       store,
       watcher,
       chainId: options.deployment.chainId,
@@ -132,6 +156,7 @@ export async function startRelayNode(options: RelayNodeOptions): Promise<RelayNo
       store,
       watcher,
       publicClient,
+      sponsor,
       async stop() {
         await started.stop()
         await anchorer?.stop()
