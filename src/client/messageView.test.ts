@@ -78,6 +78,15 @@ describe('MessageView', () => {
     expect(view.inState(['received'], 'out')).toEqual([])
     expect(view.verdict(h32('02'))).toBe('rejected:SEALPOST_STALE_SEQ')
     expect(view.verdict(h32('01'))).toBeUndefined()
+    // The time-bound verdict of a received message (protocol §11.1) is on its record, separate from its state.
+    expect(view.get(h32('02'))?.verdict).toBe('pending')
+    expect(view.get(h32('01'))?.verdict).toBeUndefined()
+    store.settleVerdict(h32('02'), 'refused', 'SEALPOST_REVOKED_BEFORE_ANCHOR')
+    expect(view.get(h32('02'))).toMatchObject({
+      state: 'received',
+      verdict: 'refused',
+      verdictReason: 'SEALPOST_REVOKED_BEFORE_ANCHOR',
+    })
     expect(view.receipt(h32('01'))).toEqual(receipt)
     expect(view.receipt(h32('02'))).toBeUndefined()
   })

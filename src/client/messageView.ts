@@ -5,7 +5,9 @@ import { type Receipt, receiptFromJson } from '../protocol/receipt.js'
 import type { DeviceStore, StoredMessage } from '../store/deviceStore.js'
 
 /**
- * One stored message as the view returns it: direction, sender, body, state, relay cursor, leaf, receipt JSON.
+ * One stored message as the view returns it: direction, sender, body, state, relay cursor, leaf, receipt JSON, and
+ * for a received message its time-bound `verdict` (`pending` until a receipt shows it anchored in time, then
+ * `verified` or `refused` with `verdictReason`, the error code; protocol §11.1).
  *
  * @example const record: MessageRecord | undefined = client.messages.get(id)
  */
@@ -72,7 +74,7 @@ export class MessageView {
   }
 
   /**
-   * What processing decided about an envelope: `accepted`, `sent`, `commit`, `joined`, `receipt`, or
+   * What processing decided about an envelope (not the time-bound `verdict` of a message record): `accepted`, `sent`, `commit`, `joined`, `receipt`, or
    * `rejected:<CODE>`; undefined if this device never processed it.
    *
    * @example client.messages.verdict(stale.id) // 'rejected:SEALPOST_STALE_SEQ'

@@ -8,10 +8,11 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { createEnvelope, encodeEnvelope } from '../protocol/envelope.js'
 import type { MessageState } from '../protocol/messageState.js'
 import { DeviceStore } from '../store/deviceStore.js'
+import { AnchorWindowError } from './errors.js'
 import { LeafSubmitter } from './leafSubmitter.js'
 import { Outbox } from './outbox.js'
 import { offlineTransport, type Transport } from './transport.js'
-import type { ClientEvents } from './types.js'
+import type { ClientEvents, ReceivedMessage } from './types.js'
 
 const h32 = (b: string) => `0x${b.repeat(32)}` as Hex
 const TOPIC = h32('c0')
@@ -149,5 +150,66 @@ describe('LeafSubmitter', () => {
     expect(leaves).toEqual([])
     submitter.sweep(Date.now() + 5000)
     expect(leaves).toEqual([{ topic: TOPIC, leaf: h32('06') }])
+  })
+})
+
+describe('Outbox: verdicts of received messages', () => {
+  const received = (id: Hex, leaf: Hex) => {
+    store.putMessage({
+      id,
+      conversation: TOPIC,
+      direction: 'in',
+      from: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266',
+      device: h32('dd'),
+      seq: 1n,
+      sentAt: 1,
+      body: 'hi',
+      report: '{"block":{"number":"7"}}',
+      receivedAt: Date.now(),
+      leaf,
+      state: 'received',
+    })
+    events.emit('message', { id, conversation: TOPIC, leaf } as ReceivedMessage)
+  }
+
+  test('a received message is pending and its leaf is submitted by the recipient, again when overdue', () => {
+    received(h32('a1'), h32('b1'))
+    expect(store.getMessage(h32('a1'))?.verdict).toBe('pending')
+    expect(outbox.pendingVerdicts().map((m) => m.id)).toEqual([h32('a1')])
+    expect(leaves).toEqual([{ topic: TOPIC, leaf: h32('b1') }])
+    leaves = []
+    outbox.resubmitPending() // just submitted: nothing
+    expect(leaves).toEqual([])
+    outbox.resubmitPending(Date.now() + 60_000)
+    expect(leaves).toEqual([{ topic: TOPIC, leaf: h32('b1') }])
+  })
+
+  test('settling emits verdict (and rejected for a refusal) once; a settled message stays as it is', () => {
+    const verdicts: unknown[] = []
+    const rejected: unknown[] = []
+    events.on('verdict', (v) => verdicts.push(v))
+    events.on('rejected', (r) => rejected.push(r.error.code))
+    received(h32('a2'), h32('b2'))
+    received(h32('a3'), h32('b3'))
+    outbox.settle(store.getMessage(h32('a2'))!, 'verified', 'anchored in time')
+    const error = new AnchorWindowError({ block: 7n, reason: 'late' })
+    outbox.settle(store.getMessage(h32('a3'))!, 'refused', 'late', error)
+    outbox.settle(store.getMessage(h32('a3'))!, 'verified', 'again')
+    expect(verdicts).toEqual([
+      {
+        id: h32('a2'),
+        conversation: TOPIC,
+        verdict: 'verified',
+        reason: 'anchored in time',
+        error: undefined,
+      },
+      { id: h32('a3'), conversation: TOPIC, verdict: 'refused', reason: 'late', error },
+    ])
+    expect(rejected).toEqual(['SEALPOST_ANCHOR_WINDOW'])
+    expect(store.getMessage(h32('a3'))).toMatchObject({
+      verdict: 'refused',
+      verdictReason: 'SEALPOST_ANCHOR_WINDOW',
+    })
+    expect(outbox.pendingVerdicts()).toEqual([])
   })
 })

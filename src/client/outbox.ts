@@ -1,10 +1,11 @@
-/** The outbox: every state change of a message after it is sealed (queued → accepted → delivered → anchored → final). */
+/** The outbox: every state change of a message after it is sealed (queued → accepted → delivered → anchored → final), and received messages' verdicts. */
 import type { EventEmitter } from 'node:events'
 import type { Hex } from 'viem'
+import type { BaseError } from '../errors.js'
 import { decodeEnvelope } from '../protocol/envelope.js'
 import { isAtLeast, type MessageState } from '../protocol/messageState.js'
 import type { DeviceStore, StoredMessage } from '../store/deviceStore.js'
-import type { LeafSubmitter } from './leafSubmitter.js'
+import { LEAF_RESUBMIT_MS, type LeafSubmitter } from './leafSubmitter.js'
 import type { Transport } from './transport.js'
 import type { ClientEvents } from './types.js'
 
@@ -22,6 +23,8 @@ export class Outbox {
   readonly #events: EventEmitter<ClientEvents>
   readonly #leaves: LeafSubmitter
   readonly #transport: Transport
+  /** Leaves of pending received messages this process submitted, with when. */
+  readonly #submitted = new Map<string, number>()
 
   constructor(p: {
     store: DeviceStore
@@ -33,6 +36,59 @@ export class Outbox {
     this.#events = p.events
     this.#leaves = p.leaves
     this.#transport = p.transport
+    // The recipient anchors what it accepts (protocol §11.1): an honest message is anchored even if its sender
+    // vanished, and a thief's statement is anchored now, after the revocation.
+    this.#events.on('message', (m) => this.#submitReceived(m.conversation, m.leaf))
+  }
+
+  /** Whether leaves get anchored at all (a transport without an anchorer leaves received messages pending). */
+  get anchoring(): boolean {
+    return this.#leaves.enabled
+  }
+
+  /**
+   * Received messages whose verdict is still `pending`, oldest first.
+   *
+   * @example for (const m of outbox.pendingVerdicts()) …
+   */
+  pendingVerdicts(): StoredMessage[] {
+    return this.#store.pendingVerdicts()
+  }
+
+  /**
+   * Settles a pending received message: stores `verdict`, emits `verdict`, and for a refusal also `rejected` with
+   * the typed error. Does nothing if the message is no longer pending.
+   *
+   * @example outbox.settle(m, 'refused', j.detail, j.error)
+   */
+  settle(m: StoredMessage, verdict: 'verified' | 'refused', reason: string, error?: BaseError): void {
+    if (!this.#store.db.open || !this.#store.settleVerdict(m.id, verdict, error?.code)) return
+    const id = m.id as Hex
+    const conversation = m.conversation as Hex
+    this.#submitted.delete(m.leaf ?? '')
+    this.#events.emit('verdict', { id, conversation, verdict, reason, error })
+    if (error) this.#events.emit('rejected', { envelopeId: id, topic: conversation, error })
+  }
+
+  /**
+   * Submits again the leaves of pending received messages whose receipt is overdue (or that this process has not
+   * submitted yet, e.g. after a restart).
+   *
+   * @example outbox.resubmitPending() // from the finality timer
+   */
+  resubmitPending(now = Date.now()): void {
+    if (!this.#leaves.enabled) return
+    for (const m of this.#store.pendingVerdicts()) {
+      const at = this.#submitted.get(m.leaf ?? '')
+      if (m.leaf && (at === undefined || now - at > LEAF_RESUBMIT_MS))
+        this.#submitReceived(m.conversation as Hex, m.leaf as Hex, now)
+    }
+  }
+
+  #submitReceived(conversation: Hex, leaf: Hex, now = Date.now()): void {
+    if (!this.#leaves.enabled) return
+    this.#submitted.set(leaf.toLowerCase(), now)
+    this.#leaves.submit(conversation, leaf)
   }
 
   /**

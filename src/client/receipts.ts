@@ -1,15 +1,17 @@
-/** Receipts: verifying them (once per batch for its on-chain facts), applying them, and the finality check. */
+/** Receipts: verifying them (once per batch for its on-chain facts), applying them, judging received messages' time bounds, and the finality check. */
 
 import type { EventEmitter } from 'node:events'
 import { type Address, type Client, type Hex, isAddressEqual, type PublicClient } from 'viem'
 import type { Envelope } from '../protocol/envelope.js'
 import { verifyInclusion } from '../protocol/merkle.js'
 import { decodeReceipt, type Receipt, receiptFromJson, receiptToJson } from '../protocol/receipt.js'
-import type { DeviceStore } from '../store/deviceStore.js'
+import type { DeviceStore, StoredMessage } from '../store/deviceStore.js'
 import type { AuditTrail } from './auditTrail.js'
 import type { Outbox } from './outbox.js'
+import { judgeAnchored, judgeExpired, type WindowOptions } from './timeBounds.js'
 import type { ClientEvents, ReceiveResult } from './types.js'
 import { ReceiptVerificationError, type VerifyReceiptResult, verifyReceipt } from './verifyReceipt.js'
+import type { ChainView } from './verifyStatement.js'
 
 /** How long a batch's on-chain facts (anchor, block, transaction) count as checked. */
 const BATCH_CHECK_MS = 10_000
@@ -79,9 +81,10 @@ function included(receipt: Receipt): boolean {
 
 /**
  * Processes a receipt envelope: verifies it, marks the messages of its leaf `anchored` (or logs the anchor of a
- * pending log head), and emits `receipt`. A receipt that does not verify is logged and thrown.
+ * pending log head), emits `receipt`, and settles the verdict of the received messages of that leaf (see
+ * `judgeReceived`). A receipt that does not verify is logged and thrown.
  *
- * @example const result = await receiveReceipt({ envelope, checker, outbox, store, audit, events })
+ * @example const result = await receiveReceipt({ envelope, checker, outbox, store, audit, events, chain })
  */
 export async function receiveReceipt({
   envelope,
@@ -90,6 +93,8 @@ export async function receiveReceipt({
   store,
   audit,
   events,
+  chain,
+  clock,
 }: {
   envelope: Envelope
   checker: ReceiptChecker
@@ -97,6 +102,10 @@ export async function receiveReceipt({
   store: DeviceStore
   audit: AuditTrail
   events: EventEmitter<ClientEvents>
+  /** Reads blocks and the sender's registry record for the anchor-window and revocation judgement. */
+  chain: ChainView
+  /** The time windows (`anchorWindowMs`); defaults apply to those left out. */
+  clock?: WindowOptions | undefined
 }): Promise<ReceiveResult> {
   const receipt = decodeReceipt(envelope.payload)
   const check = await checker.verify(receipt)
@@ -115,12 +124,110 @@ export async function receiveReceipt({
   })
   const ids = messages.map((m) => m.id as Hex)
   events.emit('receipt', { leaf: receipt.leaf, receipt, messages: ids, confirmations: check.confirmations })
+  for (const m of messages)
+    if (m.direction === 'in' && m.verdict === 'pending')
+      await judgeReceived({ message: m, anchorBlock: receipt.blockNumber, chain, outbox, windows: clock })
   return { type: 'receipt', leaf: receipt.leaf, messages: ids }
 }
 
 /**
+ * Settles a pending received message from its verified receipt (protocol §11.1): `verified` if it was anchored
+ * within W_anchor after the block following its referenced block and before any revocation of its device,
+ * otherwise `refused` with `AnchorWindowError` or `RevokedBeforeAnchorError`. The registry is read synced to at least
+ * the anchor block. Leaves the message pending if a block or the device record cannot be read.
+ *
+ * @example await judgeReceived({ message, anchorBlock: receipt.blockNumber, chain, outbox })
+ */
+export async function judgeReceived({
+  message,
+  anchorBlock,
+  chain,
+  outbox,
+  windows,
+}: {
+  message: StoredMessage
+  anchorBlock: bigint
+  chain: ChainView
+  outbox: Outbox
+  windows?: WindowOptions | undefined
+}): Promise<void> {
+  const ref = referencedBlockOf(message)
+  if (ref === undefined) return
+  const [anchor, succ, device] = await Promise.all([
+    chain.block(anchorBlock),
+    chain.block(ref + 1n),
+    chain.device(message.device as Hex, anchorBlock),
+  ])
+  if (!anchor || !device) return
+  const j = judgeAnchored({
+    statement: { device: message.device as Hex, block: { number: ref } },
+    referencedSuccessor: succ,
+    anchorBlock: { number: anchorBlock, timestamp: anchor.timestamp },
+    device,
+    windows,
+    messageId: message.id as Hex,
+  })
+  if (j.ok) outbox.settle(message, 'verified', j.detail)
+  else outbox.settle(message, 'refused', j.detail, j.error)
+}
+
+/**
+ * The expiry sweep (protocol §11.1): refuses, with `AnchorWindowError`, every pending received message that has no
+ * receipt although the chain head is more than W_anchor past the block after its referenced block. Runs only where
+ * leaves are anchored at all.
+ *
+ * @example await expirePending({ outbox, publicClient })
+ */
+export async function expirePending({
+  outbox,
+  publicClient,
+  windows,
+}: {
+  outbox: Outbox
+  publicClient: PublicClient
+  windows?: WindowOptions | undefined
+}): Promise<void> {
+  if (!outbox.anchoring) return
+  const pending = outbox.pendingVerdicts()
+  if (pending.length === 0) return
+  const head = await publicClient.getBlock()
+  const successors = new Map<bigint, Promise<{ timestamp: bigint } | undefined>>()
+  for (const m of pending) {
+    const ref = referencedBlockOf(m)
+    if (ref === undefined) continue
+    if (!successors.has(ref))
+      successors.set(
+        ref,
+        ref + 1n > head.number
+          ? Promise.resolve(undefined)
+          : publicClient.getBlock({ blockNumber: ref + 1n }),
+      )
+    const j = judgeExpired({
+      statement: { device: m.device as Hex, block: { number: ref } },
+      referencedSuccessor: await successors.get(ref),
+      head: { number: head.number, timestamp: head.timestamp },
+      windows,
+      messageId: m.id as Hex,
+    })
+    if (!j.ok) outbox.settle(m, 'refused', j.detail, j.error)
+  }
+}
+
+/** The referenced block of a received message, from its stored verification report. */
+function referencedBlockOf(m: StoredMessage): bigint | undefined {
+  try {
+    const number = (JSON.parse(m.report) as { block?: { number?: unknown } }).block?.number
+    return typeof number === 'string' || typeof number === 'number' ? BigInt(number) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
  * Moves anchored messages whose anchor is at least `finality` blocks deep to `final`, after checking the receipt on
- * chain again (a reorg may have removed the anchor since).
+ * chain again (a reorg may have removed the anchor since). Also, on the same timer, submits again the leaves of
+ * pending received messages whose receipt is overdue and refuses those whose anchor window has passed
+ * (`expirePending`).
  *
  * @example await checkFinality({ outbox, checker, publicClient, finality: 2 })
  */
@@ -129,12 +236,17 @@ export async function checkFinality({
   checker,
   publicClient,
   finality,
+  clock,
 }: {
   outbox: Outbox
   checker: ReceiptChecker
   publicClient: PublicClient
   finality: number
+  /** The time windows (`anchorWindowMs`); defaults apply to those left out. */
+  clock?: WindowOptions | undefined
 }): Promise<void> {
+  outbox.resubmitPending()
+  await expirePending({ outbox, publicClient, windows: clock })
   const anchored = outbox.awaitingFinality()
   if (anchored.length === 0) return
   const head = await publicClient.getBlockNumber()

@@ -115,8 +115,10 @@ describe('receiveGroupMessage', () => {
       'body-hash',
       'body-text',
       'clock',
+      'freshness',
       'sequence',
     ])
+    expect(result.message.verdict).toBe('pending')
     expect(result.statementBytes).toEqual(sealed.signed.bytes)
     expect(result.state).not.toBe(joined.state)
   })

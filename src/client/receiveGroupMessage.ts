@@ -28,6 +28,11 @@ export type ReceiveGroupMessageParameters = {
   /** Highest sequence number accepted so far from this account's device in this conversation. */
   lastSeq: (from: Address, device: Hex) => bigint
   clock?: Partial<ClockPolicy> | undefined
+  /**
+   * Whether this is a live delivery (the `freshness` step runs). Default true: until the transport marks catch-up
+   * deliveries, every delivery is judged live (protocol §11.1).
+   */
+  live?: boolean | undefined
   /** The conversation policy's inputs: every commit's result must pass `checkCommit`. */
   policy: PolicyInput
 }
@@ -67,6 +72,7 @@ export async function receiveGroupMessage({
   chain,
   lastSeq,
   clock,
+  live = true,
   policy,
 }: ReceiveGroupMessageParameters): Promise<ReceivedGroupMessage> {
   const message = decodeMls(envelope.payload, envelope.id)
@@ -135,6 +141,7 @@ export async function receiveGroupMessage({
     epoch: pm.epoch,
     recipients: epochRecipients(state, pm.epoch) ?? [],
     contentType: contentTypes[content.contentType],
+    live,
   })
   report.steps.unshift({
     name: 'mls',
@@ -159,6 +166,7 @@ export async function receiveGroupMessage({
       leaf: statementLeaf(content.signed.bytes, content.signed.signature),
       recipients: recipientProof(statement.chainId, epochRecipients(state, pm.epoch) ?? [], policy.self),
       report,
+      verdict: 'pending',
     },
     statementBytes: content.signed.bytes,
     consumed: processed.consumed,

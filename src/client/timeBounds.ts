@@ -23,6 +23,13 @@ export type TimeWindows = {
 export const defaultTimeWindows: TimeWindows = { anchorWindowMs: 60 * 60_000, liveWindowMs: 10 * 60_000 }
 
 /**
+ * Windows as callers pass them: any left out (or undefined) takes its default.
+ *
+ * @example const w: WindowOptions = { liveWindowMs: 60_000 }
+ */
+export type WindowOptions = { anchorWindowMs?: number | undefined; liveWindowMs?: number | undefined }
+
+/**
  * A block as the judgements read it: its number and its timestamp in seconds.
  *
  * @example const anchor: BlockTime = { number: 812n, timestamp: 1_700_000_000n }
@@ -69,10 +76,10 @@ export function judgeAnchored({
   anchorBlock: BlockTime
   /** The sender device's registry record, read with the registry synced at least to the anchor block. */
   device: { revokedAt?: bigint | undefined }
-  windows?: Partial<TimeWindows> | undefined
+  windows?: WindowOptions | undefined
   messageId?: Hex | undefined
 }): TimeJudgement {
-  const { anchorWindowMs } = { ...defaultTimeWindows, ...windows }
+  const anchorWindowMs = windows?.anchorWindowMs ?? defaultTimeWindows.anchorWindowMs
   const ref = statement.block.number
   const refuse = (error: AnchorWindowError | RevokedBeforeAnchorError): TimeJudgement => ({
     ok: false,
@@ -130,10 +137,10 @@ export function judgeLive({
   referencedSuccessor: { timestamp: bigint } | undefined
   /** The verifier's clock, in milliseconds. */
   now: number
-  windows?: Partial<TimeWindows> | undefined
+  windows?: WindowOptions | undefined
   messageId?: Hex | undefined
 }): TimeJudgement {
-  const { liveWindowMs } = { ...defaultTimeWindows, ...windows }
+  const liveWindowMs = windows?.liveWindowMs ?? defaultTimeWindows.liveWindowMs
   const ref = statement.block.number
   if (referencedSuccessor === undefined) return { ok: true, detail: `block ${ref} is the chain head` }
   const ageMs = now - Number(referencedSuccessor.timestamp) * 1000
@@ -160,10 +167,10 @@ export function judgeExpired({
   statement: StatementTime
   referencedSuccessor: { timestamp: bigint } | undefined
   head: BlockTime
-  windows?: Partial<TimeWindows> | undefined
+  windows?: WindowOptions | undefined
   messageId?: Hex | undefined
 }): TimeJudgement {
-  const { anchorWindowMs } = { ...defaultTimeWindows, ...windows }
+  const anchorWindowMs = windows?.anchorWindowMs ?? defaultTimeWindows.anchorWindowMs
   const ref = statement.block.number
   if (referencedSuccessor === undefined) return { ok: true, detail: `block ${ref} is the chain head` }
   const lagMs = Number(head.timestamp - referencedSuccessor.timestamp) * 1000

@@ -7,6 +7,7 @@ import type { MessageState } from '../protocol/messageState.js'
 import type { Receipt } from '../protocol/receipt.js'
 import type { RecipientProof } from '../protocol/recipients.js'
 import type { Statement } from '../protocol/statement.js'
+import type { MessageVerdict } from '../store/deviceStore.js'
 import type { Deployment } from './deployment.js'
 import type { DeviceKeys, KdfParams } from './identity.js'
 import type { Transport } from './transport.js'
@@ -22,8 +23,26 @@ export type ClientEvents = {
   state: [{ id: Hex; conversation: Hex; state: MessageState }]
   rejected: [Rejection]
   receipt: [{ leaf: Hex; receipt: Receipt; messages: Hex[]; confirmations: bigint }]
+  /** A received message's verdict settled: `verified` once anchored in time, or `refused` (also emitted as `rejected`). */
+  verdict: [VerdictChange]
   joined: [{ conversation: Hex; peer: Address }]
   closed: []
+}
+
+export type { MessageVerdict } from '../store/deviceStore.js'
+
+/**
+ * A received message's verdict changed (protocol §11.1): `reason` is the judgement's detail line, `error` the typed
+ * refusal.
+ *
+ * @example client.events.on('verdict', ({ id, verdict, reason }) => console.log(id, verdict, reason))
+ */
+export type VerdictChange = {
+  id: Hex
+  conversation: Hex
+  verdict: MessageVerdict
+  reason: string
+  error?: BaseError | undefined
 }
 
 /**
@@ -58,7 +77,8 @@ export type SentMessage = {
 }
 
 /**
- * A message this device received and verified.
+ * A message this device received and verified. Its `verdict` is `pending` until a receipt shows it anchored in time
+ * (the `verdict` event then reports `verified` or `refused`): a pending message is never shown as verified.
  *
  * @example client.events.on('message', (m: ReceivedMessage) => console.log(m.from, m.text))
  */
@@ -76,6 +96,7 @@ export type ReceivedMessage = {
   /** The proof that this device's account is among the statement's recipients (what the log keeps). */
   recipients?: RecipientProof | undefined
   report: VerificationReport
+  verdict: MessageVerdict
 }
 
 /**
@@ -146,7 +167,10 @@ export type ClientParameters = {
   ciphersuite?: string | undefined
   /** scrypt cost for newly written key files. */
   kdf?: KdfParams | undefined
-  /** Clock bounds for statement verification. */
+  /**
+   * Clock bounds for statement verification, and the time windows of protocol §11.1 (`anchorWindowMs`, default
+   * 1 h; `liveWindowMs`, default 10 min).
+   */
   clock?: Partial<ClockPolicy> | undefined
   /** Pays gas for registry transactions instead of `account` (anyone may submit). */
   submitter?: LocalAccount | undefined

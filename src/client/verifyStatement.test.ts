@@ -16,6 +16,7 @@ import {
   KeyRevokedError,
   RecipientsMismatchError,
   SenderBindingError,
+  StaleBlockReferenceError,
   StaleSequenceError,
   StatementChainError,
   StatementEpochError,
@@ -556,6 +557,8 @@ describe('verifyStatement: body, clock, sequence', () => {
       maxFutureSkewMs: 120_000,
       maxBeforeBlockMs: 120_000,
       maxBlockAgeMs: 3_600_000,
+      anchorWindowMs: 3_600_000,
+      liveWindowMs: 600_000,
     })
   })
 
@@ -582,5 +585,54 @@ describe('verifyStatement: body, clock, sequence', () => {
 
       Got seq 5; last accepted from this device is 5"
     `)
+  })
+})
+
+describe('verifyStatement: freshness (live deliveries, protocol §11.1)', () => {
+  const withSuccessor = (secondsAfterBlock: number) =>
+    memoryChain({
+      blocks: [
+        [BLOCK, { hash: BLOCK_HASH, timestamp: BLOCK_TS }],
+        [BLOCK + 1n, { hash: b32('b8'), timestamp: BLOCK_TS + BigInt(secondsAfterBlock) }],
+      ],
+    })
+
+  test('a catch-up delivery (live not set) has no freshness step', async () => {
+    const { report } = await run({ chain: withSuccessor(2), now: BLOCK_MS + 30 * 24 * 3_600_000 })
+    expect(report.steps.map((s) => s.name)).not.toContain('freshness')
+  })
+
+  test('live: a referenced block that is still the head is fresh', async () => {
+    const { report } = await run({ live: true })
+    expect(report.ok).toBe(true)
+    expect(report.steps.map((s) => s.name)).toEqual([...ALL_STEPS.slice(0, -1), 'freshness', 'sequence'])
+    expect(report.steps.find((s) => s.name === 'freshness')?.detail).toBe(`block ${BLOCK} is the chain head`)
+  })
+
+  test('live: the block after the referenced one within the live window passes, at the edge too', async () => {
+    const edge = await run({ live: true, chain: withSuccessor(2), now: BLOCK_MS + 2_000 + 600_000 })
+    expect(edge.report.ok).toBe(true)
+  })
+
+  test('live: the block after the referenced one older than the live window -> StaleBlockReferenceError', async () => {
+    const { report, error } = await run({
+      live: true,
+      chain: withSuccessor(2),
+      now: BLOCK_MS + 2_000 + 600_001,
+    })
+    expect(error).toBeInstanceOf(StaleBlockReferenceError)
+    expect(error?.code).toBe('SEALPOST_STALE_BLOCK_REFERENCE')
+    expect(report.failedStep).toBe('freshness')
+    expect(report.steps.map((s) => s.name)).toEqual([...ALL_STEPS.slice(0, -1), 'freshness'])
+  })
+
+  test('live: the clock policy carries the live window', async () => {
+    const { report } = await run({
+      live: true,
+      chain: withSuccessor(2),
+      now: BLOCK_MS + 2_000 + 61_000,
+      clock: { liveWindowMs: 60_000 },
+    })
+    expect(report.failedStep).toBe('freshness')
   })
 })

@@ -1,4 +1,4 @@
-/** Verifies a received statement against the chain: sender binding, epoch, recipients, registry, block, signature, body, clock, sequence. */
+/** Verifies a received statement against the chain: sender binding, epoch, recipients, registry, block, signature, body, clock, freshness, sequence. */
 import { type Address, type Hex, isAddressEqual } from 'viem'
 import { verifyStatementSignature } from '../crypto/statementSignature.js'
 import type { BaseError } from '../errors.js'
@@ -23,6 +23,7 @@ import {
   UnknownSenderError,
 } from './errors.js'
 import { p256PublicKey } from './identity.js'
+import { defaultTimeWindows, judgeLive } from './timeBounds.js'
 
 /** Names of the checks, in the order they run. */
 export type VerificationStepName =
@@ -38,6 +39,7 @@ export type VerificationStepName =
   | 'body-hash'
   | 'body-text'
   | 'clock'
+  | 'freshness'
   | 'sequence'
 
 /** One check with its verdict and the data behind it. */
@@ -86,7 +88,7 @@ export type ChainView = {
   block(number: bigint): Promise<{ hash: Hex; timestamp: bigint } | undefined>
 }
 
-/** Clock bounds, in milliseconds. */
+/** Clock bounds and time windows (protocol §11.1), in milliseconds. */
 export type ClockPolicy = {
   /** How far `sentAt` may be ahead of the verifier's clock. Default 2 minutes. */
   maxFutureSkewMs: number
@@ -94,6 +96,10 @@ export type ClockPolicy = {
   maxBeforeBlockMs: number
   /** How old the referenced block may be when the statement is made. Default 1 hour. */
   maxBlockAgeMs: number
+  /** A received statement counts only if anchored at most this long after the block after its referenced one. Default 1 hour. */
+  anchorWindowMs?: number | undefined
+  /** A live delivery is refused if the block after its referenced one is older than this at arrival. Default 10 minutes. */
+  liveWindowMs?: number | undefined
 }
 
 /** Default clock bounds. */
@@ -101,6 +107,7 @@ export const defaultClockPolicy: ClockPolicy = {
   maxFutureSkewMs: 2 * 60_000,
   maxBeforeBlockMs: 2 * 60_000,
   maxBlockAgeMs: 60 * 60_000,
+  ...defaultTimeWindows,
 }
 
 /**
@@ -133,6 +140,11 @@ export type VerifyStatementParameters = {
   recipients?: readonly Address[] | undefined
   /** The body's content type (1 = UTF-8 text, the default): bound by the v2 body hash; text must be valid UTF-8. */
   contentType?: number | undefined
+  /**
+   * Whether this is a live delivery (not a catch-up): then the `freshness` step runs and refuses a statement whose
+   * referenced block's successor is older than `clock.liveWindowMs` at `now` (`StaleBlockReferenceError`).
+   */
+  live?: boolean | undefined
 }
 
 /**
@@ -285,6 +297,18 @@ export async function verifyStatement(
   if (s.sentAt - blockMs > clock.maxBlockAgeMs)
     return fail('clock', new ClockSkewError({ messageId, reason: 'referenced block is too old for sentAt' }))
   pass('clock', `sent ${new Date(s.sentAt).toISOString()}`)
+
+  if (parameters.live) {
+    const fresh = judgeLive({
+      statement: s,
+      referencedSuccessor: await chain.block(s.block.number + 1n),
+      now,
+      windows: clock,
+      messageId,
+    })
+    if (!fresh.ok) return fail('freshness', fresh.error)
+    pass('freshness', fresh.detail)
+  }
 
   if (s.seq <= lastSeq)
     return fail('sequence', new StaleSequenceError({ messageId, seq: s.seq, last: lastSeq }))

@@ -32,6 +32,12 @@ export type StoredGroup = {
 export type StoredKeyPackage = { ref: string; publicPackage: Uint8Array; privatePackage: Uint8Array }
 export type { MessageState } from '../protocol/messageState.js'
 
+/**
+ * What a recipient decided about a received message's time bounds (protocol §11.1), separate from its state:
+ * `pending` until a receipt shows it anchored in time, then `verified` or `refused`.
+ */
+export type MessageVerdict = 'pending' | 'verified' | 'refused'
+
 /** A message as the app saw it. */
 export type StoredMessage = {
   id: string
@@ -53,6 +59,10 @@ export type StoredMessage = {
   receipt?: string | undefined
   /** The encoded envelope, kept for outgoing messages until the relay accepts them. */
   envelope?: Uint8Array | undefined
+  /** Received messages only: the time-bound verdict (a received message is written `pending`). */
+  verdict?: MessageVerdict | undefined
+  /** Why a message was refused: the error code. */
+  verdictReason?: string | undefined
 }
 
 const SCHEMA = `
@@ -106,6 +116,11 @@ export class DeviceStore {
     db.pragma('synchronous = NORMAL')
     db.pragma('foreign_keys = ON')
     db.exec(SCHEMA)
+    const columns = db.pragma('table_info(messages)') as { name: string }[]
+    if (!columns.some((c) => c.name === 'verdict'))
+      db.exec(
+        'alter table messages add column verdict text; alter table messages add column verdict_reason text;',
+      )
     return new DeviceStore(db, storageKey)
   }
 
@@ -257,8 +272,8 @@ export class DeviceStore {
     this.db
       .prepare(
         `insert or ignore into messages (id, conversation, direction, sender, device, seq, sent_at, body, report,
-           received_at, leaf, state, cursor, delivered, receipt, envelope, updated_at)
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           received_at, leaf, state, cursor, delivered, receipt, envelope, updated_at, verdict)
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         m.id,
@@ -278,7 +293,32 @@ export class DeviceStore {
         m.receipt ?? null,
         m.envelope ?? null,
         Date.now(),
+        m.verdict ?? (m.direction === 'in' ? 'pending' : null),
       )
+  }
+
+  /**
+   * Settles a pending verdict: writes `verdict` (and the refusal's code) only while the message is `pending`.
+   * Returns whether it changed.
+   */
+  settleVerdict(id: string, verdict: 'verified' | 'refused', reason?: string): boolean {
+    return (
+      this.db
+        .prepare(
+          `update messages set verdict = ?, verdict_reason = ?, updated_at = ? where id = ? and verdict = 'pending'`,
+        )
+        .run(verdict, reason ?? null, Date.now(), id).changes > 0
+    )
+  }
+
+  /** Received messages whose verdict is still `pending`, oldest first. */
+  pendingVerdicts(): StoredMessage[] {
+    return (
+      this.db
+        .prepare(`select * from messages where verdict = 'pending' order by rowid`)
+        .safeIntegers(true)
+        .all() as MessageRow[]
+    ).map((r) => this.#messageFromRow(r))
   }
 
   /**
@@ -430,6 +470,8 @@ export class DeviceStore {
       delivered: r.delivered === 1n,
       receipt: r.receipt ?? undefined,
       envelope: r.envelope ? new Uint8Array(r.envelope) : undefined,
+      verdict: (r.verdict ?? undefined) as MessageVerdict | undefined,
+      verdictReason: r.verdict_reason ?? undefined,
     }
   }
 
@@ -464,6 +506,8 @@ type MessageRow = {
   receipt: string | null
   envelope: Buffer | null
   updated_at: bigint
+  verdict: string | null
+  verdict_reason: string | null
 }
 
 function aad(table: string, key: string): Buffer {
