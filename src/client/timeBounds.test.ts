@@ -120,6 +120,15 @@ describe('judgeLive', () => {
     }
   })
 
+  it('measures at the chain head when the chain is ahead of the clock, at the clock otherwise', () => {
+    const head = { timestamp: succ.timestamp + 30n * 24n * 3600n }
+    const ahead = judgeLive({ statement, referencedSuccessor: succ, now: nowAfter(5), head })
+    expect(ahead.ok).toBe(false)
+    if (!ahead.ok) expect(ahead.error.code).toBe('SEALPOST_STALE_BLOCK_REFERENCE')
+    const behind = judgeLive({ statement, referencedSuccessor: succ, now: nowAfter(5), head: succ })
+    expect(behind).toEqual({ ok: true, detail: 'block 101 is 5 s old' })
+  })
+
   it('takes configured windows', () => {
     const j = judgeLive({
       statement,

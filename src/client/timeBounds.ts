@@ -122,7 +122,9 @@ export function judgeAnchored({
 
 /**
  * Judges a live delivery at arrival (protocol §11.1): refused if the block after the referenced one is older than
- * W_live at `now`. A referenced block that is still the chain head (`referencedSuccessor` undefined) is fresh.
+ * W_live at the arrival time, the later of the verifier's clock and the chain head's timestamp (so a verifier whose
+ * clock lags the chain still sees how old the reference is). A referenced block that is still the chain head
+ * (`referencedSuccessor` undefined) is fresh.
  *
  * @example const j = judgeLive({ statement, referencedSuccessor: await chain.block(ref + 1n), now: Date.now() })
  */
@@ -130,6 +132,7 @@ export function judgeLive({
   statement,
   referencedSuccessor,
   now,
+  head,
   windows,
   messageId,
 }: {
@@ -137,13 +140,16 @@ export function judgeLive({
   referencedSuccessor: { timestamp: bigint } | undefined
   /** The verifier's clock, in milliseconds. */
   now: number
+  /** The chain head at arrival, if known. */
+  head?: { timestamp: bigint } | undefined
   windows?: WindowOptions | undefined
   messageId?: Hex | undefined
 }): TimeJudgement {
   const liveWindowMs = windows?.liveWindowMs ?? defaultTimeWindows.liveWindowMs
   const ref = statement.block.number
   if (referencedSuccessor === undefined) return { ok: true, detail: `block ${ref} is the chain head` }
-  const ageMs = now - Number(referencedSuccessor.timestamp) * 1000
+  const arrival = Math.max(now, head ? Number(head.timestamp) * 1000 : now)
+  const ageMs = arrival - Number(referencedSuccessor.timestamp) * 1000
   if (ageMs > liveWindowMs) {
     const error = new StaleBlockReferenceError({ messageId, block: ref, ageMs, windowMs: liveWindowMs })
     return { ok: false, detail: error.shortMessage, error }

@@ -86,6 +86,8 @@ export type ChainView = {
   device(deviceId: Hex, atLeastBlock: bigint): Promise<ChainDevice | undefined>
   /** Block hash and timestamp (seconds) at `number`, or undefined if the chain has no such block yet. */
   block(number: bigint): Promise<{ hash: Hex; timestamp: bigint } | undefined>
+  /** A recent head of the chain, if the view follows it (the `freshness` step reads its timestamp). */
+  recentBlock?(): Promise<{ number: bigint; hash: Hex }>
 }
 
 /** Clock bounds and time windows (protocol §11.1), in milliseconds. */
@@ -299,10 +301,12 @@ export async function verifyStatement(
   pass('clock', `sent ${new Date(s.sentAt).toISOString()}`)
 
   if (parameters.live) {
+    const recent = await chain.recentBlock?.()
     const fresh = judgeLive({
       statement: s,
       referencedSuccessor: await chain.block(s.block.number + 1n),
       now,
+      head: recent === undefined ? undefined : await chain.block(recent.number),
       windows: clock,
       messageId,
     })
