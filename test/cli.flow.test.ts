@@ -49,7 +49,7 @@ async function newUser(): Promise<{ home: string; address: string }> {
 
 beforeAll(async () => {
   upHome = mkdtempSync(join(tmpdir(), 'sealpost-flow-up-'))
-  const [chainPort, relayPort] = [await freePort(), await freePort()]
+  const [chainPort, relayPort, dashboardPort] = [await freePort(), await freePort(), await freePort()]
   rpc = `http://127.0.0.1:${chainPort}`
   relay = `ws://127.0.0.1:${relayPort}`
   up = spawn(
@@ -65,6 +65,8 @@ beforeAll(async () => {
       String(relayPort),
       '--batch-ms',
       '300',
+      '--dashboard-port',
+      String(dashboardPort),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], env },
   )
@@ -123,11 +125,16 @@ test('send, inbox, log export and verify through `sealpost up`; a forged transcr
   expect(inbox.stdout).toMatch(new RegExp(`${alice.address}\\s+✓ verified\\s+hello from the CLI`, 'i'))
 
   const transcript = join(alice.home, 'transcript.json')
-  expect((await sealpost(['--home', alice.home, 'log', 'export', '--out', transcript])).code).toBe(0)
+  const exported = await sealpost(['--home', alice.home, 'log', 'export', '--out', transcript])
+  expect(exported.code, exported.stderr).toBe(0)
   const verified = await sealpost(['--home', alice.home, 'verify', transcript])
   expect(verified.code).toBe(0)
   expect(verified.stdout).toContain('✓')
   expect(verified.stdout).not.toContain('✗')
+  // Every line once: the verdict is not repeated.
+  const verifyLines = verified.stdout.trim().split('\n')
+  expect(verifyLines.filter((l) => l === verifyLines.at(-1)), verified.stdout).toHaveLength(1)
+  expect(verifyLines.at(-1)).toMatch(/^✓ transcript verified \(\d+ checks\)$/)
 
   const forged = JSON.parse(readFileSync(transcript, 'utf8'))
   const entry = forged.entries.find((e: { kind: string }) => e.kind === 'sent')

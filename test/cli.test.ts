@@ -1,6 +1,6 @@
 /** The `sealpost` CLI as a user runs it: real processes, a real anvil, one-line typed errors and exit codes. */
 import { execFile } from 'node:child_process'
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -47,9 +47,11 @@ afterAll(async () => {
   if (home) rmSync(home, { recursive: true, force: true })
 })
 
-test('demo --json runs the whole scenario and exits 0 with every step passing', async () => {
-  const { code, stdout } = await sealpost(['demo', '--json'])
+test('demo --json runs the whole scenario and exits 0 with every step passing; --out writes the same summary', async () => {
+  const out = join(home, 'demo.json')
+  const { code, stdout } = await sealpost(['demo', '--json', '--out', out])
   const summary = JSON.parse(stdout)
+  expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual(summary)
   expect(summary.steps.filter((s: { ok: boolean }) => !s.ok)).toEqual([])
   expect(code).toBe(0)
   expect(summary.ok).toBe(true)
@@ -69,6 +71,9 @@ test('demo --json runs the whole scenario and exits 0 with every step passing', 
       "a revoked device's message, forwarded anyway",
       'export and verify a transcript',
       'a tampered transcript fails verification',
+      "attack 1 refused: outsider's planted 1:1 group",
+      'attack 2 refused: revoked device sending from an old epoch',
+      'attack 3 refused: forged transcript against a look-alike registry',
     ]),
   )
   expect(summary.steps.every((s: { ok: boolean }) => s.ok)).toBe(true)
@@ -107,7 +112,7 @@ describe('id commands against a real chain', () => {
     expect(shown.stdout).toContain(account)
     expect(shown.stdout).toMatch(/default\s+0x[0-9a-f]{64}\s+active since block \d+/)
     expect(shown.stdout).toMatch(/laptop\s+0x[0-9a-f]{64}\s+revoked at block \d+/)
-  })
+  }, 180_000)
 })
 
 describe('bad input: one line, a stable code, a non-zero exit', () => {
@@ -125,6 +130,7 @@ describe('bad input: one line, a stable code, a non-zero exit', () => {
     expect(r.code).toBe(1)
     expect(oneLine(r)).toHaveLength(1)
     expect(r.stderr).toMatch(/^RpcUnreachableError \[SEALPOST_RPC_UNREACHABLE\]: /)
+    expect(r.stderr).toContain('start a local stack with `sealpost up`, or point --rpc')
   })
 
   test('wrong chain id', async () => {
@@ -146,7 +152,13 @@ describe('bad input: one line, a stable code, a non-zero exit', () => {
   test('missing passphrase', async () => {
     const r = await sealpost(['--home', home, 'id', 'add-device'], { SEALPOST_PASSPHRASE: '' })
     expect(r.code).toBe(1)
+    expect(oneLine(r)).toHaveLength(1)
     expect(r.stderr).toMatch(/^MissingPassphraseError \[SEALPOST_MISSING_PASSPHRASE\]: /)
+    // The hint names what exists: the variable, or --passphrase-env (there is no --passphrase option).
+    expect(r.stderr).toContain(
+      'Set SEALPOST_PASSPHRASE, or name another variable holding it with --passphrase-env VAR',
+    )
+    expect(r.stderr).not.toMatch(/--passphrase\b(?!-)/)
   })
 
   test('malformed device id and unknown command', async () => {
@@ -203,6 +215,41 @@ describe('bad input: one line, a stable code, a non-zero exit', () => {
       rmSync(dir, { recursive: true, force: true })
     }
   }, 300_000)
+
+  test("sending to one's own address is refused before any MLS work", async () => {
+    const { account } = JSON.parse((await sealpost(['--home', home, '--json', 'id', 'show'])).stdout)
+    const r = await sealpost(['--home', home, 'send', account.toLowerCase(), 'hi me'])
+    expect(r.code).toBe(1)
+    expect(oneLine(r)).toHaveLength(1)
+    expect(r.stderr).toMatch(
+      /^SelfMessageError \[SEALPOST_SEND_TO_SELF\]: 0x[0-9a-fA-F]{40} is this home's own account/,
+    )
+    expect(r.stderr).not.toContain('Connecting')
+  })
+
+  test('an unreachable relay says what to start', async () => {
+    const peer = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8'
+    const r = await sealpost(['--home', home, 'send', peer, 'hi', '--relay', 'ws://127.0.0.1:9'])
+    expect(r.code).toBe(1)
+    expect(r.stderr.trim().split('\n').at(-1)).toMatch(
+      /^RelayUnreachableError \[SEALPOST_RELAY_UNREACHABLE\]: .*start a local stack with `sealpost up`, or point --relay/,
+    )
+  }, 60_000)
+
+  test('no deployment: the hint names --deployment FILE and SEALPOST_DEPLOYMENT', async () => {
+    const bare = mkdtempSync(join(tmpdir(), 'sealpost-cli-bare-'))
+    try {
+      expect((await sealpost(['--home', bare, 'id', 'new'])).code).toBe(0)
+      const r = await sealpost(['--home', bare, 'id', 'add-device'])
+      expect(r.code).toBe(1)
+      expect(oneLine(r)).toHaveLength(1)
+      expect(r.stderr).toMatch(/^DeploymentNotFoundError \[SEALPOST_NO_DEPLOYMENT\]: /)
+      expect(r.stderr).toContain('--deployment FILE or SEALPOST_DEPLOYMENT')
+      expect(r.stderr).not.toContain('--registry')
+    } finally {
+      rmSync(bare, { recursive: true, force: true })
+    }
+  })
 
   test('--json puts the error on stdout as an object', async () => {
     const r = await sealpost(['--home', home, '--json', 'id', 'add-device'], {
