@@ -133,7 +133,10 @@ test('send, inbox, log export and verify through `sealpost up`; a forged transcr
   expect(verified.stdout).not.toContain('✗')
   // Every line once: the verdict is not repeated.
   const verifyLines = verified.stdout.trim().split('\n')
-  expect(verifyLines.filter((l) => l === verifyLines.at(-1)), verified.stdout).toHaveLength(1)
+  expect(
+    verifyLines.filter((l) => l === verifyLines.at(-1)),
+    verified.stdout,
+  ).toHaveLength(1)
   expect(verifyLines.at(-1)).toMatch(/^✓ transcript verified \(\d+ checks\)$/)
 
   const forged = JSON.parse(readFileSync(transcript, 'utf8'))
