@@ -189,6 +189,24 @@ export class PeerHasNoDevicesError extends UsageError {
   }
 }
 
+/**
+ * A 1:1 conversation was asked for with this device's own account (its other devices join every conversation anyway).
+ *
+ * @example await client.conversations.open(client.account).catch((e) => e instanceof SelfConversationError)
+ */
+export class SelfConversationError extends UsageError {
+  override name = 'SelfConversationError' as const
+  constructor(p: { account: string }) {
+    super('A conversation needs another account.', {
+      metaMessages: [
+        `Account: ${p.account}`,
+        "This account's other devices are members of all its conversations.",
+      ],
+      code: 'SEALPOST_CONVERSATION_WITH_SELF',
+    })
+  }
+}
+
 /** This device is not (or no longer) registered on chain. */
 export class DeviceNotRegisteredError extends UsageError {
   override name = 'DeviceNotRegisteredError' as const

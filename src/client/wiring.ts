@@ -1,11 +1,12 @@
 /** How a client's rooms are wired: the context they share, and the conversation host onto send and membership. */
 import type { EventEmitter } from 'node:events'
-import type { Hex } from 'viem'
+import { type Hex, isAddressEqual } from 'viem'
 import { inboxTopic } from '../protocol/topics.js'
 import { AuditTrail, openAuditLog } from './auditTrail.js'
 import { watcherChainView } from './chainView.js'
 import type { ClientContext } from './context.js'
 import type { ConversationHost } from './conversation.js'
+import { SelfConversationError } from './errors.js'
 import { LeafSubmitter } from './leafSubmitter.js'
 import { groupInfo, openConversation, syncMembers } from './membership.js'
 import { mlsClientConfig, registryAuthService } from './mls.js'
@@ -103,6 +104,7 @@ export function conversationHost(ctx: ClientContext, follow: (conversation: Hex)
   const { store } = ctx
   return {
     open: async (peer) => {
+      if (isAddressEqual(peer, ctx.account)) throw new SelfConversationError({ account: peer })
       await syncInbox(ctx, follow) // a Welcome already waiting may hold the canonical conversation
       return ctx.exclusive(async () => {
         const id = await openConversation(ctx, peer)

@@ -100,7 +100,9 @@ export class MissingPassphraseError extends UsageError {
   override name = 'MissingPassphraseError' as const
   constructor() {
     super('A passphrase is required.', {
-      metaMessages: ['Pass --passphrase or set SEALPOST_PASSPHRASE.'],
+      metaMessages: [
+        'Set SEALPOST_PASSPHRASE, pass `passphrase` to the SDK, or use --passphrase-env VAR with the CLI.',
+      ],
       code: 'SEALPOST_MISSING_PASSPHRASE',
     })
   }

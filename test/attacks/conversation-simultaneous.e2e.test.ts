@@ -1,6 +1,7 @@
 // Issue 9, item 1: `open(peer)` is deterministic. When both sides create their 1:1 conversation at once, both end up
 // with the same canonical one (the lowest group id), and the other stays readable.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { SelfConversationError } from '../../src/client/errors.js'
 import { conversationWorld, syncUntil } from './conversation-setup.js'
 
 let world: Awaited<ReturnType<typeof conversationWorld>>
@@ -43,5 +44,13 @@ describe('simultaneous open', () => {
     await writer.waitForState(second.id, 'accepted', { timeoutMs: 10_000 })
     const readerGot = await syncUntil(reader, (r) => r.received.length + r.rejected.length > 0)
     expect(readerGot.received.map((m) => m.text)).toEqual(['in the other one'])
+  })
+
+  test("a conversation with one's own account is refused before any MLS work", async () => {
+    const erin = await world.manual(6)
+    const err = await erin.conversations.open(erin.account).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(SelfConversationError)
+    expect((err as SelfConversationError).code).toBe('SEALPOST_CONVERSATION_WITH_SELF')
+    expect(erin.conversations.list()).toEqual([])
   })
 })
