@@ -88,10 +88,13 @@ function onExit(): void {
 }
 
 function onSignal(signal: NodeJS.Signals): void {
+  // An application that handles the signal itself stops its anvil in order, after what still talks to it (killing
+  // it first left receipt waits polling a dead node); the exit handler still kills it if the application exits.
+  if (process.listenerCount(signal) > 1) return
   killAll()
   removeHandlers()
-  // Keep the default behaviour (terminate) unless the application handles the signal itself.
-  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal)
+  // Keep the default behaviour (terminate).
+  process.kill(process.pid, signal)
 }
 
 function installHandlers(): void {
@@ -205,7 +208,8 @@ async function startOnce(
     ...(options.args ?? []),
   ]
   const stderr: string[] = []
-  const child = spawn(binary, args, { detached: false, stdio: ['ignore', 'ignore', 'pipe'] })
+  // Its own process group: a terminal's Ctrl-C reaches this process, which stops anvil last, not anvil directly.
+  const child = spawn(binary, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'] })
   track(child)
   child.stderr?.setEncoding('utf8')
   child.stderr?.on('data', (chunk: string) => {

@@ -1,25 +1,23 @@
 /** The local stack, started in one place for `up`, `relay` and `demo`: anvil, the contracts, a relay node, the dashboard. */
-import { mkdtempSync, rmSync } from 'node:fs'
+
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { createPublicClient, createWalletClient, type Hex, http } from 'viem'
 import { type LocalAccount, privateKeyToAccount } from 'viem/accounts'
 import { type Anvil, startAnvil } from '../chain/anvil.js'
 import { deploySealpost, type SealpostDeployment } from '../chain/deploy.js'
 import { mapChainError } from '../chain/errors.js'
-import {
-  type Deployment,
-  DeploymentNotFoundError,
-  deploymentPath,
-  readDeployment,
-  writeDeployment,
-} from '../client/deployment.js'
+import { type Deployment, DeploymentNotFoundError, readDeploymentFile } from '../client/deployment.js'
 import { attachClient } from '../dashboard/collect/client.js'
 import { type Collector, createCollector } from '../dashboard/collect/collector.js'
 import { attachRelayNode } from '../dashboard/collect/node.js'
 import { DashboardHub, type DashboardServer, startDashboardServer } from '../dashboard/server.js'
 import { type DemoTraffic, startDemoTraffic } from '../demo/traffic.js'
+import { formatError } from '../errors.js'
 import { type RelayNode, type RelayNodeOptions, startRelayNode } from '../relay/node.js'
+import type { SponsorPolicy } from '../relay/sponsor.js'
+import { stopWithin } from '../relay/stopWithin.js'
 import type { CliContext } from './context.js'
 import { ArgumentError } from './errors.js'
 
@@ -37,8 +35,16 @@ export type Stack = {
   anvil: Anvil | undefined
   /** A funded local key (anvil's first account) when the chain is local. */
   localFunder: LocalAccount | undefined
+  /** Stops the relay node, then the chain, each within {@link STOP_DEADLINE_MS} (a warning past it). */
   stop(): Promise<void>
 }
+
+/**
+ * How long each part of the stack gets to stop before shutdown goes on without it (a `StopTimeoutError` warning).
+ *
+ * @example await stopWithin('chain', STOP_DEADLINE_MS, () => anvil.stop(), warn)
+ */
+export const STOP_DEADLINE_MS = 5000
 
 /**
  * Options of {@link startStack}.
@@ -53,6 +59,14 @@ export type StackOptions = {
   local: boolean
   blockTime?: number | undefined
   anchorKey?: Hex | undefined
+  /**
+   * Pays for users' registry operations (`POST /v1/sponsor`). Default on the local chain: anvil's account 8 (not the
+   * anchoring account 9: two senders sharing one account race on nonces). Elsewhere only when given.
+   */
+  sponsorKey?: Hex | undefined
+  /** Turn the sponsor off. */
+  noSponsor?: boolean | undefined
+  sponsorPolicy?: Partial<SponsorPolicy> | undefined
   /** Batching of the relay's anchorer. */
   anchor?: RelayNodeOptions['anchor']
   /** RPC polling interval of the relay node, in ms. */
@@ -97,6 +111,13 @@ export async function startStack(ctx: CliContext, options: StackOptions): Promis
       deployer: anchorAccount ?? localFunder,
       deploy: options.deploy,
     })
+    const sponsorAccount = options.noSponsor
+      ? undefined
+      : options.sponsorKey
+        ? privateKeyToAccount(options.sponsorKey)
+        : anvil
+          ? privateKeyToAccount(anvil.accounts[8] as Hex)
+          : undefined
     const done = ctx.out.step('Starting the relay and its anchorer')
     const relay = await startRelayNode({
       rpc,
@@ -106,6 +127,7 @@ export async function startStack(ctx: CliContext, options: StackOptions): Promis
       host: options.host,
       anchorAccount,
       anchor: options.anchor,
+      sponsor: sponsorAccount && { account: sponsorAccount, policy: options.sponsorPolicy },
       ...(options.pollingInterval !== undefined ? { pollingInterval: options.pollingInterval } : {}),
     })
     done(relay.url)
@@ -118,8 +140,9 @@ export async function startStack(ctx: CliContext, options: StackOptions): Promis
       anvil,
       localFunder,
       async stop() {
-        await relay.stop()
-        await anvil?.stop()
+        const onWarning = (w: Error) => ctx.out.info(`! ${formatError(w)}`)
+        await relay.stop({ deadlineMs: STOP_DEADLINE_MS, onWarning })
+        if (anvil) await stopWithin('chain (anvil)', STOP_DEADLINE_MS, () => anvil?.stop(), onWarning)
       },
     }
   } catch (err) {
@@ -141,7 +164,7 @@ async function ensureDeployment(
   const publicClient = createPublicClient({ transport: http(rpc, { retryCount: 1 }) })
   let recorded: Deployment | undefined
   try {
-    recorded = readDeployment(ctx.home)
+    recorded = readDeploymentFile(ctx.deploymentFile)
   } catch {
     recorded = undefined
   }
@@ -151,11 +174,11 @@ async function ensureDeployment(
       publicClient.getCode({ address: recorded.messageAnchor }),
     ])
     if (registryCode && registryCode !== '0x' && anchorCode && anchorCode !== '0x') {
-      ctx.out.info(`Reusing the deployment recorded in ${ctx.home}/deployment.json`)
+      ctx.out.info(`Reusing the deployment recorded in ${ctx.deploymentFile}`)
       return { deployment: recorded, deployed: undefined }
     }
   }
-  if (!deploy || !deployer) throw new DeploymentNotFoundError({ path: deploymentPath(ctx.home) })
+  if (!deploy || !deployer) throw new DeploymentNotFoundError({ path: ctx.deploymentFile })
   let done: ((r?: string) => void) | undefined
   const deployed = await deploySealpost(
     createWalletClient({ account: deployer, transport: http(rpc) }),
@@ -174,8 +197,16 @@ async function ensureDeployment(
     deployBlock: deployed.deployBlock,
     rpcUrl: rpc,
   }
-  writeDeployment(ctx.home, deployment)
+  writeDeploymentRecord(ctx.deploymentFile, deployment)
+  ctx.out.info(`Deployment recorded in ${ctx.deploymentFile}`)
   return { deployment, deployed }
+}
+
+/** Writes the deployment record (public data, mode 0644) where --deployment / SEALPOST_DEPLOYMENT / --home says. */
+function writeDeploymentRecord(path: string, deployment: Deployment): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+  const { deployBlock, ...rest } = deployment
+  writeFileSync(path, `${JSON.stringify({ ...rest, deployBlock: deployBlock.toString() }, null, 2)}\n`)
 }
 
 /**
@@ -219,10 +250,12 @@ export async function serveStackDashboard(
   let traffic: DemoTraffic | undefined
   let dir: string | undefined
   const stop = async () => {
-    await traffic?.stop()
+    const onWarning = (w: Error) => ctx.out.info(`! ${formatError(w)}`)
+    if (traffic) await stopWithin('demo traffic', STOP_DEADLINE_MS, () => traffic?.stop(), onWarning)
     detach()
     collector.stop()
-    await server?.stop()
+    // Closes the SSE streams and idle keep-alive connections, which otherwise hold the server open.
+    if (server) await stopWithin('dashboard', STOP_DEADLINE_MS, () => server?.stop(), onWarning)
     if (dir) rmSync(dir, { recursive: true, force: true })
   }
   try {

@@ -1,10 +1,11 @@
 /** `sealpost up` and `sealpost relay`: run a chain (or use --rpc), the contracts and a relay until Ctrl-C. */
 import { parseArgs } from 'node:util'
-import type { Hex } from 'viem'
+import { formatEther, type Hex } from 'viem'
+import { sponsorUrlOf } from '../chain/sponsor.js'
 import { DashboardNotBuiltError } from '../dashboard/errors.js'
 import type { CliContext } from './context.js'
 import { ArgumentError } from './errors.js'
-import { untilSignal } from './signals.js'
+import { exitAfter, untilSignal } from './signals.js'
 import {
   type Stack,
   type StackDashboard,
@@ -27,6 +28,11 @@ export function parseStackFlags(argv: string[], { local }: { local: boolean }) {
       'chain-port': { type: 'string' },
       'block-time': { type: 'string' },
       'anchor-key-env': { type: 'string' },
+      'sponsor-key-env': { type: 'string' },
+      'no-sponsor': { type: 'boolean', default: false },
+      'sponsor-per-ip': { type: 'string' },
+      'sponsor-per-account': { type: 'string' },
+      'sponsor-daily-budget-wei': { type: 'string' },
       'batch-size': { type: 'string' },
       'batch-ms': { type: 'string' },
       confirmations: { type: 'string' },
@@ -46,6 +52,15 @@ export function parseStackFlags(argv: string[], { local }: { local: boolean }) {
   const anchorKey = keyEnv ? process.env[keyEnv] : undefined
   if (keyEnv && !/^0x[0-9a-fA-F]{64}$/.test(anchorKey ?? ''))
     throw new ArgumentError(`Environment variable ${keyEnv} does not hold a 0x-prefixed 32-byte key.`)
+  const sponsorEnv = values['sponsor-key-env']
+  const sponsorKey = sponsorEnv ? process.env[sponsorEnv] : undefined
+  if (sponsorEnv && !/^0x[0-9a-fA-F]{64}$/.test(sponsorKey ?? ''))
+    throw new ArgumentError(`Environment variable ${sponsorEnv} does not hold a 0x-prefixed 32-byte key.`)
+  const perIp = int(values['sponsor-per-ip'], 'sponsor-per-ip')
+  const perAccount = int(values['sponsor-per-account'], 'sponsor-per-account')
+  const budget = values['sponsor-daily-budget-wei']
+  if (budget !== undefined && !/^[0-9]+$/.test(budget))
+    throw new ArgumentError('--sponsor-daily-budget-wei must be a non-negative integer (wei).')
   const batchSize = int(values['batch-size'], 'batch-size')
   const batchIntervalMs = int(values['batch-ms'], 'batch-ms')
   const confirmations = int(values.confirmations, 'confirmations')
@@ -57,6 +72,13 @@ export function parseStackFlags(argv: string[], { local }: { local: boolean }) {
       local,
       blockTime: int(values['block-time'], 'block-time'),
       anchorKey: anchorKey as Hex | undefined,
+      sponsorKey: sponsorKey as Hex | undefined,
+      noSponsor: values['no-sponsor'],
+      sponsorPolicy: {
+        ...(perIp ? { perIp } : {}),
+        ...(perAccount ? { perAccount } : {}),
+        ...(budget !== undefined ? { dailyBudgetWei: BigInt(budget) } : {}),
+      },
       anchor: {
         ...(batchSize ? { batchSize } : {}),
         ...(batchIntervalMs ? { batchIntervalMs } : {}),
@@ -79,6 +101,9 @@ export function parseStackFlags(argv: string[], { local }: { local: boolean }) {
  */
 export async function upCommand(ctx: CliContext, argv: string[]): Promise<void> {
   const { stack: options, demo, dashboardPort, dashboardHost } = parseStackFlags(argv, { local: true })
+  ctx.out.info(
+    `Writing under ${ctx.home} (relay and anchor databases) and the deployment to ${ctx.deploymentFile}`,
+  )
   const stack = await startStack(ctx, { ...options, blockTime: options.blockTime ?? 1 })
   let dashboard: StackDashboard | undefined
   try {
@@ -92,10 +117,11 @@ export async function upCommand(ctx: CliContext, argv: string[]): Promise<void> 
   }
   printEndpoints(ctx, stack, dashboard?.server.url)
   await untilSignal()
-  const done = ctx.out.step('Stopping the dashboard, the relay and the chain')
+  const done = ctx.out.step('Stopping the dashboard, the relay and the chain (Ctrl-C again exits at once)')
   await dashboard?.stop()
   await stack.stop()
   done()
+  exitAfter(2000)
 }
 
 /**
@@ -116,10 +142,11 @@ export async function relayCommand(ctx: CliContext, argv: string[]): Promise<voi
     : undefined
   printEndpoints(ctx, stack, dashboard?.server.url)
   await untilSignal()
-  const done = ctx.out.step('Stopping the relay')
+  const done = ctx.out.step('Stopping the relay (Ctrl-C again exits at once)')
   await dashboard?.stop()
   await stack.stop()
   done()
+  exitAfter(2000)
 }
 
 /**
@@ -134,7 +161,19 @@ export function printEndpoints(ctx: CliContext, stack: Stack, dashboard?: string
   ctx.out.info(`KeyRegistry    ${stack.deployment.keyRegistry}`)
   ctx.out.info(`MessageAnchor  ${stack.deployment.messageAnchor}`)
   ctx.out.info(`relay          ${stack.relay.url}`)
+  const sponsor = stack.relay.sponsor
+  if (sponsor) {
+    const p = sponsor.policy
+    ctx.out.info(
+      `sponsor        ${sponsorUrlOf(stack.relay.url)} pays registrations from ${sponsor.account} ` +
+        `(${p.perAccount}/account and ${p.perIp}/IP per ${p.windowMs / 60_000} min, ${formatEther(p.dailyBudgetWei)} ETH/day)`,
+    )
+  }
   ctx.out.info(`home           ${ctx.home}`)
+  ctx.out.info(`deployment     ${ctx.deploymentFile}`)
+  ctx.out.info('')
+  ctx.out.info('Another user (their own --home) joins with:')
+  ctx.out.info(`  ${joinLine(ctx, stack)}`)
   ctx.out.info('')
   ctx.out.info('Ctrl-C stops everything.')
   ctx.out.result({
@@ -145,5 +184,18 @@ export function printEndpoints(ctx: CliContext, stack: Stack, dashboard?: string
     chainId: stack.deployment.chainId,
     keyRegistry: stack.deployment.keyRegistry,
     messageAnchor: stack.deployment.messageAnchor,
+    deploymentFile: ctx.deploymentFile,
+    sponsor: stack.relay.sponsor ? sponsorUrlOf(stack.relay.url) : undefined,
+    join: joinLine(ctx, stack),
   })
+}
+
+/**
+ * The shell line another user types to use this stack: the chain, the relay and the deployment record.
+ *
+ * @example joinLine(ctx, stack) // 'export SEALPOST_RPC=http://127.0.0.1:8545 SEALPOST_RELAY=ws://… SEALPOST_DEPLOYMENT=…'
+ */
+export function joinLine(ctx: CliContext, stack: Stack): string {
+  const quote = (v: string) => (/^[\w@%+=:,./-]+$/.test(v) ? v : `'${v.replaceAll("'", "'\\''")}'`)
+  return `export SEALPOST_RPC=${quote(stack.rpc)} SEALPOST_RELAY=${quote(stack.relay.url)} SEALPOST_DEPLOYMENT=${quote(ctx.deploymentFile)}`
 }

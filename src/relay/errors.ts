@@ -61,3 +61,21 @@ export class RelayPublishError extends UsageError {
     })
   }
 }
+
+/**
+ * A part of a node (the relay server, its anchorer, the dashboard, the chain) did not stop within its deadline;
+ * shutdown went on without it. A warning: the process still exits, and SQLite stores are crash-safe.
+ *
+ * @example onWarning(new StopTimeoutError({ component: 'anchorer', deadlineMs: 5000 }))
+ */
+export class StopTimeoutError extends InternalError {
+  override name = 'StopTimeoutError' as const
+  readonly component: string
+  constructor({ component, deadlineMs }: { component: string; deadlineMs: number }) {
+    super(`The ${component} did not stop within ${deadlineMs} ms; shutting down without it.`, {
+      metaMessages: [`Component: ${component}`],
+      code: 'SEALPOST_STOP_TIMEOUT',
+    })
+    this.component = component
+  }
+}

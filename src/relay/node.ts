@@ -12,6 +12,7 @@ import { publishReceipts } from './publishReceipts.js'
 import { type RelayLimits, RelayServer } from './RelayServer.js'
 import { createSponsor, type Sponsor, type SponsorPolicy } from './sponsor.js'
 import { relayHttpHandler } from './sponsorHttp.js'
+import { stopWithin } from './stopWithin.js'
 
 /**
  * Options of `startRelayNode()`.
@@ -67,7 +68,15 @@ export type RelayNode = {
   publicClient: PublicClient
   /** The sponsor, when the node was given a sponsor account. */
   sponsor: Sponsor | undefined
-  stop(): Promise<void>
+  /**
+   * Stops the server (closing every WebSocket and HTTP connection), the anchorer, the watcher and the store. Each of
+   * the server and the anchorer gets `deadlineMs` (default 5000; an anchor transaction may be waiting for its
+   * block): past it, `onWarning` hears a `StopTimeoutError` and the stop goes on.
+   */
+  stop(options?: {
+    deadlineMs?: number | undefined
+    onWarning?: ((warning: Error) => void) | undefined
+  }): Promise<void>
 }
 
 /**
@@ -157,9 +166,9 @@ export async function startRelayNode(options: RelayNodeOptions): Promise<RelayNo
       watcher,
       publicClient,
       sponsor,
-      async stop() {
-        await started.stop()
-        await anchorer?.stop()
+      async stop({ deadlineMs = 5000, onWarning = () => {} } = {}) {
+        await stopWithin('relay server', deadlineMs, () => started.stop(), onWarning)
+        if (anchorer) await stopWithin('anchorer', deadlineMs, () => anchorer?.stop(), onWarning)
         watcher.stop()
         store.close()
       },
