@@ -75,6 +75,7 @@ describe('two accounts on a real chain', () => {
       ['body-hash', true],
       ['body-text', true],
       ['clock', true],
+      ['freshness', true],
       ['sequence', true],
     ])
     expect(msg?.report.mls).toMatchObject({ ciphersuite: 'MLS_256_XWING_AES256GCM_SHA512_Ed25519' })
