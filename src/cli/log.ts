@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Client } from '../client/Client.js'
-import { deviceExists, IdentityNotFoundError } from '../client/identity.js'
+import { deviceExists, IdentityNotFoundError, loadDevice } from '../client/identity.js'
 import { exportTranscript } from '../client/transcript.js'
 import { logExportSpec } from './commands.js'
 import type { CliContext } from './context.js'
@@ -25,6 +25,8 @@ export async function logCommand(ctx: CliContext, argv: string[]): Promise<void>
     throw new IdentityNotFoundError({ path: join(ctx.home, 'devices', values.device) })
   const account = await ctx.account()
   const deployment = await ctx.deployment()
+  // Unlocked once: the client runs with the keys, and the device key signs the export.
+  const keys = await loadDevice({ home: ctx.home, name: values.device, passphrase: ctx.passphrase() })
   const client = await Client.create({
     account,
     home: ctx.home,
@@ -32,6 +34,7 @@ export async function logCommand(ctx: CliContext, argv: string[]): Promise<void>
     deployment,
     passphrase: ctx.passphrase(),
     device: values.device,
+    keys,
   })
   try {
     const transcript = exportTranscript({
@@ -41,6 +44,8 @@ export async function logCommand(ctx: CliContext, argv: string[]): Promise<void>
       messageAnchor: deployment.messageAnchor,
       account: client.account,
       deviceId: client.deviceId,
+      signingKey: keys.signingKey,
+      block: await client.publicClient.getBlock(),
     })
     const text = `${JSON.stringify(transcript, null, 2)}\n`
     if (values.out) {

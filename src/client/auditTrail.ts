@@ -48,7 +48,7 @@ export type LogSigner = {
  * A signed log head or export as it travels in a log entry or a transcript: the statement's bytes and the signature,
  * both hex.
  *
- * @example const { statement, signature }: SignedLogHeadHex = signLogExport({ log, signer, block })
+ * @example const { statement, signature }: SignedLogHeadHex = signLogExport({ last: log.head(), signer, block })
  */
 export type SignedLogHeadHex = { statement: Hex; signature: Hex }
 
@@ -89,24 +89,24 @@ export function signLogHead({
 /**
  * Signs the export of a whole log: a log-export statement (type 3) over its last entry's index and hash, by the
  * log's own device, so a transcript truncated after export no longer matches it (see `verifyLogExport` in
- * `checkLogExport.ts`). `prev` is the last log head the device signed for anchoring, if any.
+ * `checkLogExport.ts`). `last` is the last exported entry (undefined for an empty log: nothing to sign); `prev` is the
+ * last log head the device signed for anchoring, if any.
  *
- * @example const { statement, signature } = signLogExport({ log, signer, block: await chain.recentBlock() })
+ * @example const { statement, signature } = signLogExport({ last: log.head(), signer, block: await chain.recentBlock() })
  */
 export function signLogExport({
-  log,
+  last,
   signer,
   block,
   prev,
 }: {
-  log: AuditLog
+  last: Pick<LogEntry, 'index' | 'hash'> | undefined
   signer: Omit<LogSigner, 'recentBlock'>
   block: { number: bigint; hash: Hex }
   prev?: { index: number; head: Hex } | undefined
 }): SignedLogHeadHex | undefined {
-  const head = log.head()
-  if (!head) return undefined
-  const signed = signLogHead({ kind: 'export', head, prev, signer, block })
+  if (!last) return undefined
+  const signed = signLogHead({ kind: 'export', head: last, prev, signer, block })
   return { statement: toHex(signed.bytes), signature: signed.signature }
 }
 

@@ -1,4 +1,6 @@
 /** The log's own integrity in a transcript: the hash chain, its signed heads (chained, never equivocating), and how much of it is pinned. */
+
+import type { LogHeadStatement } from '../protocol/logHeadStatement.js'
 import { checkLogEntry, LOG_GENESIS_HASH, type LogEntry } from '../store/auditLog.js'
 import type { SignedLogHeadHex } from './auditTrail.js'
 import { type LogOwner, type VerifiedLogHead, verifySignedLogHead } from './checkLogExport.js'
@@ -81,6 +83,8 @@ export type CheckLogHeadsParameters = {
   owner: LogOwner
   chain: ChainView
   add: AddCheck
+  /** The transcript's verified export statement, if any: a signed head past it may show the log was truncated. */
+  exported?: LogHeadStatement | undefined
 }
 
 /**
@@ -88,8 +92,10 @@ export type CheckLogHeadsParameters = {
  * hash, and each later one names a `prev` at or after the earlier one, so every later anchored head extends the
  * earlier ones. `equivocation`: every valid head the device signed (anchored in this transcript, or given as
  * evidence) agrees with this transcript's entries; two that disagree make a `LogEquivocationError` holding both
- * signed statements, which is returned (and reported) so the caller can surface it. A valid evidence head past the
- * transcript's end is reported as informational (the log continued after this transcript).
+ * signed statements, which is returned (and reported) so the caller can surface it. Against the verified `exported`
+ * statement: a head anchored in the transcript past the exported entry, or an evidence head past it that names an
+ * earlier block than the export's (signed before it), fails `export` ("log truncated after index k"); an evidence head
+ * past it naming the export's block or a later one is informational (the log continued after this transcript).
  *
  * @example const equivocation = await checkLogHeads({ entries, anchored, evidence, owner, chain, add })
  */
@@ -100,6 +106,7 @@ export async function checkLogHeads({
   owner,
   chain,
   add,
+  exported,
 }: CheckLogHeadsParameters): Promise<LogEquivocationError | undefined> {
   const heads = [...anchored].sort((a, b) => a.statement.logIndex - b.statement.logIndex)
   const onLog = (index: number, hash: string) => entries[index]?.hash.toLowerCase() === hash
@@ -140,8 +147,13 @@ export async function checkLogHeads({
     equivocation ??= error
     add(where, 'equivocation', false, `${error.shortMessage} ${error.metaMessages.join('; ')}`)
   }
-  for (const h of heads)
+  const truncated = (detail: string) =>
+    add(null, 'export', false, `log truncated after index ${exported?.logIndex}: ${detail}`)
+  for (const h of heads) {
     if (!onLog(h.statement.logIndex, h.statement.head)) conflict(h, h.entry, 'an anchored head')
+    if (exported && h.statement.logIndex > exported.logIndex)
+      truncated(`entry ${h.entry} anchors a head the device signed for entry ${h.statement.logIndex}`)
+  }
   let later: number | undefined
   for (const [n, item] of evidence.entries()) {
     const checked = await verifySignedLogHead({ signed: item, owner, chain })
@@ -154,9 +166,14 @@ export async function checkLogHeads({
       )
       continue
     }
-    const { logIndex, head, prev } = checked.statement
+    const { logIndex, head, prev, block } = checked.statement
     if (logIndex >= entries.length) {
-      later = Math.max(later ?? logIndex, logIndex)
+      // Signed for a later entry, naming a block before the export's: the log was already longer when exported.
+      if (exported && block.number < exported.block.number)
+        truncated(
+          `evidence ${n + 1} is a head the device signed for entry ${logIndex} in block ${block.number}, before this export (block ${exported.block.number})`,
+        )
+      else later = Math.max(later ?? logIndex, logIndex)
       if (prev !== undefined && prev.index < entries.length && !onLog(prev.index, prev.head))
         conflict(checked, null, `evidence ${n + 1} (its previous head)`)
       continue
@@ -168,7 +185,7 @@ export async function checkLogHeads({
       null,
       'equivocation',
       true,
-      `every signed head of this device agrees with this log${later === undefined ? '' : `; the device signed a later head (entry ${later}): the log continues after this transcript`}`,
+      `every signed head of this device agrees with this log${later === undefined ? '' : `; the device signed a later head (entry ${later})${exported ? ` after this export (block ${exported.block.number})` : ''}: the log continues after this transcript`}`,
     )
   return equivocation
 }

@@ -5,6 +5,7 @@ import { decodeLogHeadStatement, type LogHeadStatement, logHeadLeaf } from '../p
 import type { LogEntry } from '../store/auditLog.js'
 import type { SignedLogHeadHex } from './auditTrail.js'
 import { p256PublicKey } from './identity.js'
+import type { AddCheck } from './transcriptReport.js'
 import type { ChainView } from './verifyStatement.js'
 
 /**
@@ -79,6 +80,40 @@ export async function verifySignedLogHead({
 }
 
 /**
+ * Adds the transcript-wide `export` check: the transcript carries a log-export statement its device signed over its
+ * last entry ({@link verifyLogExport}); one without it fails (it could have been cut short anywhere). Returns the
+ * verified export statement, for comparing with the device's other signed heads.
+ *
+ * @example const exported = await checkExport({ entries, signed: transcript.export, owner, chain, add })
+ */
+export async function checkExport({
+  entries,
+  signed,
+  owner,
+  chain,
+  add,
+}: {
+  entries: readonly LogEntry[]
+  signed: SignedLogHeadHex | undefined
+  owner: LogOwner
+  chain: ChainView
+  add: AddCheck
+}): Promise<LogHeadStatement | undefined> {
+  if (signed === undefined) {
+    add(
+      null,
+      'export',
+      false,
+      "no export statement signed by the log's device: the transcript may have been cut short",
+    )
+    return undefined
+  }
+  const { ok, detail, head } = await verifyLogExport({ entries, signed, owner, chain })
+  add(null, 'export', ok, detail)
+  return ok ? head?.statement : undefined
+}
+
+/**
  * Verifies a transcript's export signature: a log-export statement (type 3) signed by the log's own device (see
  * {@link verifySignedLogHead}) whose `logIndex` is the last entry's index and whose `head` is its hash, so a
  * transcript with entries removed at the end (or all of them) no longer matches. Its `prev`, if any, must be an entry
@@ -106,11 +141,17 @@ export async function verifyLogExport({
   if (statement.kind !== 'export')
     return { ok: false, detail: 'the signed statement is a log head, not an export' }
   const last = entries.at(-1)
-  if (last === undefined || statement.logIndex !== entries.length - 1)
+  if (last === undefined || statement.logIndex > entries.length - 1)
     return {
       ok: false,
       head,
-      detail: `the export was signed at entry ${statement.logIndex}, the transcript has ${entries.length} entries (truncated or extended after export)`,
+      detail: `log truncated ${last === undefined ? 'to no entries' : `after index ${last.index}`}: the export was signed over entry ${statement.logIndex}`,
+    }
+  if (statement.logIndex < entries.length - 1)
+    return {
+      ok: false,
+      head,
+      detail: `entries added after export: the export was signed over entry ${statement.logIndex}, the transcript ends at entry ${entries.length - 1}`,
     }
   if (last.hash.toLowerCase() !== statement.head)
     return {

@@ -10,10 +10,14 @@ import { anchorRoot } from '../chain/messageAnchor.js'
 import { signRevokeDevice } from '../chain/registryAuthorizations.js'
 import { DeviceSigningKey } from '../crypto/p256.js'
 import { signStatement } from '../crypto/statementSignature.js'
+import { contentTypes } from '../protocol/content.js'
+import { logHeadLeaf } from '../protocol/logHeadStatement.js'
 import { buildMerkleTree, inclusionProof } from '../protocol/merkle.js'
 import { type Receipt, receiptToJson } from '../protocol/receipt.js'
-import { hashBody, type SignedStatement } from '../protocol/statement.js'
+import { recipientProof, recipientsRoot } from '../protocol/recipients.js'
+import { hashBodyV2, type SignedStatement } from '../protocol/statement.js'
 import { AuditLog, hashLogEntry, LOG_GENESIS_HASH, type LogEntry, messageLogData } from '../store/auditLog.js'
+import { type SignedLogHeadHex, signLogExport, signLogHead } from './auditTrail.js'
 import { DeploymentMismatchError } from './errors.js'
 import {
   exportTranscript,
@@ -26,9 +30,13 @@ import {
 } from './transcript.js'
 
 let ctx: ChainContext
-let alice: { account: LocalAccount; key: DeviceSigningKey; deviceId: Hex }
-let bob: { account: LocalAccount; key: DeviceSigningKey; deviceId: Hex }
+let alice: Party
+let bob: Party
 let transcript: Transcript
+/** The block Alice's export names (after every anchor of the fixture). */
+let exportBlock: { number: bigint; hash: Hex }
+/** The log head Alice's device signed and anchored (entry 5). */
+let anchoredHead: SignedLogHeadHex
 const conversation = bytesToHex(randomBytes(32))
 const rand32 = (): Hex => bytesToHex(randomBytes(32))
 
@@ -46,30 +54,50 @@ async function register(index: number) {
   return { account, key, deviceId }
 }
 
-async function sign(
-  who: { account: LocalAccount; key: DeviceSigningKey; deviceId: Hex },
-  seq: bigint,
-  body: string,
-  blockNumber?: bigint,
-): Promise<SignedStatement> {
+type Party = { account: LocalAccount; key: DeviceSigningKey; deviceId: Hex }
+
+/** A v2 statement of `who` in the Alice–Bob conversation (epoch 1, both accounts its recipients). */
+async function sign(who: Party, seq: bigint, body: string, blockNumber?: bigint): Promise<SignedStatement> {
   const block = await ctx.publicClient.getBlock(
     blockNumber === undefined ? { blockTag: 'latest' } : { blockNumber },
   )
   return signStatement({
     key: who.key,
     statement: {
+      version: 2,
       chainId: ctx.anvil.chainId,
+      registry: ctx.contracts.keyRegistry,
       from: who.account.address,
       device: who.deviceId,
       conversation,
+      epoch: 1n,
+      recipientsRoot: recipientsRoot(ctx.anvil.chainId, members()),
       seq,
       sentAt: Date.now(),
       block: { number: block.number, hash: block.hash },
-      bodyHash: hashBody(new TextEncoder().encode(body)),
+      bodyHash: hashBodyV2(contentTypes.text, new TextEncoder().encode(body)),
       salt: rand32(),
     },
   })
 }
+
+const members = () => [alice.account.address, bob.account.address]
+/** A message entry's data as Alice's log keeps it: with the proof that her account is among the recipients. */
+const logged = (signed: SignedStatement, body?: string) =>
+  messageLogData({
+    envelopeId: rand32(),
+    signed,
+    body,
+    recipients: recipientProof(ctx.anvil.chainId, members(), alice.account.address),
+  })
+/** Alice's device as the signer of her log's heads and exports. */
+const aliceSigner = () => ({
+  chainId: ctx.anvil.chainId,
+  registry: ctx.contracts.keyRegistry,
+  account: alice.account.address,
+  deviceId: alice.deviceId,
+  key: alice.key,
+})
 
 /** Anchors `leaves` (plus a random filler) as one batch and returns a real receipt for each. */
 async function anchor(leaves: Hex[]): Promise<Receipt[]> {
@@ -101,7 +129,10 @@ const verify = (t: unknown, extra: Partial<Parameters<typeof verifyTranscript>[0
 
 const copy = (): Transcript => structuredClone(transcript)
 
-/** What a forger with the log file can do: recompute every hash after an edit. */
+/**
+ * What the holder of the log file and of the device key can do after an edit: recompute every hash and sign a new
+ * export over the new last entry (so each test shows the check that still catches the edit).
+ */
 function rehash(t: Transcript): Transcript {
   let prevHash = LOG_GENESIS_HASH
   t.entries = t.entries.map((e, index) => {
@@ -110,6 +141,9 @@ function rehash(t: Transcript): Transcript {
     prevHash = hash
     return out
   })
+  const signed = signLogExport({ last: t.entries.at(-1), signer: aliceSigner(), block: exportBlock })
+  if (signed) t.export = signed
+  else delete t.export
   return t
 }
 
@@ -125,29 +159,35 @@ beforeAll(async () => {
   let clock = 1_700_000_000_000
   const log = new AuditLog({ db, now: () => clock++ })
   const s0 = await sign(alice, 1n, 'hello bob')
-  const e0 = log.append({
-    kind: 'sent',
-    data: messageLogData({ envelopeId: rand32(), signed: s0, body: 'hello bob' }),
-  })
+  const e0 = log.append({ kind: 'sent', data: logged(s0, 'hello bob') })
   const s1 = await sign(bob, 1n, 'hi alice ✓')
-  const e1 = log.append({
-    kind: 'received',
-    data: messageLogData({ envelopeId: rand32(), signed: s1, body: 'hi alice ✓' }),
-  })
+  const e1 = log.append({ kind: 'received', data: logged(s1, 'hi alice ✓') })
   log.append({ kind: 'rejected', data: { envelopeId: rand32(), code: 'SEALPOST_REPLAY', step: 'seq' } })
   const [r0, r1] = await anchor([e0.data.leaf as Hex, e1.data.leaf as Hex])
   log.append({ kind: 'receipt', data: { leaf: r0!.leaf, receipt: receiptToJson(r0!) } })
   log.append({ kind: 'receipt', data: { leaf: r1!.leaf, receipt: receiptToJson(r1!) } })
+  // Alice's device signs its head (entry 4) and the signed statement's leaf is anchored.
   const head = log.head()!
-  const [rh] = await anchor([head.hash])
+  const latest = await ctx.publicClient.getBlock({ blockTag: 'latest' })
+  const signedHead = signLogHead({
+    kind: 'head',
+    head,
+    prev: undefined,
+    signer: aliceSigner(),
+    block: { number: latest.number, hash: latest.hash },
+  })
+  anchoredHead = { statement: bytesToHex(signedHead.bytes), signature: signedHead.signature }
+  const [rh] = await anchor([logHeadLeaf(signedHead.bytes, signedHead.signature)])
   log.append({
     kind: 'log-anchor',
-    data: { index: head.index, head: head.hash, receipt: receiptToJson(rh!) },
+    data: { index: head.index, head: head.hash, ...anchoredHead, receipt: receiptToJson(rh!) },
   })
   const s6 = await sign(alice, 2n, 'unlogged body')
-  log.append({ kind: 'sent', data: messageLogData({ envelopeId: rand32(), signed: s6 }) })
+  log.append({ kind: 'sent', data: logged(s6) })
   expect(log.verifyChain()).toEqual({ ok: true })
 
+  const block = await ctx.publicClient.getBlock({ blockTag: 'latest' })
+  exportBlock = { number: block.number, hash: block.hash }
   transcript = exportTranscript({
     log,
     chainId: ctx.anvil.chainId,
@@ -155,6 +195,8 @@ beforeAll(async () => {
     messageAnchor: ctx.contracts.messageAnchor,
     account: alice.account.address,
     deviceId: alice.deviceId,
+    signingKey: alice.key,
+    block: exportBlock,
   })
   db.close()
 })
@@ -176,6 +218,7 @@ describe('exportTranscript / parseTranscript', () => {
       'log-anchor',
       'sent',
     ])
+    expect(transcript.export?.statement).toMatch(/^0x[0-9a-f]{404}$/)
     expect(parseTranscript(JSON.stringify(transcript))).toEqual(transcript)
   })
 
@@ -204,9 +247,16 @@ describe('verifyTranscript', () => {
       '- contracts',
       '- device',
       '- hash-chain',
+      '- export',
       '- statement-set',
-      ...['statement', 'sender', 'signature', 'key-valid', 'block', 'body', 'leaf'].map((c) => `0 ${c}`),
-      ...['statement', 'sender', 'signature', 'key-valid', 'block', 'body', 'leaf'].map((c) => `1 ${c}`),
+      '- log-chain',
+      '- equivocation',
+      ...['statement', 'sender', 'signature', 'key-valid', 'block', 'body', 'recipients', 'leaf'].map(
+        (c) => `0 ${c}`,
+      ),
+      ...['statement', 'sender', 'signature', 'key-valid', 'block', 'body', 'recipients', 'leaf'].map(
+        (c) => `1 ${c}`,
+      ),
       '2 rejected',
       '3 receipt-leaf',
       '3 receipt',
@@ -214,7 +264,9 @@ describe('verifyTranscript', () => {
       '4 receipt',
       '5 log-anchor',
       '5 receipt',
-      ...['statement', 'sender', 'signature', 'key-valid', 'block', 'leaf'].map((c) => `6 ${c}`),
+      ...['statement', 'sender', 'signature', 'key-valid', 'block', 'recipients', 'leaf'].map(
+        (c) => `6 ${c}`,
+      ),
       '- anchored-prefix',
     ])
     const lines = formatVerification(result)
@@ -232,11 +284,13 @@ describe('verifyTranscript', () => {
       [1, 'hash-chain'],
       [1, 'body'],
     ])
-    // A forger who recomputes the whole chain still fails the signed bodyHash, and the anchored head.
+    // A forger who recomputes the whole chain (and even re-signs the export) still fails the signed bodyHash, and
+    // the anchored head, which the device signed for the original entry 4.
     const forged = await verify(rehash(t))
     expect(failures(forged)).toEqual([
       [1, 'body'],
       [5, 'log-anchor'],
+      [5, 'equivocation'],
     ])
     expect(forged.checks.find((c) => c.entry === 5 && c.check === 'log-anchor')?.detail).toMatch(
       /^anchored head 0x[0-9a-f]{64} is not the hash of entry 4/,
@@ -246,8 +300,8 @@ describe('verifyTranscript', () => {
   test('an edited statement fails its signature and leaf', async () => {
     const t = copy()
     const hex = t.entries[0]!.data.statement as string
-    // Byte 100 is inside seq (offset 93..100): a different seq, same length.
-    const at = 2 + 2 * 100
+    // Byte 161 is the last byte of seq (offset 154..161 in v2): a different seq, same length.
+    const at = 2 + 2 * 161
     t.entries[0]!.data.statement =
       `${hex.slice(0, at)}${hex.slice(at, at + 2) === 'ff' ? '00' : 'ff'}${hex.slice(at + 2)}`
     const result = await verify(rehash(t))
@@ -256,6 +310,7 @@ describe('verifyTranscript', () => {
       [0, 'leaf'],
       [3, 'receipt-leaf'],
       [5, 'log-anchor'],
+      [5, 'equivocation'],
       // The edited seq is now above the next statement's (seq 2 at entry 6).
       [6, 'statement-set'],
     ])
@@ -263,7 +318,7 @@ describe('verifyTranscript', () => {
     expect(lines).toContain(
       '✗ entry 0 signature: signature does not verify under the key registered on chain',
     )
-    expect(lines.at(-1)).toMatch(/^✗ transcript does not verify \(5 of \d+ checks failed\)$/)
+    expect(lines.at(-1)).toMatch(/^✗ transcript does not verify \(6 of \d+ checks failed\)$/)
   })
 
   test('swapped entries fail the hash chain at both positions', async () => {
@@ -315,7 +370,7 @@ describe('verifyTranscript', () => {
     t.entries.push({
       ...t.entries[0]!,
       kind: 'sent',
-      data: messageLogData({ envelopeId: rand32(), signed: forged, body: 'I owe you 100 ETH' }),
+      data: logged(forged, 'I owe you 100 ETH'),
     })
     const result = await verify(rehash(t))
     expect(failures(result)).toEqual([[7, 'signature']])
@@ -326,7 +381,7 @@ describe('verifyTranscript', () => {
     const t = copy()
     t.entries.push({
       ...t.entries[1]!,
-      data: messageLogData({ envelopeId: rand32(), signed: early, body: 'backdated' }),
+      data: logged(early, 'backdated'),
     })
     const result = await verify(rehash(t))
     expect(failures(result)).toEqual([[7, 'key-valid']])
@@ -343,6 +398,7 @@ describe('verifyTranscript', () => {
     expect(failures(result)).toEqual([
       [1, 'sender'],
       [5, 'log-anchor'],
+      [5, 'equivocation'],
     ])
     expect(result.checks.find((c) => c.entry === 1 && c.check === 'sender')?.detail).toMatch(
       /^a sent entry must come from the transcript's device/,
@@ -413,7 +469,7 @@ describe('verifyTranscript', () => {
     const again = await sign(alice, 1n, 'hello again')
     replayed.entries.push({
       ...replayed.entries[0]!,
-      data: messageLogData({ envelopeId: rand32(), signed: again, body: 'hello again' }),
+      data: logged(again, 'hello again'),
     })
     const seq = await verify(rehash(replayed))
     expect(failures(seq)).toEqual([[7, 'statement-set']])
@@ -431,9 +487,12 @@ describe('verifyTranscript', () => {
 
   test('the transcript device must belong to the transcript account', async () => {
     const result = await verify({ ...copy(), deviceId: bob.deviceId })
+    // Alice's device signed the export and the anchored head, not this one.
     expect(failures(result)).toEqual([
       [null, 'device'],
+      [null, 'export'],
       [0, 'sender'],
+      [5, 'log-anchor'],
       [6, 'sender'],
     ])
   })
@@ -476,5 +535,83 @@ describe('verifyTranscript', () => {
     } finally {
       await ctx.revert(snapshot)
     }
+  })
+})
+
+describe("the export signed by the log's device", () => {
+  const exportCheck = (r: TranscriptVerification) => r.checks.filter((c) => c.check === 'export')
+
+  test('covers exactly the entries: one cut short, emptied or without the export fails export', async () => {
+    expect(exportCheck(await verify(copy()))[0]?.detail).toMatch(
+      /^signed by device 0x[0-9a-f]{8}… at block \d+ over entries 0\.\.6$/,
+    )
+    const cut = copy()
+    cut.entries.pop()
+    const r = await verify(cut)
+    expect(failures(r)).toEqual([[null, 'export']])
+    expect(exportCheck(r)[0]?.detail).toBe('log truncated after index 5: the export was signed over entry 6')
+    expect(r.error).toMatchObject({ code: 'SEALPOST_TRANSCRIPT_INVALID', check: 'export', entry: null })
+
+    const emptied = await verify({ ...copy(), entries: [] })
+    expect(failures(emptied)).toEqual([[null, 'export']])
+    expect(exportCheck(emptied)[0]?.detail).toBe(
+      'log truncated to no entries: the export was signed over entry 6',
+    )
+
+    const unsigned = copy()
+    delete unsigned.export
+    const none = await verify(unsigned)
+    expect(failures(none)).toEqual([[null, 'export']])
+    expect(exportCheck(none)[0]?.detail).toMatch(/^no export statement signed by the log's device/)
+  })
+
+  test("an export signed by another device's key, or a log head given as the export, fails export", async () => {
+    const forged = copy()
+    forged.export = signLogExport({
+      last: forged.entries.at(-1),
+      signer: { ...aliceSigner(), key: bob.key },
+      block: exportBlock,
+    })!
+    const r = await verify(forged)
+    expect(failures(r)).toEqual([[null, 'export']])
+    expect(exportCheck(r)[0]?.detail).toBe(
+      "export signature: signature does not verify under the device's registered key",
+    )
+    const head = await verify({ ...copy(), export: anchoredHead })
+    expect(failures(head)).toEqual([[null, 'export']])
+    expect(exportCheck(head)[0]?.detail).toBe('the signed statement is a log head, not an export')
+  })
+
+  test('the device cutting its own log and re-signing the export is caught by a head it signed before', async () => {
+    const cut = copy()
+    cut.entries = cut.entries.slice(0, 4)
+    cut.export = signLogExport({ last: cut.entries.at(-1), signer: aliceSigner(), block: exportBlock })!
+    // Alone it verifies: nothing in it pins what came after entry 3.
+    expect(failures(await verify(cut))).toEqual([])
+    // Held against the head the device signed for entry 4 (before the export's block), it is a truncation.
+    const held = await verify(cut, { evidence: [anchoredHead] })
+    expect(failures(held)).toEqual([[null, 'export']])
+    expect(held.checks.find((c) => !c.ok)?.detail).toMatch(
+      /^log truncated after index 3: evidence 1 is a head the device signed for entry 4 in block \d+, before this export \(block \d+\)$/,
+    )
+
+    // A head for a later entry naming a later block than the export's: the log went on after it (informational).
+    await anchor([rand32()])
+    const latest = await ctx.publicClient.getBlock({ blockTag: 'latest' })
+    expect(latest.number).toBeGreaterThan(exportBlock.number)
+    const later = signLogHead({
+      kind: 'head',
+      head: { index: 9, hash: rand32() },
+      prev: undefined,
+      signer: aliceSigner(),
+      block: { number: latest.number, hash: latest.hash },
+    })
+    const went = await verify(copy(), {
+      evidence: [{ statement: bytesToHex(later.bytes), signature: later.signature }],
+    })
+    expect(failures(went)).toEqual([])
+    expect(went.checks.find((c) => c.check === 'equivocation')?.detail).toMatch(
+      /; the device signed a later head \(entry 9\) after this export \(block \d+\): the log continues after this transcript$/,
+    )
   })
 })

@@ -1,6 +1,8 @@
 /** Transcript export of a device's audit log; parsing, verifying and formatting are re-exported from their rooms. */
 import { type Address, getAddress, type Hex } from 'viem'
-import type { AuditLog } from '../store/auditLog.js'
+import type { DeviceSigningKey } from '../crypto/p256.js'
+import type { AuditLog, LogAnchorLogData } from '../store/auditLog.js'
+import { signLogExport } from './auditTrail.js'
 import { parseTranscript, TRANSCRIPT_VERSION, type Transcript } from './transcriptFormat.js'
 
 export { TranscriptFormatError } from './errors.js'
@@ -9,7 +11,12 @@ export { parseTranscript, TRANSCRIPT_VERSION, type Transcript } from './transcri
 export type { TranscriptCheck, TranscriptCheckName, TranscriptVerification } from './transcriptReport.js'
 export { type VerifyTranscriptParameters, verifyTranscript } from './verifyTranscript.js'
 
-/** Inputs to `exportTranscript`. @example const p: ExportTranscriptParameters = { log, chainId: 31337, keyRegistry, messageAnchor, account, deviceId } */
+/**
+ * Inputs to `exportTranscript`: the log, its deployment and owner, and what signs the export (the device's P-256 key
+ * and a recent block, as for log heads).
+ *
+ * @example const p: ExportTranscriptParameters = { log, chainId: 31337, keyRegistry, messageAnchor, account, deviceId, signingKey, block }
+ */
 export type ExportTranscriptParameters = {
   log: AuditLog
   chainId: number
@@ -17,15 +24,23 @@ export type ExportTranscriptParameters = {
   messageAnchor: Address
   account: Address
   deviceId: Hex
+  /** The log's device key: it signs the export statement. */
+  signingKey: DeviceSigningKey
+  /** A recent block of the chain (`publicClient.getBlock()`), named by the export statement. */
+  block: { number: bigint; hash: Hex }
   /** Export time (unix ms); default `Date.now()`. */
   exportedAt?: number | undefined
 }
 
 /**
- * Exports the whole log (entries are hash-chained from index 0, so the export is never partial). Serialise it
- * with `JSON.stringify`; every value is already JSON.
+ * Exports the whole log (entries are hash-chained from index 0, so the export is never partial) with the log-export
+ * statement its device signs over the last entry (`signLogExport`; its previous head is the last anchored one), so
+ * a transcript cut short after export no longer verifies. An empty log has nothing to sign and gets no export
+ * statement. Serialise it with `JSON.stringify`; every value is already JSON.
  *
- * @example writeFileSync('transcript.json', JSON.stringify(exportTranscript({ log, ...deployment, account, deviceId }), null, 2))
+ * @example
+ * const block = await publicClient.getBlock()
+ * writeFileSync('transcript.json', JSON.stringify(exportTranscript({ log, ...deployment, account, deviceId, signingKey, block }), null, 2))
  */
 export function exportTranscript({
   log,
@@ -34,8 +49,18 @@ export function exportTranscript({
   messageAnchor,
   account,
   deviceId,
+  signingKey,
+  block,
   exportedAt = Date.now(),
 }: ExportTranscriptParameters): Transcript {
+  const entries = log.entries()
+  const anchor = entries.findLast((e) => e.kind === 'log-anchor')?.data as LogAnchorLogData | undefined
+  const signed = signLogExport({
+    last: entries.at(-1),
+    signer: { chainId, registry: keyRegistry, account, deviceId, key: signingKey },
+    block: { number: block.number, hash: block.hash },
+    prev: anchor && { index: anchor.index, head: anchor.head },
+  })
   return parseTranscript({
     version: TRANSCRIPT_VERSION,
     chainId,
@@ -44,6 +69,7 @@ export function exportTranscript({
     account: getAddress(account),
     deviceId: deviceId.toLowerCase() as Hex,
     exportedAt,
-    entries: log.entries(),
+    ...(signed === undefined ? {} : { export: signed }),
+    entries,
   })
 }

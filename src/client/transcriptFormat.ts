@@ -3,6 +3,7 @@ import { type Address, getAddress, type Hex } from 'viem'
 import { z } from 'zod'
 import type { JsonObject } from '../protocol/canonicalJson.js'
 import { LOG_KINDS, type LogEntry } from '../store/auditLog.js'
+import type { SignedLogHeadHex } from './auditTrail.js'
 import { JsonSyntaxError, TranscriptFormatError } from './errors.js'
 import { parseStrictJson } from './strictJson.js'
 
@@ -21,6 +22,11 @@ export type Transcript = {
   deviceId: Hex
   /** Unix milliseconds. */
   exportedAt: number
+  /**
+   * The log-export statement (§12.7, type 3) the device signed over its last entry: a transcript with entries removed
+   * at its end no longer matches it. Absent only in transcripts that cannot verify (check `export` fails).
+   */
+  export?: SignedLogHeadHex
   entries: LogEntry[]
 }
 
@@ -48,6 +54,13 @@ const transcriptSchema = z
     account: address,
     deviceId: hex32,
     exportedAt: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    export: z
+      .object({
+        statement: z.string().regex(/^0x[0-9a-fA-F]{404}$/),
+        signature: z.string().regex(/^0x[0-9a-fA-F]{128}$/),
+      })
+      .strict()
+      .optional(),
     entries: z.array(entrySchema),
   })
   .strict()
@@ -77,14 +90,17 @@ export function parseTranscript(value: unknown): Transcript {
     const issue = parsed.error.issues[0]
     throw new TranscriptFormatError({ path: issue?.path ?? [], reason: issue?.message ?? 'invalid' })
   }
-  const t = parsed.data
+  const { entries, export: exported, ...t } = parsed.data
   return {
     ...t,
     keyRegistry: getAddress(t.keyRegistry),
     messageAnchor: getAddress(t.messageAnchor),
     account: getAddress(t.account),
     deviceId: t.deviceId as Hex,
-    entries: t.entries.map((e) => ({
+    ...(exported === undefined
+      ? {}
+      : { export: { statement: exported.statement as Hex, signature: exported.signature as Hex } }),
+    entries: entries.map((e) => ({
       ...e,
       data: e.data as JsonObject,
       prevHash: e.prevHash as Hex,

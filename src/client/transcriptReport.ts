@@ -3,9 +3,10 @@ import type { Address } from 'viem'
 import { TranscriptVerificationError } from './errors.js'
 
 /**
- * Names of the transcript checks. Transcript-wide: `format`, `chain`, `contracts`, `device`, `hash-chain`,
- * `statement-set` (also per entry, for a duplicate or out-of-order statement), `anchored-prefix`. Per
- * `sent`/`received` entry: `statement`, `sender`, `signature`, `key-valid`, `block`, `body`, `leaf`. Per `receipt`
+ * Names of the transcript checks. Transcript-wide: `format`, `chain`, `contracts`, `device`, `hash-chain`, `export`
+ * (the device's signed export covers exactly the entries; a later signed head shows truncation), `statement-set`
+ * (also per entry, for a duplicate or out-of-order statement), `log-chain`, `equivocation`, `anchored-prefix`. Per
+ * `sent`/`received` entry: `statement`, `sender`, `signature`, `key-valid`, `block`, `body`, `recipients`, `leaf`. Per `receipt`
  * entry: `receipt-leaf`, `receipt`. Per `log-anchor` entry: `log-anchor`, `receipt`. Per `rejected` entry:
  * `rejected` (informational).
  *
@@ -17,6 +18,7 @@ export type TranscriptCheckName =
   | 'contracts'
   | 'device'
   | 'hash-chain'
+  | 'export'
   | 'statement-set'
   | 'anchored-prefix'
   | 'statement'

@@ -3,7 +3,7 @@ import type { Client } from 'viem'
 import type { Statement } from '../protocol/statement.js'
 import type { SignedLogHeadHex } from './auditTrail.js'
 import { type AnchoredPrefix, checkHashChain, checkLogHeads, reportAnchoredPrefix } from './checkLogChain.js'
-import type { LogOwner, VerifiedLogHead } from './checkLogExport.js'
+import { checkExport, type LogOwner, type VerifiedLogHead } from './checkLogExport.js'
 import { checkMessageEntry } from './checkMessageEntry.js'
 import { checkReceiptEntry } from './checkReceiptEntry.js'
 import { checkStatementSet, type LoggedStatement } from './checkStatementSet.js'
@@ -43,8 +43,10 @@ const READ_CONCURRENCY = 8
  *    transcript's chain is the trusted one and the RPC serves it), `contracts` (the transcript names the trusted
  *    KeyRegistry and MessageAnchor, which hold Sealpost code), `device` (the transcript's device is registered to its
  *    account, read on chain). A failure of `format`, `chain` or `contracts` stops verification;
- * 2. `hash-chain`: every entry's index, prevHash and hash (one failing check per broken entry);
- * 3. per `sent`/`received` entry: the 213-byte statement decodes and matches the entry's conversation; the
+ * 2. `hash-chain`: every entry's index, prevHash and hash (one failing check per broken entry); `export`: the
+ *    transcript carries a log-export statement signed by its device (key valid at its block) over exactly its last
+ *    entry (index and hash), so entries removed at the end (or all of them) fail;
+ * 3. per `sent`/`received` entry: the statement decodes and matches the entry's conversation; the
  *    statement's device is registered on chain to `from` (and, for `sent`, is the transcript's own device);
  *    the P-256 signature verifies under the key read from KeyRegistry (never from the transcript); the key was
  *    valid at the statement's block (`isValidAt`); that block's hash is the chain's; `bodyHash` matches the
@@ -56,7 +58,9 @@ const READ_CONCURRENCY = 8
  *    the earlier entry and its hash, the receipt is for the signed statement's leaf, and `verifyReceipt` passes.
  *    `anchored-prefix` then says how much of the log is pinned on chain; `log-chain`: each anchored head extends the
  *    one before; `equivocation`: no head the device signed (anchored here, or in `evidence`) disagrees with the
- *    entries (a rewrite by the device itself is found this way, with both heads as evidence).
+ *    entries (a rewrite by the device itself is found this way, with both heads as evidence); a head anchored here, or
+ *    given as evidence naming a block before the export's, for an entry past the exported one fails `export` ("log
+ *    truncated after index k").
  *
  * A tampered transcript fails with checks naming the entry index and why, and `error` names the first failure as a
  * typed error. Throws only when the chain cannot be read (`RpcUnreachableError`, `ChainRequestError`).
@@ -98,9 +102,16 @@ export async function verifyTranscript({
   })
   if (!chain) return done(mismatch)
 
-  // 2. Hash chain.
+  // 2. Hash chain, and the export the device signed over its end.
   const { entries } = transcript
   const chainBroken = checkHashChain(entries, add)
+  const owner: LogOwner = {
+    chainId: transcript.chainId,
+    registry: transcript.keyRegistry,
+    account: transcript.account,
+    deviceId: transcript.deviceId,
+  }
+  const exported = await checkExport({ entries, signed: transcript.export, owner, chain, add })
 
   // 3. Statements, first: receipts are bound to their leaves.
   const statementLeaves = new Map<string, { entry: number; statement: Statement }>()
@@ -119,12 +130,6 @@ export async function verifyTranscript({
   // 4–5. Receipts and log anchors (and the informational rejections).
   let prefix: AnchoredPrefix | undefined
   const signedHeads: (VerifiedLogHead & { entry: number })[] = []
-  const owner: LogOwner = {
-    chainId: transcript.chainId,
-    registry: transcript.keyRegistry,
-    account: transcript.account,
-    deviceId: transcript.deviceId,
-  }
   await forEachLimit([...entries.entries()], READ_CONCURRENCY, async ([index, entry]) => {
     if (entry.kind === 'rejected') {
       const { envelopeId, code, step } = entry.data
@@ -151,7 +156,15 @@ export async function verifyTranscript({
     if (signedHead) signedHeads.push({ ...signedHead, entry: index })
   })
   if (!chainBroken) reportAnchoredPrefix(entries.length, prefix, add)
-  const equivocation = await checkLogHeads({ entries, anchored: signedHeads, evidence, owner, chain, add })
+  const equivocation = await checkLogHeads({
+    entries,
+    anchored: signedHeads,
+    evidence,
+    owner,
+    chain,
+    add,
+    exported,
+  })
   return equivocation ? done(equivocation) : done()
 }
 

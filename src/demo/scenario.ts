@@ -5,6 +5,7 @@ import { createPublicClient, type Hex, http, type PublicClient } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import type { Client, ReceivedMessage, SentMessage } from '../client/Client.js'
 import { KeyRevokedError, MlsRejectedError, ReplayError, StaleSequenceError } from '../client/errors.js'
+import { loadDevice } from '../client/identity.js'
 import { exportTranscript, formatVerification, verifyTranscript } from '../client/transcript.js'
 import { verifyReceipt } from '../client/verifyReceipt.js'
 import { EnvelopeIdMismatchError } from '../protocol/envelope.js'
@@ -15,7 +16,14 @@ import {
   sealWithRevokedDevice,
   tamperCiphertext,
 } from './attacks.js'
-import { connectParty, type DemoNetwork, type DemoParty, openOffline, registerOffline } from './parties.js'
+import {
+  connectParty,
+  DEMO_PASSPHRASE,
+  type DemoNetwork,
+  type DemoParty,
+  openOffline,
+  registerOffline,
+} from './parties.js'
 import { type DemoReport, expectRejection } from './report.js'
 import {
   nextMessage,
@@ -238,6 +246,8 @@ export async function runDemoScenario({ network, keys, report }: DemoScenarioPar
     const head = await aliceClient.anchorLogHead()
     await untilLogAnchored(aliceClient, head as Hex, 45_000)
     done()
+    // Alice's device signs the export (over its last entry), so a copy cut short afterwards no longer verifies.
+    const aliceKeys = await loadDevice({ home: join(network.dir, alice.name), passphrase: DEMO_PASSPHRASE })
     const transcript = exportTranscript({
       log: aliceClient.log,
       chainId: deployment.chainId,
@@ -245,6 +255,8 @@ export async function runDemoScenario({ network, keys, report }: DemoScenarioPar
       messageAnchor: deployment.messageAnchor,
       account: aliceClient.account,
       deviceId: aliceClient.deviceId,
+      signingKey: aliceKeys.signingKey,
+      block: await publicClient.getBlock(),
     })
     writeFileSync(join(network.dir, 'alice.transcript.json'), JSON.stringify(transcript, null, 2))
     const verified = await verifyTranscript({ transcript, publicClient, deployment })

@@ -196,7 +196,14 @@ beforeAll(async () => {
   await until('the signed log head to be anchored', () =>
     bob.log.entries({ kind: 'log-anchor' }).some((e) => (e.data as { head: Hex }).head === head),
   )
-  honest = exportTranscript({ log: bob.log, ...trusted, account: bob.account, deviceId: bob.deviceId })
+  honest = exportTranscript({
+    log: bob.log,
+    ...trusted,
+    account: bob.account,
+    deviceId: bob.deviceId,
+    signingKey: bobKeys.signingKey,
+    block: await ctx.publicClient.getBlock(),
+  })
 }, 120_000)
 
 afterAll(async () => {
@@ -265,6 +272,8 @@ describe('attack 5: rewriting history and splicing statements', () => {
       ...trusted,
       account: mallory.account,
       deviceId: mallory.deviceId,
+      signingKey: malloryKeys.signingKey,
+      block: await ctx.publicClient.getBlock(),
     })
     const stolen = honest.entries.find((e) => e.kind === 'received')!
     const at = own.entries.at(-1)?.at ?? stolen.at
@@ -308,6 +317,8 @@ describe('attack 7: a body that is not valid UTF-8', () => {
       ...trusted,
       account: bob.account,
       deviceId: bob.deviceId,
+      signingKey: bobKeys.signingKey,
+      block: await ctx.publicClient.getBlock(),
     })
     expect(transcript.entries.at(-1)?.data.body).toBe('\uFEFFgrüße ✓')
     const result = await verify(transcript)

@@ -20,6 +20,7 @@ import { DeviceSigningKey } from '../../src/crypto/p256.js'
 import { signStatement } from '../../src/crypto/statementSignature.js'
 import { buildMerkleTree, inclusionProof } from '../../src/protocol/merkle.js'
 import { type Receipt, receiptFromJson, receiptToJson } from '../../src/protocol/receipt.js'
+import { recipientProof } from '../../src/protocol/recipients.js'
 import { decodeStatement } from '../../src/protocol/statement.js'
 import { AuditLog, messageLogData } from '../../src/store/auditLog.js'
 import { compileTestContracts, deployTestContract } from '../utils/testContracts.js'
@@ -81,6 +82,8 @@ async function forge(): Promise<Transcript> {
       envelopeId: rand32(),
       signed,
       body: typeof real.data.body === 'string' ? real.data.body : undefined,
+      // Alice is among the statement's recipients (the conversation is Alice and Bob).
+      recipients: recipientProof(fx.trusted.chainId, [fx.alice.account, fx.bob.account], fx.alice.account),
     }),
   })
   const transcript = exportTranscript({
@@ -90,6 +93,8 @@ async function forge(): Promise<Transcript> {
     messageAnchor: fx.trusted.messageAnchor,
     account: fx.alice.account,
     deviceId: forgedDevice,
+    signingKey: key,
+    block: await fx.ctx.publicClient.getBlock(),
   })
   db.close()
   return transcript
@@ -135,7 +140,8 @@ describe('attack 3: evidence naming a look-alike deployment', () => {
     expect(pinned.checks.find((c) => c.check === 'contracts')?.detail).toBe(
       `transcript names KeyRegistry ${lookalike}, the trusted deployment's is ${fx.trusted.keyRegistry}`,
     )
-    // Naming the real registry instead does not help: the forged device is nobody's there.
+    // Naming the real registry instead does not help: the forged device is nobody's there, and the v2 statement (like
+    // the export) is signed for the look-alike registry.
     const renamed = await verifyTranscript({
       transcript: { ...forged, keyRegistry: fx.trusted.keyRegistry },
       publicClient,
@@ -143,7 +149,8 @@ describe('attack 3: evidence naming a look-alike deployment', () => {
     })
     expect(failures(renamed)).toEqual([
       [null, 'device'],
-      [0, 'sender'],
+      [null, 'export'],
+      [0, 'statement'],
     ])
     // The honest transcript verifies against the pinned deployment.
     const honest = await verifyTranscript({ transcript: fx.transcript, publicClient, deployment: fx.trusted })

@@ -6,6 +6,7 @@ import { getAddress, type Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import type { Client } from '../../src/client/Client.js'
 import { connectClient } from '../../src/client/connect.js'
+import { type DeviceKeys, loadDevice } from '../../src/client/identity.js'
 import { exportTranscript, type Transcript } from '../../src/client/transcript.js'
 import type { TrustedDeployment } from '../../src/client/transcriptReport.js'
 import { tamperCiphertext } from '../../src/demo/attacks.js'
@@ -24,11 +25,13 @@ export type TranscriptFixture = {
   node: RelayNode
   alice: Client
   bob: Client
+  /** Bob's unlocked device keys (his device signs his log's heads and its export). */
+  bobKeys: DeviceKeys
   /** The deployment every verifier here pins. */
   trusted: TrustedDeployment
   /**
    * Bob's log: received ×2 (Alice), sent (reply), rejected (a replay), receipts, a log-anchor, then an unanchored tail
-   * (received, sent).
+   * (received, sent); its export is signed by Bob's device over the last entry.
    */
   transcript: Transcript
   stop(): Promise<void>
@@ -93,6 +96,7 @@ export async function transcriptFixture(): Promise<TranscriptFixture> {
   try {
     const alice = await connect(1)
     const bob = await connect(2)
+    const bobKeys = await loadDevice({ home: homes.at(-1)!, passphrase: testPassphrase })
     const joined = new Promise<void>((resolve) => bob.events.once('joined', () => resolve()))
     const chat = await alice.conversations.open(bob.account)
     await joined
@@ -126,8 +130,10 @@ export async function transcriptFixture(): Promise<TranscriptFixture> {
       ...trusted,
       account: bob.account,
       deviceId: bob.deviceId,
+      signingKey: bobKeys.signingKey,
+      block: await ctx.publicClient.getBlock(),
     })
-    return { ctx, net, node, alice, bob, trusted, transcript, stop }
+    return { ctx, net, node, alice, bob, bobKeys, trusted, transcript, stop }
   } catch (err) {
     await stop()
     throw err
