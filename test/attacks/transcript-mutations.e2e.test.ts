@@ -1,6 +1,7 @@
 // Issue 9, transcript findings: a run of mutations of a real exported transcript must never verify, never throw, and
 // always fail with a named check and a typed error. Covers the reviewer's classes (duplicate statements in the
-// unanchored tail, an early exportedAt, duplicate JSON keys, null) plus field- and byte-level mutations of every kind.
+// unanchored tail, an early exportedAt, duplicate JSON keys, null, the last entry deleted, entries emptied) plus field-
+// and byte-level mutations of every kind.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { verifyTranscript } from '../../src/client/transcript.js'
 import type { Transcript } from '../../src/client/transcriptFormat.js'
@@ -30,7 +31,10 @@ const CHECKS: TranscriptCheckName[] = [
   'contracts',
   'device',
   'hash-chain',
+  'export',
   'statement-set',
+  'log-chain',
+  'equivocation',
   'anchored-prefix',
   'statement',
   'sender',
@@ -38,6 +42,7 @@ const CHECKS: TranscriptCheckName[] = [
   'key-valid',
   'block',
   'body',
+  'recipients',
   'leaf',
   'receipt-leaf',
   'receipt',
@@ -325,6 +330,42 @@ function mutations(): Mutation[] {
     edit((t) => (data(t, at.rejected).code = 'SEALPOST_NOTHING'), true),
     'log-anchor',
   )
+  // Cut short after export (the hash chain of what is left is intact): the export signed over the last entry catches it.
+  add(
+    'the last entry deleted',
+    edit((t) => t.entries.pop()),
+    'export',
+  )
+  add(
+    'entries emptied',
+    edit((t) => (t.entries = [])),
+    'export',
+  )
+  add(
+    'the tail after the anchor deleted',
+    edit((t) => t.entries.splice(at.logAnchor + 1)),
+    'export',
+  )
+  add(
+    'the export statement removed',
+    edit((t) => Reflect.deleteProperty(t, 'export')),
+    'export',
+  )
+  add(
+    'the export signature flipped',
+    edit((t) => (t.export!.signature = flipHex(t.export!.signature, 9) as never)),
+    'export',
+  )
+  add(
+    'the export statement flipped in its head',
+    edit((t) => (t.export!.statement = flipHex(t.export!.statement, 2 * 90 + 3) as never)),
+    'export',
+  )
+  add(
+    'an entry appended after export',
+    edit((t) => t.entries.push({ ...t.entries[at.rejected]! }), true),
+    'export',
+  )
   add(
     'an entry inserted into the pinned prefix, re-hashed',
     edit((t) => t.entries.splice(0, 0, { ...t.entries[at.rejected]! }), true),
@@ -417,7 +458,7 @@ function mutations(): Mutation[] {
   )
 
   // Byte level: one byte of the compact JSON changed (XOR 1, never a mere change of case), anywhere but the value of
-  // exportedAt, which nothing signs yet.
+  // exportedAt, which nothing signs (the export statement names a block, not a time).
   const exported = text.indexOf('"exportedAt":')
   const exportedEnd = text.indexOf(',', exported)
   let seed = 0x5eed
