@@ -35,6 +35,22 @@ test('expectRejection passes on the expected error and fails on acceptance or an
   expect(report.summary().ok).toBe(false)
 })
 
+test('expectRejection with a list passes on any of its errors and names them all on acceptance', async () => {
+  const report = createDemoReport(quiet().out)
+  const either = [ReplayError, StaleSequenceError] as const
+  await expectRejection(
+    report,
+    'stale',
+    () => Promise.reject(new StaleSequenceError({ seq: 1n, last: 3n })),
+    either,
+  )
+  await expectRejection(report, 'accepted', () => Promise.resolve(), either)
+  expect(report.summary().steps).toEqual([
+    { name: 'stale', ok: true, detail: 'rejected with StaleSequenceError [SEALPOST_STALE_SEQ]' },
+    { name: 'accepted', ok: false, detail: 'accepted, but ReplayError or StaleSequenceError was expected' },
+  ])
+})
+
 test('the summary is ok only with at least one step and no failure', () => {
   const report = createDemoReport(quiet().out)
   expect(report.summary().ok).toBe(false)

@@ -58,7 +58,15 @@ export function createDemoReport(out: DemoOutput): DemoReport {
 }
 
 /**
- * Runs `attempt`, which must fail with `expected`, and records the outcome: the step passes only on that error.
+ * An error class a demo step expects.
+ *
+ * @example const expected: ExpectedError = ReplayError
+ */
+export type ExpectedError = abstract new (...args: never[]) => BaseError
+
+/**
+ * Runs `attempt`, which must fail with `expected` (or one of them), and records the outcome: the step passes only on
+ * such an error.
  *
  * @example await expectRejection(report, 'replayed envelope', () => bob.receive(old), ReplayError)
  */
@@ -66,13 +74,14 @@ export async function expectRejection(
   report: DemoReport,
   name: string,
   attempt: () => Promise<unknown>,
-  expected: abstract new (...args: never[]) => BaseError,
+  expected: ExpectedError | readonly ExpectedError[],
 ): Promise<void> {
+  const classes: readonly ExpectedError[] = Array.isArray(expected) ? expected : [expected as ExpectedError]
   try {
     await attempt()
-    report.record(name, false, `accepted, but ${expected.name} was expected`)
+    report.record(name, false, `accepted, but ${classes.map((c) => c.name).join(' or ')} was expected`)
   } catch (err) {
-    const ok = err instanceof expected
+    const ok = classes.some((c) => err instanceof c)
     const e = err as BaseError
     report.record(
       name,

@@ -4,7 +4,13 @@ import { join } from 'node:path'
 import { createPublicClient, type Hex, http, type PublicClient } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import type { Client, ReceivedMessage, SentMessage } from '../client/Client.js'
-import { KeyRevokedError, MlsRejectedError, ReplayError, StaleSequenceError } from '../client/errors.js'
+import {
+  KeyRevokedError,
+  MlsRejectedError,
+  ReplayError,
+  SenderRemovedError,
+  StaleSequenceError,
+} from '../client/errors.js'
 import { loadDevice } from '../client/identity.js'
 import { exportTranscript, formatVerification, verifyTranscript } from '../client/transcript.js'
 import { verifyReceipt } from '../client/verifyReceipt.js'
@@ -24,6 +30,12 @@ import {
   openOffline,
   registerOffline,
 } from './parties.js'
+import {
+  joinOutsider,
+  refuseLookAlikeTranscript,
+  refusePlantedGroup,
+  refuseRemovedSender,
+} from './refusals.js'
 import { type DemoReport, expectRejection } from './report.js'
 import {
   nextMessage,
@@ -56,8 +68,9 @@ const TEXTS = [
 
 /**
  * Runs the scenario and records every step in `report`: Alice writes while Bob is offline, Bob catches up in
- * order, receipts arrive and verify, messages reach final; then a relay tampers, a sender replays, a stolen and
- * revoked phone signs, and a transcript is forged, and each must be caught. Closes its clients; throws only on an
+ * order, receipts arrive and verify, messages reach final; then a relay tampers, a sender replays, an outsider plants
+ * a 1:1 group (attack 1 of issue 9), a stolen and revoked phone signs, before and after its removal (attack 2), and
+ * transcripts are forged, by editing and against a look-alike registry (attack 3), and each must be caught. Closes its clients; throws only on an
  * unexpected failure.
  *
  * @example await runDemoScenario({ network, keys: anvil.accounts.slice(1, 3), report })
@@ -176,7 +189,7 @@ export async function runDemoScenario({ network, keys, report }: DemoScenarioPar
       `queued → accepted → delivered → anchored → final for all ${sent.length}`,
     )
 
-    // Attack 1: a relay flips a bit of a message Bob has not read yet.
+    // A relay flips a bit of a message Bob has not read yet.
     const pending = await chat.send('Second page attached.')
     await expectRejection(
       report,
@@ -197,16 +210,19 @@ export async function runDemoScenario({ network, keys, report }: DemoScenarioPar
       genuine ? '"Second page attached." verified' : 'not received',
     )
 
-    // Attack 2: replays.
+    // Replays.
     await expectRejection(
       report,
       'replayed envelope',
       () => bobClient.receive(sent[0]?.envelope as never),
       ReplayError,
     )
-    const stale = await replaySequence(chat, 'this reuses seq 1')
-    await untilVerdict(bobClient, stale.id, 15_000)
-    const verdict = bobClient.messages.verdict(stale.id)
+    // Bob replays (so Alice's own log, exported below, holds only her honest sequence numbers).
+    const bobChat = bobClient.conversations.get(chat.id)
+    if (!bobChat) throw new Error('Bob left the conversation')
+    const stale = await replaySequence(bobChat, 'this reuses seq 1')
+    await untilVerdict(aliceClient, stale.id, 15_000)
+    const verdict = aliceClient.messages.verdict(stale.id)
     const staleRejected = verdict === 'rejected:SEALPOST_STALE_SEQ'
     report.record(
       'replayed sequence number',
@@ -214,7 +230,12 @@ export async function runDemoScenario({ network, keys, report }: DemoScenarioPar
       staleRejected ? `rejected with ${StaleSequenceError.name} [SEALPOST_STALE_SEQ]` : `verdict ${verdict}`,
     )
 
-    // Attack 3: a stolen phone. Alice adds a phone, it joins, then she revokes it on chain.
+    // Issue 9, attack 1: Mallory, a registered outsider, plants a "1:1" group for Alice and Bob that keeps her leaf.
+    const mallory = await joinOutsider(network, publicClient)
+    track(mallory.client)
+    await refusePlantedGroup({ report, mallory, alice: aliceClient, bob: bobClient, honest: chat.id })
+
+    // A stolen phone. Alice adds a phone, it joins, then she revokes it on chain.
     const { client: phoneClient } = await join_(phone)
     await chat.syncMembers() // the committer may already have added it on its own
     await untilJoined(phoneClient, chat.id, 30_000)
@@ -234,12 +255,26 @@ export async function runDemoScenario({ network, keys, report }: DemoScenarioPar
     const stolenPhone = track(await openOffline(network, phone))
     const forwarded = await sealWithRevokedDevice(stolenPhone, chat.id, 'wire the funds to this account')
     const forwardedName = "a revoked device's message, forwarded anyway"
+    // Revoked at the block its statement names; if Alice's live client already removed the phone (it does so on
+    // its own), Bob is past the epoch it was sealed in and MLS-level refusal comes first.
     if (forwarded)
-      await expectRejection(report, forwardedName, () => bobClient.receive(forwarded), KeyRevokedError)
+      await expectRejection(report, forwardedName, () => bobClient.receive(forwarded), [
+        KeyRevokedError,
+        SenderRemovedError,
+      ])
     else report.record(forwardedName, false, 'the revoked device sealed nothing to forward')
     await chat.syncMembers() // idempotent: live clients also remove revoked devices on their own
     const phoneOut = !chat.info().members.some((m) => m.deviceId === phoneClient.deviceId)
     report.record('remove the revoked device from the group', phoneOut, `new epoch ${chat.info().epoch}`)
+
+    // Issue 9, attack 2: the thief's phone never saw its removal; it seals in its old epoch and Mallory publishes it.
+    await refuseRemovedSender({
+      report,
+      stolen: stolenPhone,
+      publisher: mallory.client,
+      conversation: chat.id,
+      recipients: [aliceClient, bobClient],
+    })
 
     // The tamper-evident log: anchor its head, export a transcript, verify it from the chain alone.
     done = report.progress("Anchoring the head of Alice's log")
@@ -280,6 +315,16 @@ export async function runDemoScenario({ network, keys, report }: DemoScenarioPar
       named[0] ?? 'no check failed',
       named.slice(1, 4),
     )
+
+    // Issue 9, attack 3: a forged transcript that names a look-alike KeyRegistry mapping Mallory's key to Alice.
+    await refuseLookAlikeTranscript({
+      report,
+      mallory,
+      rpc: network.rpc,
+      publicClient,
+      genuine: transcript,
+      deployment,
+    })
   } finally {
     for (const c of clients) await c.close().catch(() => undefined)
   }

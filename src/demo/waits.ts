@@ -2,6 +2,7 @@
 import type { Hex } from 'viem'
 import type { Client, ClientEvents, ReceivedMessage } from '../client/Client.js'
 import { RelayAuthError } from '../client/relayTransport.js'
+import type { Rejection } from '../client/types.js'
 import { DemoTimeoutError } from './errors.js'
 
 /**
@@ -136,4 +137,28 @@ export function nextMessage(client: Client, timeoutMs: number): Promise<Received
     }
     client.events.on('message', done)
   })
+}
+
+/**
+ * Records every rejection `client` emits from now on; `find(id)` resolves with the one for envelope `id` (already
+ * seen or still to come), or undefined after `timeoutMs`. Call `stop()` when done.
+ *
+ * @example const watch = watchRejections(bob); await attack(); const r = await watch.find(id, 15_000); watch.stop()
+ */
+export function watchRejections(client: Client): {
+  find(envelopeId: Hex, timeoutMs: number): Promise<Rejection | undefined>
+  stop(): void
+} {
+  const seen: Rejection[] = []
+  const record = (r: Rejection) => seen.push(r)
+  client.events.on('rejected', record)
+  const match = (id: Hex) => seen.find((r) => r.envelopeId === id)
+  return {
+    find: (envelopeId, timeoutMs) =>
+      until(client, 'rejected', () => match(envelopeId) !== undefined, timeoutMs, 'a refusal').then(
+        () => match(envelopeId),
+        () => undefined,
+      ),
+    stop: () => client.events.off('rejected', record),
+  }
 }
