@@ -1,9 +1,12 @@
 /** Scripted, continuous traffic for `sealpost up --demo`: honest parties talk, bad actors tamper, replay, steal. */
-import type { Hex } from 'viem'
+import { join } from 'node:path'
+import { type Hex, toHex } from 'viem'
 import { type LocalAccount, privateKeyToAccount } from 'viem/accounts'
 import type { Client, Conversation } from '../client/Client.js'
+import { loadDevice } from '../client/identity.js'
 import { replaySequence, sealWithRevokedDevice, tamperCiphertext } from './attacks.js'
-import { connectParty, type DemoNetwork, openOffline } from './parties.js'
+import { connectParty, DEMO_PASSPHRASE, type DemoNetwork, openOffline } from './parties.js'
+import { plantDirectGroup } from './plantGroup.js'
 
 /**
  * The parties of the running traffic.
@@ -75,8 +78,9 @@ const LABELS: Record<DemoPartyName, PartyLabel> = {
 /**
  * Registers five parties (three honest, a tamperer and a replayer) plus a phone of Alice's that gets revoked, opens
  * their conversations, then keeps sending: honest messages between the honest parties and, in rotation, a
- * tampered envelope (Mallory), a replayed sequence number (Rita) and a message signed by the revoked phone and
- * forwarded by Mallory. Every rejection shows up with the step that failed.
+ * tampered envelope (Mallory), a replayed sequence number (Rita), a message sealed by the revoked phone in the epoch
+ * before its removal and published by Mallory (issue 9, attack 2) and a "1:1" group for Alice and Bob planted by
+ * Mallory (issue 9, attack 1). Every rejection shows up with the step or rule that refused it.
  *
  * @example const traffic = await startDemoTraffic({ network: { rpc, deployment, relay, dir }, keys, observe })
  */
@@ -127,6 +131,7 @@ export async function startDemoTraffic(options: DemoTrafficOptions): Promise<Dem
   await parties.alice.revokeDevice(phoneLive.deviceId)
   await phoneLive.close()
   const stolenPhone = await openOffline(network, phone)
+  const malloryKeys = await loadDevice({ home: join(network.dir, 'mallory'), passphrase: DEMO_PASSPHRASE })
 
   let tick = 0
   let stopped = false
@@ -140,11 +145,21 @@ export async function startDemoTraffic(options: DemoTrafficOptions): Promise<Dem
     async () => {
       if (rc) await replaySequence(rc, 'Re-sending my first message.')
     },
-    // The revoked phone signs a message; Mallory forwards it into Alice and Bob's conversation.
+    // The revoked phone, removed from the group but never told, seals in its old epoch; Mallory publishes it
+    // into Alice and Bob's conversation (SenderRemovedError).
     async () => {
       if (!ab) return
       const forwarded = await sealWithRevokedDevice(stolenPhone, ab.id, 'Urgent: wire 10 ETH to 0xBAD.')
       if (forwarded) await parties.mallory.transport.publish(forwarded)
+    },
+    // Mallory plants a "1:1" group for Alice and Bob that keeps her own leaf (ConversationPolicyError).
+    async () => {
+      await plantDirectGroup({
+        builder: parties.mallory,
+        keys: malloryKeys,
+        victims: [parties.alice, parties.bob],
+        nonce: toHex(crypto.getRandomValues(new Uint8Array(32))),
+      })
     },
   ]
   const step = async () => {
