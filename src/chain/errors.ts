@@ -203,7 +203,7 @@ export const sponsorRefusalCodes = {
 export type SponsorRefusalReason = keyof typeof sponsorRefusalCodes
 
 /**
- * A relay refused to submit a registry operation for its user (docs/protocol.md §9.8): a malformed request, another
+ * A relay refused to submit a registry operation for its user (docs/protocol.md §9.9): a malformed request, another
  * registry, a call that reverts in simulation (`errorName` is the contract's reason), over the gas cap, rate
  * limited (`retryAfterMs`), the daily budget spent, no sponsor at that relay, or the transaction failed.
  *

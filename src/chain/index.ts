@@ -15,9 +15,14 @@ export {
   type ContractErrorName,
   ContractRevertError,
   contractErrorCodes,
+  InsufficientFundsError,
   mapChainError,
   NoAccountError,
   RpcUnreachableError,
+  type SponsorRefusalReason,
+  SponsorRefusedError,
+  SponsorUnreachableError,
+  sponsorRefusalCodes,
   WatcherBehindError,
   WrongChainError,
   withChainErrors,
@@ -78,3 +83,10 @@ export {
   type RegistryWatcherOptions,
 } from './registryWatcher.js'
 export type { WriteClient, WriteResult } from './sendAndWait.js'
+export {
+  postSponsorRequest,
+  SPONSOR_PATH,
+  type SponsorRequest,
+  type SponsorResult,
+  sponsorUrlOf,
+} from './sponsor.js'

@@ -22,7 +22,7 @@ import {
 } from './mls.js'
 
 /**
- * A relay that submits registry operations for this account (`POST /v1/sponsor`, docs/protocol.md §9.8): used
+ * A relay that submits registry operations for this account (`POST /v1/sponsor`, docs/protocol.md §9.9): used
  * when no `submitter` is configured and the account cannot pay for the transaction, or always with `always`.
  *
  * @example const sponsor: SponsorOption = { url: sponsorUrlOf('ws://127.0.0.1:8787') }

@@ -44,7 +44,7 @@ export type RelayNodeOptions = {
       >
     | undefined
   /**
-   * Pays for users' signed KeyRegistry operations posted to `POST /v1/sponsor` (docs/protocol.md §9.8), under
+   * Pays for users' signed KeyRegistry operations posted to `POST /v1/sponsor` (docs/protocol.md §9.9), under
    * `policy` (defaults: `defaultSponsorPolicy`). Without it the endpoint answers 404 `not-offered`. Use an account
    * of its own: two senders sharing one account race on nonces.
    */

@@ -1,4 +1,4 @@
-/** The relay's sponsor: submits users' signed KeyRegistry operations under a stated policy (docs/protocol.md §9.8). */
+/** The relay's sponsor: submits users' signed KeyRegistry operations under a stated policy (docs/protocol.md §9.9). */
 import {
   type Account,
   type Address,
