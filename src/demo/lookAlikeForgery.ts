@@ -8,6 +8,7 @@ import { signStatement } from '../crypto/statementSignature.js'
 import type { RecipientProof } from '../protocol/recipients.js'
 import { decodeStatement } from '../protocol/statement.js'
 import { AuditLog, messageLogData } from '../store/auditLog.js'
+import { DemoAttackError } from './errors.js'
 import { lookAlikeRegistryAbi, lookAlikeRegistryBytecode } from './lookAlikeRegistry.js'
 
 /**
@@ -47,7 +48,8 @@ export async function forgeAgainstLookAlike({
     chain: null,
   })
   const { contractAddress: lookAlike } = await publicClient.waitForTransactionReceipt({ hash: deployed })
-  if (!lookAlike) throw new Error('the look-alike KeyRegistry was not deployed')
+  if (!lookAlike)
+    throw new DemoAttackError({ attack: 'deploy the look-alike', reason: 'no contract address' })
   const key = DeviceSigningKey.generate()
   const device = random32()
   const set = await wallet.writeContract({
@@ -60,7 +62,11 @@ export async function forgeAgainstLookAlike({
   await publicClient.waitForTransactionReceipt({ hash: set })
 
   const real = genuine.entries.find((e) => e.kind === 'sent')
-  if (!real) throw new Error('the genuine transcript holds no sent message to re-sign')
+  if (!real)
+    throw new DemoAttackError({
+      attack: 'forge a transcript',
+      reason: 'the genuine one holds no sent message',
+    })
   const original = decodeStatement(Buffer.from(String(real.data.statement).slice(2), 'hex'))
   const statement = {
     ...original,

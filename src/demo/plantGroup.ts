@@ -15,6 +15,7 @@ import { getMlsCiphersuite } from '../crypto/mls.js'
 import { directContext, directGroupId } from '../protocol/conversationContext.js'
 import { createEnvelope } from '../protocol/envelope.js'
 import { inboxTopic } from '../protocol/topics.js'
+import { DemoAttackError } from './errors.js'
 
 /**
  * The planted group: its id, and the id of the Welcome envelope posted into each victim device's inbox.
@@ -46,13 +47,16 @@ export async function plantDirectGroup({
   victims: readonly [Client, Client]
   nonce: Hex
 }): Promise<PlantedGroup> {
+  const attack = 'plant a 1:1 group'
   const impl = await getMlsCiphersuite(builder.ciphersuite)
   const keyPackages: KeyPackage[] = []
   for (const victim of victims) {
     const envelope = await builder.transport.takeKeyPackage({ deviceId: victim.deviceId })
-    if (!envelope) throw new Error(`no key package left for device ${victim.deviceId}`)
+    if (!envelope)
+      throw new DemoAttackError({ attack, reason: `no key package left for device ${victim.deviceId}` })
     const message = decodeMls(envelope.payload)
-    if (message.wireformat !== 'mls_key_package') throw new Error('the relay handed out something else')
+    if (message.wireformat !== 'mls_key_package')
+      throw new DemoAttackError({ attack, reason: 'the relay handed out no key package' })
     keyPackages.push(message.keyPackage)
   }
   const pair = {
@@ -86,7 +90,7 @@ export async function plantDirectGroup({
     },
   )
   commit.consumed.forEach(zeroOutUint8Array)
-  if (!commit.welcome) throw new Error('ts-mls made no Welcome')
+  if (!commit.welcome) throw new DemoAttackError({ attack, reason: 'ts-mls made no Welcome' })
   const payload = encodeMls({ version: 'mls10', wireformat: 'mls_welcome', welcome: commit.welcome })
   const welcomes = new Map<Hex, Hex>()
   for (const victim of victims) {

@@ -9,6 +9,7 @@ import { type DeviceKeys, loadDevice } from '../client/identity.js'
 import { formatVerification, type Transcript, verifyTranscript } from '../client/transcript.js'
 import type { Rejection } from '../client/types.js'
 import { sealWithRevokedDevice } from './attacks.js'
+import { DemoAttackError } from './errors.js'
 import { forgeAgainstLookAlike } from './lookAlikeForgery.js'
 import { connectParty, DEMO_PASSPHRASE, type DemoNetwork } from './parties.js'
 import { plantDirectGroup } from './plantGroup.js'
@@ -146,7 +147,8 @@ export async function refuseRemovedSender({
   try {
     const staleEpoch = stolen.conversations.get(conversation)?.info().epoch
     const envelope = await sealWithRevokedDevice(stolen, conversation, text)
-    if (!envelope) throw new Error('the removed device sealed nothing')
+    if (!envelope)
+      throw new DemoAttackError({ attack: 'seal with the removed phone', reason: 'nothing was sealed' })
     await publisher.transport.publish(envelope)
     const refusals = await Promise.all(
       recipients.map((_, i) => watches[i]?.find(envelope.id, REFUSAL_TIMEOUT_MS)),

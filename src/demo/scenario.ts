@@ -22,6 +22,7 @@ import {
   sealWithRevokedDevice,
   tamperCiphertext,
 } from './attacks.js'
+import { DemoAttackError } from './errors.js'
 import {
   connectParty,
   DEMO_PASSPHRASE,
@@ -219,7 +220,11 @@ export async function runDemoScenario({ network, keys, report }: DemoScenarioPar
     )
     // Bob replays (so Alice's own log, exported below, holds only her honest sequence numbers).
     const bobChat = bobClient.conversations.get(chat.id)
-    if (!bobChat) throw new Error('Bob left the conversation')
+    if (!bobChat)
+      throw new DemoAttackError({
+        attack: 'replay a sequence number',
+        reason: 'Bob is not in the conversation',
+      })
     const stale = await replaySequence(bobChat, 'this reuses seq 1')
     await untilVerdict(aliceClient, stale.id, 15_000)
     const verdict = aliceClient.messages.verdict(stale.id)
