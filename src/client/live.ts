@@ -129,6 +129,7 @@ export class Live {
       checker: ctx.receipts,
       publicClient: ctx.publicClient,
       finality: this.#finality,
+      clock: ctx.clock,
     })
   }
 

@@ -86,6 +86,7 @@ describe('receiveGroupMessage', () => {
       chain: world.chain,
       lastSeq: () => lastSeq,
       policy: world.policy(bob),
+      live: true, // delivered live: the freshness step runs too
     })
 
   test('decrypts and verifies a message, returning the next state and a full report', async () => {

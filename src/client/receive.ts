@@ -22,7 +22,11 @@ import type { ReceiveResult, RejectedMessageError, SyncResult } from './types.js
  *
  * @example const result = await processEnvelope(ctx, envelope)
  */
-export async function processEnvelope(ctx: ClientContext, envelope: Envelope): Promise<ReceiveResult> {
+export async function processEnvelope(
+  ctx: ClientContext,
+  envelope: Envelope,
+  { live = false }: { live?: boolean | undefined } = {},
+): Promise<ReceiveResult> {
   const { store } = ctx
   const earlier = store.processed(envelope.id)
   if (earlier) throw new ReplayError({ messageId: envelope.id, verdict: earlier })
@@ -32,7 +36,7 @@ export async function processEnvelope(ctx: ClientContext, envelope: Envelope): P
         return await applyWelcome(ctx, envelope)
       case 'application':
       case 'commit':
-        return await applyGroupMessage(ctx, envelope)
+        return await applyGroupMessage(ctx, envelope, live)
       case 'receipt':
         return await receiveReceipt({ envelope, checker: ctx.receipts, ...ctx })
       default:
@@ -74,7 +78,11 @@ async function applyWelcome(ctx: ClientContext, envelope: Envelope): Promise<Rec
   return { type: 'joined', conversation: joined.groupId, peer: joined.peer }
 }
 
-async function applyGroupMessage(ctx: ClientContext, envelope: Envelope): Promise<ReceiveResult> {
+async function applyGroupMessage(
+  ctx: ClientContext,
+  envelope: Envelope,
+  live: boolean,
+): Promise<ReceiveResult> {
   const { store } = ctx
   const group = store.getGroup(envelope.topic)
   if (!group) throw new UnknownConversationError({ topic: envelope.topic })
@@ -87,6 +95,7 @@ async function applyGroupMessage(ctx: ClientContext, envelope: Envelope): Promis
     clock: ctx.clock,
     lastSeq: (from: Address, device: Hex) => store.lastSeqIn(group.groupId, from, device),
     policy: policyInput(ctx),
+    live,
   })
   const next = { ...group, state: serializeGroupState(result.state) }
   if (result.kind === 'commit') {
@@ -192,7 +201,7 @@ export async function consumeDelivery(
 ): Promise<void> {
   const { envelope, topic, cursor } = delivery
   try {
-    const outcome = await ctx.exclusive(() => processPatiently(ctx, envelope))
+    const outcome = await ctx.exclusive(() => processPatiently(ctx, envelope, delivery.live === true))
     if (outcome.type === 'message') {
       result.received.push(outcome.message)
       ctx.events.emit('message', outcome.message)
@@ -222,10 +231,14 @@ export async function consumeDelivery(
  * Processes an envelope, retrying (with backoff, while holding the processing lock so order is kept) as long as the
  * failure is transient: the chain could not be reached to verify it. Acking it instead would lose it.
  */
-async function processPatiently(ctx: ClientContext, envelope: Envelope): Promise<ReceiveResult> {
+async function processPatiently(
+  ctx: ClientContext,
+  envelope: Envelope,
+  live: boolean,
+): Promise<ReceiveResult> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await processEnvelope(ctx, envelope)
+      return await processEnvelope(ctx, envelope, { live })
     } catch (err) {
       const transient =
         err instanceof BaseError &&

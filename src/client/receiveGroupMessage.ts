@@ -29,8 +29,8 @@ export type ReceiveGroupMessageParameters = {
   lastSeq: (from: Address, device: Hex) => bigint
   clock?: Partial<ClockPolicy> | undefined
   /**
-   * Whether this is a live delivery (the `freshness` step runs). Default true: until the transport marks catch-up
-   * deliveries, every delivery is judged live (protocol §11.1).
+   * Whether this is a live delivery, published while the subscription was live (the `freshness` step runs).
+   * Default false: catch-up (replay, `pull`, `client.receive`) is bounded by the anchor window instead (§11.1).
    */
   live?: boolean | undefined
   /** The conversation policy's inputs: every commit's result must pass `checkCommit`. */
@@ -72,7 +72,7 @@ export async function receiveGroupMessage({
   chain,
   lastSeq,
   clock,
-  live = true,
+  live = false,
   policy,
 }: ReceiveGroupMessageParameters): Promise<ReceivedGroupMessage> {
   const message = decodeMls(envelope.payload, envelope.id)

@@ -1,7 +1,7 @@
 /** The device on chain: registering it, revoking another device of the account, publishing key packages. */
 import { createWalletClient, type Hex, http, isAddressEqual } from 'viem'
 import type { LocalAccount } from 'viem/accounts'
-import { getBalance, getGasPrice } from 'viem/actions'
+import { getBalance, getBlock, getGasPrice } from 'viem/actions'
 import { withChainErrors } from '../chain/errors.js'
 import { addDevice, getRegistryNonce, revokeDevice as revokeOnChain } from '../chain/keyRegistry.js'
 import { signAddDevice, signRevokeDevice } from '../chain/registryAuthorizations.js'
@@ -104,7 +104,7 @@ export async function register(
       }),
     }
     const nonce = await getRegistryNonce(ctx.publicClient, { registry, account: ctx.account })
-    const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600)
+    const deadline = await authorizationDeadline(ctx)
     const signature = await signAddDevice(wallet, {
       registry,
       chainId: ctx.chainId,
@@ -141,7 +141,7 @@ export async function revokeDevice(
   const wallet = requireWallet(ctx)
   const registry = ctx.deployment.keyRegistry
   const nonce = await getRegistryNonce(ctx.publicClient, { registry, account: ctx.account })
-  const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600)
+  const deadline = await authorizationDeadline(ctx)
   const signature = await signRevokeDevice(wallet, {
     registry,
     chainId: ctx.chainId,
@@ -235,4 +235,17 @@ function requireWallet(ctx: Pick<ClientContext, 'wallet'>): LocalAccount {
 function walletClient(ctx: Pick<ClientContext, 'wallet' | 'submitter' | 'rpc'>) {
   const account = ctx.submitter ?? requireWallet(ctx)
   return createWalletClient({ account, transport: http(ctx.rpc, { retryCount: 1 }), chain: undefined })
+}
+
+/** How long a registry authorization stays valid, in seconds. */
+const AUTHORIZATION_LIFETIME_S = 3600n
+
+/**
+ * The deadline of an authorization: an hour after the later of the local clock and the chain's latest block time,
+ * so a chain whose clock runs ahead of this machine's (a test chain moved forward, a skewed node) accepts it.
+ */
+async function authorizationDeadline(ctx: Pick<ClientContext, 'publicClient'>): Promise<bigint> {
+  const block = await withChainErrors(() => getBlock(ctx.publicClient, { blockTag: 'latest' }))
+  const local = BigInt(Math.floor(Date.now() / 1000))
+  return (block.timestamp > local ? block.timestamp : local) + AUTHORIZATION_LIFETIME_S
 }

@@ -40,3 +40,14 @@ test('the head resolves with the relay answer to the current SUBSCRIBE; resetHea
   sub.setHead(9n)
   expect(await sub.head).toBe(9n)
 })
+
+test('deliveries replayed before the relay answers SUBSCRIBE are catch-up; later ones are live; a resubscribe replays as catch-up again', () => {
+  const sub = newSubscription(0n)
+  expect(acceptDelivery(sub, { topic, seq: 1n, bytes: bytes(1) })?.live).toBe(false)
+  sub.setHead(1n)
+  expect(acceptDelivery(sub, { topic, seq: 2n, bytes: bytes(2) })?.live).toBe(true)
+  resetHead(sub) // reconnect: the relay replays what was stored meanwhile
+  expect(acceptDelivery(sub, { topic, seq: 3n, bytes: bytes(3) })?.live).toBe(false)
+  sub.setHead(3n)
+  expect(acceptDelivery(sub, { topic, seq: 4n, bytes: bytes(4) })?.live).toBe(true)
+})

@@ -21,6 +21,8 @@ export type RelaySubscription = {
   /** Resolves when the relay has answered the current SUBSCRIBE, with its head. */
   head: Promise<bigint>
   setHead: (head: bigint) => void
+  /** The relay's head when it answered the current SUBSCRIBE: deliveries after it are live. Unset while replaying. */
+  liveAfter: bigint | undefined
 }
 
 /**
@@ -35,6 +37,7 @@ export function newSubscription(from: bigint): RelaySubscription {
     lastSeq: from,
     head: Promise.resolve(from),
     setHead: () => undefined,
+    liveAfter: undefined,
   }
   resetHead(sub)
   return sub
@@ -46,12 +49,16 @@ export function newSubscription(from: bigint): RelaySubscription {
  * @example resetHead(sub); send({ type: 'subscribe', reqId, topic, after: sub.lastSeq })
  */
 export function resetHead(sub: RelaySubscription): void {
-  let setHead!: (head: bigint) => void
+  let resolveHead!: (head: bigint) => void
   const head = new Promise<bigint>((resolve) => {
-    setHead = resolve
+    resolveHead = resolve
   })
   sub.head = head
-  sub.setHead = setHead
+  sub.liveAfter = undefined // what the relay replays after a (re)subscribe is catch-up
+  sub.setHead = (value) => {
+    sub.liveAfter = value
+    resolveHead(value)
+  }
 }
 
 /**
@@ -72,7 +79,8 @@ export function acceptDelivery(
     return undefined // the relay persisted garbage; skip it (the client would reject it anyway)
   }
   sub.lastSeq = seq
-  const delivery: Delivery = { topic, cursor: seq, envelope }
+  const live = sub.liveAfter !== undefined && seq > sub.liveAfter
+  const delivery: Delivery = { topic, cursor: seq, envelope, live }
   sub.buffer.push(delivery)
   if (sub.buffer.length > SUBSCRIPTION_BUFFER) sub.buffer.shift()
   for (const listener of sub.listeners) if (seq > listener.after) listener.onDelivery(delivery)

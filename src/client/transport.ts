@@ -4,7 +4,17 @@ import { UsageError } from '../errors.js'
 import type { Envelope } from '../protocol/envelope.js'
 
 /** An envelope as delivered on a topic, with the transport's sequence number for it. */
-export type Delivery = { topic: Hex; cursor: bigint; envelope: Envelope }
+export type Delivery = {
+  topic: Hex
+  cursor: bigint
+  envelope: Envelope
+  /**
+   * The envelope was published while this subscription was live, not replayed from storage (catch-up, `pull`).
+   * Only live deliveries are held to the live freshness window (protocol §11.1); catch-up is bounded by the
+   * anchor window instead. Absent means catch-up.
+   */
+  live?: boolean | undefined
+}
 
 /**
  * What a Sealpost client needs from the network. The in-process `MemoryTransport` implements it now;
@@ -71,8 +81,9 @@ export class MemoryHub {
     const delivery = { topic: envelope.topic, cursor: BigInt(log.length + 1), envelope }
     log.push(delivery)
     this.#topics.set(envelope.topic, log)
+    const live = { ...delivery, live: true }
     for (const l of this.#listeners)
-      if (l.topics.has(envelope.topic)) queueMicrotask(() => l.onDelivery(delivery))
+      if (l.topics.has(envelope.topic)) queueMicrotask(() => l.onDelivery(live))
     return { cursor: delivery.cursor }
   }
 
