@@ -22,28 +22,13 @@ export {
 export {
   AccountKeyRequiredError,
   AccountMismatchError,
-  BlockReferenceError,
-  BodyHashMismatchError,
   ClientClosedError,
-  ClockSkewError,
-  ConversationPolicyError,
   DeviceNotRegisteredError,
-  KeyNotYetValidError,
-  KeyPackageRejectedError,
-  KeyRevokedError,
   MessageStateTimeoutError,
-  MlsRejectedError,
   NoKeyPackageError,
   PeerHasNoDevicesError,
-  ReplayError,
-  SenderBindingError,
-  SenderRemovedError,
-  StaleSequenceError,
-  StatementChainError,
-  StatementSignatureError,
   UnexpectedEnvelopeKindError,
   UnknownConversationError,
-  UnknownSenderError,
 } from './client/errors.js'
 export {
   createAccount,
@@ -81,6 +66,23 @@ export {
   offlineTransport,
   type Transport,
 } from './client/transport.js'
+export {
+  BlockReferenceError,
+  BodyHashMismatchError,
+  ClockSkewError,
+  ConversationPolicyError,
+  KeyNotYetValidError,
+  KeyPackageRejectedError,
+  KeyRevokedError,
+  MlsRejectedError,
+  ReplayError,
+  SenderBindingError,
+  SenderRemovedError,
+  StaleSequenceError,
+  StatementChainError,
+  StatementSignatureError,
+  UnknownSenderError,
+} from './client/verificationErrors.js'
 export { ReceiptVerificationError, type VerifyReceiptResult, verifyReceipt } from './client/verifyReceipt.js'
 export {
   type ChainView,

@@ -1,12 +1,12 @@
 /** End to end on a real anvil: register, converse, rotate a device, and remove a revoked device from the group. */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { createKeyPackage, encodeMls } from '../src/client/mls.js'
 import {
   KeyPackageRejectedError,
   KeyRevokedError,
   MlsRejectedError,
   ReplayError,
-} from '../src/client/errors.js'
-import { createKeyPackage, encodeMls } from '../src/client/mls.js'
+} from '../src/client/verificationErrors.js'
 import { DEFAULT_CIPHERSUITE, getMlsCiphersuite, supportedCiphersuites } from '../src/crypto/mls.js'
 import { createEnvelope } from '../src/protocol/envelope.js'
 import { inboxTopic } from '../src/protocol/topics.js'

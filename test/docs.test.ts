@@ -15,7 +15,13 @@ const codesIn = (text: string) =>
   new Set((text.match(/SEALPOST_[A-Z0-9_]+/g) ?? []).filter((c) => !c.endsWith('_')))
 
 test('docs/errors.md lists exactly the error codes the code uses', () => {
-  const envVars = new Set(['SEALPOST_PASSPHRASE', 'SEALPOST_HOME', 'SEALPOST_RPC', 'SEALPOST_RELAY', 'SEALPOST_DEPLOYMENT']) // not error codes
+  const envVars = new Set([
+    'SEALPOST_PASSPHRASE',
+    'SEALPOST_HOME',
+    'SEALPOST_RPC',
+    'SEALPOST_RELAY',
+    'SEALPOST_DEPLOYMENT',
+  ]) // not error codes
   const used = new Set(
     sources('src')
       .flatMap((s) => [...codesIn(s)])

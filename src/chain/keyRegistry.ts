@@ -1,15 +1,5 @@
 /** Typed viem actions for KeyRegistry v2: writes (with proofs of possession), views and a client decorator. */
-import {
-  type Account,
-  type Address,
-  type Chain,
-  type Client,
-  encodePacked,
-  type Hex,
-  keccak256,
-  type LocalAccount,
-  type Transport,
-} from 'viem'
+import type { Account, Address, Client, Hex } from 'viem'
 import { readContract } from 'viem/actions'
 import { keyRegistryAbi } from '../../contracts/artifacts/KeyRegistry.js'
 import { withChainErrors } from './errors.js'

@@ -4,8 +4,8 @@ import type { LogHeadStatement } from '../protocol/logHeadStatement.js'
 import { checkLogEntry, LOG_GENESIS_HASH, type LogEntry } from '../store/auditLog.js'
 import type { SignedLogHeadHex } from './auditTrail.js'
 import { type LogOwner, type VerifiedLogHead, verifySignedLogHead } from './checkLogExport.js'
-import { LogEquivocationError } from './errors.js'
 import type { AddCheck } from './transcriptReport.js'
+import { LogEquivocationError } from './verificationErrors.js'
 import type { ChainView } from './verifyStatement.js'
 
 /**

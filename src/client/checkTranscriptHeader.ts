@@ -5,9 +5,9 @@ import { withChainErrors } from '../chain/errors.js'
 import { getAnchor } from '../chain/messageAnchor.js'
 import { InternalError } from '../errors.js'
 import { contractChainView } from './chainView.js'
-import { DeploymentMismatchError } from './errors.js'
 import type { Transcript } from './transcriptFormat.js'
 import { type AddCheck, short, type TrustedDeployment } from './transcriptReport.js'
+import { DeploymentMismatchError } from './verificationErrors.js'
 import type { ChainDevice, ChainView } from './verifyStatement.js'
 
 /** How far in the future the export time may be. */

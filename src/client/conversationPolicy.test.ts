@@ -12,8 +12,8 @@ import { beforeAll, describe, expect, test } from 'vitest'
 import { CHAIN_ID, mlsWorld, type Party, REGISTRY } from '../../test/utils/mlsParties.js'
 import { directContext, directGroupId } from '../protocol/conversationContext.js'
 import { checkCommit, checkWelcome, leavesOf, peerOf, proposalFilter } from './conversationPolicy.js'
-import { ConversationPolicyError } from './errors.js'
 import { conversationExtensions, createKeyPackage } from './mls.js'
+import { ConversationPolicyError } from './verificationErrors.js'
 
 let world: Awaited<ReturnType<typeof mlsWorld>>
 let alice: Party

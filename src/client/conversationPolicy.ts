@@ -14,8 +14,8 @@ import {
   directGroupId,
 } from '../protocol/conversationContext.js'
 import type { DeviceIdentity } from '../protocol/credential.js'
-import { ConversationPolicyError } from './errors.js'
 import { conversationContextExtensions, identityOf } from './mls.js'
+import { ConversationPolicyError } from './verificationErrors.js'
 
 /**
  * What the policy asks of the registry: a device record by id (a `RegistryWatcher` fits).

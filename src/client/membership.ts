@@ -18,13 +18,7 @@ import { inboxTopic } from '../protocol/topics.js'
 import type { StoredGroup } from '../store/deviceStore.js'
 import type { ClientContext } from './context.js'
 import { checkCommit, checkWelcome, leavesOf, type PolicyInput } from './conversationPolicy.js'
-import {
-  KeyPackageRejectedError,
-  MlsRejectedError,
-  NoKeyPackageError,
-  PeerHasNoDevicesError,
-  UnknownConversationError,
-} from './errors.js'
+import { NoKeyPackageError, PeerHasNoDevicesError, UnknownConversationError } from './errors.js'
 import {
   conversationExtensions,
   createKeyPackage,
@@ -37,6 +31,7 @@ import {
   supportsConversationContext,
 } from './mls.js'
 import { assertActive } from './registration.js'
+import { KeyPackageRejectedError, MlsRejectedError } from './verificationErrors.js'
 
 /**
  * Opens the 1:1 conversation with `peer`: the canonical one if this device holds it, else a new MLS group holding

@@ -35,7 +35,7 @@ import {
   encodeConversationContext,
 } from '../protocol/conversationContext.js'
 import { type DeviceIdentity, decodeDeviceIdentity, encodeDeviceIdentity } from '../protocol/credential.js'
-import { MlsRejectedError } from './errors.js'
+import { MlsRejectedError } from './verificationErrors.js'
 
 /** Looks up devices for the authentication service. */
 export type DeviceLookup = (deviceId: Hex) => Promise<DeviceRecord | undefined>

@@ -8,11 +8,11 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { createEnvelope, encodeEnvelope } from '../protocol/envelope.js'
 import type { MessageState } from '../protocol/messageState.js'
 import { DeviceStore } from '../store/deviceStore.js'
-import { AnchorWindowError } from './errors.js'
 import { LeafSubmitter } from './leafSubmitter.js'
 import { Outbox } from './outbox.js'
 import { offlineTransport, type Transport } from './transport.js'
 import type { ClientEvents, ReceivedMessage } from './types.js'
+import { AnchorWindowError } from './verificationErrors.js'
 
 const h32 = (b: string) => `0x${b.repeat(32)}` as Hex
 const TOPIC = h32('c0')

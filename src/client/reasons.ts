@@ -1,6 +1,6 @@
 /** Turning unknown failures into short reasons and typed errors, without leaking whole frames or secrets. */
 import { type BaseError, UsageError, VerificationError } from '../errors.js'
-import { MlsRejectedError } from './errors.js'
+import { MlsRejectedError } from './verificationErrors.js'
 
 /**
  * The first line of an error's message (at most 200 characters), for a `Reason:` meta line.

@@ -1,11 +1,11 @@
 import { bytesToHex } from 'viem'
 import { beforeAll, describe, expect, test } from 'vitest'
 import { BLOCK, CHAIN_ID, mlsWorld, type Party, REGISTRY } from '../../test/utils/mlsParties.js'
-import { MlsRejectedError, SenderBindingError, StaleSequenceError } from './errors.js'
 import { receiveGroupMessage } from './receiveGroupMessage.js'
 import { receiveWelcome } from './receiveWelcome.js'
 import { sealMessage } from './send.js'
 import type { RejectedMessageError } from './types.js'
+import { MlsRejectedError, SenderBindingError, StaleSequenceError } from './verificationErrors.js'
 
 let world: Awaited<ReturnType<typeof mlsWorld>>
 let alice: Party

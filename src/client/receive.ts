@@ -5,7 +5,7 @@ import { BaseError, VerificationError } from '../errors.js'
 import type { Envelope } from '../protocol/envelope.js'
 import { inboxTopic } from '../protocol/topics.js'
 import type { ClientContext } from './context.js'
-import { ReplayError, UnexpectedEnvelopeKindError, UnknownConversationError } from './errors.js'
+import { UnexpectedEnvelopeKindError, UnknownConversationError } from './errors.js'
 import { policyInput } from './membership.js'
 import { deserializeGroupState, serializeGroupState } from './mls.js'
 import { asRejection } from './reasons.js'
@@ -14,6 +14,7 @@ import { receiveGroupMessage } from './receiveGroupMessage.js'
 import { receiveWelcome } from './receiveWelcome.js'
 import type { Delivery } from './transport.js'
 import type { ReceiveResult, RejectedMessageError, SyncResult } from './types.js'
+import { ReplayError } from './verificationErrors.js'
 
 /**
  * Processes one envelope (call it under the client's lock): a replay is refused, a Welcome joins a group, a group

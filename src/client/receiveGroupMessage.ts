@@ -7,10 +7,10 @@ import { recipientProof } from '../protocol/recipients.js'
 import { statementLeaf } from '../protocol/statement.js'
 import { checkCommit, leavesOf, type PolicyInput, proposalFilter } from './conversationPolicy.js'
 import { epochRecipients } from './epochRecipients.js'
-import { ConversationPolicyError, MlsRejectedError, SenderRemovedError } from './errors.js'
 import { decodeMls, senderOf } from './mls.js'
 import { reasonOf } from './reasons.js'
 import type { ReceivedMessage } from './types.js'
+import { ConversationPolicyError, MlsRejectedError, SenderRemovedError } from './verificationErrors.js'
 import { type ChainView, type ClockPolicy, decodeUtf8, verifyStatement } from './verifyStatement.js'
 
 /**

@@ -5,9 +5,9 @@ import type { ConversationContext } from '../protocol/conversationContext.js'
 import type { Envelope } from '../protocol/envelope.js'
 import type { StoredKeyPackage } from '../store/deviceStore.js'
 import { checkWelcome, type PolicyInput, peerOf } from './conversationPolicy.js'
-import { MlsRejectedError } from './errors.js'
 import { decodeMls, decodePrivateKeyPackage } from './mls.js'
 import { reasonOf } from './reasons.js'
+import { MlsRejectedError } from './verificationErrors.js'
 
 /**
  * Inputs of {@link receiveWelcome}.

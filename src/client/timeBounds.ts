@@ -1,6 +1,10 @@
 /** Time bounds of a statement from chain data only: the live window at arrival, the anchor window, and revocation. */
 import type { Hex } from 'viem'
-import { AnchorWindowError, RevokedBeforeAnchorError, StaleBlockReferenceError } from './errors.js'
+import {
+  AnchorWindowError,
+  RevokedBeforeAnchorError,
+  StaleBlockReferenceError,
+} from './verificationErrors.js'
 
 /**
  * The two windows (protocol §11.1), in milliseconds. Both are measured from the timestamp of the block *after* the

@@ -18,7 +18,6 @@ import { recipientProof, recipientsRoot } from '../protocol/recipients.js'
 import { hashBodyV2, type SignedStatement } from '../protocol/statement.js'
 import { AuditLog, hashLogEntry, LOG_GENESIS_HASH, type LogEntry, messageLogData } from '../store/auditLog.js'
 import { type SignedLogHeadHex, signLogExport, signLogHead } from './auditTrail.js'
-import { DeploymentMismatchError } from './errors.js'
 import {
   exportTranscript,
   formatVerification,
@@ -28,6 +27,7 @@ import {
   type TranscriptVerification,
   verifyTranscript,
 } from './transcript.js'
+import { DeploymentMismatchError } from './verificationErrors.js'
 
 let ctx: ChainContext
 let alice: Party

@@ -1,6 +1,6 @@
 /** The transcript verifier's report: check names, the check record, and a recorder that orders the report. */
 import type { Address } from 'viem'
-import { TranscriptVerificationError } from './errors.js'
+import { TranscriptVerificationError } from './verificationErrors.js'
 
 /**
  * Names of the transcript checks. Transcript-wide: `format`, `chain`, `contracts`, `device`, `hash-chain`, `export`

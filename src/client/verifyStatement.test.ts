@@ -24,7 +24,7 @@ import {
   StatementSignatureError,
   StatementV1RefusedError,
   UnknownSenderError,
-} from './errors.js'
+} from './verificationErrors.js'
 import {
   type ChainView,
   defaultClockPolicy,

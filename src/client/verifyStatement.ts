@@ -5,6 +5,8 @@ import type { BaseError } from '../errors.js'
 import type { DeviceIdentity } from '../protocol/credential.js'
 import { recipientsRoot } from '../protocol/recipients.js'
 import { expectedBodyHash, type SignedStatement } from '../protocol/statement.js'
+import { p256PublicKey } from './identity.js'
+import { defaultTimeWindows, judgeLive } from './timeBounds.js'
 import {
   BlockReferenceError,
   BodyHashMismatchError,
@@ -21,9 +23,7 @@ import {
   StatementSignatureError,
   StatementV1RefusedError,
   UnknownSenderError,
-} from './errors.js'
-import { p256PublicKey } from './identity.js'
-import { defaultTimeWindows, judgeLive } from './timeBounds.js'
+} from './verificationErrors.js'
 
 /** Names of the checks, in the order they run. */
 export type VerificationStepName =

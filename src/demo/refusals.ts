@@ -4,10 +4,14 @@ import type { Hex, PublicClient } from 'viem'
 import { generatePrivateKey, type LocalAccount, privateKeyToAccount } from 'viem/accounts'
 import type { Client } from '../client/Client.js'
 import type { Deployment } from '../client/deployment.js'
-import { ConversationPolicyError, DeploymentMismatchError, SenderRemovedError } from '../client/errors.js'
 import { type DeviceKeys, loadDevice } from '../client/identity.js'
 import { formatVerification, type Transcript, verifyTranscript } from '../client/transcript.js'
 import type { Rejection } from '../client/types.js'
+import {
+  ConversationPolicyError,
+  DeploymentMismatchError,
+  SenderRemovedError,
+} from '../client/verificationErrors.js'
 import { sealWithRevokedDevice } from './attacks.js'
 import { DemoAttackError } from './errors.js'
 import { forgeAgainstLookAlike } from './lookAlikeForgery.js'

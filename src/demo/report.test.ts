@@ -1,6 +1,6 @@
 /** The demo's report: a step passes only on the expected rejection, and the summary fails on any failed step. */
 import { expect, test } from 'vitest'
-import { ReplayError, StaleSequenceError } from '../client/errors.js'
+import { ReplayError, StaleSequenceError } from '../client/verificationErrors.js'
 import { createDemoReport, expectRejection, recordFailure } from './report.js'
 
 const quiet = () => {

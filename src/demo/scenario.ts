@@ -4,15 +4,15 @@ import { join } from 'node:path'
 import { createPublicClient, type Hex, http, type PublicClient } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import type { Client, ReceivedMessage, SentMessage } from '../client/Client.js'
+import { loadDevice } from '../client/identity.js'
+import { exportTranscript, formatVerification, verifyTranscript } from '../client/transcript.js'
 import {
   KeyRevokedError,
   MlsRejectedError,
   ReplayError,
   SenderRemovedError,
   StaleSequenceError,
-} from '../client/errors.js'
-import { loadDevice } from '../client/identity.js'
-import { exportTranscript, formatVerification, verifyTranscript } from '../client/transcript.js'
+} from '../client/verificationErrors.js'
 import { verifyReceipt } from '../client/verifyReceipt.js'
 import { EnvelopeIdMismatchError } from '../protocol/envelope.js'
 import {

@@ -3,8 +3,8 @@ import { EventEmitter } from 'node:events'
 import type { Hex } from 'viem'
 import { expect, test } from 'vitest'
 import type { Client } from '../client/Client.js'
-import { ReplayError } from '../client/errors.js'
 import type { Rejection } from '../client/types.js'
+import { ReplayError } from '../client/verificationErrors.js'
 import { watchRejections } from './waits.js'
 
 const id = (n: number): Hex => `0x${n.toString(16).padStart(64, '0')}`

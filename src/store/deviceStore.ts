@@ -5,6 +5,12 @@ import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { InternalError } from '../errors.js'
 import { advance, type MessageState } from '../protocol/messageState.js'
+import {
+  type GroupRow,
+  type KeyPackageRow,
+  type MessageRow,
+  migrateDeviceStore,
+} from './deviceStoreSchema.js'
 
 /** Label used as AES-GCM additional data for sealed rows: "sealpost/v1/device-store" || 0x00 || table || 0x00 || key. */
 export const DEVICE_STORE_LABEL = 'sealpost/v1/device-store'
@@ -65,31 +71,6 @@ export type StoredMessage = {
   verdictReason?: string | undefined
 }
 
-const SCHEMA = `
-create table if not exists groups (
-  group_id text primary key, peer text not null, ciphersuite text not null,
-  state blob not null, updated_at integer not null);
-create index if not exists groups_peer on groups(peer);
-create table if not exists key_packages (
-  ref text primary key, public blob not null, private blob not null, created_at integer not null);
-create table if not exists seq_out (conversation text primary key, last_seq integer not null);
-create table if not exists seq_in (
-  conversation text not null, sender text not null, device text not null, last_seq integer not null,
-  primary key (conversation, sender, device));
-create table if not exists cursors (topic text primary key, cursor integer not null);
-create table if not exists processed (envelope_id text primary key, verdict text not null, at integer not null);
-create table if not exists messages (
-  id text primary key, conversation text not null, direction text not null, sender text not null,
-  device text not null, seq integer not null, sent_at integer not null, body blob not null,
-  report text not null, received_at integer not null,
-  leaf text, state text not null, cursor integer, delivered integer not null default 0,
-  receipt text, envelope blob, updated_at integer not null);
-create index if not exists messages_conv on messages(conversation, received_at);
-create index if not exists messages_leaf on messages(leaf);
-create index if not exists messages_state on messages(state);
-create table if not exists log_anchors_pending (hash text primary key, idx integer not null, at integer not null);
-`
-
 /**
  * One device's durable state in a SQLite file (WAL). Secret blobs are sealed with AES-256-GCM under the
  * device's storage key, bound to their table and row key.
@@ -115,12 +96,7 @@ export class DeviceStore {
     db.pragma('journal_mode = WAL')
     db.pragma('synchronous = NORMAL')
     db.pragma('foreign_keys = ON')
-    db.exec(SCHEMA)
-    const columns = db.pragma('table_info(messages)') as { name: string }[]
-    if (!columns.some((c) => c.name === 'verdict'))
-      db.exec(
-        'alter table messages add column verdict text; alter table messages add column verdict_reason text;',
-      )
+    migrateDeviceStore(db)
     return new DeviceStore(db, storageKey)
   }
 
@@ -484,30 +460,6 @@ export class DeviceStore {
       updatedAt: row.updated_at,
     }
   }
-}
-
-type GroupRow = { group_id: string; peer: string; ciphersuite: string; state: Buffer; updated_at: number }
-type KeyPackageRow = { ref: string; public: Buffer; private: Buffer; created_at: number }
-type MessageRow = {
-  id: string
-  conversation: string
-  direction: string
-  sender: string
-  device: string
-  seq: bigint
-  sent_at: bigint
-  body: Buffer
-  report: string
-  received_at: bigint
-  leaf: string | null
-  state: string
-  cursor: bigint | null
-  delivered: bigint
-  receipt: string | null
-  envelope: Buffer | null
-  updated_at: bigint
-  verdict: string | null
-  verdict_reason: string | null
 }
 
 function aad(table: string, key: string): Buffer {

@@ -202,7 +202,7 @@ describe('resolvePassphrase', () => {
     expect(() => resolvePassphrase({ env: {} })).toThrowErrorMatchingInlineSnapshot(`
       [MissingPassphraseError: A passphrase is required.
 
-      Pass --passphrase or set SEALPOST_PASSPHRASE.]
+      Set SEALPOST_PASSPHRASE, pass \`passphrase\` to the SDK, or use --passphrase-env VAR with the CLI.]
     `)
     expect(() => resolvePassphrase({ env: { SEALPOST_PASSPHRASE: '' } })).toThrow(MissingPassphraseError)
   })

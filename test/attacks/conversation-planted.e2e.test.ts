@@ -2,8 +2,8 @@
 import type { Extension } from 'ts-mls'
 import type { Hex } from 'viem'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { ConversationPolicyError } from '../../src/client/errors.js'
 import { conversationExtensions } from '../../src/client/mls.js'
+import { ConversationPolicyError } from '../../src/client/verificationErrors.js'
 import { directContext, directGroupId } from '../../src/protocol/conversationContext.js'
 import { conversationWorld, eventually, type LiveClient, plantGroup, random32 } from './conversation-setup.js'
 

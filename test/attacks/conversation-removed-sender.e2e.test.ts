@@ -3,7 +3,7 @@
 import { cpSync } from 'node:fs'
 import type { Hex } from 'viem'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { SenderRemovedError } from '../../src/client/errors.js'
+import { SenderRemovedError } from '../../src/client/verificationErrors.js'
 import { conversationWorld, syncUntil } from './conversation-setup.js'
 
 let world: Awaited<ReturnType<typeof conversationWorld>>

@@ -1,0 +1,74 @@
+/** The device store's tables, their row types and the migrations that bring an older file up to date. */
+import type Database from 'better-sqlite3'
+
+const SCHEMA = `
+create table if not exists groups (
+  group_id text primary key, peer text not null, ciphersuite text not null,
+  state blob not null, updated_at integer not null);
+create index if not exists groups_peer on groups(peer);
+create table if not exists key_packages (
+  ref text primary key, public blob not null, private blob not null, created_at integer not null);
+create table if not exists seq_out (conversation text primary key, last_seq integer not null);
+create table if not exists seq_in (
+  conversation text not null, sender text not null, device text not null, last_seq integer not null,
+  primary key (conversation, sender, device));
+create table if not exists cursors (topic text primary key, cursor integer not null);
+create table if not exists processed (envelope_id text primary key, verdict text not null, at integer not null);
+create table if not exists messages (
+  id text primary key, conversation text not null, direction text not null, sender text not null,
+  device text not null, seq integer not null, sent_at integer not null, body blob not null,
+  report text not null, received_at integer not null,
+  leaf text, state text not null, cursor integer, delivered integer not null default 0,
+  receipt text, envelope blob, updated_at integer not null);
+create index if not exists messages_conv on messages(conversation, received_at);
+create index if not exists messages_leaf on messages(leaf);
+create index if not exists messages_state on messages(state);
+create table if not exists log_anchors_pending (hash text primary key, idx integer not null, at integer not null);
+`
+
+/**
+ * Creates the tables of a device store that lacks them and adds the columns later versions introduced (verdicts).
+ *
+ * @example migrateDeviceStore(new Database('state.sqlite'))
+ */
+export function migrateDeviceStore(db: Database.Database): void {
+  db.exec(SCHEMA)
+  const columns = db.pragma('table_info(messages)') as { name: string }[]
+  if (!columns.some((c) => c.name === 'verdict'))
+    db.exec(
+      'alter table messages add column verdict text; alter table messages add column verdict_reason text;',
+    )
+}
+
+/** A `groups` row. @example const row = db.prepare('select * from groups').get() as GroupRow */
+export type GroupRow = {
+  group_id: string
+  peer: string
+  ciphersuite: string
+  state: Buffer
+  updated_at: number
+}
+/** A `key_packages` row. @example const row = db.prepare('select * from key_packages').get() as KeyPackageRow */
+export type KeyPackageRow = { ref: string; public: Buffer; private: Buffer; created_at: number }
+/** A `messages` row. @example const row = db.prepare('select * from messages').get() as MessageRow */
+export type MessageRow = {
+  id: string
+  conversation: string
+  direction: string
+  sender: string
+  device: string
+  seq: bigint
+  sent_at: bigint
+  body: Buffer
+  report: string
+  received_at: bigint
+  leaf: string | null
+  state: string
+  cursor: bigint | null
+  delivered: bigint
+  receipt: string | null
+  envelope: Buffer | null
+  updated_at: bigint
+  verdict: string | null
+  verdict_reason: string | null
+}
