@@ -350,7 +350,7 @@ describe('Anchorer faults', () => {
     for (const leaf of leaves) h.anchorer.submit({ leaf, topic, submitter })
     await until(() => h.errors.length >= 2)
     expect(h.receipts).toHaveLength(0)
-    expect((h.errors[0] as { code: string }).code).toBe('SEALPOST_CHAIN_REQUEST_FAILED')
+    expect((h.errors[0] as { code: string }).code).toBe('SEALPOST_INSUFFICIENT_FUNDS')
     await rpc('anvil_setBalance', [address, '0x56bc75e2d63100000']) // 100 ETH
     await h.anchorer.flush()
     expect(h.receipts).toHaveLength(4)
