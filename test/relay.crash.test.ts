@@ -128,11 +128,11 @@ test('SIGKILL with 1,000 messages in flight: after a restart on the same store, 
     const outgoing = alice.messages
       .list({ conversation: chat.id, limit: 5000 })
       .filter((m) => m.direction === 'out')
-    const count = (values: (string | undefined)[]) =>
-      values.reduce<Record<string, number>>(
-        (n, v) => ({ ...n, [v ?? 'none']: (n[v ?? 'none'] ?? 0) + 1 }),
-        {},
-      )
+    const count = (values: (string | undefined)[]) => {
+      const n: Record<string, number> = {}
+      for (const v of values) n[v ?? 'none'] = (n[v ?? 'none'] ?? 0) + 1
+      return n
+    }
     const verdicts = count(outgoing.map((m) => alice.messages.verdict(m.id as Hex)))
     const states = count(outgoing.map((m) => m.state))
     console.log(
