@@ -17,6 +17,7 @@ import { type RelayNode, startRelayNode } from '../src/relay/node.js'
 import { type ChainContext, setupChain } from './utils/anvil.js'
 import { type TestNetwork, testKdf, testNetwork, testPassphrase } from './utils/clients.js'
 import { startRpcProxy } from './utils/rpcProxy.js'
+import { startTestRelayNode } from './utils/stack.js'
 
 let ctx: ChainContext
 let net: TestNetwork
@@ -27,20 +28,7 @@ beforeAll(async () => {
   ctx = await setupChain()
   net = testNetwork(ctx)
   dir = mkdtempSync(join(tmpdir(), 'sealpost-relay-e2e-'))
-  node = await startRelayNode({
-    rpc: ctx.anvil.rpcUrl,
-    deployment: net.deployment,
-    dir,
-    anchorAccount: privateKeyToAccount(ctx.anvil.accounts[9] as Hex),
-    anchor: {
-      batchSize: 64,
-      batchIntervalMs: 200,
-      confirmations: 1,
-      pollingIntervalMs: 50,
-      recheckIntervalMs: 500,
-    },
-    pollingInterval: 100,
-  })
+  node = await startTestRelayNode(ctx, net, dir)
 })
 
 afterAll(async () => {

@@ -4,9 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createCommit, createGroup, type Extension, type KeyPackage, zeroOutUint8Array } from 'ts-mls'
 import { bytesToHex, type Hex, hexToBytes } from 'viem'
-import { privateKeyToAccount } from 'viem/accounts'
 import type { Client } from '../../src/client/Client.js'
-import { connectClient } from '../../src/client/connect.js'
 import { loadDevice } from '../../src/client/identity.js'
 import {
   createKeyPackage,
@@ -20,9 +18,10 @@ import type { Rejection, SyncResult } from '../../src/client/types.js'
 import { getMlsCiphersuite } from '../../src/crypto/mls.js'
 import { createEnvelope } from '../../src/protocol/envelope.js'
 import { inboxTopic } from '../../src/protocol/topics.js'
-import { type RelayNode, startRelayNode } from '../../src/relay/node.js'
+import type { RelayNode } from '../../src/relay/node.js'
 import { type ChainContext, setupChain } from '../utils/anvil.js'
-import { type TestNetwork, testKdf, testNetwork, testPassphrase } from '../utils/clients.js'
+import { type TestNetwork, testNetwork, testPassphrase } from '../utils/clients.js'
+import { connectTestClient, startTestRelayNode } from '../utils/stack.js'
 
 export type LiveClient = Client & { home: string; rejected: Rejection[] }
 
@@ -31,35 +30,16 @@ export async function conversationWorld() {
   const ctx: ChainContext = await setupChain()
   const net: TestNetwork = testNetwork(ctx)
   const dir = mkdtempSync(join(tmpdir(), 'sealpost-attack-conv-'))
-  const node: RelayNode = await startRelayNode({
-    rpc: ctx.anvil.rpcUrl,
-    deployment: net.deployment,
-    dir,
-    anchorAccount: privateKeyToAccount(ctx.anvil.accounts[9] as Hex),
-    anchor: {
-      batchSize: 64,
-      batchIntervalMs: 200,
-      confirmations: 1,
-      pollingIntervalMs: 50,
-      recheckIntervalMs: 500,
-    },
-    pollingInterval: 100,
-  })
+  const node: RelayNode = await startTestRelayNode(ctx, net, dir)
   const clients: Client[] = []
   const homes: string[] = [dir]
 
   /** A live client of anvil account `index` (registered, connected, key packages published), recording rejections. */
   async function live(index: number, home = newHome()): Promise<LiveClient> {
     const rejected: Rejection[] = []
-    const client = await connectClient({
-      account: net.account(index),
+    const client = await connectTestClient(ctx, net, node, {
+      index: index,
       home,
-      rpc: ctx.anvil.rpcUrl,
-      deployment: net.deployment,
-      relay: node.url,
-      passphrase: testPassphrase,
-      kdf: testKdf,
-      pollingInterval: 200,
       beforeStart: (c) => c.events.on('rejected', (r) => rejected.push(r)),
     })
     clients.push(client)

@@ -4,12 +4,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { getAddress, type Hex } from 'viem'
-import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { anchorRoot } from '../../src/chain/messageAnchor.js'
 import { signLogHead } from '../../src/client/auditTrail.js'
 import type { Client } from '../../src/client/Client.js'
-import { connectClient } from '../../src/client/connect.js'
 import { type DeviceKeys, loadDevice } from '../../src/client/identity.js'
 import { exportTranscript, type Transcript, verifyTranscript } from '../../src/client/transcript.js'
 import type { TrustedDeployment } from '../../src/client/transcriptReport.js'
@@ -18,10 +16,11 @@ import { BodyNotUtf8Error, LogEquivocationError } from '../../src/client/verific
 import { logHeadLeaf } from '../../src/protocol/logHeadStatement.js'
 import { buildMerkleTree, inclusionProof } from '../../src/protocol/merkle.js'
 import { type Receipt, receiptToJson } from '../../src/protocol/receipt.js'
-import { type RelayNode, startRelayNode } from '../../src/relay/node.js'
+import type { RelayNode } from '../../src/relay/node.js'
 import { hashLogEntry, LOG_GENESIS_HASH, type LogEntry } from '../../src/store/auditLog.js'
 import { type ChainContext, setupChain } from '../utils/anvil.js'
-import { type TestNetwork, testKdf, testNetwork, testPassphrase } from '../utils/clients.js'
+import { type TestNetwork, testNetwork, testPassphrase } from '../utils/clients.js'
+import { connectTestClient, startTestRelayNode } from '../utils/stack.js'
 
 let ctx: ChainContext
 let net: TestNetwork
@@ -50,16 +49,7 @@ const until = async (what: string, ok: () => boolean, timeoutMs = 45_000) => {
 async function connect(index: number): Promise<{ client: Client; keys: DeviceKeys }> {
   const home = mkdtempSync(join(tmpdir(), 'sealpost-attack5-home-'))
   homes.push(home)
-  const client = await connectClient({
-    account: net.account(index),
-    home,
-    rpc: ctx.anvil.rpcUrl,
-    deployment: net.deployment,
-    relay: node.url,
-    passphrase: testPassphrase,
-    kdf: testKdf,
-    pollingInterval: 200,
-  })
+  const client = await connectTestClient(ctx, net, node, { index: index, home })
   clients.push(client)
   return { client, keys: await loadDevice({ home, passphrase: testPassphrase }) }
 }
@@ -157,20 +147,7 @@ beforeAll(async () => {
   ctx = await setupChain()
   net = testNetwork(ctx)
   dir = mkdtempSync(join(tmpdir(), 'sealpost-attack5-'))
-  node = await startRelayNode({
-    rpc: ctx.anvil.rpcUrl,
-    deployment: net.deployment,
-    dir,
-    anchorAccount: privateKeyToAccount(ctx.anvil.accounts[9] as Hex),
-    anchor: {
-      batchSize: 64,
-      batchIntervalMs: 200,
-      confirmations: 1,
-      pollingIntervalMs: 50,
-      recheckIntervalMs: 500,
-    },
-    pollingInterval: 100,
-  })
+  node = await startTestRelayNode(ctx, net, dir)
   trusted = {
     chainId: ctx.anvil.chainId,
     keyRegistry: getAddress(ctx.contracts.keyRegistry),

@@ -3,16 +3,15 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { getAddress, type Hex } from 'viem'
-import { privateKeyToAccount } from 'viem/accounts'
 import type { Client } from '../../src/client/Client.js'
-import { connectClient } from '../../src/client/connect.js'
 import { type DeviceKeys, loadDevice } from '../../src/client/identity.js'
 import { exportTranscript, type Transcript } from '../../src/client/transcript.js'
 import type { TrustedDeployment } from '../../src/client/transcriptReport.js'
 import { tamperCiphertext } from '../../src/demo/attacks.js'
-import { type RelayNode, startRelayNode } from '../../src/relay/node.js'
+import type { RelayNode } from '../../src/relay/node.js'
 import { type ChainContext, setupChain } from '../utils/anvil.js'
-import { type TestNetwork, testKdf, testNetwork, testPassphrase } from '../utils/clients.js'
+import { type TestNetwork, testNetwork, testPassphrase } from '../utils/clients.js'
+import { connectTestClient, startTestRelayNode } from '../utils/stack.js'
 
 /**
  * A chain, a relay with an anchorer, Alice and Bob (connected clients), and Bob's exported transcript.
@@ -55,34 +54,12 @@ export async function transcriptFixture(): Promise<TranscriptFixture> {
   const net = testNetwork(ctx)
   const dir = mkdtempSync(join(tmpdir(), 'sealpost-transcript-fx-'))
   const homes: string[] = []
-  const node = await startRelayNode({
-    rpc: ctx.anvil.rpcUrl,
-    deployment: net.deployment,
-    dir,
-    anchorAccount: privateKeyToAccount(ctx.anvil.accounts[9] as Hex),
-    anchor: {
-      batchSize: 64,
-      batchIntervalMs: 200,
-      confirmations: 1,
-      pollingIntervalMs: 50,
-      recheckIntervalMs: 500,
-    },
-    pollingInterval: 100,
-  })
+  const node = await startTestRelayNode(ctx, net, dir)
   const clients: Client[] = []
   const connect = async (index: number) => {
     const home = mkdtempSync(join(tmpdir(), 'sealpost-transcript-home-'))
     homes.push(home)
-    const client = await connectClient({
-      account: net.account(index),
-      home,
-      rpc: ctx.anvil.rpcUrl,
-      deployment: net.deployment,
-      relay: node.url,
-      passphrase: testPassphrase,
-      kdf: testKdf,
-      pollingInterval: 200,
-    })
+    const client = await connectTestClient(ctx, net, node, { index: index, home })
     clients.push(client)
     return client
   }
