@@ -5,6 +5,7 @@ import type { LocalAccount } from 'viem/accounts'
 import { mapChainError, WrongChainError } from '../chain/errors.js'
 import { RegistryWatcher } from '../chain/registryWatcher.js'
 import { getMlsCiphersuite } from '../crypto/mls.js'
+import { DEFAULT_FINALITY } from '../protocol/messageState.js'
 import { DeviceStore } from '../store/deviceStore.js'
 import { type Deployment, readDeployment } from './deployment.js'
 import type { DeviceKeys } from './identity.js'
@@ -86,7 +87,7 @@ export async function openClient(parameters: ClientParameters): Promise<ClientPa
     impl,
     clock: parameters.clock,
     rpc: parameters.rpc,
-    finality: parameters.finality ?? 2,
+    finality: parameters.finality ?? DEFAULT_FINALITY,
     logAnchorEvery: parameters.logAnchorEvery ?? 32,
     pollingInterval: parameters.pollingInterval ?? 1000,
   }

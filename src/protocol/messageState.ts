@@ -11,6 +11,14 @@ export const MESSAGE_STATES = ['queued', 'accepted', 'delivered', 'received', 'a
 /** Where a message is in its life (protocol §11). */
 export type MessageState = (typeof MESSAGE_STATES)[number]
 
+/**
+ * Blocks (the anchoring block counted) after which an anchored message is `final`, unless a client is configured
+ * otherwise (protocol §11).
+ *
+ * @example head - receipt.blockNumber + 1n >= BigInt(DEFAULT_FINALITY)
+ */
+export const DEFAULT_FINALITY = 2
+
 /** The states of an outgoing message, in order. */
 export const OUTGOING_STATES = [
   'queued',

@@ -1,12 +1,13 @@
 /** A whole relay node on the dashboard: its server, its anchorer, its registry watcher, and its gauges. */
 import type { Address, Hex } from 'viem'
 import type { AnchorerEvents } from '../../anchor/events.js'
+import { DEFAULT_FINALITY } from '../../protocol/messageState.js'
 import type { RelayNode } from '../../relay/node.js'
 import type { RelayServerEvents } from '../../relay/RelayServer.js'
 import { attachAnchorer } from './anchorer.js'
 import type { Collector, Gauges } from './collector.js'
 import { attachRelayServer } from './relay.js'
-import { createRelayStateTracker, DEFAULT_FINALITY } from './relayStates.js'
+import { createRelayStateTracker } from './relayStates.js'
 import { attachWatcher } from './watcher.js'
 
 /**

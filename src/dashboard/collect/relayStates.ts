@@ -1,15 +1,8 @@
 /** The later states of messages the dashboard only sees at the relay: delivered from acks, anchored from receipts, final from the chain. */
 import type { Address, Hex } from 'viem'
+import { DEFAULT_FINALITY } from '../../protocol/messageState.js'
 import type { MessageEvent } from '../events.js'
 import { REMEMBERED_ENVELOPES } from './collector.js'
-
-/**
- * The depth (in blocks, the anchor's own block counted) at which a message is final: the clients' default
- * (`finality` in src/client/openClient.ts), so the dashboard and the CLI agree on when a message is `final`.
- *
- * @example if (head - anchoredAt + 1n >= BigInt(DEFAULT_FINALITY)) final()
- */
-export const DEFAULT_FINALITY = 2
 
 /** A leaf submitted this long after its envelope was accepted is not paired with it (a late resubmission). */
 export const LEAF_PAIRING_MS = 10_000
