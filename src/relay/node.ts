@@ -1,10 +1,11 @@
 /** A relay node: the WebSocket relay, its SQLite store, a registry watcher and an anchorer, wired together. */
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createPublicClient, createWalletClient, http, type PublicClient } from 'viem'
+import { createPublicClient, createWalletClient, type Hex, http, type PublicClient } from 'viem'
 import type { LocalAccount } from 'viem/accounts'
 import { Anchorer, type AnchorerOptions } from '../anchor/Anchorer.js'
 import type { Deployment } from '../chain/deployment.js'
+import { withChainErrors } from '../chain/errors.js'
 import { RegistryWatcher } from '../chain/registryWatcher.js'
 import { SqliteRelayStore } from '../store/relayStore.js'
 import { forwardLeaves } from './forwardLeaves.js'
@@ -23,7 +24,10 @@ export type RelayNodeOptions = {
   /** JSON-RPC URL of the chain. */
   rpc: string
   deployment: Deployment
-  /** Directory for `relay.sqlite` and `anchor.sqlite`. */
+  /**
+   * Directory for the node's state. `relay.sqlite` and `anchor.sqlite` go into a subdirectory keyed to the chain and
+   * deployment (see {@link relayStateDir}), so state left by a run against another chain is never read.
+   */
   dir: string
   port?: number | undefined
   host?: string | undefined
@@ -61,6 +65,8 @@ export type RelayNodeOptions = {
  */
 export type RelayNode = {
   url: string
+  /** Where this node keeps its databases: the subdirectory of `dir` for this chain and deployment. */
+  stateDir: string
   server: RelayServer
   anchorer: Anchorer | undefined
   store: SqliteRelayStore
@@ -89,14 +95,32 @@ export type RelayNode = {
  * console.log(node.url)
  */
 export async function startRelayNode(options: RelayNodeOptions): Promise<RelayNode> {
-  mkdirSync(options.dir, { recursive: true, mode: 0o700 })
   const pollingInterval = options.pollingInterval ?? 1000
   const publicClient = createPublicClient({
     transport: http(options.rpc, { retryCount: 1 }),
     pollingInterval,
   }) as PublicClient
+  const { hash: deployBlockHash } = await withChainErrors(() =>
+    publicClient.getBlock({ blockNumber: options.deployment.deployBlock }),
+  )
+  const stateDir = relayStateDir(options.dir, options.deployment, deployBlockHash as Hex)
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 })
+  writeFileSync(
+    join(stateDir, 'chain.json'),
+    `${JSON.stringify(
+      {
+        chainId: options.deployment.chainId,
+        keyRegistry: options.deployment.keyRegistry,
+        messageAnchor: options.deployment.messageAnchor,
+        deployBlock: options.deployment.deployBlock.toString(),
+        deployBlockHash,
+      },
+      null,
+      2,
+    )}\n`,
+  )
   const store = SqliteRelayStore.open({
-    path: join(options.dir, 'relay.sqlite'),
+    path: join(stateDir, 'relay.sqlite'),
     durability: options.durability,
   })
   const watcher = new RegistryWatcher({
@@ -124,7 +148,7 @@ export async function startRelayNode(options: RelayNodeOptions): Promise<RelayNo
           : publicClient,
         contract: options.deployment.messageAnchor,
         chainId: options.deployment.chainId,
-        db: { path: join(options.dir, 'anchor.sqlite') },
+        db: { path: join(stateDir, 'anchor.sqlite') },
         ...options.anchor,
         onReceipt: publishReceipts(() => server),
       })
@@ -160,6 +184,7 @@ export async function startRelayNode(options: RelayNodeOptions): Promise<RelayNo
     const started = server
     return {
       url,
+      stateDir,
       server: started,
       anchorer,
       store,
@@ -180,4 +205,21 @@ export async function startRelayNode(options: RelayNodeOptions): Promise<RelayNo
     store.close()
     throw err
   }
+}
+
+/**
+ * The node's state directory under `dir` for one chain and deployment: chain id, MessageAnchor and the hash of the
+ * deployment block. A fresh local chain that reuses the chain id, the contract addresses and even the block number
+ * (anvil does) has another block hash, so a database left by an earlier chain (its anchors, whose transactions this
+ * chain never saw, would look reorged) is never opened; `chain.json` inside records the full identity.
+ *
+ * @example relayStateDir('/home/me/.sealpost/relay', deployment, blockHash) // '/home/me/.sealpost/relay/31337-5fbdb231-a1b2c3d4e5f6'
+ */
+function relayStateDir(
+  dir: string,
+  deployment: Pick<Deployment, 'chainId' | 'messageAnchor'>,
+  deployBlockHash: Hex,
+): string {
+  const anchor = deployment.messageAnchor.slice(2, 10).toLowerCase()
+  return join(dir, `${deployment.chainId}-${anchor}-${deployBlockHash.slice(2, 14).toLowerCase()}`)
 }
