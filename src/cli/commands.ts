@@ -8,6 +8,10 @@ const relay = {
   env: 'SEALPOST_RELAY',
   defaultText: 'default ws://127.0.0.1:8787',
 } as const satisfies OptionSpec
+const sponsorRelay = {
+  ...relay,
+  description: 'relay whose sponsor submits the operation when the account has no ether',
+} as const satisfies OptionSpec
 const device = {
   type: 'string',
   value: 'NAME',
@@ -29,6 +33,33 @@ const anchorerOptions = {
   'batch-ms': { type: 'string', value: 'MS', description: 'anchor a batch every MS milliseconds' },
   confirmations: { type: 'string', value: 'N', description: 'blocks before an anchor counts as final' },
 } as const satisfies Record<string, OptionSpec>
+const sponsorOptions = {
+  'sponsor-key-env': {
+    type: 'string',
+    value: 'VAR',
+    description: "pay users' registry operations (POST /v1/sponsor) with the key (0x + 64 hex) in env VAR",
+    defaultText: 'an anvil test key on a local chain, else no sponsor',
+  },
+  'no-sponsor': { type: 'boolean', description: 'do not sponsor registry operations', default: false },
+  'sponsor-per-ip': {
+    type: 'string',
+    value: 'N',
+    description: 'sponsored operations per client IP per window',
+    defaultText: 'default 20 per hour',
+  },
+  'sponsor-per-account': {
+    type: 'string',
+    value: 'N',
+    description: 'sponsored operations per account per window',
+    defaultText: 'default 5 per hour',
+  },
+  'sponsor-daily-budget-wei': {
+    type: 'string',
+    value: 'WEI',
+    description: 'most the sponsor spends on gas per day, in wei',
+    defaultText: 'default 0.1 ETH',
+  },
+} as const satisfies Record<string, OptionSpec>
 
 /** `sealpost up`. @example parseCommandArgs(upSpec, ['--demo']) */
 export const upSpec = {
@@ -43,6 +74,7 @@ export const upSpec = {
     'chain-port': port('anvil', '8545'),
     'block-time': { type: 'string', value: 'S', description: 'anvil block time in seconds', default: '1' },
     ...anchorerOptions,
+    ...sponsorOptions,
     demo: { type: 'boolean', description: 'add a scripted exchange with bad actors', default: false },
     'dashboard-port': port('dashboard', '8788'),
     'dashboard-host': host('dashboard'),
@@ -57,6 +89,7 @@ export const relaySpec = {
     port: port('relay', '8787'),
     host: host('relay'),
     ...anchorerOptions,
+    ...sponsorOptions,
     dashboard: { type: 'boolean', description: "also serve the relay's dashboard", default: false },
     'dashboard-port': port('dashboard', '8788'),
     'dashboard-host': host('dashboard'),
@@ -116,7 +149,11 @@ export const idShowSpec = {
 export const idAddDeviceSpec = {
   name: 'id add-device',
   summary: 'create (if needed) and register a device on chain',
-  options: { device },
+  details: [
+    "Without ether in the account, the relay's sponsor (POST /v1/sponsor on --relay's port) submits the signed",
+    'authorisation; `sealpost up` runs one.',
+  ],
+  options: { device, relay: sponsorRelay },
 } as const satisfies CommandSpec
 
 /** `sealpost id revoke-device`. @example parseCommandArgs(idRevokeDeviceSpec, ['laptop']) */
@@ -124,7 +161,8 @@ export const idRevokeDeviceSpec = {
   name: 'id revoke-device',
   args: 'DEVICE_ID|NAME',
   summary: 'revoke a device on chain (EIP-712 signed by the account)',
-  options: {},
+  details: ["Without ether in the account, the relay's sponsor submits it, as for `id add-device`."],
+  options: { relay: sponsorRelay },
 } as const satisfies CommandSpec
 
 /** `sealpost id`. @example formatCommandHelp(idSpec) */

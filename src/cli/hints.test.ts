@@ -1,9 +1,17 @@
 import { describe, expect, test } from 'vitest'
-import { RpcUnreachableError } from '../chain/errors.js'
+import {
+  InsufficientFundsError,
+  RpcUnreachableError,
+  type SponsorRefusalReason,
+  SponsorRefusedError,
+  SponsorUnreachableError,
+  sponsorRefusalCodes,
+} from '../chain/errors.js'
 import { formatError } from '../errors.js'
 import { MissingPassphraseError } from '../store/keystore.js'
+import { COMMANDS, GLOBAL_OPTIONS } from './commands.js'
 import { ArgumentError } from './errors.js'
-import { withCliHints } from './hints.js'
+import { cliMetaMessages, withCliHints } from './hints.js'
 
 describe('CLI hints for errors from below the CLI', () => {
   test('a missing passphrase names what exists: SEALPOST_PASSPHRASE and --passphrase-env', () => {
@@ -23,5 +31,50 @@ describe('CLI hints for errors from below the CLI', () => {
   test('other errors are printed as they are', () => {
     const err = new ArgumentError('x')
     expect(withCliHints(err)).toBe(err)
+  })
+})
+
+describe('CLI hints for the sponsor and for lack of funds', () => {
+  /** Every flag a hint names is a real option of some command, or a global one. */
+  const known = new Set([
+    ...Object.keys(GLOBAL_OPTIONS),
+    ...COMMANDS.flatMap((c) => [c, ...(c.subcommands ?? [])]).flatMap((c) => Object.keys(c.options)),
+  ])
+  const flagsIn = (line: string) => [...line.matchAll(/--([a-z][a-z-]*)/g)].map((m) => m[1] as string)
+
+  test('every sponsor refusal has a hint of its own, naming only flags that exist', () => {
+    const lines = new Set<string>()
+    for (const reason of Object.keys(sponsorRefusalCodes) as SponsorRefusalReason[]) {
+      const err = new SponsorRefusedError({
+        reason,
+        retryAfterMs: reason === 'rate-limited' ? 30_000 : undefined,
+      })
+      const line = formatError(withCliHints(err))
+      expect(line).toMatch(new RegExp(`^SponsorRefusedError \\[${sponsorRefusalCodes[reason]}\\]: `))
+      expect(cliMetaMessages(err).length, reason).toBeGreaterThan(err.metaMessages.length)
+      for (const flag of flagsIn(line)) expect(known, `${reason}: --${flag}`).toContain(flag)
+      lines.add(cliMetaMessages(err).at(-1) as string)
+    }
+    // One hint per reason, not one text for all.
+    expect(lines.size).toBe(Object.keys(sponsorRefusalCodes).length)
+    const limited = formatError(
+      withCliHints(new SponsorRefusedError({ reason: 'rate-limited', retryAfterMs: 30_000 })),
+    )
+    expect(limited).toContain('Retry after: 30 s')
+    const down = formatError(
+      withCliHints(new SponsorUnreachableError({ url: 'http://127.0.0.1:9/v1/sponsor' })),
+    )
+    expect(down).toMatch(/URL: http:\/\/127\.0\.0\.1:9\/v1\/sponsor; .*`sealpost up`.*--relay/)
+  })
+
+  test('lack of funds says so, keeps the account, and names the sponsor and funding, not the SDK', () => {
+    const account = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8'
+    const line = formatError(withCliHints(new InsufficientFundsError({ account })))
+    expect(line).toMatch(/^InsufficientFundsError \[SEALPOST_INSUFFICIENT_FUNDS\]: .*too little ether/)
+    expect(line).toContain(`Account: ${account}`)
+    expect(line).toContain('--relay')
+    expect(line).toContain('fund the account')
+    expect(line).not.toContain('connectClient')
+    for (const flag of flagsIn(line)) expect(known).toContain(flag)
   })
 })

@@ -2,6 +2,10 @@
 import { BaseError } from '../errors.js'
 
 const START = 'start a local stack with `sealpost up`'
+const SPONSOR_RELAY = 'a relay whose sponsor pays (--relay, env SEALPOST_RELAY; `sealpost up` runs one)'
+const PAY_ITSELF = 'fund the account so that it pays for itself'
+/** The error's own meta lines except its generic hint (the CLI gives its own). */
+const facts = (err: BaseError) => err.metaMessages.filter((m) => !m.startsWith('Hint:'))
 
 /** Hint lines by error code; they replace the error's own meta lines when printed by the CLI. */
 const HINTS: Readonly<Record<string, (err: BaseError) => string[]>> = {
@@ -15,6 +19,38 @@ const HINTS: Readonly<Record<string, (err: BaseError) => string[]>> = {
   SEALPOST_RELAY_UNREACHABLE: (err) => [
     ...err.metaMessages,
     `Is the relay running? ${START}, or point --relay (env SEALPOST_RELAY) at a running relay`,
+  ],
+  SEALPOST_INSUFFICIENT_FUNDS: (err) => [
+    ...facts(err),
+    `The account has too little ether: ${PAY_ITSELF}, or register and revoke devices through ${SPONSOR_RELAY}`,
+  ],
+  SEALPOST_SPONSOR_UNREACHABLE: (err) => [
+    ...err.metaMessages,
+    `Is the relay running? ${START}, or point --relay (env SEALPOST_RELAY) at a relay with a sponsor`,
+  ],
+  SEALPOST_SPONSOR_NOT_OFFERED: () => [`This relay sponsors nothing: use ${SPONSOR_RELAY}, or ${PAY_ITSELF}`],
+  SEALPOST_SPONSOR_RATE_LIMITED: (err) => [
+    ...err.metaMessages,
+    `The relay's sponsor limits operations per account and per IP: try again then, or ${PAY_ITSELF}`,
+  ],
+  SEALPOST_SPONSOR_BUDGET_EXHAUSTED: () => [
+    `The relay's sponsor spent its daily budget: try tomorrow, use another relay (--relay), or ${PAY_ITSELF}`,
+  ],
+  SEALPOST_SPONSOR_GAS_CAP: () => [`The operation costs more gas than the relay sponsors: ${PAY_ITSELF}`],
+  SEALPOST_SPONSOR_WRONG_REGISTRY: () => [
+    'The relay serves another deployment: take SEALPOST_RELAY and SEALPOST_DEPLOYMENT from the same `sealpost up` join line',
+  ],
+  SEALPOST_SPONSOR_REVERTED: (err) => [
+    ...err.metaMessages,
+    'The registry itself refuses the operation (nothing was sent): `sealpost id show` lists the devices and their status',
+  ],
+  SEALPOST_SPONSOR_BAD_REQUEST: (err) => [
+    ...err.metaMessages,
+    'The relay could not read the request: use a relay of the same sealpost version (`sealpost --version`)',
+  ],
+  SEALPOST_SPONSOR_FAILED: (err) => [
+    ...err.metaMessages,
+    "The relay's transaction failed: `sealpost id show` tells whether it went through; if not, run the command again",
   ],
 }
 

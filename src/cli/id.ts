@@ -1,6 +1,7 @@
 /** `sealpost id new | show | add-device | revoke-device`: the account key and its devices. */
 import { join } from 'node:path'
 import type { Hex } from 'viem'
+import { sponsorUrlOf } from '../chain/sponsor.js'
 import { Client } from '../client/Client.js'
 import {
   createAccount,
@@ -15,6 +16,7 @@ import { idAddDeviceSpec, idNewSpec, idRevokeDeviceSpec, idShowSpec } from './co
 import { type CliContext, parseBytes32 } from './context.js'
 import { ArgumentError } from './errors.js'
 import { parseCommandArgs } from './options.js'
+import { resolveRelay } from './session.js'
 
 /**
  * Runs an `id` subcommand.
@@ -120,6 +122,7 @@ async function idShow(ctx: CliContext) {
 
 async function idAddDevice(ctx: CliContext, argv: string[]) {
   const { values } = parseCommandArgs(idAddDeviceSpec, argv)
+  const sponsor = { url: sponsorUrlOf(resolveRelay(values.relay)) }
   const account = await ctx.account()
   const deployment = await ctx.deployment()
   const passphrase = ctx.passphrase()
@@ -144,7 +147,8 @@ async function idAddDevice(ctx: CliContext, argv: string[]) {
   })
   try {
     const done = ctx.out.step('Registering the device (EIP-712 AddDevice) and waiting for the receipt')
-    const result = await client.register({ keyPackages: 0 })
+    // Submitted by the account if it can pay, else by the relay's sponsor: no user needs ether.
+    const result = await client.register({ keyPackages: 0, sponsor })
     done(result.txHash ? `tx ${result.txHash}, gas ${result.gasUsed}` : 'already registered')
     ctx.out.info(`device   ${values.device} ${result.deviceId} active since block ${result.blockNumber}`)
     ctx.out.result({ ok: true, ...result })
@@ -154,7 +158,8 @@ async function idAddDevice(ctx: CliContext, argv: string[]) {
 }
 
 async function idRevokeDevice(ctx: CliContext, argv: string[]) {
-  const { positionals } = parseCommandArgs(idRevokeDeviceSpec, argv)
+  const { values, positionals } = parseCommandArgs(idRevokeDeviceSpec, argv)
+  const sponsor = { url: sponsorUrlOf(resolveRelay(values.relay)) }
   const [target, extra] = positionals
   if (!target || extra !== undefined)
     throw new ArgumentError('Name one device to revoke (its id or local name).', {
@@ -177,7 +182,7 @@ async function idRevokeDevice(ctx: CliContext, argv: string[]) {
   })
   try {
     const done = ctx.out.step('Revoking the device (EIP-712 RevokeDevice) and waiting for the receipt')
-    const result = await client.revokeDevice(deviceId)
+    const result = await client.revokeDevice(deviceId, { sponsor })
     done(`tx ${result.txHash}, gas ${result.gasUsed}`)
     ctx.out.info(`device   ${deviceId} revoked at block ${result.blockNumber}`)
     ctx.out.result({ ok: true, deviceId, ...result })

@@ -1,15 +1,6 @@
 /** The `sealpost` command: global flags, help and version, dispatch to one file per command, one-line errors. */
 import { readFileSync } from 'node:fs'
-import {
-  COMMANDS,
-  dashboardSpec,
-  deploySpec,
-  findCommand,
-  GLOBAL_OPTIONS,
-  globalHelp,
-  relaySpec,
-  upSpec,
-} from './commands.js'
+import { COMMANDS, dashboardSpec, deploySpec, findCommand, GLOBAL_OPTIONS, globalHelp } from './commands.js'
 import { createContext } from './context.js'
 import { dashboardCommand } from './dashboard.js'
 import { demoCommand } from './demo.js'
@@ -149,15 +140,14 @@ export async function main(argv: string[]): Promise<number> {
         await idCommand(ctx, args)
         return 0
       case 'up':
-        // up, relay and dashboard parse their own flags; the table refuses what it does not list first.
-        parseCommandArgs(upSpec, args)
+        // up and relay parse their flags with their own tables (parseStackFlags).
         await upCommand(ctx, args)
         return 0
       case 'relay':
-        parseCommandArgs(relaySpec, args)
         await relayCommand(ctx, args)
         return 0
       case 'dashboard':
+        // dashboard parses its own flags; the table refuses what it does not list first.
         parseCommandArgs(dashboardSpec, args)
         await dashboardCommand(ctx, args)
         return 0

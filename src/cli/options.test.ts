@@ -33,12 +33,47 @@ describe('one table per command parses and prints help', () => {
       [relaySpec, false],
     ] as const) {
       for (const [name, option] of Object.entries(spec.options as CommandSpec['options'])) {
-        if (name === 'anchor-key-env') continue // reads a key from the environment: covered by the CLI tests
+        // These read a key from the environment: covered by the CLI tests.
+        if (name === 'anchor-key-env' || name === 'sponsor-key-env') continue
         const value = name.endsWith('host') ? '127.0.0.1' : '1'
         const args = option.type === 'string' ? [`--${name}`, value] : [`--${name}`]
-        expect(() => parseStackFlags(args, { local }), `${spec.name} --${name}`).not.toThrow()
+        expect(() => parseStackFlags(spec, args, { local }), `${spec.name} --${name}`).not.toThrow()
       }
     }
+  })
+
+  test("up's and relay's sponsor flags are in their help and reach the stack; a flag the table lacks is refused", () => {
+    for (const spec of [upSpec, relaySpec]) {
+      const help = formatCommandHelp(spec)
+      for (const flag of [
+        '--sponsor-key-env VAR',
+        '--no-sponsor',
+        '--sponsor-per-ip N',
+        '--sponsor-per-account N',
+        '--sponsor-daily-budget-wei WEI',
+      ])
+        expect(help, `${spec.name} ${flag}`).toContain(flag)
+    }
+    const { stack } = parseStackFlags(
+      upSpec,
+      [
+        '--no-sponsor',
+        '--sponsor-per-ip',
+        '3',
+        '--sponsor-per-account',
+        '2',
+        '--sponsor-daily-budget-wei',
+        '7',
+      ],
+      { local: true },
+    )
+    expect(stack).toMatchObject({
+      noSponsor: true,
+      sponsorPolicy: { perIp: 3, perAccount: 2, dailyBudgetWei: 7n },
+    })
+    expect(() => parseStackFlags(relaySpec, ['--demo'], { local: false })).toThrow(
+      /^Unknown option --demo for `sealpost relay`\./,
+    )
   })
 
   test('an unknown option, a missing value and an extra positional are ArgumentErrors naming the help', () => {

@@ -1,10 +1,11 @@
 /** `sealpost up` and `sealpost relay`: run a chain (or use --rpc), the contracts and a relay until Ctrl-C. */
-import { parseArgs } from 'node:util'
 import { formatEther, type Hex } from 'viem'
 import { sponsorUrlOf } from '../chain/sponsor.js'
 import { DashboardNotBuiltError } from '../dashboard/errors.js'
+import { relaySpec, upSpec } from './commands.js'
 import type { CliContext } from './context.js'
 import { ArgumentError } from './errors.js'
+import { parseCommandArgs } from './options.js'
 import { exitAfter, untilSignal } from './signals.js'
 import {
   type Stack,
@@ -15,65 +16,53 @@ import {
 } from './stack.js'
 
 /**
- * Parses the flags `up` and `relay` share.
+ * Parses the flags of `up` or `relay` with that command's option table (the one `--help` prints), so every flag
+ * parsed is listed there and an unknown one is an ArgumentError naming the command.
  *
- * @example const { stack, demo } = parseStackFlags(['--port', '8787', '--demo'], { local: true })
+ * @example const { stack, demo } = parseStackFlags(upSpec, ['--port', '8787', '--demo'], { local: true })
  */
-export function parseStackFlags(argv: string[], { local }: { local: boolean }) {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      port: { type: 'string', default: '8787' },
-      host: { type: 'string', default: '127.0.0.1' },
-      'chain-port': { type: 'string' },
-      'block-time': { type: 'string' },
-      'anchor-key-env': { type: 'string' },
-      'sponsor-key-env': { type: 'string' },
-      'no-sponsor': { type: 'boolean', default: false },
-      'sponsor-per-ip': { type: 'string' },
-      'sponsor-per-account': { type: 'string' },
-      'sponsor-daily-budget-wei': { type: 'string' },
-      'batch-size': { type: 'string' },
-      'batch-ms': { type: 'string' },
-      confirmations: { type: 'string' },
-      demo: { type: 'boolean', default: false },
-      'dashboard-port': { type: 'string', default: '8788' },
-      'dashboard-host': { type: 'string', default: '127.0.0.1' },
-      dashboard: { type: 'boolean', default: false },
-    },
-  })
+export function parseStackFlags(
+  spec: typeof upSpec | typeof relaySpec,
+  argv: string[],
+  { local }: { local: boolean },
+) {
+  const values = parseCommandArgs(spec, argv).values as Record<string, string | boolean | undefined>
+  const str = (name: string) => {
+    const v = values[name]
+    return typeof v === 'string' ? v : undefined
+  }
   const int = (v: string | undefined, name: string) => {
     if (v === undefined) return undefined
     const n = Number(v)
     if (!Number.isInteger(n) || n < 0) throw new ArgumentError(`--${name} must be a non-negative integer.`)
     return n
   }
-  const keyEnv = values['anchor-key-env']
+  const keyEnv = str('anchor-key-env')
   const anchorKey = keyEnv ? process.env[keyEnv] : undefined
   if (keyEnv && !/^0x[0-9a-fA-F]{64}$/.test(anchorKey ?? ''))
     throw new ArgumentError(`Environment variable ${keyEnv} does not hold a 0x-prefixed 32-byte key.`)
-  const sponsorEnv = values['sponsor-key-env']
+  const sponsorEnv = str('sponsor-key-env')
   const sponsorKey = sponsorEnv ? process.env[sponsorEnv] : undefined
   if (sponsorEnv && !/^0x[0-9a-fA-F]{64}$/.test(sponsorKey ?? ''))
     throw new ArgumentError(`Environment variable ${sponsorEnv} does not hold a 0x-prefixed 32-byte key.`)
-  const perIp = int(values['sponsor-per-ip'], 'sponsor-per-ip')
-  const perAccount = int(values['sponsor-per-account'], 'sponsor-per-account')
-  const budget = values['sponsor-daily-budget-wei']
+  const perIp = int(str('sponsor-per-ip'), 'sponsor-per-ip')
+  const perAccount = int(str('sponsor-per-account'), 'sponsor-per-account')
+  const budget = str('sponsor-daily-budget-wei')
   if (budget !== undefined && !/^[0-9]+$/.test(budget))
     throw new ArgumentError('--sponsor-daily-budget-wei must be a non-negative integer (wei).')
-  const batchSize = int(values['batch-size'], 'batch-size')
-  const batchIntervalMs = int(values['batch-ms'], 'batch-ms')
-  const confirmations = int(values.confirmations, 'confirmations')
+  const batchSize = int(str('batch-size'), 'batch-size')
+  const batchIntervalMs = int(str('batch-ms'), 'batch-ms')
+  const confirmations = int(str('confirmations'), 'confirmations')
   return {
     stack: {
-      port: int(values.port, 'port') ?? 8787,
-      host: values.host,
-      chainPort: int(values['chain-port'], 'chain-port') ?? (local ? 8545 : undefined),
+      port: int(str('port'), 'port') ?? 8787,
+      host: str('host') ?? '127.0.0.1',
+      chainPort: int(str('chain-port'), 'chain-port') ?? (local ? 8545 : undefined),
       local,
-      blockTime: int(values['block-time'], 'block-time'),
+      blockTime: int(str('block-time'), 'block-time'),
       anchorKey: anchorKey as Hex | undefined,
       sponsorKey: sponsorKey as Hex | undefined,
-      noSponsor: values['no-sponsor'],
+      noSponsor: values['no-sponsor'] === true,
       sponsorPolicy: {
         ...(perIp ? { perIp } : {}),
         ...(perAccount ? { perAccount } : {}),
@@ -86,10 +75,10 @@ export function parseStackFlags(argv: string[], { local }: { local: boolean }) {
       },
       deploy: true,
     } satisfies StackOptions,
-    demo: values.demo,
-    dashboardPort: int(values['dashboard-port'], 'dashboard-port') ?? 8788,
-    dashboardHost: values['dashboard-host'],
-    withDashboard: values.dashboard,
+    demo: values.demo === true,
+    dashboardPort: int(str('dashboard-port'), 'dashboard-port') ?? 8788,
+    dashboardHost: str('dashboard-host') ?? '127.0.0.1',
+    withDashboard: values.dashboard === true,
   }
 }
 
@@ -100,7 +89,12 @@ export function parseStackFlags(argv: string[], { local }: { local: boolean }) {
  * @example await upCommand(ctx, ['--port', '8787'])
  */
 export async function upCommand(ctx: CliContext, argv: string[]): Promise<void> {
-  const { stack: options, demo, dashboardPort, dashboardHost } = parseStackFlags(argv, { local: true })
+  const {
+    stack: options,
+    demo,
+    dashboardPort,
+    dashboardHost,
+  } = parseStackFlags(upSpec, argv, { local: true })
   ctx.out.info(
     `Writing under ${ctx.home} (relay and anchor databases) and the deployment to ${ctx.deploymentFile}`,
   )
@@ -135,7 +129,7 @@ export async function relayCommand(ctx: CliContext, argv: string[]): Promise<voi
     dashboardPort,
     dashboardHost,
     withDashboard,
-  } = parseStackFlags(argv, { local: false })
+  } = parseStackFlags(relaySpec, argv, { local: false })
   const stack = await startStack(ctx, { ...options, deploy: false })
   const dashboard = withDashboard
     ? await serveStackDashboard(ctx, stack, { port: dashboardPort, host: dashboardHost, demo: false })
@@ -161,6 +155,7 @@ export function printEndpoints(ctx: CliContext, stack: Stack, dashboard?: string
   ctx.out.info(`KeyRegistry    ${stack.deployment.keyRegistry}`)
   ctx.out.info(`MessageAnchor  ${stack.deployment.messageAnchor}`)
   ctx.out.info(`relay          ${stack.relay.url}`)
+  ctx.out.info(`relay state    ${stack.relay.stateDir} (keyed to this chain)`)
   const sponsor = stack.relay.sponsor
   if (sponsor) {
     const p = sponsor.policy
