@@ -1,14 +1,9 @@
 /** A ts-mls `CryptoProvider` on node:crypto: hashes, HKDF, AEAD and Ed25519 natively, with cached key objects. */
 import {
-  type CipherGCM,
-  type CipherGCMTypes,
-  createCipheriv,
-  createDecipheriv,
   createHash,
   createHmac,
   createPrivateKey,
   createPublicKey,
-  type DecipherGCM,
   generateKeyPairSync,
   type KeyObject,
   sign as nodeSign,
@@ -27,30 +22,23 @@ import {
   type Rng,
   type Signature,
 } from 'ts-mls'
-import { CryptoError } from 'ts-mls/mlsError.js'
+import {
+  type AeadName,
+  aeadOpen,
+  aeadSeal,
+  type HashName,
+  hashInfo,
+  hkdfExpand,
+  hkdfExtract,
+} from './nodePrimitives.js'
+import { SealPool } from './sealPool.js'
+import { makeXWingHpke } from './xwingHpke.js'
 
-/** Hash algorithm names as ts-mls spells them. */
-type HashName = Ciphersuite['hash']
-/** AEAD algorithm names as ts-mls spells them. */
-type AeadName = Ciphersuite['hpke']['aead']
-
-const nodeHashName: Record<HashName, string> = {
-  'SHA-256': 'sha256',
-  'SHA-384': 'sha384',
-  'SHA-512': 'sha512',
-}
-const hashSize: Record<HashName, number> = { 'SHA-256': 32, 'SHA-384': 48, 'SHA-512': 64 }
 const kdfHash: Record<Ciphersuite['hpke']['kdf'], HashName> = {
   'HKDF-SHA256': 'SHA-256',
   'HKDF-SHA384': 'SHA-384',
   'HKDF-SHA512': 'SHA-512',
 }
-const nodeAeadName: Record<AeadName, CipherGCMTypes | 'chacha20-poly1305'> = {
-  AES128GCM: 'aes-128-gcm',
-  AES256GCM: 'aes-256-gcm',
-  CHACHA20POLY1305: 'chacha20-poly1305',
-}
-const TAG_BYTES = 16
 
 /** A plain `Uint8Array` copy of a node `Buffer` (a Buffer's `slice` shares memory, which ts-mls does not expect). */
 function bytes(buf: Buffer): Uint8Array {
@@ -63,7 +51,7 @@ function bytes(buf: Buffer): Uint8Array {
  * @example const hash = makeNodeHash('SHA-512'); await hash.digest(new Uint8Array([1]))
  */
 export function makeNodeHash(alg: HashName): Hash {
-  const name = nodeHashName[alg]
+  const name = hashInfo[alg].node
   const mac = (key: Uint8Array, data: Uint8Array) => createHmac(name, key).update(data).digest()
   return {
     async digest(data) {
@@ -86,26 +74,13 @@ export function makeNodeHash(alg: HashName): Hash {
  * @example const kdf = makeNodeKdf('SHA-512'); const prk = await kdf.extract(salt, ikm)
  */
 export function makeNodeKdf(alg: HashName): Kdf {
-  const name = nodeHashName[alg]
-  const size = hashSize[alg]
   return {
-    size,
+    size: hashInfo[alg].size,
     async extract(salt, ikm) {
-      // An empty salt is HashLen zero bytes (RFC 5869 §2.2); HMAC pads short keys with zeros, so both agree.
-      return bytes(createHmac(name, salt).update(ikm).digest())
+      return hkdfExtract(alg, salt, [ikm])
     },
     async expand(prk, info, len) {
-      if (len > 255 * size) throw new CryptoError(`HKDF-Expand length ${len} exceeds 255 * HashLen`)
-      const out = new Uint8Array(len)
-      let previous: Buffer = Buffer.alloc(0)
-      const counter = new Uint8Array(1)
-      for (let offset = 0, i = 1; offset < len; i++) {
-        counter[0] = i
-        previous = createHmac(name, prk).update(previous).update(info).update(counter).digest()
-        out.set(previous.subarray(0, Math.min(size, len - offset)), offset)
-        offset += size
-      }
-      return out
+      return hkdfExpand(alg, prk, [info], len)
     },
   }
 }
@@ -117,37 +92,12 @@ export function makeNodeKdf(alg: HashName): Kdf {
  * @example const { encryptAead, decryptAead } = makeNodeAead('AES256GCM')
  */
 export function makeNodeAead(alg: AeadName): Pick<Hpke, 'encryptAead' | 'decryptAead'> {
-  const name = nodeAeadName[alg]
-  const options = { authTagLength: TAG_BYTES }
   return {
     async encryptAead(key, nonce, aad, plaintext) {
-      // Typed as a GCM mode: node's overloads take no union of modes; ChaCha20-Poly1305 has the same AEAD methods.
-      const cipher = createCipheriv(name as CipherGCMTypes, key, nonce, options) as CipherGCM
-      if (aad && aad.length > 0) cipher.setAAD(aad)
-      const head = cipher.update(plaintext)
-      const tail = cipher.final()
-      const tag = cipher.getAuthTag()
-      const out = new Uint8Array(head.length + tail.length + tag.length)
-      out.set(head, 0)
-      out.set(tail, head.length)
-      out.set(tag, head.length + tail.length)
-      return out
+      return aeadSeal(alg, key, nonce, aad, plaintext)
     },
     async decryptAead(key, nonce, aad, ciphertext) {
-      if (ciphertext.length < TAG_BYTES) throw new CryptoError('AEAD ciphertext is shorter than its tag')
-      try {
-        const decipher = createDecipheriv(name as CipherGCMTypes, key, nonce, options) as DecipherGCM
-        if (aad && aad.length > 0) decipher.setAAD(aad)
-        decipher.setAuthTag(ciphertext.subarray(ciphertext.length - TAG_BYTES))
-        const head = decipher.update(ciphertext.subarray(0, ciphertext.length - TAG_BYTES))
-        const tail = decipher.final()
-        const out = new Uint8Array(head.length + tail.length)
-        out.set(head, 0)
-        out.set(tail, head.length)
-        return out
-      } catch (e) {
-        throw new CryptoError(`AEAD decryption failed: ${(e as Error).message}`)
-      }
+      return aeadOpen(alg, key, nonce, aad, ciphertext)
     },
   }
 }
@@ -180,6 +130,24 @@ class KeyCache {
 export type NodeCryptoProviderOptions = {
   /** How many private and how many public key objects to keep. Default 1024 each. */
   keyCacheSize?: number | undefined
+  /**
+   * Worker threads for batches of X-Wing seals (the Welcome of a commit that adds many members). Default: the
+   * process-wide `sharedSealPool` (as many workers as cores, at most 4, started on the first large batch); `0` keeps
+   * every seal in-thread.
+   */
+  sealWorkers?: number | undefined
+}
+
+let shared: SealPool | undefined
+/**
+ * The process-wide seal pool of the node:crypto provider, created on first use. Call `start()` on it to have its
+ * workers running before the first large commit.
+ *
+ * @example await sharedSealPool().start()
+ */
+export function sharedSealPool(): SealPool {
+  shared ??= new SealPool()
+  return shared
 }
 
 /**
@@ -234,26 +202,36 @@ export const nodeRng: Rng = {
 }
 
 /**
- * A ts-mls `CryptoProvider` that runs on node:crypto: hash, HMAC, HKDF, the AEAD that protects messages, Ed25519
- * signatures and the RNG. Key objects are cached by key bytes, and nothing goes through WebCrypto's asynchronous
- * round trips. HPKE's KEM (X-Wing, ML-KEM, DHKEM) has no node:crypto primitive, so HPKE stays ts-mls's default
- * implementation, with only its `encryptAead`/`decryptAead` replaced. Signature schemes other than Ed25519 stay
- * default as well. Outputs are byte-identical to the default provider's.
+ * A ts-mls `CryptoProvider` that runs on node:crypto: hash, HMAC, HKDF, AEAD, Ed25519 signatures (key objects cached
+ * by key bytes) and the RNG, without WebCrypto's asynchronous round trips. For X-Wing suites HPKE is Sealpost's own
+ * (`makeXWingHpke`: X25519 on node:crypto, ML-KEM-768 from noble, the key-schedule context computed once per `info`,
+ * seals of a large Welcome spread over worker threads). Other KEMs and signature schemes stay ts-mls's defaults.
+ * Outputs are byte-identical to the default provider's for the same randomness.
  *
  * @example
  * const impl = await getMlsCiphersuite(DEFAULT_CIPHERSUITE, createNodeCryptoProvider())
  */
 export function createNodeCryptoProvider(options: NodeCryptoProviderOptions = {}): CryptoProvider {
   const ed25519 = makeNodeEd25519(options)
+  const pool =
+    options.sealWorkers === undefined
+      ? sharedSealPool()
+      : options.sealWorkers > 0
+        ? new SealPool({ size: options.sealWorkers })
+        : undefined
   return {
     async getCiphersuiteImpl(cs: Ciphersuite): Promise<CiphersuiteImpl> {
       const base = await defaultCryptoProvider.getCiphersuiteImpl(cs)
+      const hpke =
+        cs.hpke.kem === 'X-Wing'
+          ? makeXWingHpke({ kdf: cs.hpke.kdf, aead: cs.hpke.aead }, { pool })
+          : { ...base.hpke, ...makeNodeAead(cs.hpke.aead) }
       return {
         name: cs.name,
         hash: makeNodeHash(cs.hash),
         kdf: makeNodeKdf(kdfHash[cs.hpke.kdf]),
         signature: cs.signature === 'Ed25519' ? ed25519 : base.signature,
-        hpke: { ...base.hpke, ...makeNodeAead(cs.hpke.aead) },
+        hpke,
         rng: nodeRng,
       }
     },
@@ -261,7 +239,7 @@ export function createNodeCryptoProvider(options: NodeCryptoProviderOptions = {}
 }
 
 /**
- * The shared node:crypto provider (one key cache for the process).
+ * The shared node:crypto provider (one key cache and one seal pool for the process).
  *
  * @example const impl = await getMlsCiphersuite(undefined, nodeCryptoProvider)
  */
