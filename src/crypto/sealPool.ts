@@ -93,9 +93,12 @@ export class SealPool {
   #flush(): void {
     const batch = this.#batch
     this.#batch = []
-    if (batch.length < this.minBatch || this.size <= 0 || this.#failed) return runInThread(batch)
-    const workers = this.#ensureWorkers()
-    if (workers.length === 0) return runInThread(batch)
+    const workers =
+      batch.length < this.minBatch || this.size <= 0 || this.#failed ? [] : this.#ensureWorkers()
+    if (workers.length === 0) {
+      runInThread(batch)
+      return
+    }
     // Several chunks per worker, handed out round robin, so that one slow chunk does not hold the batch.
     const chunkSize = Math.max(1, Math.ceil(batch.length / (workers.length * 4)))
     for (let i = 0, k = 0; i < batch.length; i += chunkSize, k++) {
