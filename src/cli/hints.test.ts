@@ -7,6 +7,7 @@ import {
   SponsorUnreachableError,
   sponsorRefusalCodes,
 } from '../chain/errors.js'
+import { RelayAuthError } from '../client/errors.js'
 import { formatError } from '../errors.js'
 import { MissingPassphraseError } from '../store/keystore.js'
 import { COMMANDS, GLOBAL_OPTIONS } from './commands.js'
@@ -76,5 +77,20 @@ describe('CLI hints for the sponsor and for lack of funds', () => {
     expect(line).toContain('fund the account')
     expect(line).not.toContain('connectClient')
     for (const flag of flagsIn(line)) expect(known).toContain(flag)
+  })
+
+  test('a relay refusing a revoked or unknown device says which, and what to use instead', () => {
+    const revoked = formatError(
+      withCliHints(new RelayAuthError({ wireCode: 'RELAY_DEVICE_REVOKED', url: 'ws://127.0.0.1:8787' })),
+    )
+    expect(revoked).toMatch(
+      /^RelayAuthError \[SEALPOST_RELAY_AUTH_REFUSED\]: .*RELAY_DEVICE_REVOKED.*revoked on chain/,
+    )
+    expect(revoked).toContain('--device NAME')
+    const unknown = formatError(
+      withCliHints(new RelayAuthError({ wireCode: 'RELAY_UNKNOWN_DEVICE', url: 'ws://127.0.0.1:8787' })),
+    )
+    expect(unknown).toContain('`sealpost id add-device`')
+    for (const line of [revoked, unknown]) for (const flag of flagsIn(line)) expect(known).toContain(flag)
   })
 })

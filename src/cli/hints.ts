@@ -20,13 +20,23 @@ const HINTS: Readonly<Record<string, (err: BaseError) => string[]>> = {
     ...err.metaMessages,
     `Is the relay running? ${START}, or point --relay (env SEALPOST_RELAY) at a running relay`,
   ],
+  SEALPOST_RELAY_AUTH_REFUSED: (err) => {
+    const wire = (err as BaseError & { wireCode?: string }).wireCode
+    const hint =
+      wire === 'RELAY_DEVICE_REVOKED'
+        ? 'This device is revoked on chain and can no longer send or receive: use another with --device NAME (`sealpost id show` lists them), or register a new one with `sealpost id add-device --device NAME`'
+        : wire === 'RELAY_UNKNOWN_DEVICE'
+          ? 'This device is not registered on the chain the relay follows: run `sealpost id add-device`, with SEALPOST_RPC and SEALPOST_DEPLOYMENT from the same `sealpost up` join line as --relay'
+          : 'Check that --relay (env SEALPOST_RELAY) serves the deployment you registered on'
+    return [...err.metaMessages, hint]
+  },
   SEALPOST_INSUFFICIENT_FUNDS: (err) => [
     ...facts(err),
     `The account has too little ether: ${PAY_ITSELF}, or register and revoke devices through ${SPONSOR_RELAY}`,
   ],
   SEALPOST_SPONSOR_UNREACHABLE: (err) => [
     ...err.metaMessages,
-    `Is the relay running? ${START}, or point --relay (env SEALPOST_RELAY) at a relay with a sponsor`,
+    `Is the relay running? ${START}, point --relay (env SEALPOST_RELAY) at a relay with a sponsor, or ${PAY_ITSELF}`,
   ],
   SEALPOST_SPONSOR_NOT_OFFERED: () => [`This relay sponsors nothing: use ${SPONSOR_RELAY}, or ${PAY_ITSELF}`],
   SEALPOST_SPONSOR_RATE_LIMITED: (err) => [
