@@ -263,8 +263,9 @@ describe('relayAuthMessage', () => {
   })
 
   test('error code list', () => {
-    expect(RELAY_ERROR_CODES).toHaveLength(13)
+    expect(RELAY_ERROR_CODES).toHaveLength(14)
     expect(isRelayErrorCode('RELAY_LOOKUP_LIMITED')).toBe(true)
+    expect(isRelayErrorCode('RELAY_TOPIC_UNVERIFIED')).toBe(true)
     expect(isRelayErrorCode('RELAY_QUEUE_FULL')).toBe(true)
     expect(isRelayErrorCode('SOMETHING_ELSE')).toBe(false)
   })

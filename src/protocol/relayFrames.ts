@@ -64,6 +64,7 @@ export const RELAY_ERROR_CODES = Object.freeze([
   'RELAY_ENVELOPE_INVALID',
   'RELAY_INTERNAL',
   'RELAY_LOOKUP_LIMITED',
+  'RELAY_TOPIC_UNVERIFIED',
 ] as const)
 
 /** One of the relay's wire error codes. @example const code: RelayErrorCode = 'RELAY_RATE_LIMITED' */

@@ -8,13 +8,7 @@ import { type Envelope, encodeEnvelope } from '../protocol/envelope.js'
 import { encodeRelayFrame } from '../protocol/relayFrames.js'
 import type { RelayStore } from '../store/relayStore.js'
 import { cancelAcksPush, createAckPushState } from './acks.js'
-import {
-  followRegistry,
-  sendChallenge,
-  sharedRegistrySync,
-  sweepExpiredChallenges,
-  sweepRegistryLookups,
-} from './auth.js'
+import { followRegistry, sendChallenge, sweepExpiredChallenges } from './auth.js'
 import {
   CLOSE_TRY_AGAIN,
   createConnection,
@@ -28,6 +22,7 @@ import { RelayOptionsError, RelayPublishError, RelayStartError } from './errors.
 import { type RelayLimits, resolveLimits } from './limits.js'
 import { createPublishQueueState, enqueuePublish, flushPublishes, SYSTEM_PUBLISHER } from './publishQueue.js'
 import { clearThrottled, shapeFrame } from './rateShaping.js'
+import { sharedRegistrySync, sweepRegistryLookups } from './registryLookup.js'
 import { runRetention } from './retention.js'
 
 export type { AnchorSink, RelayServerEvents } from './context.js'

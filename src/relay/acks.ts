@@ -16,7 +16,9 @@ export function createAckPushState(): AckPushState {
 
 /**
  * ACK (no reply on success): records that the device processed `topic` (lowercase) up to `seq`, emits 'acked',
- * and schedules an ACKS push (at most one per `acksThrottleMs`). Acking another device's inbox is forbidden.
+ * and schedules an ACKS push (at most one per `acksThrottleMs`). Acking another device's inbox is forbidden. Only a
+ * recipient (a device that subscribed to the topic) has a cursor to move: an ACK from any other device is ignored,
+ * so that an ACK cannot stand in for the registry check a SUBSCRIBE makes (`isCheckedTopic`).
  *
  * @example handleAck(ctx, conn, { topic, seq: 3n })
  */
@@ -26,6 +28,7 @@ export function handleAck(
   { topic, seq }: { topic: Hex; seq: bigint },
 ): void {
   if (!mayRead(ctx, topic, conn.deviceId)) return void replyError(ctx, conn, 0, 'RELAY_FORBIDDEN')
+  if (!conn.subs?.has(topic) && !ctx.store.acks(topic).some((a) => a.deviceId === conn.deviceId)) return
   ctx.store.ack(topic, conn.deviceId!, seq)
   if (ctx.events.listenerCount('acked') > 0)
     ctx.events.emit('acked', { topic, seq, deviceId: conn.deviceId! })

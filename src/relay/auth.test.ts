@@ -9,16 +9,9 @@ import {
 } from '../../test/utils/relayContext.js'
 import { type ClientFrame, relayAuthMessage } from '../protocol/relayFrames.js'
 import { inboxTopic } from '../protocol/topics.js'
-import {
-  followRegistry,
-  handleAuth,
-  sendChallenge,
-  sharedRegistrySync,
-  sweepExpiredChallenges,
-  sweepRegistryLookups,
-  takeRegistryLookup,
-} from './auth.js'
+import { followRegistry, handleAuth, sendChallenge, sweepExpiredChallenges } from './auth.js'
 import type { RelayConnection } from './context.js'
+import { sweepRegistryLookups, takeRegistryLookup } from './registryLookup.js'
 import { handleSubscribe } from './topics.js'
 
 let relay: TestRelay | undefined
@@ -137,51 +130,6 @@ describe('registry look-ups', () => {
   })
 })
 
-describe('sharedRegistrySync', () => {
-  test('a sync starts at least minIntervalMs after the previous one; none once stopped', async () => {
-    let syncs = 0
-    let stopped = false
-    const sync = sharedRegistrySync(
-      { sync: async () => void syncs++ },
-      { minIntervalMs: 200, isStopped: () => stopped },
-    )
-    const started = performance.now()
-    await sync()
-    await Promise.all([sync(), sync(), sync()])
-    expect(syncs).toBe(2)
-    expect(performance.now() - started).toBeGreaterThanOrEqual(190)
-    stopped = true
-    await sync()
-    expect(syncs).toBe(2)
-  })
-
-  test('callers that arrive before a sync starts share it; one arriving during a sync queues the next', async () => {
-    let syncs = 0
-    let release: (() => void) | undefined
-    const sync = sharedRegistrySync({
-      sync: () => {
-        syncs++
-        return new Promise<void>((resolve) => {
-          release = resolve
-        })
-      },
-    })
-    const a = sync()
-    const b = sync()
-    expect(a).toBe(b)
-    await tick()
-    expect(syncs).toBe(1)
-    const c = sync() // the first one is running: this one waits for a second sync
-    expect(c).not.toBe(a)
-    release!()
-    await a
-    await tick()
-    expect(syncs).toBe(2)
-    release!()
-    await c
-  })
-})
-
 describe('followRegistry and sweepExpiredChallenges', () => {
   test('DeviceAdded claims the inbox, DeviceRevoked fails open connections; unfollowing stops both', async () => {
     relay = createTestRelay()
@@ -200,14 +148,16 @@ describe('followRegistry and sweepExpiredChallenges', () => {
     expect(relay.ctx.inboxes.has(inboxTopic(later.deviceId))).toBe(false)
   })
 
-  test('DeviceAdded ends subscriptions other devices made to that inbox before the relay knew its owner', () => {
+  test('DeviceAdded ends subscriptions other devices made to that inbox before the relay knew its owner', async () => {
     relay = createTestRelay()
     followRegistry(relay.ctx)
     const victim = testDevice()
     const mallory = testDevice()
     const topic = inboxTopic(victim.deviceId)
     const { conn, socket } = relay.connect(mallory)
-    handleSubscribe(relay.ctx, conn, { reqId: 1, topic, after: 0n }) // an opaque topic so far: accepted
+    handleSubscribe(relay.ctx, conn, { reqId: 1, topic, after: 0n }) // an opaque topic so far: accepted after a look-up
+    while (socket.frames.length === 0) await new Promise((resolve) => setImmediate(resolve))
+    expect(relay.registry.syncs).toBe(1)
     expect(socket.take()).toEqual([{ type: 'ok', reqId: 1, value: 0n }])
     expect(relay.store.acks(topic)).toEqual([{ deviceId: mallory.deviceId, seq: 0n }])
     relay.registry.add(victim.record)

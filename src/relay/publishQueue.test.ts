@@ -26,6 +26,7 @@ describe('publish queue', () => {
     const alice = relay.connect(testDevice())
     const bob = relay.connect(testDevice())
     const reader = relay.connect(testDevice())
+    relay.store.subscribe(topicA, reader.conn.deviceId!) // checked before: no registry look-up
     handleSubscribe(relay.ctx, reader.conn, { reqId: 1, topic: topicA, after: 0n })
     reader.socket.take()
     const published: unknown[] = []

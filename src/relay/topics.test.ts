@@ -3,6 +3,7 @@ import { afterEach, describe, expect, test } from 'vitest'
 import { createTestRelay, type TestRelay, testDevice, tick } from '../../test/utils/relayContext.js'
 import { createEnvelope, encodeEnvelope } from '../protocol/envelope.js'
 import { inboxTopic } from '../protocol/topics.js'
+import { followRegistry } from './auth.js'
 import { deliver, handleSubscribe, handleUnsubscribe, mayRead, REPLAY_PAGE } from './topics.js'
 
 let relay: TestRelay | undefined
@@ -24,6 +25,11 @@ function store(relay: TestRelay, n: number): Uint8Array[] {
   return all
 }
 
+/** Waits (event-loop turns, no timer) until `socket` has received a frame: the answer to a SUBSCRIBE's look-up. */
+async function answered(socket: { frames: unknown[] }): Promise<void> {
+  while (socket.frames.length === 0) await new Promise((resolve) => setImmediate(resolve))
+}
+
 describe('handleSubscribe', () => {
   test("another device's inbox is forbidden; the own inbox and other topics are open", () => {
     relay = createTestRelay()
@@ -39,12 +45,47 @@ describe('handleSubscribe', () => {
     expect(relay.ctx.topics.size).toBe(0)
   })
 
+  test('a topic not checked yet costs one look-up: the sync may reveal it as an inbox (forbidden), else it opens', async () => {
+    relay = createTestRelay({ limits: { registryLookupsPerIpPerMinute: 2 } })
+    followRegistry(relay.ctx)
+    const victim = testDevice()
+    relay.registry.pending.set(victim.deviceId, victim.record) // registered, not synced yet
+    const { conn, socket } = relay.connect(testDevice())
+    handleSubscribe(relay.ctx, conn, { reqId: 1, topic: inboxTopic(victim.deviceId), after: 0n })
+    expect(socket.frames).toEqual([]) // waiting for the sync
+    await answered(socket)
+    expect(socket.take()).toEqual([{ type: 'error', reqId: 1, code: 'RELAY_FORBIDDEN' }])
+    expect(relay.registry.syncs).toBe(1)
+    handleSubscribe(relay.ctx, conn, { reqId: 2, topic, after: 0n })
+    await answered(socket)
+    expect(socket.take()).toEqual([{ type: 'ok', reqId: 2, value: 0n }])
+    // Checked now (live subscriber, recorded recipient): no further look-up; the budget (2) is spent.
+    const other = relay.connect(testDevice())
+    handleSubscribe(relay.ctx, other.conn, { reqId: 3, topic, after: 0n })
+    expect(other.socket.take()).toEqual([{ type: 'ok', reqId: 3, value: 0n }])
+    handleSubscribe(relay.ctx, other.conn, { reqId: 4, topic: `0x${'7c'.repeat(32)}`, after: 0n })
+    expect(other.socket.take()).toEqual([{ type: 'error', reqId: 4, code: 'RELAY_TOPIC_UNVERIFIED' }])
+    expect(relay.registry.syncs).toBe(2)
+  })
+
+  test('a failed registry sync refuses the SUBSCRIBE with RELAY_TOPIC_UNVERIFIED; the connection stays', async () => {
+    relay = createTestRelay()
+    relay.registry.failSync = new Error('rpc down')
+    const { conn, socket } = relay.connect(testDevice())
+    handleSubscribe(relay.ctx, conn, { reqId: 1, topic, after: 0n })
+    await answered(socket)
+    expect(socket.take()).toEqual([{ type: 'error', reqId: 1, code: 'RELAY_TOPIC_UNVERIFIED' }])
+    expect(conn.closing).toBe(false)
+    expect(relay.ctx.topics.has(topic)).toBe(false)
+  })
+
   test('replays after the cursor page by page, answers OK(head), then takes live deliveries', async () => {
     relay = createTestRelay()
     const n = REPLAY_PAGE + 10
     store(relay, n)
     const device = testDevice()
     const { conn, socket } = relay.connect(device)
+    relay.store.subscribe(topic, device.deviceId) // a recipient from before: the topic was checked then
     handleSubscribe(relay.ctx, conn, { reqId: 1, topic, after: 5n })
     expect(socket.frames).toHaveLength(REPLAY_PAGE) // the first page, then a yield
     // A live envelope committed while replaying is not sent twice: the replay reads it from the store.
@@ -62,7 +103,10 @@ describe('handleSubscribe', () => {
 
   test('more topics than maxSubscriptionsPerConnection are refused', () => {
     relay = createTestRelay({ limits: { maxSubscriptionsPerConnection: 1 } })
-    const { conn, socket } = relay.connect(testDevice())
+    const device = testDevice()
+    const { conn, socket } = relay.connect(device)
+    relay.store.subscribe(topic, device.deviceId)
+    relay.store.subscribe(`0x${'7b'.repeat(32)}`, device.deviceId)
     handleSubscribe(relay.ctx, conn, { reqId: 1, topic, after: 0n })
     handleSubscribe(relay.ctx, conn, { reqId: 2, topic: `0x${'7b'.repeat(32)}`, after: 0n })
     handleSubscribe(relay.ctx, conn, { reqId: 3, topic, after: 0n }) // the same topic again is fine
@@ -79,6 +123,7 @@ describe('deliver and handleUnsubscribe', () => {
     relay = createTestRelay()
     const a = relay.connect(testDevice())
     const b = relay.connect(testDevice())
+    relay.store.subscribe(topic, a.conn.deviceId!) // checked before: no look-up
     const events: unknown[] = []
     relay.events.on('delivered', (e) => events.push(e))
     handleSubscribe(relay.ctx, a.conn, { reqId: 1, topic, after: 0n })

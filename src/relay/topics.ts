@@ -1,8 +1,9 @@
-/** Topics: SUBSCRIBE (inbox ownership, replay page by page, then live), UNSUBSCRIBE, and fan-out with DELIVER. */
+/** Topics: SUBSCRIBE (checked against the registry, inbox ownership, replay page by page, then live), UNSUBSCRIBE, and fan-out with DELIVER. */
 import type { Hex } from 'viem'
 import { encodeRelayFrame } from '../protocol/relayFrames.js'
 import { replyError, reportInternal, sendBytes, sendFrame } from './connection.js'
 import type { RelayConnection, RelayContext, Subscription } from './context.js'
+import { takeRegistryLookup } from './registryLookup.js'
 
 /** Stored envelopes sent per replay step before yielding to the event loop. @example REPLAY_PAGE // 256 */
 export const REPLAY_PAGE = 256
@@ -37,9 +38,25 @@ export function closeInboxToOthers(ctx: RelayContext, topic: Hex): void {
 }
 
 /**
- * SUBSCRIBE `topic` after cursor `after`: records the device as a recipient (acking up to `after` when resuming),
- * replays what is stored after the cursor, answers OK(head) and goes live. A second SUBSCRIBE on the same topic
- * restarts the replay from its cursor. `topic` is lowercase.
+ * Whether the relay has checked `topic` against its registry: a known inbox, a topic with live subscribers, or one
+ * with recorded recipients (they subscribed after a check, possibly before a restart). A SUBSCRIBE to any other
+ * topic first waits for a registry look-up, which tells a device's inbox registered since the last sync from a
+ * conversation topic (docs/protocol.md §9.4).
+ *
+ * @example if (!isCheckedTopic(ctx, topic)) await ctx.syncRegistry()
+ */
+export function isCheckedTopic(ctx: RelayContext, topic: Hex): boolean {
+  return ctx.inboxes.has(topic) || ctx.topics.has(topic) || ctx.store.acks(topic).length > 0
+}
+
+/**
+ * SUBSCRIBE `topic` after cursor `after`. Another device's inbox gets RELAY_FORBIDDEN. A topic the relay has not
+ * checked yet ({@link isCheckedTopic}) costs one registry look-up from the connection's IP budget and waits for the
+ * shared registry sync (an empty budget or a failed sync: RELAY_TOPIC_UNVERIFIED, the connection stays); a topic
+ * that the sync shows to be another device's inbox is RELAY_FORBIDDEN. Then the device is recorded as a recipient
+ * (acking up to `after` when resuming), what is stored after the cursor is replayed, OK(head) answered and the
+ * subscription goes live. A second SUBSCRIBE on the same topic restarts the replay from its cursor. `topic` is
+ * lowercase.
  *
  * @example handleSubscribe(ctx, conn, { reqId: 1, topic, after: 0n })
  */
@@ -49,6 +66,32 @@ export function handleSubscribe(
   { reqId, topic, after }: { reqId: number; topic: Hex; after: bigint },
 ): void {
   if (!mayRead(ctx, topic, conn.deviceId)) return void replyError(ctx, conn, reqId, 'RELAY_FORBIDDEN')
+  if (isCheckedTopic(ctx, topic)) return void subscribe(ctx, conn, { reqId, topic, after })
+  if (!takeRegistryLookup(ctx, conn.ip)) return void replyError(ctx, conn, reqId, 'RELAY_TOPIC_UNVERIFIED')
+  ctx.syncRegistry().then(
+    () => {
+      if (conn.closing || ctx.isStopped()) return
+      if (!mayRead(ctx, topic, conn.deviceId)) return void replyError(ctx, conn, reqId, 'RELAY_FORBIDDEN')
+      try {
+        subscribe(ctx, conn, { reqId, topic, after })
+      } catch (err) {
+        reportInternal(ctx, 'subscribe', err)
+        replyError(ctx, conn, reqId, 'RELAY_INTERNAL')
+      }
+    },
+    (err: unknown) => {
+      reportInternal(ctx, 'subscribe: registry sync', err)
+      if (!conn.closing && !ctx.isStopped()) replyError(ctx, conn, reqId, 'RELAY_TOPIC_UNVERIFIED')
+    },
+  )
+}
+
+/** Records the subscription (the topic was checked) and starts its replay. */
+function subscribe(
+  ctx: RelayContext,
+  conn: RelayConnection,
+  { reqId, topic, after }: { reqId: number; topic: Hex; after: bigint },
+): void {
   conn.subs ??= new Map()
   let sub = conn.subs.get(topic)
   if (!sub && conn.subs.size >= ctx.limits.maxSubscriptionsPerConnection)

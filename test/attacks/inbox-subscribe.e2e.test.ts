@@ -1,0 +1,180 @@
+/** Attack (issue 9, item 9): subscribing to a device's inbox before the relay has synced its registration. */
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Hex } from 'viem'
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
+import { RegistryWatcher } from '../../src/chain/registryWatcher.js'
+import { createEnvelope, encodeEnvelope } from '../../src/protocol/envelope.js'
+import { inboxTopic } from '../../src/protocol/topics.js'
+import { type RelayLimits, RelayServer } from '../../src/relay/RelayServer.js'
+import { SqliteRelayStore } from '../../src/store/relayStore.js'
+import { type ChainContext, setupChain } from '../utils/anvil.js'
+import { newDevice, type RawDevice, RawRelayClient, registerDevice } from './rawRelayClient.js'
+
+let ctx: ChainContext
+let dir: string
+let mallory: RawDevice
+let alice: RawDevice
+const cleanups: (() => Promise<void> | void)[] = []
+
+beforeAll(async () => {
+  ctx = await setupChain()
+  dir = mkdtempSync(join(tmpdir(), 'sealpost-attack-inbox-subscribe-'))
+  mallory = newDevice(ctx.walletClients[5]!)
+  alice = newDevice(ctx.walletClients[1]!)
+  await registerDevice(ctx, mallory)
+  await registerDevice(ctx, alice)
+})
+
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c()
+})
+
+afterAll(async () => {
+  await ctx?.stop()
+  if (dir) rmSync(dir, { recursive: true, force: true })
+})
+
+/**
+ * A relay whose registry view moves only on demand (its watcher does not poll), so a device registered after the
+ * relay started stays unknown to it until a look-up; `counter.syncs` counts the syncs made after start.
+ */
+async function startRelay(limits?: Partial<RelayLimits>) {
+  const store = SqliteRelayStore.open({ path: join(dir, `${randomBytes(4).toString('hex')}.db`) })
+  const watcher = new RegistryWatcher({
+    publicClient: ctx.publicClient,
+    registry: ctx.contracts.keyRegistry,
+    fromBlock: ctx.deployBlock,
+    pollingInterval: 100,
+  })
+  const counter = { syncs: 0 }
+  const sync = watcher.sync.bind(watcher)
+  watcher.sync = () => {
+    counter.syncs++
+    return sync()
+  }
+  const server = new RelayServer({
+    store,
+    watcher,
+    chainId: ctx.anvil.chainId,
+    registry: ctx.contracts.keyRegistry,
+    limits,
+  })
+  const { url } = await server.start()
+  counter.syncs = 0
+  const clients: RawRelayClient[] = []
+  cleanups.push(async () => {
+    for (const c of clients) c.close()
+    await server.stop()
+    watcher.stop()
+    store.close()
+  })
+  const connect = async (localAddress?: string) => {
+    const client = await RawRelayClient.connect(url, localAddress)
+    clients.push(client)
+    return client
+  }
+  return { server, store, counter, connect }
+}
+
+const randomTopic = () => `0x${randomBytes(32).toString('hex')}` as Hex
+
+describe('attack: subscribing to the inbox of a device the relay has not synced yet', () => {
+  test('the SUBSCRIBE is refused with RELAY_FORBIDDEN after one look-up; the owner subscribes and the attacker reads nothing', async () => {
+    const relay = await startRelay()
+    const victim = newDevice(ctx.walletClients[2]!)
+    const inbox = inboxTopic(victim.deviceId)
+    await registerDevice(ctx, victim) // on chain; the relay has not synced since it started
+    const m = await relay.connect()
+    expect(await m.auth(mallory)).toMatchObject({ type: 'auth-ok' })
+    expect(relay.counter.syncs).toBe(0)
+
+    expect(await m.request({ type: 'subscribe', reqId: 1, topic: inbox, after: 0n })).toEqual({
+      type: 'error',
+      reqId: 1,
+      code: 'RELAY_FORBIDDEN',
+    })
+    expect(relay.counter.syncs).toBe(1) // the one look-up that found the owner
+    expect(relay.store.acks(inbox)).toEqual([]) // the attacker was never recorded as a recipient
+    // Known now: refused at once, without another look-up.
+    expect(await m.request({ type: 'subscribe', reqId: 2, topic: inbox, after: 0n })).toEqual({
+      type: 'error',
+      reqId: 2,
+      code: 'RELAY_FORBIDDEN',
+    })
+    expect(relay.counter.syncs).toBe(1)
+
+    // The victim connects right away and subscribes to its inbox; a welcome flows to it and only to it.
+    const v = await relay.connect('127.0.0.2')
+    expect(await v.auth(victim)).toMatchObject({ type: 'auth-ok' })
+    expect(await v.request({ type: 'subscribe', reqId: 1, topic: inbox, after: 0n })).toEqual({
+      type: 'ok',
+      reqId: 1,
+      value: 0n,
+    })
+    const a = await relay.connect()
+    expect(await a.auth(alice)).toMatchObject({ type: 'auth-ok' })
+    const welcome = createEnvelope({ kind: 'welcome', topic: inbox, payload: Uint8Array.of(1, 2, 3) })
+    expect(await a.request({ type: 'publish', reqId: 1, envelope: encodeEnvelope(welcome) })).toMatchObject({
+      type: 'ok',
+      value: 1n,
+    })
+    expect(await v.next((f) => f.type === 'deliver')).toMatchObject({ topic: inbox, seq: 1n })
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(m.history.filter((f) => f.type === 'deliver')).toEqual([])
+  })
+
+  test('a device whose registration the relay has not synced yet subscribes to its own inbox at once', async () => {
+    const relay = await startRelay()
+    const fresh = newDevice(ctx.walletClients[3]!)
+    await registerDevice(ctx, fresh)
+    const c = await relay.connect()
+    expect(await c.auth(fresh)).toMatchObject({ type: 'auth-ok' }) // AUTH's look-up teaches the relay the device
+    const syncs = relay.counter.syncs
+    expect(
+      await c.request({ type: 'subscribe', reqId: 1, topic: inboxTopic(fresh.deviceId), after: 0n }),
+    ).toEqual({ type: 'ok', reqId: 1, value: 0n })
+    expect(relay.counter.syncs).toBe(syncs)
+  })
+})
+
+describe('attack: SUBSCRIBE frames naming new topics to make the relay sync its registry', () => {
+  test("a flood spends the IP's look-up budget, then gets RELAY_TOPIC_UNVERIFIED; the connection and known topics stay usable", async () => {
+    const interval = 300
+    const perIp = 3
+    const relay = await startRelay({ registrySyncIntervalMs: interval, registryLookupsPerIpPerMinute: perIp })
+    const m = await relay.connect('127.0.0.7')
+    expect(await m.auth(mallory)).toMatchObject({ type: 'auth-ok' }) // a known device: no look-up
+    const conversation = randomTopic()
+    expect(await m.request({ type: 'subscribe', reqId: 1, topic: conversation, after: 0n })).toMatchObject({
+      type: 'ok',
+    })
+    const started = performance.now()
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        m.request({ type: 'subscribe', reqId: 10 + i, topic: randomTopic(), after: 0n }),
+      ),
+    )
+    const elapsed = performance.now() - started
+    const codes = answers.map((f) => (f.type === 'error' ? f.code : f.type))
+    expect(codes.filter((c) => c === 'ok')).toHaveLength(perIp - 1)
+    expect(codes.filter((c) => c === 'RELAY_TOPIC_UNVERIFIED')).toHaveLength(10 - (perIp - 1))
+    expect(relay.counter.syncs).toBeGreaterThanOrEqual(1)
+    expect(relay.counter.syncs).toBeLessThanOrEqual(1 + Math.ceil(elapsed / interval))
+
+    // Topics the relay already verified, and the device's own inbox, need no look-up.
+    expect(await m.request({ type: 'subscribe', reqId: 40, topic: conversation, after: 0n })).toMatchObject({
+      type: 'ok',
+    })
+    expect(
+      await m.request({ type: 'subscribe', reqId: 41, topic: inboxTopic(mallory.deviceId), after: 0n }),
+    ).toMatchObject({ type: 'ok' })
+    const other = await relay.connect('127.0.0.8')
+    expect(await other.auth(alice)).toMatchObject({ type: 'auth-ok' })
+    expect(
+      await other.request({ type: 'subscribe', reqId: 1, topic: conversation, after: 0n }),
+    ).toMatchObject({ type: 'ok' })
+  })
+})
