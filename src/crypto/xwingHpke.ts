@@ -96,7 +96,7 @@ export function hpkeKeyScheduleContext(suite: XWingHpkeSuite, info: Uint8Array):
   const known = cache.byIdentity.get(info)
   if (known) return known
   const last = cache.last
-  if (last && info.length >= LARGE_INFO && Buffer.from(last.info).equals(info)) return last.context
+  if (last && info.length >= LARGE_INFO && view(last.info).equals(view(info))) return last.context
   const size = hashInfo[KDF[suite.kdf].hash].size
   const context = new Uint8Array(1 + 2 * size)
   context.set(labeledExtract(suite, EMPTY, 'psk_id_hash', EMPTY), 1)
@@ -105,6 +105,9 @@ export function hpkeKeyScheduleContext(suite: XWingHpkeSuite, info: Uint8Array):
   if (info.length >= LARGE_INFO) cache.last = { info: info.slice(), context }
   return context
 }
+
+/** A Buffer over the same memory (`Buffer.from(typedArray)` would copy). */
+const view = (a: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength)
 
 function keySchedule(suite: XWingHpkeSuite, sharedSecret: Uint8Array, context: Uint8Array) {
   const secret = labeledExtract(suite, sharedSecret, 'secret', EMPTY)
