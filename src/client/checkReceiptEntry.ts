@@ -1,5 +1,5 @@
 /** The checks of one `receipt` or `log-anchor` transcript entry: what the receipt is bound to, and `verifyReceipt`. */
-import type { Client } from 'viem'
+import type { Client, Hex } from 'viem'
 import { CodecError } from '../errors.js'
 import { type Receipt, receiptFromJson } from '../protocol/receipt.js'
 import type { Statement } from '../protocol/statement.js'
@@ -29,14 +29,14 @@ export type CheckReceiptEntryParameters = {
 }
 
 /**
- * A `receipt` entry: `receipt-leaf` (the receipt is for the entry's leaf, a statement leaf of the transcript;
- * a receipt anchored after the signing device's revocation is flagged in the detail), then `receipt`.
- * A `log-anchor` entry: `log-anchor` (a log-head statement signed by the transcript's own device, its key valid at
- * the statement's block, names the earlier entry and its hash, and the receipt is for the signed statement's leaf),
- * then `receipt`. Returns the prefix a verified log anchor pins, if any, and the signed head of an anchored
- * log-anchor entry whose signature verified (for the `log-chain` and `equivocation` checks).
+ * A `receipt` entry: `receipt-leaf` (the receipt is for the entry's leaf, a statement leaf of the transcript), then
+ * `receipt`. A `log-anchor` entry: `log-anchor` (a log-head statement signed by the transcript's own device, its key
+ * valid at the statement's block, names the earlier entry and its hash, and the receipt is for the signed statement's
+ * leaf), then `receipt`. Returns the prefix a verified log anchor pins, if any, the signed head of an anchored
+ * log-anchor entry whose signature verified (for the `log-chain`, `equivocation` and `time-bounds` checks), and, for
+ * a verified receipt bound to its statement, the leaf and the anchor's block (for `time-bounds`).
  *
- * @example const { pinned, signedHead } = await checkReceiptEntry({ index: i, entry, transcript, statementLeaves, chain, publicClient, minConfirmations, add })
+ * @example const { pinned, signedHead, anchored } = await checkReceiptEntry({ index: i, entry, transcript, statementLeaves, chain, publicClient, minConfirmations, add })
  */
 export async function checkReceiptEntry({
   index: i,
@@ -50,6 +50,7 @@ export async function checkReceiptEntry({
 }: CheckReceiptEntryParameters): Promise<{
   pinned?: AnchoredPrefix | undefined
   signedHead?: VerifiedLogHead | undefined
+  anchored?: { leaf: Hex; block: bigint } | undefined
 }> {
   let receipt: Receipt
   try {
@@ -64,7 +65,6 @@ export async function checkReceiptEntry({
     return {}
   }
   let bound: boolean
-  let note = ''
   let signedHead: VerifiedLogHead | undefined
   if (entry.kind === 'receipt') {
     const leaf = String(entry.data.leaf).toLowerCase()
@@ -79,9 +79,6 @@ export async function checkReceiptEntry({
           ? `leaf ${leaf} is not the leaf of any statement in the transcript`
           : `receipt is for the statement of entry ${target.entry}`,
     )
-    const revokedAt = target && (await chain.device(target.statement.device, 0n))?.revokedAt
-    if (revokedAt !== undefined && receipt.blockNumber >= revokedAt)
-      note = `; anchored after the signing device was revoked (block ${revokedAt}), so it does not show the statement predates the revocation`
   } else {
     const named = entry.data.index
     const head = String(entry.data.head).toLowerCase()
@@ -131,7 +128,7 @@ export async function checkReceiptEntry({
     'receipt',
     result.ok,
     result.ok
-      ? `root ${receipt.root} anchored in block ${receipt.blockNumber} (${result.confirmations} confirmation${result.confirmations === 1n ? '' : 's'})${note}`
+      ? `root ${receipt.root} anchored in block ${receipt.blockNumber} (${result.confirmations} confirmation${result.confirmations === 1n ? '' : 's'})`
       : `${last?.name ?? 'receipt'}: ${last?.detail ?? 'does not verify'}`,
   )
   return {
@@ -140,5 +137,6 @@ export async function checkReceiptEntry({
         ? { upTo: entry.data.index as number, block: receipt.blockNumber }
         : undefined,
     signedHead: result.ok ? signedHead : undefined,
+    anchored: result.ok && bound ? { leaf: receipt.leaf, block: receipt.blockNumber } : undefined,
   }
 }

@@ -5,6 +5,7 @@ import {
   RevokedBeforeAnchorError,
   StaleBlockReferenceError,
 } from './verificationErrors.js'
+import type { ChainView } from './verifyStatement.js'
 
 /**
  * The two windows (protocol §11.1), in milliseconds. Both are measured from the timestamp of the block *after* the
@@ -122,6 +123,46 @@ export function judgeAnchored({
       device.revokedAt !== undefined ? `, before the revocation at block ${device.revokedAt}` : ''
     }`,
   }
+}
+
+/**
+ * Reads what {@link judgeAnchored} needs from the chain and judges: the anchor block, block `ref + 1` and the sender
+ * device's registry record (synced at least to the anchor block). The one judgement of an anchored statement, used by
+ * a recipient on each receipt and by the transcript verifier for every anchored statement of a log. Undefined when
+ * the anchor block or the device record cannot be read (the verdict stays open).
+ *
+ * @example
+ * const j = await judgeAnchor({ statement, anchorBlock: receipt.blockNumber, chain })
+ * if (j && !j.ok) throw j.error
+ */
+export async function judgeAnchor({
+  statement,
+  anchorBlock,
+  chain,
+  windows,
+  messageId,
+}: {
+  statement: StatementTime
+  /** The block number of the verified receipt's anchor. */
+  anchorBlock: bigint
+  chain: Pick<ChainView, 'block' | 'device'>
+  windows?: WindowOptions | undefined
+  messageId?: Hex | undefined
+}): Promise<TimeJudgement | undefined> {
+  const [anchor, succ, device] = await Promise.all([
+    chain.block(anchorBlock),
+    chain.block(statement.block.number + 1n),
+    chain.device(statement.device, anchorBlock),
+  ])
+  if (!anchor || !device) return undefined
+  return judgeAnchored({
+    statement,
+    referencedSuccessor: succ,
+    anchorBlock: { number: anchorBlock, timestamp: anchor.timestamp },
+    device,
+    windows,
+    messageId,
+  })
 }
 
 /**

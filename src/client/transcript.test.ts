@@ -13,7 +13,7 @@ import { signStatement } from '../crypto/statementSignature.js'
 import { contentTypes } from '../protocol/content.js'
 import { logHeadLeaf } from '../protocol/logHeadStatement.js'
 import { buildMerkleTree, inclusionProof } from '../protocol/merkle.js'
-import { type Receipt, receiptToJson } from '../protocol/receipt.js'
+import { type Receipt, receiptFromJson, receiptToJson } from '../protocol/receipt.js'
 import { recipientProof, recipientsRoot } from '../protocol/recipients.js'
 import { hashBodyV2, type SignedStatement } from '../protocol/statement.js'
 import { AuditLog, hashLogEntry, LOG_GENESIS_HASH, type LogEntry, messageLogData } from '../store/auditLog.js'
@@ -254,9 +254,11 @@ describe('verifyTranscript', () => {
       ...['statement', 'sender', 'signature', 'key-valid', 'block', 'body', 'recipients', 'leaf'].map(
         (c) => `0 ${c}`,
       ),
+      '0 time-bounds',
       ...['statement', 'sender', 'signature', 'key-valid', 'block', 'body', 'recipients', 'leaf'].map(
         (c) => `1 ${c}`,
       ),
+      '1 time-bounds',
       '2 rejected',
       '3 receipt-leaf',
       '3 receipt',
@@ -264,14 +266,32 @@ describe('verifyTranscript', () => {
       '4 receipt',
       '5 log-anchor',
       '5 receipt',
+      '5 time-bounds',
       ...['statement', 'sender', 'signature', 'key-valid', 'block', 'recipients', 'leaf'].map(
         (c) => `6 ${c}`,
       ),
+      '6 time-bounds',
       '- anchored-prefix',
     ])
+    // Anchored statements (and the anchored log head) are verified by the anchor's time bounds; entry 6 has no
+    // receipt: pending, shown with `…`, never as verified.
+    expect(result.checks.filter((c) => c.check === 'time-bounds').map((c) => [c.entry, c.verdict])).toEqual([
+      [0, 'verified'],
+      [1, 'verified'],
+      [5, 'verified'],
+      [6, 'pending'],
+    ])
     const lines = formatVerification(result)
-    expect(lines.at(-1)).toBe(`✓ transcript verified (${result.checks.length} checks)`)
+    expect(lines.at(-1)).toBe(
+      `✓ transcript verified (${result.checks.length} checks; 1 statement pending, not verified)`,
+    )
     expect(lines).toContain('✓ entry 0 body: body matches the signed bodyHash')
+    expect(lines.find((l) => l.startsWith('✓ entry 0 time-bounds'))).toMatch(
+      /^✓ entry 0 time-bounds: verified: anchored in block \d+, \d+ s after block \d+$/,
+    )
+    expect(lines).toContain(
+      '… entry 6 time-bounds: pending: no receipt in this transcript, so it is not shown to be final',
+    )
     expect(lines.find((l) => l.includes('anchored-prefix'))).toMatch(
       /entries 0\.\.4 are pinned by a head anchored in block \d+; entries 5\.\.6 are not anchored yet/,
     )
@@ -318,7 +338,10 @@ describe('verifyTranscript', () => {
     expect(lines).toContain(
       '✗ entry 0 signature: signature does not verify under the key registered on chain',
     )
-    expect(lines.at(-1)).toMatch(/^✗ transcript does not verify \(6 of \d+ checks failed\)$/)
+    // Entry 0's receipt no longer binds to it, so it is pending, like entry 6.
+    expect(lines.at(-1)).toMatch(
+      /^✗ transcript does not verify \(6 of \d+ checks failed; 2 statements pending, not verified\)$/,
+    )
   })
 
   test('swapped entries fail the hash chain at both positions', async () => {
@@ -497,7 +520,7 @@ describe('verifyTranscript', () => {
     ])
   })
 
-  test('a device revoked after signing: still valid at its block, but a late receipt is flagged', async () => {
+  test('a device revoked after its statement was anchored: still valid at its block, judged by the earliest anchor', async () => {
     const snapshot = await ctx.snapshot()
     try {
       const registry = ctx.contracts.keyRegistry
@@ -528,10 +551,12 @@ describe('verifyTranscript', () => {
       expect(detail(1, 'key-valid')).toBe(
         `key valid at block 4 (revoked later, in block ${revoked.blockNumber})`,
       )
-      expect(detail(7, 'receipt')).toMatch(
-        new RegExp(`anchored after the signing device was revoked \\(block ${revoked.blockNumber}\\)`),
+      // A second receipt anchored after the revocation changes nothing: the statement was anchored before it.
+      expect(detail(1, 'time-bounds')).toMatch(
+        new RegExp(
+          `^verified: anchored in block ${receiptFromJson(t.entries[4]!.data.receipt).blockNumber}, \\d+ s after block \\d+, before the revocation at block ${revoked.blockNumber}$`,
+        ),
       )
-      expect(detail(4, 'receipt')).not.toMatch(/revoked/)
     } finally {
       await ctx.revert(snapshot)
     }

@@ -6,9 +6,10 @@ import { TranscriptVerificationError } from './verificationErrors.js'
  * Names of the transcript checks. Transcript-wide: `format`, `chain`, `contracts`, `device`, `hash-chain`, `export`
  * (the device's signed export covers exactly the entries; a later signed head shows truncation), `statement-set`
  * (also per entry, for a duplicate or out-of-order statement), `log-chain`, `equivocation`, `anchored-prefix`. Per
- * `sent`/`received` entry: `statement`, `sender`, `signature`, `key-valid`, `block`, `body`, `recipients`, `leaf`. Per `receipt`
- * entry: `receipt-leaf`, `receipt`. Per `log-anchor` entry: `log-anchor`, `receipt`. Per `rejected` entry:
- * `rejected` (informational).
+ * `sent`/`received` entry: `statement`, `sender`, `signature`, `key-valid`, `block`, `body`, `recipients`, `leaf`,
+ * `time-bounds` (the statement's verdict from its anchor, protocol §11.1). Per `receipt` entry: `receipt-leaf`,
+ * `receipt`. Per `log-anchor` entry: `log-anchor`, `receipt`, `time-bounds`. Per `rejected` entry: `rejected`
+ * (informational).
  *
  * @example const name: TranscriptCheckName = 'signature'
  */
@@ -35,13 +36,29 @@ export type TranscriptCheckName =
   | 'log-chain'
   | 'equivocation'
   | 'rejected'
+  | 'time-bounds'
 
-/** One check: the entry it is about (`null` for the whole transcript), its verdict and a one-line reason. @example const c: TranscriptCheck = { entry: 3, check: 'signature', ok: false, detail: '…' } */
+/**
+ * The verdict of one signed statement of a transcript (protocol §11.1): `verified` (anchored within the anchor window
+ * after its referenced block, and before any revocation of its device), `pending` (no receipt in the transcript: shown,
+ * never counted as verified) or `refused`.
+ *
+ * @example const v: StatementVerdict = 'pending'
+ */
+export type StatementVerdict = 'verified' | 'pending' | 'refused'
+
+/**
+ * One check: the entry it is about (`null` for the whole transcript), its verdict and a one-line reason. A
+ * `time-bounds` check also carries the statement's `verdict` (a `pending` one passes, but is not a verified statement).
+ *
+ * @example const c: TranscriptCheck = { entry: 3, check: 'signature', ok: false, detail: '…' }
+ */
 export type TranscriptCheck = {
   entry: number | null
   check: TranscriptCheckName
   ok: boolean
   detail: string
+  verdict?: StatementVerdict | undefined
 }
 
 /**
@@ -54,7 +71,8 @@ export type TrustedDeployment = { chainId: number; keyRegistry: Address; message
 
 /**
  * Result of `verifyTranscript`: `ok` iff every check passed; `error` (when not ok) is a typed error naming the first
- * failing check (`TranscriptFormatError`, `DeploymentMismatchError` or `TranscriptVerificationError`).
+ * failing check (`TranscriptFormatError`, `DeploymentMismatchError`, the time-bound refusal of a `time-bounds` check
+ * — `AnchorWindowError`, `RevokedBeforeAnchorError` — or `TranscriptVerificationError`).
  *
  * @example const { ok, checks, error }: TranscriptVerification = await verifyTranscript({ transcript, publicClient, deployment })
  */
@@ -65,7 +83,8 @@ export type TranscriptVerification = {
 }
 
 /**
- * Records one check and returns its verdict, so a caller can stop on a failure.
+ * Records one check and returns its verdict, so a caller can stop on a failure. `extra` carries a statement's
+ * `verdict`, and the typed `error` of a failing check (the result's `error` when it is the first failure).
  *
  * @example if (!add(null, 'chain', rpcChainId === chainId, `RPC chain ${rpcChainId}`)) return done()
  */
@@ -74,6 +93,7 @@ export type AddCheck = (
   check: TranscriptCheckName,
   ok: boolean,
   detail: string,
+  extra?: { verdict?: StatementVerdict | undefined; error?: (Error & { code: string }) | undefined },
 ) => boolean
 
 /**
@@ -92,8 +112,12 @@ export function transcriptReport(): {
   done: (error?: Error & { code: string }) => TranscriptVerification
 } {
   const checks: TranscriptCheck[] = []
-  const add: AddCheck = (entry, check, ok, detail) => {
-    checks.push({ entry, check, ok, detail })
+  const errors = new Map<TranscriptCheck, Error & { code: string }>()
+  const add: AddCheck = (entry, check, ok, detail, extra) => {
+    const c: TranscriptCheck = { entry, check, ok, detail }
+    if (extra?.verdict !== undefined) c.verdict = extra.verdict
+    if (!ok && extra?.error !== undefined) errors.set(c, extra.error)
+    checks.push(c)
     return ok
   }
   const phase = (c: TranscriptCheck) => (c.entry !== null ? 1 : c.check === 'anchored-prefix' ? 2 : 0)
@@ -110,6 +134,7 @@ export function transcriptReport(): {
       checks: sorted,
       error:
         error ??
+        errors.get(first) ??
         new TranscriptVerificationError({
           check: first.check,
           entry: first.entry,

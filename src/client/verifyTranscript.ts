@@ -7,8 +7,10 @@ import { checkExport, type LogOwner, type VerifiedLogHead } from './checkLogExpo
 import { checkMessageEntry } from './checkMessageEntry.js'
 import { checkReceiptEntry } from './checkReceiptEntry.js'
 import { checkStatementSet, type LoggedStatement } from './checkStatementSet.js'
+import { type AnchoredLogHead, checkTimeBounds } from './checkTimeBounds.js'
 import { checkTranscriptHeader } from './checkTranscriptHeader.js'
 import { TranscriptFormatError } from './errors.js'
+import type { WindowOptions } from './timeBounds.js'
 import { parseTranscript, type Transcript } from './transcriptFormat.js'
 import { type TranscriptVerification, type TrustedDeployment, transcriptReport } from './transcriptReport.js'
 
@@ -32,6 +34,8 @@ export type VerifyTranscriptParameters = {
    * disagrees with this transcript's entries is equivocation (`LogEquivocationError`, both heads as evidence).
    */
   evidence?: readonly SignedLogHeadHex[] | undefined
+  /** The anchor window of the `time-bounds` checks (`anchorWindowMs`, default 1 hour, as for a recipient). */
+  windows?: WindowOptions | undefined
 }
 
 /** Entry checks are independent reads; this many run at a time (the report is sorted at the end). */
@@ -60,7 +64,12 @@ const READ_CONCURRENCY = 8
  *    one before; `equivocation`: no head the device signed (anchored here, or in `evidence`) disagrees with the
  *    entries (a rewrite by the device itself is found this way, with both heads as evidence); a head anchored here, or
  *    given as evidence naming a block before the export's, for an entry past the exported one fails `export` ("log
- *    truncated after index k").
+ *    truncated after index k");
+ * 6. `time-bounds`, per statement and per anchored log head: the verdict a recipient reaches on its receipt
+ *    (`judgeAnchor`, protocol §11.1), from the earliest verified receipt: `verified` only if anchored within the anchor
+ *    window after the referenced block and before any revocation of the device; `pending` (passes, never verified)
+ *    without a receipt; `refused` fails with `AnchorWindowError` or `RevokedBeforeAnchorError` as `error` (unless the
+ *    log itself records refusing that received statement).
  *
  * A tampered transcript fails with checks naming the entry index and why, and `error` names the first failure as a
  * typed error. Throws only when the chain cannot be read (`RpcUnreachableError`, `ChainRequestError`).
@@ -76,6 +85,7 @@ export async function verifyTranscript({
   deployment,
   minConfirmations = 1,
   evidence,
+  windows,
 }: VerifyTranscriptParameters): Promise<TranscriptVerification> {
   const { add, done } = transcriptReport()
 
@@ -130,6 +140,8 @@ export async function verifyTranscript({
   // 4–5. Receipts and log anchors (and the informational rejections).
   let prefix: AnchoredPrefix | undefined
   const signedHeads: (VerifiedLogHead & { entry: number })[] = []
+  const anchors = new Map<string, bigint[]>()
+  const heads: AnchoredLogHead[] = []
   await forEachLimit([...entries.entries()], READ_CONCURRENCY, async ([index, entry]) => {
     if (entry.kind === 'rejected') {
       const { envelopeId, code, step } = entry.data
@@ -142,7 +154,7 @@ export async function verifyTranscript({
       return
     }
     if (entry.kind !== 'receipt' && entry.kind !== 'log-anchor') return
-    const { pinned, signedHead } = await checkReceiptEntry({
+    const { pinned, signedHead, anchored } = await checkReceiptEntry({
       index,
       entry,
       transcript,
@@ -154,7 +166,14 @@ export async function verifyTranscript({
     })
     if (pinned && !chainBroken && pinned.upTo > (prefix?.upTo ?? -1)) prefix = pinned
     if (signedHead) signedHeads.push({ ...signedHead, entry: index })
+    if (anchored && entry.kind === 'receipt') {
+      const key = anchored.leaf.toLowerCase()
+      anchors.set(key, [...(anchors.get(key) ?? []), anchored.block])
+    } else if (anchored && signedHead)
+      heads.push({ entry: index, statement: signedHead.statement, anchorBlock: anchored.block })
   })
+  // 6. Every anchored statement judged as a recipient judges it on its receipt.
+  await checkTimeBounds({ entries, statements, anchors, heads, chain, windows, add })
   if (!chainBroken) reportAnchoredPrefix(entries.length, prefix, add)
   const equivocation = await checkLogHeads({
     entries,
