@@ -35,6 +35,7 @@ import {
   encodeConversationContext,
 } from '../protocol/conversationContext.js'
 import { type DeviceIdentity, decodeDeviceIdentity, encodeDeviceIdentity } from '../protocol/credential.js'
+import { LAST_RESORT_EXTENSION } from '../protocol/lastResortKeyPackage.js'
 import { MlsRejectedError } from './verificationErrors.js'
 
 /** Looks up devices for the authentication service. */
@@ -105,7 +106,8 @@ export function deserializeGroupState(bytes: Uint8Array, clientConfig: ClientCon
 }
 
 /**
- * Creates a key package signed by the device's registered MLS key.
+ * Creates a key package signed by the device's registered MLS key; with `lastResort`, a last-resort one (its
+ * KeyPackage extensions carry `last_resort`, docs/protocol.md §3 _Key packages_).
  *
  * @example const { publicPackage, privatePackage, ref } = await createKeyPackage({ identity, mls, impl })
  */
@@ -113,10 +115,12 @@ export async function createKeyPackage({
   identity,
   mls,
   impl,
+  lastResort = false,
 }: {
   identity: DeviceIdentity
   mls: { publicKey: Uint8Array; signKey: Uint8Array }
   impl: CiphersuiteImpl
+  lastResort?: boolean | undefined
 }) {
   const credential: Credential = { credentialType: 'basic', identity: encodeDeviceIdentity(identity) }
   const capabilities = defaultCapabilities()
@@ -124,12 +128,22 @@ export async function createKeyPackage({
     credential,
     { ...capabilities, extensions: [...capabilities.extensions, CONVERSATION_CONTEXT_EXTENSION] },
     defaultLifetime,
-    [],
+    lastResort ? [{ extensionType: LAST_RESORT_EXTENSION, extensionData: new Uint8Array(0) }] : [],
     { signKey: mls.signKey, publicKey: mls.publicKey },
     impl,
   )
   const ref = bytesToHex(await makeKeyPackageRef(publicPackage, impl.hash))
   return { publicPackage, privatePackage, ref }
+}
+
+/**
+ * Whether a key package is a last-resort one (its extensions carry `last_resort`): the relay keeps handing it out,
+ * so a claimer that cannot use it must stop rather than take the next one.
+ *
+ * @example if (isLastResortKeyPackage(keyPackage)) throw new NoKeyPackageError({ deviceId })
+ */
+export function isLastResortKeyPackage(keyPackage: KeyPackage): boolean {
+  return keyPackage.extensions.some((e) => e.extensionType === LAST_RESORT_EXTENSION)
 }
 
 /**

@@ -1,4 +1,4 @@
-/** The device on chain: registering it, revoking another device of the account, publishing key packages. */
+/** The device on chain: registering it (then stocking its key packages) and revoking another device of the account. */
 import { createWalletClient, type Hex, http, isAddressEqual } from 'viem'
 import type { LocalAccount } from 'viem/accounts'
 import { getBalance, getBlock, getGasPrice } from 'viem/actions'
@@ -8,18 +8,18 @@ import { signAddDevice, signRevokeDevice } from '../chain/registryAuthorizations
 import type { DeviceRecord } from '../chain/registryWatcher.js'
 import { postSponsorRequest } from '../chain/sponsor.js'
 import { proveDeviceKeys } from '../crypto/pop.js'
-import { createEnvelope, type Envelope } from '../protocol/envelope.js'
-import { inboxTopic } from '../protocol/topics.js'
 import type { ClientContext } from './context.js'
 import { AccountKeyRequiredError, DeviceKeyTakenError, DeviceNotRegisteredError } from './errors.js'
 import { devicePublicKeys } from './identity.js'
-import {
-  createKeyPackage,
-  decodeMls,
-  encodeMls,
-  encodePrivateKeyPackage,
-  supportsConversationContext,
-} from './mls.js'
+import { topUpKeyPackages } from './keyPackageStock.js'
+
+// Moved to keyPackageStock.ts; re-exported while Client.ts and live.ts still import them from here.
+export {
+  dropStaleKeyPackages,
+  KEY_PACKAGE_TARGET,
+  publishKeyPackages,
+  topUpKeyPackages,
+} from './keyPackageStock.js'
 
 /**
  * A relay that submits registry operations for this account (`POST /v1/sponsor`, docs/protocol.md §9.9): used
@@ -38,9 +38,6 @@ export type RegisterOptions = { keyPackages?: number | undefined; sponsor?: Spon
 
 /** Gas a registry operation is budgeted at when deciding whether the account can pay for it itself. */
 const REGISTRY_OPERATION_GAS = 1_000_000n
-
-/** Key packages a live client keeps published at its relay. */
-export const KEY_PACKAGE_TARGET = 5
 
 /**
  * This device's on-chain record (after syncing the watcher), if registered.
@@ -69,7 +66,8 @@ export async function assertActive(ctx: Pick<ClientContext, 'watcher' | 'deviceI
 /**
  * Registers this device on chain (EIP-712 authorisation by the account, with the proofs of possession of its
  * P-256 and MLS keys; submitted by `submitter`, by the `sponsor` relay when the account cannot pay, or by the
- * account), then tops its key packages up to `keyPackages`.
+ * account), then tops its one-time key packages up to `keyPackages` and publishes its last-resort key package
+ * (none of either with `keyPackages: 0`).
  * Idempotent. Throws `DeviceKeyTakenError` (SEALPOST_DEVICE_KEY_TAKEN) when the key is registered to another
  * account.
  *
@@ -156,62 +154,6 @@ export async function revokeDevice(
     : await revokeOnChain(walletClient(ctx), request)
   await ctx.watcher.sync()
   return { txHash: result.hash, gasUsed: result.gasUsed, blockNumber: result.blockNumber }
-}
-
-/**
- * Generates `count` key packages signed with this device's registered MLS key, keeps their private parts (sealed)
- * in the device store, and publishes them through the transport.
- *
- * @example await publishKeyPackages(ctx, 10)
- */
-export async function publishKeyPackages(
-  ctx: Pick<ClientContext, 'identity' | 'device' | 'impl' | 'store' | 'transport' | 'deviceId'>,
-  count: number,
-): Promise<void> {
-  const envelopes: Envelope[] = []
-  for (let i = 0; i < count; i++) {
-    const { publicPackage, privatePackage, ref } = await createKeyPackage({
-      identity: ctx.identity,
-      mls: ctx.device.mls,
-      impl: ctx.impl,
-    })
-    const payload = encodeMls({ version: 'mls10', wireformat: 'mls_key_package', keyPackage: publicPackage })
-    ctx.store.putKeyPackage({
-      ref,
-      publicPackage: payload,
-      privatePackage: encodePrivateKeyPackage(privatePackage),
-    })
-    envelopes.push(createEnvelope({ kind: 'key-package', topic: inboxTopic(ctx.deviceId), payload }))
-  }
-  await ctx.transport.putKeyPackages({ deviceId: ctx.deviceId, envelopes })
-}
-
-/**
- * Deletes this device's stored key packages that do not advertise the conversation context extension (made by an
- * older client: no Sealpost group can add them) and returns how many there were. Their copies at the relay are
- * skipped by whoever claims them.
- *
- * @example if (dropStaleKeyPackages(ctx) > 0) await publishKeyPackages(ctx, KEY_PACKAGE_TARGET)
- */
-export function dropStaleKeyPackages(ctx: Pick<ClientContext, 'store'>): number {
-  let dropped = 0
-  for (const stored of ctx.store.listKeyPackages()) {
-    const message = decodeMls(stored.publicPackage)
-    if (message.wireformat === 'mls_key_package' && supportsConversationContext(message.keyPackage)) continue
-    ctx.store.deleteKeyPackage(stored.ref)
-    dropped++
-  }
-  return dropped
-}
-
-/**
- * Publishes key packages until the relay holds `target` of this device's.
- *
- * @example await topUpKeyPackages(ctx, KEY_PACKAGE_TARGET)
- */
-export async function topUpKeyPackages(ctx: ClientContext, target: number): Promise<void> {
-  const have = await ctx.transport.countKeyPackages({ deviceId: ctx.deviceId })
-  if (have < target) await publishKeyPackages(ctx, target - have)
 }
 
 /** The sponsor URL to post to: one is given, no submitter pays, and `always` or the account cannot pay. */

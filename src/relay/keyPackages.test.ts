@@ -1,7 +1,10 @@
+import { defaultCapabilities, defaultLifetime, encodeMlsMessage, generateKeyPackage } from 'ts-mls'
 import type { Hex } from 'viem'
 import { afterEach, describe, expect, test } from 'vitest'
 import { createTestRelay, type TestRelay, testDevice } from '../../test/utils/relayContext.js'
+import { getMlsCiphersuite } from '../crypto/mls.js'
 import { createEnvelope, type EnvelopeKind, encodeEnvelope } from '../protocol/envelope.js'
+import { LAST_RESORT_EXTENSION } from '../protocol/lastResortKeyPackage.js'
 import { inboxTopic } from '../protocol/topics.js'
 import { handleKeyPackageCount, handleKeyPackagePut, handleKeyPackageTake } from './keyPackages.js'
 
@@ -10,6 +13,27 @@ afterEach(() => relay?.close())
 
 const kp = (topic: Hex, n: number, kind: EnvelopeKind = 'key-package') =>
   encodeEnvelope(createEnvelope({ kind, topic, payload: Uint8Array.of(n) }))
+
+/** An encoded key-package envelope holding a real MLS KeyPackage, marked `last_resort` or not. */
+async function mlsKp(topic: Hex, { lastResort }: { lastResort: boolean }): Promise<Uint8Array> {
+  const impl = await getMlsCiphersuite()
+  const extensions = lastResort
+    ? [{ extensionType: LAST_RESORT_EXTENSION, extensionData: new Uint8Array(0) }]
+    : []
+  const { publicPackage } = await generateKeyPackage(
+    { credentialType: 'basic', identity: new TextEncoder().encode('device') },
+    defaultCapabilities(),
+    defaultLifetime,
+    extensions,
+    impl,
+  )
+  const payload = encodeMlsMessage({
+    version: 'mls10',
+    wireformat: 'mls_key_package',
+    keyPackage: publicPackage,
+  })
+  return encodeEnvelope(createEnvelope({ kind: 'key-package', topic, payload }))
+}
 
 describe('key packages', () => {
   test('put on the own inbox, count, take oldest first, then none', () => {
@@ -52,5 +76,50 @@ describe('key packages', () => {
       { type: 'error', reqId: 4, code: 'RELAY_QUEUE_FULL' },
     ])
     expect(relay.store.countKeyPackages(device.deviceId)).toBe(0)
+  })
+
+  test('the last-resort key package is handed out once the one-time ones are gone, again and again, and never counted', async () => {
+    relay = createTestRelay()
+    const device = testDevice()
+    const owner = relay.connect(device)
+    const peer = relay.connect(testDevice())
+    const own = inboxTopic(device.deviceId)
+    const oneTime = await mlsKp(own, { lastResort: false })
+    const lastResort = await mlsKp(own, { lastResort: true })
+    handleKeyPackagePut(relay.ctx, owner.conn, { reqId: 1, envelopes: [lastResort, oneTime] })
+    expect(owner.socket.take()).toEqual([{ type: 'ok', reqId: 1, value: 1n }])
+    for (const reqId of [2, 3, 4])
+      handleKeyPackageTake(relay.ctx, peer.conn, { reqId, deviceId: device.deviceId })
+    handleKeyPackageCount(relay.ctx, peer.conn, { reqId: 5, deviceId: device.deviceId })
+    expect(peer.socket.take()).toEqual([
+      { type: 'kp', reqId: 2, envelope: oneTime },
+      { type: 'kp', reqId: 3, envelope: lastResort },
+      { type: 'kp', reqId: 4, envelope: lastResort },
+      { type: 'ok', reqId: 5, value: 0n },
+    ])
+    expect(relay.store.takeKeyPackage(device.deviceId)).toEqual(lastResort)
+  })
+
+  test('a new last-resort key package replaces the previous one; two in one KP_PUT are refused, storing none', async () => {
+    relay = createTestRelay()
+    const device = testDevice()
+    const { conn, socket } = relay.connect(device)
+    const own = inboxTopic(device.deviceId)
+    const [first, second, third] = [
+      await mlsKp(own, { lastResort: true }),
+      await mlsKp(own, { lastResort: true }),
+      await mlsKp(own, { lastResort: true }),
+    ]
+    const oneTime = await mlsKp(own, { lastResort: false })
+    handleKeyPackagePut(relay.ctx, conn, { reqId: 1, envelopes: [first] })
+    handleKeyPackagePut(relay.ctx, conn, { reqId: 2, envelopes: [second] })
+    handleKeyPackagePut(relay.ctx, conn, { reqId: 3, envelopes: [oneTime, third, first] })
+    expect(socket.take()).toEqual([
+      { type: 'ok', reqId: 1, value: 0n },
+      { type: 'ok', reqId: 2, value: 0n },
+      { type: 'error', reqId: 3, code: 'RELAY_ENVELOPE_INVALID' },
+    ])
+    expect(relay.store.countKeyPackages(device.deviceId)).toBe(0)
+    expect(relay.store.takeKeyPackage(device.deviceId)).toEqual(second)
   })
 })

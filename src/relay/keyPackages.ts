@@ -1,13 +1,17 @@
-/** Key packages: KP_PUT stores the authenticated device's own, KP_TAKE hands out the oldest, KP_COUNT counts them. */
+/** Key packages: KP_PUT stores the authenticated device's own, KP_TAKE hands out the oldest (or the last-resort one,
+ * kept), KP_COUNT counts the one-time ones. */
 import type { Hex } from 'viem'
 import { decodeEnvelope, type Envelope } from '../protocol/envelope.js'
+import { isLastResortKeyPackagePayload } from '../protocol/lastResortKeyPackage.js'
 import { inboxTopic } from '../protocol/topics.js'
 import { replyError, sendFrame } from './connection.js'
 import type { RelayConnection, RelayContext } from './context.js'
 
 /**
  * KP_PUT: every envelope must decode, be of kind key-package and sit on the device's own inbox topic, and the
- * device may hold at most `maxKeyPackagesPerDevice`; all are stored or none. Answers OK(count held).
+ * device may hold at most `maxKeyPackagesPerDevice` one-time key packages; all are stored or none. A key package
+ * marked `last_resort` becomes the device's last-resort key package, replacing the previous one; a frame may carry
+ * at most one (else RELAY_ENVELOPE_INVALID). Answers OK(one-time count held).
  *
  * @example handleKeyPackagePut(ctx, conn, { reqId: 1, envelopes })
  */
@@ -18,6 +22,7 @@ export function handleKeyPackagePut(
 ): void {
   const own = inboxTopic(conn.deviceId!)
   const copies: Uint8Array[] = []
+  let lastResort: Uint8Array | undefined
   for (const bytes of envelopes) {
     let envelope: Envelope
     try {
@@ -27,17 +32,21 @@ export function handleKeyPackagePut(
     }
     if (envelope.kind !== 'key-package') return void replyError(ctx, conn, reqId, 'RELAY_ENVELOPE_INVALID')
     if (envelope.topic !== own) return void replyError(ctx, conn, reqId, 'RELAY_FORBIDDEN')
-    copies.push(new Uint8Array(bytes)) // `bytes` is a view into the ws receive buffer
+    const copy = new Uint8Array(bytes) // `bytes` is a view into the ws receive buffer
+    if (!isLastResortKeyPackagePayload(envelope.payload)) copies.push(copy)
+    else if (lastResort) return void replyError(ctx, conn, reqId, 'RELAY_ENVELOPE_INVALID')
+    else lastResort = copy
   }
   const have = ctx.store.countKeyPackages(conn.deviceId!)
   if (have + copies.length > ctx.limits.maxKeyPackagesPerDevice)
     return void replyError(ctx, conn, reqId, 'RELAY_QUEUE_FULL')
-  const count = ctx.store.putKeyPackages(conn.deviceId!, copies)
+  const count = ctx.store.putKeyPackages(conn.deviceId!, copies, lastResort)
   sendFrame(ctx, conn, { type: 'ok', reqId, value: BigInt(count) })
 }
 
 /**
- * KP_TAKE: removes and sends the oldest key package of `deviceId` (lowercase); KP without one when none is left.
+ * KP_TAKE: removes and sends the oldest one-time key package of `deviceId` (lowercase); when none is left, sends
+ * its last-resort key package and keeps it; KP without one when the device has neither.
  *
  * @example handleKeyPackageTake(ctx, conn, { reqId: 2, deviceId })
  */
@@ -50,7 +59,8 @@ export function handleKeyPackageTake(
 }
 
 /**
- * KP_COUNT: answers OK(how many key packages `deviceId`, lowercase, has left).
+ * KP_COUNT: answers OK(how many one-time key packages `deviceId`, lowercase, has left; the last-resort one is not
+ * counted, so a device tops up when this runs low).
  *
  * @example handleKeyPackageCount(ctx, conn, { reqId: 3, deviceId })
  */

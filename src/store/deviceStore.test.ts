@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
+import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { InternalError } from '../errors.js'
 import { DeviceStore, DeviceStoreCorruptError, type StoredMessage } from './deviceStore.js'
@@ -337,8 +338,8 @@ describe('DeviceStore: messages and key packages', () => {
     store.putKeyPackage({ ref: 'kp2', publicPackage: bytes('pub2'), privatePackage: bytes('priv2') })
     const listed = store.listKeyPackages().sort((a, b) => a.ref.localeCompare(b.ref))
     expect(listed).toEqual([
-      { ref: 'kp1', publicPackage: bytes('pub1'), privatePackage: priv },
-      { ref: 'kp2', publicPackage: bytes('pub2'), privatePackage: bytes('priv2') },
+      { ref: 'kp1', publicPackage: bytes('pub1'), privatePackage: priv, lastResort: false },
+      { ref: 'kp2', publicPackage: bytes('pub2'), privatePackage: bytes('priv2'), lastResort: false },
     ])
     const raw = store.db.prepare('select private from key_packages where ref = ?').get('kp1') as {
       private: Buffer
@@ -348,6 +349,51 @@ describe('DeviceStore: messages and key packages', () => {
     expect(store.listKeyPackages().map((k) => k.ref)).toEqual(['kp2'])
     store.deleteKeyPackage('missing')
     expect(store.listKeyPackages()).toHaveLength(1)
+  })
+
+  test('a last-resort key package survives deletion after use; a new one retires it, kept until purged', () => {
+    const store = openStore()
+    store.putKeyPackage(
+      { ref: 'old', publicPackage: bytes('o'), privatePackage: bytes('p'), lastResort: true },
+      1000,
+    )
+    store.putKeyPackage({ ref: 'once', publicPackage: bytes('x'), privatePackage: bytes('y') }, 1000)
+    store.deleteKeyPackage('old')
+    store.deleteKeyPackage('once')
+    expect(store.listKeyPackages().map((k) => [k.ref, k.lastResort])).toEqual([['old', true]])
+    expect(store.lastResortKeyPackage()).toEqual({ ref: 'old', publicPackage: bytes('o'), createdAt: 1000 })
+
+    store.putKeyPackage(
+      { ref: 'new', publicPackage: bytes('n'), privatePackage: bytes('q'), lastResort: true },
+      2000,
+    )
+    expect(store.lastResortKeyPackage()?.ref).toBe('new')
+    expect(store.purgeRetiredKeyPackages(1999)).toBe(0)
+    expect(
+      store
+        .listKeyPackages()
+        .map((k) => k.ref)
+        .sort(),
+    ).toEqual(['new', 'old'])
+    expect(store.purgeRetiredKeyPackages(2000)).toBe(1)
+    expect(store.listKeyPackages().map((k) => k.ref)).toEqual(['new'])
+  })
+
+  test('a store made before last-resort key packages keeps its key packages, as one-time ones', () => {
+    mkdirSync(dirname(path), { recursive: true })
+    const old = new Database(path)
+    old.exec(
+      'create table key_packages (ref text primary key, public blob not null, private blob not null, created_at integer not null)',
+    )
+    old
+      .prepare('insert into key_packages values (?, ?, ?, ?)')
+      .run('kp1', Buffer.from('pub'), Buffer.from('x'), 5)
+    old.close()
+    const store = openStore()
+    expect(
+      store.db.prepare('select ref, created_at, last_resort, retired_at from key_packages').all(),
+    ).toEqual([{ ref: 'kp1', created_at: 5, last_resort: 0, retired_at: null }])
+    expect(store.lastResortKeyPackage()).toBeUndefined()
   })
 
   test('a duplicate key package ref is refused', () => {

@@ -7,6 +7,7 @@ import { InternalError } from '../errors.js'
 import { advance, type MessageState } from '../protocol/messageState.js'
 import {
   type GroupRow,
+  KEY_PACKAGE_SQL,
   type KeyPackageRow,
   type MessageRow,
   migrateDeviceStore,
@@ -34,8 +35,16 @@ export type StoredGroup = {
   state: Uint8Array
   updatedAt: number
 }
-/** A key package this device published, with its sealed private part. */
-export type StoredKeyPackage = { ref: string; publicPackage: Uint8Array; privatePackage: Uint8Array }
+/**
+ * A key package this device published, with its sealed private part. `lastResort`: the device's last-resort key
+ * package (reused for every Welcome until rotated out, docs/protocol.md §3 _Key packages_).
+ */
+export type StoredKeyPackage = {
+  ref: string
+  publicPackage: Uint8Array
+  privatePackage: Uint8Array
+  lastResort?: boolean | undefined
+}
 export type { MessageState } from '../protocol/messageState.js'
 
 /**
@@ -166,23 +175,44 @@ export class DeviceStore {
       .run(groupId, peer.toLowerCase(), ciphersuite, this.seal('groups', groupId, state), Date.now())
   }
 
-  putKeyPackage({ ref, publicPackage, privatePackage }: StoredKeyPackage): void {
-    this.db
-      .prepare('insert into key_packages (ref, public, private, created_at) values (?, ?, ?, ?)')
-      .run(ref, publicPackage, this.seal('key_packages', ref, privatePackage), Date.now())
+  /** Stores a key package made at `now`; a last-resort one retires the current last-resort one (kept until
+   * {@link purgeRetiredKeyPackages}: a Welcome may still name it). */
+  putKeyPackage(
+    { ref, publicPackage, privatePackage, lastResort = false }: StoredKeyPackage,
+    now = Date.now(),
+  ): void {
+    const sealed = this.seal('key_packages', ref, privatePackage)
+    this.transaction(() => {
+      if (lastResort) this.db.prepare(KEY_PACKAGE_SQL.retireLastResort).run(now)
+      this.db.prepare(KEY_PACKAGE_SQL.insert).run(ref, publicPackage, sealed, now, lastResort ? 1 : 0)
+    })
   }
 
-  listKeyPackages(): StoredKeyPackage[] {
+  /** Every key package whose private part is kept: unused one-time ones, the last-resort one and retired ones. */
+  listKeyPackages(): (StoredKeyPackage & { lastResort: boolean })[] {
     const rows = this.db.prepare('select * from key_packages').all() as KeyPackageRow[]
     return rows.map((r) => ({
       ref: r.ref,
       publicPackage: new Uint8Array(r.public),
       privatePackage: this.open('key_packages', r.ref, r.private),
+      lastResort: r.last_resort === 1,
     }))
   }
 
+  /** Deletes a used one-time key package. A last-resort one is kept: it serves every Welcome until it is retired. */
   deleteKeyPackage(ref: string): void {
-    this.db.prepare('delete from key_packages where ref = ?').run(ref)
+    this.db.prepare('delete from key_packages where ref = ? and last_resort = 0').run(ref)
+  }
+
+  /** The current (not retired) last-resort key package, with when it was made. */
+  lastResortKeyPackage(): { ref: string; publicPackage: Uint8Array; createdAt: number } | undefined {
+    const row = this.db.prepare(KEY_PACKAGE_SQL.lastResort).get() as KeyPackageRow | undefined
+    return row && { ref: row.ref, publicPackage: new Uint8Array(row.public), createdAt: row.created_at }
+  }
+
+  /** Deletes the last-resort key packages retired at or before `before`; returns how many. */
+  purgeRetiredKeyPackages(before: number): number {
+    return this.db.prepare('delete from key_packages where retired_at <= ?').run(before).changes
   }
 
   /** Reserves the next outgoing sequence number of this device in `conversation` (starts at 1). */

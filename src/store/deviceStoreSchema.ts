@@ -27,7 +27,8 @@ create table if not exists log_anchors_pending (hash text primary key, idx integ
 `
 
 /**
- * Creates the tables of a device store that lacks them and adds the columns later versions introduced (verdicts).
+ * Creates the tables of a device store that lacks them and adds the columns later versions introduced (verdicts;
+ * the last-resort mark and retirement time of key packages, 0 and NULL for the one-time ones stored before).
  *
  * @example migrateDeviceStore(new Database('state.sqlite'))
  */
@@ -37,6 +38,11 @@ export function migrateDeviceStore(db: Database.Database): void {
   if (!columns.some((c) => c.name === 'verdict'))
     db.exec(
       'alter table messages add column verdict text; alter table messages add column verdict_reason text;',
+    )
+  const kpColumns = db.pragma('table_info(key_packages)') as { name: string }[]
+  if (!kpColumns.some((c) => c.name === 'last_resort'))
+    db.exec(
+      'alter table key_packages add column last_resort integer not null default 0; alter table key_packages add column retired_at integer;',
     )
 }
 
@@ -48,8 +54,26 @@ export type GroupRow = {
   state: Buffer
   updated_at: number
 }
+/**
+ * Statements of the key-package rows: insert one, retire the current last-resort one, read the current one.
+ *
+ * @example db.prepare(KEY_PACKAGE_SQL.retireLastResort).run(Date.now())
+ */
+export const KEY_PACKAGE_SQL = {
+  insert: 'insert into key_packages (ref, public, private, created_at, last_resort) values (?, ?, ?, ?, ?)',
+  retireLastResort: 'update key_packages set retired_at = ? where last_resort = 1 and retired_at is null',
+  lastResort: 'select * from key_packages where last_resort = 1 and retired_at is null',
+}
+
 /** A `key_packages` row. @example const row = db.prepare('select * from key_packages').get() as KeyPackageRow */
-export type KeyPackageRow = { ref: string; public: Buffer; private: Buffer; created_at: number }
+export type KeyPackageRow = {
+  ref: string
+  public: Buffer
+  private: Buffer
+  created_at: number
+  last_resort: number
+  retired_at: number | null
+}
 /** A `messages` row. @example const row = db.prepare('select * from messages').get() as MessageRow */
 export type MessageRow = {
   id: string

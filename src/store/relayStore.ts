@@ -69,11 +69,17 @@ export interface RelayStore {
   prune(now: number, retentionMs: number): RelayPruneResult
   /** The expiry notices kept for `publisher`, oldest first. */
   expiryNotices(publisher: Hex): RelayExpiryNotice[]
-  /** Stores key packages of `deviceId`; returns how many it now has. */
-  putKeyPackages(deviceId: Hex, envelopes: Uint8Array[]): number
-  /** Removes and returns the oldest key package of `deviceId`. */
+  /**
+   * Stores one-time key packages of `deviceId` and, with `lastResort`, makes that its last-resort key package
+   * (replacing the previous one), all in one transaction; returns how many one-time key packages it now has.
+   */
+  putKeyPackages(deviceId: Hex, envelopes: Uint8Array[], lastResort?: Uint8Array): number
+  /**
+   * Removes and returns the oldest one-time key package of `deviceId`; when none is left, returns its last-resort
+   * key package without removing it (docs/protocol.md §9.5).
+   */
   takeKeyPackage(deviceId: Hex): Uint8Array | undefined
-  /** How many key packages `deviceId` has left. */
+  /** How many one-time key packages `deviceId` has left (its last-resort one is not counted). */
   countKeyPackages(deviceId: Hex): number
   close(): void
 }
@@ -144,6 +150,7 @@ create table if not exists subscribers (
   primary key (topic, device)) without rowid;
 create table if not exists key_packages (id integer primary key, device blob not null, bytes blob not null);
 create index if not exists key_packages_device on key_packages (device, id);
+create table if not exists last_resort_key_packages (device blob primary key, bytes blob not null) without rowid;
 ${RETENTION_SCHEMA}`
 
 const I64_MAX = 2n ** 63n - 1n
@@ -167,7 +174,7 @@ export class SqliteRelayStore implements RelayStore {
   readonly #retention: ReturnType<typeof prepareRetention>
   readonly #pruneTx: (now: number, retentionMs: number) => RelayPruneResult
   readonly #claimTx: (topic: Buffer, owner: Buffer) => Hex[]
-  readonly #putKpTx: (device: Buffer, envelopes: Uint8Array[]) => number
+  readonly #putKpTx: (device: Buffer, envelopes: Uint8Array[], lastResort: Uint8Array | undefined) => number
   #closed = false
 
   private constructor(path: string, db: Database.Database, now: () => number) {
@@ -200,10 +207,13 @@ export class SqliteRelayStore implements RelayStore {
     this.#pruneTx = db.transaction((now: number, retentionMs: number) => retention.prune(now, retentionMs))
     this.#claimTx = db.transaction((topic: Buffer, owner: Buffer) => retention.claimInbox(topic, owner))
 
-    this.#putKpTx = db.transaction((device: Buffer, envelopes: Uint8Array[]) => {
-      for (const e of envelopes) s.insertKp.run(device, bytesOf(e))
-      return (s.countKp.get(device) as { n: number }).n
-    })
+    this.#putKpTx = db.transaction(
+      (device: Buffer, envelopes: Uint8Array[], lastResort: Uint8Array | undefined) => {
+        for (const e of envelopes) s.insertKp.run(device, bytesOf(e))
+        if (lastResort) s.putLastResortKp.run(device, bytesOf(lastResort))
+        return (s.countKp.get(device) as { n: number }).n
+      },
+    )
   }
 
   /**
@@ -301,15 +311,15 @@ export class SqliteRelayStore implements RelayStore {
     return this.#run('expiryNotices', () => this.#retention.noticesOf(d))
   }
 
-  putKeyPackages(deviceId: Hex, envelopes: Uint8Array[]): number {
+  putKeyPackages(deviceId: Hex, envelopes: Uint8Array[], lastResort?: Uint8Array): number {
     const d = bytes32(deviceId, 'deviceId')
-    return this.#run('putKeyPackages', () => this.#putKpTx(d, envelopes))
+    return this.#run('putKeyPackages', () => this.#putKpTx(d, envelopes, lastResort))
   }
 
   takeKeyPackage(deviceId: Hex): Uint8Array | undefined {
     const d = bytes32(deviceId, 'deviceId')
     return this.#run('takeKeyPackage', () => {
-      const row = this.#s.takeKp.get(d) as { bytes: Buffer } | undefined
+      const row = (this.#s.takeKp.get(d) ?? this.#s.lastResortKp.get(d)) as { bytes: Buffer } | undefined
       return row ? new Uint8Array(row.bytes.buffer, row.bytes.byteOffset, row.bytes.byteLength) : undefined
     })
   }
@@ -374,6 +384,11 @@ function prepare(db: Database.Database) {
        returning bytes`,
     ),
     countKp: db.prepare('select count(*) as n from key_packages where device = ?'),
+    putLastResortKp: db.prepare(
+      `insert into last_resort_key_packages (device, bytes) values (?, ?)
+       on conflict (device) do update set bytes = excluded.bytes`,
+    ),
+    lastResortKp: db.prepare('select bytes from last_resort_key_packages where device = ?'),
   }
 }
 
