@@ -1,30 +1,8 @@
 /** `sealpost` help, version and argument errors as a user types them: real processes, no chain needed. */
-import { execFile } from 'node:child_process'
-import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { describe, expect, test, vi } from 'vitest'
 import { COMMANDS } from '../src/cli/commands.js'
 import { main } from '../src/cli/main.js'
-
-const run = promisify(execFile)
-const bin = join(import.meta.dirname, '..', 'bin', 'sealpost.js')
-
-type RunResult = { code: number; stdout: string; stderr: string }
-
-async function sealpost(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args], {
-      env: { ...process.env, ...env },
-      timeout: 120_000,
-    })
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string }
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }
-  }
-}
-
-const lines = (text: string) => text.trim().split('\n')
+import { lines, sealpost } from './utils/cli.js'
 
 /** Runs main() in this process and captures what it writes to stdout. */
 async function inProcess(args: string[]): Promise<{ code: number; stdout: string }> {
@@ -61,6 +39,21 @@ describe('help and version', { timeout: 120_000 }, () => {
     for (const flag of ['--device', '--wait', '--timeout', '--relay']) expect(send).toContain(flag)
     expect((await inProcess(['log', 'export', '--help'])).stdout).toContain('--out FILE')
     expect((await inProcess(['id', 'new', '--help'])).stdout).toContain('--import-key-env VAR')
+    for (const command of ['up', 'relay']) {
+      const help = (await inProcess([command, '--help'])).stdout
+      for (const flag of [
+        '--sponsor-key-env VAR',
+        '--no-sponsor',
+        '--sponsor-per-ip N',
+        '--sponsor-per-account N',
+      ])
+        expect(help, `${command} ${flag}`).toContain(flag)
+      expect(help).toContain('--sponsor-daily-budget-wei WEI')
+    }
+    for (const sub of ['add-device', 'revoke-device'])
+      expect((await inProcess(['id', sub, '--help'])).stdout).toMatch(
+        /^ {2}--relay URL\s+relay whose sponsor/m,
+      )
     // And through the real binary once.
     const real = await sealpost(['send', '--help'])
     expect(real.code).toBe(0)
