@@ -1,8 +1,7 @@
 /** `sealpost up` as a user runs it: the join line, a sponsored user, and Ctrl-C that exits promptly and leaves nothing. */
-import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import type { ChildProcess } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
 import { get, type IncomingMessage } from 'node:http'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createPublicClient, type Hex, http } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
@@ -12,19 +11,18 @@ import { signAddDevice } from '../src/chain/registryAuthorizations.js'
 import { postSponsorRequest, sponsorUrlOf } from '../src/chain/sponsor.js'
 import { connectClient } from '../src/client/connect.js'
 import { readDeploymentFile } from '../src/client/deployment.js'
+import { parseJoinLine, startUp, tempHomes } from './utils/cli.js'
 import { testKdf, testPassphrase } from './utils/clients.js'
 import { testDeviceKeys } from './utils/devices.js'
-import { freePort } from './utils/net.js'
 
-const bin = join(import.meta.dirname, '..', 'bin', 'sealpost.js')
 /** How long `up` may take from SIGINT to exit, with a client, an SSE stream and a sponsor call in flight. */
 const EXIT_BOUND_MS = 15_000
-const dirs: string[] = []
+const homes = tempHomes()
 let up: ChildProcess | undefined
 
 afterAll(() => {
   if (up && up.exitCode === null && up.signalCode === null) up.kill('SIGKILL')
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+  homes.remove()
 })
 
 /** Pids of every live descendant of `pid` (Linux /proc). */
@@ -62,50 +60,22 @@ function alive(pid: number): boolean {
 }
 
 test('up prints the join line; a second home joins with it alone and no ether; Ctrl-C exits within the bound, leaving no process', async () => {
-  const home = mkdtempSync(join(tmpdir(), 'sealpost-up-'))
-  const userHome = mkdtempSync(join(tmpdir(), 'sealpost-up-user-'))
-  dirs.push(home, userHome)
-  const [chainPort, relayPort, dashboardPort] = [await freePort(), await freePort(), await freePort()]
-  const child = spawn(
-    process.execPath,
-    [
-      bin,
-      '--home',
-      home,
-      'up',
-      '--chain-port',
-      String(chainPort),
-      '--port',
-      String(relayPort),
-      '--dashboard-port',
-      String(dashboardPort),
-      '--batch-ms',
-      '300',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SEALPOST_PASSPHRASE: 'unused' } },
-  )
-  up = child
-  let output = ''
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`sealpost up did not start:\n${output}`)), 90_000)
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString()
-      if (output.includes('Ctrl-C stops everything')) {
-        clearTimeout(timer)
-        resolve()
-      }
-    }
-    child.stdout?.on('data', onData)
-    child.stderr?.on('data', onData)
-    void exited.then((code) => reject(new Error(`sealpost up exited with ${code}:\n${output}`)))
-  })
+  const home = homes.make('up')
+  const userHome = homes.make('up-user')
+  const upProcess = await startUp(home, { SEALPOST_PASSPHRASE: 'unused' }, ['--batch-ms', '300'])
+  up = upProcess.child
+  const child = upProcess.child
+  const output = upProcess.output()
+  const exited = upProcess.exited
+  const { chain: chainPort, relay: relayPort, dashboard: dashboardPort } = upProcess.ports
 
   // Item 2: where it writes, and the exact line another user types.
   expect(output).toContain(`Writing under ${home}`)
-  const line = /export SEALPOST_RPC=(\S+) SEALPOST_RELAY=(\S+) SEALPOST_DEPLOYMENT=(\S+)/.exec(output)
-  expect(line).not.toBeNull()
-  const [, rpc, relay, deploymentFile] = line as unknown as [string, string, string, string]
+  const {
+    SEALPOST_RPC: rpc,
+    SEALPOST_RELAY: relay,
+    SEALPOST_DEPLOYMENT: deploymentFile,
+  } = parseJoinLine(output)
   expect(rpc).toBe(`http://127.0.0.1:${chainPort}`)
   expect(relay).toBe(`ws://127.0.0.1:${relayPort}`)
   expect(deploymentFile).toBe(join(home, 'deployment.json'))
@@ -184,10 +154,10 @@ test('up prints the join line; a second home joins with it alone and no ether; C
     new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), EXIT_BOUND_MS)),
   ])
   const tookMs = Date.now() - started
-  expect(code, `sealpost up did not exit within ${EXIT_BOUND_MS} ms:\n${output}`).not.toBe('hung')
+  expect(code, `sealpost up did not exit within ${EXIT_BOUND_MS} ms:\n${upProcess.output()}`).not.toBe('hung')
   expect(code).toBe(0)
   expect(tookMs).toBeLessThan(EXIT_BOUND_MS)
-  expect(output).toContain('✓ Stopping the dashboard, the relay and the chain')
+  expect(upProcess.output()).toContain('✓ Stopping the dashboard, the relay and the chain')
   await eventsClosed
   expect(await inFlight).toBeInstanceOf(Error)
   await new Promise((r) => setTimeout(r, 500))
