@@ -1,5 +1,5 @@
 /** The last-resort mark of an MLS KeyPackage (the `last_resort` extension) and how to read it from a payload. */
-import { decodeMlsMessage } from 'ts-mls'
+import { decodeMlsMessage, type KeyPackage } from 'ts-mls'
 
 /**
  * KeyPackage extension type `last_resort_key_package` (draft-ietf-mls-extensions: value 0x000A, message KP,
@@ -11,20 +11,30 @@ import { decodeMlsMessage } from 'ts-mls'
 export const LAST_RESORT_EXTENSION = 0x000a
 
 /**
- * Whether an envelope payload is an MLS message holding a KeyPackage whose extensions include
- * {@link LAST_RESORT_EXTENSION}. Anything that does not decode as such (or has trailing bytes) is not.
+ * The KeyPackage in an envelope payload if it is a last-resort one: an MLS message holding a KeyPackage whose
+ * extensions include {@link LAST_RESORT_EXTENSION}. Anything else (other content, trailing bytes) gives undefined.
  *
- * @example if (isLastResortKeyPackagePayload(envelope.payload)) keepIt()
+ * @example const keyPackage = lastResortKeyPackageOf(envelope.payload)
  */
-export function isLastResortKeyPackagePayload(payload: Uint8Array): boolean {
+export function lastResortKeyPackageOf(payload: Uint8Array): KeyPackage | undefined {
   let decoded: ReturnType<typeof decodeMlsMessage>
   try {
     decoded = decodeMlsMessage(payload, 0)
   } catch {
-    return false
+    return undefined
   }
-  if (!decoded || decoded[1] !== payload.length) return false
+  if (!decoded || decoded[1] !== payload.length) return undefined
   const message = decoded[0]
-  if (message.wireformat !== 'mls_key_package') return false
-  return message.keyPackage.extensions.some((e) => e.extensionType === LAST_RESORT_EXTENSION)
+  if (message.wireformat !== 'mls_key_package') return undefined
+  const marked = message.keyPackage.extensions.some((e) => e.extensionType === LAST_RESORT_EXTENSION)
+  return marked ? message.keyPackage : undefined
+}
+
+/**
+ * Whether an envelope payload holds a last-resort KeyPackage ({@link lastResortKeyPackageOf}).
+ *
+ * @example if (isLastResortKeyPackagePayload(envelope.payload)) keepIt()
+ */
+export function isLastResortKeyPackagePayload(payload: Uint8Array): boolean {
+  return lastResortKeyPackageOf(payload) !== undefined
 }

@@ -3,6 +3,7 @@ import type { Hex } from 'viem'
 import { afterEach, describe, expect, test } from 'vitest'
 import { createTestRelay, type TestRelay, testDevice } from '../../test/utils/relayContext.js'
 import { getMlsCiphersuite } from '../crypto/mls.js'
+import { CONVERSATION_CONTEXT_EXTENSION } from '../protocol/conversationContext.js'
 import { createEnvelope, type EnvelopeKind, encodeEnvelope } from '../protocol/envelope.js'
 import { LAST_RESORT_EXTENSION } from '../protocol/lastResortKeyPackage.js'
 import { inboxTopic } from '../protocol/topics.js'
@@ -14,15 +15,24 @@ afterEach(() => relay?.close())
 const kp = (topic: Hex, n: number, kind: EnvelopeKind = 'key-package') =>
   encodeEnvelope(createEnvelope({ kind, topic, payload: Uint8Array.of(n) }))
 
-/** An encoded key-package envelope holding a real MLS KeyPackage, marked `last_resort` or not. */
-async function mlsKp(topic: Hex, { lastResort }: { lastResort: boolean }): Promise<Uint8Array> {
+/** An encoded key-package envelope holding a real MLS KeyPackage, marked `last_resort` or not, whose leaf
+ * advertises the conversation context extension unless `context` is false. */
+async function mlsKp(
+  topic: Hex,
+  { lastResort, context = true }: { lastResort: boolean; context?: boolean },
+): Promise<Uint8Array> {
   const impl = await getMlsCiphersuite()
   const extensions = lastResort
     ? [{ extensionType: LAST_RESORT_EXTENSION, extensionData: new Uint8Array(0) }]
     : []
   const { publicPackage } = await generateKeyPackage(
     { credentialType: 'basic', identity: new TextEncoder().encode('device') },
-    defaultCapabilities(),
+    context
+      ? {
+          ...defaultCapabilities(),
+          extensions: [...defaultCapabilities().extensions, CONVERSATION_CONTEXT_EXTENSION],
+        }
+      : defaultCapabilities(),
     defaultLifetime,
     extensions,
     impl,
@@ -100,7 +110,7 @@ describe('key packages', () => {
     expect(relay.store.takeKeyPackage(device.deviceId)).toEqual(lastResort)
   })
 
-  test('a new last-resort key package replaces the previous one; two in one KP_PUT are refused, storing none', async () => {
+  test('a new last-resort key package replaces the previous one; two in one KP_PUT, or one that no conversation could use, are refused, storing none', async () => {
     relay = createTestRelay()
     const device = testDevice()
     const { conn, socket } = relay.connect(device)
@@ -111,13 +121,16 @@ describe('key packages', () => {
       await mlsKp(own, { lastResort: true }),
     ]
     const oneTime = await mlsKp(own, { lastResort: false })
+    const unusable = await mlsKp(own, { lastResort: true, context: false })
     handleKeyPackagePut(relay.ctx, conn, { reqId: 1, envelopes: [first] })
     handleKeyPackagePut(relay.ctx, conn, { reqId: 2, envelopes: [second] })
     handleKeyPackagePut(relay.ctx, conn, { reqId: 3, envelopes: [oneTime, third, first] })
+    handleKeyPackagePut(relay.ctx, conn, { reqId: 4, envelopes: [oneTime, unusable] })
     expect(socket.take()).toEqual([
       { type: 'ok', reqId: 1, value: 0n },
       { type: 'ok', reqId: 2, value: 0n },
       { type: 'error', reqId: 3, code: 'RELAY_ENVELOPE_INVALID' },
+      { type: 'error', reqId: 4, code: 'RELAY_ENVELOPE_INVALID' },
     ])
     expect(relay.store.countKeyPackages(device.deviceId)).toBe(0)
     expect(relay.store.takeKeyPackage(device.deviceId)).toEqual(second)

@@ -1,8 +1,9 @@
 /** Key packages: KP_PUT stores the authenticated device's own, KP_TAKE hands out the oldest (or the last-resort one,
  * kept), KP_COUNT counts the one-time ones. */
 import type { Hex } from 'viem'
+import { CONVERSATION_CONTEXT_EXTENSION } from '../protocol/conversationContext.js'
 import { decodeEnvelope, type Envelope } from '../protocol/envelope.js'
-import { isLastResortKeyPackagePayload } from '../protocol/lastResortKeyPackage.js'
+import { lastResortKeyPackageOf } from '../protocol/lastResortKeyPackage.js'
 import { inboxTopic } from '../protocol/topics.js'
 import { replyError, sendFrame } from './connection.js'
 import type { RelayConnection, RelayContext } from './context.js'
@@ -11,7 +12,8 @@ import type { RelayConnection, RelayContext } from './context.js'
  * KP_PUT: every envelope must decode, be of kind key-package and sit on the device's own inbox topic, and the
  * device may hold at most `maxKeyPackagesPerDevice` one-time key packages; all are stored or none. A key package
  * marked `last_resort` becomes the device's last-resort key package, replacing the previous one; a frame may carry
- * at most one (else RELAY_ENVELOPE_INVALID). Answers OK(one-time count held).
+ * at most one, and its leaf must advertise the conversation context extension (else RELAY_ENVELOPE_INVALID: claimers
+ * skip such key packages, and this one would be handed out forever). Answers OK(one-time count held).
  *
  * @example handleKeyPackagePut(ctx, conn, { reqId: 1, envelopes })
  */
@@ -33,8 +35,10 @@ export function handleKeyPackagePut(
     if (envelope.kind !== 'key-package') return void replyError(ctx, conn, reqId, 'RELAY_ENVELOPE_INVALID')
     if (envelope.topic !== own) return void replyError(ctx, conn, reqId, 'RELAY_FORBIDDEN')
     const copy = new Uint8Array(bytes) // `bytes` is a view into the ws receive buffer
-    if (!isLastResortKeyPackagePayload(envelope.payload)) copies.push(copy)
-    else if (lastResort) return void replyError(ctx, conn, reqId, 'RELAY_ENVELOPE_INVALID')
+    const marked = lastResortKeyPackageOf(envelope.payload)
+    if (!marked) copies.push(copy)
+    else if (lastResort || !marked.leafNode.capabilities.extensions.includes(CONVERSATION_CONTEXT_EXTENSION))
+      return void replyError(ctx, conn, reqId, 'RELAY_ENVELOPE_INVALID')
     else lastResort = copy
   }
   const have = ctx.store.countKeyPackages(conn.deviceId!)
