@@ -1,162 +1,174 @@
-/** A user's whole journey on the command line: up, identities, send, inbox, log export, verify (and a forgery). */
-import { type ChildProcess, execFile, spawn } from 'node:child_process'
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+/**
+ * The README's CLI journey, command for command: `sealpost up` in the background; Alice and Bob, each with their own
+ * home, join it with only the line `up` printed; nobody funds anything or copies a file (the relay sponsors
+ * registrations); Bob away while Alice writes three times; Bob's inbox, inbox --follow, send --wait final,
+ * log export, verify, and a revoked device refused.
+ */
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { createPublicClient, http } from 'viem'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { freePort } from './utils/net.js'
+import {
+  type CliProcess,
+  type JoinEnv,
+  lines,
+  parseJoinLine,
+  sealpost,
+  startSealpost,
+  startUp,
+  tempHomes,
+  waitForOutput,
+} from './utils/cli.js'
 
-const run = promisify(execFile)
-const bin = join(import.meta.dirname, '..', 'bin', 'sealpost.js')
-const env = { ...process.env, SEALPOST_PASSPHRASE: 'cli flow passphrase' }
-
-let up: ChildProcess | undefined
-let upHome: string
-let rpc: string
-let relay: string
-const homes: string[] = []
-
-async function sealpost(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [bin, '--rpc', rpc, ...args], {
-      env,
-      timeout: 90_000,
-    })
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string }
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }
-  }
-}
-
-/** A new identity whose home shares `up`'s deployment; its account gets test ether on the local chain. */
-async function newUser(): Promise<{ home: string; address: string }> {
-  const home = mkdtempSync(join(tmpdir(), 'sealpost-flow-user-'))
-  homes.push(home)
-  copyFileSync(join(upHome, 'deployment.json'), join(home, 'deployment.json'))
-  const created = await sealpost(['--home', home, '--json', 'id', 'new'])
-  expect(created.code).toBe(0)
-  const { account } = JSON.parse(created.stdout)
-  await createPublicClient({ transport: http(rpc) }).request({
-    method: 'anvil_setBalance' as never,
-    params: [account, '0xde0b6b3a7640000'] as never,
-  })
-  expect((await sealpost(['--home', home, 'id', 'add-device'])).code).toBe(0)
-  return { home, address: account }
-}
+const homes = tempHomes()
+const passphrase = { SEALPOST_PASSPHRASE: 'cli journey passphrase' }
+let up: CliProcess | undefined
+/** What another user's shell holds after typing the line `up` printed. */
+let joined: JoinEnv & typeof passphrase
 
 beforeAll(async () => {
-  upHome = mkdtempSync(join(tmpdir(), 'sealpost-flow-up-'))
-  const [chainPort, relayPort, dashboardPort] = [await freePort(), await freePort(), await freePort()]
-  rpc = `http://127.0.0.1:${chainPort}`
-  relay = `ws://127.0.0.1:${relayPort}`
-  up = spawn(
-    process.execPath,
-    [
-      bin,
-      '--home',
-      upHome,
-      'up',
-      '--chain-port',
-      String(chainPort),
-      '--port',
-      String(relayPort),
-      '--batch-ms',
-      '300',
-      '--dashboard-port',
-      String(dashboardPort),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env },
-  )
-  let output = ''
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`sealpost up did not start:\n${output}`)), 60_000)
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString()
-      if (output.includes('Ctrl-C stops everything')) {
-        clearTimeout(timer)
-        resolve()
-      }
-    }
-    up?.stdout?.on('data', onData)
-    up?.stderr?.on('data', onData)
-    up?.once('exit', (code) => reject(new Error(`sealpost up exited with ${code}:\n${output}`)))
-  })
-  expect(output).toContain(`relay          ${relay}`)
-})
+  up = await startUp(homes.make('up'), passphrase, ['--batch-ms', '300'])
+  joined = { ...parseJoinLine(up.output()), ...passphrase }
+}, 120_000)
 
 afterAll(async () => {
-  if (up && up.exitCode === null) {
-    up.kill('SIGINT')
-    await new Promise((resolve) => up?.once('exit', resolve))
-  }
-  for (const home of [upHome, ...homes]) rmSync(home, { recursive: true, force: true })
+  await up?.stop()
+  homes.remove()
 })
 
-test('send, inbox, log export and verify through `sealpost up`; a forged transcript fails verify', async () => {
-  const alice = await newUser()
-  const bob = await newUser()
-  // Bob connects once: that publishes his key packages so Alice can reach him while he is offline.
-  expect((await sealpost(['--home', bob.home, 'inbox', '--relay', relay])).code).toBe(0)
+/** Every journey command as typed (`sealpost` and its arguments), in order, to compare with the README. */
+const typed: string[][] = []
 
-  const sent = await sealpost([
-    '--home',
-    alice.home,
-    '--json',
-    'send',
-    bob.address,
-    'hello',
-    'from',
-    'the',
-    'CLI',
-    '--relay',
-    relay,
-    '--wait',
-    'anchored',
-  ])
-  expect(sent.code).toBe(0)
-  expect(sent.stderr).toContain('Waiting until the message is')
-  expect(JSON.parse(sent.stdout)).toMatchObject({ ok: true, state: expect.stringMatching(/anchored|final/) })
+/** `sealpost --home HOME ARGS…` in a shell that typed the join line. */
+const as = (home: string, args: string[]) => {
+  typed.push(['sealpost', '--home', home, ...args])
+  return sealpost(['--home', home, ...args], joined)
+}
 
-  const inbox = await sealpost(['--home', bob.home, 'inbox', '--relay', relay])
-  expect(inbox.code).toBe(0)
-  expect(inbox.stdout).toMatch(new RegExp(`${alice.address}\\s+✓ verified\\s+hello from the CLI`, 'i'))
+/** The `sealpost` lines of the README's CLI section, split as a shell would (comments dropped). */
+function readmeJourney(): string[][] {
+  const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8')
+  const start = readme.indexOf('## The CLI\n')
+  const section = readme.slice(start, readme.indexOf('\n## ', start + 1))
+  const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? ''
+  return block
+    .split('\n')
+    .filter((l) => l.startsWith('sealpost '))
+    .map((l) =>
+      [...l.replace(/\s+#.*$/, '').matchAll(/"([^"]*)"|(\S+)/g)].map((m) => (m[1] ?? m[2]) as string),
+    )
+}
 
-  const transcript = join(alice.home, 'transcript.json')
-  const exported = await sealpost(['--home', alice.home, 'log', 'export', '--out', transcript])
+/** `sealpost --home HOME id new` then `id add-device`: a new user with no ether, registered through the sponsor. */
+async function newUser(home: string): Promise<string> {
+  const created = await as(home, ['id', 'new'])
+  expect(created.code, created.stderr).toBe(0)
+  const account = /^account\s+(0x[0-9a-fA-F]{40})$/m.exec(created.stdout)?.[1] as string
+  expect(account, created.stdout).toBeDefined()
+  const added = await as(home, ['id', 'add-device'])
+  expect(added.code, added.stderr).toBe(0)
+  expect(added.stdout).toMatch(/device\s+default 0x[0-9a-f]{64} active since block \d+/)
+  return account
+}
+
+test('the README journey: join with the printed line, Bob away for three messages, inbox, --follow, --wait final, export, verify, revoked device refused', async () => {
+  const aliceHome = homes.make('alice')
+  const bobHome = homes.make('bob')
+  const alice = await newUser(aliceHome)
+  const bob = await newUser(bobHome)
+
+  // Bob comes online once (his device publishes its key packages), then goes away.
+  const first = await as(bobHome, ['inbox'])
+  expect(first.code, first.stderr).toBe(0)
+  expect(first.stderr).toContain('Catching up with the relay: 0 new')
+
+  // Alice writes three times while Bob is away.
+  const texts = ['first while away', 'second while away', 'third while away']
+  for (const text of texts) {
+    const sent = await as(aliceHome, ['send', bob, text])
+    expect(sent.code, sent.stderr).toBe(0)
+  }
+
+  // Bob is back: all three, in order, each verified.
+  const inbox = await as(bobHome, ['inbox'])
+  expect(inbox.code, inbox.stderr).toBe(0)
+  const away = inbox.stdout.split('\n').filter((l) => l.includes('while away'))
+  expect(away).toHaveLength(3)
+  for (const [i, text] of texts.entries())
+    expect(away[i]).toMatch(new RegExp(`${alice}\\s+✓ verified\\s+${text}$`, 'i'))
+  expect(inbox.stderr).toContain('Catching up with the relay: 3 new')
+
+  // Live: Bob follows while Alice sends and waits until her message is final.
+  typed.push(['sealpost', '--home', bobHome, 'inbox', '--follow', '&'])
+  const follow = await startSealpost(
+    ['--home', bobHome, 'inbox', '--follow'],
+    /Following; Ctrl-C to stop/,
+    joined,
+  )
+  try {
+    const sent = await as(aliceHome, ['send', bob, 'live hello', '--wait', 'final'])
+    expect(sent.code, sent.stderr).toBe(0)
+    // One line per state after accepted, in order, ending at the one asked for.
+    const waits = [...sent.stderr.matchAll(/✓ Waiting until the message is (\w+)/g)].map((m) => m[1])
+    expect(waits).toEqual(['delivered', 'anchored', 'final'])
+    expect(sent.stdout).toMatch(/^state\s+final$/m)
+    await waitForOutput(follow.output, 'live hello')
+    expect(follow.output()).toMatch(new RegExp(`${alice}\\s+✓ verified\\s+live hello`, 'i'))
+  } finally {
+    expect(await follow.stop()).toBe(0)
+  }
+
+  // Alice's log as a transcript anyone can verify from the chain alone.
+  const transcript = join(aliceHome, 'alice.json')
+  const exported = await as(aliceHome, ['log', 'export', '--out', transcript])
   expect(exported.code, exported.stderr).toBe(0)
-  const verified = await sealpost(['--home', alice.home, 'verify', transcript])
-  expect(verified.code).toBe(0)
-  expect(verified.stdout).toContain('✓')
+  const verified = await as(aliceHome, ['verify', transcript])
+  expect(verified.code, verified.stdout + verified.stderr).toBe(0)
   expect(verified.stdout).not.toContain('✗')
-  // Every line once: the verdict is not repeated.
-  const verifyLines = verified.stdout.trim().split('\n')
-  expect(
-    verifyLines.filter((l) => l === verifyLines.at(-1)),
-    verified.stdout,
-  ).toHaveLength(1)
-  expect(verifyLines.at(-1)).toMatch(/^✓ transcript verified \(\d+ checks\)$/)
-
+  // Every line once: the verdict is printed once, last.
+  const out = lines(verified.stdout)
+  expect(out.at(-1)).toMatch(/^✓ transcript verified \(\d+ checks/)
+  expect(out.filter((l) => l === out.at(-1))).toHaveLength(1)
+  expect(new Set(out).size, verified.stdout).toBe(out.length)
+  // A forged entry fails verify, naming it.
   const forged = JSON.parse(readFileSync(transcript, 'utf8'))
   const entry = forged.entries.find((e: { kind: string }) => e.kind === 'sent')
   entry.data.body = 'hello from a forger'
-  writeFileSync(transcript, JSON.stringify(forged))
-  const refuted = await sealpost(['--home', alice.home, 'verify', transcript])
+  const forgedFile = join(aliceHome, 'forged.json')
+  writeFileSync(forgedFile, JSON.stringify(forged))
+  // (Not a README step: a check that verify is not a rubber stamp.)
+  const refuted = await sealpost(['--home', aliceHome, 'verify', forgedFile], joined)
   expect(refuted.code).toBe(1)
   expect(refuted.stdout).toMatch(new RegExp(`✗.*entry ${entry.index}`))
-}, 240_000)
+  const refutedLines = lines(refuted.stdout)
+  expect(refutedLines.at(-1)).toMatch(/^✗ transcript does not verify/)
+  expect(new Set(refutedLines).size, refuted.stdout).toBe(refutedLines.length)
 
-test('Ctrl-C stops everything `sealpost up` started', async () => {
-  up?.kill('SIGINT')
-  const code = await new Promise((resolve) => up?.once('exit', resolve))
-  expect(code).toBe(0)
-  const reachable = await createPublicClient({ transport: http(rpc, { retryCount: 0 }) })
-    .getChainId()
-    .then(
-      () => true,
-      () => false,
-    )
-  expect(reachable).toBe(false)
-})
+  // A second device for Alice, revoked on chain (sponsored too): it can no longer send.
+  expect((await as(aliceHome, ['id', 'add-device', '--device', 'phone'])).code).toBe(0)
+  const revoked = await as(aliceHome, ['id', 'revoke-device', 'phone'])
+  expect(revoked.code, revoked.stderr).toBe(0)
+  expect(revoked.stdout).toMatch(/revoked at block \d+/)
+  const refused = await as(aliceHome, ['send', '--device', 'phone', bob, 'hi'])
+  expect(refused.code).toBe(1)
+  // One line (after the progress line), a stable code, and a hint naming what to use instead.
+  expect(lines(refused.stderr).at(-1)).toMatch(
+    /^RelayAuthError \[SEALPOST_RELAY_AUTH_REFUSED\]: .*RELAY_DEVICE_REVOKED.*revoked on chain.*--device NAME/,
+  )
+
+  // The README's CLI section is this journey: the same commands, in the same order (`up` here adds free ports).
+  const names = new Map([
+    [aliceHome, '~/alice'],
+    [bobHome, '~/bob'],
+    [bob, '0xBob…'],
+    [transcript, 'alice.json'],
+  ])
+  expect([['sealpost', 'up', '&'], ...typed.map((args) => args.map((a) => names.get(a) ?? a))]).toEqual(
+    readmeJourney(),
+  )
+
+  // Nobody funded anything: both accounts still hold no ether; every transaction was the relay's.
+  const chain = createPublicClient({ transport: http(joined.SEALPOST_RPC) })
+  for (const account of [alice, bob])
+    expect(await chain.getBalance({ address: account as `0x${string}` })).toBe(0n)
+}, 600_000)
