@@ -16,7 +16,8 @@ import { MlsRejectedError } from './verificationErrors.js'
  */
 export type ReceiveWelcomeParameters = {
   envelope: Envelope
-  /** This device's unused key packages; the Welcome must be for one of them. */
+  /** This device's key packages (unused one-time ones, and last-resort ones, which serve any number of Welcomes);
+   * the Welcome must be for one of them. */
   keyPackages: StoredKeyPackage[]
   impl: CiphersuiteImpl
   /** MLS config with the registry-backed authentication service (the caller syncs the registry first). */
@@ -28,7 +29,8 @@ export type ReceiveWelcomeParameters = {
 
 /**
  * What joining produced: the group's state, its id, its conversation context, the peer account (the context's other
- * member), and the key package it used up.
+ * member), and the key package it used (`DeviceStore.deleteKeyPackage` deletes a one-time one and keeps a
+ * last-resort one).
  *
  * @example const { state, groupId, peer, keyPackageRef } = await receiveWelcome(parameters)
  */
@@ -41,8 +43,8 @@ export type ReceivedWelcome = {
 }
 
 /**
- * Joins the group a Welcome invites to. No I/O: the caller stores the state, deletes the used key package and
- * records the verdict in one transaction. Throws `MlsRejectedError` for a Welcome that is not for this device or
+ * Joins the group a Welcome invites to. No I/O: the caller stores the state, deletes the used key package (kept if
+ * it is the last-resort one) and records the verdict in one transaction. Throws `MlsRejectedError` for a Welcome that is not for this device or
  * that MLS refuses (a credential the registry does not back), and `ConversationPolicyError` for a group that is not
  * a direct conversation of this device's account with only registered devices of its two accounts.
  *
