@@ -1,31 +1,16 @@
 /** The `sealpost` CLI as a user runs it: real processes, a real anvil, one-line typed errors and exit codes. */
-import { execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { startAnvil } from '../src/chain/anvil.js'
 import { writeDeployment } from '../src/client/deployment.js'
 import { type ChainContext, setupChain } from './utils/anvil.js'
+import { type CliResult, sealpost as runSealpost } from './utils/cli.js'
 
-const run = promisify(execFile)
-const bin = join(import.meta.dirname, '..', 'bin', 'sealpost.js')
-
-type RunResult = { code: number; stdout: string; stderr: string }
-
-async function sealpost(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args], {
-      env: { ...process.env, SEALPOST_PASSPHRASE: 'cli test passphrase', ...env },
-      timeout: 180_000,
-    })
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string }
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }
-  }
-}
+/** `sealpost ARGS…` with a passphrase set (a test may override or empty it). */
+const sealpost = (args: string[], env: Record<string, string> = {}): Promise<CliResult> =>
+  runSealpost(args, { SEALPOST_PASSPHRASE: 'cli test passphrase', ...env }, { timeoutMs: 180_000 })
 
 let ctx: ChainContext
 let home: string
@@ -116,7 +101,7 @@ describe('id commands against a real chain', () => {
 })
 
 describe('bad input: one line, a stable code, a non-zero exit', () => {
-  const oneLine = (r: RunResult) => r.stderr.trim().split('\n')
+  const oneLine = (r: CliResult) => r.stderr.trim().split('\n')
 
   test('wrong passphrase', async () => {
     const r = await sealpost(['--home', home, 'id', 'add-device'], { SEALPOST_PASSPHRASE: 'not it' })
@@ -250,6 +235,37 @@ describe('bad input: one line, a stable code, a non-zero exit', () => {
       rmSync(bare, { recursive: true, force: true })
     }
   })
+
+  test('no ether: add-device with no sponsor reachable, and deploy, say what is missing and what to do', async () => {
+    const poor = mkdtempSync(join(tmpdir(), 'sealpost-cli-poor-'))
+    try {
+      const created = await sealpost(['--home', poor, '--rpc', ctx.anvil.rpcUrl, '--json', 'id', 'new'])
+      expect(created.code).toBe(0)
+      const deployment = ['--deployment', join(home, 'deployment.json')]
+      const add = await sealpost([
+        '--home',
+        poor,
+        ...deployment,
+        'id',
+        'add-device',
+        '--relay',
+        'ws://127.0.0.1:9',
+      ])
+      expect(add.code).toBe(1)
+      expect(oneLine(add)).toHaveLength(1)
+      expect(add.stderr).toMatch(
+        /^SponsorUnreachableError \[SEALPOST_SPONSOR_UNREACHABLE\]: .*URL: http:\/\/127\.0\.0\.1:9\/v1\/sponsor; .*`sealpost up`.*--relay.*fund the account/,
+      )
+      const deploy = await sealpost(['--home', poor, '--rpc', ctx.anvil.rpcUrl, 'deploy'])
+      expect(deploy.code).toBe(1)
+      expect(oneLine(deploy)).toHaveLength(1)
+      expect(deploy.stderr).toMatch(
+        /^InsufficientFundsError \[SEALPOST_INSUFFICIENT_FUNDS\]: .*too little ether.*fund the account/,
+      )
+    } finally {
+      rmSync(poor, { recursive: true, force: true })
+    }
+  }, 120_000)
 
   test('--json puts the error on stdout as an object', async () => {
     const r = await sealpost(['--home', home, '--json', 'id', 'add-device'], {

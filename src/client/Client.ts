@@ -10,6 +10,7 @@ import type { DeviceStore } from '../store/deviceStore.js'
 import type { ClientContext } from './context.js'
 import { Conversations } from './conversation.js'
 import type { Deployment } from './deployment.js'
+import { Groups } from './group.js'
 import { type DeviceKeys, devicePublicKeys } from './identity.js'
 import { Live } from './live.js'
 import { MessageView } from './messageView.js'
@@ -27,9 +28,11 @@ import { streamMessages } from './streamMessages.js'
 import type { Transport } from './transport.js'
 import type { ClientEvents, ClientParameters, ReceivedMessage, ReceiveResult, SyncResult } from './types.js'
 import { clientStateSource, waitForState } from './waitForState.js'
-import { conversationHost, wireClientContext } from './wiring.js'
+import { conversationHost, groupHost, wireClientContext } from './wiring.js'
 
 export { Conversation, Conversations } from './conversation.js'
+export { Group, type GroupInfo, Groups } from './group.js'
+export type { GroupChange, GroupMember } from './groups.js'
 export type {
   ClientEvents,
   ClientParameters,
@@ -60,9 +63,11 @@ export class Client {
   readonly watcher: RegistryWatcher
   readonly transport: Transport
   readonly conversations: Conversations
+  /** Group conversations: teams of accounts with admins, following the registry. */
+  readonly groups: Groups
   /** Read-only view of this device's messages (states, verdicts, receipts). */
   readonly messages: MessageView
-  /** Typed events: 'message', 'state', 'rejected', 'receipt', 'joined', 'closed'. */
+  /** Typed events: 'message', 'state', 'rejected', 'receipt', 'verdict', 'joined', 'membership', 'closed'. */
   readonly events = new EventEmitter<ClientEvents>()
   readonly #store: DeviceStore
   readonly #ctx: ClientContext
@@ -88,6 +93,7 @@ export class Client {
     })
     this.#live = new Live(this.#ctx, { pollingInterval: parts.pollingInterval, finality: parts.finality })
     this.conversations = new Conversations(conversationHost(this.#ctx, (id) => this.#live.follow(id)))
+    this.groups = new Groups(groupHost(this.#ctx, (id) => this.#live.follow(id)))
   }
 
   /**

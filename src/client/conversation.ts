@@ -48,7 +48,10 @@ export class Conversations {
    * @example client.conversations.list().map((c) => c.peer)
    */
   list(): Conversation[] {
-    return this.#host.groups().map((g) => new Conversation(this.#host, g.groupId as Hex, getAddress(g.peer)))
+    return this.#host
+      .groups()
+      .filter((g) => g.peer !== '')
+      .map((g) => new Conversation(this.#host, g.groupId as Hex, getAddress(g.peer)))
   }
 
   /**
@@ -58,7 +61,7 @@ export class Conversations {
    */
   get(id: Hex): Conversation | undefined {
     const group = this.#host.group(id)
-    return group && new Conversation(this.#host, id, getAddress(group.peer))
+    return group && group.peer !== '' ? new Conversation(this.#host, id, getAddress(group.peer)) : undefined
   }
 }
 

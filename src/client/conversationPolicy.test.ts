@@ -11,7 +11,7 @@ import { type Address, bytesToHex, type Hex, hexToBytes } from 'viem'
 import { beforeAll, describe, expect, test } from 'vitest'
 import { CHAIN_ID, mlsWorld, type Party, REGISTRY } from '../../test/utils/mlsParties.js'
 import { directContext, directGroupId } from '../protocol/conversationContext.js'
-import { checkCommit, checkWelcome, leavesOf, peerOf, proposalFilter } from './conversationPolicy.js'
+import { checkCommit, checkWelcome, leavesOf, peerOf, policyFilter } from './conversationPolicy.js'
 import { conversationExtensions, createKeyPackage } from './mls.js'
 import { ConversationPolicyError } from './verificationErrors.js'
 
@@ -169,7 +169,12 @@ describe('checkCommit', () => {
     const after = await commit(before, [
       { proposalType: 'remove', remove: { removed: bob2Leaf?.leafIndex as number } },
     ])
-    const result = checkCommit({ ...world.policy(bob), before, after, committer: aliceLeaf(before) })
+    // Devices follow the registry: an active device of a member account is never removed.
+    expect(
+      ruleOf(() => checkCommit({ ...world.policy(bob), before, after, committer: aliceLeaf(before) })),
+    ).toBe('removal-not-allowed')
+    const revoked = withRecord(bob2, (r) => ({ ...r, revokedAt: 5n }))
+    const result = checkCommit({ ...revoked, before, after, committer: aliceLeaf(before) })
     expect(result.removed.map((l) => l.identity?.deviceId)).toEqual([bob2.deviceId])
     const again = await commit(after, await adds([bob2]))
     expect(
@@ -250,19 +255,20 @@ describe('checkCommit', () => {
     ).toBe('leaf-identity-changed')
   })
 
-  test('the proposal filter accepts add, remove and update only', () => {
+  test('the policy filter lets a commit carry add, remove, update and group-context-extensions proposals only', async () => {
+    const state = await aliceGroup([bob], direct(alice.account, bob.account))
     const commitOf = (proposalType: string) =>
-      proposalFilter({
+      policyFilter(world.policy(bob), state).callback({
         kind: 'commit',
         senderLeafIndex: 0,
         proposals: [{ proposal: { proposalType } as Proposal, senderLeafIndex: 0 }],
       } as never)
-    expect(['add', 'remove', 'update'].map(commitOf)).toEqual(['accept', 'accept', 'accept'])
-    expect(['psk', 'reinit', 'external_init', 'group_context_extensions'].map(commitOf)).toEqual([
-      'reject',
-      'reject',
-      'reject',
-      'reject',
+    expect(['add', 'remove', 'update', 'group_context_extensions'].map(commitOf)).toEqual([
+      'accept',
+      'accept',
+      'accept',
+      'accept',
     ])
+    expect(['psk', 'reinit', 'external_init'].map(commitOf)).toEqual(['reject', 'reject', 'reject'])
   })
 })

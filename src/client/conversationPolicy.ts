@@ -10,10 +10,18 @@ import type { DeviceRecord } from '../chain/registryWatcher.js'
 import {
   CONVERSATION_CONTEXT_EXTENSION,
   type ConversationContext,
+  contextGroupId,
   decodeConversationContext,
-  directGroupId,
 } from '../protocol/conversationContext.js'
 import type { DeviceIdentity } from '../protocol/credential.js'
+import {
+  addedAccountsViolation,
+  contextChangeViolation,
+  proposalViolation,
+  type RuleViolation,
+  removalViolation,
+  type SentProposal,
+} from './groupPolicy.js'
 import { conversationContextExtensions, identityOf } from './mls.js'
 import { ConversationPolicyError } from './verificationErrors.js'
 
@@ -36,6 +44,26 @@ export type PolicyInput = {
 }
 
 /**
+ * What a group conversation stores as its `peer`: nothing (a direct conversation stores its other account).
+ *
+ * @example store.putGroup({ groupId, peer: GROUP_PEER, ciphersuite, state })
+ */
+export const GROUP_PEER = ''
+
+/**
+ * The policy inputs of a device: its account, its deployment and its registry view.
+ *
+ * @example checkWelcome({ ...policyInput(ctx), state })
+ */
+export function policyInput(ctx: {
+  account: Address
+  deployment: PolicyInput['deployment']
+  watcher: PolicyRegistry
+}): PolicyInput {
+  return { self: ctx.account, deployment: ctx.deployment, registry: ctx.watcher }
+}
+
+/**
  * A leaf of the ratchet tree: its index, its Sealpost identity (undefined if the credential is not one) and its
  * signature key.
  *
@@ -43,45 +71,72 @@ export type PolicyInput = {
  */
 export type PolicyLeaf = { leafIndex: number; identity: DeviceIdentity | undefined; signatureKey: Hex }
 
-/** Proposal types a Sealpost commit may carry (a direct conversation never changes its group context). */
-const ALLOWED_PROPOSALS = new Set(['add', 'remove', 'update'])
+/** Proposal types a Sealpost commit may carry (only a group's admins, or a leaving member, change the context). */
+const ALLOWED_PROPOSALS = new Set(['add', 'remove', 'update', 'group_context_extensions'])
 
 /**
  * Checks the group a Welcome joined (before anything is stored): the conversation context is present, well formed,
- * for this deployment, a direct conversation naming this device's account, whose group id derives from it, and every
- * leaf is an active, registered device of one of its two accounts. Returns the context; throws
- * `ConversationPolicyError` naming the broken rule.
+ * for this deployment, names this device's account, and the group id derives from it; every leaf is an active,
+ * registered device of a member account, and every member account has a device in the group. Returns the context;
+ * throws `ConversationPolicyError` naming the broken rule.
  *
  * @example const context = checkWelcome({ self: ctx.account, deployment, registry: ctx.watcher, state })
  */
 export function checkWelcome(p: PolicyInput & { state: ClientState }): ConversationContext {
   const context = checkContext(p, p.state)
-  for (const leaf of leavesOf(p.state)) checkLeaf(p, p.state, context, leaf, { mustBeActive: true })
+  const leaves = leavesOf(p.state)
+  for (const leaf of leaves) checkLeaf(p, p.state, context, leaf, { mustBeActive: true })
+  throwIf(p.state, addedAccountsViolation({ before: undefined, after: context, leaves }))
   return context
 }
 
 /**
- * Checks a commit's result (before it is stored). The context is still valid and byte for byte unchanged; the
- * committer is a registered, unrevoked device of a member account; every leaf index present before and after keeps its
- * device; every leaf belongs to a registered device of a member account, and leaves the commit added are not revoked
- * (members revoked since they were added are the committer's to remove: they are returned in `revoked`). Throws
- * `ConversationPolicyError`. A commit that removed this device is not judged (there is no next epoch to protect).
+ * The conversation context of a stored (already checked) group state.
  *
- * @example const { added, removed, revoked } = checkCommit({ ...input, before, after, committer })
+ * @example const { kind, members, admins, name } = contextOf(state)
+ */
+export function contextOf(state: ClientState): ConversationContext {
+  const found = conversationContextExtensions(state.groupContext)
+  if (found.length !== 1)
+    throw failure(state)('context-missing', 'the group has no single Sealpost conversation context')
+  return decodeConversationContext(found[0] as Uint8Array)
+}
+
+/**
+ * Checks a commit's result (before it is stored). The context is still valid; if it changed, only the context
+ * extension changed and its author (the sender of the `group_context_extensions` proposal) was allowed to change it
+ * (a group's admin, or a member leaving; a direct conversation never changes); the committer is a registered,
+ * unrevoked device of a member account; every leaf index present before and after keeps its device; every leaf
+ * belongs to a registered device of a member account, and leaves the commit added are not revoked (members revoked
+ * since they were added are the committer's to remove: they are returned in `revoked`); every removed leaf is a
+ * revoked device or a device of an account that is no longer a member; every account that became a member has a
+ * device in the group. Throws `ConversationPolicyError`. A commit that removed this device is not judged (there is no
+ * next epoch to protect).
+ *
+ * @example const { added, removed, revoked } = checkCommit({ ...input, before, after, committer, proposals })
  */
 export function checkCommit(
   p: PolicyInput & {
     before: ClientState
     after: ClientState
     committer: { leafIndex: number; identity: DeviceIdentity } | undefined
+    /** The commit's proposals with their senders (by reference or by value), as ts-mls reports them. */
+    proposals?: SentProposal[] | undefined
   },
 ): { added: PolicyLeaf[]; removed: PolicyLeaf[]; revoked: PolicyLeaf[] } {
   const { before, after } = p
   if (after.groupActiveState.kind !== 'active') return { added: [], removed: [], revoked: [] }
   const context = checkContext(p, after)
+  const previous = contextOf(before)
   const fail = failure(after)
-  if (!sameExtensions(before, after))
-    throw fail('context-changed', 'the group context extensions of a direct conversation never change')
+  if (!sameExtensions(before, after)) {
+    if (!sameExtensions(before, after, { except: CONVERSATION_CONTEXT_EXTENSION }))
+      throw fail('context-changed', 'only the conversation context extension may change')
+    const change = p.proposals?.find((x) => x.proposal.proposalType === 'group_context_extensions')
+    const authorLeaf = change?.senderLeafIndex ?? p.committer?.leafIndex
+    const author = leavesOf(before).find((l) => l.leafIndex === authorLeaf)?.identity?.account
+    throwIf(after, contextChangeViolation({ before: previous, after: context, author }))
+  }
   const committer = p.committer
   if (!committer) throw fail('committer-not-allowed', 'the committer has no Sealpost credential')
   const committerLeaf = leavesOf(before).find((l) => l.leafIndex === committer.leafIndex)
@@ -106,19 +161,78 @@ export function checkCommit(
   }
   const present = new Set(now.map((l) => l.leafIndex))
   const removed = [...old.values()].filter((l) => !present.has(l.leafIndex))
+  throwIf(after, removalViolation({ removed, after: context, registry: p.registry }))
+  throwIf(after, addedAccountsViolation({ before: previous, after: context, leaves: now }))
   return { added, removed, revoked }
 }
 
 /**
- * The proposal filter handed to ts-mls's `processPrivateMessage`: only add, remove and update proposals are
- * accepted. When it answers `reject`, ts-mls returns `actionTaken: 'reject'` and the caller refuses the commit.
+ * The callback handed to ts-mls's `processPrivateMessage` for a group in `state`: a commit may carry add, remove,
+ * update and group-context-extensions proposals only (its proposals are recorded for `checkCommit`); a standalone
+ * proposal must pass the group rules before it is kept as pending (see `proposalViolation`). When it answers
+ * `reject`, ts-mls returns `actionTaken: 'reject'` and the caller throws `violation()`.
  *
- * @example const result = await processPrivateMessage(state, pm, psks, impl, proposalFilter)
+ * @example const filter = policyFilter(policy, state); await processPrivateMessage(state, pm, psks, impl, filter.callback)
  */
-export const proposalFilter: IncomingMessageCallback = (incoming): IncomingMessageAction => {
-  const proposals =
-    incoming.kind === 'commit' ? incoming.proposals.map((p) => p.proposal) : [incoming.proposal.proposal]
-  return proposals.every((p) => ALLOWED_PROPOSALS.has(String(p.proposalType))) ? 'accept' : 'reject'
+export function policyFilter(
+  p: PolicyInput,
+  state: ClientState,
+): {
+  callback: IncomingMessageCallback
+  proposals: () => SentProposal[]
+  violation: () => ConversationPolicyError
+} {
+  let proposals: SentProposal[] = []
+  let broken: RuleViolation = { rule: 'forbidden-proposal', detail: 'refused' }
+  const callback: IncomingMessageCallback = (incoming): IncomingMessageAction => {
+    if (incoming.kind === 'commit') {
+      proposals = incoming.proposals.map((x) => ({
+        proposal: x.proposal,
+        senderLeafIndex: x.senderLeafIndex,
+      }))
+      const bad = proposals.find((x) => !ALLOWED_PROPOSALS.has(String(x.proposal.proposalType)))
+      if (!bad) return 'accept'
+      broken = {
+        rule: 'forbidden-proposal',
+        detail: `a commit may not carry a ${bad.proposal.proposalType} proposal`,
+      }
+      return 'reject'
+    }
+    const violation = proposalViolation({
+      proposal: { proposal: incoming.proposal.proposal, senderLeafIndex: incoming.proposal.senderLeafIndex },
+      context: contextOf(state),
+      leaves: leavesOf(state),
+      registry: p.registry,
+      decodeContext: proposedContext,
+    })
+    if (!violation) return 'accept'
+    broken = violation
+    return 'reject'
+  }
+  return {
+    callback,
+    proposals: () => proposals,
+    violation: () => failure(state)(broken.rule, broken.detail),
+  }
+}
+
+/**
+ * The conversation context a `group_context_extensions` proposal would install (undefined if it names none or a
+ * malformed one).
+ *
+ * @example const next = proposedContext(proposal)
+ */
+export function proposedContext(proposal: import('ts-mls').Proposal): ConversationContext | undefined {
+  if (proposal.proposalType !== 'group_context_extensions') return undefined
+  const found = proposal.groupContextExtensions.extensions.filter(
+    (e) => e.extensionType === CONVERSATION_CONTEXT_EXTENSION,
+  )
+  if (found.length !== 1) return undefined
+  try {
+    return decodeConversationContext((found[0] as { extensionData: Uint8Array }).extensionData)
+  } catch {
+    return undefined
+  }
 }
 
 /**
@@ -165,18 +279,9 @@ function checkContext(p: PolicyInput, state: ClientState): ConversationContext {
     throw fail('capabilities-missing', 'required_capabilities does not name the conversation context')
   if (context.chainId !== p.deployment.chainId || !isAddressEqual(context.registry, p.deployment.keyRegistry))
     throw fail('wrong-deployment', `context names chain ${context.chainId}, registry ${context.registry}`)
-  if (context.kind !== 'direct')
-    throw fail('unsupported-kind', `this client takes part in direct conversations only, not ${context.kind}`)
   if (!context.members.some((m) => isAddressEqual(m, p.self)))
-    throw fail('not-a-member-account', `the context lists ${context.members.join(', ')}`)
-  const [a, b] = context.members as [Address, Address]
-  const expected = directGroupId({
-    chainId: context.chainId,
-    registry: context.registry,
-    a,
-    b,
-    nonce: context.nonce,
-  })
+    throw fail('not-a-member-account', `the context lists ${context.members.length} accounts, not ${p.self}`)
+  const expected = contextGroupId(context)
   if (expected !== groupId) throw fail('bad-group-id', `expected ${expected} for this context`)
   return context
 }
@@ -222,12 +327,21 @@ function sameDevice(a: PolicyLeaf, b: PolicyLeaf): boolean {
   )
 }
 
-function sameExtensions(before: ClientState, after: ClientState): boolean {
+function sameExtensions(
+  before: ClientState,
+  after: ClientState,
+  { except }: { except?: number | undefined } = {},
+): boolean {
   const encode = (s: ClientState) =>
     s.groupContext.extensions
+      .filter((e) => e.extensionType !== except)
       .map((e) => `${String(e.extensionType)}:${bytesToHex(e.extensionData)}`)
       .join('|')
   return encode(before) === encode(after)
+}
+
+function throwIf(state: ClientState, violation: RuleViolation | undefined): void {
+  if (violation) throw failure(state)(violation.rule, violation.detail)
 }
 
 function requiresContext(data: Uint8Array): boolean {

@@ -60,7 +60,9 @@ export class Live {
     // A joined group is reconciled at once too: membership is checked on every epoch, not only on revocation.
     const onJoined = () => this.#scheduleReconcile()
     ctx.events.on('joined', onJoined)
+    ctx.events.on('membership', onJoined)
     this.#stops.push(() => ctx.events.off('joined', onJoined))
+    this.#stops.push(() => ctx.events.off('membership', onJoined))
     if (offAcks) this.#stops.push(offAcks)
     // Membership follows the registry: a revoked device leaves every group, a new device joins (§3).
     const onChange = () => this.#scheduleReconcile()

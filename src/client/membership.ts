@@ -6,19 +6,18 @@ import {
   createGroup,
   type KeyPackage,
   type Proposal,
-  type Welcome,
   zeroOutUint8Array,
 } from 'ts-mls'
 import { type Address, bytesToHex, getAddress, type Hex, hexToBytes, isAddressEqual } from 'viem'
 import type { DeviceRecord } from '../chain/registryWatcher.js'
 import { directContext, directGroupId } from '../protocol/conversationContext.js'
 import type { DeviceIdentity } from '../protocol/credential.js'
-import { createEnvelope, type Envelope } from '../protocol/envelope.js'
-import { inboxTopic } from '../protocol/topics.js'
+import type { Envelope } from '../protocol/envelope.js'
 import type { StoredGroup } from '../store/deviceStore.js'
 import type { ClientContext } from './context.js'
-import { checkCommit, checkWelcome, leavesOf, type PolicyInput } from './conversationPolicy.js'
+import { checkWelcome, contextOf, policyInput } from './conversationPolicy.js'
 import { NoKeyPackageError, PeerHasNoDevicesError, UnknownConversationError } from './errors.js'
+import { commitSettled, sendWelcome } from './groupCommit.js'
 import {
   conversationExtensions,
   createKeyPackage,
@@ -31,7 +30,7 @@ import {
   supportsConversationContext,
 } from './mls.js'
 import { assertActive } from './registration.js'
-import { KeyPackageRejectedError, MlsRejectedError } from './verificationErrors.js'
+import { KeyPackageRejectedError } from './verificationErrors.js'
 
 /**
  * Opens the 1:1 conversation with `peer`: the canonical one if this device holds it, else a new MLS group holding
@@ -107,17 +106,10 @@ export function canonicalConversation(
 }
 
 /**
- * The policy inputs of this device: its account, its deployment and its registry view.
- *
- * @example checkWelcome({ ...policyInput(ctx), state })
- */
-export function policyInput(ctx: Pick<ClientContext, 'account' | 'deployment' | 'watcher'>): PolicyInput {
-  return { self: ctx.account, deployment: ctx.deployment, registry: ctx.watcher }
-}
-
-/**
- * Brings the group in line with the registry: removes revoked devices, adds new active devices of both accounts.
- * Removals and additions go in two separate commits (see below). Returns the devices added and removed.
+ * Brings the group in line with the registry and its context: removes revoked devices, then adds every active
+ * device of every member account that is missing (a direct conversation's members are its two accounts). Removals
+ * and additions go in two separate commits (see below); proposals pending in the epoch (a member leaving) go with
+ * the first commit. Returns the devices added and removed.
  *
  * @example const { added, removed } = await syncMembers(ctx, groupId)
  */
@@ -126,36 +118,41 @@ export async function syncMembers(
   groupId: Hex,
 ): Promise<{ added: Hex[]; removed: Hex[] }> {
   await ctx.watcher.sync()
-  const group = requireGroup(ctx, groupId)
-  let state = deserializeGroupState(group.state, ctx.config)
-  const members = membersOf(state)
-  const removed = members.filter((m) => ctx.watcher.device(m.identity.deviceId)?.revokedAt !== undefined)
-  const present = new Set(members.map((m) => m.identity.deviceId.toLowerCase()))
-  const wanted = [
-    ...ctx.watcher.activeDevicesOf(getAddress(group.peer)),
-    ...ctx.watcher.activeDevicesOf(ctx.account),
-  ]
-  const missing = wanted.filter((d) => !present.has(d.deviceId.toLowerCase()))
-  if (removed.length === 0 && missing.length === 0) return { added: [], removed: [] }
+  let removed: Hex[] = []
   // Removals and additions go in separate commits: an added leaf may reuse a removed member's slot, and the
   // removed member must still see its own removal (ts-mls 1.6 misdetects it when both share one commit).
-  if (removed.length > 0)
-    state = await commit(
-      ctx,
-      group,
-      state,
-      removed.map((m): Proposal => ({ proposalType: 'remove', remove: { removed: m.leafIndex } })),
+  await commitSettled(ctx, groupId, async (state) => {
+    const revoked = membersOf(state).filter(
+      (m) => ctx.watcher.device(m.identity.deviceId)?.revokedAt !== undefined,
     )
-  const keyPackages = await claimKeyPackages(ctx, missing)
-  if (keyPackages.length > 0)
-    await commit(
-      ctx,
-      group,
-      state,
-      addProposals(keyPackages),
-      keyPackages.map((k) => k.deviceId),
-    )
-  return { added: keyPackages.map((k) => k.deviceId), removed: removed.map((m) => m.identity.deviceId) }
+    removed = revoked.map((m) => m.identity.deviceId)
+    if (revoked.length === 0 && Object.keys(state.unappliedProposals).length === 0) return undefined
+    return {
+      proposals: revoked.map((m): Proposal => ({ proposalType: 'remove', remove: { removed: m.leafIndex } })),
+      welcomeTo: [],
+    }
+  })
+  let added: Hex[] = []
+  await commitSettled(ctx, groupId, async (state) => {
+    const missing = missingDevices(ctx, state)
+    if (missing.length === 0) return undefined
+    const keyPackages = await claimKeyPackages(ctx, missing)
+    added = keyPackages.map((k) => k.deviceId)
+    return { proposals: addProposals(keyPackages), welcomeTo: added }
+  })
+  return { added, removed }
+}
+
+/**
+ * The active devices of the group's member accounts (its context's) that hold no leaf.
+ *
+ * @example const missing = missingDevices(ctx, state)
+ */
+export function missingDevices(ctx: Pick<ClientContext, 'watcher'>, state: ClientState): DeviceRecord[] {
+  const present = new Set(membersOf(state).map((m) => m.identity.deviceId.toLowerCase()))
+  return contextOf(state)
+    .members.flatMap((account) => ctx.watcher.activeDevicesOf(account))
+    .filter((d) => !present.has(d.deviceId.toLowerCase()))
 }
 
 /**
@@ -177,9 +174,9 @@ export function committerOf(
 }
 
 /**
- * For every group where this device is the committer, removes revoked devices and adds new ones. Removal matters
- * for security and happens even when an addition cannot (a new device without key packages is retried on the next
- * change).
+ * For every group where this device is the committer, commits pending proposals (members leaving), removes revoked
+ * devices and adds new ones. Removal matters for security and happens even when an addition cannot (a new device
+ * without key packages is retried on the next change).
  *
  * @example await reconcileGroups(ctx)
  */
@@ -189,7 +186,12 @@ export async function reconcileGroups(ctx: ClientContext): Promise<void> {
   for (const group of ctx.store.listGroups()) {
     const state = deserializeGroupState(group.state, ctx.config)
     if (state.groupActiveState.kind !== 'active') continue
-    const committer = committerOf(state, (id) => ctx.watcher.device(id)?.revokedAt === undefined)
+    // A device that a pending proposal removes (a member leaving) cannot commit its own removal.
+    const leaving = pendingRemovals(state)
+    const committer = committerOf(
+      state,
+      (id) => ctx.watcher.device(id)?.revokedAt === undefined && !leaving.has(id.toLowerCase()),
+    )
     if (committer?.deviceId.toLowerCase() !== ctx.deviceId.toLowerCase()) continue
     await ctx
       .exclusive(() => syncMembers(ctx, group.groupId as Hex))
@@ -197,6 +199,24 @@ export async function reconcileGroups(ctx: ClientContext): Promise<void> {
         if (!(err instanceof NoKeyPackageError)) throw err
       })
   }
+}
+
+/**
+ * The devices that proposals pending in the group's epoch remove (lower-case device ids).
+ *
+ * @example pendingRemovals(state).has(deviceId.toLowerCase())
+ */
+export function pendingRemovals(state: ClientState): Set<string> {
+  const leaves = new Set(
+    Object.values(state.unappliedProposals).flatMap((p) =>
+      p.proposal.proposalType === 'remove' ? [p.proposal.remove.removed] : [],
+    ),
+  )
+  return new Set(
+    membersOf(state)
+      .filter((m) => leaves.has(m.leafIndex))
+      .map((m) => m.identity.deviceId.toLowerCase()),
+  )
 }
 
 /**
@@ -267,54 +287,6 @@ function checkKeyPackage(
 
 function addProposals(keyPackages: { keyPackage: KeyPackage }[]): Proposal[] {
   return keyPackages.map((kp): Proposal => ({ proposalType: 'add', add: { keyPackage: kp.keyPackage } }))
-}
-
-async function commit(
-  ctx: ClientContext,
-  group: StoredGroup,
-  current: ClientState,
-  proposals: Proposal[],
-  welcomeTo: Hex[] = [],
-): Promise<ClientState> {
-  const result = await createCommit(
-    { state: current, cipherSuite: ctx.impl },
-    { extraProposals: proposals, ratchetTreeExtension: true },
-  )
-  result.consumed.forEach(zeroOutUint8Array)
-  // The same policy every member applies to this commit (an own commit that breaks it would fork the group).
-  const self = leavesOf(current).find(
-    (l) => l.identity?.deviceId.toLowerCase() === ctx.deviceId.toLowerCase(),
-  )
-  checkCommit({
-    ...policyInput(ctx),
-    before: current,
-    after: result.newState,
-    committer: self?.identity && { leafIndex: self.leafIndex, identity: self.identity },
-  })
-  if (result.commit.wireformat !== 'mls_private_message' && result.commit.wireformat !== 'mls_public_message')
-    throw new MlsRejectedError({ reason: 'unexpected commit wire format' })
-  const envelope = createEnvelope({
-    kind: 'commit',
-    topic: group.groupId as Hex,
-    payload: encodeMls(result.commit),
-  })
-  ctx.store.transaction(() => {
-    ctx.store.putGroup({ ...group, state: serializeGroupState(result.newState) })
-    ctx.store.markProcessed(envelope.id, 'sent')
-  })
-  await ctx.transport.publish(envelope)
-  if (result.welcome) await sendWelcome(ctx, result.welcome, welcomeTo)
-  return result.newState
-}
-
-async function sendWelcome(
-  ctx: Pick<ClientContext, 'transport'>,
-  welcome: Welcome,
-  deviceIds: Hex[],
-): Promise<void> {
-  const payload = encodeMls({ version: 'mls10', wireformat: 'mls_welcome', welcome })
-  for (const deviceId of deviceIds)
-    await ctx.transport.publish(createEnvelope({ kind: 'welcome', topic: inboxTopic(deviceId), payload }))
 }
 
 function requireGroup(ctx: Pick<ClientContext, 'store'>, groupId: Hex): StoredGroup {

@@ -5,8 +5,8 @@ import { BaseError, VerificationError } from '../errors.js'
 import type { Envelope } from '../protocol/envelope.js'
 import { inboxTopic } from '../protocol/topics.js'
 import type { ClientContext } from './context.js'
+import { GROUP_PEER, policyInput } from './conversationPolicy.js'
 import { UnexpectedEnvelopeKindError, UnknownConversationError } from './errors.js'
-import { policyInput } from './membership.js'
 import { deserializeGroupState, serializeGroupState } from './mls.js'
 import { asRejection } from './reasons.js'
 import { receiveReceipt } from './receipts.js'
@@ -93,17 +93,18 @@ async function applyWelcome(ctx: ClientContext, envelope: Envelope): Promise<Rec
     config: ctx.config,
     policy: policyInput(ctx),
   })
+  const peer = joined.context.kind === 'direct' ? joined.peer : undefined
   ctx.store.transaction(() => {
     ctx.store.putGroup({
       groupId: joined.groupId,
-      peer: joined.peer,
+      peer: peer ?? GROUP_PEER,
       ciphersuite: ctx.ciphersuite,
       state: serializeGroupState(joined.state),
     })
     ctx.store.deleteKeyPackage(joined.keyPackageRef)
     ctx.store.markProcessed(envelope.id, 'joined')
   })
-  return { type: 'joined', conversation: joined.groupId, peer: joined.peer }
+  return { type: 'joined', conversation: joined.groupId, peer }
 }
 
 async function applyGroupMessage(
@@ -126,6 +127,14 @@ async function applyGroupMessage(
     live,
   })
   const next = { ...group, state: serializeGroupState(result.state) }
+  if (result.kind === 'proposal') {
+    store.transaction(() => {
+      store.putGroup(next)
+      store.markProcessed(envelope.id, 'proposal')
+    })
+    result.consumed.forEach(zeroOutUint8Array)
+    return { type: 'proposal', conversation: group.groupId as Hex, epoch: result.state.groupContext.epoch }
+  }
   if (result.kind === 'commit') {
     store.transaction(() => {
       store.putGroup(next)
@@ -216,8 +225,9 @@ export async function syncInbox(
 }
 
 /**
- * Processes one delivery of a pull or a subscription under the client's lock, reports the outcome (events and
- * `result`), then stores the topic cursor and acks it. A rejected envelope is acked too: it is refused for good.
+ * Processes one delivery of a pull or a subscription under the client's lock (`locked`: the caller holds it),
+ * reports the outcome (events and `result`), then stores the topic cursor and acks it. A rejected envelope is acked
+ * too: it is refused for good.
  *
  * @example await consumeDelivery(ctx, delivery, result, (conversation) => live.follow(conversation))
  */
@@ -226,10 +236,12 @@ export async function consumeDelivery(
   delivery: Delivery,
   result: SyncResult,
   onJoined: (conversation: Hex) => void,
+  { locked = false }: { locked?: boolean | undefined } = {},
 ): Promise<void> {
   const { envelope, topic, cursor } = delivery
+  const process = () => processPatiently(ctx, envelope, delivery.live === true)
   try {
-    const outcome = await ctx.exclusive(() => processPatiently(ctx, envelope, delivery.live === true))
+    const outcome = await (locked ? process() : ctx.exclusive(process))
     if (outcome.type === 'message') {
       result.received.push(outcome.message)
       ctx.events.emit('message', outcome.message)
@@ -237,7 +249,15 @@ export async function consumeDelivery(
       result.joined.push(outcome.conversation)
       onJoined(outcome.conversation)
       ctx.events.emit('joined', { conversation: outcome.conversation, peer: outcome.peer })
-    } else if (outcome.type === 'commit') result.commits++
+    } else if (outcome.type === 'commit' || outcome.type === 'proposal') {
+      if (outcome.type === 'commit') result.commits++
+      ctx.events.emit('membership', {
+        conversation: outcome.conversation,
+        epoch: outcome.epoch,
+        change: outcome.type,
+        removed: outcome.type === 'commit' && outcome.removed,
+      })
+    }
   } catch (err) {
     if (!(err instanceof ReplayError)) {
       const rejection = {

@@ -5,7 +5,7 @@ import { contentTypes, decodeApplicationContent } from '../protocol/content.js'
 import type { Envelope } from '../protocol/envelope.js'
 import { recipientProof } from '../protocol/recipients.js'
 import { statementLeaf } from '../protocol/statement.js'
-import { checkCommit, leavesOf, type PolicyInput, proposalFilter } from './conversationPolicy.js'
+import { checkCommit, leavesOf, type PolicyInput, policyFilter } from './conversationPolicy.js'
 import { epochRecipients } from './epochRecipients.js'
 import { decodeMls, senderOf } from './mls.js'
 import { reasonOf } from './reasons.js'
@@ -46,6 +46,8 @@ export type ReceiveGroupMessageParameters = {
  */
 export type ReceivedGroupMessage =
   | { kind: 'commit'; state: ClientState; epoch: bigint; removed: boolean; consumed: Uint8Array[] }
+  /** A standalone proposal that passed the group rules, kept as pending until a commit covers it. */
+  | { kind: 'proposal'; state: ClientState; consumed: Uint8Array[] }
   | {
       kind: 'message'
       state: ClientState
@@ -99,22 +101,25 @@ export async function receiveGroupMessage({
       messageEpoch: pm.epoch,
       currentEpoch: current,
     })
+  const filter = policyFilter(policy, state)
   let processed: Awaited<ReturnType<typeof processPrivateMessage>>
   try {
-    processed = await processPrivateMessage(state, pm, makePskIndex(state, {}), impl, proposalFilter)
+    processed = await processPrivateMessage(state, pm, makePskIndex(state, {}), impl, filter.callback)
   } catch (cause) {
     throw new MlsRejectedError({ messageId: envelope.id, reason: reasonOf(cause), cause })
   }
   if (processed.kind === 'newState') {
     if (processed.actionTaken === 'reject')
-      throw new ConversationPolicyError({
-        messageId: envelope.id,
-        rule: 'forbidden-proposal',
-        groupId: bytesToHex(state.groupContext.groupId),
-        epoch: current,
-        detail: 'a commit may carry add, remove and update proposals only',
-      })
-    checkCommit({ ...policy, before: state, after: processed.newState, committer: sender })
+      throw Object.assign(filter.violation(), { messageId: envelope.id })
+    if (pm.contentType === 'proposal')
+      return { kind: 'proposal', state: processed.newState, consumed: processed.consumed }
+    checkCommit({
+      ...policy,
+      before: state,
+      after: processed.newState,
+      committer: sender,
+      proposals: filter.proposals(),
+    })
     return {
       kind: 'commit',
       state: processed.newState,

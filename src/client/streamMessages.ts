@@ -9,9 +9,14 @@ import type { ClientEvents, ReceivedMessage } from './types.js'
  *
  * @example for await (const msg of streamMessages(client.events)) console.log(msg.text)
  */
-export function streamMessages(events: EventEmitter<ClientEvents>): AsyncIterableIterator<ReceivedMessage> {
+export function streamMessages(
+  events: EventEmitter<ClientEvents>,
+  only: (message: ReceivedMessage) => boolean = () => true,
+): AsyncIterableIterator<ReceivedMessage> {
   const queue = new AsyncQueue<ReceivedMessage>()
-  const onMessage = (m: ReceivedMessage) => queue.push(m)
+  const onMessage = (m: ReceivedMessage) => {
+    if (only(m)) queue.push(m)
+  }
   const onClose = () => queue.close()
   events.on('message', onMessage)
   events.once('closed', onClose)

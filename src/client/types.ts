@@ -25,7 +25,10 @@ export type ClientEvents = {
   receipt: [{ leaf: Hex; receipt: Receipt; messages: Hex[]; confirmations: bigint }]
   /** A received message's verdict settled: `verified` once anchored in time, or `refused` (also emitted as `rejected`). */
   verdict: [VerdictChange]
-  joined: [{ conversation: Hex; peer: Address }]
+  /** A conversation's peer (a direct conversation), or undefined for a group. */
+  joined: [{ conversation: Hex; peer: Address | undefined }]
+  /** A group's membership changed (a commit moved it to `epoch`) or a member proposed a change (pending). */
+  membership: [{ conversation: Hex; epoch: bigint; change: 'commit' | 'proposal'; removed: boolean }]
   closed: []
 }
 
@@ -106,8 +109,9 @@ export type ReceivedMessage = {
  */
 export type ReceiveResult =
   | { type: 'message'; message: ReceivedMessage }
-  | { type: 'joined'; conversation: Hex; peer: Address }
+  | { type: 'joined'; conversation: Hex; peer: Address | undefined }
   | { type: 'commit'; conversation: Hex; epoch: bigint; removed: boolean }
+  | { type: 'proposal'; conversation: Hex; epoch: bigint }
   | { type: 'receipt'; leaf: Hex; messages: Hex[] }
 
 /**

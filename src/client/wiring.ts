@@ -6,15 +6,18 @@ import { AuditTrail, openAuditLog } from './auditTrail.js'
 import { watcherChainView } from './chainView.js'
 import type { ClientContext } from './context.js'
 import type { ConversationHost } from './conversation.js'
-import { SelfConversationError } from './errors.js'
+import { SelfConversationError, UnknownConversationError } from './errors.js'
+import type { GroupHost } from './group.js'
+import { changeGroup, createGroupConversation, groupContextOf, groupMembers, leaveGroup } from './groups.js'
 import { LeafSubmitter } from './leafSubmitter.js'
 import { groupInfo, openConversation, syncMembers } from './membership.js'
-import { mlsClientConfig, registryAuthService } from './mls.js'
+import { deserializeGroupState, mlsClientConfig, registryAuthService } from './mls.js'
 import type { ClientParts } from './openClient.js'
 import { Outbox } from './outbox.js'
 import { ReceiptChecker } from './receipts.js'
 import { syncInbox } from './receive.js'
 import { sendMessage } from './send.js'
+import { streamMessages } from './streamMessages.js'
 import type { ClientEvents } from './types.js'
 
 /**
@@ -118,5 +121,48 @@ export function conversationHost(ctx: ClientContext, follow: (conversation: Hex)
     groups: () => store.listGroups(),
     group: (groupId) => store.getGroup(groupId),
     messages: (groupId) => store.listMessages({ conversation: groupId }),
+  }
+}
+
+/**
+ * The group host of a client: creating (under the lock, then followed live), admin changes and leaving (under the
+ * lock), sending, and the store's reads.
+ *
+ * @example const groups = new Groups(groupHost(ctx, (id) => live.follow(id)))
+ */
+export function groupHost(ctx: ClientContext, follow: (conversation: Hex) => void): GroupHost {
+  const { store } = ctx
+  const stateOf = (groupId: Hex) => {
+    const group = store.getGroup(groupId)
+    if (!group) throw new UnknownConversationError({ topic: groupId })
+    return deserializeGroupState(group.state, ctx.config)
+  }
+  return {
+    create: (p) =>
+      ctx.exclusive(async () => {
+        const id = await createGroupConversation(ctx, p)
+        follow(id)
+        return id
+      }),
+    change: (groupId, change) => ctx.exclusive(() => changeGroup(ctx, groupId, change)),
+    leave: (groupId) => ctx.exclusive(() => leaveGroup(ctx, groupId)),
+    members: (groupId) => groupMembers(ctx, groupId),
+    info: (groupId) => {
+      const state = stateOf(groupId)
+      const context = groupContextOf(state, groupId)
+      return {
+        id: groupId,
+        name: context.name ?? '',
+        epoch: state.groupContext.epoch,
+        members: context.members,
+        admins: context.admins,
+        active: state.groupActiveState.kind === 'active',
+      }
+    },
+    send: (groupId, text, options) => sendMessage(ctx, groupId, text, options),
+    groups: () => store.listGroups(),
+    messages: (groupId) => store.listMessages({ conversation: groupId }),
+    stream: (groupId) =>
+      streamMessages(ctx.events, (m) => m.conversation.toLowerCase() === groupId.toLowerCase()),
   }
 }

@@ -6,10 +6,13 @@ import { CodecError } from '../errors.js'
 import {
   type ConversationContext,
   ConversationContextCodecError,
+  contextGroupId,
   decodeConversationContext,
   directContext,
   directGroupId,
   encodeConversationContext,
+  groupContext,
+  groupGroupId,
   sortAccounts,
 } from './conversationContext.js'
 
@@ -17,7 +20,7 @@ const vectors = JSON.parse(
   readFileSync(new URL('../../test/vectors/conversation-context-v1.json', import.meta.url), 'utf8'),
 ) as {
   extensionType: number
-  valid: { name: string; context: ConversationContext; hex: Hex; directGroupId?: Hex }[]
+  valid: { name: string; context: ConversationContext; hex: Hex; directGroupId?: Hex; groupId?: Hex }[]
   invalid: { name: string; hex: Hex; reason: string }[]
 }
 
@@ -48,6 +51,7 @@ describe('conversation context', () => {
         expect(directGroupId({ ...p, a, b })).toBe(v.directGroupId)
         expect(directGroupId({ ...p, a: b, b: a })).toBe(v.directGroupId)
       }
+      if (v.groupId) expect(groupGroupId(v.context)).toBe(v.groupId)
     }
     for (const v of vectors.invalid)
       expect(malformed(hexToBytes(v.hex)).metaMessages, v.name).toEqual([`Reason: ${v.reason}`])
@@ -94,7 +98,12 @@ describe('conversation context', () => {
       { ...ctx, chainId: 0 },
       { ...ctx, nonce: '0x01' as Hex },
       { ...ctx, kind: 'channel' as 'group' },
-      { ...ctx, kind: 'group' as const, admins: [getAddress(`0x${'99'.repeat(20)}`)] },
+      { ...ctx, kind: 'group' as const, admins: [getAddress(`0x${'99'.repeat(20)}`)], name: 'ops' },
+      { ...ctx, kind: 'group' as const },
+      { ...ctx, kind: 'group' as const, name: '' },
+      { ...ctx, kind: 'group' as const, name: 'x'.repeat(65) },
+      { ...ctx, kind: 'group' as const, name: 'line\nbreak' },
+      { ...ctx, name: 'a direct conversation has no name' },
     ])
       expect(() => encodeConversationContext(bad)).toThrow(ConversationContextCodecError)
   })
@@ -105,7 +114,10 @@ describe('conversation context', () => {
         fc.uniqueArray(addressArb, { minLength: 1, maxLength: 12, selector: (a) => a.toLowerCase() }),
         fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
         fc.uint8Array({ minLength: 32, maxLength: 32 }),
-        (accounts, chainId, n) => {
+        fc
+          .string({ unit: 'grapheme', minLength: 1, maxLength: 16 })
+          .filter((s) => !/\p{Cc}/u.test(s) && new TextEncoder().encode(s).length <= 64),
+        (accounts, chainId, n, name) => {
           const members = sortAccounts(accounts)
           const ctx: ConversationContext = {
             kind: 'group',
@@ -114,6 +126,7 @@ describe('conversation context', () => {
             nonce: bytesToHex(n),
             members,
             admins: members.slice(0, 1),
+            name,
           }
           const bytes = encodeConversationContext(ctx)
           expect(decodeConversationContext(bytes)).toEqual(ctx)
@@ -121,6 +134,33 @@ describe('conversation context', () => {
         },
       ),
     )
+  })
+
+  test('a group context: creator is member and admin, lists sorted and deduplicated; its group id binds the deployment and nonce', () => {
+    const [a, b, c] = [`0x${'33'.repeat(20)}`, `0x${'11'.repeat(20)}`, `0x${'22'.repeat(20)}`].map((x) =>
+      getAddress(x),
+    ) as [Address, Address, Address]
+    const ctx = groupContext({
+      chainId: 31337,
+      registry,
+      nonce,
+      name: 'ops ✓',
+      creator: a,
+      members: [b, c, b],
+      admins: [c],
+    })
+    expect(ctx.members).toEqual([b, c, a])
+    expect(ctx.admins).toEqual([c, a])
+    const bytes = encodeConversationContext(ctx)
+    expect(bytes.length).toBe(66 + 60 + 40 + 1 + new TextEncoder().encode('ops ✓').length)
+    expect(decodeConversationContext(bytes)).toEqual(ctx)
+    expect(contextGroupId(ctx)).toBe(groupGroupId(ctx))
+    expect(groupGroupId({ ...ctx, nonce: `0x${'ab'.repeat(32)}` })).not.toBe(groupGroupId(ctx))
+    expect(groupGroupId({ ...ctx, chainId: 1 })).not.toBe(groupGroupId(ctx))
+    // A name that is not UTF-8 is refused by the decoder.
+    const broken = bytes.slice()
+    broken[broken.length - 1] = 0xff
+    expect(() => decodeConversationContext(broken)).toThrow(ConversationContextCodecError)
   })
 
   test('property: random bytes either decode to a context that re-encodes to them, or fail with the typed error', () => {

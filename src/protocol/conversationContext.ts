@@ -9,15 +9,19 @@ export const CONVERSATION_CONTEXT_EXTENSION = 0xff53
 export const CONVERSATION_CONTEXT_VERSION = 1
 /** Direct group id: SHA-256(label || 0x00 || chainId u64 || registry || lower account || higher account || nonce). @example LABEL_DIRECT_GROUP // 'sealpost/v2/direct-group' */
 export const LABEL_DIRECT_GROUP = 'sealpost/v2/direct-group'
-/** Most member accounts a group context may list. @example MAX_CONVERSATION_MEMBERS // 250 */
-export const MAX_CONVERSATION_MEMBERS = 250
+/** Group id of a group conversation: SHA-256(label || 0x00 || chainId u64 || registry || nonce). @example LABEL_GROUP_ID // 'sealpost/v2/group' */
+export const LABEL_GROUP_ID = 'sealpost/v2/group'
+/** Most member accounts a group context may list (a 10,000-account context is 200 kB). @example MAX_CONVERSATION_MEMBERS // 10_000 */
+export const MAX_CONVERSATION_MEMBERS = 10_000
+/** Longest group name, in UTF-8 bytes. @example MAX_GROUP_NAME_BYTES // 64 */
+export const MAX_GROUP_NAME_BYTES = 64
 
 /** `direct`: a 1:1 conversation of exactly two accounts; `group`: several accounts with admins. @example const k: ConversationKind = 'direct' */
 export type ConversationKind = 'direct' | 'group'
 
 /**
  * What a conversation is meant to be: its kind, the deployment it belongs to, a creation nonce, its member accounts
- * and its admins (both strictly ascending).
+ * and its admins (both strictly ascending), and for a group its name.
  *
  * @example const ctx: ConversationContext = { kind: 'direct', chainId, registry, nonce, members: [a, b], admins: [a, b] }
  */
@@ -28,6 +32,8 @@ export type ConversationContext = {
   nonce: Hex
   members: Address[]
   admins: Address[]
+  /** A group's name (1 to 64 UTF-8 bytes); absent for a direct conversation. */
+  name?: string | undefined
 }
 
 /** The bytes are not a canonical conversation context. */
@@ -67,15 +73,46 @@ export function directContext(p: {
 }
 
 /**
+ * The context of a new group conversation: `creator` is a member and an admin, `admins` are members, and the lists
+ * are sorted and deduplicated.
+ *
+ * @example const ctx = groupContext({ chainId, registry, nonce, name: 'ops', creator: alice, members: [bob, carol] })
+ */
+export function groupContext(p: {
+  chainId: number
+  registry: Address
+  nonce: Hex
+  name: string
+  creator: Address
+  members: readonly Address[]
+  admins?: readonly Address[] | undefined
+}): ConversationContext {
+  const unique = (list: readonly Address[]) => sortAccounts([...new Set(list.map((a) => getAddress(a)))])
+  const context: ConversationContext = {
+    kind: 'group',
+    chainId: p.chainId,
+    registry: getAddress(p.registry),
+    nonce: p.nonce,
+    members: unique([p.creator, ...p.members, ...(p.admins ?? [])]),
+    admins: unique([p.creator, ...(p.admins ?? [])]),
+    name: p.name,
+  }
+  check(context)
+  return context
+}
+
+/**
  * Encodes a context canonically: version u8 | kind u8 | chainId u64 | registry 20 | nonce 32 | memberCount u16 |
- * members 20·n | adminCount u16 | admins 20·m (big-endian; a direct context is 146 bytes). Throws
- * `ConversationContextCodecError` for a value the decoder would refuse.
+ * members 20·n | adminCount u16 | admins 20·m, then for a group nameLength u8 | name (big-endian; a direct context is
+ * 146 bytes). Throws `ConversationContextCodecError` for a value the decoder would refuse.
  *
  * @example const bytes = encodeConversationContext(ctx)
  */
 export function encodeConversationContext(c: ConversationContext): Uint8Array {
   check(c)
-  const out = new Uint8Array(66 + 20 * c.members.length + 20 * c.admins.length)
+  const name = c.kind === 'group' ? new TextEncoder().encode(c.name) : new Uint8Array(0)
+  const nameField = c.kind === 'group' ? 1 + name.length : 0
+  const out = new Uint8Array(66 + 20 * c.members.length + 20 * c.admins.length + nameField)
   const view = new DataView(out.buffer)
   out[0] = CONVERSATION_CONTEXT_VERSION
   out[1] = KINDS[c.kind]
@@ -90,6 +127,10 @@ export function encodeConversationContext(c: ConversationContext): Uint8Array {
       out.set(hexToBytes(account), at)
       at += 20
     }
+  }
+  if (c.kind === 'group') {
+    out[at] = name.length
+    out.set(name, at + 1)
   }
   return out
 }
@@ -120,6 +161,15 @@ export function decodeConversationContext(bytes: Uint8Array): ConversationContex
   }
   const members = readList()
   const admins = readList()
+  let name: string | undefined
+  if (kind === 'group') {
+    if (at + 1 > bytes.length) throw fail('truncated')
+    const length = bytes[at] as number
+    if (at + 1 + length > bytes.length) throw fail('truncated')
+    name = strictUtf8(bytes.subarray(at + 1, at + 1 + length))
+    if (name === undefined) throw fail('name is not valid UTF-8')
+    at += 1 + length
+  }
   if (at !== bytes.length) throw fail('trailing bytes')
   const context: ConversationContext = {
     kind,
@@ -128,6 +178,7 @@ export function decodeConversationContext(bytes: Uint8Array): ConversationContex
     nonce: bytesToHex(bytes.subarray(30, 62)),
     members,
     admins,
+    ...(name !== undefined && { name }),
   }
   check(context)
   return context
@@ -158,6 +209,35 @@ export function directGroupId(p: {
     .update(hexToBytes(p.nonce))
     .digest()
   return bytesToHex(digest)
+}
+
+/**
+ * The group id of a group conversation: bound to the deployment and the creation nonce (its members change).
+ *
+ * @example const groupId = groupGroupId({ chainId, registry, nonce })
+ */
+export function groupGroupId(p: { chainId: number; registry: Address; nonce: Hex }): Hex {
+  const chainId = new Uint8Array(8)
+  new DataView(chainId.buffer).setBigUint64(0, BigInt(p.chainId))
+  const digest = createHash('sha256')
+    .update(Buffer.from(LABEL_GROUP_ID, 'latin1'))
+    .update(new Uint8Array([0]))
+    .update(chainId)
+    .update(hexToBytes(p.registry))
+    .update(hexToBytes(p.nonce))
+    .digest()
+  return bytesToHex(digest)
+}
+
+/**
+ * The group id a context must have: the direct group id of its two accounts, or the group id of its nonce.
+ *
+ * @example if (contextGroupId(context) !== groupId) throw …
+ */
+export function contextGroupId(c: ConversationContext): Hex {
+  if (c.kind === 'group') return groupGroupId(c)
+  const [a, b] = c.members as [Address, Address]
+  return directGroupId({ chainId: c.chainId, registry: c.registry, a, b, nonce: c.nonce })
 }
 
 /**
@@ -192,4 +272,20 @@ function check(c: ConversationContext): void {
     throw fail('a direct conversation has exactly two members, both admins')
   if (c.kind === 'group' && (c.members.length < 1 || c.admins.length < 1))
     throw fail('a group has at least one member and one admin')
+  if (c.kind === 'direct' && c.name !== undefined) throw fail('a direct conversation has no name')
+  if (c.kind === 'group') {
+    if (typeof c.name !== 'string') throw fail('a group has a name')
+    const length = new TextEncoder().encode(c.name).length
+    if (length < 1 || length > MAX_GROUP_NAME_BYTES)
+      throw fail(`a group name is 1 to ${MAX_GROUP_NAME_BYTES} bytes`)
+    if (/\p{Cc}/u.test(c.name)) throw fail('a group name has no control characters')
+  }
+}
+
+function strictUtf8(bytes: Uint8Array): string | undefined {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+  } catch {
+    return undefined
+  }
 }

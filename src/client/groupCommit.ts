@@ -1,0 +1,147 @@
+/** Committing to a group in order: an own commit counts only if the relay sequenced it first in its epoch. */
+import { type ClientState, createCommit, type Proposal, type Welcome, zeroOutUint8Array } from 'ts-mls'
+import type { Hex } from 'viem'
+import { createEnvelope } from '../protocol/envelope.js'
+import { inboxTopic } from '../protocol/topics.js'
+import type { StoredGroup } from '../store/deviceStore.js'
+import type { ClientContext } from './context.js'
+import { checkCommit, leavesOf } from './conversationPolicy.js'
+import { UnknownConversationError } from './errors.js'
+import { CommitContentionError } from './groupErrors.js'
+import type { SentProposal } from './groupPolicy.js'
+import { deserializeGroupState, encodeMls, serializeGroupState } from './mls.js'
+import { consumeDelivery } from './receive.js'
+import { MlsRejectedError } from './verificationErrors.js'
+
+/**
+ * What one commit does: its proposals (by value; pending proposals of the epoch are added by reference) and the
+ * devices that get the Welcome. `undefined` from a planner means there is nothing to commit.
+ *
+ * @example const plan: CommitPlan = { proposals: [{ proposalType: 'remove', remove: { removed: 3 } }], welcomeTo: [] }
+ */
+export type CommitPlan = { proposals: Proposal[]; welcomeTo: Hex[] }
+
+/** How many times a commit is rebuilt after losing its epoch to another member's commit. */
+const ATTEMPTS = 5
+
+/**
+ * Plans, builds, checks and publishes a commit to `groupId` (call it under the client's lock), then settles it: the
+ * relay's per-topic sequence orders commits, and every member applies the first commit of an epoch and ignores the
+ * others. So after publishing, this device processes everything sequenced before its commit; if that moved the group
+ * to a later epoch, its commit lost and is discarded (verdict `superseded`), and `plan` runs again on the new state.
+ * Otherwise the commit is stored and its Welcome sent. A proposal pending in the epoch that would make the commit
+ * break the policy is dropped (it is never committed). Returns the new state, or undefined when the plan is empty.
+ * Throws `CommitContentionError` after 5 lost attempts.
+ *
+ * @example await commitSettled(ctx, groupId, async (state) => ({ proposals, welcomeTo: [] }))
+ */
+export async function commitSettled(
+  ctx: ClientContext,
+  groupId: Hex,
+  plan: (state: ClientState) => Promise<CommitPlan | undefined>,
+): Promise<ClientState | undefined> {
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const group = requireGroup(ctx, groupId)
+    const state = deserializeGroupState(group.state, ctx.config)
+    const planned = await plan(state)
+    if (!planned) return undefined
+    const built = await buildChecked(ctx, state, planned.proposals)
+    if (built.commit.wireformat !== 'mls_private_message')
+      throw new MlsRejectedError({ reason: 'unexpected commit wire format' })
+    const envelope = createEnvelope({ kind: 'commit', topic: groupId, payload: encodeMls(built.commit) })
+    const { cursor } = await ctx.transport.publish(envelope)
+    await settleBefore(ctx, groupId, cursor)
+    const now = deserializeGroupState(requireGroup(ctx, groupId).state, ctx.config)
+    if (now.groupContext.epoch !== state.groupContext.epoch) {
+      ctx.store.markProcessed(envelope.id, 'superseded')
+      continue
+    }
+    ctx.store.transaction(() => {
+      ctx.store.putGroup({ ...group, state: serializeGroupState(built.newState) })
+      ctx.store.markProcessed(envelope.id, 'sent')
+    })
+    if (built.welcome) await sendWelcome(ctx, built.welcome, planned.welcomeTo)
+    ctx.events.emit('membership', {
+      conversation: groupId,
+      epoch: built.newState.groupContext.epoch,
+      change: 'commit',
+      removed: false,
+    })
+    return built.newState
+  }
+  throw new CommitContentionError({ groupId, attempts: ATTEMPTS })
+}
+
+/**
+ * Sends a Welcome to the inbox of each device in `deviceIds`.
+ *
+ * @example await sendWelcome(ctx, result.welcome, keyPackages.map((k) => k.deviceId))
+ */
+export async function sendWelcome(
+  ctx: Pick<ClientContext, 'transport'>,
+  welcome: Welcome,
+  deviceIds: Hex[],
+): Promise<void> {
+  const payload = encodeMls({ version: 'mls10', wireformat: 'mls_welcome', welcome })
+  for (const deviceId of deviceIds)
+    await ctx.transport.publish(createEnvelope({ kind: 'welcome', topic: inboxTopic(deviceId), payload }))
+}
+
+async function buildChecked(ctx: ClientContext, state: ClientState, proposals: Proposal[]) {
+  const self = leavesOf(state).find((l) => l.identity?.deviceId.toLowerCase() === ctx.deviceId.toLowerCase())
+  const committer = self?.identity && { leafIndex: self.leafIndex, identity: self.identity }
+  const attempt = async (from: ClientState) => {
+    const result = await createCommit(
+      { state: from, cipherSuite: ctx.impl },
+      { extraProposals: proposals, ratchetTreeExtension: true },
+    )
+    // The same policy every member applies to this commit (an own commit that breaks it would fork the group).
+    checkCommit({
+      self: ctx.account,
+      deployment: ctx.deployment,
+      registry: ctx.watcher,
+      before: from,
+      after: result.newState,
+      committer,
+      proposals: [
+        ...pendingOf(from),
+        ...proposals.map((proposal) => ({ proposal, senderLeafIndex: self?.leafIndex })),
+      ],
+    })
+    result.consumed.forEach(zeroOutUint8Array)
+    return result
+  }
+  if (Object.keys(state.unappliedProposals).length === 0) return attempt(state)
+  try {
+    return await attempt(state)
+  } catch {
+    return attempt({ ...state, unappliedProposals: {} }) // a pending proposal broke it: commit without them
+  }
+}
+
+function pendingOf(state: ClientState): SentProposal[] {
+  return Object.values(state.unappliedProposals).map((p) => ({
+    proposal: p.proposal,
+    senderLeafIndex: p.senderLeafIndex,
+  }))
+}
+
+/** Processes, in order, everything the relay sequenced on `topic` before `cursor` that this device has not seen. */
+async function settleBefore(ctx: ClientContext, topic: Hex, cursor: bigint): Promise<void> {
+  const result = { received: [], joined: [], commits: 0, rejected: [] }
+  for (;;) {
+    const after = ctx.store.getCursor(topic)
+    if (after >= cursor - 1n) return
+    const deliveries = await ctx.transport.pull({ topic, after, limit: 256 })
+    const earlier = deliveries.filter((d) => d.cursor < cursor)
+    if (earlier.length === 0) return
+    for (const delivery of earlier)
+      await consumeDelivery(ctx, delivery, result, () => undefined, { locked: true })
+  }
+}
+
+function requireGroup(ctx: Pick<ClientContext, 'store'>, groupId: Hex): StoredGroup {
+  const group = ctx.store.getGroup(groupId)
+  if (!group) throw new UnknownConversationError({ topic: groupId })
+  return group
+}
