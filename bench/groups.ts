@@ -28,6 +28,8 @@ type Measured = {
   provider: string
   n: number
   createMs: number
+  /** CPU time of the whole process (main thread and seal workers) during creation. */
+  createCpuMs: number
   addMs: number
   joinMs: number
   keyPackagesMs: number
@@ -62,6 +64,7 @@ async function measure(
   const extra = rest[n - 1]!
   // Creation: the creator's group, then one commit adding the other n − 1 members (with the ratchet tree in the Welcome).
   const start = performance.now()
+  const cpuStart = process.cpuUsage()
   let state: ClientState = await createGroup(
     new Uint8Array(randomBytes(32)),
     creator!.publicPackage,
@@ -84,6 +87,8 @@ async function measure(
         )
       : undefined
   const createMs = performance.now() - start
+  const cpu = process.cpuUsage(cpuStart)
+  const createCpuMs = (cpu.user + cpu.system) / 1000
   if (commit) state = commit.newState
   // One member joins from the Welcome (each member does this on its own device).
   let joinMs = 0
@@ -111,7 +116,7 @@ async function measure(
     },
   )
   const addMs = performance.now() - t
-  const measured: Measured = { provider, n, createMs, addMs, joinMs, keyPackagesMs }
+  const measured: Measured = { provider, n, createMs, createCpuMs, addMs, joinMs, keyPackagesMs }
   if (!extras) return measured
   // The creator stores its group state (what Sealpost's store writes after every commit), then removes a member.
   const s0 = performance.now()
@@ -166,6 +171,7 @@ export async function runGroups({ quick, log }: BenchContext): Promise<BenchOutp
     provider: r.provider,
     members: r.n,
     'create ms': r.createMs,
+    'create CPU ms (all threads)': r.createCpuMs,
     'add one ms': r.addMs,
     'join ms': r.joinMs,
     'remove one ms': r.removeMs ?? null,
@@ -176,6 +182,7 @@ export async function runGroups({ quick, log }: BenchContext): Promise<BenchOutp
     provider,
     members,
     'create ms': createMs,
+    'create CPU ms (all threads)': null,
     'add one ms': null,
     'join ms': null,
     'remove one ms': null,
@@ -195,7 +202,7 @@ export async function runGroups({ quick, log }: BenchContext): Promise<BenchOutp
     `Sealpost's path: the node:crypto provider (X-Wing HPKE with X25519 on node:crypto, the HPKE key-schedule context computed once per Welcome, the per-member seals spread over ${pool.size} worker thread(s), started before measuring) on ts-mls 1.6.4 with patches/ts-mls+1.6.4.patch (docs/ts-mls-upstream.md). The baseline is ts-mls's own default provider in the same run, on the same patched ts-mls (the patch removes quadratic work that slowed both).`,
     'Creation = `createGroup` plus one commit that adds the other N − 1 members by their key packages and builds the Welcome (ratchet tree included), with every credential checked by the registry-backed authentication service (in-memory registry). Key packages are made beforehand, as each member publishes its own. "Add one" = a commit adding one member to the group of N, Welcome included. "Join" = one new member processing the Welcome (its ratchet tree verified). At N = 10,000 also: the creator\'s group state encoded for storage (`serializeGroupState`) and a commit removing one member.',
     `Outside references (published figures, other hardware): XMTP caps groups at ${XMTP_REFERENCE.members} members and reports ${XMTP_REFERENCE.createSeconds} s to create one of ${XMTP_REFERENCE.members}${n250 ? `; here N = 250 takes ${(n250.createMs / 1000).toFixed(2)} s (${((XMTP_REFERENCE.createSeconds * 1000) / n250.createMs).toFixed(1)}x faster)` : ''}. Signal caps groups at ${SIGNAL_CAP.toLocaleString('en')} members${n10k ? `; here a group of 10,000 is created in ${(n10k.createMs / 1000).toFixed(1)} s` : ''}.`,
-    `Machine load (1-minute load average on ${machineCores()} cores, other agents' work included): ${loadBefore[0]!.toFixed(1)} at the start, ${loadAfter[0]!.toFixed(1)} at the end; timings on a loaded machine are upper bounds.`,
+    `Machine load (1-minute load average on ${machineCores()} cores, other agents' work included): ${loadBefore[0]!.toFixed(1)} at the start, ${loadAfter[0]!.toFixed(1)} at the end; timings on a loaded machine are upper bounds. The CPU column (user + system time of every thread of the process during creation) does not grow with other processes' load: on an idle machine creation takes at least that divided by the cores in use, and at most that.`,
     "Suite MLS_256_XWING_AES256GCM_SHA512_Ed25519 (X-Wing = ML-KEM-768 + X25519). A message to a group through a real relay is measured by the relay benchmark's group run, not here.",
   )
   if (quick)
@@ -210,6 +217,7 @@ export async function runGroups({ quick, log }: BenchContext): Promise<BenchOutp
       'provider',
       'members',
       'create ms',
+      'create CPU ms (all threads)',
       'add one ms',
       'join ms',
       'remove one ms',
