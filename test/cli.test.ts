@@ -58,10 +58,15 @@ test('demo --json runs the whole scenario and exits 0 with every step passing; -
       'a tampered transcript fails verification',
       "attack 1 refused: outsider's planted 1:1 group",
       'attack 2 refused: revoked device sending from an old epoch',
+      "attack 2 refused at the statement layer: revoked device's late statement",
       'attack 3 refused: forged transcript against a look-alike registry',
     ]),
   )
   expect(summary.steps.every((s: { ok: boolean }) => s.ok)).toBe(true)
+  const late = summary.steps.find((s: { name: string }) => s.name.includes('at the statement layer'))
+  expect(late?.detail).toBe(
+    "the thief's transcript fails verify with RevokedBeforeAnchorError [SEALPOST_REVOKED_BEFORE_ANCHOR]",
+  )
 }, 200_000)
 
 describe('id commands against a real chain', () => {

@@ -14,6 +14,7 @@ import {
 } from '../client/verificationErrors.js'
 import { sealWithRevokedDevice } from './attacks.js'
 import { DemoAttackError } from './errors.js'
+import { type EarlyStatement, judgeLateStatement, lateStatementTranscript } from './lateStatement.js'
 import { forgeAgainstLookAlike } from './lookAlikeForgery.js'
 import { connectParty, DEMO_PASSPHRASE, type DemoNetwork } from './parties.js'
 import { plantDirectGroup } from './plantGroup.js'
@@ -21,13 +22,14 @@ import type { DemoReport } from './report.js'
 import { watchRejections } from './waits.js'
 
 /**
- * The names of the three steps, as the report and `--json` list them.
+ * The names of the attack steps, as the report and `--json` list them.
  *
  * @example summary.steps.find((s) => s.name === ATTACK_STEPS.plantedGroup)?.ok
  */
 export const ATTACK_STEPS = {
   plantedGroup: "attack 1 refused: outsider's planted 1:1 group",
   removedSender: 'attack 2 refused: revoked device sending from an old epoch',
+  lateStatement: "attack 2 refused at the statement layer: revoked device's late statement",
   lookAlikeTranscript: 'attack 3 refused: forged transcript against a look-alike registry',
 } as const
 
@@ -180,6 +182,65 @@ export async function refuseRemovedSender({
     report.record(ATTACK_STEPS.removedSender, false, `the attack could not run: ${(err as Error).message}`)
   } finally {
     for (const w of watches) w.stop()
+  }
+}
+
+/**
+ * Attack 2 (statement layer): the thief's copy of Alice's phone signed a statement while the phone was still valid,
+ * referencing a block before its revocation; after the revocation Mallory anchors its leaf and the thief exports the
+ * phone's log. Passes only if `verifyTranscript` against the pinned deployment refuses it with
+ * RevokedBeforeAnchorError at its `time-bounds` check, and nothing else fails.
+ *
+ * @example await refuseLateStatement({ report, stolen, keys, early, mallory, rpc, publicClient, deployment, revokedAt })
+ */
+export async function refuseLateStatement({
+  report,
+  stolen,
+  keys,
+  early,
+  mallory,
+  rpc,
+  publicClient,
+  deployment,
+  revokedAt,
+}: {
+  report: DemoReport
+  stolen: Client
+  keys: DeviceKeys
+  early: EarlyStatement
+  mallory: Outsider
+  rpc: string
+  publicClient: PublicClient
+  deployment: Deployment
+  /** The block of the phone's revocation. */
+  revokedAt: bigint
+}): Promise<void> {
+  try {
+    const { result, anchoredIn } = await lateStatementTranscript({
+      stolen,
+      keys,
+      early,
+      anchorer: mallory.account,
+      rpc,
+      publicClient,
+      deployment,
+      revokedAt,
+    })
+    const { ok, lines } = judgeLateStatement(result)
+    report.record(
+      ATTACK_STEPS.lateStatement,
+      ok,
+      ok
+        ? "the thief's transcript fails verify with RevokedBeforeAnchorError [SEALPOST_REVOKED_BEFORE_ANCHOR]"
+        : `verification ${result.ok ? 'passed' : `failed with ${result.error?.name ?? 'no typed error'}`}`,
+      [
+        `signed by the phone referencing block ${early.block}, before its revocation in block ${revokedAt}`,
+        `anchored by Mallory in block ${anchoredIn}, after the revocation; the export signed at block ${revokedAt - 1n}`,
+        ...lines,
+      ],
+    )
+  } catch (err) {
+    report.record(ATTACK_STEPS.lateStatement, false, `the attack could not run: ${(err as Error).message}`)
   }
 }
 

@@ -23,6 +23,7 @@ import {
   tamperCiphertext,
 } from './attacks.js'
 import { DemoAttackError } from './errors.js'
+import { signBeforeRevocation } from './lateStatement.js'
 import {
   connectParty,
   DEMO_PASSPHRASE,
@@ -33,6 +34,7 @@ import {
 } from './parties.js'
 import {
   joinOutsider,
+  refuseLateStatement,
   refuseLookAlikeTranscript,
   refusePlantedGroup,
   refuseRemovedSender,
@@ -70,7 +72,8 @@ const TEXTS = [
 /**
  * Runs the scenario and records every step in `report`: Alice writes while Bob is offline, Bob catches up in
  * order, receipts arrive and verify, messages reach final; then a relay tampers, a sender replays, an outsider plants
- * a 1:1 group (attack 1 of issue 9), a stolen and revoked phone signs, before and after its removal (attack 2), and
+ * a 1:1 group (attack 1 of issue 9), a stolen and revoked phone signs, before and after its removal, and its
+ * statement signed before the revocation but anchored after it fails transcript verification (attack 2), and
  * transcripts are forged, by editing and against a look-alike registry (attack 3), and each must be caught. Closes its clients; throws only on an
  * unexpected failure.
  *
@@ -247,6 +250,9 @@ export async function runDemoScenario({ network, keys, report }: DemoScenarioPar
     const phoneIn = chat.info().members.some((m) => m.deviceId === phoneClient.deviceId)
     // The thief keeps the phone offline from now on, so it never processes its own removal.
     await phoneClient.close()
+    // Issue 9, attack 2 (statement layer): the thief's copy signs while the phone is still valid, to use it later.
+    const stolenPhone = track(await openOffline(network, phone))
+    const early = await signBeforeRevocation(stolenPhone, chat.id, 'Please wire the deposit today.')
     const revocation = await aliceClient.revokeDevice(phoneClient.deviceId)
     report.record("revoke Alice's phone", phoneIn, `device ${phoneClient.deviceId.slice(0, 18)}…`, [
       `added to the group, then revoked in tx ${revocation.txHash} at block ${revocation.blockNumber}`,
@@ -257,7 +263,22 @@ export async function runDemoScenario({ network, keys, report }: DemoScenarioPar
       refusal !== undefined,
       refusal ? `authentication refused with ${refusal}` : 'still admitted',
     )
-    const stolenPhone = track(await openOffline(network, phone))
+    // After the revocation Mallory anchors the early statement's leaf; the thief's transcript of the phone must fail.
+    await refuseLateStatement({
+      report,
+      stolen: stolenPhone,
+      keys: await loadDevice({
+        home: join(network.dir, phone.name),
+        name: 'phone',
+        passphrase: DEMO_PASSPHRASE,
+      }),
+      early,
+      mallory,
+      rpc: network.rpc,
+      publicClient,
+      deployment,
+      revokedAt: revocation.blockNumber,
+    })
     const forwarded = await sealWithRevokedDevice(stolenPhone, chat.id, 'wire the funds to this account')
     const forwardedName = "a revoked device's message, forwarded anyway"
     // Revoked at the block its statement names; if Alice's live client already removed the phone (it does so on
