@@ -61,11 +61,13 @@ export {
 } from './client/transcript.js'
 export {
   type Delivery,
+  type ExpiryNotice,
   MemoryHub,
   NoTransportError,
   offlineTransport,
   type Transport,
 } from './client/transport.js'
+export type { ExpiredEvent } from './client/types.js'
 export {
   BlockReferenceError,
   BodyHashMismatchError,

@@ -1,4 +1,4 @@
-/** The relay transport's two waits: reconnect backoff (doubling, with jitter) and the pause before a refused request is re-sent. */
+/** The relay transport's waits: reconnect backoff (doubling, with jitter), the pause before a refused request is re-sent, and the bounded retry of a refused SUBSCRIBE. */
 
 /**
  * Reconnect backoff bounds, in ms.
@@ -33,3 +33,20 @@ export function reconnectDelayMs(
 export function retryDelayMs(attempts: number): number {
   return Math.min(2000, 20 * 2 ** Math.min(attempts, 7))
 }
+
+/**
+ * Bounds of the retry of a SUBSCRIBE the relay refused transiently (`RELAY_TOPIC_UNVERIFIED`: its registry look-up
+ * budget is spent for now, protocol §9.4): the delay grows as {@link reconnectDelayMs} does, and after `attempts`
+ * refusals the subscription fails.
+ *
+ * @example const retry: SubscribeRetryBounds = { minMs: 500, maxMs: 15_000, attempts: 8 }
+ */
+export type SubscribeRetryBounds = BackoffBounds & { attempts: number }
+
+/**
+ * Default SUBSCRIBE retry: 0.5 s doubling to 15 s, 8 refusals (about 30 to 60 s in all, long enough for a relay's
+ * per-minute look-up budget to refill a few tokens).
+ *
+ * @example reconnectDelayMs(sub.refusals, DEFAULT_SUBSCRIBE_RETRY)
+ */
+export const DEFAULT_SUBSCRIBE_RETRY: SubscribeRetryBounds = { minMs: 500, maxMs: 15_000, attempts: 8 }

@@ -2,6 +2,7 @@
 import type { Hex } from 'viem'
 import { inboxTopic } from '../protocol/topics.js'
 import type { ClientContext } from './context.js'
+import { handleExpiryNotice } from './expiryNotices.js'
 import { reconcileGroups } from './membership.js'
 import { deserializeGroupState, membersOf } from './mls.js'
 import { asRejection } from './reasons.js'
@@ -57,6 +58,15 @@ export class Live {
     timer.unref()
     this.#stops.push(() => clearInterval(timer))
     const offAcks = ctx.transport.onAcks?.((topic, acks) => this.#onAcks(topic, acks))
+    // The relay reports envelopes of this device that expired unacked (§9.4): once each, as the `expired` event.
+    const offExpired = ctx.transport.onExpired?.((notice) => {
+      try {
+        handleExpiryNotice(ctx, notice)
+      } catch (err) {
+        this.#backgroundError(err)
+      }
+    })
+    if (offExpired) this.#stops.push(offExpired)
     // A joined group is reconciled at once too: membership is checked on every epoch, not only on revocation.
     const onJoined = () => this.#scheduleReconcile()
     ctx.events.on('joined', onJoined)
@@ -101,6 +111,11 @@ export class Live {
         consumeDelivery(ctx, delivery, result, (c) => this.follow(c)).catch((err) =>
           this.#backgroundError(err),
         )
+      },
+      // Refused for good (the transport already retried transient refusals): reported; a later follow may retry.
+      onError: (refused, err) => {
+        this.#subscriptions.delete(refused)
+        this.#backgroundError(err)
       },
     })
     this.#subscriptions.set(topic, stop)

@@ -1,5 +1,6 @@
 /** One topic the relay transport follows: its listeners, its unacked deliveries, its last seq and the relay's head. */
 import type { Hex } from 'viem'
+import type { BaseError } from '../errors.js'
 import { decodeEnvelope, type Envelope } from '../protocol/envelope.js'
 import type { Delivery } from './transport.js'
 
@@ -13,7 +14,7 @@ export const SUBSCRIPTION_BUFFER = 10_000
  * @example const sub: RelaySubscription = newSubscription(0n)
  */
 export type RelaySubscription = {
-  listeners: Set<{ after: bigint; onDelivery: (d: Delivery) => void }>
+  listeners: Set<RelaySubscriptionListener>
   /** Deliveries not yet acked, for `pull`. */
   buffer: Delivery[]
   /** Highest seq received on this topic (deliveries at or below it are replays and dropped). */
@@ -23,6 +24,19 @@ export type RelaySubscription = {
   setHead: (head: bigint) => void
   /** The relay's head when it answered the current SUBSCRIBE: deliveries after it are live. Unset while replaying. */
   liveAfter: bigint | undefined
+  /** Consecutive transient refusals of the SUBSCRIBE (`RELAY_TOPIC_UNVERIFIED`); reset by its OK. */
+  refusals: number
+}
+
+/**
+ * One listener of a followed topic: deliveries after `after`, and the error that ends the subscription, if any.
+ *
+ * @example sub.listeners.add({ after: 0n, onDelivery: (d) => handle(d), onError: (topic, err) => log(err.code) })
+ */
+export type RelaySubscriptionListener = {
+  after: bigint
+  onDelivery: (d: Delivery) => void
+  onError?: ((topic: Hex, error: BaseError) => void) | undefined
 }
 
 /**
@@ -38,6 +52,7 @@ export function newSubscription(from: bigint): RelaySubscription {
     head: Promise.resolve(from),
     setHead: () => undefined,
     liveAfter: undefined,
+    refusals: 0,
   }
   resetHead(sub)
   return sub

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -14,6 +15,7 @@ import { SqliteRelayStore } from '../store/relayStore.js'
 import {
   RelayAuthError,
   type RelayConnectionState,
+  RelayRequestError,
   RelayTransport,
   TransportClosedError,
 } from './relayTransport.js'
@@ -158,5 +160,105 @@ describe('RelayTransport against a relay on port 0', () => {
     await expect(transport.countKeyPackages({ deviceId: alice.deviceId })).rejects.toBeInstanceOf(
       TransportClosedError,
     )
+  })
+})
+
+describe('RelayTransport and the relay registry look-up budget', () => {
+  let clock = Date.now()
+  let limitedStore: SqliteRelayStore
+  let limitedWatcher: RegistryWatcher
+  let limited: RelayServer
+  let limitedUrl: string
+  const rejected: string[] = []
+  const randomTopic = () => `0x${randomBytes(32).toString('hex')}` as Hex
+
+  beforeAll(async () => {
+    limitedStore = SqliteRelayStore.open({ path: join(dir, 'limited.db') })
+    // Not polling: a device registered after start is known only after a look-up.
+    limitedWatcher = new RegistryWatcher({
+      publicClient: ctx.publicClient,
+      registry: ctx.contracts.keyRegistry,
+      fromBlock: ctx.deployBlock,
+      pollingInterval: 100,
+    })
+    limited = new RelayServer({
+      store: limitedStore,
+      watcher: limitedWatcher,
+      chainId: ctx.anvil.chain.id,
+      registry: ctx.contracts.keyRegistry,
+      limits: { registryLookupsPerIpPerMinute: 1, registrySyncIntervalMs: 10 },
+      now: () => clock,
+    })
+    limited.on('rejected', ({ code }) => rejected.push(code))
+    ;({ url: limitedUrl } = await limited.start())
+  })
+
+  afterAll(async () => {
+    await limited?.stop()
+    limitedWatcher?.stop()
+    limitedStore?.close()
+  })
+
+  test('an AUTH refused with RELAY_LOOKUP_LIMITED is transient: the transport reconnects with backoff and gets in', async () => {
+    const stranger = { ...alice, key: DeviceSigningKey.generate(), deviceId: `0x${'ef'.repeat(32)}` as Hex }
+    await expect(connect(stranger, { url: limitedUrl })).rejects.toBeInstanceOf(RelayAuthError) // spends the look-up
+    const carol = await registerDevice(ctx.walletClients[3] as TestWalletClient) // the relay has not synced it
+    const states: RelayConnectionState[] = []
+    const connecting = connect(carol, {
+      url: limitedUrl,
+      connectTimeoutMs: 10_000,
+      onState: (s) => states.push(s),
+    })
+    await expect.poll(() => states.filter((s) => s === 'disconnected').length).toBeGreaterThanOrEqual(2)
+    expect(rejected).toContain('RELAY_LOOKUP_LIMITED')
+    clock += 60_000 // the budget refills
+    const transport = await connecting
+    expect(transport.state).toBe('ready')
+  })
+
+  test('a SUBSCRIBE refused with RELAY_TOPIC_UNVERIFIED is retried until the budget refills; RELAY_FORBIDDEN and running out of retries end it with a typed error', async () => {
+    clock += 60_000
+    const a = await connect(alice, {
+      url: limitedUrl,
+      subscribeRetry: { minMs: 20, maxMs: 50, attempts: 100 },
+    })
+    const b = await connect(bob, { url: limitedUrl })
+    expect(await a.pull({ topic: randomTopic(), after: 0n })).toEqual([]) // spends the one look-up
+    const topic = randomTopic()
+    const envelope = createEnvelope({ kind: 'application', topic, payload: Uint8Array.of(7) })
+    await b.publish(envelope) // stored, but nobody subscribed yet: the topic is still unchecked
+    const before = rejected.length
+    const delivered: Delivery[] = []
+    a.subscribe({ topics: [topic], onDelivery: (d) => delivered.push(d) })
+    await expect
+      .poll(() => rejected.slice(before).filter((c) => c === 'RELAY_TOPIC_UNVERIFIED').length)
+      .toBeGreaterThanOrEqual(2)
+    expect(delivered).toEqual([])
+    clock += 60_000
+    await expect.poll(() => delivered.map((d) => d.envelope.id)).toEqual([envelope.id])
+
+    const errors: [Hex, unknown][] = []
+    const bobInbox = inboxTopic(bob.deviceId)
+    a.subscribe({ topics: [bobInbox], onDelivery: () => undefined, onError: (t, e) => errors.push([t, e]) })
+    await expect.poll(() => errors).toHaveLength(1)
+    expect(errors[0]![0]).toBe(bobInbox)
+    expect(errors[0]![1]).toBeInstanceOf(RelayRequestError)
+    expect((errors[0]![1] as RelayRequestError).wireCode).toBe('RELAY_FORBIDDEN')
+    expect(await a.pull({ topic: bobInbox, after: 0n })).toEqual([]) // subscribes anew, refused again, at once
+
+    const impatient = await connect(alice, {
+      url: limitedUrl,
+      subscribeRetry: { minMs: 5, maxMs: 10, attempts: 2 },
+    })
+    const unverified = randomTopic()
+    const given: unknown[] = []
+    impatient.subscribe({
+      topics: [unverified],
+      onDelivery: () => undefined,
+      onError: (_, e) => given.push(e),
+    })
+    await expect.poll(() => given).toHaveLength(1)
+    expect((given[0] as RelayRequestError).wireCode).toBe('RELAY_TOPIC_UNVERIFIED')
+    expect(impatient.stats().subscriptions).toBe(0)
   })
 })

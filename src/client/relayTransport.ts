@@ -1,6 +1,7 @@
 /** The client side of the relay protocol: authenticates, reconnects with backoff, resumes from cursors, resends. */
 import type { Address, Hex } from 'viem'
 import WebSocket from 'ws'
+import type { BaseError } from '../errors.js'
 import { decodeEnvelope, type Envelope, encodeEnvelope } from '../protocol/envelope.js'
 import {
   type ClientFrame,
@@ -8,8 +9,16 @@ import {
   encodeClientFrame,
   type RelayFrame,
 } from '../protocol/relayFrames.js'
-import { type BackoffBounds, DEFAULT_BACKOFF, reconnectDelayMs, retryDelayMs } from './backoff.js'
+import {
+  type BackoffBounds,
+  DEFAULT_BACKOFF,
+  DEFAULT_SUBSCRIBE_RETRY,
+  reconnectDelayMs,
+  retryDelayMs,
+  type SubscribeRetryBounds,
+} from './backoff.js'
 import { RelayAuthError, RelayRequestError, RelayUnreachableError, TransportClosedError } from './errors.js'
+import { ExpiryNoticeBuffer } from './expiryNoticeBuffer.js'
 import { answerChallenge, type ExpectedDeployment } from './relayHandshake.js'
 import {
   acceptDelivery,
@@ -19,7 +28,7 @@ import {
   resetHead,
 } from './relaySubscription.js'
 import { type PendingRequest, relayErrorOutcome, requestsToSend } from './requestWindow.js'
-import type { Delivery, Transport } from './transport.js'
+import type { Delivery, ExpiryNotice, Transport } from './transport.js'
 
 export { RelayAuthError, RelayRequestError, RelayUnreachableError, TransportClosedError } from './errors.js'
 
@@ -45,6 +54,8 @@ export type RelayTransportParameters = {
   connectTimeoutMs?: number | undefined
   /** Reconnect backoff bounds. Default 100 ms to 5 s, doubling, with jitter. */
   backoff?: BackoffBounds | undefined
+  /** Retry of a SUBSCRIBE refused transiently (`RELAY_TOPIC_UNVERIFIED`). Default `DEFAULT_SUBSCRIBE_RETRY`. */
+  subscribeRetry?: SubscribeRetryBounds | undefined
   /** How long a replay (`pull`) may wait for the relay to finish sending a topic. Default 5 s. */
   replayTimeoutMs?: number | undefined
   /** Called on every connection state change (for progress output and the dashboard). */
@@ -59,7 +70,11 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 /**
  * A `Transport` over one authenticated WebSocket to a relay. Requests survive disconnects: they are re-sent after
  * the next authentication (publishes are idempotent by envelope id), subscriptions resume after the last
- * received sequence number, and acks are re-sent.
+ * received sequence number, and acks are re-sent. An AUTH refused with `RELAY_LOOKUP_LIMITED` is transient: the
+ * relay closes the connection and the transport reconnects with backoff. A SUBSCRIBE refused transiently
+ * (`RELAY_TOPIC_UNVERIFIED`, or a transient request code) is re-sent with a growing delay, a bounded number of
+ * times; a SUBSCRIBE refused for good (`RELAY_FORBIDDEN`, or out of retries) ends that subscription and is reported
+ * to its listeners' `onError`. EXPIRED frames become {@link ExpiryNotice}s (`onExpired`), once per envelope id.
  *
  * @example
  * const transport = await RelayTransport.connect({ url, account, deviceId, sign: (m) => key.sign(m), expect })
@@ -74,6 +89,8 @@ export class RelayTransport implements Transport {
   readonly #subscriptions = new Map<Hex, RelaySubscription>()
   readonly #acks = new Map<Hex, bigint>()
   readonly #ackListeners = new Set<(topic: Hex, acks: { deviceId: Hex; seq: bigint }[]) => void>()
+  readonly #expired = new ExpiryNoticeBuffer()
+  readonly #subscribeRetries = new Map<Hex, NodeJS.Timeout>()
   #socket: WebSocket | undefined
   #state: RelayConnectionState = 'connecting'
   #nextReqId = 1
@@ -160,15 +177,17 @@ export class RelayTransport implements Transport {
     topics,
     after,
     onDelivery,
+    onError,
   }: {
     topics: Hex[]
     after?: ((topic: Hex) => bigint) | undefined
     onDelivery: (d: Delivery) => void
+    onError?: ((topic: Hex, error: BaseError) => void) | undefined
   }): () => void {
     const entries = topics.map((topic) => {
       const from = after?.(topic) ?? 0n
       const sub = this.#subscription(topic, from)
-      const listener = { after: from, onDelivery }
+      const listener = { after: from, onDelivery, onError }
       sub.listeners.add(listener)
       for (const d of sub.buffer) if (d.cursor > from) queueMicrotask(() => onDelivery(d))
       return { sub, listener }
@@ -209,11 +228,17 @@ export class RelayTransport implements Transport {
     return () => this.#ackListeners.delete(listener)
   }
 
+  onExpired(listener: (notice: ExpiryNotice) => void): () => void {
+    return this.#expired.listen(listener)
+  }
+
   /** Closes the connection for good and fails every pending request with `TransportClosedError`. */
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
     clearTimeout(this.#timer)
+    for (const timer of this.#subscribeRetries.values()) clearTimeout(timer)
+    this.#subscribeRetries.clear()
     this.#setState('closed')
     for (const request of this.#pending.values()) request.reject(new TransportClosedError())
     this.#pending.clear()
@@ -294,7 +319,9 @@ export class RelayTransport implements Transport {
         this.#inFlight.delete(frame.reqId)
         this.#pump()
         if (request.frame.type === 'subscribe') {
-          this.#subscriptions.get(request.frame.topic)?.setHead(frame.type === 'ok' ? frame.value : 0n)
+          const sub = this.#subscriptions.get(request.frame.topic)
+          if (sub) sub.refusals = 0
+          sub?.setHead(frame.type === 'ok' ? frame.value : 0n)
         }
         request.resolve(frame)
         return
@@ -310,11 +337,18 @@ export class RelayTransport implements Transport {
       case 'acks':
         for (const listener of this.#ackListeners) listener(frame.topic, frame.acks)
         return
+      case 'expired': {
+        const { topic, seq, id, expiredAt, recipients } = frame
+        this.#expired.add({ topic, seq, id, expiredAt, recipients })
+        return
+      }
     }
   }
 
   #onError(reqId: number, code: string): void {
     const request = this.#pending.get(reqId)
+    if (request?.frame.type === 'subscribe')
+      return void this.#onSubscribeRefused(reqId, request.frame.topic, code)
     const outcome = relayErrorOutcome({ reqId, code, attempts: request?.attempts ?? 0 })
     if (outcome === 'end-session') {
       const err = new RelayAuthError({ wireCode: code, url: this.url })
@@ -339,9 +373,43 @@ export class RelayTransport implements Transport {
     request.reject(new RelayRequestError({ wireCode: code, request: request.frame.type }))
   }
 
+  /**
+   * A SUBSCRIBE was refused. A transient refusal is retried after a growing delay, at most `subscribeRetry.attempts`
+   * times in a row; any other (or one too many) ends the subscription: `pull` stops waiting for it, and its
+   * listeners hear the `RelayRequestError`.
+   */
+  #onSubscribeRefused(reqId: number, topic: Hex, code: string): void {
+    this.#pending.delete(reqId)
+    this.#inFlight.delete(reqId)
+    const sub = this.#subscriptions.get(topic)
+    if (!sub) return
+    const bounds = this.#params.subscribeRetry ?? DEFAULT_SUBSCRIBE_RETRY
+    const transient =
+      code === 'RELAY_TOPIC_UNVERIFIED' || relayErrorOutcome({ reqId, code, attempts: 0 }) === 'retry'
+    if (transient && sub.refusals < bounds.attempts) {
+      const timer = setTimeout(
+        () => {
+          this.#subscribeRetries.delete(topic)
+          if (this.#state === 'ready' && this.#subscriptions.get(topic) === sub)
+            this.#sendSubscribe(topic, sub)
+        },
+        reconnectDelayMs(sub.refusals++, bounds),
+      )
+      timer.unref?.()
+      this.#subscribeRetries.set(topic, timer)
+      return
+    }
+    this.#subscriptions.delete(topic)
+    sub.setHead(sub.lastSeq)
+    const err = new RelayRequestError({ wireCode: code, request: 'subscribe' })
+    for (const listener of sub.listeners) listener.onError?.(topic, err)
+  }
+
   /** After (re)authentication: resubscribe from the last seen cursors, re-send acks and pending requests. */
   #resume(): void {
     this.#inFlight.clear()
+    for (const timer of this.#subscribeRetries.values()) clearTimeout(timer)
+    this.#subscribeRetries.clear()
     for (const [topic, sub] of this.#subscriptions) this.#sendSubscribe(topic, sub)
     for (const [topic, seq] of this.#acks) this.#send({ type: 'ack', topic, seq })
     this.#pump()

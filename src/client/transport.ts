@@ -1,6 +1,6 @@
 /** The transport a client talks to: topics with ordered cursors, acks, and a key-package directory. */
 import type { Hex } from 'viem'
-import { UsageError } from '../errors.js'
+import { type BaseError, UsageError } from '../errors.js'
 import type { Envelope } from '../protocol/envelope.js'
 
 /** An envelope as delivered on a topic, with the transport's sequence number for it. */
@@ -17,6 +17,14 @@ export type Delivery = {
 }
 
 /**
+ * The relay deleted an envelope this device published before `recipients` had acked it (retention, protocol §9.4):
+ * `id` (seq `seq` on `topic`) expired at `expiredAt` (unix ms). The relay may report one expiry more than once.
+ *
+ * @example transport.onExpired?.((n: ExpiryNotice) => console.log(n.id, n.recipients.length))
+ */
+export type ExpiryNotice = { topic: Hex; seq: bigint; id: Hex; expiredAt: number; recipients: Hex[] }
+
+/**
  * What a Sealpost client needs from the network. The in-process `MemoryTransport` implements it now;
  * the WebSocket relay client implements the same interface.
  */
@@ -27,12 +35,14 @@ export interface Transport {
   pull(parameters: { topic: Hex; after: bigint; limit?: number }): Promise<Delivery[]>
   /**
    * Live deliveries on `topics`. A transport that stores envelopes first replays those after `after(topic)` (the
-   * caller's cursor), in order. Returns the unsubscribe function.
+   * caller's cursor), in order. Returns the unsubscribe function. `onError` hears a topic the transport refused for
+   * good (the relay's `RelayRequestError`, e.g. `RELAY_FORBIDDEN`); its deliveries stop.
    */
   subscribe(parameters: {
     topics: Hex[]
     after?: ((topic: Hex) => bigint) | undefined
     onDelivery: (delivery: Delivery) => void
+    onError?: ((topic: Hex, error: BaseError) => void) | undefined
   }): () => void
   /** Confirms that everything on `topic` up to `cursor` was processed. */
   ack(parameters: { topic: Hex; cursor: bigint }): Promise<void>
@@ -49,6 +59,11 @@ export interface Transport {
   submitLeaf?(parameters: { topic: Hex; leaf: Hex }): Promise<void>
   /** Optional: ack cursors of the other devices on a topic, as the relay reports them. Returns the unsubscribe. */
   onAcks?(listener: (topic: Hex, acks: { deviceId: Hex; seq: bigint }[]) => void): () => void
+  /**
+   * Optional: expiry notices for envelopes this device published (each notice received so far is replayed to a new
+   * listener, once per envelope id). Returns the unsubscribe.
+   */
+  onExpired?(listener: (notice: ExpiryNotice) => void): () => void
   /** Optional: releases the transport (closes sockets). */
   close?(): Promise<void>
 }

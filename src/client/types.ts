@@ -25,6 +25,8 @@ export type ClientEvents = {
   receipt: [{ leaf: Hex; receipt: Receipt; messages: Hex[]; confirmations: bigint }]
   /** A received message's verdict settled: `verified` once anchored in time, or `refused` (also emitted as `rejected`). */
   verdict: [VerdictChange]
+  /** The relay deleted an envelope this device published before every intended recipient acked it (protocol §9.4). */
+  expired: [ExpiredEvent]
   /** A conversation's peer (a direct conversation), or undefined for a group. */
   joined: [{ conversation: Hex; peer: Address | undefined }]
   /** A group's membership changed (a commit moved it to `epoch`) or a member proposed a change (pending). */
@@ -46,6 +48,23 @@ export type VerdictChange = {
   verdict: MessageVerdict
   reason: string
   error?: BaseError | undefined
+}
+
+/**
+ * An envelope this device published expired at the relay before every intended recipient acked it (retention,
+ * protocol §9.4); emitted once per envelope. `recipients` are the devices the relay knew had not acked it. For a
+ * sent message `id` is the message id and `state` its state, which does not change (the lifecycle has no expired
+ * state); for another envelope (a welcome, a commit) `state` is undefined.
+ *
+ * @example client.events.on('expired', (e: ExpiredEvent) => console.log(e.id, e.recipients.length))
+ */
+export type ExpiredEvent = {
+  id: Hex
+  conversation: Hex
+  seq: bigint
+  expiredAt: number
+  recipients: Hex[]
+  state: MessageState | undefined
 }
 
 /**
