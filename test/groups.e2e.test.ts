@@ -131,4 +131,37 @@ describe('group chats', () => {
       processPrivateMessage(old, message.privateMessage, makePskIndex(old, {}), impl),
     ).rejects.toThrow()
   })
+
+  test('two admins commit at the same epoch: the relay orders them, the loser re-applies, both changes land', async () => {
+    const [erin, frank] = await Promise.all([5, 6].map((i) => world.live(i)))
+    const bobOps = bob.groups.get(ops.id) as Group
+    const start = ops.info().epoch
+    await Promise.all([ops.add([(erin as LiveClient).account]), bobOps.add([(frank as LiveClient).account])])
+    const members = [alice, bob, carol, erin as LiveClient, frank as LiveClient]
+    await Promise.all([erin, frank].map((c) => joined(c as LiveClient, ops.id)))
+    const epoch = await converged(ops.id, members)
+    expect(epoch).toBe(start + 2n) // two commits, one per epoch: no fork, no lost change
+    for (const c of members) {
+      const names = (c.groups.get(ops.id) as Group).info().members
+      expect(names).toContain((erin as LiveClient).account)
+      expect(names).toContain((frank as LiveClient).account)
+    }
+    const arriving = nextMessage(frank as LiveClient, ops.id)
+    await bobOps.send('welcome erin and frank')
+    expect((await arriving).text).toBe('welcome erin and frank')
+  })
+
+  test('an admin renames the group; a member leaves and the group commits its departure', async () => {
+    await ops.rename('ops-emea')
+    await waitFor(() => carol.groups.get(ops.id)?.info().name === 'ops-emea', 'Carol to see the new name')
+    expect(carol.groups.get('ops-emea')?.id).toBe(ops.id)
+    const start = ops.info().epoch
+    await (carol.groups.get(ops.id) as Group).leave()
+    await waitFor(() => carol.groups.get(ops.id)?.info().active === false, 'Carol to be out of the group')
+    await waitFor(
+      () => ops.info().epoch > start && !ops.info().members.includes(carol.account),
+      'her departure',
+    )
+    expect(ops.members().members.some((m) => m.account === carol.account)).toBe(false)
+  })
 })

@@ -50,6 +50,8 @@ export type ClientContext = {
   outbox: Outbox
   leaves: LeafSubmitter
   receipts: ReceiptChecker
+  /** Groups this device asked to leave and is still in: the leave is proposed again in each new epoch. */
+  leaving: Set<Hex>
   /** Runs `fn` after every earlier processing step (the client's one lock: MLS states change in order). */
   exclusive<T>(fn: () => Promise<T>): Promise<T>
   /** True once `close()` has begun. */

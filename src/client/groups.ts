@@ -185,6 +185,7 @@ export async function leaveGroup(ctx: ClientContext, groupId: Hex): Promise<void
   const group = requireGroup(ctx, groupId)
   let state = deserializeGroupState(group.state, ctx.config)
   if (state.groupActiveState.kind !== 'active') return
+  ctx.leaving.add(groupId)
   const after = leaveContext(groupContextOf(state, groupId), ctx.account)
   if (!after)
     throw new GroupChangeError({ groupId, reason: 'the last member cannot leave; the group ends with it' })
@@ -207,6 +208,34 @@ export async function leaveGroup(ctx: ClientContext, groupId: Hex): Promise<void
     for (const envelope of envelopes) ctx.store.markProcessed(envelope.id, 'sent')
   })
   for (const envelope of envelopes) await ctx.transport.publish(envelope)
+}
+
+/**
+ * Proposes again the departure from every group this device is leaving whose epoch moved on before a commit covered
+ * the proposals (proposals live for one epoch), and forgets the groups it is out of. Call it after each epoch change.
+ *
+ * @example await renewLeaves(ctx)
+ */
+export async function renewLeaves(ctx: ClientContext): Promise<void> {
+  for (const groupId of [...ctx.leaving]) {
+    await ctx.exclusive(async () => {
+      const group = ctx.store.getGroup(groupId)
+      const state = group && deserializeGroupState(group.state, ctx.config)
+      if (!state || state.groupActiveState.kind !== 'active') {
+        ctx.leaving.delete(groupId)
+        return
+      }
+      const own = new Set(
+        membersOf(state)
+          .filter((m) => isAddressEqual(m.identity.account, ctx.account))
+          .map((m) => m.leafIndex),
+      )
+      const proposed = Object.values(state.unappliedProposals).some(
+        (p) => p.senderLeafIndex !== undefined && own.has(p.senderLeafIndex),
+      )
+      if (!proposed) await leaveGroup(ctx, groupId)
+    })
+  }
 }
 
 /**

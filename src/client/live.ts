@@ -3,7 +3,7 @@ import type { Hex } from 'viem'
 import { inboxTopic } from '../protocol/topics.js'
 import type { ClientContext } from './context.js'
 import { handleExpiryNotice } from './expiryNotices.js'
-import { reconcileGroups } from './membership.js'
+import { reconcile } from './reconcile.js'
 import { deserializeGroupState, membersOf } from './mls.js'
 import { asRejection } from './reasons.js'
 import { checkFinality } from './receipts.js'
@@ -164,7 +164,7 @@ export class Live {
     this.#reconcileTimer = setTimeout(() => {
       this.#reconcileTimer = undefined
       if (!this.#ctx.store.db.open) return
-      reconcileGroups(this.#ctx).catch((err) => this.#backgroundError(err))
+      reconcile(this.#ctx).catch((err) => this.#backgroundError(err))
     }, 200)
     this.#reconcileTimer.unref()
   }

@@ -92,6 +92,7 @@ export function wireClientContext(parts: ClientParts, hooks: FacadeHooks): Clien
     outbox: new Outbox({ store, events: hooks.events, leaves, transport }),
     leaves,
     receipts: new ReceiptChecker({ publicClient, chainId, messageAnchor: deployment.messageAnchor }),
+    leaving: new Set(),
     exclusive: hooks.exclusive,
     closing: hooks.closing,
   }
