@@ -165,9 +165,18 @@ export function makeNodeEd25519({ keyCacheSize = 1024 }: NodeCryptoProviderOptio
       const der = signKey.length === 32 ? Buffer.concat([ED25519_PKCS8_PREFIX, signKey]) : signKey
       return createPrivateKey({ key: Buffer.from(der), format: 'der', type: 'pkcs8' })
     })
+  // Imported as a JWK: node parses it about four times faster than the same key as SPKI DER, which matters when a
+  // commit adding 1,000 members verifies 1,000 new keys.
   const publicKey = (raw: Uint8Array) =>
     publicKeys.get(raw, () =>
-      createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' }),
+      createPublicKey({
+        key: {
+          kty: 'OKP',
+          crv: 'Ed25519',
+          x: Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64url'),
+        },
+        format: 'jwk',
+      }),
     )
   return {
     async sign(signKey, message) {

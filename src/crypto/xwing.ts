@@ -1,5 +1,5 @@
 /** The X-Wing hybrid KEM (ML-KEM-768 + X25519, draft-connolly-cfrg-xwing-kem) with X25519 on node:crypto. */
-import { createPrivateKey, createPublicKey, diffieHellman, randomFillSync } from 'node:crypto'
+import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject, randomFillSync } from 'node:crypto'
 import { sha3_256, shake256 } from '@noble/hashes/sha3.js'
 import { ml_kem768 } from '@noble/post-quantum/ml-kem.js'
 import { CryptoError } from 'ts-mls/mlsError.js'
@@ -17,20 +17,21 @@ const XWING_LABEL = Uint8Array.from([0x5c, 0x2e, 0x2f, 0x2f, 0x5e, 0x5c])
 const X25519_PKCS8 = Buffer.from('302e020100300506032b656e04220420', 'hex')
 const X25519_SPKI = Buffer.from('302a300506032b656e032100', 'hex')
 
-function x25519Private(secret: Uint8Array) {
+function x25519Private(secret: Uint8Array): KeyObject {
   return createPrivateKey({ key: Buffer.concat([X25519_PKCS8, secret]), format: 'der', type: 'pkcs8' })
 }
 
-/** X25519(secret, basepoint): the public key of a 32-byte secret. */
-function x25519Base(secret: Uint8Array): Uint8Array {
-  const spki = createPublicKey(x25519Private(secret)).export({ format: 'der', type: 'spki' })
+/** X25519(secret, basepoint): the public key of a private key object. */
+function x25519Base(secret: KeyObject): Uint8Array {
+  const spki = createPublicKey(secret).export({ format: 'der', type: 'spki' })
   return new Uint8Array(spki.subarray(X25519_SPKI.length))
 }
 
-/** X25519(secret, point). */
-function x25519(secret: Uint8Array, point: Uint8Array): Uint8Array {
-  const publicKey = createPublicKey({ key: Buffer.concat([X25519_SPKI, point]), format: 'der', type: 'spki' })
-  return new Uint8Array(diffieHellman({ privateKey: x25519Private(secret), publicKey }))
+/** X25519(secret, point); the point is imported as a JWK, which node parses faster than SPKI DER. */
+function x25519(secret: KeyObject, point: Uint8Array): Uint8Array {
+  const x = Buffer.from(point.buffer, point.byteOffset, point.byteLength).toString('base64url')
+  const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x }, format: 'jwk' })
+  return new Uint8Array(diffieHellman({ privateKey: secret, publicKey }))
 }
 
 function combiner(ssM: Uint8Array, ssX: Uint8Array, ctX: Uint8Array, pkX: Uint8Array): Uint8Array {
@@ -42,7 +43,7 @@ function expand(secretKey: Uint8Array) {
   if (secretKey.length !== XWING.secretKey) throw new CryptoError('X-Wing secret key must be 32 bytes')
   const expanded = shake256(secretKey, { dkLen: 96 })
   const { publicKey: pkM, secretKey: skM } = ml_kem768.keygen(expanded.subarray(0, 64))
-  const skX = expanded.subarray(64, 96)
+  const skX = x25519Private(expanded.subarray(64, 96))
   return { skM, skX, pkM, pkX: x25519Base(skX) }
 }
 
@@ -74,7 +75,7 @@ export function xwingEncapsulate(
   const seed = eseed ?? randomFillSync(new Uint8Array(64))
   const pkM = publicKey.subarray(0, ML_KEM_PUBLIC)
   const pkX = publicKey.subarray(ML_KEM_PUBLIC)
-  const skE = seed.subarray(32, 64)
+  const skE = x25519Private(seed.subarray(32, 64))
   const ctX = x25519Base(skE)
   const ssX = x25519(skE, pkX)
   const { cipherText: ctM, sharedSecret: ssM } = ml_kem768.encapsulate(pkM, seed.subarray(0, 32))
