@@ -8,7 +8,7 @@ import { decodeReceipt, type Receipt, receiptFromJson, receiptToJson } from '../
 import type { DeviceStore, StoredMessage } from '../store/deviceStore.js'
 import type { AuditTrail } from './auditTrail.js'
 import type { Outbox } from './outbox.js'
-import { judgeAnchored, judgeExpired, type WindowOptions } from './timeBounds.js'
+import { judgeAnchor, judgeExpired, type WindowOptions } from './timeBounds.js'
 import type { ClientEvents, ReceiveResult } from './types.js'
 import { ReceiptVerificationError, type VerifyReceiptResult, verifyReceipt } from './verifyReceipt.js'
 import type { ChainView } from './verifyStatement.js'
@@ -133,8 +133,9 @@ export async function receiveReceipt({
 /**
  * Settles a pending received message from its verified receipt (protocol §11.1): `verified` if it was anchored
  * within W_anchor after the block following its referenced block and before any revocation of its device,
- * otherwise `refused` with `AnchorWindowError` or `RevokedBeforeAnchorError`. The registry is read synced to at least
- * the anchor block. Leaves the message pending if a block or the device record cannot be read.
+ * otherwise `refused` with `AnchorWindowError` or `RevokedBeforeAnchorError` (`judgeAnchor`, the judgement the
+ * transcript verifier applies too). The registry is read synced to at least the anchor block. Leaves the message
+ * pending if a block or the device record cannot be read.
  *
  * @example await judgeReceived({ message, anchorBlock: receipt.blockNumber, chain, outbox })
  */
@@ -153,20 +154,14 @@ export async function judgeReceived({
 }): Promise<void> {
   const ref = referencedBlockOf(message)
   if (ref === undefined) return
-  const [anchor, succ, device] = await Promise.all([
-    chain.block(anchorBlock),
-    chain.block(ref + 1n),
-    chain.device(message.device as Hex, anchorBlock),
-  ])
-  if (!anchor || !device) return
-  const j = judgeAnchored({
+  const j = await judgeAnchor({
     statement: { device: message.device as Hex, block: { number: ref } },
-    referencedSuccessor: succ,
-    anchorBlock: { number: anchorBlock, timestamp: anchor.timestamp },
-    device,
+    anchorBlock,
+    chain,
     windows,
     messageId: message.id as Hex,
   })
+  if (!j) return
   if (j.ok) outbox.settle(message, 'verified', j.detail)
   else outbox.settle(message, 'refused', j.detail, j.error)
 }

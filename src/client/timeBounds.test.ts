@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { defaultTimeWindows, judgeAnchored, judgeExpired, judgeLive } from './timeBounds.js'
+import { defaultTimeWindows, judgeAnchor, judgeAnchored, judgeExpired, judgeLive } from './timeBounds.js'
 
 const statement = { device: `0x${'d1'.repeat(32)}` as const, block: { number: 100n } }
 const succ = { timestamp: 1_000_000n }
@@ -160,5 +160,55 @@ describe('judgeExpired', () => {
 
   it('uses defaults of 1 h and 10 min', () => {
     expect(defaultTimeWindows).toEqual({ anchorWindowMs: 3_600_000, liveWindowMs: 600_000 })
+  })
+})
+
+describe('judgeAnchor (the chain reads of judgeAnchored, shared by receipt and transcript)', () => {
+  const blocks = new Map<bigint, bigint>([
+    [101n, succ.timestamp],
+    [105n, succ.timestamp + 30n],
+  ])
+  const chain = (revokedAt?: bigint) => {
+    const reads: [string, bigint][] = []
+    return {
+      reads,
+      block: async (n: bigint) => {
+        reads.push(['block', n])
+        const timestamp = blocks.get(n)
+        return timestamp === undefined ? undefined : { hash: '0x' as const, timestamp }
+      },
+      device: async (_id: `0x${string}`, atLeast: bigint) => {
+        reads.push(['device', atLeast])
+        return revokedAt === -1n
+          ? undefined
+          : {
+              account: '0x' as const,
+              p256X: '0x' as const,
+              p256Y: '0x' as const,
+              mlsPublicKey: '0x' as const,
+              addedAt: 1n,
+              ...(revokedAt === undefined ? {} : { revokedAt }),
+            }
+      },
+    }
+  }
+
+  it('reads the anchor block, the block after the referenced one and the device synced to the anchor, then judges', async () => {
+    const view = chain()
+    expect(await judgeAnchor({ statement, anchorBlock: 105n, chain: view as never })).toEqual({
+      ok: true,
+      detail: 'anchored in block 105, 30 s after block 101',
+    })
+    expect(view.reads.sort()).toEqual([
+      ['block', 101n],
+      ['block', 105n],
+      ['device', 105n],
+    ])
+  })
+
+  it('refuses a device revoked at or before the anchor, and leaves the verdict open without a device record', async () => {
+    const j = await judgeAnchor({ statement, anchorBlock: 105n, chain: chain(104n) as never })
+    expect(j?.ok === false && j.error.code).toBe('SEALPOST_REVOKED_BEFORE_ANCHOR')
+    expect(await judgeAnchor({ statement, anchorBlock: 105n, chain: chain(-1n) as never })).toBeUndefined()
   })
 })
