@@ -12,12 +12,12 @@ import { Conversations } from './conversation.js'
 import type { Deployment } from './deployment.js'
 import { Groups } from './group.js'
 import { type DeviceKeys, devicePublicKeys } from './identity.js'
+import { publishKeyPackages } from './keyPackageStock.js'
 import { Live } from './live.js'
 import { MessageView } from './messageView.js'
 import { type ClientParts, openClient } from './openClient.js'
 import { processEnvelope, syncAll } from './receive.js'
 import {
-  publishKeyPackages,
   type RegisterOptions,
   register,
   registration,

@@ -3,18 +3,19 @@ import type { Hex } from 'viem'
 import { inboxTopic } from '../protocol/topics.js'
 import type { ClientContext } from './context.js'
 import { handleExpiryNotice } from './expiryNotices.js'
-import { reconcile } from './reconcile.js'
-import { deserializeGroupState, membersOf } from './mls.js'
-import { asRejection } from './reasons.js'
-import { checkFinality } from './receipts.js'
-import { consumeDelivery } from './receive.js'
 import {
   dropStaleKeyPackages,
   KEY_PACKAGE_TARGET,
   publishKeyPackages,
-  registration,
   topUpKeyPackages,
-} from './registration.js'
+  watchKeyPackageStock,
+} from './keyPackageStock.js'
+import { deserializeGroupState, membersOf } from './mls.js'
+import { asRejection } from './reasons.js'
+import { checkFinality } from './receipts.js'
+import { consumeDelivery } from './receive.js'
+import { reconcile } from './reconcile.js'
+import { registration } from './registration.js'
 import type { SyncResult } from './types.js'
 
 /**
@@ -85,12 +86,15 @@ export class Live {
     ctx.leaves.resubmitAll()
     await resending
     this.#scheduleReconcile()
-    // Keep enough key packages at the relay for peers to add this device while it is offline. Key packages of an
-    // older client (without the conversation context capability) are skipped by claimers: publish a full set anew.
+    // Keep enough key packages at the relay for peers to add this device while it is offline (one-time ones and the
+    // last-resort one, §3), topped up after each join and rotated on schedule. Key packages of an older client
+    // (without the conversation context capability) are skipped by claimers: publish a full set anew.
     const record = await registration(ctx)
     if (record && record.revokedAt === undefined) {
       if (dropStaleKeyPackages(ctx) > 0) await publishKeyPackages(ctx, KEY_PACKAGE_TARGET)
-      else await topUpKeyPackages(ctx, KEY_PACKAGE_TARGET)
+      await topUpKeyPackages(ctx, KEY_PACKAGE_TARGET)
+      if (this.#running)
+        this.#stops.push(watchKeyPackageStock(ctx, { onError: (err) => this.#backgroundError(err) }))
     }
   }
 

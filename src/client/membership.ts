@@ -25,6 +25,7 @@ import {
   deserializeGroupState,
   encodeMls,
   identityOf,
+  isLastResortKeyPackage,
   membersOf,
   serializeGroupState,
   supportsConversationContext,
@@ -253,8 +254,12 @@ export async function claimKeyPackages(
       const envelope = await ctx.transport.takeKeyPackage({ deviceId: device.deviceId })
       if (!envelope) throw new NoKeyPackageError({ deviceId: device.deviceId })
       const keyPackage = checkKeyPackage(ctx, device, envelope)
-      // Published before the conversation context existed: ts-mls could not add it. Take the next one.
-      if (!supportsConversationContext(keyPackage)) continue
+      // Published before the conversation context existed: ts-mls could not add it. Take the next one (a last-resort
+      // key package would be handed out again: the device has none usable).
+      if (!supportsConversationContext(keyPackage)) {
+        if (isLastResortKeyPackage(keyPackage)) throw new NoKeyPackageError({ deviceId: device.deviceId })
+        continue
+      }
       claimed.push({ deviceId: device.deviceId, keyPackage })
       break
     }

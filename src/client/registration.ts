@@ -13,14 +13,6 @@ import { AccountKeyRequiredError, DeviceKeyTakenError, DeviceNotRegisteredError 
 import { devicePublicKeys } from './identity.js'
 import { topUpKeyPackages } from './keyPackageStock.js'
 
-// Moved to keyPackageStock.ts; re-exported while Client.ts and live.ts still import them from here.
-export {
-  dropStaleKeyPackages,
-  KEY_PACKAGE_TARGET,
-  publishKeyPackages,
-  topUpKeyPackages,
-} from './keyPackageStock.js'
-
 /**
  * A relay that submits registry operations for this account (`POST /v1/sponsor`, docs/protocol.md §9.9): used
  * when no `submitter` is configured and the account cannot pay for the transaction, or always with `always`.
