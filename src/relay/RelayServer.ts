@@ -110,6 +110,10 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
     this.#port = options.port ?? 0
     this.#host = options.host ?? '127.0.0.1'
     this.#http = options.http
+    const syncRegistry = sharedRegistrySync(options.watcher, {
+      minIntervalMs: this.limits.registrySyncIntervalMs,
+      isStopped: () => this.#stopped,
+    })
     this.#ctx = {
       limits: this.limits,
       store: options.store,
@@ -125,10 +129,8 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
       lookups: new Map(),
       publishes: createPublishQueueState(),
       acks: createAckPushState(),
-      syncRegistry: sharedRegistrySync(options.watcher, {
-        minIntervalMs: this.limits.registrySyncIntervalMs,
-        isStopped: () => this.#stopped,
-      }),
+      syncRegistry,
+      registrySyncQueued: () => syncRegistry.queued(),
       isStopped: () => this.#stopped,
     }
     this.#unfollowRegistry = followRegistry(this.#ctx)

@@ -163,7 +163,9 @@ export type RelayContext = {
   readonly lookups: Map<string, TokenBucket>
   readonly publishes: PublishQueueState
   readonly acks: AckPushState
-  /** Syncs the registry watcher; concurrent callers share one sync (see `auth.ts`). */
+  /** Syncs the registry watcher; concurrent callers share one sync (see `registryLookup.ts`). */
   readonly syncRegistry: () => Promise<void>
+  /** Whether a registry sync is queued and not started yet (a SUBSCRIBE joining it spends no look-up). */
+  readonly registrySyncQueued?: (() => boolean) | undefined
   readonly isStopped: () => boolean
 }

@@ -51,8 +51,9 @@ export function isCheckedTopic(ctx: RelayContext, topic: Hex): boolean {
 
 /**
  * SUBSCRIBE `topic` after cursor `after`. Another device's inbox gets RELAY_FORBIDDEN. A topic the relay has not
- * checked yet ({@link isCheckedTopic}) costs one registry look-up from the connection's IP budget and waits for the
- * shared registry sync (an empty budget or a failed sync: RELAY_TOPIC_UNVERIFIED, the connection stays); a topic
+ * checked yet ({@link isCheckedTopic}) waits for the next shared registry sync, and costs one look-up from the
+ * connection's IP budget if no sync is queued yet (an empty budget or a failed sync: RELAY_TOPIC_UNVERIFIED, the
+ * connection stays); a topic
  * that the sync shows to be another device's inbox is RELAY_FORBIDDEN. Then the device is recorded as a recipient
  * (acking up to `after` when resuming), what is stored after the cursor is replayed, OK(head) answered and the
  * subscription goes live. A second SUBSCRIBE on the same topic restarts the replay from its cursor. `topic` is
@@ -67,7 +68,9 @@ export function handleSubscribe(
 ): void {
   if (!mayRead(ctx, topic, conn.deviceId)) return void replyError(ctx, conn, reqId, 'RELAY_FORBIDDEN')
   if (isCheckedTopic(ctx, topic)) return void subscribe(ctx, conn, { reqId, topic, after })
-  if (!takeRegistryLookup(ctx, conn.ip)) return void replyError(ctx, conn, reqId, 'RELAY_TOPIC_UNVERIFIED')
+  // A SUBSCRIBE that joins a sync already queued causes none: only one that queues a sync spends a look-up.
+  if (ctx.registrySyncQueued?.() !== true && !takeRegistryLookup(ctx, conn.ip))
+    return void replyError(ctx, conn, reqId, 'RELAY_TOPIC_UNVERIFIED')
   ctx.syncRegistry().then(
     () => {
       if (conn.closing || ctx.isStopped()) return
