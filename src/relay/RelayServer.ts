@@ -61,7 +61,8 @@ export type RelayServerOptions = {
  *
  * This class owns the WebSocket server, the connections and the timers; each frame type is handled by a part in
  * this folder (`dispatch.ts` maps types to handlers: `auth.ts`, `topics.ts`, `publishQueue.ts`, `acks.ts`,
- * `keyPackages.ts`, `leaf.ts`; `rateShaping.ts` paces them; `retention.ts` prunes and sends EXPIRED).
+ * `keyPackages.ts`, `leaf.ts`; `rateShaping.ts` paces them; `registryLookup.ts` budgets and shares registry syncs;
+ * `retention.ts` prunes and sends EXPIRED).
  *
  * The caller owns `store` and `watcher`: `stop()` closes neither. `start()` syncs the watcher once; keep it
  * polling (`watcher.start()`) so that revocations disconnect devices promptly.
