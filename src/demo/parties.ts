@@ -1,6 +1,7 @@
 /** The demo's parties: one passphrase and key cost for all, registered offline or connected to the relay. */
 import { join } from 'node:path'
-import type { LocalAccount } from 'viem/accounts'
+import type { Hex, PublicClient } from 'viem'
+import { generatePrivateKey, type LocalAccount, privateKeyToAccount } from 'viem/accounts'
 import { Client, type ClientParameters } from '../client/Client.js'
 import { connectClient } from '../client/connect.js'
 import type { Deployment } from '../client/deployment.js'
@@ -105,4 +106,23 @@ export async function registerOffline(
  */
 export function openOffline(network: DemoNetwork, party: DemoParty): Promise<Client> {
   return Client.create(partyParameters(network, party))
+}
+
+/**
+ * The account of `key` or, without one, a fresh account given 10 ETH on the local chain (`anvil_setBalance`): a
+ * demo party can always register, however many anvil accounts the caller passed.
+ *
+ * @example const carol = await fundedAccount(publicClient, keys[2])
+ */
+export async function fundedAccount(
+  publicClient: PublicClient,
+  key?: Hex | undefined,
+): Promise<LocalAccount> {
+  if (key) return privateKeyToAccount(key)
+  const account = privateKeyToAccount(generatePrivateKey())
+  await publicClient.request({
+    method: 'anvil_setBalance' as never,
+    params: [account.address, `0x${(10n ** 19n).toString(16)}`] as never,
+  })
+  return account
 }

@@ -1,7 +1,7 @@
 /** The demo's steps for the attacks of issue 9: each is performed for real and passes only on the typed refusal. */
 import { join } from 'node:path'
 import type { Hex, PublicClient } from 'viem'
-import { generatePrivateKey, type LocalAccount, privateKeyToAccount } from 'viem/accounts'
+import type { LocalAccount } from 'viem/accounts'
 import type { Client } from '../client/Client.js'
 import type { Deployment } from '../client/deployment.js'
 import { type DeviceKeys, loadDevice } from '../client/identity.js'
@@ -16,7 +16,7 @@ import { sealWithRevokedDevice } from './attacks.js'
 import { DemoAttackError } from './errors.js'
 import { type EarlyStatement, judgeLateStatement, lateStatementTranscript } from './lateStatement.js'
 import { forgeAgainstLookAlike } from './lookAlikeForgery.js'
-import { connectParty, DEMO_PASSPHRASE, type DemoNetwork } from './parties.js'
+import { connectParty, DEMO_PASSPHRASE, type DemoNetwork, fundedAccount } from './parties.js'
 import { plantDirectGroup } from './plantGroup.js'
 import type { DemoReport } from './report.js'
 import { watchRejections } from './waits.js'
@@ -31,6 +31,7 @@ export const ATTACK_STEPS = {
   removedSender: 'attack 2 refused: revoked device sending from an old epoch',
   lateStatement: "attack 2 refused at the statement layer: revoked device's late statement",
   lookAlikeTranscript: 'attack 3 refused: forged transcript against a look-alike registry',
+  forgedGroupCommit: "attack 4 refused: a non-admin's forged commit promoting itself in the team group",
 } as const
 
 /**
@@ -50,11 +51,7 @@ const random32 = (): Hex => `0x${Buffer.from(crypto.getRandomValues(new Uint8Arr
  * @example const mallory = await joinOutsider(network, publicClient)
  */
 export async function joinOutsider(network: DemoNetwork, publicClient: PublicClient): Promise<Outsider> {
-  const account = privateKeyToAccount(generatePrivateKey())
-  await publicClient.request({
-    method: 'anvil_setBalance' as never,
-    params: [account.address, `0x${(10n ** 19n).toString(16)}`] as never,
-  })
+  const account = await fundedAccount(publicClient)
   const party = { name: 'mallory', account }
   const client = await connectParty(network, party)
   const keys = await loadDevice({ home: join(network.dir, party.name), passphrase: DEMO_PASSPHRASE })

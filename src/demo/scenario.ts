@@ -1,4 +1,4 @@
-/** The `sealpost demo` scenario: two parties, an offline catch-up, receipts, finality, then attacks that must fail. */
+/** The `sealpost demo` scenario: two parties, an offline catch-up, receipts, finality, attacks that must fail, a team group. */
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createPublicClient, type Hex, http, type PublicClient } from 'viem'
@@ -40,8 +40,10 @@ import {
   refuseRemovedSender,
 } from './refusals.js'
 import { type DemoReport, expectRejection } from './report.js'
+import { runTeamGroup } from './teamGroup.js'
 import {
   nextMessage,
+  pollUntil,
   until,
   untilJoined,
   untilLogAnchored,
@@ -58,7 +60,7 @@ import {
 export type DemoScenarioParameters = {
   /** A local chain (the scenario mines blocks with `anvil_mine`), its contracts and a relay with an anchorer. */
   network: DemoNetwork
-  /** Funded private keys of Alice and Bob. */
+  /** Funded private keys of Alice and Bob, then optionally Carol and Dave (fresh funded accounts otherwise). */
   keys: readonly Hex[]
   report: DemoReport
 }
@@ -74,8 +76,10 @@ const TEXTS = [
  * order, receipts arrive and verify, messages reach final; then a relay tampers, a sender replays, an outsider plants
  * a 1:1 group (attack 1 of issue 9), a stolen and revoked phone signs, before and after its removal, and its
  * statement signed before the revocation but anchored after it fails transcript verification (attack 2), and
- * transcripts are forged, by editing and against a look-alike registry (attack 3), and each must be caught. Closes its clients; throws only on an
- * unexpected failure.
+ * transcripts are forged, by editing and against a look-alike registry (attack 3), and each must be caught; finally
+ * a team group of four accounts (issue 11): a member's message verified by all, a non-admin refused by the SDK and,
+ * for a forged commit, by every member (attack 4), and a removal the removed member's saved state cannot read past.
+ * Closes its clients; throws only on an unexpected failure.
  *
  * @example await runDemoScenario({ network, keys: anvil.accounts.slice(1, 3), report })
  */
@@ -294,6 +298,12 @@ export async function runDemoScenario({ network, keys, report }: DemoScenarioPar
     report.record('remove the revoked device from the group', phoneOut, `new epoch ${chat.info().epoch}`)
 
     // Issue 9, attack 2: the thief's phone never saw its removal; it seals in its old epoch and Mallory publishes it.
+    // Bob first processes the removal (otherwise he would judge the old epoch's message by its revoked key).
+    await pollUntil(
+      () => bobChat.info().epoch === chat.info().epoch,
+      30_000,
+      "Bob to process the phone's removal",
+    ).catch(() => undefined)
     await refuseRemovedSender({
       report,
       stolen: stolenPhone,
@@ -350,6 +360,17 @@ export async function runDemoScenario({ network, keys, report }: DemoScenarioPar
       publicClient,
       genuine: transcript,
       deployment,
+    })
+
+    // Issue 11: a team group of four accounts, a non-admin refused twice, a removal the removed member cannot read past.
+    await runTeamGroup({
+      report,
+      network,
+      publicClient,
+      alice: aliceClient,
+      bob: bobClient,
+      keys: keys.slice(2, 4),
+      track,
     })
   } finally {
     for (const c of clients) await c.close().catch(() => undefined)

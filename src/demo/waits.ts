@@ -162,3 +162,50 @@ export function watchRejections(client: Client): {
     stop: () => client.events.off('rejected', record),
   }
 }
+
+/**
+ * Resolves with `probe()`'s value once it is truthy, checking now and every `intervalMs`; rejects with
+ * `DemoTimeoutError` after `timeoutMs` (for states no single client event announces, such as several members
+ * reaching one epoch).
+ *
+ * @example const group = await pollUntil(() => bob.groups.get(ops.id), 30_000, 'Bob to join ops')
+ */
+export async function pollUntil<T>(
+  probe: () => T | undefined | null | false,
+  timeoutMs: number,
+  waitingFor: string,
+  intervalMs = 50,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = probe()
+    if (value) return value
+    if (Date.now() >= deadline) throw new DemoTimeoutError({ waitingFor, timeoutMs })
+    await new Promise((r) => setTimeout(r, intervalMs))
+  }
+}
+
+/**
+ * The next message `client` receives and verifies in `conversation` (a group or a direct conversation), or
+ * undefined after `timeoutMs`. Call it before the message can arrive.
+ *
+ * @example const arriving = nextMessageIn(carol, ops.id, 30_000); await ops.send('hi'); await arriving
+ */
+export function nextMessageIn(
+  client: Client,
+  conversation: Hex,
+  timeoutMs: number,
+): Promise<ReceivedMessage | undefined> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => done(undefined), timeoutMs)
+    const onMessage = (message: ReceivedMessage) => {
+      if (message.conversation.toLowerCase() === conversation.toLowerCase()) done(message)
+    }
+    const done = (message: ReceivedMessage | undefined) => {
+      clearTimeout(timer)
+      client.events.off('message', onMessage)
+      resolve(message)
+    }
+    client.events.on('message', onMessage)
+  })
+}
