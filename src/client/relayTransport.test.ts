@@ -186,7 +186,8 @@ describe('RelayTransport and the relay registry look-up budget', () => {
       watcher: limitedWatcher,
       chainId: ctx.anvil.chain.id,
       registry: ctx.contracts.keyRegistry,
-      limits: { registryLookupsPerIpPerMinute: 1, registrySyncIntervalMs: 10 },
+      // The tests refill the look-up budget by moving the clock a minute; challenges outlive those jumps.
+      limits: { registryLookupsPerIpPerMinute: 1, registrySyncIntervalMs: 10, challengeTtlMs: 10 * 60_000 },
       now: () => clock,
     })
     limited.on('rejected', ({ code }) => rejected.push(code))
