@@ -1,19 +1,22 @@
-/** Scripted, continuous traffic for `sealpost up --demo`: honest parties talk, bad actors tamper, replay, steal. */
+/** Scripted, continuous traffic for `sealpost up --demo`: honest parties talk, bad actors tamper, replay, steal, forge. */
 import { join } from 'node:path'
-import { type Hex, toHex } from 'viem'
-import { type LocalAccount, privateKeyToAccount } from 'viem/accounts'
-import type { Client, Conversation } from '../client/Client.js'
+import { createPublicClient, type Hex, http, type PublicClient, toHex } from 'viem'
+import type { LocalAccount } from 'viem/accounts'
+import type { Client, Conversation, Group } from '../client/Client.js'
 import { loadDevice } from '../client/identity.js'
 import { replaySequence, sealWithRevokedDevice, tamperCiphertext } from './attacks.js'
-import { connectParty, DEMO_PASSPHRASE, type DemoNetwork, openOffline } from './parties.js'
+import { forgeSelfPromotion } from './forgeGroupCommit.js'
+import { connectParty, DEMO_PASSPHRASE, type DemoNetwork, fundedAccount, openOffline } from './parties.js'
 import { plantDirectGroup } from './plantGroup.js'
+import { readSavedGroupState } from './savedGroupState.js'
+import { pollUntil } from './waits.js'
 
 /**
  * The parties of the running traffic.
  *
  * @example traffic.parties['mallory' satisfies DemoPartyName]
  */
-export type DemoPartyName = 'alice' | 'bob' | 'carol' | 'mallory' | 'rita'
+export type DemoPartyName = 'alice' | 'bob' | 'carol' | 'mallory' | 'rita' | 'dave'
 
 /**
  * How an observer (the dashboard) labels a party's device.
@@ -34,7 +37,10 @@ export type PartyLabel = {
 export type DemoTrafficOptions = {
   /** The chain, contracts and relay, and the directory for the parties' homes. Default polling 500 ms. */
   network: Omit<DemoNetwork, 'pollingInterval'> & { pollingInterval?: number | undefined }
-  /** Funded private keys for the parties (at least 5: Alice, Bob, Carol, Mallory, Rita). */
+  /**
+   * Funded private keys for the parties, in order Alice, Bob, Carol, Mallory, Rita, Dave; a missing one is a fresh
+   * account funded with `anvil_setBalance`.
+   */
   keys: readonly Hex[]
   /** Milliseconds between two honest messages. Default 1200. */
   intervalMs?: number | undefined
@@ -53,6 +59,8 @@ export type DemoTrafficOptions = {
 export type DemoTraffic = {
   parties: Record<DemoPartyName, Client>
   conversations: Conversation[]
+  /** The team group "ops" (Alice, admin; Bob, Carol, Dave until Alice removes him), as Alice holds it. */
+  group: Group
   stop(): Promise<void>
 }
 
@@ -73,21 +81,29 @@ const LABELS: Record<DemoPartyName, PartyLabel> = {
   carol: { name: 'Carol' },
   mallory: { name: 'Mallory', role: 'tamperer' },
   rita: { name: 'Rita', role: 'replayer' },
+  dave: { name: 'Dave' },
 }
 
+/** After how many of the team group's messages Alice removes Dave from it. */
+const REMOVE_DAVE_AFTER = 3
+
 /**
- * Registers five parties (three honest, a tamperer and a replayer) plus a phone of Alice's that gets revoked, opens
- * their conversations, then keeps sending: honest messages between the honest parties and, in rotation, a
- * tampered envelope (Mallory), a replayed sequence number (Rita), a message sealed by the revoked phone in the epoch
- * before its removal and published by Mallory (issue 9, attack 2) and a "1:1" group for Alice and Bob planted by
- * Mallory (issue 9, attack 1). Every rejection shows up with the step or rule that refused it.
+ * Registers six parties (four honest, a tamperer and a replayer) plus a phone of Alice's that gets revoked, opens
+ * their conversations and the team group "ops" (Alice, its admin, with Bob, Carol and Dave), then keeps sending:
+ * honest messages between the honest parties and to the group (after its third, Alice removes Dave, who receives
+ * nothing more) and, in rotation, a tampered envelope (Mallory), a replayed sequence number (Rita), a message sealed
+ * by the revoked phone in the epoch before its removal and published by Mallory (issue 9, attack 2), a "1:1" group
+ * for Alice and Bob planted by Mallory (issue 9, attack 1) and a commit Carol, not an admin, forges from her saved
+ * state to make herself admin (issue 11; every other member refuses it, rule `not-admin`). Every rejection shows up
+ * with the step or rule that refused it.
  *
  * @example const traffic = await startDemoTraffic({ network: { rpc, deployment, relay, dir }, keys, observe })
  */
 export async function startDemoTraffic(options: DemoTrafficOptions): Promise<DemoTraffic> {
   const network: DemoNetwork = { ...options.network, pollingInterval: options.network.pollingInterval ?? 500 }
-  const accounts = options.keys.map((k) => privateKeyToAccount(k))
   const names = Object.keys(LABELS) as DemoPartyName[]
+  const publicClient = createPublicClient({ transport: http(network.rpc) }) as PublicClient
+  const accounts = await Promise.all(names.map((_, i) => fundedAccount(publicClient, options.keys[i])))
   const clients = await Promise.all(
     names.map((name, i) => connectParty(network, { name, account: accounts[i] as LocalAccount })),
   )
@@ -121,6 +137,19 @@ export async function startDemoTraffic(options: DemoTrafficOptions): Promise<Dem
     [parties.rita, parties.carol],
   ])
   const honest = [ab, bc, ca].filter((c): c is Conversation => c !== undefined)
+
+  // The team group: Alice (its admin) creates it with Bob, Carol and Dave; each joins from its inbox.
+  const team = [parties.alice, parties.bob, parties.carol, parties.dave]
+  const group = await parties.alice.groups.create({
+    name: 'ops',
+    members: team.slice(1).map((c) => c.account),
+  })
+  await Promise.all(
+    team.map((c) =>
+      pollUntil(() => c.groups.get(group.id), 10_000, 'the team to join').catch(() => undefined),
+    ),
+  )
+  let groupMessages = 0
 
   // Alice's phone joins her conversation with Bob, then she revokes it: from now on it is a stolen device.
   const phone = { name: 'alice', account: accounts[0] as LocalAccount, device: 'phone' }
@@ -161,11 +190,30 @@ export async function startDemoTraffic(options: DemoTrafficOptions): Promise<Dem
         nonce: toHex(crypto.getRandomValues(new Uint8Array(32))),
       })
     },
+    // Carol, not an admin, forges a commit making herself admin (ConversationPolicyError, rule not-admin).
+    async () => {
+      const carol = { name: 'carol', account: accounts[2] as LocalAccount }
+      const saved = await readSavedGroupState(network, carol, group.id)
+      await forgeSelfPromotion({ forger: parties.carol, saved, groupId: group.id })
+    },
   ]
+  // The team talks, a different member each time; after a few messages Alice removes Dave.
+  const teamStep = async () => {
+    groupMessages++
+    if (groupMessages === REMOVE_DAVE_AFTER + 1) {
+      await group.remove([parties.dave.account])
+      return
+    }
+    const members = group.info().members
+    const speakers = team.filter((c) => members.includes(c.account))
+    const speaker = speakers[groupMessages % speakers.length] ?? parties.alice
+    await speaker.groups.get(group.id)?.send(LINES[groupMessages % LINES.length] as string)
+  }
   const step = async () => {
     tick++
     const attackEvery = options.attackEvery ?? 5
     if (tick % attackEvery === 0) await attacks[(tick / attackEvery) % attacks.length]?.()
+    else if (tick % 4 === 3) await teamStep()
     else {
       const conversation = honest[tick % honest.length]
       const side = tick % 2 === 0 ? conversation?.peer : undefined
@@ -189,6 +237,7 @@ export async function startDemoTraffic(options: DemoTrafficOptions): Promise<Dem
   return {
     parties,
     conversations: [ab, bc, ca, mb, rc].filter((c): c is Conversation => c !== undefined),
+    group,
     async stop() {
       stopped = true
       await loop
