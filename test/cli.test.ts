@@ -67,6 +67,28 @@ test('demo --json runs the whole scenario and exits 0 with every step passing; -
   expect(late?.detail).toBe(
     "the thief's transcript fails verify with RevokedBeforeAnchorError [SEALPOST_REVOKED_BEFORE_ANCHOR]",
   )
+  // Issue 11: the team group's steps, in order, each with its outcome.
+  const detail = (name: string) => summary.steps.find((s: { name: string }) => s.name === name)?.detail
+  const team = [
+    'register Carol and Dave',
+    'Alice creates the team group "ops"',
+    "a member's message reaches every member, verified",
+    "a non-admin's change is refused by the SDK",
+    "attack 4 refused: a non-admin's forged commit promoting itself in the team group",
+    'Alice removes Dave from "ops"',
+    "the removed member's saved state fails to open the next message",
+  ]
+  expect(names.filter((n: string) => team.includes(n))).toEqual(team)
+  expect(detail(team[1] as string)).toMatch(/^4 accounts, 4 devices, epoch 1; admin: Alice$/)
+  expect(detail(team[2] as string)).toContain('from Bob, verified by Alice, Carol and Dave')
+  expect(detail(team[3] as string)).toBe('rejected with NotGroupAdminError [SEALPOST_NOT_GROUP_ADMIN]')
+  expect(detail(team[4] as string)).toBe(
+    'Alice, Bob, Dave refused it with ConversationPolicyError [SEALPOST_CONVERSATION_POLICY], rule not-admin',
+  )
+  expect(detail(team[5] as string)).toMatch(
+    /^epoch 2: (Alice|Bob|Carol), (Alice|Bob|Carol), (Alice|Bob|Carol);/,
+  )
+  expect(detail(team[6] as string)).toBe("Dave's saved state of epoch 1 cannot open the message of epoch 2")
 }, 200_000)
 
 describe('id commands against a real chain', () => {
