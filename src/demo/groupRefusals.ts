@@ -2,17 +2,14 @@
 import type { Address, Hex } from 'viem'
 import type { Client } from '../client/Client.js'
 import { NotGroupAdminError } from '../client/groupErrors.js'
-import type { Rejection } from '../client/types.js'
 import { ConversationPolicyError } from '../client/verificationErrors.js'
 import { DemoAttackError } from './errors.js'
 import { forgeSelfPromotion } from './forgeGroupCommit.js'
 import type { DemoNetwork, DemoParty } from './parties.js'
-import { ATTACK_STEPS } from './refusals.js'
+import { ATTACK_STEPS, REFUSAL_TIMEOUT_MS, refusal } from './refusals.js'
 import { type DemoReport, expectRejection } from './report.js'
 import { readSavedGroupState } from './savedGroupState.js'
 import { watchRejections } from './waits.js'
-
-const REFUSAL_TIMEOUT_MS = 30_000
 
 /**
  * A non-admin member asks its own SDK to remove another member: the step passes only on `NotGroupAdminError`
@@ -113,10 +110,4 @@ export async function refuseForgedGroupCommit({
   } finally {
     for (const w of watches) w.stop()
   }
-}
-
-function refusal(who: string, r: Rejection | undefined): string {
-  if (!r) return `${who}: no refusal`
-  const rule = r.error instanceof ConversationPolicyError ? `, rule ${r.error.rule}` : ''
-  return `${who}: ${r.error.name} [${r.error.code}]${rule}`
 }

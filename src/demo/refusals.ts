@@ -1,4 +1,4 @@
-/** The demo's steps for the attacks of issue 9: each is performed for real and passes only on the typed refusal. */
+/** The demo's attack steps: each is performed for real and passes only on the typed refusal (group ones: groupRefusals). */
 import { join } from 'node:path'
 import type { Hex, PublicClient } from 'viem'
 import type { LocalAccount } from 'viem/accounts'
@@ -41,7 +41,12 @@ export const ATTACK_STEPS = {
  */
 export type Outsider = { client: Client; keys: DeviceKeys; account: LocalAccount }
 
-const REFUSAL_TIMEOUT_MS = 30_000
+/**
+ * How long a refusal step waits for each recipient's refusal.
+ *
+ * @example await watch.find(envelope.id, REFUSAL_TIMEOUT_MS)
+ */
+export const REFUSAL_TIMEOUT_MS = 30_000
 const random32 = (): Hex => `0x${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex')}`
 
 /**
@@ -58,10 +63,16 @@ export async function joinOutsider(network: DemoNetwork, publicClient: PublicCli
   return { client, keys, account }
 }
 
-const refusal = (who: string, r: Rejection | undefined): string =>
-  r
-    ? `${who}: ${r.error.name} [${r.error.code}]${r.error instanceof ConversationPolicyError ? `, rule ${r.error.rule}` : ''}`
-    : `${who}: no refusal`
+/**
+ * One line naming who refused an envelope and how (error, code and, for a policy refusal, its rule).
+ *
+ * @example refusal('Alice', rejection) // "Alice: ConversationPolicyError [SEALPOST_CONVERSATION_POLICY], rule not-admin"
+ */
+export function refusal(who: string, r: Rejection | undefined): string {
+  if (!r) return `${who}: no refusal`
+  const rule = r.error instanceof ConversationPolicyError ? `, rule ${r.error.rule}` : ''
+  return `${who}: ${r.error.name} [${r.error.code}]${rule}`
+}
 
 /**
  * Attack 1: Mallory plants a group carrying a direct context for Alice and Bob but keeping her own leaf. Passes

@@ -1,6 +1,7 @@
-/** The demo's team group (issue 11): four accounts in "ops", a member's message verified by all, a non-admin refused, a removal the removed member cannot read past. */
+/** The demo's team group (issue 11): four accounts, a message all verify, a non-admin refused, a removal that locks out. */
 import type { Address, Hex, PublicClient } from 'viem'
 import type { Client, Group } from '../client/Client.js'
+import type { GroupMember } from '../client/groups.js'
 import { refuseForgedGroupCommit, refuseNonAdminRemoval } from './groupRefusals.js'
 import { connectParty, type DemoNetwork, type DemoParty, fundedAccount } from './parties.js'
 import type { DemoReport } from './report.js'
@@ -90,16 +91,19 @@ export async function runTeamGroup(p: TeamGroupParameters): Promise<void> {
   const epoch = await converged(ops.id, [alice, bob, carol, dave])
   const info = ops.info()
   const { members } = ops.members()
-  const joined = members.every((m) => m.devices.some((d) => d.inGroup))
+  const inGroup = (m: GroupMember) => m.devices.filter((d) => d.inGroup).length
+  const revoked = (m: GroupMember) => m.devices.filter((d) => d.status === 'revoked').length
+  const devices = members.reduce((n, m) => n + inGroup(m), 0)
+  const admins = info.admins.map(nameOf).join(', ')
   report.record(
     GROUP_STEPS.create,
-    info.members.length === 4 && info.admins.length === 1 && joined,
-    `${info.members.length} accounts, ${members.flatMap((m) => m.devices.filter((d) => d.inGroup)).length} devices, epoch ${epoch}; admin: ${info.admins.map(nameOf).join(', ')}`,
+    info.members.length === 4 && info.admins.length === 1 && members.every((m) => inGroup(m) > 0),
+    `${info.members.length} accounts, ${devices} devices, epoch ${epoch}; admin: ${admins}`,
     [
       `group ${ops.id.slice(0, 18)}…: Bob, Carol and Dave joined from the Welcome in their inboxes`,
       ...members.map(
         (m) =>
-          `${nameOf(m.account)}${m.admin ? ' (admin)' : ''}: ${m.devices.filter((d) => d.inGroup).length} device(s) in the group, ${m.devices.filter((d) => d.status === 'revoked').length} revoked`,
+          `${nameOf(m.account)}${m.admin ? ' (admin)' : ''}: ${inGroup(m)} device(s) in the group, ${revoked(m)} revoked`,
       ),
     ],
   )
@@ -123,7 +127,8 @@ export async function runTeamGroup(p: TeamGroupParameters): Promise<void> {
         const who = nameOf((readers[i] as Client).account)
         if (!m) return `${who}: nothing arrived`
         const passed = m.report.steps.filter((s) => s.ok).length
-        return `${who}: ${passed} of ${m.report.steps.length} checks passed (sender Bob, device ${m.device.slice(0, 10)}…)`
+        const device = `${m.device.slice(0, 10)}…`
+        return `${who}: ${passed} of ${m.report.steps.length} checks passed (sender Bob, device ${device})`
       }),
     ],
   )
