@@ -73,9 +73,10 @@ test('adding leaves in place gives the same trees as ts-mls addLeafNode, blanks 
 test("Welcome's HPKE info is encoded once per encrypted GroupInfo and is the same bytes as before", async () => {
   const infos: Uint8Array[] = []
   const spy = {
-    seal: async (_pk: unknown, _pt: unknown, info: Uint8Array) => (
-      infos.push(info), { ct: new Uint8Array(), enc: new Uint8Array() }
-    ),
+    seal: async (_pk: unknown, _pt: unknown, info: Uint8Array) => {
+      infos.push(info)
+      return { ct: new Uint8Array(), enc: new Uint8Array() }
+    },
   } as unknown as Hpke
   const context = new Uint8Array(randomBytes(5000))
   await encryptWithLabel({} as never, 'Welcome', context, new Uint8Array(1), spy)
