@@ -85,6 +85,20 @@ describe('group chats', () => {
     for (const got of await Promise.all(arriving))
       expect(got).toEqual({ from: alice.account, text: 'standup in 5' })
     await alice.waitForState(sent.id, 'accepted', { timeoutMs: 10_000 })
+    // Each member device returns a signed delivery receipt, sealed to the group: Alice can show who received it.
+    const delivery = await waitFor(() => {
+      const d = ops.delivery(sent.id)
+      return d.delivered.length === 3 && d
+    }, 'three signed delivery receipts')
+    expect(new Set(delivery.delivered)).toEqual(new Set([bob.account, carol.account, dave.account]))
+    expect(delivery.members).toHaveLength(3)
+    expect(alice.messages.deliveries(sent.id).every((d) => d.receipt.startsWith('0x'))).toBe(true)
+    // Every member sees the receipts too (they are group messages), and no receipt shows up as a chat message.
+    await waitFor(
+      () => (bob.groups.get(ops.id) as Group).delivery(sent.id).delivered.length === 3,
+      'Bob to see them',
+    )
+    expect(ops.messages().map((m) => m.body)).toEqual(['standup in 5'])
 
     const { members } = ops.members()
     expect(members.map((m) => m.account).sort()).toEqual(info.members.slice().sort())

@@ -31,7 +31,7 @@ import { clientStateSource, waitForState } from './waitForState.js'
 import { conversationHost, groupHost, wireClientContext } from './wiring.js'
 
 export { Conversation, Conversations } from './conversation.js'
-export { Group, type GroupInfo, Groups } from './group.js'
+export { Group, type GroupDelivery, type GroupInfo, Groups } from './group.js'
 export type { GroupChange, GroupMember } from './groups.js'
 export type {
   ClientEvents,
@@ -244,9 +244,14 @@ export class Client {
     return this.#ctx.audit.anchorHead()
   }
 
-  /** Leaves live mode, stops the watcher, closes the transport and the device store. */
+  /**
+   * Sends the delivery receipts still owed (for at most 2 s), leaves live mode, stops the watcher, closes the
+   * transport and the device store.
+   */
   async close(): Promise<void> {
+    if (!this.#closing) await flushWithin(this.#ctx.deliveryReceipts, RECEIPT_FLUSH_MS)
     this.#closing = true
+    this.#ctx.deliveryReceipts.stop()
     this.#live.stop()
     this.events.emit('closed')
     await this.#queue.catch(() => undefined)
@@ -264,4 +269,16 @@ export class Client {
     this.#queue = run.catch(() => undefined)
     return run
   }
+}
+
+/** How long `close()` waits for the delivery receipts still owed. */
+const RECEIPT_FLUSH_MS = 2000
+
+function flushWithin(receipts: { flush(): Promise<void> }, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms)
+    timer.unref()
+  })
+  return Promise.race([receipts.flush(), timeout]).finally(() => clearTimeout(timer))
 }

@@ -77,6 +77,8 @@ export async function checkMessageEntry({
     registry: transcript.keyRegistry,
     now,
     clock: UNBOUNDED_CLOCK,
+    // The content type is signed in bodyHash: an entry naming another one fails `body`.
+    contentType: data.contentType === undefined ? 1 : data.contentType === 'deliveryReceipt' ? 2 : 0,
   })
   const step = (name: VerificationStepName) => report.steps.find((s) => s.name === name)
 

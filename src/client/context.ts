@@ -8,6 +8,7 @@ import type { DeviceIdentity } from '../protocol/credential.js'
 import type { DeviceStore } from '../store/deviceStore.js'
 import type { AuditTrail } from './auditTrail.js'
 import type { WatcherChainView } from './chainView.js'
+import type { DeliveryReceipts } from './deliveryReceipts.js'
 import type { Deployment } from './deployment.js'
 import type { DeviceKeys } from './identity.js'
 import type { LeafSubmitter } from './leafSubmitter.js'
@@ -50,6 +51,8 @@ export type ClientContext = {
   outbox: Outbox
   leaves: LeafSubmitter
   receipts: ReceiptChecker
+  /** Signed delivery receipts this device owes for messages it received, batched per conversation. */
+  deliveryReceipts: DeliveryReceipts
   /** Groups this device asked to leave and is still in: the leave is proposed again in each new epoch. */
   leaving: Set<Hex>
   /** Runs `fn` after every earlier processing step (the client's one lock: MLS states change in order). */

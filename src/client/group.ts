@@ -38,6 +38,19 @@ export interface GroupHost {
   groups(): StoredGroup[]
   messages(groupId: Hex): StoredMessage[]
   stream(groupId: Hex): AsyncIterableIterator<ReceivedMessage>
+  delivery(groupId: Hex, messageId: Hex): GroupDelivery
+}
+
+/**
+ * Who confirmed a message with a signed delivery receipt: the member accounts (other than the sender's) with at
+ * least one device that did, out of the group's current other member accounts.
+ *
+ * @example const { delivered, members } = group.delivery(sent.id) // "delivered to 7 of 9 members"
+ */
+export type GroupDelivery = {
+  delivered: Address[]
+  members: Address[]
+  devices: { account: Address; device: Hex; receipt: Hex }[]
 }
 
 /**
@@ -148,6 +161,15 @@ export class Group {
    */
   stream(): AsyncIterableIterator<ReceivedMessage> {
     return this.#host.stream(this.id)
+  }
+
+  /**
+   * Who confirmed message `messageId` with a signed delivery receipt, out of the other member accounts.
+   *
+   * @example const { delivered, members } = group.delivery(sent.id)
+   */
+  delivery(messageId: Hex): GroupDelivery {
+    return this.#host.delivery(this.id, messageId)
   }
 
   /**

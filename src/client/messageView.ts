@@ -1,7 +1,8 @@
 /** The read-only view of a device's messages: what the app, the CLI and the dashboard may read of the store. */
-import type { Hex } from 'viem'
+import { type Address, getAddress, type Hex } from 'viem'
 import type { MessageState } from '../protocol/messageState.js'
 import { type Receipt, receiptFromJson } from '../protocol/receipt.js'
+import { deliveriesOf } from '../store/deliveryReceipts.js'
 import type { DeviceStore, StoredMessage } from '../store/deviceStore.js'
 
 /**
@@ -91,5 +92,22 @@ export class MessageView {
   receipt(id: Hex): Receipt | undefined {
     const json = this.#store.getMessage(id)?.receipt
     return json === undefined ? undefined : receiptFromJson(JSON.parse(json))
+  }
+
+  /**
+   * The member devices that confirmed, each with a signed delivery receipt (protocol §4.5), that they received
+   * message `id`; oldest first. Empty until the first receipt arrives.
+   *
+   * @example client.messages.deliveries(sent.id).map((d) => d.account)
+   */
+  deliveries(id: Hex): { account: Address; device: Hex; receipt: Hex; receivedAt: number }[] {
+    const leaf = this.#store.getMessage(id)?.leaf
+    if (!leaf) return []
+    return deliveriesOf(this.#store.db, leaf).map((d) => ({
+      account: getAddress(d.account),
+      device: d.device as Hex,
+      receipt: d.receiptId as Hex,
+      receivedAt: d.receivedAt,
+    }))
   }
 }

@@ -2,8 +2,10 @@
 import { zeroOutUint8Array } from 'ts-mls'
 import { type Address, bytesToHex, type Hex } from 'viem'
 import { BaseError, VerificationError } from '../errors.js'
+import { decodeDeliveryReceiptBody } from '../protocol/deliveryReceipt.js'
 import type { Envelope } from '../protocol/envelope.js'
 import { inboxTopic } from '../protocol/topics.js'
+import { knownMessages, putDeliveries } from '../store/deliveryReceipts.js'
 import type { ClientContext } from './context.js'
 import { GROUP_PEER, policyInput } from './conversationPolicy.js'
 import { UnexpectedEnvelopeKindError, UnknownConversationError } from './errors.js'
@@ -14,7 +16,7 @@ import { receiveGroupMessage } from './receiveGroupMessage.js'
 import { receiveWelcome } from './receiveWelcome.js'
 import type { Delivery } from './transport.js'
 import type { ReceiveResult, RejectedMessageError, SyncResult, VerdictChange } from './types.js'
-import { ReplayError } from './verificationErrors.js'
+import { DeliveryReceiptUnknownError, ReplayError } from './verificationErrors.js'
 
 /**
  * Processes one envelope (call it under the client's lock): a replay is refused, a Welcome joins a group, a group
@@ -149,6 +151,25 @@ async function applyGroupMessage(
     }
   }
   const { message } = result
+  const isReceipt = result.contentType === 'deliveryReceipt'
+  // A delivery receipt confirms messages of this conversation this device holds; one that names none is refused.
+  const confirmed = isReceipt
+    ? knownMessages(store.db, group.groupId, decodeDeliveryReceiptBody(message.text))
+    : undefined
+  if (confirmed?.size === 0)
+    throw new DeliveryReceiptUnknownError({
+      messageId: envelope.id,
+      conversation: group.groupId,
+      leaves: decodeDeliveryReceiptBody(message.text).length,
+    })
+  const deliveries = [...(confirmed ?? [])].map(([leaf, id]) => ({
+    conversation: group.groupId as Hex,
+    message: id as Hex,
+    leaf: leaf as Hex,
+    account: message.from,
+    device: message.device,
+    receipt: envelope.id,
+  }))
   store.transaction(() => {
     store.putGroup(next)
     store.setSeqIn(group.groupId, message.from, message.device, message.seq)
@@ -166,7 +187,20 @@ async function applyGroupMessage(
       receivedAt: Date.now(),
       leaf: message.leaf,
       state: 'received',
+      contentType: result.contentType,
     })
+    if (deliveries.length > 0)
+      putDeliveries(
+        store.db,
+        deliveries.map((d) => ({
+          messageLeaf: d.leaf,
+          conversation: d.conversation,
+          account: d.account,
+          device: d.device,
+          receiptId: d.receipt,
+          receivedAt: Date.now(),
+        })),
+      )
     ctx.audit.append('received', {
       envelopeId: envelope.id,
       conversation: group.groupId as Hex,
@@ -175,9 +209,13 @@ async function applyGroupMessage(
       leaf: message.leaf,
       ...(message.recipients ? { recipients: message.recipients } : {}),
       body: message.text,
+      ...(isReceipt && { contentType: result.contentType }),
     })
   })
   result.consumed.forEach(zeroOutUint8Array)
+  if (isReceipt)
+    return { type: 'delivery', conversation: group.groupId as Hex, receipt: envelope.id, deliveries }
+  ctx.deliveryReceipts.add(group.groupId as Hex, message.leaf)
   return { type: 'message', message }
 }
 
@@ -245,6 +283,8 @@ export async function consumeDelivery(
     if (outcome.type === 'message') {
       result.received.push(outcome.message)
       ctx.events.emit('message', outcome.message)
+    } else if (outcome.type === 'delivery') {
+      for (const delivery of outcome.deliveries) ctx.events.emit('delivered', delivery)
     } else if (outcome.type === 'joined') {
       result.joined.push(outcome.conversation)
       onJoined(outcome.conversation)

@@ -1,7 +1,7 @@
 /** Receiving in a conversation: decrypting a group message, applying a commit, verifying a message's statement. */
 import { type CiphersuiteImpl, type ClientState, makePskIndex, processPrivateMessage } from 'ts-mls'
 import { type Address, bytesToHex, type Hex } from 'viem'
-import { contentTypes, decodeApplicationContent } from '../protocol/content.js'
+import { type ContentType, contentTypes, decodeApplicationContent } from '../protocol/content.js'
 import type { Envelope } from '../protocol/envelope.js'
 import { recipientProof } from '../protocol/recipients.js'
 import { statementLeaf } from '../protocol/statement.js'
@@ -52,8 +52,10 @@ export type ReceivedGroupMessage =
       kind: 'message'
       state: ClientState
       message: ReceivedMessage
-      /** The signed statement's 213 bytes, for the log. */
+      /** The signed statement's bytes, for the log. */
       statementBytes: Uint8Array
+      /** `text`, or `deliveryReceipt` (then `message.text` is the receipt body, §4.5). */
+      contentType: ContentType
       consumed: Uint8Array[]
     }
 
@@ -174,6 +176,7 @@ export async function receiveGroupMessage({
       verdict: 'pending',
     },
     statementBytes: content.signed.bytes,
+    contentType: content.contentType,
     consumed: processed.consumed,
   }
 }

@@ -4,7 +4,7 @@ import { type CiphersuiteImpl, type ClientState, createApplicationMessage, zeroO
 import { type Address, bytesToHex, type Hex } from 'viem'
 import type { DeviceSigningKey } from '../crypto/p256.js'
 import { signStatement } from '../crypto/statementSignature.js'
-import { contentTypes, encodeApplicationContent } from '../protocol/content.js'
+import { type ContentType, contentTypes, encodeApplicationContent } from '../protocol/content.js'
 import { createEnvelope, type Envelope, encodeEnvelope } from '../protocol/envelope.js'
 import { type RecipientProof, recipientProof, recipientsRoot } from '../protocol/recipients.js'
 import { hashBodyV2, type SignedStatement, type Statement, statementLeaf } from '../protocol/statement.js'
@@ -36,6 +36,8 @@ export type SealMessageParameters = {
   text: string
   /** The exact body bytes to sign and send instead of `text`'s UTF-8 (a misbehaving sender in tests). */
   body?: Uint8Array | undefined
+  /** `text` (default), or `deliveryReceipt` for a signed delivery receipt (protocol §4.5). */
+  contentType?: ContentType | undefined
   /** Unix ms; default now. */
   sentAt?: number | undefined
 }
@@ -81,11 +83,11 @@ export async function sealMessage(p: SealMessageParameters): Promise<SealedMessa
     seq: p.seq,
     sentAt: p.sentAt ?? Date.now(),
     block: { number: p.block.number, hash: p.block.hash },
-    bodyHash: hashBodyV2(contentTypes.text, body),
+    bodyHash: hashBodyV2(contentTypes[p.contentType ?? 'text'], body),
     salt: bytesToHex(randomBytes(32)),
   }
   const signed = signStatement({ statement, key: p.signingKey })
-  const content = encodeApplicationContent({ signed, contentType: 'text', body })
+  const content = encodeApplicationContent({ signed, contentType: p.contentType ?? 'text', body })
   const created = await createApplicationMessage(p.state, content, p.impl)
   const envelope = createEnvelope({
     kind: 'application',
@@ -118,6 +120,7 @@ export async function sendMessage(
   groupId: Hex,
   text: string,
   options: SendOptions = {},
+  { contentType = 'text' }: { contentType?: ContentType | undefined } = {},
 ): Promise<SentMessage> {
   const { store } = ctx
   const sealed = await ctx.exclusive(async () => {
@@ -136,6 +139,7 @@ export async function sendMessage(
       block: await ctx.chain.recentBlock(),
       text,
       body: options.unsafeBody,
+      contentType,
     })
     const { envelope, statement, signed, leaf } = sealed
     ctx.outbox.enqueue(
@@ -151,6 +155,7 @@ export async function sendMessage(
         receivedAt: Date.now(),
         leaf,
         envelope: encodeEnvelope(envelope),
+        contentType,
       },
       () => {
         store.putGroup({ ...group, state: serializeGroupState(sealed.state) })
@@ -163,6 +168,7 @@ export async function sendMessage(
           leaf,
           recipients: sealed.recipients,
           body: text,
+          ...(contentType !== 'text' && { contentType }),
         })
       },
     )

@@ -31,6 +31,8 @@ export type ClientEvents = {
   joined: [{ conversation: Hex; peer: Address | undefined }]
   /** A group's membership changed (a commit moved it to `epoch`) or a member proposed a change (pending). */
   membership: [{ conversation: Hex; epoch: bigint; change: 'commit' | 'proposal'; removed: boolean }]
+  /** A member device confirmed, with a signed delivery receipt, that it received a message (protocol §4.5). */
+  delivered: [DeliveryEvent]
   closed: []
 }
 
@@ -122,12 +124,22 @@ export type ReceivedMessage = {
 }
 
 /**
+ * A member device's signed delivery receipt, applied: it confirms it received the message whose envelope id is
+ * `message` (statement leaf `leaf`) in `conversation`; `receipt` is the envelope id of the receipt message.
+ *
+ * @example client.events.on('delivered', ({ message, account }) => console.log(message, 'reached', account))
+ */
+export type DeliveryEvent = { conversation: Hex; message: Hex; leaf: Hex; account: Address; device: Hex; receipt: Hex }
+
+/**
  * What processing one envelope produced.
  *
  * @example const result: ReceiveResult = await client.receive(bytes)
  */
 export type ReceiveResult =
   | { type: 'message'; message: ReceivedMessage }
+  /** A signed delivery receipt from another member: the deliveries it confirmed (of messages this device holds). */
+  | { type: 'delivery'; conversation: Hex; receipt: Hex; deliveries: DeliveryEvent[] }
   | { type: 'joined'; conversation: Hex; peer: Address | undefined }
   | { type: 'commit'; conversation: Hex; epoch: bigint; removed: boolean }
   | { type: 'proposal'; conversation: Hex; epoch: bigint }

@@ -230,6 +230,17 @@ export class ConversationPolicyError extends VerificationError {
   }
 }
 
+/** A delivery receipt that names no message of the conversation this device holds (protocol §4.5). */
+export class DeliveryReceiptUnknownError extends VerificationError {
+  override name = 'DeliveryReceiptUnknownError' as const
+  constructor(p: Meta & { conversation: string; leaves: number }) {
+    super('The delivery receipt confirms no message of this conversation.', {
+      metaMessages: [...idLine(p), `Conversation: ${p.conversation}`, `Leaves listed: ${p.leaves}`],
+      code: 'SEALPOST_DELIVERY_RECEIPT_UNKNOWN',
+    })
+  }
+}
+
 /** An MLS message sealed in an earlier epoch by a device that is no longer a member of the group. */
 export class SenderRemovedError extends VerificationError {
   override name = 'SenderRemovedError' as const

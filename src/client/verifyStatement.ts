@@ -4,6 +4,10 @@ import { verifyStatementSignature } from '../crypto/statementSignature.js'
 import type { BaseError } from '../errors.js'
 import type { DeviceIdentity } from '../protocol/credential.js'
 import { recipientsRoot } from '../protocol/recipients.js'
+import {
+  type DeliveryReceiptCodecError,
+  decodeDeliveryReceiptBody,
+} from '../protocol/deliveryReceipt.js'
 import { expectedBodyHash, type SignedStatement } from '../protocol/statement.js'
 import { p256PublicKey } from './identity.js'
 import { defaultTimeWindows, judgeLive } from './timeBounds.js'
@@ -38,6 +42,7 @@ export type VerificationStepName =
   | 'key-valid-at-block'
   | 'body-hash'
   | 'body-text'
+  | 'body-receipt'
   | 'clock'
   | 'freshness'
   | 'sequence'
@@ -285,6 +290,14 @@ export async function verifyStatement(
     if (contentType === 1) {
       if (decodeUtf8(body) === undefined) return fail('body-text', new BodyNotUtf8Error({ messageId }))
       pass('body-text', `${body.length} bytes of UTF-8 text`)
+    } else if (contentType === 2) {
+      let leaves: Hex[]
+      try {
+        leaves = decodeDeliveryReceiptBody(body)
+      } catch (cause) {
+        return fail('body-receipt', cause as DeliveryReceiptCodecError)
+      }
+      pass('body-receipt', `delivery receipt for ${leaves.length} message${leaves.length === 1 ? '' : 's'}`)
     }
   }
 

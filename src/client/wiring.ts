@@ -1,16 +1,20 @@
 /** How a client's rooms are wired: the context they share, and the conversation host onto send and membership. */
 import type { EventEmitter } from 'node:events'
-import { type Hex, isAddressEqual } from 'viem'
+import { getAddress, type Hex, isAddressEqual } from 'viem'
+import { decodeDeliveryReceiptBody } from '../protocol/deliveryReceipt.js'
 import { inboxTopic } from '../protocol/topics.js'
+import { knownMessages, putDeliveries } from '../store/deliveryReceipts.js'
 import { AuditTrail, openAuditLog } from './auditTrail.js'
 import { watcherChainView } from './chainView.js'
 import type { ClientContext } from './context.js'
 import type { ConversationHost } from './conversation.js'
+import { DeliveryReceipts } from './deliveryReceipts.js'
 import { SelfConversationError, UnknownConversationError } from './errors.js'
 import type { GroupHost } from './group.js'
 import { changeGroup, createGroupConversation, groupContextOf, groupMembers, leaveGroup } from './groups.js'
 import { LeafSubmitter } from './leafSubmitter.js'
 import { groupInfo, openConversation, syncMembers } from './membership.js'
+import { MessageView } from './messageView.js'
 import { deserializeGroupState, mlsClientConfig, registryAuthService } from './mls.js'
 import type { ClientParts } from './openClient.js'
 import { Outbox } from './outbox.js'
@@ -47,7 +51,15 @@ export function wireClientContext(parts: ClientParts, hooks: FacadeHooks): Clien
     inbox: inboxTopic(device.deviceId),
     logAnchors: () => store.pendingLogAnchors() as { hash: Hex }[],
   })
-  return {
+  // A receipt is a message, sent through the very context it belongs to.
+  const deliveryReceipts = new DeliveryReceipts(
+    async (conversation, text) => {
+      const sent = await sendMessage(ctx, conversation, text, {}, { contentType: 'deliveryReceipt' })
+      recordOwnDeliveries(ctx, conversation, text, sent.id)
+    },
+    { onError: () => undefined }, // best effort: a device that left the group owes nothing
+  )
+  const ctx: ClientContext = {
     chainId,
     account: device.account,
     deviceId: device.deviceId,
@@ -93,9 +105,11 @@ export function wireClientContext(parts: ClientParts, hooks: FacadeHooks): Clien
     leaves,
     receipts: new ReceiptChecker({ publicClient, chainId, messageAnchor: deployment.messageAnchor }),
     leaving: new Set(),
+    deliveryReceipts,
     exclusive: hooks.exclusive,
     closing: hooks.closing,
   }
+  return ctx
 }
 
 /**
@@ -165,5 +179,34 @@ export function groupHost(ctx: ClientContext, follow: (conversation: Hex) => voi
     messages: (groupId) => store.listMessages({ conversation: groupId }),
     stream: (groupId) =>
       streamMessages(ctx.events, (m) => m.conversation.toLowerCase() === groupId.toLowerCase()),
+    delivery: (groupId, messageId) => {
+      const message = store.getMessage(messageId)
+      const sender = message ? getAddress(message.from) : ctx.account
+      const members = groupContextOf(stateOf(groupId), groupId).members.filter(
+        (m) => !isAddressEqual(m, sender),
+      )
+      const devices = new MessageView(store)
+        .deliveries(messageId)
+        .filter((d) => !isAddressEqual(d.account, sender))
+      const delivered = members.filter((m) => devices.some((d) => isAddressEqual(d.account, m)))
+      return { delivered, members, devices }
+    },
   }
+}
+
+/** This device's own deliveries, once its signed receipt is sent: its view of who received what is complete. */
+function recordOwnDeliveries(ctx: ClientContext, conversation: Hex, text: string, receipt: Hex): void {
+  if (!ctx.store.db.open) return
+  const known = knownMessages(ctx.store.db, conversation, decodeDeliveryReceiptBody(text))
+  putDeliveries(
+    ctx.store.db,
+    [...known.keys()].map((leaf) => ({
+      messageLeaf: leaf,
+      conversation,
+      account: ctx.account,
+      device: ctx.deviceId,
+      receiptId: receipt,
+      receivedAt: Date.now(),
+    })),
+  )
 }

@@ -168,7 +168,7 @@ describe('malformed application content', () => {
     expect(() => decodeApplicationContent(bytes)).toThrow(CodecError)
   })
 
-  test.each([0, 2, 0xff])('content type %i -> ContentCodecError', (type) => {
+  test.each([0, 3, 0xff])('content type %i -> ContentCodecError', (type) => {
     const bytes = valid()
     bytes[1] = type
     expectContentError(bytes, 'unknown content type')

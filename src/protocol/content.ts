@@ -2,8 +2,8 @@
 import { CodecError } from '../errors.js'
 import { decodeSignedStatement, encodeSignedStatement, type SignedStatement } from './statement.js'
 
-/** Body media types. Only UTF-8 text is defined. @example contentTypes.text // 1 */
-export const contentTypes = { text: 1 } as const
+/** Body media types: UTF-8 text, and a signed delivery receipt (its body lists the leaves received, §4.5). @example contentTypes.text // 1 */
+export const contentTypes = { text: 1, deliveryReceipt: 2 } as const
 /** A body media type's name. @example const t: ContentType = 'text' */
 export type ContentType = keyof typeof contentTypes
 

@@ -266,7 +266,7 @@ describe('DeviceStore: messages and key packages', () => {
     const store = openStore()
     store.putMessage(message())
     const [m] = store.listMessages({ conversation: 'c1' })
-    expect(m).toEqual({ ...message(), from: PEER.toLowerCase(), verdict: 'pending' })
+    expect(m).toEqual({ ...message(), from: PEER.toLowerCase(), verdict: 'pending', contentType: 'text' })
     const raw = store.db.prepare('select body from messages where id = ?').get('m1') as { body: Buffer }
     expect(raw.body.includes(Buffer.from('secret meeting'))).toBe(false)
   })

@@ -12,6 +12,7 @@ import {
   type MessageRow,
   migrateDeviceStore,
 } from './deviceStoreSchema.js'
+import { type MessageVerdict, messageFromRow, type StoredMessage } from './messageRows.js'
 
 /** Label used as AES-GCM additional data for sealed rows: "sealpost/v1/device-store" || 0x00 || table || 0x00 || key. */
 export const DEVICE_STORE_LABEL = 'sealpost/v1/device-store'
@@ -47,38 +48,7 @@ export type StoredKeyPackage = {
 }
 export type { MessageState } from '../protocol/messageState.js'
 
-/**
- * What a recipient decided about a received message's time bounds (protocol §11.1), separate from its state:
- * `pending` until a receipt shows it anchored in time, then `verified` or `refused`.
- */
-export type MessageVerdict = 'pending' | 'verified' | 'refused'
-
-/** A message as the app saw it. */
-export type StoredMessage = {
-  id: string
-  conversation: string
-  direction: 'in' | 'out'
-  from: string
-  device: string
-  seq: bigint
-  sentAt: number
-  body: string
-  report: string
-  receivedAt: number
-  leaf?: string | undefined
-  state: MessageState
-  /** The relay's sequence number for this message on its topic, once accepted. */
-  cursor?: bigint | undefined
-  delivered?: boolean | undefined
-  /** The verified receipt, as `receiptToJson` output. */
-  receipt?: string | undefined
-  /** The encoded envelope, kept for outgoing messages until the relay accepts them. */
-  envelope?: Uint8Array | undefined
-  /** Received messages only: the time-bound verdict (a received message is written `pending`). */
-  verdict?: MessageVerdict | undefined
-  /** Why a message was refused: the error code. */
-  verdictReason?: string | undefined
-}
+export type { MessageVerdict, StoredMessage } from './messageRows.js'
 
 /**
  * One device's durable state in a SQLite file (WAL). Secret blobs are sealed with AES-256-GCM under the
@@ -278,8 +248,8 @@ export class DeviceStore {
     this.db
       .prepare(
         `insert or ignore into messages (id, conversation, direction, sender, device, seq, sent_at, body, report,
-           received_at, leaf, state, cursor, delivered, receipt, envelope, updated_at, verdict)
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           received_at, leaf, state, cursor, delivered, receipt, envelope, updated_at, verdict, content_type)
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         m.id,
@@ -300,6 +270,7 @@ export class DeviceStore {
         m.envelope ?? null,
         Date.now(),
         m.verdict ?? (m.direction === 'in' ? 'pending' : null),
+        m.contentType ?? 'text',
       )
   }
 
@@ -405,24 +376,23 @@ export class DeviceStore {
     ).map((r) => this.#messageFromRow(r))
   }
 
+  /** Messages oldest first: text messages only, or every content type (delivery receipts too) with `all`. */
   listMessages({
     conversation,
     limit = 1000,
+    all = false,
   }: {
     conversation?: string
     limit?: number
+    all?: boolean
   } = {}): StoredMessage[] {
-    const rows = (
-      conversation
-        ? this.db
-            .prepare('select * from messages where conversation = ? order by received_at, rowid limit ?')
-            .safeIntegers(true)
-            .all(conversation, limit)
-        : this.db
-            .prepare('select * from messages order by received_at, rowid limit ?')
-            .safeIntegers(true)
-            .all(limit)
-    ) as MessageRow[]
+    const where = [conversation ? 'conversation = ?' : '', all ? '' : "content_type = 'text'"].filter(Boolean)
+    const rows = this.db
+      .prepare(
+        `select * from messages ${where.length ? `where ${where.join(' and ')}` : ''} order by received_at, rowid limit ?`,
+      )
+      .safeIntegers(true)
+      .all(...(conversation ? [conversation] : []), limit) as MessageRow[]
     return rows.map((r) => this.#messageFromRow(r))
   }
 
@@ -459,26 +429,7 @@ export class DeviceStore {
   }
 
   #messageFromRow(r: MessageRow): StoredMessage {
-    return {
-      id: r.id,
-      conversation: r.conversation,
-      direction: r.direction as 'in' | 'out',
-      from: r.sender,
-      device: r.device,
-      seq: r.seq,
-      sentAt: Number(r.sent_at),
-      body: new TextDecoder().decode(this.open('messages', r.id, r.body)),
-      report: r.report,
-      receivedAt: Number(r.received_at),
-      leaf: r.leaf ?? undefined,
-      state: r.state as MessageState,
-      cursor: r.cursor ?? undefined,
-      delivered: r.delivered === 1n,
-      receipt: r.receipt ?? undefined,
-      envelope: r.envelope ? new Uint8Array(r.envelope) : undefined,
-      verdict: (r.verdict ?? undefined) as MessageVerdict | undefined,
-      verdictReason: r.verdict_reason ?? undefined,
-    }
+    return messageFromRow(r, new TextDecoder().decode(this.open('messages', r.id, r.body)))
   }
 
   #groupFromRow(row: GroupRow): StoredGroup {

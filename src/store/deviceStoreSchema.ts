@@ -24,10 +24,14 @@ create index if not exists messages_conv on messages(conversation, received_at);
 create index if not exists messages_leaf on messages(leaf);
 create index if not exists messages_state on messages(state);
 create table if not exists log_anchors_pending (hash text primary key, idx integer not null, at integer not null);
+create table if not exists delivery_receipts (
+  message_leaf text not null, conversation text not null, account text not null, device text not null,
+  receipt_id text not null, received_at integer not null, primary key (message_leaf, device));
 `
 
 /**
  * Creates the tables of a device store that lacks them and adds the columns later versions introduced (verdicts;
+ * the content type of messages, `text` for those stored before delivery receipts;
  * the last-resort mark and retirement time of key packages, 0 and NULL for the one-time ones stored before).
  *
  * @example migrateDeviceStore(new Database('state.sqlite'))
@@ -39,6 +43,8 @@ export function migrateDeviceStore(db: Database.Database): void {
     db.exec(
       'alter table messages add column verdict text; alter table messages add column verdict_reason text;',
     )
+  if (!columns.some((c) => c.name === 'content_type'))
+    db.exec("alter table messages add column content_type text not null default 'text';")
   const kpColumns = db.pragma('table_info(key_packages)') as { name: string }[]
   if (!kpColumns.some((c) => c.name === 'last_resort'))
     db.exec(
@@ -95,4 +101,5 @@ export type MessageRow = {
   updated_at: bigint
   verdict: string | null
   verdict_reason: string | null
+  content_type: string
 }
