@@ -185,6 +185,77 @@ describe('dashboard in Chromium', () => {
       )
   }, 120_000)
 
+  test('a group shows its members, admins, devices and epoch, live on a removal; the inspector shows per-member signed delivery', async () => {
+    const { bob, carol, dave } = traffic.parties
+    const team = await tester.groups.create({
+      name: 'dashboard-team',
+      members: [bob.account, carol.account, dave.account],
+      admins: [bob.account],
+    })
+    await page.getByTestId('tab-groups').click()
+    const card = page.locator(`[data-testid="group"][data-id="${team.id.toLowerCase()}"]`)
+    await expect.poll(() => card.count(), { timeout: 30_000 }).toBe(1)
+    expect(await card.getByTestId('group-name').textContent()).toBe('dashboard-team')
+    const members = () =>
+      card
+        .getByTestId('group-member')
+        .evaluateAll((els) =>
+          els.map((e) => `${e.getAttribute('data-account')}:${e.getAttribute('data-admin')}`),
+        )
+    const lower = (a: string) => a.toLowerCase()
+    await expect
+      .poll(async () => (await members()).sort(), { timeout: 30_000 })
+      .toEqual(
+        [
+          `${lower(tester.account)}:true`,
+          `${lower(bob.account)}:true`,
+          `${lower(carol.account)}:false`,
+          `${lower(dave.account)}:false`,
+        ].sort(),
+      )
+    // Every member device is registered and in the ratchet tree.
+    const devices = await card
+      .getByTestId('group-device')
+      .evaluateAll((els) =>
+        els.map((e) => `${e.getAttribute('data-status')}:${e.getAttribute('data-in-group')}`),
+      )
+    expect(devices.length).toBeGreaterThanOrEqual(4)
+    expect(devices.every((d) => d === 'active:true')).toBe(true)
+    const epoch = Number(await card.getAttribute('data-epoch'))
+
+    // A group message: its delivery line counts the other members' signed delivery receipts.
+    const sent = await team.send('deploy at 5')
+    await page.getByTestId('tab-flow').click()
+    await page.getByTestId('message-search').fill(sent.id.slice(0, 12))
+    const row = page.locator(`[data-testid="message-row"][data-id="${sent.id}"]`)
+    await expect.poll(() => row.count(), { timeout: 30_000 }).toBeGreaterThan(0)
+    await row.first().click()
+    const line = page.getByTestId('delivery-line')
+    await expect.poll(() => line.getAttribute('data-members'), { timeout: 30_000 }).toBe('3')
+    await expect.poll(() => line.textContent(), { timeout: 60_000 }).toBe('delivered to 3 of 3 members')
+    const marks = await page
+      .getByTestId('delivery-member')
+      .evaluateAll((els) =>
+        els.map((e) => `${e.getAttribute('data-account')}:${e.getAttribute('data-delivered')}`),
+      )
+    expect(marks.sort()).toEqual(
+      [`${lower(bob.account)}:true`, `${lower(carol.account)}:true`, `${lower(dave.account)}:true`].sort(),
+    )
+    expect(await page.getByTestId('inspector-delivery').textContent()).toContain('dashboard-team')
+
+    // A removal moves the epoch and drops the member, live.
+    await team.remove([dave.account])
+    await page.getByTestId('tab-groups').click()
+    await expect
+      .poll(async () => Number(await card.getAttribute('data-epoch')), { timeout: 30_000 })
+      .toBeGreaterThan(epoch)
+    await expect.poll(async () => (await members()).length, { timeout: 30_000 }).toBe(3)
+    expect((await members()).some((m) => m.startsWith(lower(dave.account)))).toBe(false)
+    // The hub keeps each reporter's newest group state for a late joiner, not every old one.
+    const kept = hub.replay().filter((e) => e.type === 'group' && e.id === team.id && e.by === tester.account)
+    expect(kept.length).toBe(1)
+  }, 180_000)
+
   test('a tampered message appears as rejected, with the failing step named', async () => {
     await page.getByTestId('tab-flow').click()
     await page.getByTestId('message-search').fill('')
@@ -251,7 +322,7 @@ describe('dashboard in Chromium', () => {
       await expect
         .poll(() => phone.getByTestId('message-row').count(), { timeout: 15_000 })
         .toBeGreaterThan(0)
-      for (const tab of ['flow', 'inspector', 'logs', 'metrics', 'keys', 'alerts']) {
+      for (const tab of ['flow', 'inspector', 'logs', 'metrics', 'keys', 'alerts', 'groups']) {
         const button = phone.getByTestId(`tab-${tab}`)
         const box = await button.boundingBox()
         expect(box && box.x >= 0 && box.x + box.width <= 390, `tab ${tab} on screen`).toBe(true)

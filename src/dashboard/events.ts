@@ -193,6 +193,57 @@ export const logEventSchema = z.object({
   id: hex32.optional(),
 })
 
+/** One member account of a group, with its devices' registry status and whether each is in the ratchet tree. */
+export const groupMemberSchema = z.object({
+  account: address,
+  admin: z.boolean(),
+  devices: z
+    .array(
+      z.object({
+        deviceId: hex32,
+        status: z.enum(['active', 'revoked']),
+        revokedAt: u64.optional(),
+        inGroup: z.boolean(),
+      }),
+    )
+    .max(64),
+})
+
+/**
+ * A group's state as one member device holds it (sent when the collector attaches and on every membership change).
+ * `members` is cut at 1,024 accounts; `memberCount` is the full number.
+ */
+export const groupEventSchema = z.object({
+  type: z.literal('group'),
+  at,
+  id: hex32,
+  name: z.string().max(256),
+  epoch: u64,
+  /** Registry view block of the members' device statuses. */
+  block: u64,
+  memberCount: z.number().int().nonnegative(),
+  members: z.array(groupMemberSchema).max(1024),
+  /** The reporting device's account, and whether it is still in the group. */
+  by: address,
+  active: z.boolean(),
+  observer: z.string().max(64).optional(),
+})
+
+/**
+ * Per-member signed delivery of one message: the member accounts (other than the sender's) with a device whose
+ * delivery receipt was verified, out of the group's other member accounts (lists cut at 1,024).
+ */
+export const deliveryEventSchema = z.object({
+  type: z.literal('delivery'),
+  at,
+  id: hex32,
+  conversation: hex32,
+  members: z.array(address).max(1024),
+  delivered: z.array(address).max(1024),
+  memberCount: z.number().int().nonnegative(),
+  observer: z.string().max(64).optional(),
+})
+
 /** Every event the dashboard stream carries. */
 export const dashboardEventSchema = z.discriminatedUnion('type', [
   helloEventSchema,
@@ -205,6 +256,8 @@ export const dashboardEventSchema = z.discriminatedUnion('type', [
   metricsEventSchema,
   alertEventSchema,
   logEventSchema,
+  groupEventSchema,
+  deliveryEventSchema,
 ])
 
 export type DashboardEvent = z.infer<typeof dashboardEventSchema>
@@ -218,6 +271,8 @@ export type DeviceEvent = z.infer<typeof deviceEventSchema>
 export type MetricsEvent = z.infer<typeof metricsEventSchema>
 export type AlertEvent = z.infer<typeof alertEventSchema>
 export type LogEvent = z.infer<typeof logEventSchema>
+export type GroupEvent = z.infer<typeof groupEventSchema>
+export type DeliveryEvent = z.infer<typeof deliveryEventSchema>
 
 /**
  * Parses one event; returns undefined (never throws) for anything that does not match the schema.

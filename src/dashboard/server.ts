@@ -35,7 +35,12 @@ export class DashboardHub {
       return
     }
     const value = parsed.data
-    if (STICKY.has(value.type)) this.#sticky.push(value)
+    if (value.type === 'group') {
+      // A group's newest state per reporting device is what a late joiner needs; older ones are replaced.
+      const i = this.#sticky.findIndex((e) => e.type === 'group' && e.id === value.id && e.by === value.by)
+      if (i >= 0) this.#sticky.splice(i, 1)
+      this.#sticky.push(value)
+    } else if (STICKY.has(value.type)) this.#sticky.push(value)
     else {
       this.#history.push(value)
       if (this.#history.length > this.#limit) this.#history.splice(0, this.#history.length - this.#limit)
@@ -44,7 +49,7 @@ export class DashboardHub {
     for (const listener of this.#listeners) listener(value, json)
   }
 
-  /** Sticky events first (hello, participants, devices), then the recent history in order. */
+  /** Sticky events first (hello, participants, devices, each group's newest state), then the recent history in order. */
   replay(): DashboardEvent[] {
     return [...this.#sticky, ...this.#history]
   }

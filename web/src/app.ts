@@ -8,6 +8,7 @@ export const tabs = [
   { id: 'metrics', label: 'Metrics', key: '4' },
   { id: 'keys', label: 'Keys', key: '5' },
   { id: 'alerts', label: 'Alerts', key: '6' },
+  { id: 'groups', label: 'Groups', key: '7' },
 ] as const
 
 export type TabId = (typeof tabs)[number]['id']

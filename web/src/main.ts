@@ -7,6 +7,7 @@ import './style.css'
 import { Timeline } from './timeline.ts'
 import { alertsView } from './views/alerts.ts'
 import { flowView } from './views/flow.ts'
+import { groupsView } from './views/groups.ts'
 import { inspectorView } from './views/inspector.ts'
 import { keysView } from './views/keys.ts'
 import { logsView } from './views/logs.ts'
@@ -74,6 +75,7 @@ const views: Record<TabId, View> = {
   metrics: metricsView(app),
   keys: keysView(app),
   alerts: alertsView(app),
+  groups: groupsView(app),
 }
 
 const statusEl = h('span', { class: 'status', 'data-testid': 'connection-status', role: 'status' })

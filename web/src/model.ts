@@ -4,7 +4,9 @@ import type {
   BatchEvent,
   DashboardEvent,
   DashboardMessageState,
+  DeliveryEvent,
   DeviceEvent,
+  GroupEvent,
   HelloEvent,
   LogEvent,
   MessageEvent,
@@ -25,6 +27,7 @@ export const LIMITS = {
   metrics: 3_600,
   latencies: 20_000,
   perMessage: 16,
+  groups: 1_000,
 } as const
 
 /** Rank of each state: the lifecycle order (src/protocol/messageState.ts), then the terminal `rejected`. */
@@ -102,6 +105,8 @@ export interface Revs {
   alerts: number
   logs: number
   hello: number
+  groups: number
+  deliveries: number
 }
 
 const newRevs = (): Revs => ({
@@ -116,6 +121,8 @@ const newRevs = (): Revs => ({
   alerts: 0,
   logs: 0,
   hello: 0,
+  groups: 0,
+  deliveries: 0,
 })
 
 /** How many one-second samples the throughput rate averages. */
@@ -130,6 +137,26 @@ export function percentile(sorted: ArrayLike<number>, p: number): number | undef
   if (sorted.length === 0) return undefined
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
   return sorted[i]
+}
+
+/** Per-member signed delivery of one message: member accounts (lower-case) and those that confirmed it. */
+export interface DeliveryRec {
+  conversation: string
+  members: string[]
+  memberCount: number
+  delivered: Set<string>
+}
+
+/**
+ * Whether a group report should replace the one kept: a newer epoch wins; at the same epoch the newer report, unless
+ * it comes from a device that is no longer in the group while the kept one's still is.
+ */
+export function newerGroup(kept: GroupEvent | undefined, next: GroupEvent): boolean {
+  if (!kept) return true
+  const a = BigInt(kept.epoch)
+  const b = BigInt(next.epoch)
+  if (b !== a) return b > a
+  return next.active || !kept.active
 }
 
 export type MessageListener = (event: MessageEvent, rec: MessageRec) => void
@@ -148,6 +175,9 @@ export class Model {
   readonly alerts = new Ring<AlertEvent>(LIMITS.alerts)
   readonly logs = new Ring<LogEvent>(LIMITS.logs)
   readonly stateCounts = new Map<DashboardMessageState, number>()
+  /** Group id (lower-case) → its newest reported state. */
+  readonly groups = new BoundedMap<string, GroupEvent>(LIMITS.groups)
+  readonly deliveries = new BoundedMap<string, DeliveryRec>(LIMITS.messages)
   readonly revs: Revs = newRevs()
   lastAt = 0
   /** Bumped by reset() (a scrub replays from scratch). */
@@ -169,6 +199,8 @@ export class Model {
     this.alerts.clear()
     this.logs.clear()
     this.stateCounts.clear()
+    this.groups.clear()
+    this.deliveries.clear()
     this.lastAt = 0
     this.generation++
     for (const k of Object.keys(this.revs) as (keyof Revs)[]) this.revs[k]++
@@ -295,7 +327,32 @@ export class Model {
         this.logs.push(e)
         this.revs.logs++
         break
+      case 'group': {
+        const key = e.id.toLowerCase()
+        if (newerGroup(this.groups.get(key), e)) this.groups.set(key, e)
+        this.revs.groups++
+        break
+      }
+      case 'delivery':
+        this.applyDelivery(e)
+        break
     }
+  }
+
+  /** Deliveries add up across reporters (each member may hold other members' receipts); the newest member list wins. */
+  private applyDelivery(e: DeliveryEvent): void {
+    const id = e.id.toLowerCase()
+    const rec = this.deliveries.get(id) ?? {
+      conversation: e.conversation,
+      members: [],
+      memberCount: 0,
+      delivered: new Set<string>(),
+    }
+    rec.members = e.members.map((a) => a.toLowerCase())
+    rec.memberCount = e.memberCount
+    for (const a of e.delivered) rec.delivered.add(a.toLowerCase())
+    this.deliveries.set(id, rec)
+    this.revs.deliveries++
   }
 
   private applyMessage(e: MessageEvent, live: boolean): void {

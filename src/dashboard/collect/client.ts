@@ -1,9 +1,10 @@
-/** What a local client reports: its sent messages (with the text it owns), what it verified or refused, receipts, its log. */
+/** What a local client reports: its sent messages (with the text it owns), what it verified or refused, receipts, its log, its groups. */
 import type { Address, Hex } from 'viem'
 import type { Client, ClientEvents } from '../../client/Client.js'
 import { VerificationError } from '../../errors.js'
 import type { DashboardEvent, ParticipantEvent } from '../events.js'
 import { type Collector, isBytes32 } from './collector.js'
+import { attachGroups } from './groups.js'
 import { verificationEvent } from './verification.js'
 
 /**
@@ -83,7 +84,7 @@ export function attachClient(
       conversation: e.conversation,
       from: client.account,
       fromDevice: client.deviceId,
-      to: peer ? [peer] : [],
+      to: peer ? [peer] : groupRecipients(client, e.conversation),
       state: e.state,
       seq: stored.seq.toString(),
       ...(stored.leaf ? { leaf: stored.leaf as Hex } : {}),
@@ -166,12 +167,26 @@ export function attachClient(
   client.events.on('message', onMessage)
   client.events.on('rejected', onRejected)
   client.events.on('receipt', onReceipt)
+  const detachGroups = attachGroups(emit, client, name)
   drainLog()
   return () => {
+    detachGroups()
     client.events.off('state', onState)
     client.events.off('message', onMessage)
     client.events.off('rejected', onRejected)
     client.events.off('receipt', onReceipt)
+  }
+}
+
+/** The other member accounts of a group conversation (none when it is not a group this device holds). */
+function groupRecipients(client: Client, conversation: Hex): Address[] {
+  try {
+    const info = client.groups.get(conversation)?.info()
+    return info
+      ? info.members.filter((a) => a.toLowerCase() !== client.account.toLowerCase()).slice(0, 64)
+      : []
+  } catch {
+    return []
   }
 }
 

@@ -4,7 +4,7 @@ import type { App, View } from '../app.ts'
 import { stateBadge } from '../badges.ts'
 import { clear, fmtTime, h, mono, plural, shortHex, verdict } from '../dom.ts'
 import { canVerify, verifyInclusion } from '../merkle.ts'
-import type { MessageRec } from '../model.ts'
+import type { DeliveryRec, MessageRec } from '../model.ts'
 
 const ID = /^0x[0-9a-fA-F]{64}$/
 
@@ -329,6 +329,52 @@ export function inspectorView(app: App): View {
     )
   }
 
+  /** Per-member signed delivery: "delivered to N of M members", each member ✓ (receipt verified) or … (not yet). */
+  function deliveryCard(d: DeliveryRec): HTMLElement {
+    const done = d.members.filter((a) => d.delivered.has(a)).length
+    const group = model.groups.get(d.conversation.toLowerCase())
+    return h(
+      'div',
+      { class: 'card', 'data-testid': 'inspector-delivery' },
+      h(
+        'div',
+        { class: 'card-head' },
+        h('h3', {}, 'Signed delivery'),
+        group ? h('span', { class: 'chip' }, group.name) : null,
+      ),
+      h(
+        'p',
+        {
+          'data-testid': 'delivery-line',
+          'data-delivered': String(done),
+          'data-members': String(d.memberCount),
+        },
+        `delivered to ${done} of ${plural(d.memberCount, 'member')}`,
+      ),
+      h(
+        'ul',
+        { class: 'delivery-members' },
+        ...d.members.map((a) => {
+          const ok = d.delivered.has(a)
+          return h(
+            'li',
+            { 'data-testid': 'delivery-member', 'data-account': a, 'data-delivered': String(ok) },
+            h(
+              'span',
+              {
+                class: `badge ${ok ? 'key-added' : ''}`,
+                title: ok ? 'signed delivery receipt verified' : 'no receipt yet',
+              },
+              h('span', { 'aria-hidden': 'true', class: 'badge-icon' }, ok ? '✓' : '…'),
+              model.nameOf(a),
+              h('span', { class: 'sr-only' }, ok ? ' delivered' : ' not yet delivered'),
+            ),
+          )
+        }),
+      ),
+    )
+  }
+
   function render(): void {
     const id = app.selectedId
     verifyToken++
@@ -353,6 +399,8 @@ export function inspectorView(app: App): View {
     const vs = model.verifications.get(id) ?? []
     const rs = model.receiptsById.get(id) ?? []
     const left = h('div', { class: 'col' }, summary(id, m))
+    const delivery = model.deliveries.get(id)
+    if (delivery) left.append(deliveryCard(delivery))
     const right = h('div', { class: 'col' })
     if (vs.length === 0)
       right.append(
@@ -369,12 +417,20 @@ export function inspectorView(app: App): View {
     body.append(left, right)
   }
 
+  /** What of a message's delivery the card shows (it re-renders only when that moved). */
+  function deliverySeen(id: string): string {
+    const d = model.deliveries.get(id)
+    return d
+      ? `${d.delivered.size}/${d.members.length}/${model.groups.get(d.conversation.toLowerCase())?.name ?? ''}`
+      : ''
+  }
+
   return {
     el,
     update() {
       const id = app.selectedId ?? ''
       const m = id ? model.messages.get(id) : undefined
-      const key = `${id}|${model.generation}|${m?.history.length ?? 0}|${m?.state ?? ''}|${model.verifications.get(id)?.length ?? 0}|${model.receiptsById.get(id)?.length ?? 0}`
+      const key = `${id}|${model.generation}|${m?.history.length ?? 0}|${m?.state ?? ''}|${model.verifications.get(id)?.length ?? 0}|${model.receiptsById.get(id)?.length ?? 0}|${deliverySeen(id)}`
       if (key !== seen) {
         seen = key
         render()
