@@ -19,7 +19,7 @@ const alice = address('c')
 const topic = bytes32('1')
 const envelopeId = bytes32('2')
 
-/** The parts of a client the collector reads: Bob's device, in a conversation with Alice, with an empty log. */
+/** The parts of a client the collector reads: Bob's device, in a conversation with Alice, no groups, an empty log. */
 function fakeClient(): Client & { events: EventEmitter } {
   return {
     ...bob,
@@ -28,6 +28,7 @@ function fakeClient(): Client & { events: EventEmitter } {
     log: { head: () => undefined, entries: () => [] },
     messages: { get: () => undefined },
     conversations: { get: (id: Hex) => (id === topic ? { peer: alice } : undefined) },
+    groups: { list: () => [], get: () => undefined },
   } as unknown as Client & { events: EventEmitter }
 }
 

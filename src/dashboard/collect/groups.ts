@@ -98,7 +98,7 @@ export function attachGroups(
     if (e.state !== 'accepted' || client.messages.get(e.id)?.direction !== 'out') return
     reportDelivery(e.conversation, e.id)
   }
-  for (const group of client.groups.list()) report(group.id)
+  for (const group of quietly(() => client.groups.list()) ?? []) report(group.id)
   client.events.on('membership', onMembership)
   client.events.on('joined', onJoined)
   client.events.on('delivered', onDelivered)
