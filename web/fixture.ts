@@ -122,6 +122,26 @@ export function startFixture(emit: Emit, opts: { messages: number; rate: number 
     tx: hex(32),
   })
 
+  // A team group of the honest parties (alice admin), reported as its members' clients would.
+  const ops = { id: hex(32), members: honest }
+  send({
+    type: 'group',
+    at: now,
+    id: ops.id,
+    name: 'ops',
+    epoch: '3',
+    block: String(block),
+    memberCount: honest.length,
+    members: honest.map((p) => ({
+      account: p.account,
+      admin: p.name === 'alice',
+      devices: p.devices.map((d) => ({ deviceId: d.id, status: 'active' as const, inGroup: true })),
+    })),
+    by: (honest[0] as Person).account,
+    active: true,
+    observer: (honest[0] as Person).name,
+  })
+
   const logEntry = (
     p: Person,
     kind: 'sent' | 'received' | 'rejected' | 'receipt' | 'log-anchor',
@@ -159,12 +179,23 @@ export function startFixture(emit: Emit, opts: { messages: number; rate: number 
     const r = Math.random()
     const from = r < 0.05 ? pick(people.filter((p) => p.role !== 'honest')) : pick(honest)
     const others = honest.filter((p) => p !== from)
-    const to =
-      Math.random() < 0.25
-        ? [pick(others), pick(others)].filter((p, i, a) => a.indexOf(p) === i)
-        : [pick(others)]
+    // A quarter of the honest parties' messages go to the ops group (every other member), with per-member delivery.
+    const inGroup = from.role === 'honest' && Math.random() < 0.25
+    const to = inGroup ? others : [pick(others)]
     const id = hex(32)
-    const conversation = hex(32)
+    const conversation = inGroup ? ops.id : hex(32)
+    const delivered: string[] = []
+    const delivery = () =>
+      send({
+        type: 'delivery',
+        at: now,
+        id,
+        conversation,
+        members: to.map((p) => p.account),
+        delivered: [...delivered],
+        memberCount: to.length,
+        observer: from.name,
+      })
     const text = pick(texts)
     const dev = from.devices[0] as Person['devices'][number]
     const base = {
@@ -186,6 +217,7 @@ export function startFixture(emit: Emit, opts: { messages: number; rate: number 
       accepted++
       queueDepth = Math.max(0, queueDepth - 1)
       state('accepted', 'relay', { seq: mySeq, leaf })
+      if (inGroup) delivery()
       logEntry(from, 'sent', `sent ${id.slice(0, 10)}… to ${to.map((p) => p.name).join(', ')}`, id)
       if (from.role === 'honest') pending.push({ leaf, id, from, to, submitted: now })
       const lat = 15 + Math.random() * 60 + (Math.random() < 0.05 ? 200 + Math.random() * 400 : 0)
@@ -216,6 +248,11 @@ export function startFixture(emit: Emit, opts: { messages: number; rate: number 
           } else {
             state('received', rcpt.name, { text })
             logEntry(rcpt, 'received', `received ${id.slice(0, 10)}… from ${from.name}`, id)
+            if (inGroup)
+              later(200 + Math.random() * 400, () => {
+                delivered.push(rcpt.account)
+                delivery()
+              })
           }
           send(steps)
         }
