@@ -4,6 +4,7 @@ import {
   decodeRequiredCapabilities,
   type IncomingMessageAction,
   type IncomingMessageCallback,
+  type KeyPackage,
 } from 'ts-mls'
 import { type Address, bytesToHex, type Hex, isAddressEqual } from 'viem'
 import type { DeviceRecord } from '../chain/registryWatcher.js'
@@ -110,8 +111,9 @@ export function contextOf(state: ClientState): ConversationContext {
  * belongs to a registered device of a member account, and leaves the commit added are not revoked (members revoked
  * since they were added are the committer's to remove: they are returned in `revoked`); every removed leaf is a
  * revoked device or a device of an account that is no longer a member; every account that became a member has a
- * device in the group. Throws `ConversationPolicyError`. A commit that removed this device is not judged (there is no
- * next epoch to protect).
+ * device in the group. Throws `ConversationPolicyError`. A commit that removed this device is judged on what it
+ * proposes (there is no next epoch to read): its committer is a valid member, its context change is allowed, and its
+ * removals are allowed, so no non-admin can evict a member's device on that device's own side.
  *
  * @example const { added, removed, revoked } = checkCommit({ ...input, before, after, committer, proposals })
  */
@@ -125,7 +127,7 @@ export function checkCommit(
   },
 ): { added: PolicyLeaf[]; removed: PolicyLeaf[]; revoked: PolicyLeaf[] } {
   const { before, after } = p
-  if (after.groupActiveState.kind !== 'active') return { added: [], removed: [], revoked: [] }
+  if (after.groupActiveState.kind !== 'active') return checkOwnRemoval(p)
   const context = checkContext(p, after)
   const previous = contextOf(before)
   const fail = failure(after)
@@ -166,6 +168,57 @@ export function checkCommit(
   return { added, removed, revoked }
 }
 
+/** Whether a key package is an active, registered device (under its registered MLS key) of a member account. */
+function addsMemberDevice(p: PolicyInput, state: ClientState, keyPackage: KeyPackage): boolean {
+  const identity = identityOf(keyPackage.leafNode.credential)
+  const device = identity && p.registry.device(identity.deviceId)
+  return (
+    identity !== undefined &&
+    device !== undefined &&
+    device.revokedAt === undefined &&
+    isAddressEqual(device.account, identity.account) &&
+    device.mlsKey.toLowerCase() === bytesToHex(keyPackage.leafNode.signaturePublicKey).toLowerCase() &&
+    contextOf(state).members.some((m) => isAddressEqual(m, identity.account))
+  )
+}
+
+/** A commit that removed this device: judged on its proposals, against the previous epoch's tree and context. */
+function checkOwnRemoval(
+  p: PolicyInput & {
+    before: ClientState
+    committer: { leafIndex: number; identity: DeviceIdentity } | undefined
+    proposals?: SentProposal[] | undefined
+  },
+): { added: PolicyLeaf[]; removed: PolicyLeaf[]; revoked: PolicyLeaf[] } {
+  const { before } = p
+  const previous = contextOf(before)
+  const leaves = leavesOf(before)
+  const committerLeaf = leaves.find((l) => l.leafIndex === p.committer?.leafIndex)
+  if (!committerLeaf?.identity)
+    throw failure(before)('committer-not-allowed', 'the committer is not a member')
+  checkLeaf(p, before, previous, committerLeaf, { mustBeActive: true, rule: 'committer-not-allowed' })
+  const change = p.proposals?.find((x) => x.proposal.proposalType === 'group_context_extensions')
+  let next = previous
+  if (change) {
+    const proposed = proposedContext(change.proposal)
+    if (!proposed) throw failure(before)('context-malformed', 'the proposed context does not decode')
+    const author = leaves.find((l) => l.leafIndex === (change.senderLeafIndex ?? p.committer?.leafIndex))
+    throwIf(
+      before,
+      contextChangeViolation({ before: previous, after: proposed, author: author?.identity?.account }),
+    )
+    next = proposed
+  }
+  const targets = new Set(
+    (p.proposals ?? []).flatMap((x) =>
+      x.proposal.proposalType === 'remove' ? [x.proposal.remove.removed] : [],
+    ),
+  )
+  const removed = leaves.filter((l) => targets.has(l.leafIndex))
+  throwIf(before, removalViolation({ removed, after: next, registry: p.registry }))
+  return { added: [], removed, revoked: [] }
+}
+
 /**
  * The callback handed to ts-mls's `processPrivateMessage` for a group in `state`: a commit may carry add, remove,
  * update and group-context-extensions proposals only (its proposals are recorded for `checkCommit`); a standalone
@@ -195,6 +248,14 @@ export function policyFilter(
       broken = {
         rule: 'forbidden-proposal',
         detail: `a commit may not carry a ${bad.proposal.proposalType} proposal`,
+      }
+      return 'reject'
+    }
+    const proposal = incoming.proposal.proposal
+    if (proposal.proposalType === 'add' && !addsMemberDevice(p, state, proposal.add.keyPackage)) {
+      broken = {
+        rule: 'foreign-member',
+        detail: 'a proposed add is not an active, registered device of a member account',
       }
       return 'reject'
     }

@@ -46,6 +46,7 @@ export async function commitSettled(
     const planned = await plan(state)
     if (!planned) return undefined
     const built = await buildChecked(ctx, state, planned.proposals)
+    if (!built) return undefined
     if (built.commit.wireformat !== 'mls_private_message')
       throw new MlsRejectedError({ reason: 'unexpected commit wire format' })
     const envelope = createEnvelope({ kind: 'commit', topic: groupId, payload: encodeMls(built.commit) })
@@ -115,7 +116,8 @@ async function buildChecked(ctx: ClientContext, state: ClientState, proposals: P
   try {
     return await attempt(state)
   } catch {
-    return attempt({ ...state, unappliedProposals: {} }) // a pending proposal broke it: commit without them
+    // A pending proposal broke it: commit without them, or not at all when nothing else was planned.
+    return proposals.length === 0 ? undefined : attempt({ ...state, unappliedProposals: {} })
   }
 }
 
