@@ -39,6 +39,14 @@ describe('help and version', { timeout: 120_000 }, () => {
     for (const flag of ['--device', '--wait', '--timeout', '--relay']) expect(send).toContain(flag)
     expect((await inProcess(['log', 'export', '--help'])).stdout).toContain('--out FILE')
     expect((await inProcess(['id', 'new', '--help'])).stdout).toContain('--import-key-env VAR')
+    expect(send).toContain('--group NAME|ID')
+    const group = await inProcess(['group', '--help'])
+    for (const sub of ['create', 'add', 'remove', 'leave', 'rename', 'list', 'show'])
+      expect(group.stdout).toMatch(new RegExp(`^  group ${sub}\\s+\\S`, 'm'))
+    const create = (await inProcess(['group', 'create', '--help'])).stdout
+    expect(lines(create)[0]).toBe('Usage: sealpost group create [options] NAME')
+    for (const flag of ['--members 0xA,0xB', '--admins 0xA,…', '--relay URL', '--device NAME'])
+      expect(create).toContain(flag)
     for (const command of ['up', 'relay']) {
       const help = (await inProcess([command, '--help'])).stdout
       for (const flag of [
@@ -120,6 +128,25 @@ describe('bad arguments: one line, a stable code, a hint that works', { timeout:
     )
     const flag = await sealpost(['inbox', '--relay', 'localhost:8787'])
     expect(flag.stderr).toMatch(/^RelayUrlError \[SEALPOST_BAD_RELAY_URL\]: --relay "localhost:8787"/)
+  })
+
+  test('group arguments are checked before anything connects', async () => {
+    const noMembers = await sealpost(['group', 'create', 'ops'])
+    expect(noMembers.code).toBe(1)
+    expect(lines(noMembers.stderr)).toHaveLength(1)
+    expect(noMembers.stderr).toMatch(
+      /^ArgumentError \[SEALPOST_BAD_ARGUMENT\]: Name the other members with --members 0xA,0xB\./,
+    )
+    const badMember = await sealpost(['group', 'add', 'ops', `${peer},0x12`])
+    expect(badMember.stderr).toMatch(/^AddressArgumentError \[SEALPOST_BAD_ADDRESS\]: ACCOUNT "0x12"/)
+    const noText = await sealpost(['send', '--group', 'ops'])
+    expect(noText.stderr).toMatch(
+      /^ArgumentError \[SEALPOST_BAD_ARGUMENT\]: Name a text to send to the group\./,
+    )
+    const unknown = await sealpost(['group', 'frobnicate'])
+    expect(unknown.stderr).toMatch(
+      /^ArgumentError \[SEALPOST_BAD_ARGUMENT\]: Unknown command "group frobnicate"/,
+    )
   })
 
   test('send --wait and --timeout are checked', async () => {

@@ -85,3 +85,30 @@ export class RelayUrlError extends UsageError {
     })
   }
 }
+
+/**
+ * A group named on the command line (by name or id) is not among the groups this device holds, or several share
+ * the name.
+ *
+ * @example throw new UnknownGroupError({ group: 'ops', known: ['dev'] })
+ */
+export class UnknownGroupError extends UsageError {
+  override name = 'UnknownGroupError' as const
+  constructor({ group, known, ambiguous = [] }: { group: string; known: string[]; ambiguous?: string[] }) {
+    super(
+      ambiguous.length > 0
+        ? `Several groups are named "${group}"; name one by its id.`
+        : `This device holds no group "${group}".`,
+      {
+        code: 'SEALPOST_UNKNOWN_GROUP',
+        metaMessages:
+          ambiguous.length > 0
+            ? [`Ids: ${ambiguous.join(', ')}`]
+            : [
+                known.length > 0 ? `Groups here: ${known.join(', ')}` : 'This device is in no group yet',
+                '`sealpost group list` lists them; a group you were added to arrives with `sealpost inbox`',
+              ],
+      },
+    )
+  }
+}

@@ -58,6 +58,22 @@ const HINTS: Readonly<Record<string, (err: BaseError) => string[]>> = {
     ...err.metaMessages,
     'The relay could not read the request: use a relay of the same sealpost version (`sealpost --version`)',
   ],
+  SEALPOST_NOT_GROUP_ADMIN: (err) => [
+    ...facts(err).filter((m) => !m.startsWith('Ask an admin')),
+    'Only an admin can add or remove accounts, rename the group or change its admins; ask an admin or leave (`sealpost group leave NAME`)',
+  ],
+  SEALPOST_GROUP_CHANGE: (err) => [
+    ...err.metaMessages,
+    '`sealpost group show NAME` lists its members and admins; to take your own account out, `sealpost group leave NAME`',
+  ],
+  SEALPOST_COMMIT_CONTENTION: (err) => [
+    ...facts(err).filter((m) => !m.startsWith('Try again')),
+    'Other admins were changing the group at the same time: run the command again',
+  ],
+  SEALPOST_NOT_A_GROUP: (err) => [
+    ...err.metaMessages,
+    'That id is a direct conversation: send to the peer with `sealpost send PEER TEXT…`',
+  ],
   SEALPOST_SPONSOR_FAILED: (err) => [
     ...err.metaMessages,
     "The relay's transaction failed: `sealpost id show` tells whether it went through; if not, run the command again",

@@ -1,5 +1,5 @@
-/** `sealpost inbox [--follow]`: everything that arrived while away, then (with --follow) live messages. */
-import type { ReceivedMessage } from '../client/Client.js'
+/** `sealpost inbox [--follow]`: everything that arrived while away (direct and group messages), then (with --follow) live messages. */
+import type { Client, ReceivedMessage } from '../client/Client.js'
 import { inboxSpec } from './commands.js'
 import type { CliContext } from './context.js'
 import { parseCommandArgs } from './options.js'
@@ -15,13 +15,18 @@ export async function inboxCommand(ctx: CliContext, argv: string[]): Promise<voi
   const { values } = parseCommandArgs(inboxSpec, argv)
   const relay = resolveRelay(values.relay)
   let printed = 0
+  let opened: Client | undefined
   const print = (m: ReceivedMessage) => {
     printed++
     const time = new Date(m.sentAt).toISOString()
-    ctx.out.info(`${time}  ${m.from}  ${m.report.ok ? '✓ verified' : '✗'}  ${m.text}`)
+    // A group message names its group after the sender; a direct message's line is unchanged.
+    const group = opened?.groups.list().find((g) => g.id.toLowerCase() === m.conversation.toLowerCase())
+    const name = group?.info().name
+    const where = group ? `  in group "${name}"` : ''
+    ctx.out.info(`${time}  ${m.from}${where}  ${m.report.ok ? '✓ verified' : '✗'}  ${m.text}`)
     if (ctx.out.json)
       process.stdout.write(
-        `${JSON.stringify({ id: m.id, conversation: m.conversation, from: m.from, device: m.device, seq: m.seq.toString(), sentAt: m.sentAt, text: m.text, verified: m.report.ok })}\n`,
+        `${JSON.stringify({ id: m.id, conversation: m.conversation, ...(group && { group: name }), from: m.from, device: m.device, seq: m.seq.toString(), sentAt: m.sentAt, text: m.text, verified: m.report.ok })}\n`,
       )
   }
   // Listen before live mode starts: its catch-up delivers what arrived while away.
@@ -29,6 +34,7 @@ export async function inboxCommand(ctx: CliContext, argv: string[]): Promise<voi
     device: values.device,
     relay,
     beforeStart: (c) => {
+      opened = c
       c.events.on('message', print)
       c.events.on('rejected', (r) =>
         ctx.out.info(`rejected ${r.envelopeId}: ${r.error.name} [${r.error.code}] ${r.error.shortMessage}`),

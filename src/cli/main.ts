@@ -6,6 +6,7 @@ import { dashboardCommand } from './dashboard.js'
 import { demoCommand } from './demo.js'
 import { deployCommand } from './deploy.js'
 import { ArgumentError } from './errors.js'
+import { groupCommand } from './group.js'
 import { idCommand } from './id.js'
 import { inboxCommand } from './inbox.js'
 import { logCommand } from './log.js'
@@ -156,6 +157,9 @@ export async function main(argv: string[]): Promise<number> {
         return 0
       case 'inbox':
         await inboxCommand(ctx, args)
+        return 0
+      case 'group':
+        await groupCommand(ctx, args)
         return 0
       case 'log':
         await logCommand(ctx, args)
