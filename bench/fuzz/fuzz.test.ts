@@ -33,6 +33,7 @@ describe('fuzzing every decoder', () => {
       'signed-statement-v2',
       'log-head-statement',
       'conversation-context',
+      'delivery-receipt-body',
       'content',
       'receipt-v1',
       'receipt-v2',

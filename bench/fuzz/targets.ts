@@ -11,6 +11,7 @@ import {
   encodeConversationContext,
 } from '../../src/protocol/conversationContext.js'
 import { decodeDeviceIdentity, encodeDeviceIdentity } from '../../src/protocol/credential.js'
+import { decodeDeliveryReceiptBody, encodeDeliveryReceiptBody } from '../../src/protocol/deliveryReceipt.js'
 import { createEnvelope, decodeEnvelope, encodeEnvelope, envelopeKinds } from '../../src/protocol/envelope.js'
 import {
   decodeLogHeadStatement,
@@ -108,6 +109,7 @@ const group: ConversationContext = {
   nonce: h(0x57, 32),
   members: direct.members,
   admins: direct.members.slice(0, 1),
+  name: 'ops ✓',
 }
 
 const receiptV1: Receipt = {
@@ -270,6 +272,13 @@ export async function fuzzTargets(): Promise<FuzzTarget[]> {
       kind: 'bytes',
       seeds: [encodeConversationContext(direct), encodeConversationContext(group)],
       decode: (input) => decodeConversationContext(bytes(input)),
+    },
+    {
+      name: 'delivery-receipt-body',
+      decoder: 'decodeDeliveryReceiptBody',
+      kind: 'bytes',
+      seeds: [encodeDeliveryReceiptBody([h(0x58, 32), h(0x59, 32)])],
+      decode: (input) => decodeDeliveryReceiptBody(bytes(input)),
     },
     {
       name: 'content',
