@@ -5,6 +5,12 @@ export {
   type ClientParameters,
   Conversation,
   Conversations,
+  Group,
+  type GroupChange,
+  type GroupDelivery,
+  type GroupInfo,
+  type GroupMember,
+  Groups,
   type ReceivedMessage,
   type ReceiveResult,
   type Rejection,
@@ -30,6 +36,12 @@ export {
   UnexpectedEnvelopeKindError,
   UnknownConversationError,
 } from './client/errors.js'
+export {
+  CommitContentionError,
+  GroupChangeError,
+  NotAGroupError,
+  NotGroupAdminError,
+} from './client/groupErrors.js'
 export {
   createAccount,
   createDevice,
@@ -67,12 +79,13 @@ export {
   offlineTransport,
   type Transport,
 } from './client/transport.js'
-export type { ExpiredEvent } from './client/types.js'
+export type { DeliveryEvent, ExpiredEvent } from './client/types.js'
 export {
   BlockReferenceError,
   BodyHashMismatchError,
   ClockSkewError,
   ConversationPolicyError,
+  DeliveryReceiptUnknownError,
   KeyNotYetValidError,
   KeyPackageRejectedError,
   KeyRevokedError,
