@@ -67,7 +67,7 @@ function nextMessage(client: Client, id: Hex): Promise<{ from: Address; text: st
 describe('group chats', () => {
   let ops: Group
 
-  test('an admin creates a group of four accounts: every device joins, a message reaches every member', async () => {
+  test('an admin creates a group of four accounts: every device joins, a message reaches every member, and every member confirms it with a signed delivery receipt', async () => {
     ops = await alice.groups.create({
       name: 'ops',
       members: [bob.account, carol.account, dave.account],
