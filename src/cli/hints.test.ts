@@ -8,6 +8,7 @@ import {
   sponsorRefusalCodes,
 } from '../chain/errors.js'
 import { RelayAuthError } from '../client/errors.js'
+import { GroupChangeError, NotGroupAdminError } from '../client/groupErrors.js'
 import { formatError } from '../errors.js'
 import { MissingPassphraseError } from '../store/keystore.js'
 import { COMMANDS, GLOBAL_OPTIONS } from './commands.js'
@@ -21,6 +22,18 @@ describe('CLI hints for errors from below the CLI', () => {
     expect(line).toContain('SEALPOST_PASSPHRASE')
     expect(line).toContain('--passphrase-env VAR')
     expect(line).not.toMatch(/--passphrase\b(?!-)/)
+  })
+
+  test('group errors say who may change a group and where to look', () => {
+    const groupId = `0x${'ab'.repeat(32)}`
+    const admin = formatError(withCliHints(new NotGroupAdminError({ groupId, account: '0xCarol' })))
+    expect(admin).toBe(
+      `NotGroupAdminError [SEALPOST_NOT_GROUP_ADMIN]: Only an admin of the group can change its members, admins or name. (Group: ${groupId}; Account: 0xCarol; Only an admin can add or remove accounts, rename the group or change its admins; ask an admin or leave (\`sealpost group leave NAME\`))`,
+    )
+    const change = formatError(
+      withCliHints(new GroupChangeError({ groupId, reason: '0xDave is not a member' })),
+    )
+    expect(change).toMatch(/Reason: 0xDave is not a member; `sealpost group show NAME` lists its members/)
   })
 
   test('an unreachable chain keeps its URL and says what to start', () => {
