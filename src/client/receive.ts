@@ -15,7 +15,7 @@ import { receiveReceipt } from './receipts.js'
 import { receiveGroupMessage } from './receiveGroupMessage.js'
 import { receiveWelcome } from './receiveWelcome.js'
 import type { Delivery } from './transport.js'
-import type { ReceiveResult, RejectedMessageError, SyncResult, VerdictChange } from './types.js'
+import type { ReceiveResult, RejectedMessageError, SyncResult } from './types.js'
 import { DeliveryReceiptUnknownError, ReplayError } from './verificationErrors.js'
 
 /**
@@ -41,9 +41,7 @@ export async function processEnvelope(
       case 'commit':
         return await applyGroupMessage(ctx, envelope, live)
       case 'receipt':
-        return await withRefusalsLogged(ctx, () =>
-          receiveReceipt({ envelope, checker: ctx.receipts, ...ctx }),
-        )
+        return await receiveReceipt({ envelope, checker: ctx.receipts, ...ctx })
       default:
         throw new UnexpectedEnvelopeKindError({ kind: envelope.kind })
     }
@@ -58,31 +56,6 @@ export async function processEnvelope(
         })
       })
     throw err
-  }
-}
-
-/**
- * Runs `fn` (processing a receipt) and logs every received message it settles as refused (anchor window, revocation
- * before the anchor) as a `rejected` entry with the refusal's code and step `time-bounds`, so the log shows what was
- * refused and why.
- */
-async function withRefusalsLogged<T>(ctx: ClientContext, fn: () => Promise<T>): Promise<T> {
-  const refused: VerdictChange[] = []
-  const onVerdict = (v: VerdictChange) => {
-    if (v.verdict === 'refused') refused.push(v)
-  }
-  ctx.events.on('verdict', onVerdict)
-  try {
-    return await fn()
-  } finally {
-    ctx.events.off('verdict', onVerdict)
-    if (ctx.store.db.open)
-      for (const v of refused)
-        ctx.audit.append('rejected', {
-          envelopeId: v.id,
-          code: v.error?.code ?? v.reason,
-          step: 'time-bounds',
-        })
   }
 }
 

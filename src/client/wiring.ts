@@ -109,7 +109,27 @@ export function wireClientContext(parts: ClientParts, hooks: FacadeHooks): Clien
     exclusive: hooks.exclusive,
     closing: hooks.closing,
   }
+  logRefusedVerdicts(ctx)
   return ctx
+}
+
+/**
+ * Logs every received message whose verdict settles as refused (anchor window, revocation before the anchor, no
+ * receipt in time: on a receipt or on the finality timer) as a `rejected` entry with its code and step
+ * `time-bounds`, once the step that settled it is over, so the log shows what was refused and why.
+ */
+function logRefusedVerdicts(ctx: ClientContext): void {
+  ctx.events.on('verdict', (v) => {
+    if (v.verdict !== 'refused') return
+    queueMicrotask(() => {
+      if (ctx.store.db.open)
+        ctx.audit.append('rejected', {
+          envelopeId: v.id,
+          code: v.error?.code ?? v.reason,
+          step: 'time-bounds',
+        })
+    })
+  })
 }
 
 /**
