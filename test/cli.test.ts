@@ -80,7 +80,9 @@ test('demo --json runs the whole scenario and exits 0 with every step passing; -
   ]
   expect(names.filter((n: string) => team.includes(n))).toEqual(team)
   expect(detail(team[1] as string)).toMatch(/^4 accounts, 4 devices, epoch 1; admin: Alice$/)
-  expect(detail(team[2] as string)).toContain('from Bob, verified by Alice, Carol and Dave')
+  expect(detail(team[2] as string)).toContain(
+    'from Bob, verified by Alice, Carol and Dave; Bob sees it delivered to 3 of 3 members',
+  )
   expect(detail(team[3] as string)).toBe('rejected with NotGroupAdminError [SEALPOST_NOT_GROUP_ADMIN]')
   expect(detail(team[4] as string)).toBe(
     'Alice, Bob, Dave refused it with ConversationPolicyError [SEALPOST_CONVERSATION_POLICY], rule not-admin',

@@ -42,12 +42,14 @@ export type TeamGroupParameters = {
 }
 
 const WAIT_MS = 30_000
+/** Receipts are batched (about 200 ms) and sealed as group messages; a few seconds is plenty. */
+const RECEIPT_WAIT_MS = 15_000
 const OPS = 'ops'
 
 /**
  * Runs the team group's steps and records each in `report`: Carol and Dave register; Alice creates "ops" with Bob,
  * Carol and Dave (every device joins from its Welcome); Bob's message reaches Alice, Carol and Dave, each verifying
- * it; Carol (not an admin) tries to remove Dave through the SDK (`NotGroupAdminError`), then forges a commit making
+ * it, and Bob sees it delivered to all three by their signed delivery receipts; Carol (not an admin) tries to remove Dave through the SDK (`NotGroupAdminError`), then forges a commit making
  * herself admin (attack 4, refused by every other member with rule `not-admin`); Alice removes Dave, and Dave's
  * state saved before the removal fails to open Alice's next message while Bob and Carol read it. Throws only on an
  * unexpected failure.
@@ -115,14 +117,16 @@ export async function runTeamGroup(p: TeamGroupParameters): Promise<void> {
   const sent = await (bobOps as Group).send(text)
   const got = await Promise.all(arriving)
   const verified = got.every((m) => m?.text === text && m.report.ok && m.from === bob.account)
+  const delivery = await deliveredToAll(bobOps as Group, sent.id)
   report.record(
     GROUP_STEPS.message,
-    verified,
+    verified && delivery.all,
     verified
-      ? `"${text}" from Bob, verified by Alice, Carol and Dave`
+      ? `"${text}" from Bob, verified by Alice, Carol and Dave; Bob sees it ${delivery.line}`
       : `verified by ${got.filter((m) => m?.report.ok).length} of ${readers.length}`,
     [
       `one envelope ${sent.id.slice(0, 18)}… at epoch ${epoch}, fanned out by the relay to every member device`,
+      `${delivery.line} by their signed delivery receipts: ${delivery.delivered.map(nameOf).join(', ') || 'none'}`,
       ...got.map((m, i) => {
         const who = nameOf((readers[i] as Client).account)
         if (!m) return `${who}: nothing arrived`
@@ -171,9 +175,11 @@ export async function runTeamGroup(p: TeamGroupParameters): Promise<void> {
   const attempt = await openWithSavedState({ client: dave, saved, envelope: next.envelope })
   const daveHolds = dave.messages.get(next.id) !== undefined
   const othersRead = read.every((m) => m?.text === farewell && m.report.ok)
+  const farewellDelivery = await deliveredToAll(ops, next.id)
+  const daveConfirmed = farewellDelivery.delivered.some((a) => a.toLowerCase() === dave.account.toLowerCase())
   report.record(
     GROUP_STEPS.removedCannotRead,
-    othersRead && !attempt.opened && !daveHolds,
+    othersRead && !attempt.opened && !daveHolds && !daveConfirmed,
     attempt.opened
       ? `Dave's saved state of epoch ${attempt.epoch} opened the message of epoch ${removedAt}`
       : `Dave's saved state of epoch ${attempt.epoch} cannot open the message of epoch ${removedAt}`,
@@ -183,8 +189,26 @@ export async function runTeamGroup(p: TeamGroupParameters): Promise<void> {
         ? 'ts-mls opened it with the saved state'
         : `ts-mls with the saved state: ${attempt.reason}`,
       `Dave's device holds the message: ${daveHolds ? 'yes' : 'no'}`,
+      `Alice sees it ${farewellDelivery.line} (${farewellDelivery.delivered.map(nameOf).join(', ') || 'none'})`,
     ],
   )
+}
+
+/**
+ * Waits (at most `RECEIPT_WAIT_MS`) until every other member account confirmed message `id` with a signed delivery
+ * receipt, as the group's `sender` sees it; returns who did and the line to show ("delivered to 3 of 3 members").
+ */
+async function deliveredToAll(
+  sender: Group,
+  id: Hex,
+): Promise<{ all: boolean; delivered: Address[]; line: string }> {
+  const all = () => {
+    const { delivered, members } = sender.delivery(id)
+    return members.length > 0 && delivered.length === members.length
+  }
+  await pollUntil(all, RECEIPT_WAIT_MS, 'the delivery receipts').catch(() => undefined)
+  const { delivered, members } = sender.delivery(id)
+  return { all: all(), delivered, line: `delivered to ${delivered.length} of ${members.length} members` }
 }
 
 /** Waits until every client holds group `id` at one epoch, and returns it. */
