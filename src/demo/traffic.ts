@@ -138,7 +138,20 @@ export async function startDemoTraffic(options: DemoTrafficOptions): Promise<Dem
   ])
   const honest = [ab, bc, ca].filter((c): c is Conversation => c !== undefined)
 
-  // The team group: Alice (its admin) creates it with Bob, Carol and Dave; each joins from its inbox.
+  // Alice's phone joins her conversation with Bob, then she revokes it: from now on it is a stolen device.
+  const phone = { name: 'alice', account: accounts[0] as LocalAccount, device: 'phone' }
+  const phoneLive = await connectParty(network, phone)
+  detach.push(observe(phoneLive, { name: 'Alice', deviceName: 'phone (revoked later)' }))
+  await ab?.syncMembers()
+  await new Promise((r) => setTimeout(r, 1000))
+  await parties.alice.revokeDevice(phoneLive.deviceId)
+  await phoneLive.close()
+  const stolenPhone = await openOffline(network, phone)
+  const malloryKeys = await loadDevice({ home: join(network.dir, 'mallory'), passphrase: DEMO_PASSPHRASE })
+
+  // The team group: Alice (its admin) creates it with Bob, Carol and Dave; each joins from its inbox. After the
+  // phone's revocation, so the group never holds it (members whose registry view lags refuse a removal of a device
+  // they still see as active).
   const team = [parties.alice, parties.bob, parties.carol, parties.dave]
   const group = await parties.alice.groups.create({
     name: 'ops',
@@ -150,17 +163,6 @@ export async function startDemoTraffic(options: DemoTrafficOptions): Promise<Dem
     ),
   )
   let groupMessages = 0
-
-  // Alice's phone joins her conversation with Bob, then she revokes it: from now on it is a stolen device.
-  const phone = { name: 'alice', account: accounts[0] as LocalAccount, device: 'phone' }
-  const phoneLive = await connectParty(network, phone)
-  detach.push(observe(phoneLive, { name: 'Alice', deviceName: 'phone (revoked later)' }))
-  await ab?.syncMembers()
-  await new Promise((r) => setTimeout(r, 1000))
-  await parties.alice.revokeDevice(phoneLive.deviceId)
-  await phoneLive.close()
-  const stolenPhone = await openOffline(network, phone)
-  const malloryKeys = await loadDevice({ home: join(network.dir, 'mallory'), passphrase: DEMO_PASSPHRASE })
 
   let tick = 0
   let stopped = false
