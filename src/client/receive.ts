@@ -16,7 +16,7 @@ import { receiveGroupMessage } from './receiveGroupMessage.js'
 import { receiveWelcome } from './receiveWelcome.js'
 import type { Delivery } from './transport.js'
 import type { ReceiveResult, RejectedMessageError, SyncResult } from './types.js'
-import { DeliveryReceiptUnknownError, ReplayError } from './verificationErrors.js'
+import { ConversationPolicyError, DeliveryReceiptUnknownError, ReplayError } from './verificationErrors.js'
 
 /**
  * Processes one envelope (call it under the client's lock): a replay is refused, a Welcome joins a group, a group
@@ -90,16 +90,24 @@ async function applyGroupMessage(
   const { store } = ctx
   const group = store.getGroup(envelope.topic)
   if (!group) throw new UnknownConversationError({ topic: envelope.topic })
-  const result = await receiveGroupMessage({
-    envelope,
-    state: deserializeGroupState(group.state, ctx.config),
-    impl: ctx.impl,
-    ciphersuite: ctx.ciphersuite,
-    chain: ctx.chain,
-    clock: ctx.clock,
-    lastSeq: (from: Address, device: Hex) => store.lastSeqIn(group.groupId, from, device),
-    policy: policyInput(ctx),
-    live,
+  const receive = () =>
+    receiveGroupMessage({
+      envelope,
+      state: deserializeGroupState(group.state, ctx.config),
+      impl: ctx.impl,
+      ciphersuite: ctx.ciphersuite,
+      chain: ctx.chain,
+      clock: ctx.clock,
+      lastSeq: (from: Address, device: Hex) => store.lastSeqIn(group.groupId, from, device),
+      policy: policyInput(ctx),
+      live,
+    })
+  // The policy reads this device's registry view, which may lag the committer's (a device revoked a moment ago and
+  // removed at once): a refusal is final only once judged again against a view synced now. Receiving is pure.
+  const result = await receive().catch(async (err) => {
+    if (!(err instanceof ConversationPolicyError)) throw err
+    await ctx.watcher.sync()
+    return receive()
   })
   const next = { ...group, state: serializeGroupState(result.state) }
   if (result.kind === 'proposal') {
