@@ -53,6 +53,8 @@ export type ClientContext = {
   receipts: ReceiptChecker
   /** Signed delivery receipts this device owes for messages it received, batched per conversation. */
   deliveryReceipts: DeliveryReceipts
+  /** Largest estimated ratchet tree a Welcome carries inline; beyond, the tree goes by reference (protocol §3.7). */
+  inlineTreeBytes: number
   /** Groups this device asked to leave and is still in: the leave is proposed again in each new epoch. */
   leaving: Set<Hex>
   /** Runs `fn` after every earlier processing step (the client's one lock: MLS states change in order). */

@@ -1,5 +1,12 @@
 /** Committing to a group in order: an own commit counts only if the relay sequenced it first in its epoch. */
-import { type ClientState, createCommit, type Proposal, type Welcome, zeroOutUint8Array } from 'ts-mls'
+import {
+  type ClientState,
+  createCommit,
+  type Proposal,
+  type RatchetTree,
+  type Welcome,
+  zeroOutUint8Array,
+} from 'ts-mls'
 import type { Hex } from 'viem'
 import { createEnvelope } from '../protocol/envelope.js'
 import { inboxTopic } from '../protocol/topics.js'
@@ -12,6 +19,7 @@ import type { SentProposal } from './groupPolicy.js'
 import { deserializeGroupState, encodeMls, serializeGroupState } from './mls.js'
 import { consumeDelivery } from './receive.js'
 import { MlsRejectedError } from './verificationErrors.js'
+import { publishWelcomeTree, treeByReference } from './welcomeTree.js'
 
 /**
  * What one commit does: its proposals (by value; pending proposals of the epoch are added by reference) and the
@@ -61,7 +69,7 @@ export async function commitSettled(
       ctx.store.putGroup({ ...group, state: serializeGroupState(built.newState) })
       ctx.store.markProcessed(envelope.id, 'sent')
     })
-    if (built.welcome) await sendWelcome(ctx, built.welcome, planned.welcomeTo)
+    if (built.welcome) await sendWelcome(ctx, built.welcome, planned.welcomeTo, built.treeByReference)
     ctx.events.emit('membership', {
       conversation: groupId,
       epoch: built.newState.groupContext.epoch,
@@ -74,7 +82,7 @@ export async function commitSettled(
 }
 
 /**
- * Sends a Welcome to the inbox of each device in `deviceIds`.
+ * Sends a Welcome to the inbox of each device in `deviceIds`, after its ratchet tree when that goes by reference.
  *
  * @example await sendWelcome(ctx, result.welcome, keyPackages.map((k) => k.deviceId))
  */
@@ -82,8 +90,10 @@ export async function sendWelcome(
   ctx: Pick<ClientContext, 'transport'>,
   welcome: Welcome,
   deviceIds: Hex[],
+  treeByReference?: RatchetTree | undefined,
 ): Promise<void> {
   const payload = encodeMls({ version: 'mls10', wireformat: 'mls_welcome', welcome })
+  if (treeByReference) await publishWelcomeTree(ctx.transport, payload, treeByReference)
   for (const deviceId of deviceIds)
     await ctx.transport.publish(createEnvelope({ kind: 'welcome', topic: inboxTopic(deviceId), payload }))
 }
@@ -91,10 +101,11 @@ export async function sendWelcome(
 async function buildChecked(ctx: ClientContext, state: ClientState, proposals: Proposal[]) {
   const self = leavesOf(state).find((l) => l.identity?.deviceId.toLowerCase() === ctx.deviceId.toLowerCase())
   const committer = self?.identity && { leafIndex: self.leafIndex, identity: self.identity }
+  const byReference = treeByReference(state, proposals, ctx.inlineTreeBytes)
   const attempt = async (from: ClientState) => {
     const result = await createCommit(
       { state: from, cipherSuite: ctx.impl },
-      { extraProposals: proposals, ratchetTreeExtension: true },
+      { extraProposals: proposals, ratchetTreeExtension: !byReference },
     )
     // The same policy every member applies to this commit (an own commit that breaks it would fork the group).
     checkCommit({
@@ -110,7 +121,7 @@ async function buildChecked(ctx: ClientContext, state: ClientState, proposals: P
       ],
     })
     result.consumed.forEach(zeroOutUint8Array)
-    return result
+    return { ...result, treeByReference: byReference ? result.newState.ratchetTree : undefined }
   }
   if (Object.keys(state.unappliedProposals).length === 0) return attempt(state)
   try {

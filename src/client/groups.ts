@@ -32,6 +32,7 @@ import {
   serializeGroupState,
 } from './mls.js'
 import { assertActive } from './registration.js'
+import { treeByReference } from './welcomeTree.js'
 
 /**
  * A member account of a group as this device sees it: whether it is an admin, and each of its registered devices
@@ -103,14 +104,11 @@ export async function createGroupConversation(
     ctx.impl,
     ctx.config,
   )
+  const adds = keyPackages.map((k): Proposal => ({ proposalType: 'add', add: { keyPackage: k.keyPackage } }))
+  const byReference = treeByReference(state, adds, ctx.inlineTreeBytes)
   const commit = await createCommit(
     { state, cipherSuite: ctx.impl },
-    {
-      extraProposals: keyPackages.map(
-        (k): Proposal => ({ proposalType: 'add', add: { keyPackage: k.keyPackage } }),
-      ),
-      ratchetTreeExtension: true,
-    },
+    { extraProposals: adds, ratchetTreeExtension: !byReference },
   )
   commit.consumed.forEach(zeroOutUint8Array)
   checkWelcome({ ...policyInput(ctx), state: commit.newState }) // what every invitee will check
@@ -125,6 +123,7 @@ export async function createGroupConversation(
       ctx,
       commit.welcome,
       keyPackages.map((k) => k.deviceId),
+      byReference ? commit.newState.ratchetTree : undefined,
     )
   return groupId
 }

@@ -1,4 +1,5 @@
 /** Opening what a client runs on: the deployment, the chain (checked), the device keys, its store and the registry watcher. */
+
 import type { CiphersuiteImpl } from 'ts-mls'
 import { createPublicClient, getAddress, http, type PublicClient } from 'viem'
 import type { LocalAccount } from 'viem/accounts'
@@ -13,6 +14,7 @@ import { openDeviceKeys } from './openDevice.js'
 import { offlineTransport, type Transport } from './transport.js'
 import type { ClientParameters } from './types.js'
 import type { ClockPolicy } from './verifyStatement.js'
+import { INLINE_TREE_BYTES } from './welcomeTree.js'
 
 /**
  * Everything a `Client` is built from, opened and checked, with the defaults applied.
@@ -37,6 +39,7 @@ export type ClientParts = {
   finality: number
   logAnchorEvery: number
   pollingInterval: number
+  inlineTreeBytes: number
 }
 
 /**
@@ -90,5 +93,6 @@ export async function openClient(parameters: ClientParameters): Promise<ClientPa
     finality: parameters.finality ?? DEFAULT_FINALITY,
     logAnchorEvery: parameters.logAnchorEvery ?? 32,
     pollingInterval: parameters.pollingInterval ?? 1000,
+    inlineTreeBytes: parameters.inlineTreeBytes ?? INLINE_TREE_BYTES,
   }
 }

@@ -17,6 +17,7 @@ import { receiveWelcome } from './receiveWelcome.js'
 import type { Delivery } from './transport.js'
 import type { ReceiveResult, RejectedMessageError, SyncResult } from './types.js'
 import { ConversationPolicyError, DeliveryReceiptUnknownError, ReplayError } from './verificationErrors.js'
+import { fetchWelcomeTree } from './welcomeTree.js'
 
 /**
  * Processes one envelope (call it under the client's lock): a replay is refused, a Welcome joins a group, a group
@@ -67,6 +68,8 @@ async function applyWelcome(ctx: ClientContext, envelope: Envelope): Promise<Rec
     impl: ctx.impl,
     config: ctx.config,
     policy: policyInput(ctx),
+    // A large group's tree travels by reference, on a topic derived from this Welcome (protocol §3.7).
+    ratchetTree: await fetchWelcomeTree(ctx.transport, envelope.payload),
   })
   const peer = joined.context.kind === 'direct' ? joined.peer : undefined
   ctx.store.transaction(() => {

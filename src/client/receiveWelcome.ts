@@ -1,5 +1,12 @@
 /** Joining a conversation: a Welcome, one of this device's key packages, and the new group state. */
-import { type CiphersuiteImpl, type ClientConfig, type ClientState, emptyPskIndex, joinGroup } from 'ts-mls'
+import {
+  type CiphersuiteImpl,
+  type ClientConfig,
+  type ClientState,
+  emptyPskIndex,
+  joinGroup,
+  type RatchetTree,
+} from 'ts-mls'
 import { type Address, bytesToHex, type Hex } from 'viem'
 import type { ConversationContext } from '../protocol/conversationContext.js'
 import type { Envelope } from '../protocol/envelope.js'
@@ -25,6 +32,8 @@ export type ReceiveWelcomeParameters = {
   /** The conversation policy's inputs (this device's account, deployment and registry view): the joined group
    * must pass `checkWelcome`. */
   policy: PolicyInput
+  /** The ratchet tree sent by reference with this Welcome (protocol §3.7); undefined when the Welcome carries it. */
+  ratchetTree?: RatchetTree | undefined
 }
 
 /**
@@ -56,6 +65,7 @@ export async function receiveWelcome({
   impl,
   config,
   policy,
+  ratchetTree,
 }: ReceiveWelcomeParameters): Promise<ReceivedWelcome> {
   const message = decodeMls(envelope.payload, envelope.id)
   if (message.wireformat !== 'mls_welcome')
@@ -76,7 +86,7 @@ export async function receiveWelcome({
       decodePrivateKeyPackage(mine.privatePackage),
       emptyPskIndex,
       impl,
-      undefined,
+      ratchetTree,
       undefined,
       config,
     )

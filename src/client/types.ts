@@ -215,4 +215,9 @@ export type ClientParameters = {
   finality?: number | undefined
   /** Anchor the head of the tamper-evident log every this many entries (0 disables). Default 32. */
   logAnchorEvery?: number | undefined
+  /**
+   * Largest estimated ratchet tree a Welcome carries inline; a larger one is sent by reference, in chunks on a topic
+   * derived from the Welcome (protocol §3.7). Default 262144 (256 KiB).
+   */
+  inlineTreeBytes?: number | undefined
 }

@@ -105,6 +105,7 @@ export function wireClientContext(parts: ClientParts, hooks: FacadeHooks): Clien
     leaves,
     receipts: new ReceiptChecker({ publicClient, chainId, messageAnchor: deployment.messageAnchor }),
     leaving: new Set(),
+    inlineTreeBytes: parts.inlineTreeBytes,
     deliveryReceipts,
     exclusive: hooks.exclusive,
     closing: hooks.closing,

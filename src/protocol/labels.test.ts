@@ -27,6 +27,7 @@ test('labels are exactly the strings of plan.md', () => {
       "relayAuth": "sealpost/v1/relay-auth",
       "statement": "sealpost/v1/statement",
       "statementV2": "sealpost/v2/statement",
+      "welcomeTree": "sealpost/v2/welcome-tree",
     }
   `)
   expect(new TextDecoder().decode(LABEL_STATEMENT_BYTES)).toBe(LABEL_STATEMENT)

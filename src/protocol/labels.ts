@@ -31,6 +31,8 @@ export const LABEL_RECIPIENTS = 'sealpost/v2/recipients'
 export const LABEL_LOG_HEAD = 'sealpost/v2/log-head'
 /** Device inbox topic: SHA-256(label || 0x00 || deviceId) (used by `topics.ts`; not in plan.md's list). @example LABEL_INBOX // 'sealpost/v1/inbox' */
 export const LABEL_INBOX = 'sealpost/v1/inbox'
+/** Topic of a Welcome's ratchet tree sent by reference: SHA-256(label || 0x00 || SHA-256(Welcome payload)). @example LABEL_WELCOME_TREE // 'sealpost/v2/welcome-tree' */
+export const LABEL_WELCOME_TREE = 'sealpost/v2/welcome-tree'
 
 /**
  * Every label by purpose.
@@ -53,6 +55,7 @@ export const labels = {
   bodyV2: LABEL_BODY_V2,
   recipients: LABEL_RECIPIENTS,
   logHead: LABEL_LOG_HEAD,
+  welcomeTree: LABEL_WELCOME_TREE,
 } as const
 
 /** One of Sealpost's domain-separation labels. @example const l: Label = 'sealpost/v1/leaf' */

@@ -35,11 +35,16 @@ export async function conversationWorld() {
   const homes: string[] = [dir]
 
   /** A live client of anvil account `index` (registered, connected, key packages published), recording rejections. */
-  async function live(index: number, home = newHome()): Promise<LiveClient> {
+  async function live(
+    index: number,
+    home = newHome(),
+    { inlineTreeBytes }: { inlineTreeBytes?: number | undefined } = {},
+  ): Promise<LiveClient> {
     const rejected: Rejection[] = []
     const client = await connectTestClient(ctx, net, node, {
       index: index,
       home,
+      inlineTreeBytes,
       beforeStart: (c) => c.events.on('rejected', (r) => rejected.push(r)),
     })
     clients.push(client)

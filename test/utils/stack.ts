@@ -42,7 +42,13 @@ export function connectTestClient(
     index,
     home,
     beforeStart,
-  }: { index: number; home: string; beforeStart?: ((client: Client) => void) | undefined },
+    inlineTreeBytes,
+  }: {
+    index: number
+    home: string
+    beforeStart?: ((client: Client) => void) | undefined
+    inlineTreeBytes?: number | undefined
+  },
 ): Promise<Client> {
   return connectClient({
     account: net.account(index),
@@ -54,5 +60,6 @@ export function connectTestClient(
     kdf: testKdf,
     pollingInterval: 200,
     beforeStart,
+    inlineTreeBytes,
   })
 }

@@ -1,0 +1,74 @@
+// Issue 11: a Welcome whose ratchet tree is too large to travel inline sends it by reference: chunks on a topic
+// derived from the Welcome, stored once by the relay, fetched and checked (by MLS's tree hash) by each joiner.
+// The committer's inline limit is set to 1 byte, so every Welcome of this test goes by reference.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import type { Group } from '../src/client/Client.js'
+import { decodeMls } from '../src/client/mls.js'
+import { welcomeTreeTopic } from '../src/protocol/welcomeTree.js'
+import { conversationWorld, type LiveClient } from './attacks/conversation-setup.js'
+
+let world: Awaited<ReturnType<typeof conversationWorld>>
+let alice: LiveClient
+let bob: LiveClient
+let carol: LiveClient
+let dave: LiveClient
+
+beforeAll(async () => {
+  world = await conversationWorld()
+  alice = await world.live(1, undefined, { inlineTreeBytes: 1 })
+  ;[bob, carol, dave] = (await Promise.all([2, 3, 4].map((i) => world.live(i)))) as [
+    LiveClient,
+    LiveClient,
+    LiveClient,
+  ]
+}, 120_000)
+
+afterAll(async () => {
+  await world?.cleanup()
+})
+
+async function waitFor<T>(probe: () => T | undefined | false, what: string, timeoutMs = 20_000): Promise<T> {
+  const end = Date.now() + timeoutMs
+  for (;;) {
+    const value = probe()
+    if (value) return value
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+function isWelcome(payload: Uint8Array): boolean {
+  try {
+    return decodeMls(payload).wireformat === 'mls_welcome'
+  } catch {
+    return false // a tree chunk
+  }
+}
+
+describe('ratchet tree by reference', () => {
+  test('members join from a Welcome without the tree; a later add does too; messages flow', async () => {
+    const welcomes: Uint8Array[] = []
+    const publish = alice.transport.publish.bind(alice.transport)
+    alice.transport.publish = (envelope) => {
+      if (envelope.kind === 'welcome' && isWelcome(envelope.payload)) welcomes.push(envelope.payload)
+      return publish(envelope)
+    }
+    const team = await alice.groups.create({ name: 'big-tree', members: [bob.account, carol.account] })
+    await Promise.all([bob, carol].map((c) => waitFor(() => c.groups.get(team.id), 'the join')))
+    // The tree is on the topic derived from the Welcome, once, and the Welcome itself does not carry it.
+    const [welcome] = welcomes
+    const reader = await world.relayTransportOf(carol.home, 3) // a fresh connection: the relay's stored copy
+    const chunks = await reader.pull({ topic: welcomeTreeTopic(welcome as Uint8Array), after: 0n })
+    await reader.close()
+    expect(chunks.length).toBeGreaterThan(0)
+    expect(chunks.every((c) => c.envelope.kind === 'welcome')).toBe(true)
+
+    await team.add([dave.account])
+    const daveTeam = await waitFor(() => dave.groups.get(team.id), 'Dave to join')
+    expect(welcomes).toHaveLength(3) // one Welcome per invited device: Bob, Carol, then Dave
+    const arriving = (daveTeam as Group).stream().next()
+    await team.send('trees by reference')
+    expect((await arriving).value.text).toBe('trees by reference')
+    expect(bob.rejected).toEqual([])
+  })
+})
