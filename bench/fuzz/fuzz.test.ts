@@ -34,6 +34,7 @@ describe('fuzzing every decoder', () => {
       'log-head-statement',
       'conversation-context',
       'delivery-receipt-body',
+      'welcome-tree-chunk',
       'content',
       'receipt-v1',
       'receipt-v2',

@@ -42,6 +42,7 @@ import {
   type SignedStatement,
   type Statement,
 } from '../../src/protocol/statement.js'
+import { decodeTreeChunk, encodeTreeChunks } from '../../src/protocol/welcomeTree.js'
 
 /** How a target's inputs are made: mutated bytes, mutated JSON values, or mutated text. */
 export type FuzzInputKind = 'bytes' | 'json' | 'string'
@@ -279,6 +280,13 @@ export async function fuzzTargets(): Promise<FuzzTarget[]> {
       kind: 'bytes',
       seeds: [encodeDeliveryReceiptBody([h(0x58, 32), h(0x59, 32)])],
       decode: (input) => decodeDeliveryReceiptBody(bytes(input)),
+    },
+    {
+      name: 'welcome-tree-chunk',
+      decoder: 'decodeTreeChunk',
+      kind: 'bytes',
+      seeds: encodeTreeChunks(new Uint8Array(3000).fill(0x5a)),
+      decode: (input) => decodeTreeChunk(bytes(input)),
     },
     {
       name: 'content',
