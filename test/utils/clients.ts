@@ -23,6 +23,8 @@ export type TestNetwork = {
     home?: string
     transport?: Transport
     ciphersuite?: string
+    /** Registry watcher polling, ms (default 200). */
+    pollingInterval?: number
   }): Promise<Client & { home: string }>
   cleanup(): Promise<void>
 }
@@ -42,7 +44,7 @@ export function testNetwork(ctx: ChainContext): TestNetwork {
     hub,
     deployment,
     account: (index) => privateKeyToAccount(ctx.anvil.accounts[index] as Hex),
-    async client({ account, device, home, transport, ciphersuite }) {
+    async client({ account, device, home, transport, ciphersuite, pollingInterval = 200 }) {
       const dir = home ?? mkdtempSync(join(tmpdir(), 'sealpost-test-'))
       if (!home) dirs.push(dir)
       const client = await Client.create({
@@ -55,7 +57,7 @@ export function testNetwork(ctx: ChainContext): TestNetwork {
         device,
         kdf: testKdf,
         ciphersuite,
-        pollingInterval: 200,
+        pollingInterval,
       })
       clients.push(client)
       return Object.assign(client, { home: dir })
