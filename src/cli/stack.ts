@@ -269,7 +269,9 @@ export async function serveStackDashboard(
         observe: (client, label) => attachClient(collector, client, label),
         onError: (err) => ctx.out.debug && console.error(err),
       })
-      done('Alice, Bob, Carol; Mallory tampers, Rita replays, a revoked phone is forwarded')
+      done(
+        'Alice, Bob, Carol, Dave and the team group "ops"; Mallory tampers, Rita replays, a revoked phone is forwarded, Carol forges an admin commit',
+      )
     }
   } catch (err) {
     await stop()
