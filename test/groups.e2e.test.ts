@@ -10,6 +10,7 @@ import { decodeMls, deserializeGroupState, mlsClientConfig, registryAuthService 
 import { getMlsCiphersuite } from '../src/crypto/mls.js'
 import { DeviceStore } from '../src/store/deviceStore.js'
 import { conversationWorld, type LiveClient } from './attacks/conversation-setup.js'
+import { converged, joined, waitFor } from './attacks/group-setup.js'
 import { testPassphrase } from './utils/clients.js'
 
 let world: Awaited<ReturnType<typeof conversationWorld>>
@@ -31,29 +32,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await world?.cleanup()
 })
-
-async function waitFor<T>(probe: () => T | undefined | false, what: string, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs
-  for (;;) {
-    const value = probe()
-    if (value) return value
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
-
-/** The group `id` on `client`, once it has joined it. */
-function joined(client: Client, id: Hex): Promise<Group> {
-  return waitFor(() => client.groups.get(id), `${client.account} to join ${id}`)
-}
-
-/** Waits until every client holds the group at the same epoch as `leader`, and returns that epoch. */
-async function converged(id: Hex, clients: Client[]): Promise<bigint> {
-  return waitFor(() => {
-    const epochs = clients.map((c) => c.groups.get(id)?.info().epoch)
-    return epochs.every((e) => e !== undefined && e === epochs[0]) && (epochs[0] as bigint)
-  }, 'the members to reach the same epoch')
-}
 
 /** The next message `client` receives in group `id` (verified). */
 function nextMessage(client: Client, id: Hex): Promise<{ from: Address; text: string }> {

@@ -6,6 +6,7 @@ import type { Group } from '../src/client/Client.js'
 import { decodeMls } from '../src/client/mls.js'
 import { welcomeTreeTopic } from '../src/protocol/welcomeTree.js'
 import { conversationWorld, type LiveClient } from './attacks/conversation-setup.js'
+import { waitFor } from './attacks/group-setup.js'
 
 let world: Awaited<ReturnType<typeof conversationWorld>>
 let alice: LiveClient
@@ -26,16 +27,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await world?.cleanup()
 })
-
-async function waitFor<T>(probe: () => T | undefined | false, what: string, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs
-  for (;;) {
-    const value = probe()
-    if (value) return value
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
 
 function isWelcome(payload: Uint8Array): boolean {
   try {

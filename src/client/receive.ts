@@ -69,7 +69,7 @@ async function applyWelcome(ctx: ClientContext, envelope: Envelope): Promise<Rec
     config: ctx.config,
     policy: policyInput(ctx),
     // A large group's tree travels by reference, on a topic derived from this Welcome (protocol §3.7).
-    ratchetTree: await fetchWelcomeTree(ctx.transport, envelope.payload),
+    fetchTree: () => fetchWelcomeTree(ctx.transport, envelope.payload),
   })
   const peer = joined.context.kind === 'direct' ? joined.peer : undefined
   ctx.store.transaction(() => {

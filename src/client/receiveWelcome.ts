@@ -32,8 +32,11 @@ export type ReceiveWelcomeParameters = {
   /** The conversation policy's inputs (this device's account, deployment and registry view): the joined group
    * must pass `checkWelcome`. */
   policy: PolicyInput
-  /** The ratchet tree sent by reference with this Welcome (protocol §3.7); undefined when the Welcome carries it. */
-  ratchetTree?: RatchetTree | undefined
+  /**
+   * Fetches the ratchet tree sent by reference with this Welcome (protocol §3.7); called only when the Welcome does not
+   * carry the tree itself.
+   */
+  fetchTree?: (() => Promise<RatchetTree | undefined>) | undefined
 }
 
 /**
@@ -65,7 +68,7 @@ export async function receiveWelcome({
   impl,
   config,
   policy,
-  ratchetTree,
+  fetchTree,
 }: ReceiveWelcomeParameters): Promise<ReceivedWelcome> {
   const message = decodeMls(envelope.payload, envelope.id)
   if (message.wireformat !== 'mls_welcome')
@@ -78,9 +81,8 @@ export async function receiveWelcome({
   const publicMessage = decodeMls(mine.publicPackage)
   if (publicMessage.wireformat !== 'mls_key_package')
     throw new MlsRejectedError({ reason: 'stored key package is corrupt' })
-  let state: ClientState
-  try {
-    state = await joinGroup(
+  const join = (ratchetTree?: RatchetTree) =>
+    joinGroup(
       welcome,
       publicMessage.keyPackage,
       decodePrivateKeyPackage(mine.privatePackage),
@@ -90,8 +92,22 @@ export async function receiveWelcome({
       undefined,
       config,
     )
+  const refused = (cause: unknown) =>
+    new MlsRejectedError({ messageId: envelope.id, reason: reasonOf(cause), cause })
+  let state: ClientState
+  try {
+    state = await join()
   } catch (cause) {
-    throw new MlsRejectedError({ messageId: envelope.id, reason: reasonOf(cause), cause })
+    if (!treeMissing(cause) || !fetchTree) throw refused(cause)
+    const ratchetTree = await fetchTree()
+    if (!ratchetTree)
+      throw new MlsRejectedError({
+        messageId: envelope.id,
+        reason: 'the Welcome carries no ratchet tree and none was found on its tree topic',
+      })
+    state = await join(ratchetTree).catch((again: unknown) => {
+      throw refused(again)
+    })
   }
   const context = checkWelcome({ ...policy, state })
   return {
@@ -101,4 +117,9 @@ export async function receiveWelcome({
     peer: peerOf(context, policy.self),
     keyPackageRef: mine.ref,
   }
+}
+
+/** ts-mls's refusal of a Welcome that has no `ratchet_tree` extension when no tree was passed in. */
+function treeMissing(cause: unknown): boolean {
+  return cause instanceof Error && cause.message === 'No RatchetTree passed and no ratchet_tree extension'
 }
