@@ -220,7 +220,7 @@ export async function renewLeaves(ctx: ClientContext): Promise<void> {
     await ctx.exclusive(async () => {
       const group = ctx.store.getGroup(groupId)
       const state = group && deserializeGroupState(group.state, ctx.config)
-      if (!state || state.groupActiveState.kind !== 'active') {
+      if (state?.groupActiveState.kind !== 'active') {
         ctx.leaving.delete(groupId)
         return
       }

@@ -8,7 +8,7 @@ import {
   type Proposal,
   zeroOutUint8Array,
 } from 'ts-mls'
-import { type Address, bytesToHex, getAddress, type Hex, hexToBytes, isAddressEqual } from 'viem'
+import { type Address, bytesToHex, type Hex, hexToBytes, isAddressEqual } from 'viem'
 import type { DeviceRecord } from '../chain/registryWatcher.js'
 import { directContext, directGroupId } from '../protocol/conversationContext.js'
 import type { DeviceIdentity } from '../protocol/credential.js'
@@ -23,7 +23,6 @@ import {
   createKeyPackage,
   decodeMls,
   deserializeGroupState,
-  encodeMls,
   identityOf,
   isLastResortKeyPackage,
   membersOf,

@@ -10,7 +10,7 @@ import { epochRecipients } from './epochRecipients.js'
 import { decodeMls, senderOf } from './mls.js'
 import { reasonOf } from './reasons.js'
 import type { ReceivedMessage } from './types.js'
-import { ConversationPolicyError, MlsRejectedError, SenderRemovedError } from './verificationErrors.js'
+import { MlsRejectedError, SenderRemovedError } from './verificationErrors.js'
 import { type ChainView, type ClockPolicy, decodeUtf8, verifyStatement } from './verifyStatement.js'
 
 /**

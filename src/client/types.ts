@@ -129,7 +129,14 @@ export type ReceivedMessage = {
  *
  * @example client.events.on('delivered', ({ message, account }) => console.log(message, 'reached', account))
  */
-export type DeliveryEvent = { conversation: Hex; message: Hex; leaf: Hex; account: Address; device: Hex; receipt: Hex }
+export type DeliveryEvent = {
+  conversation: Hex
+  message: Hex
+  leaf: Hex
+  account: Address
+  device: Hex
+  receipt: Hex
+}
 
 /**
  * What processing one envelope produced.

@@ -3,11 +3,8 @@ import { type Address, type Hex, isAddressEqual } from 'viem'
 import { verifyStatementSignature } from '../crypto/statementSignature.js'
 import type { BaseError } from '../errors.js'
 import type { DeviceIdentity } from '../protocol/credential.js'
+import { type DeliveryReceiptCodecError, decodeDeliveryReceiptBody } from '../protocol/deliveryReceipt.js'
 import { recipientsRoot } from '../protocol/recipients.js'
-import {
-  type DeliveryReceiptCodecError,
-  decodeDeliveryReceiptBody,
-} from '../protocol/deliveryReceipt.js'
 import { expectedBodyHash, type SignedStatement } from '../protocol/statement.js'
 import { p256PublicKey } from './identity.js'
 import { defaultTimeWindows, judgeLive } from './timeBounds.js'

@@ -12,7 +12,7 @@ import {
   type MessageRow,
   migrateDeviceStore,
 } from './deviceStoreSchema.js'
-import { type MessageVerdict, messageFromRow, type StoredMessage } from './messageRows.js'
+import { messageFromRow, type StoredMessage } from './messageRows.js'
 
 /** Label used as AES-GCM additional data for sealed rows: "sealpost/v1/device-store" || 0x00 || table || 0x00 || key. */
 export const DEVICE_STORE_LABEL = 'sealpost/v1/device-store'

@@ -4,15 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { membersOf } from '../../src/client/mls.js'
 import { ConversationPolicyError } from '../../src/client/verificationErrors.js'
 import { conversationWorld, type LiveClient } from './conversation-setup.js'
-import {
-  forgeCommit,
-  honestGroup,
-  rejectionOf,
-  storedState,
-  viewOf,
-  viewsOf,
-  waitFor,
-} from './group-setup.js'
+import { forgeCommit, honestGroup, rejectionOf, storedState, viewOf, viewsOf } from './group-setup.js'
 
 let world: Awaited<ReturnType<typeof conversationWorld>>
 let alice: LiveClient
