@@ -3,11 +3,20 @@ import type { Hex } from 'viem'
 import WebSocket from 'ws'
 import { RelayTransport } from '../../src/client/relayTransport.js'
 import { DeviceSigningKey } from '../../src/crypto/p256.js'
+import { createEnvelope } from '../../src/protocol/envelope.js'
 import type { RegisteredDevice } from '../lib/chain.js'
 import { workerMain } from '../lib/proc.js'
 
 const transports: RelayTransport[] = []
 const sockets: WebSocket[] = []
+/** Fan-out: arrival times (ms since the epoch, sub-millisecond) of every delivery of the shared topic, by message. */
+const arrivals = new Map<string, number[]>()
+const now = () => performance.timeOrigin + performance.now()
+const arrived = (key: string) => {
+  const list = arrivals.get(key) ?? []
+  list.push(now())
+  arrivals.set(key, list)
+}
 process.send?.({ type: 'up' })
 
 workerMain(async (m) => {
@@ -35,8 +44,14 @@ workerMain(async (m) => {
               expect: d.expect,
               connectTimeoutMs: 60_000,
             })
-            const topic = `0x${n.toString(16).padStart(64, '0')}` as Hex
-            t.subscribe({ topics: [topic], onDelivery: () => undefined })
+            // With `shared`, every connection follows one topic, as the devices of one group do.
+            const topic = (m.shared as Hex | undefined) ?? (`0x${n.toString(16).padStart(64, '0')}` as Hex)
+            t.subscribe({
+              topics: [topic],
+              onDelivery: (d) => {
+                if (d.live) arrived(d.envelope.id)
+              },
+            })
             await t.pull({ topic, after: 0n })
             transports.push(t)
           } else {
@@ -45,6 +60,7 @@ workerMain(async (m) => {
               s.once('open', () => resolve())
               s.once('error', reject)
             })
+            s.on('message', (data: Buffer) => arrived(data.subarray(0, 8).toString('hex')))
             sockets.push(s)
           }
         }),
@@ -55,6 +71,24 @@ workerMain(async (m) => {
       count: transports.length + sockets.length,
       ms: performance.now() - start,
     })
+  } else if (m.type === 'publish') {
+    // One message to the shared topic from this worker's first connection; its key is how receivers file it.
+    const payload = new Uint8Array(m.bytes as number)
+    crypto.getRandomValues(payload.subarray(0, 8))
+    const sentAt = now()
+    if (m.mode === 'relay') {
+      const envelope = createEnvelope({ kind: 'application', topic: m.shared as Hex, payload })
+      await transports[0]!.publish(envelope)
+      process.send?.({ type: 'published', key: envelope.id, sentAt })
+    } else {
+      sockets[0]!.send(payload)
+      process.send?.({ type: 'published', key: Buffer.from(payload.subarray(0, 8)).toString('hex'), sentAt })
+    }
+  } else if (m.type === 'count') {
+    process.send?.({ type: 'count', count: transports.length + sockets.length })
+  } else if (m.type === 'arrivals') {
+    const list = arrivals.get(m.key as string) ?? []
+    process.send?.({ type: 'arrivals', count: list.length, last: list.length > 0 ? Math.max(...list) : 0 })
   } else if (m.type === 'stop') {
     await Promise.all(transports.map((t) => t.close()))
     for (const s of sockets) s.terminate()
