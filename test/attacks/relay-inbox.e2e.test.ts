@@ -5,14 +5,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { getAddress, type Hex } from 'viem'
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
-import { RegistryWatcher } from '../../src/chain/registryWatcher.js'
 import { DeviceSigningKey } from '../../src/crypto/p256.js'
 import { createEnvelope, encodeEnvelope } from '../../src/protocol/envelope.js'
 import { inboxTopic } from '../../src/protocol/topics.js'
-import { type RelayLimits, RelayServer } from '../../src/relay/RelayServer.js'
-import { SqliteRelayStore } from '../../src/store/relayStore.js'
+import type { RelayLimits } from '../../src/relay/RelayServer.js'
 import { type ChainContext, setupChain } from '../utils/anvil.js'
-import { newDevice, type RawDevice, RawRelayClient, registerDevice } from './rawRelayClient.js'
+import { startCountingRelay } from './countingRelay.js'
+import { newDevice, type RawDevice, registerDevice } from './rawRelayClient.js'
 
 let ctx: ChainContext
 let dir: string
@@ -39,42 +38,8 @@ afterAll(async () => {
 })
 
 /** A relay on port 0 over SQLite; `syncs` counts the registry syncs made after start. */
-async function startRelay(limits?: Partial<RelayLimits>) {
-  const store = SqliteRelayStore.open({ path: join(dir, `${randomBytes(4).toString('hex')}.db`) })
-  const watcher = new RegistryWatcher({
-    publicClient: ctx.publicClient,
-    registry: ctx.contracts.keyRegistry,
-    fromBlock: ctx.deployBlock,
-    pollingInterval: 100,
-  })
-  const counter = { syncs: 0 }
-  const sync = watcher.sync.bind(watcher)
-  watcher.sync = () => {
-    counter.syncs++
-    return sync()
-  }
-  const server = new RelayServer({
-    store,
-    watcher,
-    chainId: ctx.anvil.chainId,
-    registry: ctx.contracts.keyRegistry,
-    limits,
-  })
-  const { url } = await server.start()
-  counter.syncs = 0
-  const clients: RawRelayClient[] = []
-  cleanups.push(async () => {
-    for (const c of clients) c.close()
-    await server.stop()
-    watcher.stop()
-    store.close()
-  })
-  const connect = async (localAddress?: string) => {
-    const client = await RawRelayClient.connect(url, localAddress)
-    clients.push(client)
-    return client
-  }
-  return { server, store, watcher, counter, connect }
+function startRelay(limits?: Partial<RelayLimits>) {
+  return startCountingRelay(ctx, dir, cleanups, limits)
 }
 
 describe('attack: subscribing to an inbox before the relay knows its owner', () => {
