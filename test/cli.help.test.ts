@@ -41,7 +41,7 @@ describe('help and version', { timeout: 120_000 }, () => {
     expect((await inProcess(['id', 'new', '--help'])).stdout).toContain('--import-key-env VAR')
     expect(send).toContain('--group NAME|ID')
     const group = await inProcess(['group', '--help'])
-    for (const sub of ['create', 'add', 'remove', 'leave', 'rename', 'list', 'show'])
+    for (const sub of ['create', 'add', 'remove', 'leave', 'rename', 'admins', 'list', 'show'])
       expect(group.stdout).toMatch(new RegExp(`^  group ${sub}\\s+\\S`, 'm'))
     const create = (await inProcess(['group', 'create', '--help'])).stdout
     expect(lines(create)[0]).toBe('Usage: sealpost group create [options] NAME')
@@ -139,6 +139,9 @@ describe('bad arguments: one line, a stable code, a hint that works', { timeout:
     )
     const badMember = await sealpost(['group', 'add', 'ops', `${peer},0x12`])
     expect(badMember.stderr).toMatch(/^AddressArgumentError \[SEALPOST_BAD_ADDRESS\]: ACCOUNT "0x12"/)
+    const noAdmins = await sealpost(['group', 'admins', 'ops'])
+    expect(noAdmins.code).toBe(1)
+    expect(lines(noAdmins.stderr)).toHaveLength(1)
     const noText = await sealpost(['send', '--group', 'ops'])
     expect(noText.stderr).toMatch(
       /^ArgumentError \[SEALPOST_BAD_ARGUMENT\]: Name a text to send to the group\./,

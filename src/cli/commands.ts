@@ -257,6 +257,14 @@ export const groupRenameSpec = {
   options: groupOptions,
 } as const satisfies CommandSpec
 
+/** `sealpost group admins`. @example parseCommandArgs(groupAdminsSpec, ['ops', '0xAlice…,0xBob…']) */
+export const groupAdminsSpec = {
+  name: 'group admins',
+  args: 'NAME|ID 0xA[,0xB…]',
+  summary: "replace a group's admins (admins only; each must be a member)",
+  options: groupOptions,
+} as const satisfies CommandSpec
+
 /** `sealpost group list`. @example parseCommandArgs(groupListSpec, []) */
 export const groupListSpec = {
   name: 'group list',
@@ -283,6 +291,7 @@ export const groupSpec = {
     groupRemoveSpec,
     groupLeaveSpec,
     groupRenameSpec,
+    groupAdminsSpec,
     groupListSpec,
     groupShowSpec,
   ],

@@ -1,8 +1,9 @@
-/** `sealpost group create|add|remove|leave|rename|list|show`: group conversations from the command line. */
+/** `sealpost group create|add|remove|leave|rename|admins|list|show`: group conversations from the command line. */
 import type { Client } from '../client/Client.js'
 import type { Group } from '../client/group.js'
 import {
   groupAddSpec,
+  groupAdminsSpec,
   groupCreateSpec,
   groupLeaveSpec,
   groupListSpec,
@@ -28,6 +29,7 @@ export async function groupCommand(ctx: CliContext, argv: string[]): Promise<voi
       return create(ctx, rest)
     case 'add':
     case 'remove':
+    case 'admins':
       return change(ctx, sub, rest)
     case 'leave':
       return leave(ctx, rest)
@@ -103,18 +105,24 @@ async function create(ctx: CliContext, argv: string[]): Promise<void> {
   })
 }
 
-async function change(ctx: CliContext, sub: 'add' | 'remove', argv: string[]): Promise<void> {
-  const spec = sub === 'add' ? groupAddSpec : groupRemoveSpec
+async function change(ctx: CliContext, sub: 'add' | 'remove' | 'admins', argv: string[]): Promise<void> {
+  const spec = { add: groupAddSpec, remove: groupRemoveSpec, admins: groupAdminsSpec }[sub]
   const { values, positionals } = parseCommandArgs(spec, argv)
   const [groupArg, ...accountArgs] = positionals
   if (groupArg === undefined || accountArgs.length === 0) expectArgs(spec, positionals, 2)
   const accounts = parseAccountList(accountArgs, 'ACCOUNT')
   await withClient(ctx, values, async (client) => {
     const group = resolveGroup(client, groupArg as string)
+    const counted = `${accounts.length} account${accounts.length === 1 ? '' : 's'}`
     const step = ctx.out.step(
-      `${sub === 'add' ? 'Adding' : 'Removing'} ${accounts.length} account${accounts.length === 1 ? '' : 's'} (one MLS commit)`,
+      `${{ add: 'Adding', remove: 'Removing', admins: 'Making the admins' }[sub]} ${counted} (one MLS commit)`,
     )
-    const epoch = sub === 'add' ? await group.add(accounts) : await group.remove(accounts)
+    const epoch =
+      sub === 'add'
+        ? await group.add(accounts)
+        : sub === 'remove'
+          ? await group.remove(accounts)
+          : await group.setAdmins(accounts)
     step(`epoch ${epoch}`)
     printSummary(ctx, group)
     ctx.out.result({ ok: true, ...summary(group) })
