@@ -10,14 +10,13 @@ import {
 import type { Hex } from 'viem'
 import { createEnvelope } from '../protocol/envelope.js'
 import { inboxTopic } from '../protocol/topics.js'
-import type { StoredGroup } from '../store/deviceStore.js'
 import type { ClientContext } from './context.js'
 import { checkCommit, leavesOf } from './conversationPolicy.js'
-import { UnknownConversationError } from './errors.js'
 import { CommitContentionError } from './groupErrors.js'
 import type { SentProposal } from './groupPolicy.js'
 import { deserializeGroupState, encodeMls, serializeGroupState } from './mls.js'
 import { consumeDelivery } from './receive.js'
+import { requireGroup, requireGroupState } from './storedGroup.js'
 import { MlsRejectedError } from './verificationErrors.js'
 import { publishWelcomeTree, treeByReference } from './welcomeTree.js'
 
@@ -60,7 +59,7 @@ export async function commitSettled(
     const envelope = createEnvelope({ kind: 'commit', topic: groupId, payload: encodeMls(built.commit) })
     const { cursor } = await ctx.transport.publish(envelope)
     await settleBefore(ctx, groupId, cursor)
-    const now = deserializeGroupState(requireGroup(ctx, groupId).state, ctx.config)
+    const now = requireGroupState(ctx, groupId)
     if (now.groupContext.epoch !== state.groupContext.epoch) {
       ctx.store.markProcessed(envelope.id, 'superseded')
       continue
@@ -151,10 +150,4 @@ async function settleBefore(ctx: ClientContext, topic: Hex, cursor: bigint): Pro
     for (const delivery of earlier)
       await consumeDelivery(ctx, delivery, result, () => undefined, { locked: true })
   }
-}
-
-function requireGroup(ctx: Pick<ClientContext, 'store'>, groupId: Hex): StoredGroup {
-  const group = ctx.store.getGroup(groupId)
-  if (!group) throw new UnknownConversationError({ topic: groupId })
-  return group
 }

@@ -18,7 +18,7 @@ import {
 import { createEnvelope, type Envelope } from '../protocol/envelope.js'
 import type { ClientContext } from './context.js'
 import { checkWelcome, contextOf, GROUP_PEER, policyInput } from './conversationPolicy.js'
-import { PeerHasNoDevicesError, UnknownConversationError } from './errors.js'
+import { PeerHasNoDevicesError } from './errors.js'
 import { commitSettled, sendWelcome } from './groupCommit.js'
 import { GroupChangeError, NotAGroupError, NotGroupAdminError } from './groupErrors.js'
 import { leaveContext } from './groupPolicy.js'
@@ -32,6 +32,7 @@ import {
   serializeGroupState,
 } from './mls.js'
 import { assertActive } from './registration.js'
+import { requireGroup, requireGroupState } from './storedGroup.js'
 import { treeByReference } from './welcomeTree.js'
 
 /**
@@ -169,7 +170,7 @@ export async function changeGroup(ctx: ClientContext, groupId: Hex, change: Grou
       welcomeTo: keyPackages.map((k) => k.deviceId),
     }
   })
-  return (state ?? deserializeGroupState(requireGroup(ctx, groupId).state, ctx.config)).groupContext.epoch
+  return (state ?? requireGroupState(ctx, groupId)).groupContext.epoch
 }
 
 /**
@@ -243,7 +244,7 @@ export async function renewLeaves(ctx: ClientContext): Promise<void> {
  * @example const members = groupMembers(ctx, groupId)
  */
 export function groupMembers(ctx: ClientContext, groupId: Hex): { block: bigint; members: GroupMember[] } {
-  const state = deserializeGroupState(requireGroup(ctx, groupId).state, ctx.config)
+  const state = requireGroupState(ctx, groupId)
   const context = groupContextOf(state, groupId)
   const inTree = new Set(membersOf(state).map((m) => m.identity.deviceId.toLowerCase()))
   return {
@@ -309,10 +310,4 @@ function applyChange(
 function sameContext(a: ConversationContext, b: ConversationContext): boolean {
   const list = (l: Address[]) => l.map((x) => x.toLowerCase()).join()
   return a.name === b.name && list(a.members) === list(b.members) && list(a.admins) === list(b.admins)
-}
-
-function requireGroup(ctx: Pick<ClientContext, 'store'>, groupId: Hex) {
-  const group = ctx.store.getGroup(groupId)
-  if (!group) throw new UnknownConversationError({ topic: groupId })
-  return group
 }

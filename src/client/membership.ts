@@ -13,10 +13,9 @@ import type { DeviceRecord } from '../chain/registryWatcher.js'
 import { directContext, directGroupId } from '../protocol/conversationContext.js'
 import type { DeviceIdentity } from '../protocol/credential.js'
 import type { Envelope } from '../protocol/envelope.js'
-import type { StoredGroup } from '../store/deviceStore.js'
 import type { ClientContext } from './context.js'
 import { checkWelcome, contextOf, policyInput } from './conversationPolicy.js'
-import { NoKeyPackageError, PeerHasNoDevicesError, UnknownConversationError } from './errors.js'
+import { NoKeyPackageError, PeerHasNoDevicesError } from './errors.js'
 import { commitSettled, sendWelcome } from './groupCommit.js'
 import {
   conversationExtensions,
@@ -30,6 +29,7 @@ import {
   supportsConversationContext,
 } from './mls.js'
 import { assertActive } from './registration.js'
+import { requireGroupState } from './storedGroup.js'
 import { KeyPackageRejectedError } from './verificationErrors.js'
 
 /**
@@ -228,7 +228,7 @@ export function groupInfo(
   ctx: Pick<ClientContext, 'store' | 'config'>,
   groupId: Hex,
 ): { epoch: bigint; members: DeviceIdentity[]; active: boolean } {
-  const state = deserializeGroupState(requireGroup(ctx, groupId).state, ctx.config)
+  const state = requireGroupState(ctx, groupId)
   return {
     epoch: state.groupContext.epoch,
     members: membersOf(state).map((m) => m.identity),
@@ -291,10 +291,4 @@ function checkKeyPackage(
 
 function addProposals(keyPackages: { keyPackage: KeyPackage }[]): Proposal[] {
   return keyPackages.map((kp): Proposal => ({ proposalType: 'add', add: { keyPackage: kp.keyPackage } }))
-}
-
-function requireGroup(ctx: Pick<ClientContext, 'store'>, groupId: Hex): StoredGroup {
-  const group = ctx.store.getGroup(groupId)
-  if (!group) throw new UnknownConversationError({ topic: groupId })
-  return group
 }

@@ -8,12 +8,13 @@ import { inboxTopic } from '../protocol/topics.js'
 import { knownMessages, putDeliveries } from '../store/deliveryReceipts.js'
 import type { ClientContext } from './context.js'
 import { GROUP_PEER, policyInput } from './conversationPolicy.js'
-import { UnexpectedEnvelopeKindError, UnknownConversationError } from './errors.js'
+import { UnexpectedEnvelopeKindError } from './errors.js'
 import { deserializeGroupState, serializeGroupState } from './mls.js'
 import { asRejection } from './reasons.js'
 import { receiveReceipt } from './receipts.js'
 import { receiveGroupMessage } from './receiveGroupMessage.js'
 import { receiveWelcome } from './receiveWelcome.js'
+import { requireGroup } from './storedGroup.js'
 import type { Delivery } from './transport.js'
 import type { ReceiveResult, RejectedMessageError, SyncResult } from './types.js'
 import { ConversationPolicyError, DeliveryReceiptUnknownError, ReplayError } from './verificationErrors.js'
@@ -91,8 +92,7 @@ async function applyGroupMessage(
   live: boolean,
 ): Promise<ReceiveResult> {
   const { store } = ctx
-  const group = store.getGroup(envelope.topic)
-  if (!group) throw new UnknownConversationError({ topic: envelope.topic })
+  const group = requireGroup(ctx, envelope.topic)
   const receive = () =>
     receiveGroupMessage({
       envelope,
@@ -137,14 +137,13 @@ async function applyGroupMessage(
   const { message } = result
   const isReceipt = result.contentType === 'deliveryReceipt'
   // A delivery receipt confirms messages of this conversation this device holds; one that names none is refused.
-  const confirmed = isReceipt
-    ? knownMessages(store.db, group.groupId, decodeDeliveryReceiptBody(message.text))
-    : undefined
+  const listed = isReceipt ? decodeDeliveryReceiptBody(message.text) : []
+  const confirmed = isReceipt ? knownMessages(store.db, group.groupId, listed) : undefined
   if (confirmed?.size === 0)
     throw new DeliveryReceiptUnknownError({
       messageId: envelope.id,
       conversation: group.groupId,
-      leaves: decodeDeliveryReceiptBody(message.text).length,
+      leaves: listed.length,
     })
   const deliveries = [...(confirmed ?? [])].map(([leaf, id]) => ({
     conversation: group.groupId as Hex,

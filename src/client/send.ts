@@ -10,9 +10,9 @@ import { type RecipientProof, recipientProof, recipientsRoot } from '../protocol
 import { hashBodyV2, type SignedStatement, type Statement, statementLeaf } from '../protocol/statement.js'
 import type { ClientContext } from './context.js'
 import { epochRecipients } from './epochRecipients.js'
-import { UnknownConversationError } from './errors.js'
 import { deserializeGroupState, encodeMls, serializeGroupState } from './mls.js'
 import { assertActive } from './registration.js'
+import { requireGroup } from './storedGroup.js'
 import type { SendOptions, SentMessage } from './types.js'
 
 /**
@@ -125,8 +125,7 @@ export async function sendMessage(
   const { store } = ctx
   const sealed = await ctx.exclusive(async () => {
     if (!options.unsafeSkipRegistrationCheck) await assertActive(ctx)
-    const group = store.getGroup(groupId)
-    if (!group) throw new UnknownConversationError({ topic: groupId })
+    const group = requireGroup(ctx, groupId)
     const sealed = await sealMessage({
       state: deserializeGroupState(group.state, ctx.config),
       impl: ctx.impl,

@@ -9,18 +9,19 @@ import { watcherChainView } from './chainView.js'
 import type { ClientContext } from './context.js'
 import type { ConversationHost } from './conversation.js'
 import { DeliveryReceipts } from './deliveryReceipts.js'
-import { SelfConversationError, UnknownConversationError } from './errors.js'
+import { SelfConversationError } from './errors.js'
 import type { GroupHost } from './group.js'
 import { changeGroup, createGroupConversation, groupContextOf, groupMembers, leaveGroup } from './groups.js'
 import { LeafSubmitter } from './leafSubmitter.js'
 import { groupInfo, openConversation, syncMembers } from './membership.js'
 import { MessageView } from './messageView.js'
-import { deserializeGroupState, mlsClientConfig, registryAuthService } from './mls.js'
+import { mlsClientConfig, registryAuthService } from './mls.js'
 import type { ClientParts } from './openClient.js'
 import { Outbox } from './outbox.js'
 import { ReceiptChecker } from './receipts.js'
 import { syncInbox } from './receive.js'
 import { sendMessage } from './send.js'
+import { requireGroupState } from './storedGroup.js'
 import { streamMessages } from './streamMessages.js'
 import type { ClientEvents } from './types.js'
 
@@ -168,11 +169,7 @@ export function conversationHost(ctx: ClientContext, follow: (conversation: Hex)
  */
 export function groupHost(ctx: ClientContext, follow: (conversation: Hex) => void): GroupHost {
   const { store } = ctx
-  const stateOf = (groupId: Hex) => {
-    const group = store.getGroup(groupId)
-    if (!group) throw new UnknownConversationError({ topic: groupId })
-    return deserializeGroupState(group.state, ctx.config)
-  }
+  const stateOf = (groupId: Hex) => requireGroupState(ctx, groupId)
   return {
     create: (p) =>
       ctx.exclusive(async () => {
