@@ -17,11 +17,7 @@ let dave: LiveClient
 beforeAll(async () => {
   world = await conversationWorld()
   alice = await world.live(1, undefined, { inlineTreeBytes: 1 })
-  ;[bob, carol, dave] = (await Promise.all([2, 3, 4].map((i) => world.live(i)))) as [
-    LiveClient,
-    LiveClient,
-    LiveClient,
-  ]
+  ;[bob, carol, dave] = await world.liveAll(2, 3, 4)
 }, 120_000)
 
 afterAll(async () => {

@@ -51,6 +51,13 @@ export async function conversationWorld() {
     return Object.assign(client, { home, rejected })
   }
 
+  /** Live clients of anvil accounts `indices`, started together, as a tuple of the same length. */
+  function liveAll<const I extends readonly number[]>(
+    ...indices: I
+  ): Promise<{ [K in keyof I]: LiveClient }> {
+    return Promise.all(indices.map((i) => live(i))) as Promise<{ [K in keyof I]: LiveClient }>
+  }
+
   /** A client on the relay that is not live (it syncs when told), registered with `keyPackages` published. */
   async function manual(index: number, { home = newHome(), keyPackages = 3 } = {}) {
     const account = net.account(index)
@@ -89,7 +96,7 @@ export async function conversationWorld() {
     for (const h of homes) rmSync(h, { recursive: true, force: true })
   }
 
-  return { ctx, net, node, live, manual, relayTransportOf, newHome, cleanup }
+  return { ctx, net, node, live, liveAll, manual, relayTransportOf, newHome, cleanup }
 }
 
 /**

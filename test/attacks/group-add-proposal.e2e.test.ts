@@ -13,11 +13,7 @@ let carol: LiveClient
 
 beforeAll(async () => {
   world = await conversationWorld()
-  ;[alice, bob, carol] = (await Promise.all([1, 2, 3].map((i) => world.live(i)))) as [
-    LiveClient,
-    LiveClient,
-    LiveClient,
-  ]
+  ;[alice, bob, carol] = await world.liveAll(1, 2, 3)
 }, 120_000)
 
 afterAll(async () => {

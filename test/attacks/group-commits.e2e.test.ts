@@ -41,12 +41,7 @@ let observer: Awaited<ReturnType<typeof world.manual>>
 
 beforeAll(async () => {
   world = await conversationWorld()
-  ;[alice, bob, carol, dave] = (await Promise.all([1, 2, 3, 4].map((i) => world.live(i)))) as [
-    LiveClient,
-    LiveClient,
-    LiveClient,
-    LiveClient,
-  ]
+  ;[alice, bob, carol, dave] = await world.liveAll(1, 2, 3, 4)
   // Alice is the only admin; Carol, a plain member, is the attacker.
   ops = await honestGroup(alice, [bob, carol, dave], { name: 'ops' })
   observer = await world.manual(6, { keyPackages: 0 })

@@ -14,12 +14,7 @@ let dave: LiveClient
 
 beforeAll(async () => {
   world = await conversationWorld()
-  ;[alice, bob, carol, dave] = (await Promise.all([1, 2, 3, 4].map((i) => world.live(i)))) as [
-    LiveClient,
-    LiveClient,
-    LiveClient,
-    LiveClient,
-  ]
+  ;[alice, bob, carol, dave] = await world.liveAll(1, 2, 3, 4)
 }, 120_000)
 
 afterAll(async () => {

@@ -17,11 +17,7 @@ let mallory: LiveClient
 
 beforeAll(async () => {
   world = await conversationWorld()
-  ;[alice, bob, mallory] = (await Promise.all([1, 2, 3].map((i) => world.live(i)))) as [
-    LiveClient,
-    LiveClient,
-    LiveClient,
-  ]
+  ;[alice, bob, mallory] = await world.liveAll(1, 2, 3)
 }, 120_000)
 
 afterAll(async () => {
