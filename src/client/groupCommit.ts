@@ -1,20 +1,29 @@
-/** Committing to a group in order: an own commit counts only if the relay sequenced it first in its epoch. */
+/** Founding a group, and committing to it in order: an own commit counts only if the relay sequenced it first. */
 import {
   type ClientState,
   createCommit,
+  createGroup,
+  type KeyPackage,
   type Proposal,
   type RatchetTree,
   type Welcome,
   zeroOutUint8Array,
 } from 'ts-mls'
-import type { Hex } from 'viem'
+import { type Hex, hexToBytes } from 'viem'
+import { type ConversationContext, contextGroupId } from '../protocol/conversationContext.js'
 import { createEnvelope } from '../protocol/envelope.js'
 import { inboxTopic } from '../protocol/topics.js'
 import type { ClientContext } from './context.js'
-import { checkCommit, leavesOf } from './conversationPolicy.js'
+import { checkCommit, checkWelcome, leavesOf, policyInput } from './conversationPolicy.js'
 import { CommitContentionError } from './groupErrors.js'
 import type { SentProposal } from './groupPolicy.js'
-import { deserializeGroupState, encodeMls, serializeGroupState } from './mls.js'
+import {
+  conversationExtensions,
+  createKeyPackage,
+  deserializeGroupState,
+  encodeMls,
+  serializeGroupState,
+} from './mls.js'
 import { consumeDelivery } from './receive.js'
 import { requireGroup, requireGroupState } from './storedGroup.js'
 import { MlsRejectedError } from './verificationErrors.js'
@@ -78,6 +87,54 @@ export async function commitSettled(
     return built.newState
   }
   throw new CommitContentionError({ groupId, attempts: ATTEMPTS })
+}
+
+/**
+ * Founds a conversation: a new MLS group under the group id `context` derives, with `context` in its group context
+ * and this device as its first leaf, and one commit adding the claimed key packages (the tree by reference when it is
+ * large, protocol §3.7). Checked as every invitee will check its Welcome, stored (with `peer`: the other account of a
+ * direct conversation, `GROUP_PEER` for a group), and the Welcome sent. Returns the group id.
+ *
+ * @example const groupId = await foundGroup(ctx, { context, peer: GROUP_PEER, keyPackages })
+ */
+export async function foundGroup(
+  ctx: ClientContext,
+  p: { context: ConversationContext; peer: string; keyPackages: { deviceId: Hex; keyPackage: KeyPackage }[] },
+): Promise<Hex> {
+  const groupId = contextGroupId(p.context)
+  const own = await createKeyPackage({ identity: ctx.identity, mls: ctx.device.mls, impl: ctx.impl })
+  const state = await createGroup(
+    hexToBytes(groupId),
+    own.publicPackage,
+    own.privatePackage,
+    conversationExtensions(p.context),
+    ctx.impl,
+    ctx.config,
+  )
+  const adds = p.keyPackages.map(
+    (k): Proposal => ({ proposalType: 'add', add: { keyPackage: k.keyPackage } }),
+  )
+  const byReference = treeByReference(state, adds, ctx.inlineTreeBytes)
+  const commit = await createCommit(
+    { state, cipherSuite: ctx.impl },
+    { extraProposals: adds, ratchetTreeExtension: !byReference },
+  )
+  commit.consumed.forEach(zeroOutUint8Array)
+  checkWelcome({ ...policyInput(ctx), state: commit.newState }) // what every invitee will check
+  ctx.store.putGroup({
+    groupId,
+    peer: p.peer,
+    ciphersuite: ctx.ciphersuite,
+    state: serializeGroupState(commit.newState),
+  })
+  if (commit.welcome)
+    await sendWelcome(
+      ctx,
+      commit.welcome,
+      p.keyPackages.map((k) => k.deviceId),
+      byReference ? commit.newState.ratchetTree : undefined,
+    )
+  return groupId
 }
 
 /**

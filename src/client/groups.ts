@@ -1,31 +1,18 @@
 /** Group conversations: creating one, changing its accounts, admins and name, leaving it, and listing its members. */
 import { randomBytes } from 'node:crypto'
-import {
-  type ClientState,
-  createCommit,
-  createGroup,
-  createProposal,
-  type Proposal,
-  zeroOutUint8Array,
-} from 'ts-mls'
-import { type Address, bytesToHex, getAddress, type Hex, hexToBytes, isAddressEqual } from 'viem'
-import {
-  type ConversationContext,
-  groupContext,
-  groupGroupId,
-  sortAccounts,
-} from '../protocol/conversationContext.js'
+import { type ClientState, createProposal, type Proposal } from 'ts-mls'
+import { type Address, bytesToHex, getAddress, type Hex, isAddressEqual } from 'viem'
+import { type ConversationContext, groupContext, sortAccounts } from '../protocol/conversationContext.js'
 import { createEnvelope, type Envelope } from '../protocol/envelope.js'
 import type { ClientContext } from './context.js'
-import { checkWelcome, contextOf, GROUP_PEER, policyInput } from './conversationPolicy.js'
+import { contextOf, GROUP_PEER } from './conversationPolicy.js'
 import { PeerHasNoDevicesError } from './errors.js'
-import { commitSettled, sendWelcome } from './groupCommit.js'
+import { commitSettled, foundGroup } from './groupCommit.js'
 import { GroupChangeError, NotAGroupError, NotGroupAdminError } from './groupErrors.js'
 import { leaveContext } from './groupPolicy.js'
 import { claimKeyPackages } from './membership.js'
 import {
   conversationExtensions,
-  createKeyPackage,
   deserializeGroupState,
   encodeMls,
   membersOf,
@@ -33,7 +20,6 @@ import {
 } from './mls.js'
 import { assertActive } from './registration.js'
 import { requireGroup, requireGroupState } from './storedGroup.js'
-import { treeByReference } from './welcomeTree.js'
 
 /**
  * A member account of a group as this device sees it: whether it is an admin, and each of its registered devices
@@ -95,38 +81,7 @@ export async function createGroupConversation(
     return devices.filter((d) => d.deviceId.toLowerCase() !== ctx.deviceId.toLowerCase())
   })
   const keyPackages = await claimKeyPackages(ctx, targets)
-  const groupId = groupGroupId(context)
-  const own = await createKeyPackage({ identity: ctx.identity, mls: ctx.device.mls, impl: ctx.impl })
-  const state = await createGroup(
-    hexToBytes(groupId),
-    own.publicPackage,
-    own.privatePackage,
-    conversationExtensions(context),
-    ctx.impl,
-    ctx.config,
-  )
-  const adds = keyPackages.map((k): Proposal => ({ proposalType: 'add', add: { keyPackage: k.keyPackage } }))
-  const byReference = treeByReference(state, adds, ctx.inlineTreeBytes)
-  const commit = await createCommit(
-    { state, cipherSuite: ctx.impl },
-    { extraProposals: adds, ratchetTreeExtension: !byReference },
-  )
-  commit.consumed.forEach(zeroOutUint8Array)
-  checkWelcome({ ...policyInput(ctx), state: commit.newState }) // what every invitee will check
-  ctx.store.putGroup({
-    groupId,
-    peer: GROUP_PEER,
-    ciphersuite: ctx.ciphersuite,
-    state: serializeGroupState(commit.newState),
-  })
-  if (commit.welcome)
-    await sendWelcome(
-      ctx,
-      commit.welcome,
-      keyPackages.map((k) => k.deviceId),
-      byReference ? commit.newState.ratchetTree : undefined,
-    )
-  return groupId
+  return foundGroup(ctx, { context, peer: GROUP_PEER, keyPackages })
 }
 
 /**

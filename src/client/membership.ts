@@ -1,31 +1,21 @@
 /** Group membership follows the registry: creating a conversation, adding and removing devices, claiming key packages. */
 import { randomBytes } from 'node:crypto'
-import {
-  type ClientState,
-  createCommit,
-  createGroup,
-  type KeyPackage,
-  type Proposal,
-  zeroOutUint8Array,
-} from 'ts-mls'
-import { type Address, bytesToHex, type Hex, hexToBytes, isAddressEqual } from 'viem'
+import type { ClientState, KeyPackage, Proposal } from 'ts-mls'
+import { type Address, bytesToHex, type Hex, isAddressEqual } from 'viem'
 import type { DeviceRecord } from '../chain/registryWatcher.js'
-import { directContext, directGroupId } from '../protocol/conversationContext.js'
+import { directContext } from '../protocol/conversationContext.js'
 import type { DeviceIdentity } from '../protocol/credential.js'
 import type { Envelope } from '../protocol/envelope.js'
 import type { ClientContext } from './context.js'
-import { checkWelcome, contextOf, policyInput } from './conversationPolicy.js'
+import { contextOf } from './conversationPolicy.js'
 import { NoKeyPackageError, PeerHasNoDevicesError } from './errors.js'
-import { commitSettled, sendWelcome } from './groupCommit.js'
+import { commitSettled, foundGroup } from './groupCommit.js'
 import {
-  conversationExtensions,
-  createKeyPackage,
   decodeMls,
   deserializeGroupState,
   identityOf,
   isLastResortKeyPackage,
   membersOf,
-  serializeGroupState,
   supportsConversationContext,
 } from './mls.js'
 import { assertActive } from './registration.js'
@@ -57,35 +47,7 @@ export async function openConversation(ctx: ClientContext, peer: Address): Promi
     b: peer,
     nonce: bytesToHex(randomBytes(32)),
   }
-  const groupId = directGroupId(pair)
-  const own = await createKeyPackage({ identity: ctx.identity, mls: ctx.device.mls, impl: ctx.impl })
-  const state = await createGroup(
-    hexToBytes(groupId),
-    own.publicPackage,
-    own.privatePackage,
-    conversationExtensions(directContext(pair)),
-    ctx.impl,
-    ctx.config,
-  )
-  const commit = await createCommit(
-    { state, cipherSuite: ctx.impl },
-    { extraProposals: addProposals(keyPackages), ratchetTreeExtension: true },
-  )
-  commit.consumed.forEach(zeroOutUint8Array)
-  checkWelcome({ ...policyInput(ctx), state: commit.newState }) // what every invitee will check
-  ctx.store.putGroup({
-    groupId,
-    peer,
-    ciphersuite: ctx.ciphersuite,
-    state: serializeGroupState(commit.newState),
-  })
-  if (commit.welcome)
-    await sendWelcome(
-      ctx,
-      commit.welcome,
-      keyPackages.map((k) => k.deviceId),
-    )
-  return groupId
+  return foundGroup(ctx, { context: directContext(pair), peer, keyPackages })
 }
 
 /**
