@@ -11,6 +11,7 @@ export {
   type GroupInfo,
   type GroupMember,
   Groups,
+  type KeyChangeEvent,
   type ReceivedMessage,
   type ReceiveResult,
   type Rejection,

@@ -12,6 +12,7 @@ import { Conversations } from './conversation.js'
 import type { Deployment } from './deployment.js'
 import { Groups } from './group.js'
 import { type DeviceKeys, devicePublicKeys } from './identity.js'
+import { currentSafetyNumber, type KeyChangeEvent, recordedKeyChanges } from './keyChanges.js'
 import { publishKeyPackages } from './keyPackageStock.js'
 import { Live } from './live.js'
 import { MessageView } from './messageView.js'
@@ -33,6 +34,7 @@ import { conversationHost, groupHost, wireClientContext } from './wiring.js'
 export { Conversation, Conversations } from './conversation.js'
 export { Group, type GroupDelivery, type GroupInfo, Groups } from './group.js'
 export type { GroupChange, GroupMember } from './groups.js'
+export type { KeyChangeEvent } from './keyChanges.js'
 export type {
   ClientEvents,
   ClientParameters,
@@ -67,7 +69,7 @@ export class Client {
   readonly groups: Groups
   /** Read-only view of this device's messages (states, verdicts, receipts). */
   readonly messages: MessageView
-  /** Typed events: 'message', 'state', 'rejected', 'receipt', 'verdict', 'joined', 'membership', 'closed'. */
+  /** Typed events: 'message', 'state', 'rejected', 'receipt', 'verdict', 'joined', 'membership', 'keyChange', 'closed'. */
   readonly events = new EventEmitter<ClientEvents>()
   readonly #store: DeviceStore
   readonly #ctx: ClientContext
@@ -171,6 +173,27 @@ export class Client {
     options: { sponsor?: SponsorOption | undefined } = {},
   ): Promise<{ txHash: Hex; gasUsed: bigint; blockNumber: bigint }> {
     return revokeDevice(this.#ctx, deviceId, options)
+  }
+
+  /**
+   * The safety number of `account` (protocol §2.5) over its active devices at the current block (the registry view is
+   * synced first): compare it out of band; it changes exactly when the account's device set changes.
+   *
+   * @example const { safetyNumber } = await client.safetyNumber(bob.account)
+   */
+  safetyNumber(
+    account: Address,
+  ): Promise<{ account: Address; block: bigint; devices: Hex[]; safetyNumber: string }> {
+    return currentSafetyNumber(this.#ctx, account)
+  }
+
+  /**
+   * The key-change alerts this device emitted as `keyChange` events (of one contact, or all), oldest first.
+   *
+   * @example client.keyChanges({ account: bob.account }).map((c) => c.kind)
+   */
+  keyChanges(options: { account?: Address | undefined } = {}): KeyChangeEvent[] {
+    return recordedKeyChanges(this.#ctx, options)
   }
 
   /**

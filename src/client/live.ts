@@ -3,6 +3,7 @@ import type { Hex } from 'viem'
 import { inboxTopic } from '../protocol/topics.js'
 import type { ClientContext } from './context.js'
 import { handleExpiryNotice } from './expiryNotices.js'
+import { KeyChangeMonitor } from './keyChanges.js'
 import {
   dropStaleKeyPackages,
   KEY_PACKAGE_TARGET,
@@ -32,6 +33,7 @@ export class Live {
   readonly #members = new Map<Hex, { version: number; others: string[] }>()
   #stops: (() => void)[] = []
   #reconcileTimer: NodeJS.Timeout | undefined
+  #keys: KeyChangeMonitor | undefined
   #running = false
 
   constructor(
@@ -79,8 +81,20 @@ export class Live {
     const onChange = () => this.#scheduleReconcile()
     ctx.watcher.on('change', onChange)
     this.#stops.push(() => ctx.watcher.off('change', onChange))
+    // Key-change alerts follow the registry too: contacts' changes, those made while offline included (§2.5).
+    const keys = new KeyChangeMonitor(ctx, { onError: (err) => this.#backgroundError(err) })
+    this.#keys = keys
+    const onKeys = () => keys.schedule()
+    ctx.watcher.on('change', onKeys)
+    ctx.events.on('membership', onKeys)
+    this.#stops.push(() => {
+      keys.stop()
+      ctx.watcher.off('change', onKeys)
+      ctx.events.off('membership', onKeys)
+    })
     this.follow(inboxTopic(ctx.deviceId))
     for (const group of ctx.store.listGroups()) this.follow(group.groupId as Hex)
+    await keys.check().catch((err) => this.#backgroundError(err))
     const resending = ctx.outbox.resendQueued()
     // Accepted but not anchored yet: the anchorer may have lost nothing, but a leaf submission is idempotent.
     ctx.leaves.resubmitAll()
@@ -106,6 +120,7 @@ export class Live {
   follow(topic: Hex): void {
     if (!this.#running || this.#subscriptions.has(topic)) return
     const ctx = this.#ctx
+    this.#keys?.note(topic) // a new conversation's contacts are followed from now on
     const stop = ctx.transport.subscribe({
       topics: [topic],
       after: (t) => ctx.store.getCursor(t),

@@ -10,6 +10,7 @@ import type { Statement } from '../protocol/statement.js'
 import type { MessageVerdict } from '../store/deviceStore.js'
 import type { Deployment } from './deployment.js'
 import type { DeviceKeys, KdfParams } from './identity.js'
+import type { KeyChangeEvent } from './keyChanges.js'
 import type { Transport } from './transport.js'
 import type { ClockPolicy, VerificationReport } from './verifyStatement.js'
 
@@ -33,6 +34,8 @@ export type ClientEvents = {
   membership: [{ conversation: Hex; epoch: bigint; change: 'commit' | 'proposal'; removed: boolean }]
   /** A member device confirmed, with a signed delivery receipt, that it received a message (protocol §4.5). */
   delivered: [DeliveryEvent]
+  /** A contact's device set changed on chain (added, revoked, rotated); once per change, offline ones on start. */
+  keyChange: [KeyChangeEvent]
   closed: []
 }
 
