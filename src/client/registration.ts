@@ -3,7 +3,12 @@ import { createWalletClient, type Hex, http, isAddressEqual } from 'viem'
 import type { LocalAccount } from 'viem/accounts'
 import { getBalance, getBlock, getGasPrice } from 'viem/actions'
 import { withChainErrors } from '../chain/errors.js'
-import { addDevice, getRegistryNonce, revokeDevice as revokeOnChain } from '../chain/keyRegistry.js'
+import {
+  addDevice,
+  getRegistryNonce,
+  type NewDeviceKeys,
+  revokeDevice as revokeOnChain,
+} from '../chain/keyRegistry.js'
 import { signAddDevice, signRevokeDevice } from '../chain/registryAuthorizations.js'
 import type { DeviceRecord } from '../chain/registryWatcher.js'
 import { postSponsorRequest } from '../chain/sponsor.js'
@@ -79,7 +84,6 @@ export async function register(
   if (record?.revokedAt !== undefined)
     throw new DeviceNotRegisteredError({ deviceId: ctx.deviceId, revoked: true })
   if (!record) {
-    const wallet = requireWallet(ctx)
     const registry = ctx.deployment.keyRegistry
     const publicKeys = devicePublicKeys(ctx.device)
     const keys = {
@@ -93,20 +97,7 @@ export async function register(
         account: ctx.account,
       }),
     }
-    const nonce = await getRegistryNonce(ctx.publicClient, { registry, account: ctx.account })
-    const deadline = await authorizationDeadline(ctx)
-    const signature = await signAddDevice(wallet, {
-      registry,
-      chainId: ctx.chainId,
-      ...keys,
-      nonce,
-      deadline,
-    })
-    const request = { registry, account: ctx.account, ...keys, nonce, deadline, signature }
-    const via = await sponsorToUse(ctx, sponsor)
-    const result = via
-      ? await postSponsorRequest(via, { operation: 'addDevice', chainId: ctx.chainId, ...request })
-      : await addDevice(walletClient(ctx), request)
+    const result = await submitAddDevice(ctx, keys, { sponsor })
     txHash = result.hash
     gasUsed = result.gasUsed
     await ctx.watcher.sync()
@@ -115,6 +106,33 @@ export async function register(
   if (!record) throw new DeviceNotRegisteredError({ deviceId: ctx.deviceId })
   if (keyPackages > 0) await topUpKeyPackages(ctx, keyPackages)
   return { deviceId: ctx.deviceId, txHash, gasUsed, blockNumber: record.addedAt }
+}
+
+/**
+ * Authorizes a device's keys for this account (EIP-712 AddDevice signed by the account key, with the current nonce
+ * and a deadline an hour ahead) and submits it: by `submitter`, else through `sponsor` when the account cannot pay,
+ * else by the account. Used by {@link register} for this device and by `approveLinkRequest` for a linked one.
+ *
+ * @example const { hash } = await submitAddDevice(ctx, { p256X, p256Y, mlsKey, popR, popS, mlsPop }, { sponsor })
+ */
+export async function submitAddDevice(
+  ctx: Pick<
+    ClientContext,
+    'wallet' | 'submitter' | 'publicClient' | 'account' | 'rpc' | 'deployment' | 'chainId'
+  >,
+  keys: NewDeviceKeys,
+  { sponsor }: { sponsor?: SponsorOption | undefined } = {},
+): Promise<{ hash: Hex; gasUsed: bigint; blockNumber: bigint }> {
+  const wallet = requireWallet(ctx)
+  const registry = ctx.deployment.keyRegistry
+  const nonce = await getRegistryNonce(ctx.publicClient, { registry, account: ctx.account })
+  const deadline = await authorizationDeadline(ctx)
+  const signature = await signAddDevice(wallet, { registry, chainId: ctx.chainId, ...keys, nonce, deadline })
+  const request = { registry, account: ctx.account, ...keys, nonce, deadline, signature }
+  const via = await sponsorToUse(ctx, sponsor)
+  return via
+    ? postSponsorRequest(via, { operation: 'addDevice', chainId: ctx.chainId, ...request })
+    : addDevice(walletClient(ctx), request)
 }
 
 /**
