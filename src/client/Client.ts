@@ -11,6 +11,7 @@ import type { ClientContext } from './context.js'
 import { Conversations } from './conversation.js'
 import type { Deployment } from './deployment.js'
 import { Groups } from './group.js'
+import { History } from './history.js'
 import { type DeviceKeys, devicePublicKeys } from './identity.js'
 import { currentSafetyNumber, type KeyChangeEvent, recordedKeyChanges } from './keyChanges.js'
 import { publishKeyPackages } from './keyPackageStock.js'
@@ -34,6 +35,7 @@ import { conversationHost, groupHost, wireClientContext } from './wiring.js'
 export { Conversation, Conversations } from './conversation.js'
 export { Group, type GroupDelivery, type GroupInfo, Groups } from './group.js'
 export type { GroupChange, GroupMember } from './groups.js'
+export { History, type SendHistoryOptions, type SendHistoryResult } from './history.js'
 export type { KeyChangeEvent } from './keyChanges.js'
 export type {
   ClientEvents,
@@ -69,6 +71,8 @@ export class Client {
   readonly groups: Groups
   /** Read-only view of this device's messages (states, verdicts, receipts). */
   readonly messages: MessageView
+  /** History for a new device of this account: `send` an archive; archives that arrive are imported by themselves. */
+  readonly history: History
   /** Typed events: 'message', 'state', 'rejected', 'receipt', 'verdict', 'joined', 'membership', 'keyChange', 'closed'. */
   readonly events = new EventEmitter<ClientEvents>()
   readonly #store: DeviceStore
@@ -96,6 +100,7 @@ export class Client {
     this.#live = new Live(this.#ctx, { pollingInterval: parts.pollingInterval, finality: parts.finality })
     this.conversations = new Conversations(conversationHost(this.#ctx, (id) => this.#live.follow(id)))
     this.groups = new Groups(groupHost(this.#ctx, (id) => this.#live.follow(id)))
+    this.history = new History(this.#ctx)
   }
 
   /**

@@ -13,6 +13,7 @@ import { deserializeGroupState, serializeGroupState } from './mls.js'
 import { asRejection } from './reasons.js'
 import { receiveReceipt } from './receipts.js'
 import { receiveGroupMessage } from './receiveGroupMessage.js'
+import { receiveHistoryChunk } from './receiveHistory.js'
 import { receiveWelcome } from './receiveWelcome.js'
 import { requireGroup } from './storedGroup.js'
 import type { Delivery } from './transport.js'
@@ -36,6 +37,12 @@ export async function processEnvelope(
   const earlier = store.processed(envelope.id)
   if (earlier) throw new ReplayError({ messageId: envelope.id, verdict: earlier })
   try {
+    // Nothing but Welcomes and history chunks (protocol §12.8) arrives on a device's own inbox.
+    if (
+      envelope.kind === 'application' &&
+      envelope.topic.toLowerCase() === inboxTopic(ctx.deviceId).toLowerCase()
+    )
+      return await receiveHistoryChunk(ctx, envelope)
     switch (envelope.kind) {
       case 'welcome':
         return await applyWelcome(ctx, envelope)
@@ -272,6 +279,8 @@ export async function consumeDelivery(
       result.joined.push(outcome.conversation)
       onJoined(outcome.conversation)
       ctx.events.emit('joined', { conversation: outcome.conversation, peer: outcome.peer })
+    } else if (outcome.type === 'history') {
+      ctx.events.emit('historyImported', outcome.imported)
     } else if (outcome.type === 'commit' || outcome.type === 'proposal') {
       if (outcome.type === 'commit') result.commits++
       ctx.events.emit('membership', {

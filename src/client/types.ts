@@ -34,6 +34,8 @@ export type ClientEvents = {
   membership: [{ conversation: Hex; epoch: bigint; change: 'commit' | 'proposal'; removed: boolean }]
   /** A member device confirmed, with a signed delivery receipt, that it received a message (protocol §4.5). */
   delivered: [DeliveryEvent]
+  /** A history archive from another device of this account was verified and imported (protocol §12.8). */
+  historyImported: [HistoryImported]
   /** A contact's device set changed on chain (added, revoked, rotated); once per change, offline ones on start. */
   keyChange: [KeyChangeEvent]
   closed: []
@@ -154,6 +156,24 @@ export type ReceiveResult =
   | { type: 'commit'; conversation: Hex; epoch: bigint; removed: boolean }
   | { type: 'proposal'; conversation: Hex; epoch: bigint }
   | { type: 'receipt'; leaf: Hex; messages: Hex[] }
+  /** A chunk of a history archive was stored; the archive is not whole yet. */
+  | { type: 'history-chunk'; archive: Hex; chunk: number; count: number }
+  /** A history archive was verified and its messages imported. */
+  | { type: 'history'; imported: HistoryImported }
+
+/**
+ * A history archive imported (protocol §12.8): from which device of this account, which conversations, how many
+ * messages it carried and how many were new here.
+ *
+ * @example client.events.on('historyImported', ({ fromDevice, imported }) => console.log(imported, 'from', fromDevice))
+ */
+export type HistoryImported = {
+  archive: Hex
+  fromDevice: Hex
+  conversations: Hex[]
+  messages: number
+  imported: number
+}
 
 /**
  * An envelope that was refused, with the typed error and (for messages) the verification report.

@@ -248,8 +248,9 @@ export class DeviceStore {
     this.db
       .prepare(
         `insert or ignore into messages (id, conversation, direction, sender, device, seq, sent_at, body, report,
-           received_at, leaf, state, cursor, delivered, receipt, envelope, updated_at, verdict, content_type)
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           received_at, leaf, state, cursor, delivered, receipt, envelope, updated_at, verdict, content_type,
+           history)
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         m.id,
@@ -271,6 +272,7 @@ export class DeviceStore {
         Date.now(),
         m.verdict ?? (m.direction === 'in' ? 'pending' : null),
         m.contentType ?? 'text',
+        m.history === undefined ? null : JSON.stringify(m.history),
       )
   }
 
@@ -288,11 +290,11 @@ export class DeviceStore {
     )
   }
 
-  /** Received messages whose verdict is still `pending`, oldest first. */
+  /** Received messages whose verdict is still `pending`, oldest first (imported history is never re-anchored). */
   pendingVerdicts(): StoredMessage[] {
     return (
       this.db
-        .prepare(`select * from messages where verdict = 'pending' order by rowid`)
+        .prepare(`select * from messages where verdict = 'pending' and history is null order by rowid`)
         .safeIntegers(true)
         .all() as MessageRow[]
     ).map((r) => this.#messageFromRow(r))

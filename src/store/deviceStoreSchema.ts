@@ -45,6 +45,7 @@ export function migrateDeviceStore(db: Database.Database): void {
     )
   if (!columns.some((c) => c.name === 'content_type'))
     db.exec("alter table messages add column content_type text not null default 'text';")
+  if (!columns.some((c) => c.name === 'history')) db.exec('alter table messages add column history text;')
   const kpColumns = db.pragma('table_info(key_packages)') as { name: string }[]
   if (!kpColumns.some((c) => c.name === 'last_resort'))
     db.exec(
@@ -102,4 +103,6 @@ export type MessageRow = {
   verdict: string | null
   verdict_reason: string | null
   content_type: string
+  /** JSON of `HistoryMark` for a message imported from a history archive, else null. */
+  history: string | null
 }

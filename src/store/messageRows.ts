@@ -36,7 +36,17 @@ export type StoredMessage = {
   verdictReason?: string | undefined
   /** `text` (default) or `deliveryReceipt` (a signed receipt for received messages, protocol §4.5). */
   contentType?: ContentType | undefined
+  /** Set on a message imported from a history archive (protocol §12.8): this device never received it live. */
+  history?: HistoryMark | undefined
 }
+
+/**
+ * Where an imported history message came from: the archive, the sibling device that sent it, and when it was
+ * imported.
+ *
+ * @example const mark: HistoryMark = { archive, fromDevice, importedAt: Date.now() }
+ */
+export type HistoryMark = { archive: string; fromDevice: string; importedAt: number }
 
 /**
  * A `messages` row as a `StoredMessage`, given its opened (decrypted) body.
@@ -64,5 +74,6 @@ export function messageFromRow(r: MessageRow, body: string): StoredMessage {
     verdict: (r.verdict ?? undefined) as MessageVerdict | undefined,
     verdictReason: r.verdict_reason ?? undefined,
     contentType: r.content_type as ContentType,
+    ...(r.history ? { history: JSON.parse(r.history) as HistoryMark } : {}),
   }
 }
