@@ -55,6 +55,27 @@ export {
   loadAccount,
   loadDevice,
 } from './client/identity.js'
+export {
+  type ApproveLinkRequestParameters,
+  approveLinkRequest,
+  type CreateLinkRequestParameters,
+  createLinkRequest,
+  DEFAULT_LINK_TTL_MS,
+  type ParsedLinkRequest,
+  type ParseLinkRequestOptions,
+  parseLinkRequest,
+  waitForLinkedDevice,
+} from './client/linkDevice.js'
+export {
+  LinkApprovalDeclinedError,
+  LinkRequestExpiredError,
+  LinkRequestFingerprintMismatchError,
+  LinkRequestProofError,
+  LinkRequestReplayedError,
+  LinkRequestSignatureError,
+  LinkRequestWrongAccountError,
+  LinkRequestWrongDeploymentError,
+} from './client/linkErrors.js'
 export { type MessageRecord, MessageView } from './client/messageView.js'
 export {
   RelayAuthError,
@@ -119,5 +140,6 @@ export {
   ValidationError,
   VerificationError,
 } from './errors.js'
+export { type LinkRequest, LinkRequestCodecError } from './protocol/linkRequest.js'
 export type { MessageState } from './protocol/messageState.js'
 export { MissingPassphraseError, WrongPassphraseError } from './store/keystore.js'
