@@ -6,8 +6,12 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { getRegistryNonce, rotateDevice } from '../src/chain/keyRegistry.js'
 import { signRotateDevice } from '../src/chain/registryAuthorizations.js'
 import type { Client, KeyChangeEvent } from '../src/client/Client.js'
+import { writeDeployment } from '../src/client/deployment.js'
+import { createAccount } from '../src/client/identity.js'
 import { conversationWorld, type LiveClient } from './attacks/conversation-setup.js'
 import { waitFor } from './attacks/group-setup.js'
+import { sealpost } from './utils/cli.js'
+import { testKdf, testPassphrase } from './utils/clients.js'
 import { registerTestDevice, testDeviceKeys } from './utils/devices.js'
 import { connectTestClient } from './utils/stack.js'
 
@@ -137,5 +141,27 @@ describe('key-change alerts', () => {
     expect(second.seen).toEqual([])
     expect(second.client.keyChanges()).toHaveLength(before + 1)
     await second.client.close()
+  })
+
+  test('sealpost inbox prints a key change that happened while away', async () => {
+    const home = alice.home // closed by the test before
+    await createAccount({
+      home,
+      passphrase: testPassphrase,
+      privateKey: world.ctx.anvil.accounts[1] as Hex,
+      kdf: testKdf,
+    })
+    writeDeployment(home, world.net.deployment)
+    const desk = await addChainDevice(2)
+    const run = await sealpost(
+      ['--home', home, '--rpc', world.ctx.anvil.rpcUrl, 'inbox', '--relay', world.node.url],
+      { SEALPOST_PASSPHRASE: testPassphrase },
+    )
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.stdout).toContain(
+      `⚠ KEY CHANGE  ${bob.account} added a device (+${desk.deviceId.slice(0, 10)}…)`,
+    )
+    expect(run.stdout).toMatch(/safety number now \d{5}( \d{5}){11}/)
+    expect(run.stderr).toContain('1 key change')
   })
 })

@@ -165,12 +165,24 @@ export const idRevokeDeviceSpec = {
   options: { relay: sponsorRelay },
 } as const satisfies CommandSpec
 
+/** `sealpost id fingerprint`. @example parseCommandArgs(idFingerprintSpec, ['0xBob…']) */
+export const idFingerprintSpec = {
+  name: 'id fingerprint',
+  args: '[0xACCOUNT]',
+  summary: "an account's safety number over its current devices, to compare out of band",
+  details: [
+    'Read from the registry at the current block (default: this account); it changes whenever a device of the',
+    'account is added, revoked or rotated (docs/protocol.md §2.5).',
+  ],
+  options: {},
+} as const satisfies CommandSpec
+
 /** `sealpost id`. @example formatCommandHelp(idSpec) */
 export const idSpec = {
   name: 'id',
   summary: 'the account key and its devices',
   options: {},
-  subcommands: [idNewSpec, idShowSpec, idAddDeviceSpec, idRevokeDeviceSpec],
+  subcommands: [idNewSpec, idShowSpec, idAddDeviceSpec, idRevokeDeviceSpec, idFingerprintSpec],
 } as const satisfies CommandSpec
 
 /** `sealpost send`. @example parseCommandArgs(sendSpec, ['0xBob…', 'hi']) */

@@ -1,4 +1,4 @@
-/** `sealpost id new | show | add-device | revoke-device`: the account key and its devices. */
+/** `sealpost id new | show | add-device | revoke-device | fingerprint`: the account key and its devices. */
 import { join } from 'node:path'
 import type { Hex } from 'viem'
 import { sponsorUrlOf } from '../chain/sponsor.js'
@@ -15,6 +15,7 @@ import { offlineTransport } from '../client/transport.js'
 import { idAddDeviceSpec, idNewSpec, idRevokeDeviceSpec, idShowSpec } from './commands.js'
 import { type CliContext, parseBytes32 } from './context.js'
 import { ArgumentError } from './errors.js'
+import { idFingerprint } from './idFingerprint.js'
 import { parseCommandArgs } from './options.js'
 import { resolveRelay } from './session.js'
 
@@ -35,6 +36,8 @@ export async function idCommand(ctx: CliContext, argv: string[]): Promise<void> 
       return idAddDevice(ctx, rest)
     case 'revoke-device':
       return idRevokeDevice(ctx, rest)
+    case 'fingerprint':
+      return idFingerprint(ctx, rest)
     default:
       throw new ArgumentError(sub ? `Unknown id command "${sub}".` : 'Missing id command.', {
         metaMessages: ['Run `sealpost id --help` for its commands.'],

@@ -1,5 +1,5 @@
-/** `sealpost inbox [--follow]`: everything that arrived while away (direct and group messages), then (with --follow) live messages. */
-import type { Client, ReceivedMessage } from '../client/Client.js'
+/** `sealpost inbox [--follow]`: what arrived while away (direct and group messages, contacts' key changes), then (with --follow) live. */
+import type { Client, KeyChangeEvent, ReceivedMessage } from '../client/Client.js'
 import { inboxSpec } from './commands.js'
 import type { CliContext } from './context.js'
 import { parseCommandArgs } from './options.js'
@@ -29,6 +29,26 @@ export async function inboxCommand(ctx: CliContext, argv: string[]): Promise<voi
         `${JSON.stringify({ id: m.id, conversation: m.conversation, ...(group && { group: name }), from: m.from, device: m.device, seq: m.seq.toString(), sentAt: m.sentAt, text: m.text, verified: m.report.ok })}\n`,
       )
   }
+  let alerts = 0
+  // A contact's device set changed on chain (also while away): a line that stands out, with the new safety number.
+  const alert = (c: KeyChangeEvent) => {
+    alerts++
+    const devices = [
+      ...c.revoked.map((d) => `-${d.slice(0, 10)}…`),
+      ...c.added.map((d) => `+${d.slice(0, 10)}…`),
+    ].join(' ')
+    ctx.out.info(
+      `⚠ KEY CHANGE  ${c.account} ${c.kind} ${c.kind === 'rotated' ? 'a device' : c.deviceIds.length === 1 ? 'a device' : `${c.deviceIds.length} devices`} (${devices}) at block ${c.block}`,
+    )
+    ctx.out.info(`              safety number now ${c.fingerprintAfter}`)
+    ctx.out.info(
+      `              was ${c.fingerprintBefore}; check \`sealpost id fingerprint ${c.account}\` with them`,
+    )
+    if (ctx.out.json)
+      process.stdout.write(
+        `${JSON.stringify({ type: 'keyChange', account: c.account, kind: c.kind, deviceIds: c.deviceIds, added: c.added, revoked: c.revoked, block: c.block.toString(), txHash: c.txHash, fingerprintBefore: c.fingerprintBefore, fingerprintAfter: c.fingerprintAfter })}\n`,
+      )
+  }
   // Listen before live mode starts: its catch-up delivers what arrived while away.
   const client = await openLiveClient(ctx, {
     device: values.device,
@@ -36,6 +56,7 @@ export async function inboxCommand(ctx: CliContext, argv: string[]): Promise<voi
     beforeStart: (c) => {
       opened = c
       c.events.on('message', print)
+      c.events.on('keyChange', alert)
       c.events.on('rejected', (r) =>
         ctx.out.info(`rejected ${r.envelopeId}: ${r.error.name} [${r.error.code}] ${r.error.shortMessage}`),
       )
@@ -46,7 +67,7 @@ export async function inboxCommand(ctx: CliContext, argv: string[]): Promise<voi
     // processed (live mode's catch-up or this pull), so count what was printed, not what the pull found.
     const done = ctx.out.step('Catching up with the relay')
     await client.sync()
-    done(`${printed} new`)
+    done(`${printed} new${alerts > 0 ? `, ${alerts} key change${alerts === 1 ? '' : 's'}` : ''}`)
     if (!values.follow) return
     ctx.out.info('Following; Ctrl-C to stop.')
     await untilSignal()
