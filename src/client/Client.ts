@@ -26,6 +26,13 @@ import {
   revokeDevice,
   type SponsorOption,
 } from './registration.js'
+import { type RevokeOthersResult, revokeOtherDevices } from './revokeOthers.js'
+import {
+  deviceKeyAge,
+  type RotateDeviceOptions,
+  type RotateDeviceResult,
+  rotateDevice,
+} from './rotateDevice.js'
 import { streamMessages } from './streamMessages.js'
 import type { Transport } from './transport.js'
 import type { ClientEvents, ClientParameters, ReceivedMessage, ReceiveResult, SyncResult } from './types.js'
@@ -199,6 +206,43 @@ export class Client {
    */
   keyChanges(options: { account?: Address | undefined } = {}): KeyChangeEvent[] {
     return recordedKeyChanges(this.#ctx, options)
+  }
+
+  /**
+   * Replaces this device's P-256 and MLS keys in one registry transaction (docs/key-management.md §6) and closes this
+   * client: its device id is revoked from that block on. Open the next client with the returned `keys`; peers'
+   * committers then swap the old leaf for the new device in every conversation listed in `conversations`. A device
+   * that is not active is refused with `DeviceNotRegisteredError` before any transaction.
+   *
+   * @example const { keys } = await client.rotateDevice({ passphrase }); const next = await connectClient({ ...params, keys })
+   */
+  async rotateDevice(options: RotateDeviceOptions = {}): Promise<RotateDeviceResult> {
+    // Receipts owed are signed with the old key: send them while it is valid.
+    await flushWithin(this.#ctx.deliveryReceipts, RECEIPT_FLUSH_MS)
+    const result = await this.#exclusive(() => rotateDevice(this.#ctx, options))
+    await this.close()
+    return result
+  }
+
+  /**
+   * Revokes every other active device of this account (a lost or stolen device, docs/key-management.md §7), one
+   * authorization each; their leaves are then removed from every conversation.
+   *
+   * @example const { revoked } = await client.revokeOtherDevices({ sponsor: { url } })
+   */
+  revokeOtherDevices(
+    options: { sponsor?: SponsorOption | undefined; onRevoked?: ((deviceId: Hex) => void) | undefined } = {},
+  ): Promise<RevokeOthersResult> {
+    return revokeOtherDevices(this.#ctx, options)
+  }
+
+  /**
+   * Milliseconds since the block that registered this device's keys (undefined while it is not registered).
+   *
+   * @example if (((await client.keyAge()) ?? 0) > 30 * 86_400_000) await client.rotateDevice()
+   */
+  keyAge(): Promise<number | undefined> {
+    return deviceKeyAge(this.#ctx)
   }
 
   /**

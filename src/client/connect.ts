@@ -5,6 +5,7 @@ import { Client, type ClientParameters } from './Client.js'
 import type { Deployment } from './deployment.js'
 import { openDeviceKeys } from './openDevice.js'
 import { RelayTransport } from './relayTransport.js'
+import type { RotateDeviceResult } from './rotateDevice.js'
 
 /** Parameters of `connectClient()`. */
 export type ConnectClientParameters = Omit<ClientParameters, 'transport' | 'account' | 'deployment'> & {
@@ -23,6 +24,13 @@ export type ConnectClientParameters = Omit<ClientParameters, 'transport' | 'acco
   backoff?: { minMs: number; maxMs: number } | undefined
   /** Called with the client before live mode starts, to attach listeners that must not miss the catch-up. */
   beforeStart?: ((client: Client) => void) | undefined
+  /**
+   * Rotation policy (docs/key-management.md §6): when the device's keys were registered more than this many
+   * milliseconds ago (the registering block's time), rotate them before connecting.
+   */
+  maxKeyAge?: number | undefined
+  /** Called after an automatic rotation (`maxKeyAge`). */
+  onRotated?: ((result: RotateDeviceResult) => void) | undefined
 }
 
 /**
@@ -33,18 +41,30 @@ export type ConnectClientParameters = Omit<ClientParameters, 'transport' | 'acco
  * @example const alice = await connectClient({ account, home, rpc, deployment, relay: 'ws://127.0.0.1:8787', passphrase })
  */
 export async function connectClient(parameters: ConnectClientParameters): Promise<Client> {
-  const { relay, register = true, sponsor = 'auto', backoff, beforeStart, ...rest } = parameters
+  const {
+    relay,
+    register = true,
+    sponsor = 'auto',
+    backoff,
+    beforeStart,
+    maxKeyAge,
+    onRotated,
+    ...rest
+  } = parameters
   // Unlock the key file once (scrypt is slow on purpose) and hand the keys to both clients below.
-  const keys = await openDeviceKeys({ ...rest, accountAddress: rest.account.address })
-  if (register) {
+  let keys = await openDeviceKeys({ ...rest, accountAddress: rest.account.address })
+  if (register || maxKeyAge !== undefined) {
+    const sponsorOption =
+      sponsor === 'never' ? {} : { sponsor: { url: sponsorUrlOf(relay), always: sponsor === 'always' } }
     const offline = await Client.create({ ...rest, keys })
     try {
-      await offline.register({
-        keyPackages: 0,
-        ...(sponsor === 'never'
-          ? {}
-          : { sponsor: { url: sponsorUrlOf(relay), always: sponsor === 'always' } }),
-      })
+      if (register) await offline.register({ keyPackages: 0, ...sponsorOption })
+      const age = maxKeyAge === undefined ? undefined : await offline.keyAge()
+      if (maxKeyAge !== undefined && age !== undefined && age > maxKeyAge) {
+        const rotated = await offline.rotateDevice({ passphrase: rest.passphrase, ...sponsorOption })
+        keys = rotated.keys
+        onRotated?.(rotated)
+      }
     } finally {
       await offline.close()
     }

@@ -1,6 +1,6 @@
 /** Account and device identities on disk under `--home`, every secret encrypted at rest. */
 import { randomBytes } from 'node:crypto'
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync, readdirSync, renameSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Address, bytesToHex, getAddress, type Hex, hexToBytes } from 'viem'
 import { generatePrivateKey, type LocalAccount, privateKeyToAccount } from 'viem/accounts'
@@ -153,43 +153,113 @@ export async function createDevice({
   assertDeviceName(name)
   const path = devicePath(home, name)
   if (existsSync(path)) throw new IdentityExistsError({ path })
-  const ciphersuite = requestedSuite ?? DEFAULT_CIPHERSUITE
+  const keys = await generateDeviceKeys({
+    name,
+    account: getAddress(account),
+    ciphersuite: requestedSuite ?? DEFAULT_CIPHERSUITE,
+    storageKey: new Uint8Array(randomBytes(32)),
+    dir: deviceDir(home, name),
+  })
+  await writeDeviceFile(path, keys, passphrase, kdf)
+  return keys
+}
+
+/** New P-256 and MLS keys for a device; everything else (name, account, suite, storage key, directory) as given. */
+async function generateDeviceKeys(
+  base: Omit<DeviceKeys, 'deviceId' | 'signingKey' | 'mls'> & { ciphersuite: string },
+): Promise<DeviceKeys> {
+  const { ciphersuite, ...rest } = base
   const signingKey = DeviceSigningKey.generate()
-  const impl = await getMlsCiphersuite(ciphersuite)
-  const mlsPair = await impl.signature.keygen()
-  const storageKey = new Uint8Array(randomBytes(32))
-  const deviceId = deviceIdOf(signingKey.p256X, signingKey.p256Y)
+  const mlsPair = await (await getMlsCiphersuite(ciphersuite)).signature.keygen()
+  return {
+    ...rest,
+    deviceId: deviceIdOf(signingKey.p256X, signingKey.p256Y),
+    signingKey,
+    mls: { ciphersuite, publicKey: mlsPair.publicKey, signKey: mlsPair.signKey },
+  }
+}
+
+/** Encrypts a device's secrets under `passphrase` and writes its key file atomically (protocol §7.1). */
+async function writeDeviceFile(
+  path: string,
+  keys: DeviceKeys,
+  passphrase: string,
+  kdf: KdfParams | undefined,
+): Promise<void> {
   const secrets = {
-    p256Pkcs8: bytesToHex(signingKey.exportPkcs8()),
-    mlsSignKey: bytesToHex(mlsPair.signKey),
-    mlsPublicKey: bytesToHex(mlsPair.publicKey),
-    storageKey: bytesToHex(storageKey),
-    ciphersuite,
+    p256Pkcs8: bytesToHex(keys.signingKey.exportPkcs8()),
+    mlsSignKey: bytesToHex(keys.mls.signKey),
+    mlsPublicKey: bytesToHex(keys.mls.publicKey),
+    storageKey: bytesToHex(keys.storageKey),
+    ciphersuite: keys.mls.ciphersuite,
   }
   const file = await encryptSecret({
     plaintext: new TextEncoder().encode(JSON.stringify(secrets)),
     passphrase,
     kind: DEVICE_KIND,
     meta: {
-      name,
-      account: getAddress(account),
-      deviceId,
-      p256X: signingKey.p256X,
-      p256Y: signingKey.p256Y,
+      name: keys.name,
+      account: keys.account,
+      deviceId: keys.deviceId,
+      p256X: keys.signingKey.p256X,
+      p256Y: keys.signingKey.p256Y,
       mlsKey: secrets.mlsPublicKey,
     },
     ...(kdf ? { kdfParams: kdf } : {}),
   })
   writeKeystoreFile(path, file)
-  return {
-    name,
-    account: getAddress(account),
-    deviceId,
-    signingKey,
-    mls: { ciphersuite, publicKey: mlsPair.publicKey, signKey: mlsPair.signKey },
-    storageKey,
-    dir: deviceDir(home, name),
-  }
+}
+
+/** The key file of a rotation in progress: written before the registry transaction, renamed over `device.json` after. */
+const rotationPath = (dir: string) => join(dir, 'device.rotating.json')
+
+/**
+ * Starts a key rotation of `device` (docs/key-management.md §6): new P-256 and MLS keys under the same name, account,
+ * ciphersuite and storage key, written encrypted (with the current key file's scrypt cost) to `device.rotating.json`
+ * beside the current key file; a pending rotation's file is replaced. The current keys stay in use until
+ * {@link completeDeviceRotation}.
+ *
+ * @example const next = await prepareDeviceRotation({ device, passphrase })
+ */
+export async function prepareDeviceRotation({
+  device,
+  passphrase,
+}: {
+  device: DeviceKeys
+  passphrase: string
+}): Promise<DeviceKeys> {
+  const { N, r, p } = readIfExists(join(device.dir, 'device.json')).kdf
+  const { deviceId: _id, signingKey: _key, mls, ...base } = device
+  const next = await generateDeviceKeys({ ...base, ciphersuite: mls.ciphersuite })
+  await writeDeviceFile(rotationPath(device.dir), next, passphrase, { N, r, p })
+  return next
+}
+
+/**
+ * Finishes a rotation once the registry holds the new device: the new key file replaces `device.json` in one rename,
+ * so the old keys are gone from disk.
+ *
+ * @example completeDeviceRotation(device.dir)
+ */
+export function completeDeviceRotation(dir: string): void {
+  renameSync(rotationPath(dir), join(dir, 'device.json'))
+}
+
+/**
+ * Unlocks the new keys of a rotation that was prepared but not completed (the process stopped between the registry
+ * transaction and the rename), or returns undefined when there is none.
+ *
+ * @example const next = await loadPendingRotation({ device, passphrase })
+ */
+export async function loadPendingRotation({
+  device,
+  passphrase,
+}: {
+  device: Pick<DeviceKeys, 'dir' | 'name'>
+  passphrase: string
+}): Promise<DeviceKeys | undefined> {
+  const path = rotationPath(device.dir)
+  return existsSync(path) ? unlockDeviceFile(path, device, passphrase) : undefined
 }
 
 /**
@@ -207,7 +277,15 @@ export async function loadDevice({
   passphrase: string
 }): Promise<DeviceKeys> {
   assertDeviceName(name)
-  const file = readIfExists(devicePath(home, name))
+  return unlockDeviceFile(devicePath(home, name), { name, dir: deviceDir(home, name) }, passphrase)
+}
+
+async function unlockDeviceFile(
+  path: string,
+  { name, dir }: Pick<DeviceKeys, 'dir' | 'name'>,
+  passphrase: string,
+): Promise<DeviceKeys> {
+  const file = readIfExists(path)
   const secrets = JSON.parse(
     new TextDecoder().decode(await decryptSecret({ file, passphrase, kind: DEVICE_KIND })),
   )
@@ -223,7 +301,7 @@ export async function loadDevice({
       signKey: hexToBytes(secrets.mlsSignKey),
     },
     storageKey: hexToBytes(secrets.storageKey),
-    dir: deviceDir(home, name),
+    dir,
   }
 }
 

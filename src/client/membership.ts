@@ -137,14 +137,15 @@ export function committerOf(
 
 /**
  * For every group where this device is the committer, commits pending proposals (members leaving), removes revoked
- * devices and adds new ones. Removal matters for security and happens even when an addition cannot (a new device
- * without key packages is retried on the next change).
+ * devices and adds new ones. Removal matters for security and happens even when an addition cannot: returns how many
+ * groups still wait for a device that had no key package yet (`reconcile` tries them again).
  *
- * @example await reconcileGroups(ctx)
+ * @example const { waiting } = await reconcileGroups(ctx)
  */
-export async function reconcileGroups(ctx: ClientContext): Promise<void> {
+export async function reconcileGroups(ctx: ClientContext): Promise<{ waiting: number }> {
+  let waiting = 0
   const me = ctx.watcher.device(ctx.deviceId)
-  if (!me || me.revokedAt !== undefined) return
+  if (!me || me.revokedAt !== undefined) return { waiting }
   for (const group of ctx.store.listGroups()) {
     const state = deserializeGroupState(group.state, ctx.config)
     if (state.groupActiveState.kind !== 'active') continue
@@ -159,8 +160,10 @@ export async function reconcileGroups(ctx: ClientContext): Promise<void> {
       .exclusive(() => syncMembers(ctx, group.groupId as Hex))
       .catch((err) => {
         if (!(err instanceof NoKeyPackageError)) throw err
+        waiting++
       })
   }
+  return { waiting }
 }
 
 /**

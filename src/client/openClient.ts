@@ -8,9 +8,11 @@ import { RegistryWatcher } from '../chain/registryWatcher.js'
 import { getMlsCiphersuite } from '../crypto/mls.js'
 import { DEFAULT_FINALITY } from '../protocol/messageState.js'
 import { DeviceStore } from '../store/deviceStore.js'
+import { resolvePassphrase } from '../store/keystore.js'
 import { type Deployment, readDeployment } from './deployment.js'
 import type { DeviceKeys } from './identity.js'
 import { openDeviceKeys } from './openDevice.js'
+import { finishPendingRotation } from './rotateDevice.js'
 import { offlineTransport, type Transport } from './transport.js'
 import type { ClientParameters } from './types.js'
 import type { ClockPolicy } from './verifyStatement.js'
@@ -62,9 +64,9 @@ export async function openClient(parameters: ClientParameters): Promise<ClientPa
   const accountAddress = getAddress(
     typeof parameters.account === 'string' ? parameters.account : parameters.account.address,
   )
-  const device = await openDeviceKeys({ ...parameters, accountAddress })
-  const impl = await getMlsCiphersuite(device.mls.ciphersuite)
-  const store = DeviceStore.open({ path: `${device.dir}/state.sqlite`, storageKey: device.storageKey })
+  const opened = await openDeviceKeys({ ...parameters, accountAddress })
+  const impl = await getMlsCiphersuite(opened.mls.ciphersuite)
+  const store = DeviceStore.open({ path: `${opened.dir}/state.sqlite`, storageKey: opened.storageKey })
   const watcher = new RegistryWatcher({
     publicClient,
     registry: deployment.keyRegistry,
@@ -77,6 +79,14 @@ export async function openClient(parameters: ClientParameters): Promise<ClientPa
     store.close()
     throw mapChainError(err)
   }
+  // A rotation stopped between its transaction and the key file's rename is finished here (key-management.md §6).
+  const device = parameters.keys
+    ? opened
+    : await finishPendingRotation({
+        device: opened,
+        watcher,
+        passphrase: resolvePassphrase({ passphrase: parameters.passphrase }),
+      })
   return {
     device,
     wallet: typeof parameters.account === 'string' ? undefined : parameters.account,

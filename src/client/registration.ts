@@ -166,8 +166,12 @@ export async function revokeDevice(
   return { txHash: result.hash, gasUsed: result.gasUsed, blockNumber: result.blockNumber }
 }
 
-/** The sponsor URL to post to: one is given, no submitter pays, and `always` or the account cannot pay. */
-async function sponsorToUse(
+/**
+ * The sponsor URL to post to: one is given, no submitter pays, and `always` or the account cannot pay.
+ *
+ * @example const via = await sponsorToUse(ctx, { url })
+ */
+export async function sponsorToUse(
   ctx: Pick<ClientContext, 'submitter' | 'publicClient' | 'account'>,
   sponsor: SponsorOption | undefined,
 ): Promise<string | undefined> {
@@ -179,12 +183,22 @@ async function sponsorToUse(
   return balance < gasPrice * REGISTRY_OPERATION_GAS ? sponsor.url : undefined
 }
 
-function requireWallet(ctx: Pick<ClientContext, 'wallet'>): LocalAccount {
+/**
+ * The account key, or `AccountKeyRequiredError` when the client was given only the address.
+ *
+ * @example const wallet = requireWallet(ctx)
+ */
+export function requireWallet(ctx: Pick<ClientContext, 'wallet'>): LocalAccount {
   if (!ctx.wallet) throw new AccountKeyRequiredError()
   return ctx.wallet
 }
 
-function walletClient(ctx: Pick<ClientContext, 'wallet' | 'submitter' | 'rpc'>) {
+/**
+ * A wallet client that pays for a registry transaction: the `submitter`, else the account.
+ *
+ * @example await rotateOnChain(walletClient(ctx), request)
+ */
+export function walletClient(ctx: Pick<ClientContext, 'wallet' | 'submitter' | 'rpc'>) {
   const account = ctx.submitter ?? requireWallet(ctx)
   return createWalletClient({ account, transport: http(ctx.rpc, { retryCount: 1 }), chain: undefined })
 }
@@ -195,8 +209,10 @@ const AUTHORIZATION_LIFETIME_S = 3600n
 /**
  * The deadline of an authorization: an hour after the later of the local clock and the chain's latest block time,
  * so a chain whose clock runs ahead of this machine's (a test chain moved forward, a skewed node) accepts it.
+ *
+ * @example const deadline = await authorizationDeadline(ctx)
  */
-async function authorizationDeadline(ctx: Pick<ClientContext, 'publicClient'>): Promise<bigint> {
+export async function authorizationDeadline(ctx: Pick<ClientContext, 'publicClient'>): Promise<bigint> {
   const block = await withChainErrors(() => getBlock(ctx.publicClient, { blockTag: 'latest' }))
   const local = BigInt(Math.floor(Date.now() / 1000))
   return (block.timestamp > local ? block.timestamp : local) + AUTHORIZATION_LIFETIME_S

@@ -174,6 +174,11 @@ export class DeviceStore {
     this.db.prepare('delete from key_packages where ref = ? and last_resort = 0').run(ref)
   }
 
+  /** Deletes every key package, the last-resort ones too (a rotated device's are of its old keys); returns how many. */
+  clearKeyPackages(): number {
+    return this.db.prepare('delete from key_packages').run().changes
+  }
+
   /** The current (not retired) last-resort key package, with when it was made. */
   lastResortKeyPackage(): { ref: string; publicPackage: Uint8Array; createdAt: number } | undefined {
     const row = this.db.prepare(KEY_PACKAGE_SQL.lastResort).get() as KeyPackageRow | undefined
