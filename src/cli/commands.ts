@@ -342,6 +342,39 @@ export const logSpec = {
   subcommands: [logExportSpec],
 } as const satisfies CommandSpec
 
+/** `sealpost history send`. @example parseCommandArgs(historySendSpec, ['--to-device', laptopId]) */
+export const historySendSpec = {
+  name: 'history send',
+  summary:
+    "seal this device's past conversations to a new device of the account (it verifies and imports them)",
+  details: [
+    'Run it on a device that has the history, once the new device is registered and has connected once.',
+  ],
+  options: {
+    'to-device': {
+      type: 'string',
+      value: '0xID',
+      description: 'the new device (another device of this account)',
+    },
+    conversation: {
+      type: 'string',
+      value: '0xID[,0xID…]',
+      description: 'only these conversations',
+      defaultText: 'default all',
+    },
+    device,
+    relay,
+  },
+} as const satisfies CommandSpec
+
+/** `sealpost history`. @example formatCommandHelp(historySpec) */
+export const historySpec = {
+  name: 'history',
+  summary: 'history for a new device of this account',
+  options: {},
+  subcommands: [historySendSpec],
+} as const satisfies CommandSpec
+
 /** `sealpost verify`. @example parseCommandArgs(verifySpec, ['alice.transcript.json']) */
 export const verifySpec = {
   name: 'verify',
@@ -387,6 +420,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   inboxSpec,
   groupSpec,
   logSpec,
+  historySpec,
   verifySpec,
   helpSpec,
 ]

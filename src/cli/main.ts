@@ -7,6 +7,7 @@ import { demoCommand } from './demo.js'
 import { deployCommand } from './deploy.js'
 import { ArgumentError } from './errors.js'
 import { groupCommand } from './group.js'
+import { historyCommand } from './history.js'
 import { idCommand } from './id.js'
 import { inboxCommand } from './inbox.js'
 import { logCommand } from './log.js'
@@ -163,6 +164,9 @@ export async function main(argv: string[]): Promise<number> {
         return 0
       case 'log':
         await logCommand(ctx, args)
+        return 0
+      case 'history':
+        await historyCommand(ctx, args)
         return 0
       case 'verify':
         return (await verifyCommand(ctx, args)) ? 0 : 1
