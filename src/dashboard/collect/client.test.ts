@@ -19,7 +19,7 @@ const alice = address('c')
 const topic = bytes32('1')
 const envelopeId = bytes32('2')
 
-/** The parts of a client the collector reads: Bob's device, in a conversation with Alice, no groups, an empty log. */
+/** The parts of a client the collector reads: Bob's device, in a conversation with Alice, no groups, an empty log, no key changes. */
 function fakeClient(): Client & { events: EventEmitter } {
   return {
     ...bob,
@@ -29,6 +29,7 @@ function fakeClient(): Client & { events: EventEmitter } {
     messages: { get: () => undefined },
     conversations: { get: (id: Hex) => (id === topic ? { peer: alice } : undefined) },
     groups: { list: () => [], get: () => undefined },
+    keyChanges: () => [],
   } as unknown as Client & { events: EventEmitter }
 }
 

@@ -5,6 +5,7 @@ import { VerificationError } from '../../errors.js'
 import type { DashboardEvent, ParticipantEvent } from '../events.js'
 import { type Collector, isBytes32 } from './collector.js'
 import { attachGroups } from './groups.js'
+import { attachKeyChanges } from './keyChanges.js'
 import { verificationEvent } from './verification.js'
 
 /**
@@ -168,9 +169,11 @@ export function attachClient(
   client.events.on('rejected', onRejected)
   client.events.on('receipt', onReceipt)
   const detachGroups = attachGroups(emit, client, name)
+  const detachKeys = attachKeyChanges(emit, client, name)
   drainLog()
   return () => {
     detachGroups()
+    detachKeys()
     client.events.off('state', onState)
     client.events.off('message', onMessage)
     client.events.off('rejected', onRejected)

@@ -1,20 +1,23 @@
-/** Alerts: rejections and anomalies, newest first, each linking to its message in the inspector. */
+/** Alerts: rejections, anomalies and contacts' key changes, newest first, each message alert linking to the inspector. */
 import type { AlertEvent } from '../../../src/dashboard/events.ts'
 import type { App, View } from '../app.ts'
 import { type Severity, severityBadge } from '../badges.ts'
 import { fmtTime, h, plural, shortHex } from '../dom.ts'
 
 const MAX_SHOWN = 500
+/** A contact's device set changed on chain (the client collector's code): the filter shows these alone. */
+const KEY_CHANGE = 'KEY_CHANGE'
 
 export function alertsView(app: App): View {
   const { model } = app
   const sev = h(
     'select',
-    { 'aria-label': 'Filter by severity', 'data-testid': 'alert-filter-severity' },
+    { 'aria-label': 'Filter by severity or kind', 'data-testid': 'alert-filter-severity' },
     h('option', { value: '' }, 'All severities'),
     h('option', { value: 'critical' }, '‼ critical'),
     h('option', { value: 'warning' }, '⚠ warning'),
     h('option', { value: 'info' }, 'ℹ info'),
+    h('option', { value: KEY_CHANGE }, '🔑 key changes'),
   )
   const list = h('ol', { class: 'alerts', 'aria-label': 'Alerts, newest first' })
   const count = h('span', { class: 'muted count' })
@@ -43,7 +46,7 @@ export function alertsView(app: App): View {
     return h(
       'li',
       {
-        class: `alert sev-row-${a.severity}`,
+        class: `alert sev-row-${a.severity}${a.code === KEY_CHANGE ? ' alert-key-change' : ''}`,
         'data-testid': 'alert-row',
         'data-code': a.code,
         'data-severity': a.severity,
@@ -87,7 +90,7 @@ export function alertsView(app: App): View {
       let matched = 0
       for (let i = 0; i < model.alerts.length; i++) {
         const a = model.alerts.fromNewest(i) as AlertEvent
-        if (sev.value && a.severity !== sev.value) continue
+        if (sev.value === KEY_CHANGE ? a.code !== KEY_CHANGE : sev.value && a.severity !== sev.value) continue
         matched++
         if (out.length < MAX_SHOWN) out.push(row(a))
       }
