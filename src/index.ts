@@ -11,10 +11,13 @@ export {
   type GroupInfo,
   type GroupMember,
   Groups,
+  History,
   type KeyChangeEvent,
   type ReceivedMessage,
   type ReceiveResult,
   type Rejection,
+  type SendHistoryOptions,
+  type SendHistoryResult,
   type SendOptions,
   type SentMessage,
   type SyncResult,
@@ -43,6 +46,12 @@ export {
   NotAGroupError,
   NotGroupAdminError,
 } from './client/groupErrors.js'
+export {
+  HistoryArchiveSenderError,
+  HistoryArchiveTamperedError,
+  HistoryArchiveUnreadableError,
+  HistoryRecipientError,
+} from './client/historyErrors.js'
 export {
   createAccount,
   createDevice,
@@ -101,7 +110,7 @@ export {
   offlineTransport,
   type Transport,
 } from './client/transport.js'
-export type { DeliveryEvent, ExpiredEvent } from './client/types.js'
+export type { DeliveryEvent, ExpiredEvent, HistoryImported } from './client/types.js'
 export {
   BlockReferenceError,
   BodyHashMismatchError,
@@ -140,6 +149,7 @@ export {
   ValidationError,
   VerificationError,
 } from './errors.js'
+export { HistoryArchiveFormatError } from './protocol/historyArchive.js'
 export { type LinkRequest, LinkRequestCodecError } from './protocol/linkRequest.js'
 export type { MessageState } from './protocol/messageState.js'
 export { MissingPassphraseError, WrongPassphraseError } from './store/keystore.js'
