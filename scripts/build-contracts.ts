@@ -67,6 +67,19 @@ export const compilerSettings = {
 } as const
 
 /**
+ * solc-js import callback: resolves `@openzeppelin/…` imports from node_modules (offline); anything else is an error.
+ * Shared by the test-contract compiler (test/utils/testContracts.ts).
+ *
+ * @example solc.compile(JSON.stringify(input), { import: readImport })
+ */
+export function readImport(path: string): { contents: string } | { error: string } {
+  if (!path.startsWith('@openzeppelin/')) return { error: `Import outside @openzeppelin/: ${path}` }
+  const file = join(root, 'node_modules', path)
+  if (!existsSync(file)) return { error: `Not found: ${path}` }
+  return { contents: readFileSync(file, 'utf8') }
+}
+
+/**
  * Compiles the Sealpost contracts in-process with solc-js. Imports under `@openzeppelin/` resolve from
  * node_modules. Throws with solc's messages when compilation fails.
  *
@@ -85,12 +98,9 @@ export function compileContracts(): CompileResult {
   const input = { language: 'Solidity', sources, settings: compilerSettings }
   const imported: Record<string, { content: string }> = {}
   const findImports = (path: string): { contents: string } | { error: string } => {
-    if (!path.startsWith('@openzeppelin/')) return { error: `Import outside @openzeppelin/: ${path}` }
-    const file = join(root, 'node_modules', path)
-    if (!existsSync(file)) return { error: `Not found: ${path}` }
-    const contents = readFileSync(file, 'utf8')
-    imported[path] = { content: contents }
-    return { contents }
+    const found = readImport(path)
+    if ('contents' in found) imported[path] = { content: found.contents }
+    return found
   }
   const output = JSON.parse(solc.compile(JSON.stringify(input), { import: findImports })) as SolcOutput
   const errors = (output.errors ?? []).filter((e) => e.severity === 'error')

@@ -1,8 +1,8 @@
-/** Typed viem actions for KeyRegistry v2: writes (with proofs of possession), views and a client decorator. */
-import type { Account, Address, Client, Hex } from 'viem'
-import { readContract } from 'viem/actions'
+/** Typed viem actions for KeyRegistry: writes (with proofs of possession), reads (views and events), a decorator. */
+import { type Account, type Address, type Client, type Hex, keccak256 } from 'viem'
+import { getBlockNumber, getContractEvents, readContract } from 'viem/actions'
 import { keyRegistryAbi } from '../../contracts/artifacts/KeyRegistry.js'
-import { withChainErrors } from './errors.js'
+import { ChainRequestError, withChainErrors } from './errors.js'
 import { deviceIdOf } from './registryAuthorizations.js'
 import { sendAndWait, type WriteClient, type WriteResult } from './sendAndWait.js'
 
@@ -169,42 +169,85 @@ export type DeviceInfo = {
   addedAt: bigint
   /** Block in which it was revoked; undefined while active. */
   revokedAt: bigint | undefined
+  /** Transaction that added it. */
+  addedTx: Hex
 }
 
 type ReadOptions = { blockNumber?: bigint | undefined }
 
 /**
- * Every device ever registered for `account` (revoked ones included), in registration order.
+ * Every device ever registered for `account` (revoked ones included), in registration order, read from the
+ * registry's DeviceAdded and DeviceRevoked events between `fromBlock` (pass the deployment's `deployBlock`;
+ * default 0) and `blockNumber` (default: the latest block).
  *
  * @example
- * const active = (await getDevices(publicClient, { registry, account })).filter((d) => !d.revokedAt)
+ * const active = (await getDevices(publicClient, { registry, account, fromBlock: deployment.deployBlock })).filter((d) => !d.revokedAt)
  */
 export async function getDevices(
   client: Client,
-  { registry, account, blockNumber }: { registry: Address; account: Address } & ReadOptions,
-): Promise<DeviceInfo[]> {
-  const rows = await withChainErrors(() =>
-    readContract(client, {
-      address: registry,
-      abi: keyRegistryAbi,
-      functionName: 'getDevices',
-      args: [account],
-      ...(blockNumber !== undefined ? { blockNumber } : {}),
-    }),
-  )
-  return rows.map((d) => ({
-    deviceId: d.deviceId,
+  {
+    registry,
     account,
-    p256X: d.p256X,
-    p256Y: d.p256Y,
-    mlsKey: d.mlsKey,
-    addedAt: d.addedAt,
-    revokedAt: d.revokedAt === 0n ? undefined : d.revokedAt,
-  }))
+    blockNumber,
+    fromBlock = 0n,
+  }: { registry: Address; account: Address; fromBlock?: bigint | undefined } & ReadOptions,
+): Promise<DeviceInfo[]> {
+  return withChainErrors(async () => {
+    const toBlock = blockNumber ?? (await getBlockNumber(client, { cacheTime: 0 }))
+    const range = { address: registry, abi: keyRegistryAbi, args: { account }, fromBlock, toBlock } as const
+    const [added, revoked] = await Promise.all([
+      getContractEvents(client, { ...range, eventName: 'DeviceAdded', strict: true }),
+      getContractEvents(client, { ...range, eventName: 'DeviceRevoked', strict: true }),
+    ])
+    const revokedAt = new Map(revoked.map((l) => [l.args.deviceId.toLowerCase(), l.blockNumber]))
+    return added.map((l) => ({
+      deviceId: l.args.deviceId,
+      account: l.args.account,
+      p256X: l.args.p256X,
+      p256Y: l.args.p256Y,
+      mlsKey: l.args.mlsKey,
+      addedAt: l.blockNumber,
+      revokedAt: revokedAt.get(l.args.deviceId.toLowerCase()),
+      addedTx: l.transactionHash,
+    }))
+  })
 }
 
 /**
- * One device by id, or undefined if it was never registered.
+ * The registry's one-slot record of a device (KeyRegistry.deviceRecord), or undefined if it was never registered.
+ * `mlsKeyHash` is the first 18 bytes of keccak256(mlsKey); `accountIndex` the owner's index (KeyRegistry.accountIndex).
+ *
+ * @example
+ * const record = await getDeviceRecord(publicClient, { registry, deviceId })
+ */
+export async function getDeviceRecord(
+  client: Client,
+  { registry, deviceId, blockNumber }: { registry: Address; deviceId: Hex } & ReadOptions,
+): Promise<
+  { accountIndex: number; addedAt: bigint; revokedAt: bigint | undefined; mlsKeyHash: Hex } | undefined
+> {
+  const [accountIndex, addedAt, revokedAt, mlsKeyHash] = await withChainErrors(() =>
+    readContract(client, {
+      address: registry,
+      abi: keyRegistryAbi,
+      functionName: 'deviceRecord',
+      args: [deviceId],
+      ...(blockNumber !== undefined ? { blockNumber } : {}),
+    }),
+  )
+  if (accountIndex === 0) return undefined
+  return {
+    accountIndex,
+    addedAt: BigInt(addedAt),
+    revokedAt: revokedAt === 0 ? undefined : BigInt(revokedAt),
+    mlsKeyHash,
+  }
+}
+
+/**
+ * One device by id, or undefined if it was never registered: its record (one view call), then its keys from the
+ * DeviceAdded event of the block it was added in (one single-block log query), checked against the record's MLS
+ * key hash.
  *
  * @example
  * const device = await getDevice(publicClient, { registry, deviceId })
@@ -213,25 +256,44 @@ export async function getDevice(
   client: Client,
   { registry, deviceId, blockNumber }: { registry: Address; deviceId: Hex } & ReadOptions,
 ): Promise<DeviceInfo | undefined> {
-  const [account, d] = await withChainErrors(() =>
-    readContract(client, {
-      address: registry,
-      abi: keyRegistryAbi,
-      functionName: 'getDevice',
-      args: [deviceId],
-      ...(blockNumber !== undefined ? { blockNumber } : {}),
-    }),
-  )
-  if (account === '0x0000000000000000000000000000000000000000') return undefined
+  const record = await getDeviceRecord(client, { registry, deviceId, blockNumber })
+  if (!record) return undefined
+  const addedEvents = (toBlock: bigint | 'latest') =>
+    withChainErrors(() =>
+      getContractEvents(client, {
+        address: registry,
+        abi: keyRegistryAbi,
+        eventName: 'DeviceAdded',
+        args: { deviceId },
+        fromBlock: record.addedAt,
+        toBlock,
+        strict: true,
+      }),
+    )
+  // KeyRegistry emits the event in block addedAt. A contract whose record names an earlier block (not KeyRegistry)
+  // is searched from addedAt on, so its answer is judged by the verifier's later checks, not refused here.
+  let [log] = await addedEvents(record.addedAt)
+  if (!log) [log] = await addedEvents(blockNumber ?? 'latest')
+  if (!log || !mlsKeyHashMatches(log.args.mlsKey, record.mlsKeyHash)) {
+    throw new ChainRequestError({
+      cause: new Error(`No DeviceAdded event matching device ${deviceId} in block ${record.addedAt}.`),
+    })
+  }
   return {
     deviceId,
-    account,
-    p256X: d.p256X,
-    p256Y: d.p256Y,
-    mlsKey: d.mlsKey,
-    addedAt: d.addedAt,
-    revokedAt: d.revokedAt === 0n ? undefined : d.revokedAt,
+    account: log.args.account,
+    p256X: log.args.p256X,
+    p256Y: log.args.p256Y,
+    mlsKey: log.args.mlsKey,
+    addedAt: record.addedAt,
+    revokedAt: record.revokedAt,
+    addedTx: log.transactionHash,
   }
+}
+
+/** Whether the record's 18-byte MLS key hash is the start of keccak256(mlsKey). */
+function mlsKeyHashMatches(mlsKey: Hex, recorded: Hex): boolean {
+  return keccak256(mlsKey).slice(0, 38) === recorded.toLowerCase()
 }
 
 /**
@@ -251,6 +313,34 @@ export async function isDeviceValidAt(
       abi: keyRegistryAbi,
       functionName: 'isValidAt',
       args: [account, deviceId, at],
+    }),
+  )
+}
+
+/**
+ * Whether the device with these keys (P-256 point and MLS key) belonged to `account` and was active at block `at`,
+ * answered by the registry alone (KeyRegistry.isValidKeyAt): what an on-chain verifier checks for keys in calldata.
+ *
+ * @example
+ * const ok = await isDeviceKeyValidAt(publicClient, { registry, account, p256X, p256Y, mlsKey, at })
+ */
+export async function isDeviceKeyValidAt(
+  client: Client,
+  {
+    registry,
+    account,
+    p256X,
+    p256Y,
+    mlsKey,
+    at,
+  }: { registry: Address; account: Address; p256X: Hex; p256Y: Hex; mlsKey: Hex; at: bigint },
+): Promise<boolean> {
+  return withChainErrors(() =>
+    readContract(client, {
+      address: registry,
+      abi: keyRegistryAbi,
+      functionName: 'isValidKeyAt',
+      args: [account, p256X, p256Y, keccak256(mlsKey), at],
     }),
   )
 }
@@ -282,9 +372,18 @@ export type KeyRegistryActions = {
   addDevice(params: Omit2<AddDeviceParameters, 'registry'>): Promise<WriteResult & { deviceId: Hex }>
   revokeDevice(params: Omit2<RevokeDeviceParameters, 'registry'>): Promise<WriteResult>
   rotateDevice(params: Omit2<RotateDeviceParameters, 'registry'>): Promise<WriteResult & { deviceId: Hex }>
-  getDevices(params: { account: Address } & ReadOptions): Promise<DeviceInfo[]>
+  getDevices(
+    params: { account: Address; fromBlock?: bigint | undefined } & ReadOptions,
+  ): Promise<DeviceInfo[]>
   getDevice(params: { deviceId: Hex } & ReadOptions): Promise<DeviceInfo | undefined>
   isDeviceValidAt(params: { account: Address; deviceId: Hex; at: bigint }): Promise<boolean>
+  isDeviceKeyValidAt(params: {
+    account: Address
+    p256X: Hex
+    p256Y: Hex
+    mlsKey: Hex
+    at: bigint
+  }): Promise<boolean>
   getRegistryNonce(params: { account: Address }): Promise<bigint>
 }
 
@@ -303,6 +402,7 @@ export function keyRegistryActions(registry: Address) {
     getDevices: (p) => getDevices(client, { ...p, registry }),
     getDevice: (p) => getDevice(client, { ...p, registry }),
     isDeviceValidAt: (p) => isDeviceValidAt(client, { ...p, registry }),
+    isDeviceKeyValidAt: (p) => isDeviceKeyValidAt(client, { ...p, registry }),
     getRegistryNonce: (p) => getRegistryNonce(client, { ...p, registry }),
   })
 }

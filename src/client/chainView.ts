@@ -68,8 +68,9 @@ export function watcherChainView({
 }
 
 /**
- * Builds a chain view from contract reads alone (no watcher): devices read from the KeyRegistry, blocks from the
- * RPC, each read once. For third-party verification, such as transcripts.
+ * Builds a chain view from contract reads alone (no watcher): devices read from the KeyRegistry (its one-slot record,
+ * then the keys from its DeviceAdded event, see `getDevice`), blocks from the RPC, each read once. For third-party
+ * verification, such as transcripts.
  *
  * @example const chain = contractChainView({ publicClient, chainId: 31337, keyRegistry })
  */

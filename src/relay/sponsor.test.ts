@@ -132,7 +132,11 @@ test('a forged authorization is refused after simulation with the contract reaso
   expect(err.errorName).toBe('InvalidSignature')
   expect(await sponsorNonce()).toBe(before)
   expect(
-    await getDevices(ctx.publicClient, { registry: deployment.keyRegistry, account: alice.address }),
+    await getDevices(ctx.publicClient, {
+      registry: deployment.keyRegistry,
+      account: alice.address,
+      fromBlock: deployment.deployBlock,
+    }),
   ).toEqual([])
 })
 
@@ -158,7 +162,11 @@ test('per-account limit: a third operation of one account in the window is refus
   expect(err.code).toBe('SEALPOST_SPONSOR_RATE_LIMITED')
   expect(err.retryAfterMs).toBeGreaterThan(0)
   expect(
-    await getDevices(ctx.publicClient, { registry: deployment.keyRegistry, account: bob.address }),
+    await getDevices(ctx.publicClient, {
+      registry: deployment.keyRegistry,
+      account: bob.address,
+      fromBlock: deployment.deployBlock,
+    }),
   ).toHaveLength(2)
 }, 60_000)
 

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import type { Abi, Address, Hex } from 'viem'
-import { compilerSettings } from '../../scripts/build-contracts.js'
+import { compilerSettings, readImport } from '../../scripts/build-contracts.js'
 import type { ChainContext, TestWalletClient } from './anvil.js'
 
 const require = createRequire(import.meta.url)
@@ -15,16 +15,16 @@ const require = createRequire(import.meta.url)
 export type TestContract = { abi: Abi; bytecode: Hex }
 
 /**
- * Compiles `contracts/test/<file>` with solc-js (same settings as the shipped contracts) and returns every
+ * Compiles `contracts/test/<file>` with solc-js (same settings and `@openzeppelin/` imports as the shipped contracts) and returns every
  * contract in it by name. Throws with solc's messages on failure.
  *
  * @example const { AnchorWrapper } = compileTestContracts('AnchorWrapper.sol')
  */
 export function compileTestContracts(file: string): Record<string, TestContract> {
-  const solc = require('solc') as { compile(input: string): string }
+  const solc = require('solc') as { compile(input: string, callbacks: object): string }
   const content = readFileSync(new URL(`../../contracts/test/${file}`, import.meta.url), 'utf8')
   const input = { language: 'Solidity', sources: { [file]: { content } }, settings: compilerSettings }
-  const output = JSON.parse(solc.compile(JSON.stringify(input))) as {
+  const output = JSON.parse(solc.compile(JSON.stringify(input), { import: readImport })) as {
     errors?: { severity: string; formattedMessage: string }[]
     contracts: Record<string, Record<string, { abi: Abi; evm: { bytecode: { object: string } } }>>
   }
