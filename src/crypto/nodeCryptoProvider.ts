@@ -7,7 +7,6 @@ import {
   generateKeyPairSync,
   type KeyObject,
   sign as nodeSign,
-  verify as nodeVerify,
   randomFillSync,
   timingSafeEqual,
 } from 'node:crypto'
@@ -31,6 +30,7 @@ import {
   hkdfExpand,
   hkdfExtract,
 } from './nodePrimitives.js'
+import { ParallelVerifier } from './parallelVerify.js'
 import { SealPool } from './sealPool.js'
 import { makeXWingHpke } from './xwingHpke.js'
 
@@ -151,7 +151,8 @@ export function sharedSealPool(): SealPool {
 }
 
 /**
- * Ed25519 signatures on node:crypto with cached `KeyObject`s. Private keys may be 32 raw bytes or the 48-byte PKCS#8
+ * Ed25519 signatures on node:crypto with cached `KeyObject`s; verifications issued together run in parallel
+ * (`ParallelVerifier`). Private keys may be 32 raw bytes or the 48-byte PKCS#8
  * DER that the ts-mls default provider generates; `keygen()` returns PKCS#8 too, so keys move freely between the
  * two providers.
  *
@@ -159,6 +160,7 @@ export function sharedSealPool(): SealPool {
  */
 export function makeNodeEd25519({ keyCacheSize = 1024 }: NodeCryptoProviderOptions = {}): Signature {
   const privateKeys = new KeyCache(keyCacheSize)
+  const verifier = new ParallelVerifier()
   const publicKeys = new KeyCache(keyCacheSize)
   const privateKey = (signKey: Uint8Array) =>
     privateKeys.get(signKey, () => {
@@ -184,11 +186,13 @@ export function makeNodeEd25519({ keyCacheSize = 1024 }: NodeCryptoProviderOptio
     },
     async verify(raw, message, signature) {
       if (raw.length !== 32 || signature.length !== 64) return false
+      let key: KeyObject
       try {
-        return nodeVerify(null, message, publicKey(raw), signature)
+        key = publicKey(raw)
       } catch {
         return false
       }
+      return verifier.verify(key, message, signature)
     },
     async keygen() {
       const pair = generateKeyPairSync('ed25519')

@@ -13,6 +13,7 @@ import {
   generateKeyPackage,
   type Hpke,
 } from 'ts-mls'
+import { validateRatchetTree } from 'ts-mls/clientState.js'
 import { encode } from 'ts-mls/codec/tlsEncoder.js'
 import {
   decodeVarLenData,
@@ -22,6 +23,7 @@ import {
 } from 'ts-mls/codec/variableLength.js'
 import { encryptWithLabel } from 'ts-mls/crypto/hpke.js'
 import * as ratchetTree from 'ts-mls/ratchetTree.js'
+import { treeHashRoot } from 'ts-mls/treeHash.js'
 import { expect, test } from 'vitest'
 import { DEFAULT_CIPHERSUITE, getMlsCiphersuite } from './mls.js'
 
@@ -88,6 +90,117 @@ test("Welcome's HPKE info is encoded once per encrypted GroupInfo and is the sam
     Uint8Array.from([label.length, ...label, 0x40 | (5000 >> 8), 5000 & 0xff, ...context]),
   )
   expect(infos[2]).not.toEqual(infos[0])
+})
+
+/** A group of `n` members made by one commit (ts-mls's own key packages, any credential accepted). */
+async function groupOf(n: number) {
+  const impl = await getMlsCiphersuite(DEFAULT_CIPHERSUITE)
+  const config: ClientConfig = {
+    keyRetentionConfig: defaultKeyRetentionConfig,
+    lifetimeConfig: defaultLifetimeConfig,
+    keyPackageEqualityConfig: defaultKeyPackageEqualityConfig,
+    paddingConfig: defaultPaddingConfig,
+    authService: { validateCredential: async () => true },
+  }
+  const kps = await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      generateKeyPackage(
+        { credentialType: 'basic', identity: new TextEncoder().encode(`member ${i}`) },
+        defaultCapabilities(),
+        defaultLifetime,
+        [],
+        impl,
+      ),
+    ),
+  )
+  const state = await createGroup(
+    new Uint8Array(randomBytes(32)),
+    kps[0]!.publicPackage,
+    kps[0]!.privatePackage,
+    [],
+    impl,
+    config,
+  )
+  const { newState } = await createCommit(
+    { state, cipherSuite: impl },
+    {
+      extraProposals: kps
+        .slice(1)
+        .map((k) => ({ proposalType: 'add' as const, add: { keyPackage: k.publicPackage } })),
+    },
+  )
+  return { impl, config, state: newState }
+}
+
+test('leaf encodings and tree hashes kept per leaf object are the bytes of a fresh copy, and follow a replaced leaf', async () => {
+  const { impl, state } = await groupOf(6)
+  const tree = state.ratchetTree
+  const fresh = structuredClone(tree) // new objects: nothing cached for them
+  const encodeTree = encode(ratchetTree.ratchetTreeEncoder)
+  expect(encodeTree(tree)).toEqual(encodeTree(fresh))
+  expect(encodeTree(tree)).toEqual(encodeTree(tree))
+  const hash = await treeHashRoot(tree, impl.hash)
+  expect(await treeHashRoot(tree, impl.hash)).toEqual(hash)
+  expect(await treeHashRoot(fresh, impl.hash)).toEqual(hash)
+  expect(hash).toEqual(state.groupContext.treeHash)
+  // A leaf replaced by a new object (as every ts-mls update does) is encoded and hashed anew.
+  const changed = tree.slice()
+  const old = changed[4]!
+  if (old.nodeType !== 'leaf') throw new Error('leaf expected')
+  changed[4] = { nodeType: 'leaf', leaf: { ...old.leaf, signature: new Uint8Array(64).fill(1) } }
+  expect(encodeTree(changed)).toEqual(encodeTree(structuredClone(changed)))
+  expect(await treeHashRoot(changed, impl.hash)).toEqual(
+    await treeHashRoot(structuredClone(changed), impl.hash),
+  )
+  expect(await treeHashRoot(changed, impl.hash)).not.toEqual(hash)
+})
+
+test('leaf checks run together and still report the first error in tree order', async () => {
+  const { impl, config, state } = await groupOf(6)
+  const check = (tree: Tree) =>
+    validateRatchetTree(
+      tree,
+      state.groupContext,
+      config.lifetimeConfig,
+      config.authService,
+      state.groupContext.treeHash,
+      impl,
+    )
+  expect(await check(state.ratchetTree)).toBeUndefined()
+  const leafAt = (tree: Tree, i: number) => {
+    const node = tree[2 * i]
+    if (node?.nodeType !== 'leaf') throw new Error('leaf expected')
+    return node.leaf
+  }
+  const badSignature = state.ratchetTree.slice()
+  badSignature[6] = { nodeType: 'leaf', leaf: { ...leafAt(badSignature, 3), signature: new Uint8Array(64) } }
+  expect((await check(badSignature))?.message).toMatch(/leaf node signature/)
+  // Leaf 3's bad signature comes before leaf 4's duplicate key: the signature error is reported, as before.
+  const both = badSignature.slice()
+  both[8] = { nodeType: 'leaf', leaf: { ...leafAt(both, 4), hpkePublicKey: leafAt(both, 3).hpkePublicKey } }
+  expect((await check(both))?.message).toMatch(/leaf node signature/)
+  const duplicateOnly = state.ratchetTree.slice()
+  duplicateOnly[8] = {
+    nodeType: 'leaf',
+    leaf: { ...leafAt(duplicateOnly, 4), hpkePublicKey: leafAt(duplicateOnly, 3).hpkePublicKey },
+  }
+  expect((await check(duplicateOnly))?.message).toMatch(/hpke keys not unique/)
+  // An authentication service that throws still makes the check throw (and leaves no unhandled rejection).
+  const throwing = {
+    validateCredential: async () => {
+      throw new Error('registry down')
+    },
+  }
+  await expect(
+    validateRatchetTree(
+      state.ratchetTree,
+      state.groupContext,
+      config.lifetimeConfig,
+      throwing,
+      state.groupContext.treeHash,
+      impl,
+    ),
+  ).rejects.toThrow(/registry down/)
 })
 
 test('a commit adding the same client twice is still refused, and distinct clients are accepted', async () => {
