@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { runAnchor } from './anchor.js'
+import { runAutoJoin } from './autoJoin.js'
 import { runCrypto } from './crypto.js'
 import { runGroups } from './groups.js'
 import { writeCharts } from './lib/charts.js'
@@ -29,6 +30,7 @@ export const benchmarks: Record<string, (ctx: BenchContext) => Promise<BenchOutp
   anchor: runAnchor,
   groups: runGroups,
   scale: runScale,
+  autojoin: runAutoJoin,
 }
 
 const root = fileURLToPath(new URL('..', import.meta.url))
