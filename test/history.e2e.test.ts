@@ -143,6 +143,8 @@ describe('history for a new device', () => {
       })
     }
     expect(laptop.messages.list().filter((m) => m.verdict === 'pending')).toEqual([])
+    // Imported, not received: nothing of it enters the laptop's own log (its log records what it received live).
+    expect(laptop.log.entries().filter((e) => e.kind === 'sent' || e.kind === 'received')).toEqual([])
     expect(rejected).toEqual([])
   }, 120_000)
 

@@ -57,6 +57,15 @@ export async function inboxCommand(ctx: CliContext, argv: string[]): Promise<voi
       opened = c
       c.events.on('message', print)
       c.events.on('keyChange', alert)
+      // History a sibling device sent (protocol §12.8): its messages, marked as history, with their verdicts.
+      c.events.on('historyImported', (h) => {
+        const imported = c.messages.list().filter((m) => m.history?.archive === h.archive)
+        ctx.out.info(`history from device ${h.fromDevice.slice(0, 10)}…: ${h.imported} messages`)
+        for (const m of imported)
+          ctx.out.info(
+            `${new Date(m.sentAt).toISOString()}  ${m.from}  history  ${m.verdict === 'verified' ? '✓ verified' : m.verdict === 'refused' ? '✗ refused' : '… pending'}  ${m.body}`,
+          )
+      })
       c.events.on('rejected', (r) =>
         ctx.out.info(`rejected ${r.envelopeId}: ${r.error.name} [${r.error.code}] ${r.error.shortMessage}`),
       )
