@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import type { Hex } from 'viem'
+import { topicOf } from '../src/protocol/topics.js'
 import { benchChain, type RegisteredDevice, registerDevices } from './lib/chain.js'
 import { startWorker, type Worker } from './lib/proc.js'
 import type { BenchContext, BenchOutput } from './lib/report.js'
+import { benchPreimage } from './lib/topics.js'
 import { benchRelayLimits } from './relay.js'
 
 type Stats = {
@@ -41,8 +43,9 @@ type Fanout = {
   storedBytes?: number | undefined
 }
 
-/** The shared topic of the fan-out phase (any 32 bytes the relay has not seen). */
-const GROUP_TOPIC = `0x${'6f'.repeat(32)}` as Hex
+/** The preimage of the shared topic of the fan-out phase (a group the relay has not seen). */
+const GROUP_PREIMAGE = benchPreimage(`0x${'6f'.repeat(32)}`)
+const GROUP_TOPIC = topicOf(GROUP_PREIMAGE)
 const FANOUT_MESSAGES = 5
 const FANOUT_BYTES = 2048
 
@@ -86,7 +89,7 @@ async function measure(
         url,
         count: Math.min(share, count - i * share),
         devices: ctx.devices,
-        ...(ctx.fanout && { shared: GROUP_TOPIC }),
+        ...(ctx.fanout && { shared: GROUP_PREIMAGE }),
       })
     const done = await Promise.all(swarms.map((s) => s.next<{ ms: number }>('connected', 600_000)))
     const connectMs = Math.max(...done.map((d) => d.ms))
@@ -123,7 +126,7 @@ async function measureFanout(mode: 'relay' | 'raw', swarms: Worker[], dir: strin
   let delivered = 0
   for (let i = 0; i < FANOUT_MESSAGES; i++) {
     const [publisher] = swarms as [Worker]
-    publisher.send({ type: 'publish', mode, shared: GROUP_TOPIC, bytes: FANOUT_BYTES })
+    publisher.send({ type: 'publish', mode, shared: GROUP_PREIMAGE, bytes: FANOUT_BYTES })
     const { key, sentAt } = await publisher.next<{ key: string; sentAt: number }>('published', 60_000)
     const expected = await expectedDeliveries(swarms)
     const end = Date.now() + 60_000

@@ -130,7 +130,20 @@ const receiptV2: Receipt = { ...receiptV1, submitter: account }
 const clientFrames: ClientFrame[] = [
   { type: 'auth', account, deviceId: h(0x11, 32), signature: h(0x66, 64) },
   { type: 'publish', reqId: 1, envelope: new Uint8Array(100).fill(7) },
-  { type: 'subscribe', reqId: 2, topic: h(0x22, 32), after: 3n },
+  {
+    type: 'subscribe',
+    reqId: 2,
+    topic: h(0x22, 32),
+    after: 3n,
+    preimage: { kind: 'inbox', deviceId: h(0x11, 32) },
+  },
+  {
+    type: 'subscribe',
+    reqId: 8,
+    topic: h(0x23, 32),
+    after: 0n,
+    preimage: { kind: 'direct', chainId: 31337, registry: other, a: account, b: other, nonce: h(0x57, 32) },
+  },
   { type: 'unsubscribe', reqId: 3, topic: h(0x22, 32) },
   { type: 'ack', topic: h(0x22, 32), seq: 9n },
   { type: 'kp-put', reqId: 4, envelopes: [new Uint8Array(40).fill(1), new Uint8Array(3)] },

@@ -5,6 +5,7 @@ import WebSocket from 'ws'
 import { RelayTransport } from '../../src/client/relayTransport.js'
 import { DeviceSigningKey } from '../../src/crypto/p256.js'
 import { createEnvelope, ENVELOPE_HEADER_BYTES } from '../../src/protocol/envelope.js'
+import { type TopicPreimage, topicOf } from '../../src/protocol/topics.js'
 import type { RegisteredDevice } from '../lib/chain.js'
 import { now, workerMain } from '../lib/proc.js'
 
@@ -26,6 +27,7 @@ const stampOf = (bytes: Uint8Array) =>
 let transport: RelayTransport | undefined
 let socket: WebSocket | undefined
 let topic: Hex = '0x'
+let preimage: TopicPreimage | undefined
 let mode: 'relay' | 'raw' = 'relay'
 // Receiver state for the current phase.
 let expected = 0
@@ -113,15 +115,17 @@ workerMain(async (m) => {
   switch (m.type) {
     case 'start': {
       mode = m.mode as 'relay' | 'raw'
-      topic = m.topic as Hex
+      preimage = m.preimage as TopicPreimage
+      topic = topicOf(preimage)
       await connect(m.url as string, m.device as RegisteredDevice | undefined)
       if (m.role === 'recv') {
         if (transport) {
           transport.subscribe({
             topics: [topic],
+            preimage: () => preimage!,
             onDelivery: (d) => onMessage(stampOf(d.envelope.payload), d.cursor),
           })
-          await transport.pull({ topic, after: 0n })
+          await transport.pull({ topic, after: 0n, preimage: () => preimage! })
         } else {
           socket!.on('message', (data: Buffer) =>
             onMessage(stampOf(new Uint8Array(data).subarray(ENVELOPE_HEADER_BYTES))),

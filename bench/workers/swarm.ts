@@ -4,8 +4,10 @@ import WebSocket from 'ws'
 import { RelayTransport } from '../../src/client/relayTransport.js'
 import { DeviceSigningKey } from '../../src/crypto/p256.js'
 import { createEnvelope } from '../../src/protocol/envelope.js'
+import { type TopicPreimage, topicOf } from '../../src/protocol/topics.js'
 import type { RegisteredDevice } from '../lib/chain.js'
 import { workerMain } from '../lib/proc.js'
+import { numberedTopic } from '../lib/topics.js'
 
 const transports: RelayTransport[] = []
 const sockets: WebSocket[] = []
@@ -45,14 +47,18 @@ workerMain(async (m) => {
               connectTimeoutMs: 60_000,
             })
             // With `shared`, every connection follows one topic, as the devices of one group do.
-            const topic = (m.shared as Hex | undefined) ?? (`0x${n.toString(16).padStart(64, '0')}` as Hex)
+            const shared = m.shared as TopicPreimage | undefined
+            const { topic, preimage } = shared
+              ? { topic: topicOf(shared), preimage: shared }
+              : numberedTopic(n)
             t.subscribe({
               topics: [topic],
+              preimage: () => preimage,
               onDelivery: (d) => {
                 if (d.live) arrived(d.envelope.id)
               },
             })
-            await t.pull({ topic, after: 0n })
+            await t.pull({ topic, after: 0n, preimage: () => preimage })
             transports.push(t)
           } else {
             const s = new WebSocket(url, { perMessageDeflate: false })
@@ -77,7 +83,11 @@ workerMain(async (m) => {
     crypto.getRandomValues(payload.subarray(0, 8))
     const sentAt = now()
     if (m.mode === 'relay') {
-      const envelope = createEnvelope({ kind: 'application', topic: m.shared as Hex, payload })
+      const envelope = createEnvelope({
+        kind: 'application',
+        topic: topicOf(m.shared as TopicPreimage),
+        payload,
+      })
       await transports[0]!.publish(envelope)
       process.send?.({ type: 'published', key: envelope.id, sentAt })
     } else {

@@ -5,7 +5,11 @@
  *
  * @example const ready = deferred<void>(); ready.resolve(); await ready.promise
  */
-export function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (err: unknown) => void } {
+export function deferred<T>(): {
+  promise: Promise<T>
+  resolve: (value: T) => void
+  reject: (err: unknown) => void
+} {
   let resolve!: (value: T) => void
   let reject!: (err: unknown) => void
   const promise = new Promise<T>((res, rej) => {

@@ -226,6 +226,23 @@ export class TransportClosedError extends UsageError {
 }
 
 /**
+ * The relay transport cannot subscribe to a topic: the caller gave no preimage for it (SUBSCRIBE v2 carries one,
+ * protocol §9.4), or one that does not hash to it.
+ *
+ * @example transport.subscribe({ topics, onDelivery, onError: (t, e) => e instanceof TopicPreimageUnknownError })
+ */
+export class TopicPreimageUnknownError extends UsageError {
+  override name = 'TopicPreimageUnknownError' as const
+  constructor({ topic, cause }: { topic: string; cause?: unknown }) {
+    super('No preimage is known for this topic, so the relay cannot be asked for it.', {
+      metaMessages: [`Topic: ${topic}`],
+      code: 'SEALPOST_TOPIC_PREIMAGE_UNKNOWN',
+      cause,
+    })
+  }
+}
+
+/**
  * The JSON is not a version-1 transcript.
  *
  * @example new TranscriptFormatError({ path: ['entries', 3, 'hash'], reason: 'Invalid string' })

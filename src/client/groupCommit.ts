@@ -26,6 +26,7 @@ import {
 } from './mls.js'
 import { consumeDelivery } from './receive.js'
 import { requireGroup, requireGroupState } from './storedGroup.js'
+import { topicPreimage } from './topicPreimage.js'
 import { MlsRejectedError } from './verificationErrors.js'
 import { publishWelcomeTree, treeByReference } from './welcomeTree.js'
 
@@ -201,7 +202,8 @@ async function settleBefore(ctx: ClientContext, topic: Hex, cursor: bigint): Pro
   for (;;) {
     const after = ctx.store.getCursor(topic)
     if (after >= cursor - 1n) return
-    const deliveries = await ctx.transport.pull({ topic, after, limit: 256 })
+    const preimage = (t: Hex) => topicPreimage(ctx, t)
+    const deliveries = await ctx.transport.pull({ topic, after, limit: 256, preimage })
     const earlier = deliveries.filter((d) => d.cursor < cursor)
     if (earlier.length === 0) return
     for (const delivery of earlier)

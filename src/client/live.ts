@@ -17,6 +17,7 @@ import { checkFinality } from './receipts.js'
 import { consumeDelivery } from './receive.js'
 import { reconcile } from './reconcile.js'
 import { registration } from './registration.js'
+import { topicPreimage } from './topicPreimage.js'
 import type { SyncResult } from './types.js'
 
 /**
@@ -124,6 +125,7 @@ export class Live {
     const stop = ctx.transport.subscribe({
       topics: [topic],
       after: (t) => ctx.store.getCursor(t),
+      preimage: (t) => topicPreimage(ctx, t),
       onDelivery: (delivery) => {
         if (!ctx.store.db.open || delivery.cursor <= ctx.store.getCursor(delivery.topic)) return
         const result: SyncResult = { received: [], joined: [], commits: 0, rejected: [] }

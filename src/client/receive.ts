@@ -16,6 +16,7 @@ import { receiveGroupMessage } from './receiveGroupMessage.js'
 import { receiveHistoryChunk } from './receiveHistory.js'
 import { receiveWelcome } from './receiveWelcome.js'
 import { requireGroup } from './storedGroup.js'
+import { topicPreimage } from './topicPreimage.js'
 import type { Delivery } from './transport.js'
 import type { ReceiveResult, RejectedMessageError, SyncResult } from './types.js'
 import { ConversationPolicyError, DeliveryReceiptUnknownError, ReplayError } from './verificationErrors.js'
@@ -223,7 +224,8 @@ export async function syncAll(
   const pullTopic = async (topic: Hex) => {
     for (;;) {
       const after = ctx.store.getCursor(topic)
-      const deliveries = await ctx.transport.pull({ topic, after, limit: 256 })
+      const preimage = (t: Hex) => topicPreimage(ctx, t)
+      const deliveries = await ctx.transport.pull({ topic, after, limit: 256, preimage })
       if (deliveries.length === 0) return
       for (const delivery of deliveries) await consumeDelivery(ctx, delivery, result, onJoined)
     }

@@ -1,7 +1,9 @@
-/** One topic the relay transport follows: its listeners, its unacked deliveries, its last seq and the relay's head. */
+/** One topic the relay transport follows: its preimage, listeners, unacked deliveries, last seq and the relay's head. */
 import type { Hex } from 'viem'
 import type { BaseError } from '../errors.js'
 import { decodeEnvelope, type Envelope } from '../protocol/envelope.js'
+import { inboxTopic, type TopicPreimage, topicOf } from '../protocol/topics.js'
+import { TopicPreimageUnknownError } from './errors.js'
 import type { Delivery } from './transport.js'
 
 /** Deliveries kept per topic for `pull` (the oldest are dropped beyond it). @example SUBSCRIPTION_BUFFER // 10000 */
@@ -11,9 +13,11 @@ export const SUBSCRIPTION_BUFFER = 10_000
  * A followed topic. `lastSeq` is what a resumed SUBSCRIBE asks after; `head` resolves when the relay has answered
  * the current SUBSCRIBE (after replaying what it stores).
  *
- * @example const sub: RelaySubscription = newSubscription(0n)
+ * @example const sub: RelaySubscription = newSubscription(0n, { kind: 'inbox', deviceId })
  */
 export type RelaySubscription = {
+  /** What the topic is the hash of: every SUBSCRIBE for it carries this (protocol §9.4). */
+  preimage: TopicPreimage
   listeners: Set<RelaySubscriptionListener>
   /** Deliveries not yet acked, for `pull`. */
   buffer: Delivery[]
@@ -24,7 +28,7 @@ export type RelaySubscription = {
   setHead: (head: bigint) => void
   /** The relay's head when it answered the current SUBSCRIBE: deliveries after it are live. Unset while replaying. */
   liveAfter: bigint | undefined
-  /** Consecutive transient refusals of the SUBSCRIBE (`RELAY_TOPIC_UNVERIFIED`); reset by its OK. */
+  /** Consecutive transient refusals of the SUBSCRIBE (e.g. `RELAY_RATE_LIMITED`); reset by its OK. */
   refusals: number
 }
 
@@ -40,12 +44,13 @@ export type RelaySubscriptionListener = {
 }
 
 /**
- * A subscription that starts after `from`, its head pending.
+ * A subscription with `preimage` that starts after `from`, its head pending.
  *
- * @example const sub = newSubscription(store.getCursor(topic))
+ * @example const sub = newSubscription(store.getCursor(topic), preimage)
  */
-export function newSubscription(from: bigint): RelaySubscription {
+export function newSubscription(from: bigint, preimage: TopicPreimage): RelaySubscription {
   const sub: RelaySubscription = {
+    preimage,
     listeners: new Set(),
     buffer: [],
     lastSeq: from,
@@ -59,9 +64,32 @@ export function newSubscription(from: bigint): RelaySubscription {
 }
 
 /**
+ * The preimage to subscribe to `topic` with: the caller's (`resolve`), else the device's own inbox when `topic` is
+ * it. None, a resolver that throws, or a preimage that does not hash to `topic` is a `TopicPreimageUnknownError`.
+ *
+ * @example const preimage = subscriptionPreimage(topic, deviceId, (t) => preimages.get(t)!)
+ */
+export function subscriptionPreimage(
+  topic: Hex,
+  ownDeviceId: Hex,
+  resolve: ((topic: Hex) => TopicPreimage) | undefined,
+): TopicPreimage {
+  const wanted = topic.toLowerCase()
+  try {
+    const preimage =
+      resolve?.(topic) ??
+      (wanted === inboxTopic(ownDeviceId) ? { kind: 'inbox', deviceId: ownDeviceId } : undefined)
+    if (preimage && topicOf(preimage) === wanted) return preimage
+  } catch (cause) {
+    throw new TopicPreimageUnknownError({ topic, cause })
+  }
+  throw new TopicPreimageUnknownError({ topic })
+}
+
+/**
  * A fresh pending head, for a SUBSCRIBE about to be (re)sent.
  *
- * @example resetHead(sub); send({ type: 'subscribe', reqId, topic, after: sub.lastSeq })
+ * @example resetHead(sub); send({ type: 'subscribe', reqId, topic, after: sub.lastSeq, preimage: sub.preimage })
  */
 export function resetHead(sub: RelaySubscription): void {
   let resolveHead!: (head: bigint) => void

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -6,16 +5,18 @@ import type { Hex } from 'viem'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { type ChainContext, setupChain, type TestWalletClient } from '../../test/utils/anvil.js'
 import { registerTestDevice } from '../../test/utils/devices.js'
+import { preimageOf, testTopic } from '../../test/utils/topics.js'
 import { RegistryWatcher } from '../chain/registryWatcher.js'
 import { DeviceSigningKey } from '../crypto/p256.js'
 import { createEnvelope } from '../protocol/envelope.js'
 import { inboxTopic } from '../protocol/topics.js'
 import { RelayServer } from '../relay/RelayServer.js'
 import { SqliteRelayStore } from '../store/relayStore.js'
+import { TopicPreimageUnknownError } from './errors.js'
 import {
   RelayAuthError,
   type RelayConnectionState,
-  RelayRequestError,
+  type RelayRequestError,
   RelayTransport,
   TransportClosedError,
 } from './relayTransport.js'
@@ -170,7 +171,6 @@ describe('RelayTransport and the relay registry look-up budget', () => {
   let limited: RelayServer
   let limitedUrl: string
   const rejected: string[] = []
-  const randomTopic = () => `0x${randomBytes(32).toString('hex')}` as Hex
 
   beforeAll(async () => {
     limitedStore = SqliteRelayStore.open({ path: join(dir, 'limited.db') })
@@ -187,7 +187,12 @@ describe('RelayTransport and the relay registry look-up budget', () => {
       chainId: ctx.anvil.chain.id,
       registry: ctx.contracts.keyRegistry,
       // The tests refill the look-up budget by moving the clock a minute; challenges outlive those jumps.
-      limits: { registryLookupsPerIpPerMinute: 1, registrySyncIntervalMs: 10, challengeTtlMs: 10 * 60_000 },
+      limits: {
+        registryLookupsPerIpPerMinute: 1,
+        registrySyncIntervalMs: 10,
+        challengeTtlMs: 10 * 60_000,
+        maxSubscriptionsPerConnection: 2,
+      },
       now: () => clock,
     })
     limited.on('rejected', ({ code }) => rejected.push(code))
@@ -217,49 +222,40 @@ describe('RelayTransport and the relay registry look-up budget', () => {
     expect(transport.state).toBe('ready')
   })
 
-  test('a SUBSCRIBE refused with RELAY_TOPIC_UNVERIFIED is retried until the budget refills; RELAY_FORBIDDEN and running out of retries end it with a typed error', async () => {
-    clock += 60_000
-    const a = await connect(alice, {
-      url: limitedUrl,
-      subscribeRetry: { minMs: 20, maxMs: 50, attempts: 100 },
-    })
+  test("SUBSCRIBE v2 carries the topic's preimage; none, another device's inbox, and running out of retries end it with a typed error", async () => {
+    const a = await connect(alice, { url: limitedUrl, subscribeRetry: { minMs: 5, maxMs: 10, attempts: 2 } })
     const b = await connect(bob, { url: limitedUrl })
-    expect(await a.pull({ topic: randomTopic(), after: 0n })).toEqual([]) // spends the one look-up
-    const topic = randomTopic()
+    const topic = testTopic()
     const envelope = createEnvelope({ kind: 'application', topic, payload: Uint8Array.of(7) })
-    await b.publish(envelope) // stored, but nobody subscribed yet: the topic is still unchecked
-    const before = rejected.length
+    await b.publish(envelope)
     const delivered: Delivery[] = []
-    a.subscribe({ topics: [topic], onDelivery: (d) => delivered.push(d) })
-    await expect
-      .poll(() => rejected.slice(before).filter((c) => c === 'RELAY_TOPIC_UNVERIFIED').length)
-      .toBeGreaterThanOrEqual(2)
-    expect(delivered).toEqual([])
-    clock += 60_000
+    a.subscribe({ topics: [topic], preimage: preimageOf, onDelivery: (d) => delivered.push(d) })
     await expect.poll(() => delivered.map((d) => d.envelope.id)).toEqual([envelope.id])
 
     const errors: [Hex, unknown][] = []
-    const bobInbox = inboxTopic(bob.deviceId)
-    a.subscribe({ topics: [bobInbox], onDelivery: () => undefined, onError: (t, e) => errors.push([t, e]) })
+    const onError = (t: Hex, e: unknown) => errors.push([t, e])
+    const before = rejected.length
+    // No preimage: refused here, nothing is sent.
+    const unknown = testTopic()
+    a.subscribe({ topics: [unknown], onDelivery: () => undefined, onError })
     await expect.poll(() => errors).toHaveLength(1)
-    expect(errors[0]![0]).toBe(bobInbox)
-    expect(errors[0]![1]).toBeInstanceOf(RelayRequestError)
-    expect((errors[0]![1] as RelayRequestError).wireCode).toBe('RELAY_FORBIDDEN')
-    expect(await a.pull({ topic: bobInbox, after: 0n })).toEqual([]) // subscribes anew, refused again, at once
-
-    const impatient = await connect(alice, {
-      url: limitedUrl,
-      subscribeRetry: { minMs: 5, maxMs: 10, attempts: 2 },
-    })
-    const unverified = randomTopic()
-    const given: unknown[] = []
-    impatient.subscribe({
-      topics: [unverified],
-      onDelivery: () => undefined,
-      onError: (_, e) => given.push(e),
-    })
-    await expect.poll(() => given).toHaveLength(1)
-    expect((given[0] as RelayRequestError).wireCode).toBe('RELAY_TOPIC_UNVERIFIED')
-    expect(impatient.stats().subscriptions).toBe(0)
+    expect(errors[0]).toEqual([unknown, expect.any(TopicPreimageUnknownError)])
+    await expect(a.pull({ topic: unknown, after: 0n })).rejects.toBeInstanceOf(TopicPreimageUnknownError)
+    // Another device's inbox, named as what it is: the relay refuses it.
+    const bobInbox = inboxTopic(bob.deviceId)
+    const bobPreimage = () => ({ kind: 'inbox', deviceId: bob.deviceId }) as const
+    a.subscribe({ topics: [bobInbox], preimage: bobPreimage, onDelivery: () => undefined, onError })
+    await expect.poll(() => errors).toHaveLength(2)
+    expect(errors[1]![0]).toBe(bobInbox)
+    expect((errors[1]![1] as RelayRequestError).wireCode).toBe('RELAY_FORBIDDEN')
+    // The own inbox needs no resolver: the transport knows its preimage.
+    expect(await a.pull({ topic: inboxTopic(alice.deviceId), after: 0n })).toEqual([])
+    // A third topic is over this relay's per-connection limit: transient, retried twice, then given up.
+    const third = testTopic()
+    a.subscribe({ topics: [third], preimage: preimageOf, onDelivery: () => undefined, onError })
+    await expect.poll(() => errors).toHaveLength(3)
+    expect((errors[2]![1] as RelayRequestError).wireCode).toBe('RELAY_RATE_LIMITED')
+    expect(rejected.slice(before).filter((c) => c === 'RELAY_RATE_LIMITED')).toHaveLength(3)
+    expect(a.stats().subscriptions).toBe(2)
   })
 })

@@ -9,6 +9,7 @@ import {
   encodeClientFrame,
   type RelayFrame,
 } from '../protocol/relayFrames.js'
+import type { TopicPreimage } from '../protocol/topics.js'
 import {
   type BackoffBounds,
   DEFAULT_BACKOFF,
@@ -17,6 +18,7 @@ import {
   retryDelayMs,
   type SubscribeRetryBounds,
 } from './backoff.js'
+import { deferred, settledWithin } from './deferred.js'
 import { RelayAuthError, RelayRequestError, RelayUnreachableError, TransportClosedError } from './errors.js'
 import { ExpiryNoticeBuffer } from './expiryNoticeBuffer.js'
 import { answerChallenge, type ExpectedDeployment } from './relayHandshake.js'
@@ -26,6 +28,7 @@ import {
   newSubscription,
   type RelaySubscription,
   resetHead,
+  subscriptionPreimage,
 } from './relaySubscription.js'
 import { type PendingRequest, relayErrorOutcome, requestsToSend } from './requestWindow.js'
 import type { Delivery, ExpiryNotice, Transport } from './transport.js'
@@ -54,7 +57,7 @@ export type RelayTransportParameters = {
   connectTimeoutMs?: number | undefined
   /** Reconnect backoff bounds. Default 100 ms to 5 s, doubling, with jitter. */
   backoff?: BackoffBounds | undefined
-  /** Retry of a SUBSCRIBE refused transiently (`RELAY_TOPIC_UNVERIFIED`). Default `DEFAULT_SUBSCRIBE_RETRY`. */
+  /** Retry of a SUBSCRIBE refused transiently (e.g. `RELAY_RATE_LIMITED`). Default `DEFAULT_SUBSCRIBE_RETRY`. */
   subscribeRetry?: SubscribeRetryBounds | undefined
   /** How long a replay (`pull`) may wait for the relay to finish sending a topic. Default 5 s. */
   replayTimeoutMs?: number | undefined
@@ -71,10 +74,11 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
  * A `Transport` over one authenticated WebSocket to a relay. Requests survive disconnects: they are re-sent after
  * the next authentication (publishes are idempotent by envelope id), subscriptions resume after the last
  * received sequence number, and acks are re-sent. An AUTH refused with `RELAY_LOOKUP_LIMITED` is transient: the
- * relay closes the connection and the transport reconnects with backoff. A SUBSCRIBE refused transiently
- * (`RELAY_TOPIC_UNVERIFIED`, or a transient request code) is re-sent with a growing delay, a bounded number of
- * times; a SUBSCRIBE refused for good (`RELAY_FORBIDDEN`, or out of retries) ends that subscription and is reported
- * to its listeners' `onError`. EXPIRED frames become {@link ExpiryNotice}s (`onExpired`), once per envelope id.
+ * relay closes the connection and the transport reconnects with backoff. Every SUBSCRIBE (v2) carries the topic's
+ * preimage: the caller's `preimage(topic)`, or the device's own inbox; without one the topic is refused at once
+ * (`TopicPreimageUnknownError`, nothing is sent). A SUBSCRIBE refused transiently (a transient request code) is
+ * re-sent with a growing delay, a bounded number of times; a SUBSCRIBE refused for good (`RELAY_FORBIDDEN`,
+ * `RELAY_TOPIC_MISMATCH`, or out of retries) ends that subscription and is reported to its listeners' `onError`. EXPIRED frames become {@link ExpiryNotice}s (`onExpired`), once per envelope id.
  *
  * @example
  * const transport = await RelayTransport.connect({ url, account, deviceId, sign: (m) => key.sign(m), expect })
@@ -161,12 +165,14 @@ export class RelayTransport implements Transport {
     topic,
     after,
     limit = 1000,
+    preimage,
   }: {
     topic: Hex
     after: bigint
     limit?: number
+    preimage?: ((topic: Hex) => TopicPreimage) | undefined
   }): Promise<Delivery[]> {
-    const sub = this.#subscription(topic, after)
+    const sub = this.#subscription(topic, after, preimage)
     // The relay answers SUBSCRIBE after it has replayed everything stored: once `head` resolves, the buffer holds
     // the topic up to the relay's head (pruned envelopes excepted).
     await settledWithin(sub.head, this.#params.replayTimeoutMs ?? 5000)
@@ -176,21 +182,29 @@ export class RelayTransport implements Transport {
   subscribe({
     topics,
     after,
+    preimage,
     onDelivery,
     onError,
   }: {
     topics: Hex[]
     after?: ((topic: Hex) => bigint) | undefined
+    preimage?: ((topic: Hex) => TopicPreimage) | undefined
     onDelivery: (d: Delivery) => void
     onError?: ((topic: Hex, error: BaseError) => void) | undefined
   }): () => void {
-    const entries = topics.map((topic) => {
+    const entries = topics.flatMap((topic) => {
       const from = after?.(topic) ?? 0n
-      const sub = this.#subscription(topic, from)
+      let sub: RelaySubscription
+      try {
+        sub = this.#subscription(topic, from, preimage)
+      } catch (err) {
+        queueMicrotask(() => onError?.(topic, err as BaseError))
+        return []
+      }
       const listener = { after: from, onDelivery, onError }
       sub.listeners.add(listener)
       for (const d of sub.buffer) if (d.cursor > from) queueMicrotask(() => onDelivery(d))
-      return { sub, listener }
+      return [{ sub, listener }]
     })
     return () => {
       for (const { sub, listener } of entries) sub.listeners.delete(listener)
@@ -384,8 +398,7 @@ export class RelayTransport implements Transport {
     const sub = this.#subscriptions.get(topic)
     if (!sub) return
     const bounds = this.#params.subscribeRetry ?? DEFAULT_SUBSCRIBE_RETRY
-    const transient =
-      code === 'RELAY_TOPIC_UNVERIFIED' || relayErrorOutcome({ reqId, code, attempts: 0 }) === 'retry'
+    const transient = relayErrorOutcome({ reqId, code, attempts: 0 }) === 'retry'
     if (transient && sub.refusals < bounds.attempts) {
       const timer = setTimeout(
         () => {
@@ -428,10 +441,15 @@ export class RelayTransport implements Transport {
     }
   }
 
-  #subscription(topic: Hex, from: bigint): RelaySubscription {
+  /** The subscription to `topic`, made (and sent when ready) if new; throws `TopicPreimageUnknownError`. */
+  #subscription(
+    topic: Hex,
+    from: bigint,
+    preimage: ((topic: Hex) => TopicPreimage) | undefined,
+  ): RelaySubscription {
     const existing = this.#subscriptions.get(topic)
     if (existing) return existing
-    const sub = newSubscription(from)
+    const sub = newSubscription(from, subscriptionPreimage(topic, this.#params.deviceId, preimage))
     this.#subscriptions.set(topic, sub)
     if (this.#state === 'ready') this.#sendSubscribe(topic, sub)
     return sub
@@ -440,7 +458,7 @@ export class RelayTransport implements Transport {
   #sendSubscribe(topic: Hex, sub: RelaySubscription): void {
     resetHead(sub)
     const reqId = this.#nextReqId++
-    const frame: ClientFrame = { type: 'subscribe', reqId, topic, after: sub.lastSeq }
+    const frame: ClientFrame = { type: 'subscribe', reqId, topic, after: sub.lastSeq, preimage: sub.preimage }
     this.#pending.set(reqId, { frame, resolve: () => undefined, reject: () => undefined, attempts: 0 })
     this.#send(frame)
   }
@@ -471,26 +489,3 @@ export class RelayTransport implements Transport {
     this.#params.onState?.(state)
   }
 }
-
-function deferred<T>() {
-  let resolve!: (value: T) => void
-  let reject!: (err: unknown) => void
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res
-    reject = rej
-  })
-  promise.catch(() => undefined)
-  return { promise, resolve, reject }
-}
-
-/** Waits for `promise` to settle, or `ms`, whichever comes first; never rejects. */
-async function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined
-  const elapsed = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms)
-  })
-  await Promise.race([promise.then(noop, noop), elapsed])
-  clearTimeout(timer)
-}
-
-function noop(): void {}

@@ -29,7 +29,15 @@ describe('requestsToSend', () => {
   test('sends oldest first, skips what is in flight and subscriptions, and stops at the window', () => {
     const pending = pendingOf([
       [publish(1, topicA)],
-      [{ type: 'subscribe', reqId: 2, topic: topicA, after: 0n }],
+      [
+        {
+          type: 'subscribe',
+          reqId: 2,
+          topic: topicA,
+          after: 0n,
+          preimage: { kind: 'inbox', deviceId: topicA },
+        },
+      ],
       [publish(3, topicB)],
       [{ type: 'kp-count', reqId: 4, deviceId: topicA }],
       [publish(5, topicA)],

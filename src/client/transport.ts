@@ -2,6 +2,7 @@
 import type { Hex } from 'viem'
 import { type BaseError, UsageError } from '../errors.js'
 import type { Envelope } from '../protocol/envelope.js'
+import type { TopicPreimage } from '../protocol/topics.js'
 
 /** An envelope as delivered on a topic, with the transport's sequence number for it. */
 export type Delivery = {
@@ -31,16 +32,25 @@ export type ExpiryNotice = { topic: Hex; seq: bigint; id: Hex; expiredAt: number
 export interface Transport {
   /** Publishes an envelope on its topic; resolves once the transport has durably accepted it. */
   publish(envelope: Envelope): Promise<{ cursor: bigint }>
-  /** Envelopes of `topic` with a cursor greater than `after`, in order. */
-  pull(parameters: { topic: Hex; after: bigint; limit?: number }): Promise<Delivery[]>
+  /**
+   * Envelopes of `topic` with a cursor greater than `after`, in order. `preimage` gives what the topic is the hash of
+   * (a relay asks for it when it subscribes, protocol §9.4; a transport may default the device's own inbox).
+   */
+  pull(parameters: {
+    topic: Hex
+    after: bigint
+    limit?: number
+    preimage?: ((topic: Hex) => TopicPreimage) | undefined
+  }): Promise<Delivery[]>
   /**
    * Live deliveries on `topics`. A transport that stores envelopes first replays those after `after(topic)` (the
    * caller's cursor), in order. Returns the unsubscribe function. `onError` hears a topic the transport refused for
-   * good (the relay's `RelayRequestError`, e.g. `RELAY_FORBIDDEN`); its deliveries stop.
+   * good (the relay's `RelayRequestError`, e.g. `RELAY_FORBIDDEN`); its deliveries stop. `preimage` as for `pull`.
    */
   subscribe(parameters: {
     topics: Hex[]
     after?: ((topic: Hex) => bigint) | undefined
+    preimage?: ((topic: Hex) => TopicPreimage) | undefined
     onDelivery: (delivery: Delivery) => void
     onError?: ((topic: Hex, error: BaseError) => void) | undefined
   }): () => void

@@ -2,6 +2,7 @@
 import type { ClientState, Proposal, RatchetTree } from 'ts-mls'
 import { decodeRatchetTree, encodeRatchetTree } from 'ts-mls/ratchetTree.js'
 import { createEnvelope } from '../protocol/envelope.js'
+import { welcomeTreePreimage } from '../protocol/topics.js'
 import { encodeTreeChunks, reassembleTree, welcomeTreeTopic } from '../protocol/welcomeTree.js'
 import type { Transport } from './transport.js'
 
@@ -53,9 +54,10 @@ export async function fetchWelcomeTree(
   welcomePayload: Uint8Array,
 ): Promise<RatchetTree | undefined> {
   const topic = welcomeTreeTopic(welcomePayload)
+  const preimage = () => welcomeTreePreimage(welcomePayload)
   const payloads: Uint8Array[] = []
   for (let after = 0n; ; ) {
-    const page = await transport.pull({ topic, after, limit: 64 })
+    const page = await transport.pull({ topic, after, limit: 64, preimage })
     if (page.length === 0) break
     payloads.push(...page.map((d) => d.envelope.payload))
     after = page[page.length - 1]?.cursor ?? after

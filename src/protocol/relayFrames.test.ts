@@ -12,12 +12,14 @@ import {
   isRelayErrorCode,
   peekReqId,
   RELAY_ERROR_CODES,
+  RETIRED_CLIENT_FRAME_TYPES,
   type RelayFrame,
   RelayFrameError,
   RelayFrameFieldError,
   relayAuthMessage,
   relayFrameTypes,
 } from './relayFrames.js'
+import { type TopicPreimage, topicOf } from './topics.js'
 
 const hexN = (n: number) =>
   fc.uint8Array({ minLength: n, maxLength: n }).map((b) => `0x${Buffer.from(b).toString('hex')}` as Hex)
@@ -34,6 +36,24 @@ const code = fc.oneof(
   }),
 )
 
+const chainId = fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER })
+const preimage: fc.Arbitrary<TopicPreimage> = fc.oneof(
+  fc.record({ kind: fc.constant('inbox' as const), deviceId: hexN(32) }),
+  fc.record({ kind: fc.constant('welcome-tree' as const), welcomeDigest: hexN(32) }),
+  fc.record({ kind: fc.constant('group' as const), chainId, registry: address, nonce: hexN(32) }),
+  fc
+    .record({
+      chainId,
+      registry: address,
+      pair: fc.uniqueArray(address, { minLength: 2, maxLength: 2 }),
+      nonce: hexN(32),
+    })
+    .map(({ pair, ...rest }) => {
+      const [a, b] = pair.sort((x, y) => (x.toLowerCase() < y.toLowerCase() ? -1 : 1)) as [Hex, Hex]
+      return { kind: 'direct' as const, ...rest, a, b }
+    }),
+)
+
 const clientFrame: fc.Arbitrary<ClientFrame> = fc.oneof(
   fc.record({
     type: fc.constant('auth' as const),
@@ -42,7 +62,7 @@ const clientFrame: fc.Arbitrary<ClientFrame> = fc.oneof(
     signature: hexN(64),
   }),
   fc.record({ type: fc.constant('publish' as const), reqId: u32, envelope: bytes }),
-  fc.record({ type: fc.constant('subscribe' as const), reqId: u32, topic: hexN(32), after: u64 }),
+  fc.record({ type: fc.constant('subscribe' as const), reqId: u32, topic: hexN(32), after: u64, preimage }),
   fc.record({ type: fc.constant('unsubscribe' as const), reqId: u32, topic: hexN(32) }),
   fc.record({ type: fc.constant('ack' as const), topic: hexN(32), seq: u64 }),
   fc.record({
@@ -121,9 +141,17 @@ describe('round trips', () => {
 
   test('fixed encodings', () => {
     const topic: Hex = `0x${'ab'.repeat(32)}`
-    expect(
-      Buffer.from(encodeClientFrame({ type: 'subscribe', reqId: 7, topic, after: 3n })).toString('hex'),
-    ).toBe(`0300000007${'ab'.repeat(32)}0000000000000003`)
+    const deviceId: Hex = `0x${'cd'.repeat(32)}`
+    const subscribe = {
+      type: 'subscribe',
+      reqId: 7,
+      topic,
+      after: 3n,
+      preimage: { kind: 'inbox', deviceId },
+    } as const
+    expect(Buffer.from(encodeClientFrame(subscribe)).toString('hex')).toBe(
+      `0a00000007${'ab'.repeat(32)}000000000000000301${'cd'.repeat(32)}`,
+    )
     expect(
       Buffer.from(encodeRelayFrame({ type: 'error', reqId: 1, code: 'RELAY_FORBIDDEN' })).toString('hex'),
     ).toBe(`84000000010f${Buffer.from('RELAY_FORBIDDEN').toString('hex')}`)
@@ -150,7 +178,7 @@ describe('decoding untrusted bytes', () => {
   })
 
   test('random bytes behind every known type byte only ever throw RelayFrameError', () => {
-    const types = [1, 2, 3, 4, 5, 6, 7, 8, 9, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87]
+    const types = [1, 2, 3, 4, 5, 6, 7, 8, 9, 0x0a, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88]
     fc.assert(
       fc.property(fc.constantFrom(...types), fc.uint8Array({ maxLength: 200 }), (type, body) => {
         const input = Uint8Array.of(type, ...body)
@@ -231,15 +259,17 @@ describe('decoding untrusted bytes', () => {
 describe('encoding', () => {
   test('bad fields throw RelayFrameFieldError', () => {
     const topic: Hex = `0x${'11'.repeat(32)}`
-    expect(() => encodeClientFrame({ type: 'subscribe', reqId: -1, topic, after: 0n })).toThrow(
-      RelayFrameFieldError,
+    const preimage = { kind: 'inbox', deviceId: topic } as const
+    const subscribe = { type: 'subscribe', reqId: 1, topic, after: 0n, preimage } as const
+    expect(() => encodeClientFrame({ ...subscribe, reqId: -1 })).toThrow(RelayFrameFieldError)
+    expect(() => encodeClientFrame({ ...subscribe, reqId: 2 ** 32 })).toThrow(RelayFrameFieldError)
+    expect(() => encodeClientFrame({ ...subscribe, topic: '0x11' })).toThrow(RelayFrameFieldError)
+    expect(() => encodeClientFrame({ ...subscribe, preimage: { kind: 'inbox', deviceId: '0x11' } })).toThrow(
+      /deviceId must be 32 bytes/,
     )
-    expect(() => encodeClientFrame({ type: 'subscribe', reqId: 2 ** 32, topic, after: 0n })).toThrow(
-      RelayFrameFieldError,
-    )
-    expect(() => encodeClientFrame({ type: 'subscribe', reqId: 1, topic: '0x11', after: 0n })).toThrow(
-      RelayFrameFieldError,
-    )
+    expect(() =>
+      encodeClientFrame({ ...subscribe, preimage: { kind: 'x' } as unknown as TopicPreimage }),
+    ).toThrow(RelayFrameFieldError)
     expect(() => encodeClientFrame({ type: 'ack', topic, seq: 2n ** 64n })).toThrow(RelayFrameFieldError)
     expect(() => encodeRelayFrame({ type: 'error', reqId: 0, code: 'é' })).toThrow(RelayFrameFieldError)
     expect(() => encodeRelayFrame({ type: 'error', reqId: 0, code: 'A'.repeat(256) })).toThrow(
@@ -263,9 +293,11 @@ describe('relayAuthMessage', () => {
   })
 
   test('error code list', () => {
-    expect(RELAY_ERROR_CODES).toHaveLength(14)
+    expect(RELAY_ERROR_CODES).toHaveLength(15)
     expect(isRelayErrorCode('RELAY_LOOKUP_LIMITED')).toBe(true)
-    expect(isRelayErrorCode('RELAY_TOPIC_UNVERIFIED')).toBe(true)
+    expect(isRelayErrorCode('RELAY_TOPIC_MISMATCH')).toBe(true)
+    expect(isRelayErrorCode('RELAY_FRAME_OUTDATED')).toBe(true)
+    expect(isRelayErrorCode('RELAY_TOPIC_UNVERIFIED')).toBe(false) // retired with SUBSCRIBE v1
     expect(isRelayErrorCode('RELAY_QUEUE_FULL')).toBe(true)
     expect(isRelayErrorCode('SOMETHING_ELSE')).toBe(false)
   })
@@ -301,7 +333,8 @@ describe('peekReqId', () => {
   })
 
   test('names exactly the client frames with a reqId field', () => {
-    expect([...CLIENT_FRAME_TYPES_WITH_REQ_ID].sort()).toEqual([2, 3, 4, 6, 7, 8, 9])
+    // 0x03 is SUBSCRIBE v1: retired, but its reqId is still read to answer RELAY_FRAME_OUTDATED.
+    expect([...CLIENT_FRAME_TYPES_WITH_REQ_ID].sort((a, b) => a - b)).toEqual([2, 3, 4, 6, 7, 8, 9, 10])
   })
 })
 
@@ -344,16 +377,23 @@ describe('frozen vectors test/vectors/relay-frames-v1.json', () => {
     )
   })
 
-  test.each(vectorFile.client.map((v) => [v.frame.type, v] as const))(
-    'client %s: encodes and decodes byte for byte',
-    (_, v) => {
-      const frame = frameOf(v.frame)
-      expect(toHex(encodeClientFrame(frame))).toBe(v.encoded)
-      const decoded = decodeClientFrame(fromHex(v.encoded))
-      expect(plain(decoded)).toEqual(plain(frame))
-      expect(toHex(encodeClientFrame(decoded))).toBe(v.encoded)
-    },
-  )
+  test('the SUBSCRIBE v1 vector no longer decodes (retired); its reqId is still read for the answer', () => {
+    const v1 = vectorFile.client.find((v) => v.frame.type === 'subscribe')!
+    const bytes = fromHex(v1.encoded)
+    expect(bytes[0]).toBe(RETIRED_CLIENT_FRAME_TYPES.subscribeV1)
+    expect(() => decodeClientFrame(bytes)).toThrow(/unknown client frame type/)
+    expect(peekReqId(bytes)).toBe(v1.frame.reqId)
+  })
+
+  test.each(
+    vectorFile.client.filter((v) => v.frame.type !== 'subscribe').map((v) => [v.frame.type, v] as const),
+  )('client %s: encodes and decodes byte for byte', (_, v) => {
+    const frame = frameOf(v.frame)
+    expect(toHex(encodeClientFrame(frame))).toBe(v.encoded)
+    const decoded = decodeClientFrame(fromHex(v.encoded))
+    expect(plain(decoded)).toEqual(plain(frame))
+    expect(toHex(encodeClientFrame(decoded))).toBe(v.encoded)
+  })
 
   test.each(vectorFile.relay.map((v) => [v.frame.type, v] as const))(
     'relay %s: encodes and decodes byte for byte',
@@ -391,5 +431,45 @@ describe('frozen vectors test/vectors/relay-frames-expired.json', () => {
     const big = new Uint8Array(v)
     big.fill(0xff, 1 + 32 + 8 + 32, 1 + 32 + 8 + 32 + 8)
     expect(() => decodeRelayFrame(big)).toThrow(RelayFrameError)
+  })
+})
+
+const subscribeVectors = JSON.parse(
+  readFileSync(new URL('../../test/vectors/relay-frames-subscribe-v2.json', import.meta.url), 'utf8'),
+) as { client: (Vector & { label: string })[] }
+
+describe('frozen vectors test/vectors/relay-frames-subscribe-v2.json', () => {
+  test('one per topic kind, each topic the hash of its preimage', () => {
+    const kinds = subscribeVectors.client.map((v) => (v.frame.preimage as TopicPreimage).kind)
+    expect(kinds).toEqual(['inbox', 'direct', 'group', 'welcome-tree'])
+    for (const v of subscribeVectors.client)
+      expect(topicOf(v.frame.preimage as TopicPreimage)).toBe(v.frame.topic)
+  })
+
+  test.each(subscribeVectors.client.map((v) => [(v.frame.preimage as TopicPreimage).kind, v] as const))(
+    'SUBSCRIBE v2 %s: encodes and decodes byte for byte',
+    (_, v) => {
+      const frame = frameOf(v.frame)
+      expect(toHex(encodeClientFrame(frame))).toBe(v.encoded)
+      const decoded = decodeClientFrame(fromHex(v.encoded))
+      expect(plain(decoded)).toEqual(plain(frame))
+    },
+  )
+
+  test('a preimage of the wrong length, an unknown kind, or unsorted direct accounts is malformed', () => {
+    const [inbox, direct] = subscribeVectors.client.map((v) => fromHex(v.encoded)) as [Uint8Array, Uint8Array]
+    expect(() => decodeClientFrame(Uint8Array.of(...inbox, 0))).toThrow(
+      /preimage: the preimage of kind inbox is 32 bytes/,
+    )
+    const unknown = new Uint8Array(inbox)
+    unknown[45] = 9
+    expect(() => decodeClientFrame(unknown)).toThrow(/preimage: unknown kind 9/)
+    const swapped = new Uint8Array(direct)
+    swapped.set(direct.subarray(46 + 28, 46 + 48), 46 + 48)
+    swapped.set(direct.subarray(46 + 48, 46 + 68), 46 + 28)
+    expect(() => decodeClientFrame(swapped)).toThrow(/ascending/)
+    const zeroChain = new Uint8Array(direct)
+    zeroChain.fill(0, 46, 54)
+    expect(() => decodeClientFrame(zeroChain)).toThrow(/chain id/)
   })
 })

@@ -1,4 +1,4 @@
-/** Relay frames v1: the binary WebSocket messages between clients and the relay (one frame per WS message). */
+/** Relay frames: the binary WebSocket messages between clients and the relay (one frame per WS message). */
 import type { Address, Hex } from 'viem'
 import { LABEL_RELAY_AUTH, labelledInput } from './labels.js'
 import {
@@ -14,6 +14,7 @@ import {
   u32,
   u64,
 } from './relayFrameBytes.js'
+import { decodeTopicPreimage, encodeTopicPreimage, type TopicPreimage, TopicPreimageError } from './topics.js'
 
 export { RelayFrameError, RelayFrameFieldError } from './relayFrameBytes.js'
 
@@ -21,14 +22,15 @@ export { RelayFrameError, RelayFrameFieldError } from './relayFrameBytes.js'
 // Wire codes
 
 /**
- * Frame type bytes. Client → relay frames are below 0x80, relay → client frames have the high bit set.
+ * Frame type bytes. Client → relay frames are below 0x80, relay → client frames have the high bit set. SUBSCRIBE is
+ * v2 (`0x0a`, with the topic's preimage); v1 (`0x03`) is retired ({@link RETIRED_CLIENT_FRAME_TYPES}).
  *
  * @example relayFrameTypes.publish // 0x02
  */
 export const relayFrameTypes = Object.freeze({
   auth: 0x01,
   publish: 0x02,
-  subscribe: 0x03,
+  subscribe: 0x0a,
   unsubscribe: 0x04,
   ack: 0x05,
   kpPut: 0x06,
@@ -44,6 +46,14 @@ export const relayFrameTypes = Object.freeze({
   acks: 0x87,
   expired: 0x88,
 } as const)
+
+/**
+ * Client frame types a relay no longer accepts: it answers them with `RELAY_FRAME_OUTDATED` (echoing the reqId).
+ * SUBSCRIBE v1 (`0x03`, no topic preimage) was replaced by SUBSCRIBE v2 (`0x0a`).
+ *
+ * @example RETIRED_CLIENT_FRAME_TYPES.subscribeV1 // 0x03
+ */
+export const RETIRED_CLIENT_FRAME_TYPES = Object.freeze({ subscribeV1: 0x03 } as const)
 
 /**
  * The stable error codes an ERROR frame carries (the only error data that travels over the wire).
@@ -64,7 +74,8 @@ export const RELAY_ERROR_CODES = Object.freeze([
   'RELAY_ENVELOPE_INVALID',
   'RELAY_INTERNAL',
   'RELAY_LOOKUP_LIMITED',
-  'RELAY_TOPIC_UNVERIFIED',
+  'RELAY_TOPIC_MISMATCH',
+  'RELAY_FRAME_OUTDATED',
 ] as const)
 
 /** One of the relay's wire error codes. @example const code: RelayErrorCode = 'RELAY_RATE_LIMITED' */
@@ -87,6 +98,7 @@ export function isRelayErrorCode(code: string): code is RelayErrorCode {
 export const CLIENT_FRAME_TYPES_WITH_REQ_ID: ReadonlySet<number> = new Set([
   relayFrameTypes.publish,
   relayFrameTypes.subscribe,
+  RETIRED_CLIENT_FRAME_TYPES.subscribeV1,
   relayFrameTypes.unsubscribe,
   relayFrameTypes.kpPut,
   relayFrameTypes.kpTake,
@@ -118,15 +130,18 @@ export const MAX_ERROR_CODE_LENGTH = 0xff
 /**
  * A frame a client sends to the relay. Envelope bytes are carried undecoded (the relay decodes and checks them).
  *
- * @example const frame: ClientFrame = { type: 'subscribe', reqId: 1, topic, after: 0n }
+ * @example const frame: ClientFrame = { type: 'subscribe', reqId: 1, topic, after: 0n, preimage: { kind: 'inbox', deviceId } }
  */
 export type ClientFrame =
   /** Answers the CHALLENGE: the device's P-256 signature over `relayAuthMessage(...)`. */
   | { type: 'auth'; account: Address; deviceId: Hex; signature: Hex }
   /** Publishes one encoded envelope on its topic. */
   | { type: 'publish'; reqId: number; envelope: Uint8Array }
-  /** Replays stored envelopes with seq > `after`, then delivers live ones. */
-  | { type: 'subscribe'; reqId: number; topic: Hex; after: bigint }
+  /**
+   * SUBSCRIBE v2: replays stored envelopes with seq > `after`, then delivers live ones. `preimage` is what `topic`
+   * is the hash of (the relay recomputes it: `RELAY_TOPIC_MISMATCH` otherwise, §9.4).
+   */
+  | { type: 'subscribe'; reqId: number; topic: Hex; after: bigint; preimage: TopicPreimage }
   | { type: 'unsubscribe'; reqId: number; topic: Hex }
   /** Everything on `topic` up to `seq` was processed by this device. No reply. */
   | { type: 'ack'; topic: Hex; seq: bigint }
@@ -212,6 +227,7 @@ export function encodeClientFrame(frame: ClientFrame): Uint8Array {
         u32(frame.reqId, 'reqId'),
         hexField(frame.topic, 32, 'topic'),
         u64(frame.after, 'after'),
+        preimageField(frame.preimage),
       )
     case 'unsubscribe':
       return concat(t.unsubscribe, u32(frame.reqId, 'reqId'), hexField(frame.topic, 32, 'topic'))
@@ -367,8 +383,10 @@ function decodeClientUnchecked(r: Reader): ClientFrame {
       return { type: 'auth', account: r.address(), deviceId: r.hex(32), signature: r.hex(64) }
     case relayFrameTypes.publish:
       return { type: 'publish', reqId: r.u32(), envelope: r.rest() }
-    case relayFrameTypes.subscribe:
-      return { type: 'subscribe', reqId: r.u32(), topic: r.hex(32), after: r.u64() }
+    case relayFrameTypes.subscribe: {
+      const [reqId, topic, after] = [r.u32(), r.hex(32), r.u64()]
+      return { type: 'subscribe', reqId, topic, after, preimage: readPreimage(r) }
+    }
     case relayFrameTypes.unsubscribe:
       return { type: 'unsubscribe', reqId: r.u32(), topic: r.hex(32) }
     case relayFrameTypes.ack:
@@ -440,5 +458,24 @@ function decodeRelayUnchecked(r: Reader): RelayFrame {
     }
     default:
       throw new RelayFrameError({ reason: 'unknown relay frame type', frameType: type })
+  }
+}
+
+function preimageField(preimage: TopicPreimage): Uint8Array {
+  try {
+    return encodeTopicPreimage(preimage)
+  } catch (err) {
+    if (!(err instanceof TopicPreimageError)) throw err
+    throw new RelayFrameFieldError({ field: 'preimage', reason: err.reason })
+  }
+}
+
+/** The rest of the frame as a topic preimage (a malformed one is a RelayFrameError). */
+function readPreimage(r: Reader): TopicPreimage {
+  try {
+    return decodeTopicPreimage(r.rest())
+  } catch (err) {
+    if (err instanceof TopicPreimageError) r.fail(`preimage: ${err.reason}`)
+    throw err
   }
 }

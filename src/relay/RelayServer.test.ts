@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import WebSocket from 'ws'
 import { type ChainContext, setupChain, type TestWalletClient } from '../../test/utils/anvil.js'
 import { registerTestDevice, testDeviceKeys } from '../../test/utils/devices.js'
+import { inboxPreimage, preimageOf, testTopic } from '../../test/utils/topics.js'
 import { getRegistryNonce, revokeDevice } from '../chain/keyRegistry.js'
 import { signRevokeDevice } from '../chain/registryAuthorizations.js'
 import { RegistryWatcher } from '../chain/registryWatcher.js'
@@ -255,7 +256,8 @@ class TestClient {
   }
 }
 
-const topicOf = (n: number): Hex => `0x${n.toString(16).padStart(2, '0').repeat(32)}`
+/** A group topic whose preimage is known (`preimageOf`): SUBSCRIBE v2 carries it. */
+const topicOf = (n: number): Hex => testTopic(n)
 const envelopeBytes = (topic: Hex, text: string, kind: EnvelopeKind = 'application') =>
   encodeEnvelope(createEnvelope({ kind, topic, payload: new TextEncoder().encode(text) }))
 const settle = (ms = 60) => new Promise((r) => setTimeout(r, ms))
@@ -287,7 +289,15 @@ describe('authentication', () => {
       reqId: 1,
       code: 'RELAY_UNAUTHENTICATED',
     })
-    expect(await client.request({ type: 'subscribe', reqId: 9, topic: topicOf(1), after: 0n })).toEqual({
+    expect(
+      await client.request({
+        type: 'subscribe',
+        reqId: 9,
+        topic: topicOf(1),
+        after: 0n,
+        preimage: preimageOf(topicOf(1)),
+      }),
+    ).toEqual({
       type: 'error',
       reqId: 9,
       code: 'RELAY_UNAUTHENTICATED',
@@ -394,10 +404,22 @@ describe('topics', () => {
     const relay = await startRelay()
     const client = await TestClient.authed(relay.url, alice)
     expect(
-      await client.request({ type: 'subscribe', reqId: 1, topic: inboxTopic(bob.deviceId), after: 0n }),
+      await client.request({
+        type: 'subscribe',
+        reqId: 1,
+        topic: inboxTopic(bob.deviceId),
+        after: 0n,
+        preimage: inboxPreimage(bob.deviceId),
+      }),
     ).toEqual({ type: 'error', reqId: 1, code: 'RELAY_FORBIDDEN' })
     expect(
-      await client.request({ type: 'subscribe', reqId: 2, topic: inboxTopic(alice.deviceId), after: 0n }),
+      await client.request({
+        type: 'subscribe',
+        reqId: 2,
+        topic: inboxTopic(alice.deviceId),
+        after: 0n,
+        preimage: inboxPreimage(alice.deviceId),
+      }),
     ).toEqual({ type: 'ok', reqId: 2, value: 0n })
     // Others may still publish into an inbox (welcomes).
     const other = await TestClient.authed(relay.url, bob)
@@ -413,8 +435,16 @@ describe('topics', () => {
     const topic = topicOf(2)
     const sender = await TestClient.authed(relay.url, alice)
     const receiver = await TestClient.authed(relay.url, bob)
-    await sender.request({ type: 'subscribe', reqId: sender.nextReqId(), topic, after: 0n })
-    expect(await receiver.request({ type: 'subscribe', reqId: 50, topic, after: 0n })).toEqual({
+    await sender.request({
+      type: 'subscribe',
+      reqId: sender.nextReqId(),
+      topic,
+      after: 0n,
+      preimage: preimageOf(topic),
+    })
+    expect(
+      await receiver.request({ type: 'subscribe', reqId: 50, topic, after: 0n, preimage: preimageOf(topic) }),
+    ).toEqual({
       type: 'ok',
       reqId: 50,
       value: 0n,
@@ -442,7 +472,7 @@ describe('topics', () => {
     const sender = await TestClient.authed(relay.url, alice)
     for (let i = 1; i <= 5; i++) await sender.publish(envelopeBytes(topic, `m${i}`))
     const receiver = await TestClient.authed(relay.url, bob)
-    receiver.send({ type: 'subscribe', reqId: 7, topic, after: 2n })
+    receiver.send({ type: 'subscribe', reqId: 7, topic, after: 2n, preimage: preimageOf(topic) })
     const replayed = [await receiver.next(), await receiver.next(), await receiver.next()]
     expect(replayed.map((f) => (f.type === 'deliver' ? f.seq : -1n))).toEqual([3n, 4n, 5n])
     expect(await receiver.next()).toEqual({ type: 'ok', reqId: 7, value: 5n })
@@ -474,7 +504,7 @@ describe('topics', () => {
       }),
     )
     const receiver = await TestClient.authed(relay.url, bob)
-    receiver.send({ type: 'subscribe', reqId: 1, topic, after: 0n })
+    receiver.send({ type: 'subscribe', reqId: 1, topic, after: 0n, preimage: preimageOf(topic) })
     const ok = await receiver.next((f) => f.type === 'ok')
     expect(ok).toEqual({ type: 'ok', reqId: 1, value: 600n })
     const seqs = receiver.frames.map((f) => (f.type === 'deliver' ? f.seq : -1n))
@@ -486,7 +516,7 @@ describe('topics', () => {
     const topic = topicOf(5)
     const sender = await TestClient.authed(relay.url, alice)
     const receiver = await TestClient.authed(relay.url, bob)
-    await receiver.request({ type: 'subscribe', reqId: 1, topic, after: 0n })
+    await receiver.request({ type: 'subscribe', reqId: 1, topic, after: 0n, preimage: preimageOf(topic) })
     const bytes = envelopeBytes(topic, 'once')
     expect(await sender.publish(bytes)).toMatchObject({ type: 'ok', value: 1n })
     expect(await sender.publish(bytes)).toMatchObject({ type: 'ok', value: 1n })
@@ -518,7 +548,7 @@ describe('topics', () => {
     const topic = topicOf(7)
     const client = await TestClient.authed(relay.url, alice)
     const receiver = await TestClient.authed(relay.url, bob)
-    await receiver.request({ type: 'subscribe', reqId: 1, topic, after: 0n })
+    await receiver.request({ type: 'subscribe', reqId: 1, topic, after: 0n, preimage: preimageOf(topic) })
     for (let i = 0; i < 1000; i++)
       client.send({ type: 'publish', reqId: 1000 + i, envelope: envelopeBytes(topic, `burst ${i}`) })
     const oks: RelayFrame[] = []
@@ -538,7 +568,7 @@ describe('topics', () => {
     relay.server.on('published', (e) => published.push(e))
     const topic = topicOf(8)
     const receiver = await TestClient.authed(relay.url, bob)
-    await receiver.request({ type: 'subscribe', reqId: 1, topic, after: 0n })
+    await receiver.request({ type: 'subscribe', reqId: 1, topic, after: 0n, preimage: preimageOf(topic) })
     const envelope = createEnvelope({ kind: 'receipt', topic, payload: Uint8Array.of(1, 2, 3) })
     expect(await relay.server.publishSystem(envelope)).toBe(1n)
     expect(await relay.server.publishSystem(envelope)).toBe(1n)
@@ -686,8 +716,8 @@ describe('acks and retention', () => {
     const topic = topicOf(13)
     const a = await TestClient.authed(relay.url, alice)
     const b = await TestClient.authed(relay.url, bob)
-    await a.request({ type: 'subscribe', reqId: 1, topic, after: 0n })
-    await b.request({ type: 'subscribe', reqId: 1, topic, after: 0n })
+    await a.request({ type: 'subscribe', reqId: 1, topic, after: 0n, preimage: preimageOf(topic) })
+    await b.request({ type: 'subscribe', reqId: 1, topic, after: 0n, preimage: preimageOf(topic) })
     for (let i = 0; i < 3; i++) await a.publish(envelopeBytes(topic, `p${i}`))
     await b.next((f) => f.type === 'deliver' && f.seq === 3n)
     b.send({ type: 'ack', topic, seq: 3n })
@@ -708,7 +738,7 @@ describe('acks and retention', () => {
     await a.next((f) => f.type === 'acks')
     expect(relay.server.prune()).toBe(0)
     const late = await TestClient.authed(relay.url, carol)
-    late.send({ type: 'subscribe', reqId: 1, topic, after: 0n })
+    late.send({ type: 'subscribe', reqId: 1, topic, after: 0n, preimage: preimageOf(topic) })
     expect((await late.next()) as { seq: bigint }).toMatchObject({ type: 'deliver', seq: 1n })
     expect((await late.next()) as { seq: bigint }).toMatchObject({ type: 'deliver', seq: 2n })
     expect((await late.next()) as { seq: bigint }).toMatchObject({ type: 'deliver', seq: 3n })
@@ -726,7 +756,7 @@ describe('acks and retention', () => {
 
     const second = await startRelay({ path })
     const receiver = await TestClient.authed(second.url, bob)
-    receiver.send({ type: 'subscribe', reqId: 1, topic, after: 1n })
+    receiver.send({ type: 'subscribe', reqId: 1, topic, after: 1n, preimage: preimageOf(topic) })
     expect(await receiver.next()).toMatchObject({ type: 'deliver', seq: 2n })
     expect(await receiver.next()).toMatchObject({ type: 'deliver', seq: 3n })
     expect(await receiver.next()).toEqual({ type: 'ok', reqId: 1, value: 3n })
@@ -749,7 +779,7 @@ describe('robustness', () => {
     const topic = topicOf(15)
     const valid: Uint8Array[] = [
       encodeClientFrame({ type: 'publish', reqId: 1, envelope: envelopeBytes(topic, 'fuzz') }),
-      encodeClientFrame({ type: 'subscribe', reqId: 2, topic, after: 0n }),
+      encodeClientFrame({ type: 'subscribe', reqId: 2, topic, after: 0n, preimage: preimageOf(topic) }),
       encodeClientFrame({ type: 'unsubscribe', reqId: 3, topic }),
       encodeClientFrame({ type: 'ack', topic, seq: 1n }),
       encodeClientFrame({

@@ -131,7 +131,6 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
       publishes: createPublishQueueState(),
       acks: createAckPushState(),
       syncRegistry,
-      registrySyncQueued: () => syncRegistry.queued(),
       isStopped: () => this.#stopped,
     }
     this.#unfollowRegistry = followRegistry(this.#ctx)

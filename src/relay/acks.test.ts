@@ -1,6 +1,7 @@
 import type { Hex } from 'viem'
 import { afterEach, describe, expect, test } from 'vitest'
 import { createTestRelay, type TestRelay, testDevice, tick } from '../../test/utils/relayContext.js'
+import { preimageOf, testTopic } from '../../test/utils/topics.js'
 import { inboxTopic } from '../protocol/topics.js'
 import { cancelAcksPush, handleAck } from './acks.js'
 import { handleSubscribe } from './topics.js'
@@ -8,7 +9,7 @@ import { handleSubscribe } from './topics.js'
 let relay: TestRelay | undefined
 afterEach(() => relay?.close())
 
-const topic: Hex = `0x${'ac'.repeat(32)}`
+const topic: Hex = testTopic(0xac)
 const entry = (n: number) => ({
   topic,
   id: `0x${n.toString(16).padStart(64, '0')}` as Hex,
@@ -22,9 +23,8 @@ describe('acks', () => {
     relay.store.append([entry(1), entry(2), entry(3)])
     const a = relay.connect(testDevice())
     const b = relay.connect(testDevice())
-    relay.store.subscribe(topic, a.conn.deviceId!) // checked before: no registry look-up
-    handleSubscribe(relay.ctx, a.conn, { reqId: 1, topic, after: 0n })
-    handleSubscribe(relay.ctx, b.conn, { reqId: 1, topic, after: 0n })
+    handleSubscribe(relay.ctx, a.conn, { reqId: 1, topic, after: 0n, preimage: preimageOf(topic) })
+    handleSubscribe(relay.ctx, b.conn, { reqId: 1, topic, after: 0n, preimage: preimageOf(topic) })
     a.socket.take()
     b.socket.take()
     const acked: unknown[] = []
@@ -59,8 +59,7 @@ describe('acks', () => {
     handleAck(relay.ctx, other.conn, { topic: inboxTopic(owner.deviceId), seq: 1n })
     expect(other.socket.take()).toEqual([{ type: 'error', reqId: 0, code: 'RELAY_FORBIDDEN' }])
     expect(relay.ctx.acks.timer).toBeUndefined()
-    relay.store.subscribe(topic, other.conn.deviceId!)
-    handleSubscribe(relay.ctx, other.conn, { reqId: 1, topic, after: 0n })
+    handleSubscribe(relay.ctx, other.conn, { reqId: 1, topic, after: 0n, preimage: preimageOf(topic) })
     other.socket.take()
     handleAck(relay.ctx, other.conn, { topic, seq: 0n })
     cancelAcksPush(relay.ctx)

@@ -18,7 +18,7 @@ export function createAckPushState(): AckPushState {
  * ACK (no reply on success): records that the device processed `topic` (lowercase) up to `seq`, emits 'acked',
  * and schedules an ACKS push (at most one per `acksThrottleMs`). Acking another device's inbox is forbidden. Only a
  * recipient (a device that subscribed to the topic) has a cursor to move: an ACK from any other device is ignored,
- * so that an ACK cannot stand in for the registry check a SUBSCRIBE makes (`isCheckedTopic`).
+ * so that an ACK cannot stand in for the preimage check a SUBSCRIBE makes.
  *
  * @example handleAck(ctx, conn, { topic, seq: 3n })
  */

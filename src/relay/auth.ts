@@ -7,7 +7,6 @@ import { failConnection, replyError, reportInternal, sendFrame } from './connect
 import type { RelayConnection, RelayContext } from './context.js'
 import { takeRegistryLookup } from './registryLookup.js'
 import { sendExpiryNotices } from './retention.js'
-import { closeInboxToOthers } from './topics.js'
 
 /**
  * Sends the connection's CHALLENGE (its nonce, expiry, and the chain and registry it authenticates against).
@@ -89,9 +88,10 @@ export async function handleAuth(
 }
 
 /**
- * Follows the registry: each DeviceAdded makes the device's inbox topic its own (`store.claimInbox`, and every
- * other device's subscription to that topic is ended, see `topics.ts`), each DeviceRevoked fails the device's open
- * connections with RELAY_DEVICE_REVOKED. Returns the function that stops following.
+ * Follows the registry: each DeviceAdded makes the device's inbox topic its own (`ctx.inboxes`, which ACK checks,
+ * and `store.claimInbox`, which drops any other device's cursor a store written before SUBSCRIBE v2 may hold), each
+ * DeviceRevoked fails the device's open connections with RELAY_DEVICE_REVOKED. Returns the function that stops
+ * following.
  *
  * @example const unfollow = followRegistry(ctx) // ...; unfollow()
  */
@@ -105,7 +105,6 @@ export function followRegistry(ctx: RelayContext): () => void {
     } catch (err) {
       reportInternal(ctx, 'claimInbox', err)
     }
-    closeInboxToOthers(ctx, topic)
   }
   const onRevoked = (record: { deviceId: Hex }) => {
     const entry = ctx.devices.get(record.deviceId.toLowerCase() as Hex)

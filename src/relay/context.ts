@@ -165,7 +165,5 @@ export type RelayContext = {
   readonly acks: AckPushState
   /** Syncs the registry watcher; concurrent callers share one sync (see `registryLookup.ts`). */
   readonly syncRegistry: () => Promise<void>
-  /** Whether a registry sync is queued and not started yet (a SUBSCRIBE joining it spends no look-up). */
-  readonly registrySyncQueued?: (() => boolean) | undefined
   readonly isStopped: () => boolean
 }

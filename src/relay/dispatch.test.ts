@@ -1,7 +1,12 @@
 import type { Hex } from 'viem'
 import { afterEach, describe, expect, test } from 'vitest'
 import { createTestRelay, type TestRelay, testDevice } from '../../test/utils/relayContext.js'
-import { type ClientFrameType, encodeClientFrame, relayFrameTypes } from '../protocol/relayFrames.js'
+import {
+  type ClientFrameType,
+  encodeClientFrame,
+  RETIRED_CLIENT_FRAME_TYPES,
+  relayFrameTypes,
+} from '../protocol/relayFrames.js'
 import { dispatchFrame, type FrameTypeHandler, frameHandlers } from './dispatch.js'
 
 let relay: TestRelay | undefined
@@ -49,6 +54,16 @@ describe('dispatchFrame', () => {
     ])
     expect(calls).toEqual([])
     expect(errors).toEqual([])
+  })
+
+  test('SUBSCRIBE v1 (retired) gets RELAY_FRAME_OUTDATED with its reqId and reaches no handler', () => {
+    relay = createTestRelay()
+    const calls: string[] = []
+    const { conn, socket } = relay.connect(testDevice())
+    const v1 = Uint8Array.of(RETIRED_CLIENT_FRAME_TYPES.subscribeV1, 0, 0, 0, 7, ...new Uint8Array(40))
+    dispatchFrame(relay.ctx, conn, v1, true, recordingHandlers(calls))
+    expect(socket.take()).toEqual([{ type: 'error', reqId: 7, code: 'RELAY_FRAME_OUTDATED' }])
+    expect(calls).toEqual([])
   })
 
   test('routes each frame to the handler of its type; only AUTH passes before authentication', () => {

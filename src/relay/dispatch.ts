@@ -5,6 +5,7 @@ import {
   type ClientFrameType,
   decodeClientFrame,
   peekReqId,
+  RETIRED_CLIENT_FRAME_TYPES,
   RelayFrameError,
 } from '../protocol/relayFrames.js'
 import { handleAck } from './acks.js'
@@ -43,8 +44,8 @@ export const frameHandlers: { readonly [T in ClientFrameType]: FrameTypeHandler<
     })
   },
   publish: (ctx, conn, frame) => handlePublish(ctx, conn, frame),
-  subscribe: (ctx, conn, { reqId, topic, after }) =>
-    handleSubscribe(ctx, conn, { reqId, topic: lower(topic), after }),
+  subscribe: (ctx, conn, { reqId, topic, after, preimage }) =>
+    handleSubscribe(ctx, conn, { reqId, topic: lower(topic), after, preimage }),
   unsubscribe: (ctx, conn, { reqId, topic }) => handleUnsubscribe(ctx, conn, { reqId, topic: lower(topic) }),
   ack: (ctx, conn, { topic, seq }) => handleAck(ctx, conn, { topic: lower(topic), seq }),
   'kp-put': (ctx, conn, frame) => handleKeyPackagePut(ctx, conn, frame),
@@ -61,8 +62,8 @@ export const frameHandlers: { readonly [T in ClientFrameType]: FrameTypeHandler<
 
 /**
  * Handles one WebSocket message: text frames and frames that do not decode get RELAY_FRAME_MALFORMED, frames over
- * `maxFrameBytes` RELAY_FRAME_TOO_LARGE (both answered with the frame's reqId when it has one; the connection
- * stays); a decoded frame costs one rate token; anything but AUTH before AUTH_OK gets RELAY_UNAUTHENTICATED;
+ * `maxFrameBytes` RELAY_FRAME_TOO_LARGE, a retired frame type (SUBSCRIBE v1) RELAY_FRAME_OUTDATED (all answered with
+ * the frame's reqId when it has one; the connection stays); a decoded frame costs one rate token; anything but AUTH before AUTH_OK gets RELAY_UNAUTHENTICATED;
  * the rest goes to its handler in `handlers`.
  *
  * @example ws.on('message', (data, isBinary) => dispatchFrame(ctx, conn, data as Buffer, isBinary))
@@ -78,6 +79,8 @@ export function dispatchFrame(
   if (!isBinary) return void replyError(ctx, conn, 0, 'RELAY_FRAME_MALFORMED')
   if (data.length > ctx.limits.maxFrameBytes)
     return void replyError(ctx, conn, peekReqId(data), 'RELAY_FRAME_TOO_LARGE')
+  if (data[0] === RETIRED_CLIENT_FRAME_TYPES.subscribeV1)
+    return void replyError(ctx, conn, peekReqId(data), 'RELAY_FRAME_OUTDATED')
   let frame: ClientFrame
   try {
     frame = decodeClientFrame(data)

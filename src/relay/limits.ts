@@ -49,15 +49,13 @@ export type RelayLimits = {
   /** Ping interval; a connection that misses one pong is dropped. Default 30 s. */
   heartbeatMs: number
   /**
-   * Registry syncs that AUTH (a device the relay does not know) and SUBSCRIBE (a topic it has not checked) trigger
-   * start at most this often; the frames waiting meanwhile share the next one. Default 1 s.
+   * Registry syncs that AUTH (a device the relay does not know) triggers start at most this often; the frames
+   * waiting meanwhile share the next one. Default 1 s.
    */
   registrySyncIntervalMs: number
   /**
    * Registry look-ups per remote IP and minute (a token bucket of this size, refilled over a minute): an AUTH naming
-   * a device the relay does not know spends one (beyond it: ERROR RELAY_LOOKUP_LIMITED, then close), and so does a
-   * SUBSCRIBE that queues a sync for a topic the relay has not checked (beyond it: RELAY_TOPIC_UNVERIFIED, the
-   * connection stays). Default 10.
+   * a device the relay does not know spends one (beyond it: ERROR RELAY_LOOKUP_LIMITED, then close). Default 10.
    */
   registryLookupsPerIpPerMinute: number
 }

@@ -1,6 +1,7 @@
 import type { Hex } from 'viem'
 import { afterEach, describe, expect, test } from 'vitest'
 import { createTestRelay, type TestRelay, testDevice, tick } from '../../test/utils/relayContext.js'
+import { preimageOf, testTopic } from '../../test/utils/topics.js'
 import { createEnvelope, encodeEnvelope } from '../protocol/envelope.js'
 import { RelayInternalError } from './errors.js'
 import { enqueuePublish, flushPublishes, handlePublish, SYSTEM_PUBLISHER } from './publishQueue.js'
@@ -9,7 +10,7 @@ import { handleSubscribe } from './topics.js'
 let relay: TestRelay | undefined
 afterEach(() => relay?.close())
 
-const topicA: Hex = `0x${'a0'.repeat(32)}`
+const topicA: Hex = testTopic(0xa0)
 const topicB: Hex = `0x${'b0'.repeat(32)}`
 const envelope = (topic: Hex, text: string) =>
   encodeEnvelope(createEnvelope({ kind: 'application', topic, payload: new TextEncoder().encode(text) }))
@@ -26,8 +27,12 @@ describe('publish queue', () => {
     const alice = relay.connect(testDevice())
     const bob = relay.connect(testDevice())
     const reader = relay.connect(testDevice())
-    relay.store.subscribe(topicA, reader.conn.deviceId!) // checked before: no registry look-up
-    handleSubscribe(relay.ctx, reader.conn, { reqId: 1, topic: topicA, after: 0n })
+    handleSubscribe(relay.ctx, reader.conn, {
+      reqId: 1,
+      topic: topicA,
+      after: 0n,
+      preimage: preimageOf(topicA),
+    })
     reader.socket.take()
     const published: unknown[] = []
     relay.events.on('published', (e) => published.push([e.topic, e.seq, e.publisher]))

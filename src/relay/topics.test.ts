@@ -1,15 +1,18 @@
 import type { Hex } from 'viem'
 import { afterEach, describe, expect, test } from 'vitest'
 import { createTestRelay, type TestRelay, testDevice, tick } from '../../test/utils/relayContext.js'
+import { preimageOf, testTopic } from '../../test/utils/topics.js'
 import { createEnvelope, encodeEnvelope } from '../protocol/envelope.js'
 import { inboxTopic } from '../protocol/topics.js'
-import { followRegistry } from './auth.js'
 import { deliver, handleSubscribe, handleUnsubscribe, mayRead, REPLAY_PAGE } from './topics.js'
 
 let relay: TestRelay | undefined
 afterEach(() => relay?.close())
 
-const topic: Hex = `0x${'7a'.repeat(32)}`
+const topic: Hex = testTopic(0x7a)
+const other: Hex = testTopic(0x7b)
+/** A SUBSCRIBE of `topic` (a test topic) with its preimage. */
+const sub = (reqId: number, t: Hex, after = 0n) => ({ reqId, topic: t, after, preimage: preimageOf(t) })
 function store(relay: TestRelay, n: number): Uint8Array[] {
   const all = Array.from({ length: n }, (_, i) =>
     encodeEnvelope(createEnvelope({ kind: 'application', topic, payload: Uint8Array.of(i, i >> 8) })),
@@ -25,58 +28,47 @@ function store(relay: TestRelay, n: number): Uint8Array[] {
   return all
 }
 
-/** Waits (event-loop turns, no timer) until `socket` has received a frame: the answer to a SUBSCRIBE's look-up. */
-async function answered(socket: { frames: unknown[] }): Promise<void> {
-  while (socket.frames.length === 0) await new Promise((resolve) => setImmediate(resolve))
-}
-
 describe('handleSubscribe', () => {
-  test("another device's inbox is forbidden; the own inbox and other topics are open", () => {
+  test("an inbox is open to its owner only, registered or not; a preimage that is not the topic's is refused", () => {
     relay = createTestRelay()
     const owner = testDevice()
-    const other = testDevice()
-    relay.ctx.inboxes.set(inboxTopic(owner.deviceId), owner.deviceId)
-    expect(mayRead(relay.ctx, inboxTopic(owner.deviceId), other.deviceId)).toBe(false)
-    expect(mayRead(relay.ctx, inboxTopic(owner.deviceId), owner.deviceId)).toBe(true)
-    expect(mayRead(relay.ctx, topic, other.deviceId)).toBe(true)
-    const { conn, socket } = relay.connect(other)
-    handleSubscribe(relay.ctx, conn, { reqId: 4, topic: inboxTopic(owner.deviceId), after: 0n })
-    expect(socket.take()).toEqual([{ type: 'error', reqId: 4, code: 'RELAY_FORBIDDEN' }])
-    expect(relay.ctx.topics.size).toBe(0)
+    const stranger = testDevice() // known to no registry
+    const { conn, socket } = relay.connect(owner)
+    const ownInbox = inboxTopic(owner.deviceId)
+    handleSubscribe(relay.ctx, conn, {
+      reqId: 1,
+      topic: ownInbox,
+      after: 0n,
+      preimage: { kind: 'inbox', deviceId: owner.deviceId },
+    })
+    const strangerInbox = inboxTopic(stranger.deviceId)
+    const asInbox = { kind: 'inbox', deviceId: stranger.deviceId } as const
+    handleSubscribe(relay.ctx, conn, { reqId: 2, topic: strangerInbox, after: 0n, preimage: asInbox })
+    handleSubscribe(relay.ctx, conn, {
+      reqId: 3,
+      topic: strangerInbox,
+      after: 0n,
+      preimage: preimageOf(topic),
+    })
+    handleSubscribe(relay.ctx, conn, { reqId: 4, topic, after: 0n, preimage: preimageOf(other) })
+    expect(socket.take()).toEqual([
+      { type: 'ok', reqId: 1, value: 0n },
+      { type: 'error', reqId: 2, code: 'RELAY_FORBIDDEN' },
+      { type: 'error', reqId: 3, code: 'RELAY_TOPIC_MISMATCH' },
+      { type: 'error', reqId: 4, code: 'RELAY_TOPIC_MISMATCH' },
+    ])
+    expect([...relay.ctx.topics.keys()]).toEqual([ownInbox])
+    expect(relay.registry.syncs).toBe(0) // nothing of it asks the registry
   })
 
-  test('a topic not checked yet costs one look-up: the sync may reveal it as an inbox (forbidden), else it opens', async () => {
-    relay = createTestRelay({ limits: { registryLookupsPerIpPerMinute: 2 } })
-    followRegistry(relay.ctx)
-    const victim = testDevice()
-    relay.registry.pending.set(victim.deviceId, victim.record) // registered, not synced yet
-    const { conn, socket } = relay.connect(testDevice())
-    handleSubscribe(relay.ctx, conn, { reqId: 1, topic: inboxTopic(victim.deviceId), after: 0n })
-    expect(socket.frames).toEqual([]) // waiting for the sync
-    await answered(socket)
-    expect(socket.take()).toEqual([{ type: 'error', reqId: 1, code: 'RELAY_FORBIDDEN' }])
-    expect(relay.registry.syncs).toBe(1)
-    handleSubscribe(relay.ctx, conn, { reqId: 2, topic, after: 0n })
-    await answered(socket)
-    expect(socket.take()).toEqual([{ type: 'ok', reqId: 2, value: 0n }])
-    // Checked now (live subscriber, recorded recipient): no further look-up; the budget (2) is spent.
-    const other = relay.connect(testDevice())
-    handleSubscribe(relay.ctx, other.conn, { reqId: 3, topic, after: 0n })
-    expect(other.socket.take()).toEqual([{ type: 'ok', reqId: 3, value: 0n }])
-    handleSubscribe(relay.ctx, other.conn, { reqId: 4, topic: `0x${'7c'.repeat(32)}`, after: 0n })
-    expect(other.socket.take()).toEqual([{ type: 'error', reqId: 4, code: 'RELAY_TOPIC_UNVERIFIED' }])
-    expect(relay.registry.syncs).toBe(2)
-  })
-
-  test('a failed registry sync refuses the SUBSCRIBE with RELAY_TOPIC_UNVERIFIED; the connection stays', async () => {
+  test("mayRead (ACK): another known device's inbox is closed; the own inbox and other topics are open", () => {
     relay = createTestRelay()
-    relay.registry.failSync = new Error('rpc down')
-    const { conn, socket } = relay.connect(testDevice())
-    handleSubscribe(relay.ctx, conn, { reqId: 1, topic, after: 0n })
-    await answered(socket)
-    expect(socket.take()).toEqual([{ type: 'error', reqId: 1, code: 'RELAY_TOPIC_UNVERIFIED' }])
-    expect(conn.closing).toBe(false)
-    expect(relay.ctx.topics.has(topic)).toBe(false)
+    const owner = testDevice()
+    const stranger = testDevice()
+    relay.ctx.inboxes.set(inboxTopic(owner.deviceId), owner.deviceId)
+    expect(mayRead(relay.ctx, inboxTopic(owner.deviceId), stranger.deviceId)).toBe(false)
+    expect(mayRead(relay.ctx, inboxTopic(owner.deviceId), owner.deviceId)).toBe(true)
+    expect(mayRead(relay.ctx, topic, stranger.deviceId)).toBe(true)
   })
 
   test('replays after the cursor page by page, answers OK(head), then takes live deliveries', async () => {
@@ -85,8 +77,7 @@ describe('handleSubscribe', () => {
     store(relay, n)
     const device = testDevice()
     const { conn, socket } = relay.connect(device)
-    relay.store.subscribe(topic, device.deviceId) // a recipient from before: the topic was checked then
-    handleSubscribe(relay.ctx, conn, { reqId: 1, topic, after: 5n })
+    handleSubscribe(relay.ctx, conn, sub(1, topic, 5n))
     expect(socket.frames).toHaveLength(REPLAY_PAGE) // the first page, then a yield
     // A live envelope committed while replaying is not sent twice: the replay reads it from the store.
     deliver(relay.ctx, { topic, seq: BigInt(n + 1), bytes: Uint8Array.of(1), from: undefined })
@@ -105,11 +96,9 @@ describe('handleSubscribe', () => {
     relay = createTestRelay({ limits: { maxSubscriptionsPerConnection: 1 } })
     const device = testDevice()
     const { conn, socket } = relay.connect(device)
-    relay.store.subscribe(topic, device.deviceId)
-    relay.store.subscribe(`0x${'7b'.repeat(32)}`, device.deviceId)
-    handleSubscribe(relay.ctx, conn, { reqId: 1, topic, after: 0n })
-    handleSubscribe(relay.ctx, conn, { reqId: 2, topic: `0x${'7b'.repeat(32)}`, after: 0n })
-    handleSubscribe(relay.ctx, conn, { reqId: 3, topic, after: 0n }) // the same topic again is fine
+    handleSubscribe(relay.ctx, conn, sub(1, topic))
+    handleSubscribe(relay.ctx, conn, sub(2, other))
+    handleSubscribe(relay.ctx, conn, sub(3, topic)) // the same topic again is fine
     expect(socket.take()).toEqual([
       { type: 'ok', reqId: 1, value: 0n },
       { type: 'error', reqId: 2, code: 'RELAY_RATE_LIMITED' },
@@ -123,11 +112,10 @@ describe('deliver and handleUnsubscribe', () => {
     relay = createTestRelay()
     const a = relay.connect(testDevice())
     const b = relay.connect(testDevice())
-    relay.store.subscribe(topic, a.conn.deviceId!) // checked before: no look-up
     const events: unknown[] = []
     relay.events.on('delivered', (e) => events.push(e))
-    handleSubscribe(relay.ctx, a.conn, { reqId: 1, topic, after: 0n })
-    handleSubscribe(relay.ctx, b.conn, { reqId: 1, topic, after: 0n })
+    handleSubscribe(relay.ctx, a.conn, sub(1, topic))
+    handleSubscribe(relay.ctx, b.conn, sub(1, topic))
     a.socket.take()
     b.socket.take()
     deliver(relay.ctx, { topic, seq: 1n, bytes: Uint8Array.of(9), from: a.conn })

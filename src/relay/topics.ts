@@ -1,17 +1,17 @@
-/** Topics: SUBSCRIBE (checked against the registry, inbox ownership, replay page by page, then live), UNSUBSCRIBE, and fan-out with DELIVER. */
+/** Topics: SUBSCRIBE (the topic recomputed from its preimage, an inbox only for its owner, replay page by page, then live), UNSUBSCRIBE, and fan-out with DELIVER. */
 import type { Hex } from 'viem'
 import { encodeRelayFrame } from '../protocol/relayFrames.js'
+import { type TopicPreimage, topicOf } from '../protocol/topics.js'
 import { replyError, reportInternal, sendBytes, sendFrame } from './connection.js'
 import type { RelayConnection, RelayContext, Subscription } from './context.js'
-import { takeRegistryLookup } from './registryLookup.js'
 
 /** Stored envelopes sent per replay step before yielding to the event loop. @example REPLAY_PAGE // 256 */
 export const REPLAY_PAGE = 256
 
 /**
- * Whether `deviceId` may read (SUBSCRIBE, ACK) `topic`: any topic but another device's inbox.
+ * Whether `deviceId` may ACK `topic`: any topic but another known device's inbox.
  *
- * @example if (!mayRead(ctx, topic, conn.deviceId)) replyError(ctx, conn, reqId, 'RELAY_FORBIDDEN')
+ * @example if (!mayRead(ctx, topic, conn.deviceId)) replyError(ctx, conn, 0, 'RELAY_FORBIDDEN')
  */
 export function mayRead(ctx: RelayContext, topic: Hex, deviceId: Hex | undefined): boolean {
   const owner = ctx.inboxes.get(topic)
@@ -19,74 +19,25 @@ export function mayRead(ctx: RelayContext, topic: Hex, deviceId: Hex | undefined
 }
 
 /**
- * Ends every live subscription to inbox `topic` of a connection that is not its owner's (a subscription made
- * before the relay knew the owner, when the topic looked like any conversation topic): each such connection gets
- * ERROR(0, RELAY_FORBIDDEN) and no further DELIVER of it. The store forgets their cursors (`claimInbox`).
+ * SUBSCRIBE v2 to `topic` after cursor `after`, with the topic's `preimage` (docs/protocol.md §9.4). A preimage
+ * that does not hash to `topic` under its kind's label gets RELAY_TOPIC_MISMATCH; an inbox preimage naming another
+ * device than the connection's, registered or not, gets RELAY_FORBIDDEN. Nothing else is asked of the registry:
+ * the labels keep the kinds apart, so a conversation or tree preimage never yields an inbox topic. Then the device
+ * is recorded as a recipient (acking up to `after` when resuming), what is stored after the cursor is replayed,
+ * OK(head) answered and the subscription goes live. A second SUBSCRIBE on the same topic restarts the replay from
+ * its cursor. `topic` is lowercase.
  *
- * @example closeInboxToOthers(ctx, inboxTopic(deviceId))
- */
-export function closeInboxToOthers(ctx: RelayContext, topic: Hex): void {
-  const subs = ctx.topics.get(topic)
-  if (!subs) return
-  for (const conn of [...subs.keys()]) {
-    if (mayRead(ctx, topic, conn.deviceId)) continue
-    subs.delete(conn)
-    conn.subs?.delete(topic)
-    replyError(ctx, conn, 0, 'RELAY_FORBIDDEN')
-  }
-  if (subs.size === 0) ctx.topics.delete(topic)
-}
-
-/**
- * Whether the relay has checked `topic` against its registry: a known inbox, a topic with live subscribers, or one
- * with recorded recipients (they subscribed after a check, possibly before a restart). A SUBSCRIBE to any other
- * topic first waits for a registry look-up, which tells a device's inbox registered since the last sync from a
- * conversation topic (docs/protocol.md §9.4).
- *
- * @example if (!isCheckedTopic(ctx, topic)) await ctx.syncRegistry()
- */
-export function isCheckedTopic(ctx: RelayContext, topic: Hex): boolean {
-  return ctx.inboxes.has(topic) || ctx.topics.has(topic) || ctx.store.acks(topic).length > 0
-}
-
-/**
- * SUBSCRIBE `topic` after cursor `after`. Another device's inbox gets RELAY_FORBIDDEN. A topic the relay has not
- * checked yet ({@link isCheckedTopic}) waits for the next shared registry sync, and costs one look-up from the
- * connection's IP budget if no sync is queued yet (an empty budget or a failed sync: RELAY_TOPIC_UNVERIFIED, the
- * connection stays); a topic
- * that the sync shows to be another device's inbox is RELAY_FORBIDDEN. Then the device is recorded as a recipient
- * (acking up to `after` when resuming), what is stored after the cursor is replayed, OK(head) answered and the
- * subscription goes live. A second SUBSCRIBE on the same topic restarts the replay from its cursor. `topic` is
- * lowercase.
- *
- * @example handleSubscribe(ctx, conn, { reqId: 1, topic, after: 0n })
+ * @example handleSubscribe(ctx, conn, { reqId: 1, topic, after: 0n, preimage: { kind: 'inbox', deviceId } })
  */
 export function handleSubscribe(
   ctx: RelayContext,
   conn: RelayConnection,
-  { reqId, topic, after }: { reqId: number; topic: Hex; after: bigint },
+  { reqId, topic, after, preimage }: { reqId: number; topic: Hex; after: bigint; preimage: TopicPreimage },
 ): void {
-  if (!mayRead(ctx, topic, conn.deviceId)) return void replyError(ctx, conn, reqId, 'RELAY_FORBIDDEN')
-  if (isCheckedTopic(ctx, topic)) return void subscribe(ctx, conn, { reqId, topic, after })
-  // A SUBSCRIBE that joins a sync already queued causes none: only one that queues a sync spends a look-up.
-  if (ctx.registrySyncQueued?.() !== true && !takeRegistryLookup(ctx, conn.ip))
-    return void replyError(ctx, conn, reqId, 'RELAY_TOPIC_UNVERIFIED')
-  ctx.syncRegistry().then(
-    () => {
-      if (conn.closing || ctx.isStopped()) return
-      if (!mayRead(ctx, topic, conn.deviceId)) return void replyError(ctx, conn, reqId, 'RELAY_FORBIDDEN')
-      try {
-        subscribe(ctx, conn, { reqId, topic, after })
-      } catch (err) {
-        reportInternal(ctx, 'subscribe', err)
-        replyError(ctx, conn, reqId, 'RELAY_INTERNAL')
-      }
-    },
-    (err: unknown) => {
-      reportInternal(ctx, 'subscribe: registry sync', err)
-      if (!conn.closing && !ctx.isStopped()) replyError(ctx, conn, reqId, 'RELAY_TOPIC_UNVERIFIED')
-    },
-  )
+  if (topicOf(preimage) !== topic) return void replyError(ctx, conn, reqId, 'RELAY_TOPIC_MISMATCH')
+  if (preimage.kind === 'inbox' && preimage.deviceId.toLowerCase() !== conn.deviceId)
+    return void replyError(ctx, conn, reqId, 'RELAY_FORBIDDEN')
+  subscribe(ctx, conn, { reqId, topic, after })
 }
 
 /** Records the subscription (the topic was checked) and starts its replay. */

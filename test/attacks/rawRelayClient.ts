@@ -69,6 +69,12 @@ export class RawRelayClient {
     this.ws.send(encodeClientFrame(frame))
   }
 
+  /** Sends raw frame bytes (for example a retired frame type) and returns the OK or ERROR with `reqId`. */
+  requestBytes(bytes: Uint8Array, reqId: number): Promise<RelayFrame> {
+    this.ws.send(bytes)
+    return this.next((f) => (f.type === 'ok' || f.type === 'error') && f.reqId === reqId)
+  }
+
   /** Sends AUTH signed by `key` for (`account`, `deviceId`) and returns AUTH_OK or the ERROR. */
   auth(device: { key: DeviceSigningKey; account: Address; deviceId: Hex }): Promise<RelayFrame> {
     const { key, account, deviceId } = device
