@@ -14,6 +14,8 @@ import {
   type Hpke,
 } from 'ts-mls'
 import { validateRatchetTree } from 'ts-mls/clientState.js'
+import { decodeUint16, decodeUint32 } from 'ts-mls/codec/number.js'
+import { mapDecoders } from 'ts-mls/codec/tlsDecoder.js'
 import { encode } from 'ts-mls/codec/tlsEncoder.js'
 import {
   decodeVarLenData,
@@ -38,6 +40,26 @@ test('a vector of 50,000 elements encodes without overflowing the stack and deco
   const decoded = decodeVarLenType(decodeVarLenData)(bytes, 0)
   expect(decoded?.[0]).toEqual(items)
   expect(decoded?.[1]).toBe(bytes.length)
+})
+
+test('integers are decoded as DataView reads them, out-of-range offsets as undefined', () => {
+  const bytes = new Uint8Array(randomBytes(64))
+  const inner = bytes.subarray(5, 41) // a view with an offset into its buffer, as decoded fields are
+  const view = new DataView(inner.buffer, inner.byteOffset, inner.byteLength)
+  for (let offset = -3; offset <= inner.length + 3; offset++) {
+    const read = (get: () => number) => {
+      try {
+        return get()
+      } catch {
+        return undefined
+      }
+    }
+    expect(decodeUint16(inner, offset)?.[0]).toBe(read(() => view.getUint16(offset)))
+    expect(decodeUint32(inner, offset)?.[0]).toBe(read(() => view.getUint32(offset)))
+  }
+  const pair = mapDecoders([decodeUint16, decodeUint32], (a, b) => ({ a, b }))
+  expect(pair(Uint8Array.of(1, 2, 0xff, 0, 0, 1), 0)).toEqual([{ a: 0x102, b: 0xff000001 }, 6])
+  expect(pair(Uint8Array.of(1, 2, 0xff, 0, 0), 0)).toBeUndefined()
 })
 
 test('adding leaves in place gives the same trees as ts-mls addLeafNode, blanks and unmerged leaves included', () => {
