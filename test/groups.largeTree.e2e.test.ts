@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import type { Group } from '../src/client/Client.js'
 import { decodeMls } from '../src/client/mls.js'
+import { welcomeTreePreimage } from '../src/protocol/topics.js'
 import { welcomeTreeTopic } from '../src/protocol/welcomeTree.js'
 import { conversationWorld, type LiveClient } from './attacks/conversation-setup.js'
 import { waitFor } from './attacks/group-setup.js'
@@ -45,7 +46,9 @@ describe('ratchet tree by reference', () => {
     // The tree is on the topic derived from the Welcome, once, and the Welcome itself does not carry it.
     const [welcome] = welcomes
     const reader = await world.relayTransportOf(carol.home, 3) // a fresh connection: the relay's stored copy
-    const chunks = await reader.pull({ topic: welcomeTreeTopic(welcome as Uint8Array), after: 0n })
+    const topic = welcomeTreeTopic(welcome as Uint8Array)
+    const preimage = () => welcomeTreePreimage(welcome as Uint8Array)
+    const chunks = await reader.pull({ topic, after: 0n, preimage })
     await reader.close()
     expect(chunks.length).toBeGreaterThan(0)
     expect(chunks.every((c) => c.envelope.kind === 'welcome')).toBe(true)

@@ -16,6 +16,7 @@ import {
 import { getMlsCiphersuite } from '../../src/crypto/mls.js'
 import { type ConversationContext, sortAccounts } from '../../src/protocol/conversationContext.js'
 import type { Envelope } from '../../src/protocol/envelope.js'
+import { conversationPreimage } from '../../src/protocol/topics.js'
 import { testPassphrase } from '../utils/clients.js'
 import { conversationWorld, type LiveClient, random32 } from './conversation-setup.js'
 import {
@@ -209,9 +210,10 @@ describe('a replayed commit', () => {
       expect(info?.members).toEqual(sortAccounts(all.map((x) => x.account)))
       expect(info?.admins).toEqual([alice.account])
     }
-    const commits = (await observer.transport.pull({ topic: ops.id, after: cursorBefore })).filter(
-      (d) => d.envelope.kind === 'commit',
-    )
+    const preimage = conversationPreimage(await contextNow())
+    const commits = (
+      await observer.transport.pull({ topic: ops.id, after: cursorBefore, preimage: () => preimage })
+    ).filter((d) => d.envelope.kind === 'commit')
     expect(commits).toHaveLength(1)
     honest = (commits[0] as { envelope: Envelope }).envelope
   })
@@ -253,8 +255,14 @@ describe('a replayed commit', () => {
 /** The relay's last cursor on the group topic. */
 async function topicHead(): Promise<bigint> {
   let after = 0n
+  const preimage = conversationPreimage(await contextNow())
   for (;;) {
-    const page = await observer.transport.pull({ topic: ops.id as Hex, after, limit: 256 })
+    const page = await observer.transport.pull({
+      topic: ops.id as Hex,
+      after,
+      limit: 256,
+      preimage: () => preimage,
+    })
     if (page.length === 0) return after
     after = (page[page.length - 1] as { cursor: bigint }).cursor
   }
