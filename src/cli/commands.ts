@@ -165,6 +165,46 @@ export const idRevokeDeviceSpec = {
   options: { relay: sponsorRelay },
 } as const satisfies CommandSpec
 
+/** `sealpost id link`. @example parseCommandArgs(idLinkSpec, ['--account', '0xA…', '--name', 'laptop']) */
+export const idLinkSpec = {
+  name: 'id link',
+  summary: 'create a device here and ask a device holding the account key to approve it',
+  details: [
+    'Prints a one-time link request (a sealpost:link URI and its QR code) for `sealpost id approve`, then waits until',
+    'the registry shows the device active. The account key never comes to this machine.',
+  ],
+  options: {
+    account: { type: 'string', value: '0xACCOUNT', description: 'the account this device joins (required)' },
+    name: { type: 'string', value: 'NAME', description: "the new device's name", default: 'default' },
+    ttl: { type: 'string', value: 'MIN', description: 'minutes the request stays valid', default: '10' },
+    'no-wait': { type: 'boolean', description: 'print the request and exit', default: false },
+  },
+} as const satisfies CommandSpec
+
+/** `sealpost id approve`. @example parseCommandArgs(idApproveSpec, ['sealpost:link?v=1&r=…', '--yes']) */
+export const idApproveSpec = {
+  name: 'id approve',
+  args: 'REQUEST',
+  summary: 'check a link request, show its device, and authorize it on chain',
+  details: [
+    'Shows the device name and both key fingerprints, asks for confirmation, then signs the EIP-712 AddDevice;',
+    "without ether in the account, the relay's sponsor submits it, as for `id add-device`.",
+  ],
+  options: {
+    relay: sponsorRelay,
+    yes: {
+      type: 'boolean',
+      description: 'approve without asking (check the fingerprints first)',
+      default: false,
+    },
+    fingerprint: {
+      type: 'string',
+      value: 'HEX',
+      description: 'the P-256 fingerprint the new device shows; refuse if the request differs',
+    },
+  },
+} as const satisfies CommandSpec
+
 /** `sealpost id fingerprint`. @example parseCommandArgs(idFingerprintSpec, ['0xBob…']) */
 export const idFingerprintSpec = {
   name: 'id fingerprint',
@@ -182,7 +222,15 @@ export const idSpec = {
   name: 'id',
   summary: 'the account key and its devices',
   options: {},
-  subcommands: [idNewSpec, idShowSpec, idAddDeviceSpec, idRevokeDeviceSpec, idFingerprintSpec],
+  subcommands: [
+    idNewSpec,
+    idShowSpec,
+    idAddDeviceSpec,
+    idRevokeDeviceSpec,
+    idLinkSpec,
+    idApproveSpec,
+    idFingerprintSpec,
+  ],
 } as const satisfies CommandSpec
 
 /** `sealpost send`. @example parseCommandArgs(sendSpec, ['0xBob…', 'hi']) */

@@ -1,4 +1,4 @@
-/** `sealpost id new | show | add-device | revoke-device | fingerprint`: the account key and its devices. */
+/** `sealpost id new | show | add-device | revoke-device | fingerprint | link | approve`: the account key and its devices. */
 import { join } from 'node:path'
 import type { Hex } from 'viem'
 import { sponsorUrlOf } from '../chain/sponsor.js'
@@ -16,6 +16,7 @@ import { idAddDeviceSpec, idNewSpec, idRevokeDeviceSpec, idShowSpec } from './co
 import { type CliContext, parseBytes32 } from './context.js'
 import { ArgumentError } from './errors.js'
 import { idFingerprint } from './idFingerprint.js'
+import { idApprove, idLink } from './idLink.js'
 import { parseCommandArgs } from './options.js'
 import { resolveRelay } from './session.js'
 
@@ -38,6 +39,10 @@ export async function idCommand(ctx: CliContext, argv: string[]): Promise<void> 
       return idRevokeDevice(ctx, rest)
     case 'fingerprint':
       return idFingerprint(ctx, rest)
+    case 'link':
+      return idLink(ctx, rest)
+    case 'approve':
+      return idApprove(ctx, rest)
     default:
       throw new ArgumentError(sub ? `Unknown id command "${sub}".` : 'Missing id command.', {
         metaMessages: ['Run `sealpost id --help` for its commands.'],
