@@ -6,6 +6,7 @@ import { extname, join, normalize, resolve } from 'node:path'
 import { checkDashboardAccess } from './access.js'
 import { DashboardNotBuiltError } from './errors.js'
 import { type DashboardEvent, dashboardEventSchema } from './events.js'
+import { DASHBOARD_SPONSOR_PATH, dashboardSponsorUrl, forwardSponsorRequest } from './sponsorForward.js'
 
 /** Event types that describe the world rather than a moment; the hub keeps all of them for late joiners. */
 const STICKY = new Set(['hello', 'participant', 'device'])
@@ -71,6 +72,11 @@ export type DashboardServerOptions = {
   token?: string | undefined
   /** Called with every refused request (also reported to the hub as an alert, at most once a minute per code). */
   onRefused?: ((error: Error & { code: string; status: number }) => void) | undefined
+  /**
+   * Where `POST /sponsor` forwards wallet-signed registry operations (the Keys tab's "approve a device"). Default: the
+   * sponsor of the relay named by the newest `hello` event.
+   */
+  sponsorUrl?: string | undefined
   /** Directory of the built web app. Default `web/dist` of this package. */
   staticDir?: string | undefined
 }
@@ -108,7 +114,8 @@ const TYPES: Record<string, string> = {
 }
 
 /**
- * Serves the dashboard: the static app, and `/events` as Server-Sent Events (history replay, then live). Bound to
+ * Serves the dashboard: the static app, `/events` as Server-Sent Events (history replay, then live), and
+ * `POST /sponsor`, forwarded to the relay's sponsor (`forwardSponsorRequest`, token required). Bound to
  * 127.0.0.1 by default. Every request is checked first (`checkDashboardAccess`): a foreign Host (DNS rebinding) or
  * Origin gets 403, the event stream without this run's token (`?token=` or `Authorization: Bearer`) gets 401,
  * each with its `SEALPOST_DASHBOARD_*` code as JSON.
@@ -169,6 +176,16 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
     )
     if (refusal) {
       refuse(res, refusal)
+      return
+    }
+    if (url.pathname === DASHBOARD_SPONSOR_PATH) {
+      const hello = options.hub.replay().findLast((e) => e.type === 'hello')
+      const relay = hello?.type === 'hello' ? hello.relay : undefined
+      forwardSponsorRequest(req, res, {
+        token,
+        sponsorUrl: dashboardSponsorUrl(options.sponsorUrl, relay),
+        headers: security,
+      })
       return
     }
     if (req.method !== 'GET') {

@@ -1,8 +1,9 @@
-/** Keys: accounts, their devices, and the KeyRegistry add/revoke timeline. */
+/** Keys: accounts, their devices, the KeyRegistry add/revoke timeline, and approving a new device with a wallet. */
 import type { DeviceEvent } from '../../../src/dashboard/events.ts'
 import type { App, View } from '../app.ts'
 import { roleBadge } from '../badges.ts'
 import { fmtTime, h, mono } from '../dom.ts'
+import { approveDeviceCard } from './approveDevice.ts'
 
 export function keysView(app: App): View {
   const { model } = app
@@ -11,6 +12,7 @@ export function keysView(app: App): View {
   const el = h(
     'section',
     { class: 'view keys' },
+    approveDeviceCard(app),
     h(
       'div',
       { class: 'card' },
