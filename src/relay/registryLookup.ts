@@ -35,15 +35,14 @@ export function sweepRegistryLookups(ctx: RelayContext): void {
  * A rate-limited `watcher.sync()`: every caller that arrives before the next sync starts shares it, at most one
  * sync runs at a time (callers during a running sync queue the next one, which sees what they wait for), and a
  * sync starts at least `minIntervalMs` after the previous one started. Once `isStopped()` the queued sync is
- * skipped (its callers resolve and find nothing new). `queued()` tells whether a sync is queued that has not
- * started yet (a caller now would join it rather than cause one).
+ * skipped (its callers resolve and find nothing new).
  *
  * @example const syncRegistry = sharedRegistrySync(watcher, { minIntervalMs: 1000 }); await Promise.all([syncRegistry(), syncRegistry()]) // one sync
  */
 export function sharedRegistrySync(
   watcher: { sync(): Promise<unknown> },
   { minIntervalMs = 0, isStopped = () => false }: { minIntervalMs?: number; isStopped?: () => boolean } = {},
-): SharedRegistrySync {
+): () => Promise<void> {
   let next: Promise<void> | undefined
   let running: Promise<void> = Promise.resolve()
   let lastStart = Number.NEGATIVE_INFINITY
@@ -64,12 +63,5 @@ export function sharedRegistrySync(
     next = queued
     return queued
   }
-  return Object.assign(sync, { queued: () => next !== undefined })
+  return sync
 }
-
-/**
- * The shared registry sync: call it to wait for the next sync; `queued()` is true while a sync waits to start.
- *
- * @example if (!syncRegistry.queued()) takeRegistryLookup(ctx, ip); await syncRegistry()
- */
-export type SharedRegistrySync = (() => Promise<void>) & { queued: () => boolean }
