@@ -443,6 +443,9 @@ describe('reverts map to ContractRevertError codes', () => {
     await expectRevert(revoke(pad('0x1234')), 'SEALPOST_REGISTRY_UNKNOWN_DEVICE', 'UnknownDevice')
     const { deviceId } = await add(undefined, privateKeyToAccount(ctx.anvil.accounts[6]!))
     await expectRevert(revoke(deviceId), 'SEALPOST_REGISTRY_UNKNOWN_DEVICE', 'UnknownDevice')
+    // Also once the owner has an index of its own: records name their owner by index, and indexes differ.
+    await add()
+    await expectRevert(revoke(deviceId), 'SEALPOST_REGISTRY_UNKNOWN_DEVICE', 'UnknownDevice')
   })
 
   it('already revoked (revoke twice, or rotate a revoked device)', async () => {
