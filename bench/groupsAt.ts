@@ -1,0 +1,124 @@
+/**
+ * One size of the groups benchmark, for profiling: `npx tsx bench/groupsAt.ts [N=1000] [--runs K] [--profile create|join|add]`.
+ * Sealpost's node:crypto provider with the X-Wing suite: creation (`createGroup` + one commit adding N − 1 members,
+ * ratchet tree in the Welcome), one member's join from that Welcome, one more add; each repeated (creation 2 times,
+ * join and add K times, default 5) and reported as min and median with the machine's load. `--profile PHASE` writes
+ * a V8 CPU profile of that phase's first run to the temporary directory (open it in Chrome DevTools).
+ */
+import { randomBytes } from 'node:crypto'
+import { writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
+import { loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type ClientState, createCommit, createGroup, emptyPskIndex, joinGroup } from 'ts-mls'
+import { createKeyPackage } from '../src/client/mls.js'
+import { DEFAULT_CIPHERSUITE, getMlsCiphersuite } from '../src/crypto/mls.js'
+import { createNodeCryptoProvider, sharedSealPool } from '../src/crypto/nodeCryptoProvider.js'
+import { benchConfig, benchDevice } from './lib/sealpostPair.js'
+
+const args = process.argv.slice(2)
+const option = (name: string) => {
+  const i = args.indexOf(name)
+  return i >= 0 ? args.splice(i, 2)[1] : undefined
+}
+const profiled = option('--profile')
+const runs = Number(option('--runs') ?? 5)
+const n = Number(args[0] ?? 1000)
+
+const impl = await getMlsCiphersuite(DEFAULT_CIPHERSUITE, createNodeCryptoProvider())
+await sharedSealPool().start()
+const all = []
+for (let i = 0; i < n + 1; i++) {
+  const device = await benchDevice(impl, i)
+  const kp = await createKeyPackage({ identity: device.identity, mls: device.mls, impl })
+  all.push({ device, publicPackage: kp.publicPackage, privatePackage: kp.privatePackage })
+}
+const { config } = benchConfig(all.map((m) => m.device))
+const [creator, ...rest] = all
+const joiners = rest.slice(0, n - 1)
+const extra = rest[n - 1]!
+const session = new Session()
+session.connect()
+const times: Record<string, number[]> = { create: [], join: [], add: [] }
+const cpu: Record<string, number[]> = { create: [], join: [], add: [] }
+
+async function timed<T>(phase: string, first: boolean, f: () => Promise<T>): Promise<T> {
+  const profiling = first && profiled === phase
+  if (profiling) {
+    await session.post('Profiler.enable')
+    await session.post('Profiler.start')
+  }
+  const c = process.cpuUsage()
+  const t = performance.now()
+  const result = await f()
+  times[phase]!.push(performance.now() - t)
+  const used = process.cpuUsage(c)
+  cpu[phase]!.push((used.user + used.system) / 1000)
+  if (profiling) {
+    const { profile } = await session.post('Profiler.stop')
+    const file = join(tmpdir(), `sealpost-groups-${phase}.cpuprofile`)
+    writeFileSync(file, JSON.stringify(profile))
+    console.log(`profile of ${phase}: ${file}`)
+  }
+  return result
+}
+
+const load = [loadavg()[0]!]
+let created: Awaited<ReturnType<typeof createCommit>> | undefined
+for (let i = 0; i < 2; i++) {
+  created = await timed('create', i === 0, async () => {
+    const state: ClientState = await createGroup(
+      new Uint8Array(randomBytes(32)),
+      creator!.publicPackage,
+      creator!.privatePackage,
+      [],
+      impl,
+      config,
+    )
+    return createCommit(
+      { state, cipherSuite: impl },
+      {
+        extraProposals: joiners.map((m) => ({
+          proposalType: 'add' as const,
+          add: { keyPackage: m.publicPackage },
+        })),
+        ratchetTreeExtension: true,
+      },
+    )
+  })
+}
+const { welcome, newState } = created!
+for (let i = 0; i < runs; i++)
+  await timed('join', i === 0, () =>
+    joinGroup(
+      welcome!,
+      joiners[0]!.publicPackage,
+      joiners[0]!.privatePackage,
+      emptyPskIndex,
+      impl,
+      undefined,
+      undefined,
+      config,
+    ),
+  )
+for (let i = 0; i < runs; i++)
+  await timed('add', i === 0, () =>
+    createCommit(
+      { state: newState, cipherSuite: impl },
+      {
+        extraProposals: [{ proposalType: 'add', add: { keyPackage: extra.publicPackage } }],
+        ratchetTreeExtension: true,
+      },
+    ),
+  )
+load.push(loadavg()[0]!)
+const fmt = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return `min ${s[0]!.toFixed(1)}, median ${s[Math.floor(s.length / 2)]!.toFixed(1)}`
+}
+for (const phase of ['create', 'join', 'add'])
+  console.log(
+    `N = ${n} ${phase}: wall ms ${fmt(times[phase]!)}; CPU ms (all threads) ${fmt(cpu[phase]!)} (${times[phase]!.length} runs)`,
+  )
+console.log(`1-minute load average: ${load[0]!.toFixed(2)} at the start, ${load[1]!.toFixed(2)} at the end`)
+process.exit(0)
