@@ -35,9 +35,9 @@ export function retryDelayMs(attempts: number): number {
 }
 
 /**
- * Bounds of the retry of a SUBSCRIBE the relay refused transiently (`RELAY_TOPIC_UNVERIFIED`: its registry look-up
- * budget is spent for now, protocol §9.4): the delay grows as {@link reconnectDelayMs} does, and after `attempts`
- * refusals the subscription fails.
+ * Bounds of the retry of a SUBSCRIBE the relay refused transiently (a transient code such as `RELAY_RATE_LIMITED`,
+ * protocol §9.8): the delay grows as {@link reconnectDelayMs} does, and after `attempts` refusals the subscription
+ * fails.
  *
  * @example const retry: SubscribeRetryBounds = { minMs: 500, maxMs: 15_000, attempts: 8 }
  */
@@ -45,7 +45,7 @@ export type SubscribeRetryBounds = BackoffBounds & { attempts: number }
 
 /**
  * Default SUBSCRIBE retry: 0.5 s doubling to 15 s, 8 refusals (about 30 to 60 s in all, long enough for a relay's
- * per-minute look-up budget to refill a few tokens).
+ * rate bucket to refill).
  *
  * @example reconnectDelayMs(sub.refusals, DEFAULT_SUBSCRIBE_RETRY)
  */
