@@ -217,6 +217,38 @@ export const idFingerprintSpec = {
   options: {},
 } as const satisfies CommandSpec
 
+/** `sealpost id rotate`. @example parseCommandArgs(idRotateSpec, ['--device', 'laptop']) */
+export const idRotateSpec = {
+  name: 'id rotate',
+  summary: "replace a device's P-256 and MLS keys in one registry transaction",
+  details: [
+    'Needs the account key (EIP-712 RotateDevice). The old device id is revoked and the new one added in one block;',
+    "peers' clients then swap the old leaf for the new device in every conversation (post-compromise security).",
+    "Without ether in the account, the relay's sponsor submits it, as for `id add-device`.",
+  ],
+  options: {
+    device,
+    relay: sponsorRelay,
+    wait: {
+      type: 'string',
+      value: 'S',
+      description: 'seconds to wait for peers to re-add the device (0: do not wait)',
+      default: '30',
+    },
+  },
+} as const satisfies CommandSpec
+
+/** `sealpost id revoke-others`. @example parseCommandArgs(idRevokeOthersSpec, ['--device', 'laptop']) */
+export const idRevokeOthersSpec = {
+  name: 'id revoke-others',
+  summary: 'revoke every other device of the account (a lost or stolen device)',
+  details: [
+    'Needs the account key: one EIP-712 RevokeDevice per device, each its own transaction. Every conversation then',
+    'evicts the revoked devices.',
+  ],
+  options: { device: { ...device, description: 'the local device to keep' }, relay: sponsorRelay },
+} as const satisfies CommandSpec
+
 /** `sealpost id`. @example formatCommandHelp(idSpec) */
 export const idSpec = {
   name: 'id',
@@ -230,6 +262,8 @@ export const idSpec = {
     idLinkSpec,
     idApproveSpec,
     idFingerprintSpec,
+    idRotateSpec,
+    idRevokeOthersSpec,
   ],
 } as const satisfies CommandSpec
 
@@ -505,6 +539,12 @@ export const GLOBAL_OPTIONS = {
     value: 'VAR',
     description: 'read the key-store passphrase from env VAR',
     defaultText: 'default SEALPOST_PASSPHRASE',
+  },
+  'max-key-age': {
+    type: 'string',
+    value: 'AGE',
+    description: "inbox, send, group: first rotate the device's keys if older than AGE (30d, 12h, 90m)",
+    env: 'SEALPOST_MAX_KEY_AGE',
   },
   json: { type: 'boolean', description: 'machine-readable result on stdout; progress stays on stderr' },
   debug: { type: 'boolean', description: 'print stack traces' },

@@ -18,6 +18,7 @@ import { type Deployment, deploymentPath, readDeploymentFile } from '../client/d
 import { loadAccount } from '../client/identity.js'
 import { resolvePassphrase } from '../store/keystore.js'
 import { ArgumentError } from './errors.js'
+import { resolveMaxKeyAge } from './keyAge.js'
 import type { Output } from './output.js'
 
 /**
@@ -33,6 +34,8 @@ export type CliContext = {
   /** Whether `deploymentFile` was named (flag or environment) rather than defaulted from --home. */
   deploymentNamed: boolean
   out: Output
+  /** The rotation policy, in ms: --max-key-age, else SEALPOST_MAX_KEY_AGE (key-management.md §6). */
+  maxKeyAge: number | undefined
   /** The passphrase from SEALPOST_PASSPHRASE (or --passphrase-env NAME). */
   passphrase(): string
   /** Unlocks the account key under --home. */
@@ -83,12 +86,14 @@ export function createContext({
   rpc: rpcFlag,
   deployment: deploymentFlag,
   passphraseEnv,
+  maxKeyAge,
   out,
 }: {
   home?: string | undefined
   rpc?: string | undefined
   deployment?: string | undefined
   passphraseEnv?: string | undefined
+  maxKeyAge?: string | undefined
   out: Output
 }): CliContext {
   const home = resolveHome(homeFlag)
@@ -108,6 +113,7 @@ export function createContext({
     deploymentFile,
     deploymentNamed,
     out,
+    maxKeyAge: resolveMaxKeyAge(maxKeyAge),
     passphrase,
     account: () => loadAccount({ home, passphrase: passphrase() }),
     async deployment() {

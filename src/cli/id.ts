@@ -1,4 +1,4 @@
-/** `sealpost id new | show | add-device | revoke-device | fingerprint | link | approve`: the account key and its devices. */
+/** `sealpost id new | show | add-device | revoke-device | fingerprint | link | approve | rotate | revoke-others`: the account key and its devices. */
 import { join } from 'node:path'
 import type { Hex } from 'viem'
 import { sponsorUrlOf } from '../chain/sponsor.js'
@@ -17,6 +17,8 @@ import { type CliContext, parseBytes32 } from './context.js'
 import { ArgumentError } from './errors.js'
 import { idFingerprint } from './idFingerprint.js'
 import { idApprove, idLink } from './idLink.js'
+import { idRevokeOthers } from './idRevokeOthers.js'
+import { idRotate } from './idRotate.js'
 import { parseCommandArgs } from './options.js'
 import { resolveRelay } from './session.js'
 
@@ -43,6 +45,10 @@ export async function idCommand(ctx: CliContext, argv: string[]): Promise<void> 
       return idLink(ctx, rest)
     case 'approve':
       return idApprove(ctx, rest)
+    case 'rotate':
+      return idRotate(ctx, rest)
+    case 'revoke-others':
+      return idRevokeOthers(ctx, rest)
     default:
       throw new ArgumentError(sub ? `Unknown id command "${sub}".` : 'Missing id command.', {
         metaMessages: ['Run `sealpost id --help` for its commands.'],

@@ -22,6 +22,7 @@ type GlobalValues = {
   rpc?: string
   deployment?: string
   'passphrase-env'?: string
+  'max-key-age'?: string
   json?: boolean
   debug?: boolean
   help?: boolean
@@ -129,6 +130,7 @@ export async function main(argv: string[]): Promise<number> {
       rpc: globals.rpc,
       deployment: globals.deployment,
       passphraseEnv: globals['passphrase-env'],
+      maxKeyAge: globals['max-key-age'],
       out,
     })
     switch (command) {

@@ -62,6 +62,10 @@ export async function openLiveClient(
     device,
     register: false,
     ...(beforeStart ? { beforeStart } : {}),
+    // The rotation policy (--max-key-age): keys older than that are rotated before connecting.
+    maxKeyAge: ctx.maxKeyAge,
+    onRotated: (r) =>
+      ctx.out.info(`Rotated this device's keys (older than --max-key-age): ${r.oldDeviceId} → ${r.deviceId}`),
   })
   done('authenticated')
   return client

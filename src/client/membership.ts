@@ -71,15 +71,17 @@ export function canonicalConversation(
  * Brings the group in line with the registry and its context: removes revoked devices, then adds every active
  * device of every member account that is missing (a direct conversation's members are its two accounts). Removals
  * and additions go in two separate commits (see below); proposals pending in the epoch (a member leaving) go with
- * the first commit. Returns the devices added and removed.
+ * the first commit. `synced`: the caller synced the registry view just before (a reconcile pass over every group). Returns the devices added and removed, and those still waiting for a key package (added once
+ * they publish one; `NoKeyPackageError` when no missing device has one).
  *
- * @example const { added, removed } = await syncMembers(ctx, groupId)
+ * @example const { added, removed, waiting } = await syncMembers(ctx, groupId)
  */
 export async function syncMembers(
   ctx: ClientContext,
   groupId: Hex,
-): Promise<{ added: Hex[]; removed: Hex[] }> {
-  await ctx.watcher.sync()
+  { synced = false }: { synced?: boolean | undefined } = {},
+): Promise<{ added: Hex[]; removed: Hex[]; waiting: Hex[] }> {
+  if (!synced) await ctx.watcher.sync()
   let removed: Hex[] = []
   // Removals and additions go in separate commits: an added leaf may reuse a removed member's slot, and the
   // removed member must still see its own removal (ts-mls 1.6 misdetects it when both share one commit).
@@ -95,14 +97,26 @@ export async function syncMembers(
     }
   })
   let added: Hex[] = []
+  let waiting: Hex[] = []
   await commitSettled(ctx, groupId, async (state) => {
     const missing = missingDevices(ctx, state)
     if (missing.length === 0) return undefined
-    const keyPackages = await claimKeyPackages(ctx, missing)
+    // A device without a key package yet (registered or rotated a moment ago) does not hold up the others.
+    const keyPackages: Awaited<ReturnType<typeof claimKeyPackages>> = []
+    waiting = []
+    for (const device of missing) {
+      const claimed = await claimKeyPackages(ctx, [device]).catch((err: unknown) => {
+        if (!(err instanceof NoKeyPackageError)) throw err
+        waiting.push(device.deviceId)
+        return []
+      })
+      keyPackages.push(...claimed)
+    }
+    if (keyPackages.length === 0) throw new NoKeyPackageError({ deviceId: waiting[0] as Hex })
     added = keyPackages.map((k) => k.deviceId)
     return { proposals: addProposals(keyPackages), welcomeTo: added }
   })
-  return { added, removed }
+  return { added, removed, waiting }
 }
 
 /**
@@ -144,6 +158,7 @@ export function committerOf(
  */
 export async function reconcileGroups(ctx: ClientContext): Promise<{ waiting: number }> {
   let waiting = 0
+  await ctx.watcher.sync() // once per pass: a sync per group (4 RPC calls each) dominated adding a device to 100
   const me = ctx.watcher.device(ctx.deviceId)
   if (!me || me.revokedAt !== undefined) return { waiting }
   for (const group of ctx.store.listGroups()) {
@@ -156,12 +171,13 @@ export async function reconcileGroups(ctx: ClientContext): Promise<{ waiting: nu
       (id) => ctx.watcher.device(id)?.revokedAt === undefined && !leaving.has(id.toLowerCase()),
     )
     if (committer?.deviceId.toLowerCase() !== ctx.deviceId.toLowerCase()) continue
-    await ctx
-      .exclusive(() => syncMembers(ctx, group.groupId as Hex))
+    const result = await ctx
+      .exclusive(() => syncMembers(ctx, group.groupId as Hex, { synced: true }))
       .catch((err) => {
         if (!(err instanceof NoKeyPackageError)) throw err
-        waiting++
+        return { waiting: [err] }
       })
+    if (result.waiting.length > 0) waiting++
   }
   return { waiting }
 }
