@@ -39,6 +39,7 @@ describe('fuzzing every decoder', () => {
       'receipt-v1',
       'receipt-v2',
       'receipt-json',
+      'topic-preimage',
       'client-frame',
       'relay-frame',
       'credential',

@@ -42,6 +42,7 @@ import {
   type SignedStatement,
   type Statement,
 } from '../../src/protocol/statement.js'
+import { decodeTopicPreimage, encodeTopicPreimage, type TopicPreimage } from '../../src/protocol/topics.js'
 import { decodeTreeChunk, encodeTreeChunks } from '../../src/protocol/welcomeTree.js'
 
 /** How a target's inputs are made: mutated bytes, mutated JSON values, or mutated text. */
@@ -126,6 +127,13 @@ const receiptV1: Receipt = {
   blockTimestamp: 1_700_000_000n,
 }
 const receiptV2: Receipt = { ...receiptV1, submitter: account }
+
+const topicPreimages: TopicPreimage[] = [
+  { kind: 'inbox', deviceId: h(0x11, 32) },
+  { kind: 'direct', chainId: 31337, registry: other, a: account, b: other, nonce: h(0x57, 32) },
+  { kind: 'group', chainId: 31337, registry: other, nonce: h(0x57, 32) },
+  { kind: 'welcome-tree', welcomeDigest: h(0x5b, 32) },
+]
 
 const clientFrames: ClientFrame[] = [
   { type: 'auth', account, deviceId: h(0x11, 32), signature: h(0x66, 64) },
@@ -335,6 +343,13 @@ export async function fuzzTargets(): Promise<FuzzTarget[]> {
       kind: 'json',
       seeds: [receiptToJson(receiptV1), receiptToJson(receiptV2)],
       decode: (input) => receiptFromJson(input),
+    },
+    {
+      name: 'topic-preimage',
+      decoder: 'decodeTopicPreimage',
+      kind: 'bytes',
+      seeds: topicPreimages.map(encodeTopicPreimage),
+      decode: (input) => decodeTopicPreimage(bytes(input)),
     },
     {
       name: 'client-frame',
