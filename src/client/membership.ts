@@ -71,7 +71,7 @@ export function canonicalConversation(
  * Brings the group in line with the registry and its context: removes revoked devices, then adds every active
  * device of every member account that is missing (a direct conversation's members are its two accounts). Removals
  * and additions go in two separate commits (see below); proposals pending in the epoch (a member leaving) go with
- * the first commit. `synced`: the caller synced the registry view just before (a reconcile pass over every group). Returns the devices added and removed, and those still waiting for a key package (added once
+ * the first commit. Returns the devices added and removed, and those still waiting for a key package (added once
  * they publish one; `NoKeyPackageError` when no missing device has one).
  *
  * @example const { added, removed, waiting } = await syncMembers(ctx, groupId)
@@ -79,6 +79,7 @@ export function canonicalConversation(
 export async function syncMembers(
   ctx: ClientContext,
   groupId: Hex,
+  /** `synced`: the caller synced the registry view just before (a reconcile pass over every group). */
   { synced = false }: { synced?: boolean | undefined } = {},
 ): Promise<{ added: Hex[]; removed: Hex[]; waiting: Hex[] }> {
   if (!synced) await ctx.watcher.sync()
