@@ -21,6 +21,7 @@ test('docs/errors.md lists exactly the error codes the code uses', () => {
     'SEALPOST_RPC',
     'SEALPOST_RELAY',
     'SEALPOST_DEPLOYMENT',
+    'SEALPOST_MAX_KEY_AGE',
   ]) // not error codes
   const used = new Set(
     sources('src')
