@@ -95,6 +95,8 @@ export {
   RelayUnreachableError,
   TransportClosedError,
 } from './client/relayTransport.js'
+export type { RevokeOthersResult } from './client/revokeOthers.js'
+export type { RotateDeviceOptions, RotateDeviceResult } from './client/rotateDevice.js'
 export {
   exportTranscript,
   formatVerification,
