@@ -69,6 +69,11 @@ test('id link prints a request and a QR code and waits; id approve shows the fin
     // The new device saw itself become active and exits.
     await waitForOutput(linking.output, 'active since block', 60_000)
     expect(await linking.exited).toBe(0)
+
+    // The linked device works without the account key: it authenticates to the relay and reads its inbox.
+    const inbox = await sealpost(['--home', laptop, 'inbox', '--device', 'laptop'], joined)
+    expect(inbox.code, inbox.stderr).toBe(0)
+    expect(inbox.stderr).toContain('authenticated')
   } finally {
     await linking.stop().catch(() => undefined)
   }

@@ -1,8 +1,9 @@
 /** Opens the device under --home as a live client on --relay, for the messaging commands. */
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Client } from '../client/Client.js'
 import { connectClient } from '../client/connect.js'
-import { deviceExists, IdentityNotFoundError } from '../client/identity.js'
+import { accountPath, deviceExists, IdentityNotFoundError, listDevices } from '../client/identity.js'
 import type { CliContext } from './context.js'
 import { RelayUrlError } from './errors.js'
 
@@ -50,7 +51,11 @@ export async function openLiveClient(
 ): Promise<Client> {
   if (!deviceExists(ctx.home, device))
     throw new IdentityNotFoundError({ path: join(ctx.home, 'devices', device) })
-  const [account, deployment] = await Promise.all([ctx.account(), ctx.deployment()])
+  // A device linked with `sealpost id link` has no account key under its home: it runs with the account's address.
+  const linked = existsSync(accountPath(ctx.home))
+    ? undefined
+    : listDevices(ctx.home).find((d) => d.name === device)?.account
+  const [account, deployment] = await Promise.all([linked ?? ctx.account(), ctx.deployment()])
   const done = ctx.out.step(`Connecting to the relay at ${relay}`)
   const client = await connectClient({
     account,

@@ -1,4 +1,5 @@
 /** One call from keys on disk to a live client on a relay: register if needed, authenticate, start. */
+import type { Address } from 'viem'
 import type { LocalAccount } from 'viem/accounts'
 import { sponsorUrlOf } from '../chain/sponsor.js'
 import { Client, type ClientParameters } from './Client.js'
@@ -9,7 +10,8 @@ import type { RotateDeviceResult } from './rotateDevice.js'
 
 /** Parameters of `connectClient()`. */
 export type ConnectClientParameters = Omit<ClientParameters, 'transport' | 'account' | 'deployment'> & {
-  account: LocalAccount
+  /** The account key, or only the account's address on a device linked without it (it cannot register or rotate). */
+  account: LocalAccount | Address
   deployment: Deployment
   /** Relay WebSocket URL. */
   relay: string
@@ -52,7 +54,8 @@ export async function connectClient(parameters: ConnectClientParameters): Promis
     ...rest
   } = parameters
   // Unlock the key file once (scrypt is slow on purpose) and hand the keys to both clients below.
-  let keys = await openDeviceKeys({ ...rest, accountAddress: rest.account.address })
+  const accountAddress = typeof rest.account === 'string' ? rest.account : rest.account.address
+  let keys = await openDeviceKeys({ ...rest, accountAddress })
   if (register || maxKeyAge !== undefined) {
     const sponsorOption =
       sponsor === 'never' ? {} : { sponsor: { url: sponsorUrlOf(relay), always: sponsor === 'always' } }
@@ -71,7 +74,7 @@ export async function connectClient(parameters: ConnectClientParameters): Promis
   }
   const transport = await RelayTransport.connect({
     url: relay,
-    account: rest.account.address,
+    account: accountAddress,
     deviceId: keys.deviceId,
     sign: (m) => keys.signingKey.sign(m),
     expect: { chainId: rest.deployment.chainId, registry: rest.deployment.keyRegistry },
