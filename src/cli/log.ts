@@ -8,6 +8,7 @@ import { logExportSpec } from './commands.js'
 import type { CliContext } from './context.js'
 import { ArgumentError } from './errors.js'
 import { parseCommandArgs } from './options.js'
+import { deviceAccount } from './session.js'
 
 /**
  * Writes the transcript (JSON) to --out or stdout.
@@ -23,7 +24,7 @@ export async function logCommand(ctx: CliContext, argv: string[]): Promise<void>
   const { values } = parseCommandArgs(logExportSpec, rest)
   if (!deviceExists(ctx.home, values.device))
     throw new IdentityNotFoundError({ path: join(ctx.home, 'devices', values.device) })
-  const account = await ctx.account()
+  const account = await deviceAccount(ctx, values.device)
   const deployment = await ctx.deployment()
   // Unlocked once: the client runs with the keys, and the device key signs the export.
   const keys = await loadDevice({ home: ctx.home, name: values.device, passphrase: ctx.passphrase() })

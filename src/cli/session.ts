@@ -1,6 +1,8 @@
 /** Opens the device under --home as a live client on --relay, for the messaging commands. */
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
+import type { Address } from 'viem'
+import type { LocalAccount } from 'viem/accounts'
 import type { Client } from '../client/Client.js'
 import { connectClient } from '../client/connect.js'
 import { accountPath, deviceExists, IdentityNotFoundError, listDevices } from '../client/identity.js'
@@ -36,6 +38,17 @@ export function resolveRelay(flag: string | undefined, env = process.env): strin
 }
 
 /**
+ * The account a device under --home runs as: the account key when the home holds it, else (a device linked with
+ * `sealpost id link`, whose account key stays on the approving device) the account's address from the device file.
+ *
+ * @example const account = await deviceAccount(ctx, 'laptop')
+ */
+export async function deviceAccount(ctx: CliContext, device: string): Promise<LocalAccount | Address> {
+  if (existsSync(accountPath(ctx.home))) return ctx.account()
+  return listDevices(ctx.home).find((d) => d.name === device)?.account ?? ctx.account()
+}
+
+/**
  * Unlocks the account and device, connects to the relay (with progress), and starts live mode. `beforeStart`
  * attaches listeners that must not miss the catch-up.
  *
@@ -51,11 +64,7 @@ export async function openLiveClient(
 ): Promise<Client> {
   if (!deviceExists(ctx.home, device))
     throw new IdentityNotFoundError({ path: join(ctx.home, 'devices', device) })
-  // A device linked with `sealpost id link` has no account key under its home: it runs with the account's address.
-  const linked = existsSync(accountPath(ctx.home))
-    ? undefined
-    : listDevices(ctx.home).find((d) => d.name === device)?.account
-  const [account, deployment] = await Promise.all([linked ?? ctx.account(), ctx.deployment()])
+  const [account, deployment] = await Promise.all([deviceAccount(ctx, device), ctx.deployment()])
   const done = ctx.out.step(`Connecting to the relay at ${relay}`)
   const client = await connectClient({
     account,
