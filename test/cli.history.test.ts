@@ -31,6 +31,10 @@ test('history send needs --to-device as a 32-byte id and conversation ids as 32-
     code: 1,
     stderr: expect.stringContaining('A conversation id must be 0x followed by 64 hex digits'),
   })
+  expect(await run(['history', 'send', '--to-device', device, '--wait', 'soon'])).toMatchObject({
+    code: 1,
+    stderr: expect.stringContaining('--wait must be a number of seconds'),
+  })
   expect(await run(['history', 'bogus'])).toMatchObject({
     code: 1,
     stderr: expect.stringContaining('history bogus'),

@@ -444,6 +444,12 @@ export const historySendSpec = {
       description: 'only these conversations',
       defaultText: 'default all',
     },
+    wait: {
+      type: 'string',
+      value: 'S',
+      description: 'wait up to S seconds for the new device to publish its first key package',
+      default: '0',
+    },
     device,
     relay,
   },

@@ -11,7 +11,7 @@ import { openLiveClient, resolveRelay } from './session.js'
  * the new device's key package and publishes it to that device's inbox, which verifies and imports it by itself
  * (protocol §12.8, docs/key-management.md §5).
  *
- * @example await historyCommand(ctx, ['send', '--to-device', laptopId])
+ * @example await historyCommand(ctx, ['send', '--to-device', laptopId, '--wait', '60'])
  */
 export async function historyCommand(ctx: CliContext, argv: string[]): Promise<void> {
   const [sub, ...rest] = argv
@@ -26,10 +26,13 @@ export async function historyCommand(ctx: CliContext, argv: string[]): Promise<v
     })
   const toDevice = parseBytes32(values['to-device'], 'The device id')
   const conversations = parseConversations(values.conversation)
+  const wait = Number(values.wait)
+  if (!Number.isFinite(wait) || wait < 0)
+    throw new ArgumentError('--wait must be a number of seconds, 0 or more.')
   const client = await openLiveClient(ctx, { device: values.device, relay: resolveRelay(values.relay) })
   try {
     const sending = ctx.out.step(`Sealing the history to device ${toDevice.slice(0, 10)}…`)
-    const sent = await client.history.send({ toDevice, conversations })
+    const sent = await client.history.send({ toDevice, conversations, waitForKeyPackageMs: wait * 1000 })
     sending(
       sent.chunks === 0
         ? 'the log is empty: nothing sent'

@@ -29,6 +29,9 @@ export type SendHistoryOptions = {
   toDevice: Hex
   /** Only these conversations (default: every conversation in this device's log). */
   conversations?: readonly Hex[] | undefined
+  /** Wait up to this long for the new device to publish a key package (a device just approved publishes its first
+   * ones when it connects). Default 0: fail at once without one. */
+  waitForKeyPackageMs?: number | undefined
   /** Seal to `toDevice` even if it is not a device of this account, naming its account as the archive's (as a device
    * of another account forging history would). */
   unsafeSkipRecipientCheck?: boolean | undefined
@@ -71,7 +74,7 @@ export async function sendHistory(
   const record = ctx.watcher.device(toDevice)
   if (!options.unsafeSkipRecipientCheck) checkRecipient(ctx, toDevice, record)
   if (!record) throw new HistoryRecipientError({ deviceId: toDevice, reason: 'not registered' })
-  const keyPackage = await takeCheckedKeyPackage(ctx, record)
+  const keyPackage = await takeCheckedKeyPackage(ctx, record, options.waitForKeyPackageMs ?? 0)
   const account = options.unsafeSkipRecipientCheck ? record.account : ctx.account
 
   const archiveId = bytesToHex(randomBytes(32))
@@ -132,11 +135,24 @@ function checkRecipient(ctx: ClientContext, toDevice: Hex, record: DeviceRecord 
   if (record.revokedAt !== undefined) throw refuse(`revoked in block ${record.revokedAt}`)
 }
 
+/** How often a sender waiting for the new device's first key package asks the relay again. */
+const KEY_PACKAGE_POLL_MS = 500
+
 /** Takes one key package of `device` from the relay and checks it against the registry record before sealing to it. */
-async function takeCheckedKeyPackage(ctx: ClientContext, device: DeviceRecord): Promise<KeyPackage> {
+async function takeCheckedKeyPackage(
+  ctx: ClientContext,
+  device: DeviceRecord,
+  waitMs: number,
+): Promise<KeyPackage> {
   const refuse = (reason: string) => new HistoryRecipientError({ deviceId: device.deviceId, reason })
-  const envelope = await ctx.transport.takeKeyPackage({ deviceId: device.deviceId })
-  if (!envelope) throw refuse('it has no key package on the relay')
+  const until = Date.now() + waitMs
+  let envelope = await ctx.transport.takeKeyPackage({ deviceId: device.deviceId })
+  while (!envelope && Date.now() < until && !ctx.closing()) {
+    await new Promise((resolve) => setTimeout(resolve, KEY_PACKAGE_POLL_MS))
+    envelope = await ctx.transport.takeKeyPackage({ deviceId: device.deviceId })
+  }
+  if (!envelope)
+    throw refuse('it has no key package on the relay (has it connected once since it was added?)')
   const message = decodeMls(envelope.payload, envelope.id)
   if (message.wireformat !== 'mls_key_package')
     throw refuse('the relay handed out something else than a key package')
