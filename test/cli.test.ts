@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { startAnvil } from '../src/chain/anvil.js'
 import { writeDeployment } from '../src/client/deployment.js'
+import { DEVICE_STEPS } from '../src/demo/devices.js'
 import { type ChainContext, setupChain } from './utils/anvil.js'
 import { type CliResult, sealpost as runSealpost } from './utils/cli.js'
 
@@ -91,6 +92,21 @@ test('demo --json runs the whole scenario and exits 0 with every step passing; -
     /^epoch 2: (Alice|Bob|Carol), (Alice|Bob|Carol), (Alice|Bob|Carol);/,
   )
   expect(detail(team[6] as string)).toBe("Dave's saved state of epoch 1 cannot open the message of epoch 2")
+  // Issue 12: the devices act, in order: a laptop linked by approval, a rotation, a revocation, peers alerted.
+  const devices = Object.values(DEVICE_STEPS) as string[]
+  expect(names.filter((n: string) => devices.includes(n))).toEqual(devices)
+  expect(detail(DEVICE_STEPS.approve)).toMatch(/^shown "laptop", fingerprints match the laptop's;/)
+  expect(detail(DEVICE_STEPS.autoJoin)).toMatch(/^member of 2 of 2 conversations /)
+  expect(detail(DEVICE_STEPS.history)).toMatch(/^\d+ messages of 2 conversations verified/)
+  expect(detail(DEVICE_STEPS.addedAlert)).toMatch(/^2 of 2 peers;/)
+  expect(detail(DEVICE_STEPS.afterRotation)).toContain(
+    "from Bob's new device, verified by Alice and her laptop",
+  )
+  expect(detail(DEVICE_STEPS.rotatedAlert)).toMatch(/^3 of 3 peers;/)
+  expect(detail(DEVICE_STEPS.revoke)).toMatch(/; the laptop is in 0 of 2 conversations$/)
+  expect(detail(DEVICE_STEPS.revokedAlert)).toBe(
+    "2 of 2 peers; Alice's safety number is back to the one before the laptop",
+  )
 }, 200_000)
 
 describe('id commands against a real chain', () => {

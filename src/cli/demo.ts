@@ -9,6 +9,7 @@ import { demoSpec } from './commands.js'
 import type { CliContext } from './context.js'
 import { parseCommandArgs } from './options.js'
 import { jsonReplacer } from './output.js'
+import { qrLines } from './qrTerminal.js'
 import { type Stack, startStack } from './stack.js'
 
 /**
@@ -70,6 +71,7 @@ export async function demoCommand(ctx: CliContext, argv: string[]): Promise<Demo
       },
       keys: (anvil?.accounts ?? []).slice(1, 3) as Hex[],
       report,
+      qr: qrLines,
     })
   } catch (err) {
     recordFailure(report, err)

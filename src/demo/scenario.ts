@@ -22,6 +22,7 @@ import {
   sealWithRevokedDevice,
   tamperCiphertext,
 } from './attacks.js'
+import { runDevices } from './devices.js'
 import { DemoAttackError } from './errors.js'
 import { signBeforeRevocation } from './lateStatement.js'
 import {
@@ -63,6 +64,8 @@ export type DemoScenarioParameters = {
   /** Funded private keys of Alice and Bob, then optionally Carol and Dave (fresh funded accounts otherwise). */
   keys: readonly Hex[]
   report: DemoReport
+  /** Draws a QR code as terminal lines (the CLI passes its renderer), for the link request of the devices act. */
+  qr?: ((text: string) => string[]) | undefined
 }
 
 const TEXTS = [
@@ -78,12 +81,14 @@ const TEXTS = [
  * statement signed before the revocation but anchored after it fails transcript verification (attack 2), and
  * transcripts are forged, by editing and against a look-alike registry (attack 3), and each must be caught; finally
  * a team group of four accounts (issue 11): a member's message verified by all, a non-admin refused by the SDK and,
- * for a forged commit, by every member (attack 4), and a removal the removed member's saved state cannot read past.
+ * for a forged commit, by every member (attack 4), and a removal the removed member's saved state cannot read past;
+ * last the devices act (issue 12): Alice's new laptop, linked by her approval, joins her conversations and imports her
+ * history, Bob rotates his keys and talks on, Alice revokes the laptop, and the peers are alerted of each change.
  * Closes its clients; throws only on an unexpected failure.
  *
  * @example await runDemoScenario({ network, keys: anvil.accounts.slice(1, 3), report })
  */
-export async function runDemoScenario({ network, keys, report }: DemoScenarioParameters): Promise<void> {
+export async function runDemoScenario({ network, keys, report, qr }: DemoScenarioParameters): Promise<void> {
   const clients: Client[] = []
   const publicClient = createPublicClient({ transport: http(network.rpc) }) as PublicClient
   const { deployment } = network
@@ -363,7 +368,7 @@ export async function runDemoScenario({ network, keys, report }: DemoScenarioPar
     })
 
     // Issue 11: a team group of four accounts, a non-admin refused twice, a removal the removed member cannot read past.
-    await runTeamGroup({
+    const { carol } = await runTeamGroup({
       report,
       network,
       publicClient,
@@ -371,6 +376,19 @@ export async function runDemoScenario({ network, keys, report }: DemoScenarioPar
       bob: bobClient,
       keys: keys.slice(2, 4),
       track,
+    })
+
+    // Issue 12: a laptop linked by approval, a rotation and a revocation, each alerting the peers.
+    await runDevices({
+      report,
+      network,
+      alice: aliceClient,
+      bob: bobClient,
+      carol,
+      aliceParty: alice,
+      bobParty: bob,
+      track,
+      qr,
     })
   } finally {
     for (const c of clients) await c.close().catch(() => undefined)

@@ -51,12 +51,12 @@ const OPS = 'ops'
  * Carol and Dave (every device joins from its Welcome); Bob's message reaches Alice, Carol and Dave, each verifying
  * it, and Bob sees it delivered to all three by their signed delivery receipts; Carol (not an admin) tries to remove Dave through the SDK (`NotGroupAdminError`), then forges a commit making
  * herself admin (attack 4, refused by every other member with rule `not-admin`); Alice removes Dave, and Dave's
- * state saved before the removal fails to open Alice's next message while Bob and Carol read it. Throws only on an
- * unexpected failure.
+ * state saved before the removal fails to open Alice's next message while Bob and Carol read it. Returns Carol's live
+ * client (still in "ops" with Alice and Bob). Throws only on an unexpected failure.
  *
  * @example await runTeamGroup({ report, network, publicClient, alice, bob, keys: keys.slice(2, 4), track })
  */
-export async function runTeamGroup(p: TeamGroupParameters): Promise<void> {
+export async function runTeamGroup(p: TeamGroupParameters): Promise<{ carol: Client }> {
   const { report, network, alice, bob, track } = p
   const parties = await Promise.all(
     ['carol', 'dave'].map(
@@ -192,6 +192,7 @@ export async function runTeamGroup(p: TeamGroupParameters): Promise<void> {
       `Alice sees it ${farewellDelivery.line} (${farewellDelivery.delivered.map(nameOf).join(', ') || 'none'})`,
     ],
   )
+  return { carol }
 }
 
 /**
