@@ -72,7 +72,7 @@ export function proposalViolation(p: {
   if (type === 'remove') {
     const target = leaves.find((l) => l.leafIndex === removal.remove.removed)
     if (!target?.identity) return undefined // ts-mls refuses a removal of a blank leaf
-    if (p.registry.device(target.identity.deviceId)?.revokedAt !== undefined) return undefined
+    if (!isActiveDevice(p.registry, target)) return undefined
     if (sender && (isAddressEqual(target.identity.account, sender) || includes(context.admins, sender)))
       return undefined
     return { rule: 'removal-not-allowed', detail: `leaf ${target.leafIndex} is an active device of a member` }
@@ -81,9 +81,9 @@ export function proposalViolation(p: {
 }
 
 /**
- * Whether the devices a commit removed could be removed: each is revoked, or its account is no longer a member of
- * the new context (an admin removed it, or it left). Devices follow the registry, so an active device of a member
- * account is never removed.
+ * Whether the devices a commit removed could be removed: each is revoked or no longer registered (a reorg took its
+ * registration away), or its account is no longer a member of the new context (an admin removed it, or it left).
+ * Devices follow the registry, so an active device of a member account is never removed.
  *
  * @example const violation = removalViolation({ removed, after: context, registry })
  */
@@ -96,7 +96,7 @@ export function removalViolation(p: {
     const identity = leaf.identity
     if (!identity) continue
     if (!includes(p.after.members, identity.account)) continue
-    if (p.registry.device(identity.deviceId)?.revokedAt !== undefined) continue
+    if (!isActiveDevice(p.registry, leaf)) continue
     return {
       rule: 'removal-not-allowed',
       detail: `leaf ${leaf.leafIndex} (${identity.deviceId}) is an active device of member ${identity.account}`,
@@ -158,4 +158,22 @@ function includes(list: readonly Address[], account: Address): boolean {
 
 function sameList(a: readonly Address[], b: readonly Address[]): boolean {
   return a.length === b.length && a.every((x, i) => isAddressEqual(x, b[i] as Address))
+}
+
+/**
+ * Whether a leaf is a device the registry view backs: registered to the leaf's account under the leaf's key, and not
+ * revoked. Any other leaf may be removed (revoked, or its registration gone in a reorg; key-management.md §6).
+ *
+ * @example if (!isActiveDevice(registry, leaf)) removable.push(leaf)
+ */
+export function isActiveDevice(registry: PolicyRegistry, leaf: PolicyLeaf): boolean {
+  const identity = leaf.identity
+  const device = identity && registry.device(identity.deviceId)
+  return (
+    identity !== undefined &&
+    device !== undefined &&
+    isAddressEqual(device.account, identity.account) &&
+    device.mlsKey.toLowerCase() === leaf.signatureKey.toLowerCase() &&
+    device.revokedAt === undefined
+  )
 }

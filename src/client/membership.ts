@@ -7,9 +7,10 @@ import { directContext } from '../protocol/conversationContext.js'
 import type { DeviceIdentity } from '../protocol/credential.js'
 import type { Envelope } from '../protocol/envelope.js'
 import type { ClientContext } from './context.js'
-import { contextOf } from './conversationPolicy.js'
+import { contextOf, leavesOf } from './conversationPolicy.js'
 import { NoKeyPackageError, PeerHasNoDevicesError } from './errors.js'
 import { commitSettled, foundGroup } from './groupCommit.js'
+import { isActiveDevice } from './groupPolicy.js'
 import {
   decodeMls,
   deserializeGroupState,
@@ -68,7 +69,8 @@ export function canonicalConversation(
 }
 
 /**
- * Brings the group in line with the registry and its context: removes revoked devices, then adds every active
+ * Brings the group in line with the registry and its context: removes revoked devices (and devices the registry no
+ * longer knows, after a reorg), then adds every active
  * device of every member account that is missing (a direct conversation's members are its two accounts). Removals
  * and additions go in two separate commits (see below); proposals pending in the epoch (a member leaving) go with
  * the first commit. Returns the devices added and removed, and those still waiting for a key package (added once
@@ -87,13 +89,12 @@ export async function syncMembers(
   // Removals and additions go in separate commits: an added leaf may reuse a removed member's slot, and the
   // removed member must still see its own removal (ts-mls 1.6 misdetects it when both share one commit).
   await commitSettled(ctx, groupId, async (state) => {
-    const revoked = membersOf(state).filter(
-      (m) => ctx.watcher.device(m.identity.deviceId)?.revokedAt !== undefined,
-    )
-    removed = revoked.map((m) => m.identity.deviceId)
-    if (revoked.length === 0 && Object.keys(state.unappliedProposals).length === 0) return undefined
+    // Revoked devices, and devices whose registration a reorg took away (the registry no longer backs them).
+    const gone = leavesOf(state).filter((l) => l.identity && !isActiveDevice(ctx.watcher, l))
+    removed = gone.flatMap((l) => (l.identity ? [l.identity.deviceId] : []))
+    if (gone.length === 0 && Object.keys(state.unappliedProposals).length === 0) return undefined
     return {
-      proposals: revoked.map((m): Proposal => ({ proposalType: 'remove', remove: { removed: m.leafIndex } })),
+      proposals: gone.map((l): Proposal => ({ proposalType: 'remove', remove: { removed: l.leafIndex } })),
       welcomeTo: [],
     }
   })
@@ -167,10 +168,7 @@ export async function reconcileGroups(ctx: ClientContext): Promise<{ waiting: nu
     if (state.groupActiveState.kind !== 'active') continue
     // A device that a pending proposal removes (a member leaving) cannot commit its own removal.
     const leaving = pendingRemovals(state)
-    const committer = committerOf(
-      state,
-      (id) => ctx.watcher.device(id)?.revokedAt === undefined && !leaving.has(id.toLowerCase()),
-    )
+    const committer = committerOf(state, (id) => isRegistered(ctx, id) && !leaving.has(id.toLowerCase()))
     if (committer?.deviceId.toLowerCase() !== ctx.deviceId.toLowerCase()) continue
     const result = await ctx
       .exclusive(() => syncMembers(ctx, group.groupId as Hex, { synced: true }))
@@ -181,6 +179,12 @@ export async function reconcileGroups(ctx: ClientContext): Promise<{ waiting: nu
     if (result.waiting.length > 0) waiting++
   }
   return { waiting }
+}
+
+/** Whether the registry view knows `deviceId` and has not revoked it (a reorg may have taken its registration away). */
+function isRegistered(ctx: Pick<ClientContext, 'watcher'>, deviceId: Hex): boolean {
+  const device = ctx.watcher.device(deviceId)
+  return device !== undefined && device.revokedAt === undefined
 }
 
 /**
