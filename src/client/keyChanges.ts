@@ -10,6 +10,7 @@ import {
   putKeyChange,
   type StoredKeyChange,
   setContactSeenTo,
+  storedConversations,
 } from '../store/keyChanges.js'
 import type { ClientContext } from './context.js'
 import { contextOf, GROUP_PEER } from './conversationPolicy.js'
@@ -104,18 +105,43 @@ export function deviceSetChanges(records: readonly DeviceRecord[]): DeviceSetCha
 }
 
 /**
- * The accounts this device shares an active conversation or group with (its contacts), this account excluded.
+ * The other member accounts of each stored conversation, decoded once per stored version of its group state (a
+ * check after every commit would otherwise decode every group again).
+ *
+ * @example const cache: ContactCache = new Map()
+ */
+export type ContactCache = Map<string, { version: number; members: Address[] }>
+
+/**
+ * The accounts this device shares an active conversation or group with (its contacts), this account excluded; only
+ * those of conversation `only` when given.
  *
  * @example contactsOf(ctx).map((a) => a)
  */
-export function contactsOf(ctx: Pick<ClientContext, 'store' | 'config' | 'account'>, only?: Hex): Address[] {
+export function contactsOf(
+  ctx: Pick<ClientContext, 'store' | 'config' | 'account'>,
+  only?: Hex,
+  cache: ContactCache = new Map(),
+): Address[] {
   const found = new Map<string, Address>()
-  for (const group of ctx.store.listGroups()) {
-    if (only && group.groupId.toLowerCase() !== only.toLowerCase()) continue
-    const state = deserializeGroupState(group.state, ctx.config)
-    if (state.groupActiveState.kind !== 'active') continue
-    const members = group.peer !== GROUP_PEER ? [getAddress(group.peer)] : contextOf(state).members
-    for (const m of members) if (!isAddressEqual(m, ctx.account)) found.set(m.toLowerCase(), getAddress(m))
+  for (const { groupId, peer } of storedConversations(ctx.store.db)) {
+    if (only && groupId.toLowerCase() !== only.toLowerCase()) continue
+    const version = ctx.store.groupVersion(groupId)
+    let entry = cache.get(groupId)
+    if (!entry || entry.version !== version) {
+      const group = ctx.store.getGroup(groupId)
+      if (!group) continue
+      const state = deserializeGroupState(group.state, ctx.config)
+      const members =
+        state.groupActiveState.kind !== 'active'
+          ? []
+          : peer !== GROUP_PEER
+            ? [getAddress(peer)]
+            : contextOf(state).members
+      entry = { version, members: members.filter((m) => !isAddressEqual(m, ctx.account)) }
+      cache.set(groupId, entry)
+    }
+    for (const m of entry.members) found.set(m.toLowerCase(), getAddress(m))
   }
   return [...found.values()]
 }
@@ -131,6 +157,7 @@ export function contactsOf(ctx: Pick<ClientContext, 'store' | 'config' | 'accoun
 export class KeyChangeMonitor {
   readonly #ctx: ClientContext
   readonly #onError: (err: unknown) => void
+  readonly #contacts: ContactCache = new Map()
   #queue: Promise<unknown> = Promise.resolve()
   #timer: NodeJS.Timeout | undefined
   #stopped = false
@@ -150,7 +177,7 @@ export class KeyChangeMonitor {
   note(groupId: Hex): void {
     const { store, watcher } = this.#ctx
     if (this.#stopped || !store.db.open || !store.getGroup(groupId)) return
-    for (const account of contactsOf(this.#ctx, groupId))
+    for (const account of contactsOf(this.#ctx, groupId, this.#contacts))
       if (contactSeenTo(store.db, account) === undefined)
         setContactSeenTo(store.db, account, watcher.syncedTo)
   }
@@ -198,7 +225,7 @@ export class KeyChangeMonitor {
     if (this.#stopped || !db.open) return []
     const emitted: KeyChangeEvent[] = []
     const syncedTo = ctx.watcher.syncedTo
-    for (const account of contactsOf(ctx)) {
+    for (const account of contactsOf(ctx, undefined, this.#contacts)) {
       const seenTo = contactSeenTo(db, account)
       if (seenTo === undefined) {
         setContactSeenTo(db, account, syncedTo)

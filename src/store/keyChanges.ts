@@ -50,6 +50,18 @@ create index if not exists key_changes_account on key_changes(account, block);
 }
 
 /**
+ * Every stored conversation's group id and peer column (`''` for a group), without opening the sealed states.
+ *
+ * @example for (const { groupId } of storedConversations(store.db)) console.log(groupId)
+ */
+export function storedConversations(db: Database.Database): { groupId: string; peer: string }[] {
+  return db.prepare('select group_id as groupId, peer from groups order by group_id').all() as {
+    groupId: string
+    peer: string
+  }[]
+}
+
+/**
  * The last block up to which `account`'s changes were alerted, or undefined for an account never followed.
  *
  * @example const seenTo = contactSeenTo(store.db, bob)
