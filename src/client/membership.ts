@@ -101,6 +101,7 @@ export async function syncMembers(
   let added: Hex[] = []
   let waiting: Hex[] = []
   await commitSettled(ctx, groupId, async (state) => {
+    added = [] // a commit that lost the epoch is planned again: report only what the winning plan did
     const missing = missingDevices(ctx, state)
     if (missing.length === 0) return undefined
     // A device without a key package yet (registered or rotated a moment ago) does not hold up the others.
