@@ -302,6 +302,8 @@ describe('dashboard in Chromium', () => {
     await expect.poll(() => page.getByTestId('alert-row').count(), { timeout: 30_000 }).toBeGreaterThan(0)
     const codes = await page.getByTestId('alert-row').allTextContents()
     expect(codes.join(' ')).toMatch(/SEALPOST_(MLS_REJECTED|STALE_SEQ|KEY_REVOKED)/)
+    // Alice's phone was linked, rotated and revoked: her peers' key-change alerts are listed too.
+    expect(await page.locator('[data-testid="alert-row"][data-code="KEY_CHANGE"]').count()).toBeGreaterThan(0)
     // The relay sees ciphertext only: nothing a relay event carries contains the demo's plaintext.
     const relayEvents = hub.replay().filter((e) => e.type === 'message' && e.observer === 'relay')
     expect(relayEvents.length).toBeGreaterThan(0)

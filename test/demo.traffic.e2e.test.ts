@@ -5,7 +5,11 @@ import { join } from 'node:path'
 import type { Hex } from 'viem'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import type { Rejection } from '../src/client/types.js'
-import { ConversationPolicyError } from '../src/client/verificationErrors.js'
+import {
+  ConversationPolicyError,
+  KeyRevokedError,
+  SenderRemovedError,
+} from '../src/client/verificationErrors.js'
 import { type DemoTraffic, startDemoTraffic } from '../src/demo/traffic.js'
 import { pollUntil } from '../src/demo/waits.js'
 import type { RelayNode } from '../src/relay/node.js'
@@ -89,3 +93,28 @@ test('the team group of four forms; Carol forges a commit and every other member
   )
   expect(dave.messages.get(later.id as Hex)).toBeUndefined()
 }, 150_000)
+
+test("Alice's phone, linked by approval, rotated and revoked: Bob and Carol are alerted of each change, in order", async () => {
+  const { alice, bob, carol } = traffic.parties
+  for (const peer of [bob, carol])
+    expect(peer.keyChanges({ account: alice.account }).map((c) => c.kind)).toEqual([
+      'added',
+      'rotated',
+      'revoked',
+    ])
+  const [added, rotated, revoked] = bob.keyChanges({ account: alice.account })
+  // Revoking the rotated phone leaves Alice's devices as they were before the phone: the same safety number.
+  expect(revoked?.fingerprintAfter).toBe(added?.fingerprintBefore)
+  expect(rotated?.revoked).toEqual(added?.added)
+  // The thief's copy holds the rotated, revoked phone: what it seals in its old epoch, Bob refuses.
+  const refused = await pollUntil(
+    () =>
+      rejections.find(
+        ({ by, rejection: r }) =>
+          by === bob.account && (r.error instanceof SenderRemovedError || r.error instanceof KeyRevokedError),
+      ),
+    60_000,
+    "the revoked phone's message to be refused",
+  )
+  expect(refused.rejection.error.code).toMatch(/^SEALPOST_(SENDER_REMOVED|KEY_REVOKED)$/)
+}, 90_000)

@@ -9,6 +9,7 @@ import { forgeSelfPromotion } from './forgeGroupCommit.js'
 import { connectParty, DEMO_PASSPHRASE, type DemoNetwork, fundedAccount, openOffline } from './parties.js'
 import { plantDirectGroup } from './plantGroup.js'
 import { readSavedGroupState } from './savedGroupState.js'
+import { phoneLifecycle } from './trafficPhone.js'
 import { pollUntil } from './waits.js'
 
 /**
@@ -88,8 +89,9 @@ const LABELS: Record<DemoPartyName, PartyLabel> = {
 const REMOVE_DAVE_AFTER = 3
 
 /**
- * Registers six parties (four honest, a tamperer and a replayer) plus a phone of Alice's that gets revoked, opens
- * their conversations and the team group "ops" (Alice, its admin, with Bob, Carol and Dave), then keeps sending:
+ * Registers six parties (four honest, a tamperer and a replayer), opens their conversations, links a phone of
+ * Alice's by her approval, rotates it once and revokes it (issue 12: Bob and Carol get a key-change alert for each),
+ * then opens the team group "ops" (Alice, its admin, with Bob, Carol and Dave), then keeps sending:
  * honest messages between the honest parties and to the group (after its third, Alice removes Dave, who receives
  * nothing more) and, in rotation, a tampered envelope (Mallory), a replayed sequence number (Rita), a message sealed
  * by the revoked phone in the epoch before its removal and published by Mallory (issue 9, attack 2), a "1:1" group
@@ -138,14 +140,19 @@ export async function startDemoTraffic(options: DemoTrafficOptions): Promise<Dem
   ])
   const honest = [ab, bc, ca].filter((c): c is Conversation => c !== undefined)
 
-  // Alice's phone joins her conversation with Bob, then she revokes it: from now on it is a stolen device.
+  // Alice's phone, linked by her approval, joins her conversation with Bob, rotates once, then she revokes it: from
+  // now on it is a stolen device. Bob and Carol are alerted of each change.
   const phone = { name: 'alice', account: accounts[0] as LocalAccount, device: 'phone' }
-  const phoneLive = await connectParty(network, phone)
-  detach.push(observe(phoneLive, { name: 'Alice', deviceName: 'phone (revoked later)' }))
-  await ab?.syncMembers()
-  await new Promise((r) => setTimeout(r, 1000))
-  await parties.alice.revokeDevice(phoneLive.deviceId)
-  await phoneLive.close()
+  if (ab)
+    detach.push(
+      ...(await phoneLifecycle({
+        network,
+        phone,
+        alice: parties.alice,
+        chat: ab,
+        observe: (client, deviceName) => observe(client, { name: 'Alice', deviceName }),
+      })),
+    )
   const stolenPhone = await openOffline(network, phone)
   const malloryKeys = await loadDevice({ home: join(network.dir, 'mallory'), passphrase: DEMO_PASSPHRASE })
 
