@@ -222,6 +222,7 @@ export async function runAutoJoin({ quick, log }: BenchContext): Promise<BenchOu
         't0 is when the registry transaction adding the second device is mined (anvil, automine); the clock stops when that device has processed the Welcome of the last conversation.',
         "In between: the first device's watcher sees DeviceAdded, the deterministic committer (lowest leaf) claims the new device's key packages (one-time, then the last-resort one) and commits one addition per conversation, and the new device joins from each Welcome in its inbox.",
         `Everything runs in one process on this machine (anvil, relay, both devices); registry polling every ${POLLING_MS} ms.`,
+        'The one-conversation baseline often includes a key-package retry: the committer reconciles before the new device, still connecting, has published its key packages, and tries again 0.5 s and 1 s later (src/client/reconcile.ts); with 100 conversations the first additions wait on the same race, the rest do not.',
       ],
     }
   } finally {
