@@ -11,6 +11,7 @@ import {
 } from '../chain/keyRegistry.js'
 import { signAddDevice, signRevokeDevice } from '../chain/registryAuthorizations.js'
 import type { DeviceRecord } from '../chain/registryWatcher.js'
+import type { WriteClient } from '../chain/sendAndWait.js'
 import { postSponsorRequest } from '../chain/sponsor.js'
 import { proveDeviceKeys } from '../crypto/pop.js'
 import type { ClientContext } from './context.js'
@@ -198,7 +199,7 @@ export function requireWallet(ctx: Pick<ClientContext, 'wallet'>): LocalAccount 
  *
  * @example await rotateOnChain(walletClient(ctx), request)
  */
-export function walletClient(ctx: Pick<ClientContext, 'wallet' | 'submitter' | 'rpc'>) {
+export function walletClient(ctx: Pick<ClientContext, 'wallet' | 'submitter' | 'rpc'>): WriteClient {
   const account = ctx.submitter ?? requireWallet(ctx)
   return createWalletClient({ account, transport: http(ctx.rpc, { retryCount: 1 }), chain: undefined })
 }
