@@ -121,4 +121,7 @@ for (const phase of ['create', 'join', 'add'])
     `N = ${n} ${phase}: wall ms ${fmt(times[phase]!)}; CPU ms (all threads) ${fmt(cpu[phase]!)} (${times[phase]!.length} runs)`,
   )
 console.log(`1-minute load average: ${load[0]!.toFixed(2)} at the start, ${load[1]!.toFixed(2)} at the end`)
+// Workers are stopped before exiting: process.exit() with seal workers alive can hang in Node 20's worker teardown.
+session.disconnect()
+await sharedSealPool().close()
 process.exit(0)

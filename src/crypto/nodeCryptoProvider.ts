@@ -195,9 +195,11 @@ export function makeNodeEd25519({ keyCacheSize = 1024 }: NodeCryptoProviderOptio
       return verifier.verify(key, message, signature)
     },
     async keygen() {
-      const pair = generateKeyPairSync('ed25519')
-      const spki = pair.publicKey.export({ format: 'der', type: 'spki' })
-      const pkcs8 = pair.privateKey.export({ format: 'der', type: 'pkcs8' })
+      // Encoded by the generation itself (see xwing.ts: exporting a generated key afterwards can deadlock Node 20).
+      const { publicKey: spki, privateKey: pkcs8 } = generateKeyPairSync('ed25519', {
+        publicKeyEncoding: { format: 'der', type: 'spki' },
+        privateKeyEncoding: { format: 'der', type: 'pkcs8' },
+      })
       return { signKey: bytes(pkcs8), publicKey: bytes(spki.subarray(ED25519_SPKI_PREFIX.length)) }
     },
   }
