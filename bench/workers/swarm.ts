@@ -1,5 +1,3 @@
-/** Worker: many idle connections, authenticated to the relay (or plain `ws` for the baseline), for the scale benchmark. */
-import type { Hex } from 'viem'
 import WebSocket from 'ws'
 import { RelayTransport } from '../../src/client/relayTransport.js'
 import { DeviceSigningKey } from '../../src/crypto/p256.js'

@@ -64,7 +64,7 @@ test('deliveries replayed before the relay answers SUBSCRIBE are catch-up; later
 
 test("subscriptionPreimage: the caller's preimage, else the own inbox; none, a throwing resolver, or a wrong one is TopicPreimageUnknownError", () => {
   const tree: TopicPreimage = { kind: 'welcome-tree', welcomeDigest: deviceId }
-  const treeTopic = '0x' + '00'.repeat(32)
+  const treeTopic = `0x${'00'.repeat(32)}`
   expect(subscriptionPreimage(topic, deviceId, undefined)).toEqual(inbox)
   expect(subscriptionPreimage(topic.toUpperCase().replace('0X', '0x') as Hex, deviceId, undefined)).toEqual(
     inbox,
