@@ -37,6 +37,7 @@ export {
   MessageStateTimeoutError,
   NoKeyPackageError,
   PeerHasNoDevicesError,
+  TopicPreimageUnknownError,
   UnexpectedEnvelopeKindError,
   UnknownConversationError,
 } from './client/errors.js'
