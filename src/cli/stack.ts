@@ -270,7 +270,7 @@ export async function serveStackDashboard(
         onError: (err) => ctx.out.debug && console.error(err),
       })
       done(
-        'Alice, Bob, Carol, Dave and the team group "ops"; Mallory tampers, Rita replays, a revoked phone is forwarded, Carol forges an admin commit',
+        'Alice, Bob, Carol, Dave and the team group "ops"; Alice\'s phone is linked by her approval, rotated and revoked (Bob and Carol alerted); Mallory tampers, Rita replays, the revoked phone\'s message is forwarded, Carol forges an admin commit',
       )
     }
   } catch (err) {
