@@ -2,7 +2,7 @@
  * Registry gas benchmark: gas of addDevice (first device of a fresh account, and a further one), rotateDevice and
  * revokeDevice on the one-slot KeyRegistry against the v2 registry it replaced (contracts/test/KeyRegistryV2Baseline.sol,
  * deployed in the same run on the same anvil), for an EOA and for an ERC-1271 wallet account.
- * `npx tsx bench/registryGas.ts [--quick] [--out DIR]` writes registryGas.json and registryGas.md (default bench/results).
+ * Part of `npm run bench` (`npm run bench -- registryGas` alone), which writes registryGas.json and registryGas.md.
  */
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -210,32 +210,4 @@ export async function runRegistryGas({ quick, log }: BenchContext): Promise<Benc
   } finally {
     await chain.stop()
   }
-}
-
-async function main(): Promise<void> {
-  const argv = process.argv.slice(2)
-  const quick = argv.includes('--quick')
-  const outIndex = argv.indexOf('--out')
-  const root = fileURLToPath(new URL('..', import.meta.url))
-  const dir = resolve(outIndex >= 0 && argv[outIndex + 1] ? argv[outIndex + 1]! : join(root, 'bench/results'))
-  const started = performance.now()
-  const output = await runRegistryGas({ quick, log: (line) => console.log(`  ${line}`) })
-  const result: BenchResult = {
-    name: 'registryGas',
-    date: new Date().toISOString(),
-    commit: gitCommit(root),
-    quick,
-    durationMs: performance.now() - started,
-    machine: machineInfo(),
-    ...output,
-  }
-  writeResult(dir, result)
-  console.log(`bench: registryGas written to ${dir} (ratio ${result.ratio.toFixed(3)}x)`)
-}
-
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main().catch((err) => {
-    console.error(err)
-    process.exit(1)
-  })
 }

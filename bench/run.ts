@@ -20,6 +20,7 @@ import {
   toMarkdown,
   writeResult,
 } from './lib/report.js'
+import { runRegistryGas } from './registryGas.js'
 import { runRelay } from './relay.js'
 import { runScale } from './scale.js'
 
@@ -31,6 +32,7 @@ export const benchmarks: Record<string, (ctx: BenchContext) => Promise<BenchOutp
   groups: runGroups,
   scale: runScale,
   autojoin: runAutoJoin,
+  registryGas: runRegistryGas,
 }
 
 const root = fileURLToPath(new URL('..', import.meta.url))
