@@ -1,4 +1,4 @@
-/** `sealpost history send` arguments, checked before anything connects (in process, no chain needed). */
+/** `history send` and `id approve --send-history` arguments, checked before anything connects (in process, no chain). */
 import { expect, test, vi } from 'vitest'
 import { main } from '../src/cli/main.js'
 
@@ -39,4 +39,10 @@ test('history send needs --to-device as a 32-byte id and conversation ids as 32-
     code: 1,
     stderr: expect.stringContaining('history bogus'),
   })
+})
+
+test('id approve --send-history checks its --wait before anything is read or signed', async () => {
+  expect(
+    await run(['id', 'approve', 'sealpost:link?v=1&r=AA', '--yes', '--send-history', '--wait', 'soon']),
+  ).toMatchObject({ code: 1, stderr: expect.stringContaining('--wait must be a number of seconds') })
 })

@@ -188,7 +188,9 @@ export const idApproveSpec = {
   summary: 'check a link request, show its device, and authorize it on chain',
   details: [
     'Shows the device name and both key fingerprints, asks for confirmation, then signs the EIP-712 AddDevice;',
-    "without ether in the account, the relay's sponsor submits it, as for `id add-device`.",
+    "without ether in the account, the relay's sponsor submits it, as for `id add-device`. With --send-history,",
+    'once the device is active, this device seals its past conversations to it as soon as the new device has',
+    'connected once (`sealpost inbox` there publishes its first key package).',
   ],
   options: {
     relay: sponsorRelay,
@@ -202,6 +204,18 @@ export const idApproveSpec = {
       value: 'HEX',
       description: 'the P-256 fingerprint the new device shows; refuse if the request differs',
     },
+    'send-history': {
+      type: 'boolean',
+      description: "then send this device's past conversations to the new device (as `history send`)",
+      default: false,
+    },
+    wait: {
+      type: 'string',
+      value: 'S',
+      description: "with --send-history: wait up to S seconds for the new device's first key package",
+      default: '300',
+    },
+    device: { ...device, description: 'with --send-history: the local device whose history is sent' },
   },
 } as const satisfies CommandSpec
 

@@ -1,5 +1,6 @@
 /** `sealpost id link` (on the new device) and `sealpost id approve` (on a device holding the account key). */
 import { createInterface } from 'node:readline/promises'
+import type { Hex } from 'viem'
 import { sponsorUrlOf } from '../chain/sponsor.js'
 import {
   approveLinkRequest,
@@ -8,13 +9,14 @@ import {
   waitForLinkedDevice,
 } from '../client/linkDevice.js'
 import { LinkApprovalDeclinedError } from '../client/linkErrors.js'
+import type { SendHistoryResult } from '../client/sendHistory.js'
 import { parseAddressArg } from './address.js'
 import { idApproveSpec, idLinkSpec } from './commands.js'
 import type { CliContext } from './context.js'
 import { ArgumentError, TimeoutError } from './errors.js'
 import { parseCommandArgs } from './options.js'
 import { qrLines } from './qrTerminal.js'
-import { resolveRelay } from './session.js'
+import { openLiveClient, resolveRelay } from './session.js'
 
 /** How long the new device keeps waiting after its request expired (a transaction sent just before may still land). */
 const WAIT_GRACE_MS = 120_000
@@ -102,8 +104,9 @@ export async function idLink(ctx: CliContext, argv: string[]): Promise<void> {
 }
 
 /**
- * `sealpost id approve REQUEST [--yes] [--fingerprint HEX] [--relay URL]`: checks the request against this account
- * and deployment, shows the device, asks (unless --yes; refused without a terminal), then authorizes it on chain.
+ * `sealpost id approve REQUEST [--yes] [--fingerprint HEX] [--relay URL] [--send-history [--wait S]]`: checks the
+ * request against this account and deployment, shows the device, asks (unless --yes; refused without a terminal),
+ * authorizes it on chain and, with --send-history, sends it this device's history (docs/key-management.md §5).
  *
  * @example await idApprove(ctx, ['sealpost:link?v=1&r=…', '--yes'])
  */
@@ -114,7 +117,11 @@ export async function idApprove(ctx: CliContext, argv: string[]): Promise<void> 
     throw new ArgumentError('Give one link request (the sealpost:link URI `sealpost id link` printed).', {
       metaMessages: ['Usage: sealpost id approve REQUEST'],
     })
-  const sponsor = { url: sponsorUrlOf(resolveRelay(values.relay)) }
+  const historyWaitS = Number(values.wait)
+  if (values['send-history'] && (!Number.isFinite(historyWaitS) || historyWaitS < 0))
+    throw new ArgumentError('--wait must be a number of seconds, 0 or more.')
+  const relay = resolveRelay(values.relay)
+  const sponsor = { url: sponsorUrlOf(relay) }
   const [wallet, deployment] = [await ctx.account(), await ctx.deployment()]
   const confirm = async ({ request, fingerprints }: ParsedLinkRequest) => {
     ctx.out.info(`Approve this device for account ${request.account}?`)
@@ -150,6 +157,14 @@ export async function idApprove(ctx: CliContext, argv: string[]): Promise<void> 
   }
   done(`tx ${result.txHash}, gas ${result.gasUsed}`)
   ctx.out.info(`device   ${result.request.name} ${result.deviceId} active since block ${result.blockNumber}`)
+  const history = values['send-history']
+    ? await sendHistoryTo(ctx, {
+        toDevice: result.deviceId,
+        device: values.device,
+        relay,
+        waitS: historyWaitS,
+      })
+    : undefined
   ctx.out.result({
     ok: true,
     deviceId: result.deviceId,
@@ -158,5 +173,29 @@ export async function idApprove(ctx: CliContext, argv: string[]): Promise<void> 
     txHash: result.txHash,
     gasUsed: result.gasUsed,
     blockNumber: result.blockNumber,
+    ...(history ? { history } : {}),
   })
+}
+
+/** `id approve --send-history`: this device's history, sealed to the device just approved once it has a key package. */
+async function sendHistoryTo(
+  ctx: CliContext,
+  { toDevice, device, relay, waitS }: { toDevice: Hex; device: string; relay: string; waitS: number },
+): Promise<SendHistoryResult> {
+  const client = await openLiveClient(ctx, { device, relay })
+  try {
+    const sending = ctx.out.step(
+      `Sending this device's history (waiting up to ${waitS} s for the new device to connect once)`,
+    )
+    const sent = await client.history.send({ toDevice, waitForKeyPackageMs: waitS * 1000 })
+    sending(
+      sent.chunks === 0
+        ? 'the log is empty: nothing sent'
+        : `${sent.messages} messages, ${sent.bytes} bytes in ${sent.chunks} chunk${sent.chunks === 1 ? '' : 's'}`,
+    )
+    ctx.out.info(`history  ${sent.archiveId}`)
+    return sent
+  } finally {
+    await client.close()
+  }
 }
