@@ -7,34 +7,11 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createPublicClient, http } from 'viem'
-import { afterAll, beforeAll, expect, test } from 'vitest'
-import {
-  type CliProcess,
-  type JoinEnv,
-  lines,
-  parseJoinLine,
-  sealpost,
-  startSealpost,
-  startUp,
-  tempHomes,
-  waitForOutput,
-} from './utils/cli.js'
+import { expect, test } from 'vitest'
+import { lines, sealpost, sharedUp, startSealpost, waitForOutput } from './utils/cli.js'
 
-const homes = tempHomes()
-const passphrase = { SEALPOST_PASSPHRASE: 'cli journey passphrase' }
-let up: CliProcess | undefined
-/** What another user's shell holds after typing the line `up` printed. */
-let joined: JoinEnv & typeof passphrase
-
-beforeAll(async () => {
-  up = await startUp(homes.make('up'), passphrase, ['--batch-ms', '300'])
-  joined = { ...parseJoinLine(up.output()), ...passphrase }
-}, 120_000)
-
-afterAll(async () => {
-  await up?.stop()
-  homes.remove()
-})
+/** `joined`: what another user's shell holds after typing the line `up` printed. */
+const { homes, joined } = sharedUp('cli journey passphrase', ['--batch-ms', '300'])
 
 /** Every journey command as typed (`sealpost` and its arguments), in order, to compare with the README. */
 const typed: string[][] = []

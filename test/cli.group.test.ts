@@ -4,31 +4,10 @@
  * with its sender and the group's name; Carol (no admin) is refused `group add` in one line with its hint; Alice's
  * `group show --json` lists the three members.
  */
-import { afterAll, beforeAll, expect, test } from 'vitest'
-import {
-  type CliProcess,
-  type JoinEnv,
-  lines,
-  parseJoinLine,
-  sealpost,
-  startUp,
-  tempHomes,
-} from './utils/cli.js'
+import { expect, test } from 'vitest'
+import { lines, sealpost, sharedUp } from './utils/cli.js'
 
-const homes = tempHomes()
-const passphrase = { SEALPOST_PASSPHRASE: 'cli group passphrase' }
-let up: CliProcess | undefined
-let joined: JoinEnv & typeof passphrase
-
-beforeAll(async () => {
-  up = await startUp(homes.make('up'), passphrase, ['--batch-ms', '300'])
-  joined = { ...parseJoinLine(up.output()), ...passphrase }
-}, 120_000)
-
-afterAll(async () => {
-  await up?.stop()
-  homes.remove()
-})
+const { homes, joined } = sharedUp('cli group passphrase', ['--batch-ms', '300'])
 
 /** `sealpost --home HOME ARGS…` in a shell that typed the join line; fails the test on a non-zero exit unless told. */
 async function as(home: string, args: string[], { fails = false } = {}) {

@@ -3,33 +3,10 @@
  * home asks to join Alice's account, Alice's device (the only holder of the account key) approves it through the
  * relay's sponsor, and the waiting new device reports itself active. No ether anywhere, no key file copied.
  */
-import { afterAll, beforeAll, expect, test } from 'vitest'
-import {
-  type CliProcess,
-  type JoinEnv,
-  lines,
-  parseJoinLine,
-  sealpost,
-  startSealpost,
-  startUp,
-  tempHomes,
-  waitForOutput,
-} from './utils/cli.js'
+import { expect, test } from 'vitest'
+import { lines, sealpost, sharedUp, startSealpost, waitForOutput } from './utils/cli.js'
 
-const homes = tempHomes()
-const passphrase = { SEALPOST_PASSPHRASE: 'cli link passphrase' }
-let up: CliProcess | undefined
-let joined: JoinEnv & typeof passphrase
-
-beforeAll(async () => {
-  up = await startUp(homes.make('up'), passphrase)
-  joined = { ...parseJoinLine(up.output()), ...passphrase }
-}, 120_000)
-
-afterAll(async () => {
-  await up?.stop()
-  homes.remove()
-})
+const { homes, joined } = sharedUp('cli link passphrase')
 
 test('id link prints a request and a QR code and waits; id approve shows the fingerprints, refuses without a terminal, approves with --yes (replays: test/linkDevice.e2e.test.ts)', async () => {
   const alice = homes.make('alice')

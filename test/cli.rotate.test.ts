@@ -2,31 +2,10 @@
  * Issue 12 on the command line: `sealpost id rotate` (through the relay's sponsor: Alice has no ether) while Bob's
  * `inbox --follow` re-adds her new device, `id revoke-others`, and the `--max-key-age` rotation policy.
  */
-import { afterAll, beforeAll, expect, test } from 'vitest'
-import {
-  type CliProcess,
-  type JoinEnv,
-  parseJoinLine,
-  sealpost,
-  startSealpost,
-  startUp,
-  tempHomes,
-} from './utils/cli.js'
+import { expect, test } from 'vitest'
+import { sealpost, sharedUp, startSealpost } from './utils/cli.js'
 
-const homes = tempHomes()
-const passphrase = { SEALPOST_PASSPHRASE: 'cli rotation passphrase' }
-let up: CliProcess | undefined
-let joined: JoinEnv & typeof passphrase
-
-beforeAll(async () => {
-  up = await startUp(homes.make('up'), passphrase, ['--batch-ms', '300'])
-  joined = { ...parseJoinLine(up.output()), ...passphrase }
-}, 120_000)
-
-afterAll(async () => {
-  await up?.stop()
-  homes.remove()
-})
+const { homes, joined } = sharedUp('cli rotation passphrase', ['--batch-ms', '300'])
 
 const as = (home: string, args: string[]) =>
   sealpost(['--home', home, ...args], joined, { timeoutMs: 180_000 })

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { afterAll, beforeAll } from 'vitest'
 import { freePort } from './net.js'
 
 const run = promisify(execFile)
@@ -186,6 +187,31 @@ export function tempHomes(): { make(name: string): string; remove(): void } {
       for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
     },
   }
+}
+
+/**
+ * One `sealpost up` for a whole test file: started before its tests (free ports, `extra` options), stopped after
+ * them with every home made through `homes`. `joined` is what another user's shell holds after typing the line `up`
+ * printed, plus the passphrase; it is filled in before the first test.
+ *
+ * @example const { homes, joined } = sharedUp('cli passphrase'); test('…', () => sealpost(['id', 'new'], joined))
+ */
+export function sharedUp(
+  passphrase: string,
+  extra: string[] = [],
+): { homes: ReturnType<typeof tempHomes>; joined: JoinEnv & { SEALPOST_PASSPHRASE: string } } {
+  const homes = tempHomes()
+  const joined = { SEALPOST_PASSPHRASE: passphrase } as JoinEnv & { SEALPOST_PASSPHRASE: string }
+  let up: CliProcess | undefined
+  beforeAll(async () => {
+    up = await startUp(homes.make('up'), { SEALPOST_PASSPHRASE: passphrase }, extra)
+    Object.assign(joined, parseJoinLine(up.output()))
+  }, 120_000)
+  afterAll(async () => {
+    await up?.stop()
+    homes.remove()
+  })
+  return { homes, joined }
 }
 
 /**
