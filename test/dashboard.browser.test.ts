@@ -317,6 +317,19 @@ describe('dashboard in Chromium', () => {
     expect(revoked.filter((e) => e.type === 'alert' && e.deviceId === undefined)).toEqual([])
   }, 60_000)
 
+  test("the Keys tab shows a contact's key changes and its current safety number", async () => {
+    await page.getByTestId('tab-keys').click()
+    // Alice's phone was linked, rotated and revoked; Bob's and Carol's clients reported each change and her safety number.
+    const alice = page.locator(
+      '[data-testid="key-account"]:has([data-testid="key-change"][data-kind="rotated"])',
+    )
+    await expect.poll(() => alice.count(), { timeout: 30_000 }).toBe(1)
+    expect(await alice.locator('[data-testid="key-change"][data-kind="revoked"]').count()).toBe(1)
+    await expect
+      .poll(() => alice.getByTestId('key-safety-number-value').textContent(), { timeout: 30_000 })
+      .toMatch(/^(\d{5} ){11}\d{5}$/)
+  }, 60_000)
+
   test('at 390×844 (a phone) nothing is wider than the screen on any tab, and every tab is reachable', async () => {
     const phone = await browser.newPage({ viewport: { width: 390, height: 844 } })
     try {

@@ -151,6 +151,33 @@ export const deviceEventSchema = z.object({
   tx: hex32.optional(),
 })
 
+/** A contact's device set changed (added, revoked, rotated) as one local client saw it (its `keyChange` event). */
+export const keyChangeEventSchema = z.object({
+  type: z.literal('keyChange'),
+  at,
+  /** The contact whose devices changed. */
+  account: address,
+  kind: z.enum(['added', 'revoked', 'rotated']),
+  added: z.array(hex32).max(64),
+  revoked: z.array(hex32).max(64),
+  block: u64,
+  tx: hex32,
+  safetyNumberBefore: z.string().max(128),
+  safetyNumberAfter: z.string().max(128),
+  observer: z.string().max(64),
+})
+
+/** A contact's safety number (protocol §2.5) over its active devices at `block`, as one local client computed it. */
+export const safetyNumberEventSchema = z.object({
+  type: z.literal('safetyNumber'),
+  at,
+  account: address,
+  safetyNumber: z.string().max(128),
+  block: u64,
+  devices: z.number().int().nonnegative(),
+  observer: z.string().max(64),
+})
+
 /** Aggregates for the metrics view, pushed once a second. */
 export const metricsEventSchema = z.object({
   type: z.literal('metrics'),
@@ -253,6 +280,8 @@ export const dashboardEventSchema = z.discriminatedUnion('type', [
   receiptEventSchema,
   batchEventSchema,
   deviceEventSchema,
+  keyChangeEventSchema,
+  safetyNumberEventSchema,
   metricsEventSchema,
   alertEventSchema,
   logEventSchema,
@@ -268,6 +297,8 @@ export type VerificationEvent = z.infer<typeof verificationEventSchema>
 export type ReceiptEvent = z.infer<typeof receiptEventSchema>
 export type BatchEvent = z.infer<typeof batchEventSchema>
 export type DeviceEvent = z.infer<typeof deviceEventSchema>
+export type KeyChangeDashboardEvent = z.infer<typeof keyChangeEventSchema>
+export type SafetyNumberEvent = z.infer<typeof safetyNumberEventSchema>
 export type MetricsEvent = z.infer<typeof metricsEventSchema>
 export type AlertEvent = z.infer<typeof alertEventSchema>
 export type LogEvent = z.infer<typeof logEventSchema>

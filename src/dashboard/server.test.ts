@@ -50,6 +50,43 @@ describe('DashboardHub', () => {
     for (const code of ['A', 'B', 'C', 'D']) hub.emit(alert(code))
     expect(hub.replay().map((e) => (e.type === 'alert' ? e.code : ''))).toEqual(['B', 'C', 'D'])
   })
+
+  test('keeps key changes for late joiners, and only the newest safety number per contact and client', () => {
+    const hub = new DashboardHub({ limit: 1 })
+    const account = `0x${'b'.repeat(40)}` as const
+    const number = (block: string, observer: string): DashboardEvent => ({
+      type: 'safetyNumber',
+      at: 1,
+      account,
+      safetyNumber: '12345 '.repeat(12).trim(),
+      block,
+      devices: 1,
+      observer,
+    })
+    hub.emit({
+      type: 'keyChange',
+      at: 1,
+      account,
+      kind: 'added',
+      added: [`0x${'1'.repeat(64)}`],
+      revoked: [],
+      block: '5',
+      tx: `0x${'7'.repeat(64)}`,
+      safetyNumberBefore: '1',
+      safetyNumberAfter: '2',
+      observer: 'Alice',
+    })
+    for (const [block, observer] of [
+      ['5', 'Alice'],
+      ['6', 'Alice'],
+      ['6', 'Carol'],
+    ] as const)
+      hub.emit(number(block, observer))
+    for (const code of ['A', 'B']) hub.emit(alert(code))
+    expect(
+      hub.replay().map((e) => (e.type === 'safetyNumber' ? `${e.observer}@${e.block}` : e.type)),
+    ).toEqual(['keyChange', 'Alice@6', 'Carol@6', 'alert'])
+  })
 })
 
 describe('startDashboardServer', () => {

@@ -9,7 +9,7 @@ import { type DashboardEvent, dashboardEventSchema } from './events.js'
 import { DASHBOARD_SPONSOR_PATH, dashboardSponsorUrl, forwardSponsorRequest } from './sponsorForward.js'
 
 /** Event types that describe the world rather than a moment; the hub keeps all of them for late joiners. */
-const STICKY = new Set(['hello', 'participant', 'device'])
+const STICKY = new Set(['hello', 'participant', 'device', 'keyChange', 'safetyNumber'])
 
 /**
  * Holds the recent history (bounded) and fans events out to connected browsers. Every event is validated against
@@ -41,6 +41,13 @@ export class DashboardHub {
       const i = this.#sticky.findIndex((e) => e.type === 'group' && e.id === value.id && e.by === value.by)
       if (i >= 0) this.#sticky.splice(i, 1)
       this.#sticky.push(value)
+    } else if (value.type === 'safetyNumber') {
+      // Only a contact's newest safety number per reporting client matters to a late joiner.
+      const i = this.#sticky.findIndex(
+        (e) => e.type === 'safetyNumber' && e.account === value.account && e.observer === value.observer,
+      )
+      if (i >= 0) this.#sticky.splice(i, 1)
+      this.#sticky.push(value)
     } else if (STICKY.has(value.type)) this.#sticky.push(value)
     else {
       this.#history.push(value)
@@ -50,7 +57,10 @@ export class DashboardHub {
     for (const listener of this.#listeners) listener(value, json)
   }
 
-  /** Sticky events first (hello, participants, devices, each group's newest state), then the recent history in order. */
+  /**
+   * Sticky events first (hello, participants, devices, key changes, each group's newest state and each contact's newest
+   * safety number per client), then the recent history in order.
+   */
   replay(): DashboardEvent[] {
     return [...this.#sticky, ...this.#history]
   }

@@ -8,6 +8,7 @@ import type {
   DeviceEvent,
   GroupEvent,
   HelloEvent,
+  KeyChangeDashboardEvent,
   LogEvent,
   MessageEvent,
   ReceiptEvent,
@@ -28,6 +29,7 @@ export const LIMITS = {
   latencies: 20_000,
   perMessage: 16,
   groups: 1_000,
+  keyChangesPerAccount: 100,
 } as const
 
 /** Rank of each state: the lifecycle order (src/protocol/messageState.ts), then the terminal `rejected`. */
@@ -67,12 +69,28 @@ export interface DeviceRec {
   revokedTx: string | undefined
 }
 
+/** A contact's key change, once however many local clients reported it (`observers`). */
+export interface KeyChangeRec {
+  kind: KeyChangeDashboardEvent['kind']
+  block: string
+  tx: string
+  added: string[]
+  revoked: string[]
+  safetyNumberBefore: string
+  safetyNumberAfter: string
+  observers: string[]
+}
+
 export interface Party {
   account: string
   name: string | undefined
   role: 'honest' | 'tamperer' | 'replayer' | 'revoked' | undefined
   devices: Map<string, DeviceRec>
   firstAt: number
+  /** Key changes local clients saw for this account, oldest block first (at most LIMITS.keyChangesPerAccount). */
+  keyChanges: KeyChangeRec[]
+  /** The newest safety number a local client reported (from a key change or computed at a block). */
+  safetyNumber: { value: string; block: string; observer: string } | undefined
 }
 
 export interface MetricSample {
@@ -215,7 +233,15 @@ export class Model {
     const key = account.toLowerCase()
     let p = this.parties.get(key)
     if (!p) {
-      p = { account, name: undefined, role: undefined, devices: new Map(), firstAt: this.lastAt }
+      p = {
+        account,
+        name: undefined,
+        role: undefined,
+        devices: new Map(),
+        firstAt: this.lastAt,
+        keyChanges: [],
+        safetyNumber: undefined,
+      }
       this.parties.set(key, p)
     }
     return p
@@ -336,7 +362,46 @@ export class Model {
       case 'delivery':
         this.applyDelivery(e)
         break
+      case 'keyChange':
+        this.applyKeyChange(e)
+        break
+      case 'safetyNumber':
+        this.noteSafetyNumber(this.party(e.account), e.safetyNumber, e.block, e.observer)
+        this.revs.participants++
+        break
     }
+  }
+
+  /** One record per change (transaction and kind) however many clients saw it; the safety number after it noted. */
+  private applyKeyChange(e: KeyChangeDashboardEvent): void {
+    const p = this.party(e.account)
+    const known = p.keyChanges.find((c) => c.tx === e.tx && c.kind === e.kind)
+    if (known) {
+      if (!known.observers.includes(e.observer)) known.observers.push(e.observer)
+    } else {
+      p.keyChanges.push({
+        kind: e.kind,
+        block: e.block,
+        tx: e.tx,
+        added: e.added,
+        revoked: e.revoked,
+        safetyNumberBefore: e.safetyNumberBefore,
+        safetyNumberAfter: e.safetyNumberAfter,
+        observers: [e.observer],
+      })
+      p.keyChanges.sort((a, b) =>
+        BigInt(a.block) < BigInt(b.block) ? -1 : BigInt(a.block) > BigInt(b.block) ? 1 : 0,
+      )
+      if (p.keyChanges.length > LIMITS.keyChangesPerAccount) p.keyChanges.shift()
+    }
+    this.noteSafetyNumber(p, e.safetyNumberAfter, e.block, e.observer)
+    this.revs.participants++
+  }
+
+  /** Keeps the safety number of the newest block (a later report at the same block replaces it). */
+  private noteSafetyNumber(p: Party, value: string, block: string, observer: string): void {
+    if (p.safetyNumber && BigInt(block) < BigInt(p.safetyNumber.block)) return
+    p.safetyNumber = { value, block, observer }
   }
 
   /** Deliveries add up across reporters (each member may hold other members' receipts); the newest member list wins. */

@@ -4,7 +4,13 @@ import { LIMITS, type Model } from './model.ts'
 import { Ring } from './ring.ts'
 
 /** Events that describe the world rather than traffic: kept (bounded) when they fall out of the history. */
-const sticky = new Set<DashboardEvent['type']>(['hello', 'participant', 'device'])
+const sticky = new Set<DashboardEvent['type']>([
+  'hello',
+  'participant',
+  'device',
+  'keyChange',
+  'safetyNumber',
+])
 
 export class Timeline {
   readonly history = new Ring<DashboardEvent>(LIMITS.history)

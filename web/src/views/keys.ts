@@ -1,8 +1,12 @@
-/** Keys: accounts, their devices, the KeyRegistry add/revoke timeline, and approving a new device with a wallet. */
+/**
+ * Keys: accounts with their devices, the key changes local clients saw and the current safety number, the
+ * KeyRegistry add/revoke timeline, and approving a new device with a wallet.
+ */
 import type { DeviceEvent } from '../../../src/dashboard/events.ts'
 import type { App, View } from '../app.ts'
 import { roleBadge } from '../badges.ts'
 import { fmtTime, h, mono } from '../dom.ts'
+import type { KeyChangeRec, Party } from '../model.ts'
 import { approveDeviceCard } from './approveDevice.ts'
 
 export function keysView(app: App): View {
@@ -71,6 +75,59 @@ export function keysView(app: App): View {
         )
   }
 
+  function keyChangeBadge(kind: KeyChangeRec['kind']): HTMLElement {
+    if (kind !== 'rotated') return changeBadge(kind)
+    return h(
+      'span',
+      { class: 'badge sev-warning' },
+      h('span', { 'aria-hidden': 'true', class: 'badge-icon' }, '↻'),
+      'rotated',
+    )
+  }
+
+  /** The account's safety number and the key changes its contacts' clients reported, newest first. */
+  function keyChangesOf(p: Party): HTMLElement[] {
+    const sn = p.safetyNumber
+    return [
+      h(
+        'p',
+        { class: 'safety-number', 'data-testid': 'key-safety-number' },
+        'Safety number ',
+        sn
+          ? h('code', { class: 'mono', 'data-testid': 'key-safety-number-value' }, sn.value)
+          : h('span', { class: 'muted' }, 'not reported (no local client has computed it)'),
+        sn ? h('span', { class: 'muted' }, ` at block ${sn.block}, per ${sn.observer}`) : '',
+      ),
+      ...(p.keyChanges.length
+        ? [
+            h('h4', {}, 'Key changes seen by contacts'),
+            h(
+              'ul',
+              { class: 'devices key-changes' },
+              ...[...p.keyChanges]
+                .reverse()
+                .map((c) =>
+                  h(
+                    'li',
+                    { 'data-testid': 'key-change', 'data-kind': c.kind },
+                    keyChangeBadge(c.kind),
+                    h('span', { class: 'muted' }, `block ${c.block}`),
+                    ...c.revoked.map((d) => h('span', {}, '−', mono(d))),
+                    ...c.added.map((d) => h('span', {}, '+', mono(d))),
+                    h('span', { class: 'muted' }, `seen by ${c.observers.join(', ')}`),
+                    h(
+                      'span',
+                      { class: 'muted', title: `${c.safetyNumberBefore} → ${c.safetyNumberAfter}` },
+                      'safety number changed',
+                    ),
+                  ),
+                ),
+            ),
+          ]
+        : []),
+    ]
+  }
+
   function render(): void {
     const parties = [...model.parties.values()].sort((a, b) => a.firstAt - b.firstAt)
     accounts.replaceChildren(
@@ -111,6 +168,7 @@ export function keysView(app: App): View {
                   ),
                 ),
               ),
+              ...keyChangesOf(p),
             ),
           )
         : [h('p', { class: 'muted' }, 'No accounts yet.')]),
