@@ -492,7 +492,7 @@ describe('topics', () => {
   test('a replay larger than one page arrives complete and in order', async () => {
     const relay = await startRelay({ limits: { ratePerSecond: 10_000, burst: 10_000 } })
     const topic = topicOf(4)
-    relay.store.append(
+    await relay.store.append(
       Array.from({ length: 600 }, (_, i) => {
         const bytes = envelopeBytes(topic, `n${i}`)
         return {
@@ -528,7 +528,7 @@ describe('topics', () => {
     await receiver.next((f) => f.type === 'deliver')
     await settle()
     expect(receiver.frames.filter((f) => f.type === 'deliver')).toEqual([])
-    expect(relay.store.head(topic)).toBe(1n)
+    expect(await relay.store.head(topic)).toBe(1n)
   })
 
   test('an invalid envelope is refused with RELAY_ENVELOPE_INVALID', async () => {
@@ -736,7 +736,7 @@ describe('acks and retention', () => {
     b.send({ type: 'ack', topic, seq: 3n })
     a.send({ type: 'ack', topic, seq: 3n })
     await a.next((f) => f.type === 'acks')
-    expect(relay.server.prune()).toBe(0)
+    expect(await relay.server.prune()).toBe(0)
     const late = await TestClient.authed(relay.url, carol)
     late.send({ type: 'subscribe', reqId: 1, topic, after: 0n, preimage: preimageOf(topic) })
     expect((await late.next()) as { seq: bigint }).toMatchObject({ type: 'deliver', seq: 1n })

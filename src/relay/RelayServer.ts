@@ -57,7 +57,8 @@ export type RelayServerOptions = {
 /**
  * The Sealpost relay (protocol: docs/protocol.md §9). Binary frames from `relayFrames.ts` over `ws`; envelopes
  * persist in a {@link RelayStore} before they are acknowledged; PUBLISH frames that arrive in one event-loop turn
- * are committed in one transaction (group commit), then answered with OK and fanned out with DELIVER.
+ * (or while the previous commit is in flight) are committed in one append (group commit), then answered with OK and
+ * fanned out with DELIVER.
  *
  * This class owns the WebSocket server, the connections and the timers; each frame type is handled by a part in
  * this folder (`dispatch.ts` maps types to handlers: `auth.ts`, `topics.ts`, `publishQueue.ts`, `acks.ts`,
@@ -192,7 +193,7 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
       throw new RelayStartError({ cause: err })
     }
     const every = (ms: number, fn: () => void) => this.#timers.push(setInterval(fn, ms).unref())
-    every(this.limits.pruneIntervalMs, () => this.prune())
+    every(this.limits.pruneIntervalMs, () => void this.prune())
     every(Math.min(5_000, this.limits.challengeTtlMs), () => {
       sweepExpiredChallenges(this.#ctx, this.#conns)
       sweepRegistryLookups(this.#ctx)
@@ -210,7 +211,7 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
   async stop(): Promise<void> {
     if (this.#stopped) return
     this.#stopped = true
-    flushPublishes(this.#ctx)
+    await flushPublishes(this.#ctx)
     this.#unfollowRegistry()
     for (const t of this.#timers) clearInterval(t)
     this.#timers = []
@@ -264,9 +265,9 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
    * Runs retention now (it also runs every `limits.pruneIntervalMs`; rule: docs/protocol.md §9.4) and sends EXPIRED
    * to the connected publishers of envelopes that expired unacked; returns how many envelopes were removed.
    *
-   * @example server.prune() // 12
+   * @example await server.prune() // 12
    */
-  prune(): number {
+  prune(): Promise<number> {
     return runRetention(this.#ctx)
   }
 

@@ -20,18 +20,20 @@ const entry = (n: number) => ({
 describe('acks', () => {
   test('ACK moves the cursor at once; ACKS for the topic is pushed once per throttle window to every subscriber', async () => {
     relay = createTestRelay({ limits: { acksThrottleMs: 30 } })
-    relay.store.append([entry(1), entry(2), entry(3)])
+    await relay.store.append([entry(1), entry(2), entry(3)])
     const a = relay.connect(testDevice())
     const b = relay.connect(testDevice())
     handleSubscribe(relay.ctx, a.conn, { reqId: 1, topic, after: 0n, preimage: preimageOf(topic) })
+    await tick()
     handleSubscribe(relay.ctx, b.conn, { reqId: 1, topic, after: 0n, preimage: preimageOf(topic) })
+    await tick()
     a.socket.take()
     b.socket.take()
     const acked: unknown[] = []
     relay.events.on('acked', (e) => acked.push(e))
-    handleAck(relay.ctx, a.conn, { topic, seq: 1n })
-    handleAck(relay.ctx, b.conn, { topic, seq: 3n })
-    handleAck(relay.ctx, a.conn, { topic, seq: 2n })
+    await handleAck(relay.ctx, a.conn, { topic, seq: 1n })
+    await handleAck(relay.ctx, b.conn, { topic, seq: 3n })
+    await handleAck(relay.ctx, a.conn, { topic, seq: 2n })
     expect(acked).toEqual([
       { topic, seq: 1n, deviceId: a.conn.deviceId },
       { topic, seq: 3n, deviceId: b.conn.deviceId },
@@ -56,24 +58,25 @@ describe('acks', () => {
     const owner = testDevice()
     relay.ctx.inboxes.set(inboxTopic(owner.deviceId), owner.deviceId)
     const other = relay.connect(testDevice())
-    handleAck(relay.ctx, other.conn, { topic: inboxTopic(owner.deviceId), seq: 1n })
+    await handleAck(relay.ctx, other.conn, { topic: inboxTopic(owner.deviceId), seq: 1n })
     expect(other.socket.take()).toEqual([{ type: 'error', reqId: 0, code: 'RELAY_FORBIDDEN' }])
     expect(relay.ctx.acks.timer).toBeUndefined()
     handleSubscribe(relay.ctx, other.conn, { reqId: 1, topic, after: 0n, preimage: preimageOf(topic) })
+    await tick()
     other.socket.take()
-    handleAck(relay.ctx, other.conn, { topic, seq: 0n })
+    await handleAck(relay.ctx, other.conn, { topic, seq: 0n })
     cancelAcksPush(relay.ctx)
     await tick(30)
     expect(other.socket.frames).toEqual([])
   })
 
-  test('an ACK from a device that never subscribed to the topic moves nothing and records no recipient', () => {
+  test('an ACK from a device that never subscribed to the topic moves nothing and records no recipient', async () => {
     relay = createTestRelay()
-    relay.store.append([entry(1)])
+    await relay.store.append([entry(1)])
     const stranger = relay.connect(testDevice())
-    handleAck(relay.ctx, stranger.conn, { topic, seq: 1n })
+    await handleAck(relay.ctx, stranger.conn, { topic, seq: 1n })
     expect(stranger.socket.take()).toEqual([])
-    expect(relay.store.acks(topic)).toEqual([])
+    expect(await relay.store.acks(topic)).toEqual([])
     expect(relay.ctx.acks.timer).toBeUndefined()
   })
 })

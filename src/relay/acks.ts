@@ -20,21 +20,22 @@ export function createAckPushState(): AckPushState {
  * recipient (a device that subscribed to the topic) has a cursor to move: an ACK from any other device is ignored,
  * so that an ACK cannot stand in for the preimage check a SUBSCRIBE makes.
  *
- * @example handleAck(ctx, conn, { topic, seq: 3n })
+ * @example await handleAck(ctx, conn, { topic, seq: 3n })
  */
-export function handleAck(
+export async function handleAck(
   ctx: RelayContext,
   conn: RelayConnection,
   { topic, seq }: { topic: Hex; seq: bigint },
-): void {
+): Promise<void> {
   if (!mayRead(ctx, topic, conn.deviceId)) return void replyError(ctx, conn, 0, 'RELAY_FORBIDDEN')
-  if (!conn.subs?.has(topic) && !ctx.store.acks(topic).some((a) => a.deviceId === conn.deviceId)) return
-  ctx.store.ack(topic, conn.deviceId!, seq)
+  if (!conn.subs?.has(topic) && !(await ctx.store.acks(topic)).some((a) => a.deviceId === conn.deviceId))
+    return
+  await ctx.store.ack(topic, conn.deviceId!, seq)
   if (ctx.events.listenerCount('acked') > 0)
     ctx.events.emit('acked', { topic, seq, deviceId: conn.deviceId! })
   ctx.acks.dirty.add(topic)
   if (!ctx.acks.timer) {
-    ctx.acks.timer = setTimeout(() => pushAcks(ctx), ctx.limits.acksThrottleMs)
+    ctx.acks.timer = setTimeout(() => void pushAcks(ctx), ctx.limits.acksThrottleMs)
     ctx.acks.timer.unref()
   }
 }
@@ -42,9 +43,9 @@ export function handleAck(
 /**
  * Sends ACKS (the stored cursors, at most 65 535) to every live subscriber of each topic acked since the last push.
  *
- * @example pushAcks(ctx)
+ * @example await pushAcks(ctx)
  */
-export function pushAcks(ctx: RelayContext): void {
+export async function pushAcks(ctx: RelayContext): Promise<void> {
   ctx.acks.timer = undefined
   const topics = [...ctx.acks.dirty]
   ctx.acks.dirty.clear()
@@ -53,7 +54,7 @@ export function pushAcks(ctx: RelayContext): void {
     if (!subs || subs.size === 0) continue
     let frame: Uint8Array
     try {
-      const acks = ctx.store.acks(topic).slice(0, MAX_FRAME_LIST)
+      const acks = (await ctx.store.acks(topic)).slice(0, MAX_FRAME_LIST)
       frame = encodeRelayFrame({ type: 'acks', topic, acks })
     } catch (err) {
       reportInternal(ctx, 'acks', err)

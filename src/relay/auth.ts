@@ -84,7 +84,7 @@ export async function handleAuth(
   sendFrame(ctx, conn, { type: 'auth-ok', account: frame.account, deviceId })
   if (ctx.events.listenerCount('auth') > 0)
     ctx.events.emit('auth', { account: frame.account, deviceId, ok: true })
-  sendExpiryNotices(ctx, conn)
+  await sendExpiryNotices(ctx, conn)
 }
 
 /**
@@ -100,11 +100,7 @@ export function followRegistry(ctx: RelayContext): () => void {
     const id = record.deviceId.toLowerCase() as Hex
     const topic = inboxTopic(id).toLowerCase() as Hex
     if (!ctx.inboxes.has(topic)) ctx.inboxes.set(topic, id)
-    try {
-      ctx.store.claimInbox(topic, id)
-    } catch (err) {
-      reportInternal(ctx, 'claimInbox', err)
-    }
+    ctx.store.claimInbox(topic, id).catch((err: unknown) => reportInternal(ctx, 'claimInbox', err))
   }
   const onRevoked = (record: { deviceId: Hex }) => {
     const entry = ctx.devices.get(record.deviceId.toLowerCase() as Hex)

@@ -65,11 +65,19 @@ export type TokenBucket = { tokens: number; at: number }
 
 /**
  * One connection's subscription to a topic: the last seq it was sent, and whether a replay is still running
- * (`generation` tells a re-SUBSCRIBE's replay from the one it replaced).
+ * (`generation` tells a re-SUBSCRIBE's replay from the one it replaced). While it replays, commits on the topic are
+ * held (at most `REPLAY_PAGE`; `overflowed` past that, and the replay reads them from the store instead), so that
+ * nothing committed during a replay's store reads is skipped when it goes live.
  *
- * @example const sub: Subscription = { cursor: 0n, replaying: true, generation: 0 }
+ * @example const sub: Subscription = { cursor: 0n, replaying: true, generation: 0, held: [], overflowed: false }
  */
-export type Subscription = { cursor: bigint; replaying: boolean; generation: number }
+export type Subscription = {
+  cursor: bigint
+  replaying: boolean
+  generation: number
+  held: { seq: bigint; bytes: Uint8Array }[]
+  overflowed: boolean
+}
 
 /**
  * The relay's state for one WebSocket connection.
@@ -125,9 +133,9 @@ export type PendingPublish = {
  */
 export type PublishQueueState = {
   pending: PendingPublish[]
-  /** Pending publishes per topic, counted against `maxQueueDepth` before they are stored. */
-  depth: Map<Hex, number>
   scheduled: boolean
+  /** The group commit in flight (one at a time, so appends never reorder). */
+  committing: Promise<void> | undefined
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Hex } from 'viem'
 import { afterEach, describe, expect, test } from 'vitest'
-import { createTestRelay, type TestRelay, testDevice } from '../../test/utils/relayContext.js'
+import { createTestRelay, type TestRelay, testDevice, tick } from '../../test/utils/relayContext.js'
 import {
   type ClientFrameType,
   encodeClientFrame,
@@ -120,12 +120,13 @@ describe('dispatchFrame', () => {
     expect(errors).toHaveLength(1)
   })
 
-  test('a decoded frame costs one token; a failed connection is ignored', () => {
+  test('a decoded frame costs one token; a failed connection is ignored', async () => {
     relay = createTestRelay({ limits: { burst: 5, ratePerSecond: 0.001 }, now: () => 0 })
     const { conn, socket } = relay.connect(testDevice())
     const bucket = relay.ctx.devices.get(conn.deviceId!)!.bucket
     dispatchFrame(relay.ctx, conn, kpCount(1), true)
     expect(bucket.tokens).toBe(4)
+    await tick()
     expect(socket.take()).toEqual([{ type: 'ok', reqId: 1, value: 0n }])
     conn.closing = true
     dispatchFrame(relay.ctx, conn, kpCount(2), true)

@@ -20,7 +20,7 @@ import { handleSubscribe, handleUnsubscribe } from './topics.js'
 
 /**
  * Handles one decoded client frame of type `T`. Handlers answer on the connection themselves; a handler that
- * throws gets RELAY_INTERNAL sent for it.
+ * throws, or whose promise rejects, gets RELAY_INTERNAL sent for it.
  *
  * @example const handler: FrameTypeHandler<'kp-count'> = (ctx, conn, frame) => handleKeyPackageCount(ctx, conn, frame)
  */
@@ -28,7 +28,7 @@ export type FrameTypeHandler<T extends ClientFrameType> = (
   ctx: RelayContext,
   conn: RelayConnection,
   frame: Extract<ClientFrame, { type: T }>,
-) => void
+) => void | Promise<void>
 
 /**
  * The handler of every client frame type. Every type but `auth` needs an authenticated connection. Hex fields are
@@ -97,8 +97,13 @@ export function dispatchFrame(
       ctx: RelayContext,
       conn: RelayConnection,
       frame: ClientFrame,
-    ) => void
-    handle(ctx, conn, frame)
+    ) => void | Promise<void>
+    const pending = handle(ctx, conn, frame)
+    if (pending)
+      pending.catch((err: unknown) => {
+        reportInternal(ctx, frame.type, err)
+        replyError(ctx, conn, reqId, 'RELAY_INTERNAL')
+      })
   } catch (err) {
     reportInternal(ctx, frame.type, err)
     replyError(ctx, conn, reqId, 'RELAY_INTERNAL')

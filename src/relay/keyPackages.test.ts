@@ -46,20 +46,20 @@ async function mlsKp(
 }
 
 describe('key packages', () => {
-  test('put on the own inbox, count, take oldest first, then none', () => {
+  test('put on the own inbox, count, take oldest first, then none', async () => {
     relay = createTestRelay()
     const device = testDevice()
     const owner = relay.connect(device)
     const peer = relay.connect(testDevice())
     const own = inboxTopic(device.deviceId)
     const kps = [kp(own, 1), kp(own, 2)]
-    handleKeyPackagePut(relay.ctx, owner.conn, { reqId: 1, envelopes: kps })
+    await handleKeyPackagePut(relay.ctx, owner.conn, { reqId: 1, envelopes: kps })
     expect(owner.socket.take()).toEqual([{ type: 'ok', reqId: 1, value: 2n }])
-    handleKeyPackageCount(relay.ctx, peer.conn, { reqId: 2, deviceId: device.deviceId })
-    handleKeyPackageTake(relay.ctx, peer.conn, { reqId: 3, deviceId: device.deviceId })
-    handleKeyPackageTake(relay.ctx, peer.conn, { reqId: 4, deviceId: device.deviceId })
-    handleKeyPackageTake(relay.ctx, peer.conn, { reqId: 5, deviceId: device.deviceId })
-    handleKeyPackageCount(relay.ctx, peer.conn, { reqId: 6, deviceId: device.deviceId })
+    await handleKeyPackageCount(relay.ctx, peer.conn, { reqId: 2, deviceId: device.deviceId })
+    await handleKeyPackageTake(relay.ctx, peer.conn, { reqId: 3, deviceId: device.deviceId })
+    await handleKeyPackageTake(relay.ctx, peer.conn, { reqId: 4, deviceId: device.deviceId })
+    await handleKeyPackageTake(relay.ctx, peer.conn, { reqId: 5, deviceId: device.deviceId })
+    await handleKeyPackageCount(relay.ctx, peer.conn, { reqId: 6, deviceId: device.deviceId })
     expect(peer.socket.take()).toEqual([
       { type: 'ok', reqId: 2, value: 2n },
       { type: 'kp', reqId: 3, envelope: kps[0] },
@@ -69,23 +69,23 @@ describe('key packages', () => {
     ])
   })
 
-  test("another device's inbox, another kind, a broken envelope and a full store are refused, storing none", () => {
+  test("another device's inbox, another kind, a broken envelope and a full store are refused, storing none", async () => {
     relay = createTestRelay({ limits: { maxKeyPackagesPerDevice: 2 } })
     const device = testDevice()
     const { conn, socket } = relay.connect(device)
     const own = inboxTopic(device.deviceId)
     const theirs = inboxTopic(testDevice().deviceId)
-    handleKeyPackagePut(relay.ctx, conn, { reqId: 1, envelopes: [kp(own, 1), kp(theirs, 2)] })
-    handleKeyPackagePut(relay.ctx, conn, { reqId: 2, envelopes: [kp(own, 3, 'application')] })
-    handleKeyPackagePut(relay.ctx, conn, { reqId: 3, envelopes: [Uint8Array.of(0x53, 0x50)] })
-    handleKeyPackagePut(relay.ctx, conn, { reqId: 4, envelopes: [kp(own, 4), kp(own, 5), kp(own, 6)] })
+    await handleKeyPackagePut(relay.ctx, conn, { reqId: 1, envelopes: [kp(own, 1), kp(theirs, 2)] })
+    await handleKeyPackagePut(relay.ctx, conn, { reqId: 2, envelopes: [kp(own, 3, 'application')] })
+    await handleKeyPackagePut(relay.ctx, conn, { reqId: 3, envelopes: [Uint8Array.of(0x53, 0x50)] })
+    await handleKeyPackagePut(relay.ctx, conn, { reqId: 4, envelopes: [kp(own, 4), kp(own, 5), kp(own, 6)] })
     expect(socket.take()).toEqual([
       { type: 'error', reqId: 1, code: 'RELAY_FORBIDDEN' },
       { type: 'error', reqId: 2, code: 'RELAY_ENVELOPE_INVALID' },
       { type: 'error', reqId: 3, code: 'RELAY_ENVELOPE_INVALID' },
       { type: 'error', reqId: 4, code: 'RELAY_QUEUE_FULL' },
     ])
-    expect(relay.store.countKeyPackages(device.deviceId)).toBe(0)
+    expect(await relay.store.countKeyPackages(device.deviceId)).toBe(0)
   })
 
   test('the last-resort key package is handed out once the one-time ones are gone, again and again, and never counted', async () => {
@@ -96,18 +96,18 @@ describe('key packages', () => {
     const own = inboxTopic(device.deviceId)
     const oneTime = await mlsKp(own, { lastResort: false })
     const lastResort = await mlsKp(own, { lastResort: true })
-    handleKeyPackagePut(relay.ctx, owner.conn, { reqId: 1, envelopes: [lastResort, oneTime] })
+    await handleKeyPackagePut(relay.ctx, owner.conn, { reqId: 1, envelopes: [lastResort, oneTime] })
     expect(owner.socket.take()).toEqual([{ type: 'ok', reqId: 1, value: 1n }])
     for (const reqId of [2, 3, 4])
-      handleKeyPackageTake(relay.ctx, peer.conn, { reqId, deviceId: device.deviceId })
-    handleKeyPackageCount(relay.ctx, peer.conn, { reqId: 5, deviceId: device.deviceId })
+      await handleKeyPackageTake(relay.ctx, peer.conn, { reqId, deviceId: device.deviceId })
+    await handleKeyPackageCount(relay.ctx, peer.conn, { reqId: 5, deviceId: device.deviceId })
     expect(peer.socket.take()).toEqual([
       { type: 'kp', reqId: 2, envelope: oneTime },
       { type: 'kp', reqId: 3, envelope: lastResort },
       { type: 'kp', reqId: 4, envelope: lastResort },
       { type: 'ok', reqId: 5, value: 0n },
     ])
-    expect(relay.store.takeKeyPackage(device.deviceId)).toEqual(lastResort)
+    expect(await relay.store.takeKeyPackage(device.deviceId)).toEqual(lastResort)
   })
 
   test('a new last-resort key package replaces the previous one; two in one KP_PUT, or one that no conversation could use, are refused, storing none', async () => {
@@ -122,17 +122,17 @@ describe('key packages', () => {
     ]
     const oneTime = await mlsKp(own, { lastResort: false })
     const unusable = await mlsKp(own, { lastResort: true, context: false })
-    handleKeyPackagePut(relay.ctx, conn, { reqId: 1, envelopes: [first] })
-    handleKeyPackagePut(relay.ctx, conn, { reqId: 2, envelopes: [second] })
-    handleKeyPackagePut(relay.ctx, conn, { reqId: 3, envelopes: [oneTime, third, first] })
-    handleKeyPackagePut(relay.ctx, conn, { reqId: 4, envelopes: [oneTime, unusable] })
+    await handleKeyPackagePut(relay.ctx, conn, { reqId: 1, envelopes: [first] })
+    await handleKeyPackagePut(relay.ctx, conn, { reqId: 2, envelopes: [second] })
+    await handleKeyPackagePut(relay.ctx, conn, { reqId: 3, envelopes: [oneTime, third, first] })
+    await handleKeyPackagePut(relay.ctx, conn, { reqId: 4, envelopes: [oneTime, unusable] })
     expect(socket.take()).toEqual([
       { type: 'ok', reqId: 1, value: 0n },
       { type: 'ok', reqId: 2, value: 0n },
       { type: 'error', reqId: 3, code: 'RELAY_ENVELOPE_INVALID' },
       { type: 'error', reqId: 4, code: 'RELAY_ENVELOPE_INVALID' },
     ])
-    expect(relay.store.countKeyPackages(device.deviceId)).toBe(0)
-    expect(relay.store.takeKeyPackage(device.deviceId)).toEqual(second)
+    expect(await relay.store.countKeyPackages(device.deviceId)).toBe(0)
+    expect(await relay.store.takeKeyPackage(device.deviceId)).toEqual(second)
   })
 })

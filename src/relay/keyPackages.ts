@@ -15,13 +15,13 @@ import type { RelayConnection, RelayContext } from './context.js'
  * at most one, and its leaf must advertise the conversation context extension (else RELAY_ENVELOPE_INVALID: claimers
  * skip such key packages, and this one would be handed out forever). Answers OK(one-time count held).
  *
- * @example handleKeyPackagePut(ctx, conn, { reqId: 1, envelopes })
+ * @example await handleKeyPackagePut(ctx, conn, { reqId: 1, envelopes })
  */
-export function handleKeyPackagePut(
+export async function handleKeyPackagePut(
   ctx: RelayContext,
   conn: RelayConnection,
   { reqId, envelopes }: { reqId: number; envelopes: Uint8Array[] },
-): void {
+): Promise<void> {
   const own = inboxTopic(conn.deviceId!)
   const copies: Uint8Array[] = []
   let lastResort: Uint8Array | undefined
@@ -41,10 +41,13 @@ export function handleKeyPackagePut(
       return void replyError(ctx, conn, reqId, 'RELAY_ENVELOPE_INVALID')
     else lastResort = copy
   }
-  const have = ctx.store.countKeyPackages(conn.deviceId!)
-  if (have + copies.length > ctx.limits.maxKeyPackagesPerDevice)
-    return void replyError(ctx, conn, reqId, 'RELAY_QUEUE_FULL')
-  const count = ctx.store.putKeyPackages(conn.deviceId!, copies, lastResort)
+  // One KP_PUT of a device at a time on this relay, so two cannot both pass the count check.
+  const count = await oneAtATime(conn.deviceId!, async () => {
+    const have = await ctx.store.countKeyPackages(conn.deviceId!)
+    if (have + copies.length > ctx.limits.maxKeyPackagesPerDevice) return undefined
+    return ctx.store.putKeyPackages(conn.deviceId!, copies, lastResort)
+  })
+  if (count === undefined) return void replyError(ctx, conn, reqId, 'RELAY_QUEUE_FULL')
   sendFrame(ctx, conn, { type: 'ok', reqId, value: BigInt(count) })
 }
 
@@ -52,26 +55,40 @@ export function handleKeyPackagePut(
  * KP_TAKE: removes and sends the oldest one-time key package of `deviceId` (lowercase); when none is left, sends
  * its last-resort key package and keeps it; KP without one when the device has neither.
  *
- * @example handleKeyPackageTake(ctx, conn, { reqId: 2, deviceId })
+ * @example await handleKeyPackageTake(ctx, conn, { reqId: 2, deviceId })
  */
-export function handleKeyPackageTake(
+export async function handleKeyPackageTake(
   ctx: RelayContext,
   conn: RelayConnection,
   { reqId, deviceId }: { reqId: number; deviceId: Hex },
-): void {
-  sendFrame(ctx, conn, { type: 'kp', reqId, envelope: ctx.store.takeKeyPackage(deviceId) })
+): Promise<void> {
+  sendFrame(ctx, conn, { type: 'kp', reqId, envelope: await ctx.store.takeKeyPackage(deviceId) })
 }
 
 /**
  * KP_COUNT: answers OK(how many one-time key packages `deviceId`, lowercase, has left; the last-resort one is not
  * counted, so a device tops up when this runs low).
  *
- * @example handleKeyPackageCount(ctx, conn, { reqId: 3, deviceId })
+ * @example await handleKeyPackageCount(ctx, conn, { reqId: 3, deviceId })
  */
-export function handleKeyPackageCount(
+export async function handleKeyPackageCount(
   ctx: RelayContext,
   conn: RelayConnection,
   { reqId, deviceId }: { reqId: number; deviceId: Hex },
-): void {
-  sendFrame(ctx, conn, { type: 'ok', reqId, value: BigInt(ctx.store.countKeyPackages(deviceId)) })
+): Promise<void> {
+  sendFrame(ctx, conn, { type: 'ok', reqId, value: BigInt(await ctx.store.countKeyPackages(deviceId)) })
+}
+
+/** KP_PUTs in flight per device: each runs after the previous one of its device ended. */
+const putsInFlight = new Map<Hex, Promise<unknown>>()
+
+function oneAtATime<T>(deviceId: Hex, fn: () => Promise<T>): Promise<T> {
+  const previous = putsInFlight.get(deviceId) ?? Promise.resolve()
+  const run = previous.then(fn, fn)
+  const settled = run.catch(() => {})
+  putsInFlight.set(deviceId, settled)
+  void settled.then(() => {
+    if (putsInFlight.get(deviceId) === settled) putsInFlight.delete(deviceId)
+  })
+  return run
 }

@@ -195,14 +195,14 @@ export async function startRelayNode(options: RelayNodeOptions): Promise<RelayNo
         await stopWithin('relay server', deadlineMs, () => started.stop(), onWarning)
         if (anchorer) await stopWithin('anchorer', deadlineMs, () => anchorer?.stop(), onWarning)
         watcher.stop()
-        store.close()
+        await store.close()
       },
     }
   } catch (err) {
     await server?.stop().catch(() => undefined)
     await anchorer?.stop().catch(() => undefined)
     watcher.stop()
-    store.close()
+    await store.close()
     throw err
   }
 }

@@ -1,4 +1,4 @@
-/** The publish queue: PUBLISH frames of one event-loop turn are committed in one transaction, then OK and DELIVER. */
+/** The publish queue: PUBLISH frames of one event-loop turn (or of one commit's flight) are committed in one append, then OK and DELIVER. */
 import type { Hex } from 'viem'
 import { decodeEnvelope, type Envelope } from '../protocol/envelope.js'
 import { replyError, reportInternal, sendFrame } from './connection.js'
@@ -15,13 +15,12 @@ export const SYSTEM_PUBLISHER: Hex = `0x${'00'.repeat(32)}`
  * @example const ctx = { ...rest, publishes: createPublishQueueState() }
  */
 export function createPublishQueueState(): PublishQueueState {
-  return { pending: [], depth: new Map(), scheduled: false }
+  return { pending: [], scheduled: false, committing: undefined }
 }
 
 /**
- * PUBLISH: the envelope must decode (id check, `maxPayloadBytes`) and its topic hold fewer than `maxQueueDepth`
- * envelopes, counting those waiting in this turn's commit; then it joins the queue. The answer (OK with its seq)
- * comes after the commit.
+ * PUBLISH: the envelope must decode (id check, `maxPayloadBytes`); then it joins the queue. The queue-depth check
+ * (`maxQueueDepth`) and the answer (OK with its seq, or RELAY_QUEUE_FULL) come with the commit.
  *
  * @example handlePublish(ctx, conn, { reqId: 7, envelope: bytes })
  */
@@ -36,50 +35,82 @@ export function handlePublish(
   } catch {
     return void replyError(ctx, conn, reqId, 'RELAY_ENVELOPE_INVALID')
   }
-  const topic = envelope.topic
-  const depth = ctx.store.depth(topic) + (ctx.publishes.depth.get(topic) ?? 0)
-  if (depth >= ctx.limits.maxQueueDepth) return void replyError(ctx, conn, reqId, 'RELAY_QUEUE_FULL')
   enqueuePublish(ctx, {
     conn,
     reqId,
     // A copy: `bytes` is a view into the ws receive buffer.
-    entry: { topic, id: envelope.id, bytes: new Uint8Array(bytes), publisher: conn.deviceId! },
+    entry: {
+      topic: envelope.topic,
+      id: envelope.id,
+      bytes: new Uint8Array(bytes),
+      publisher: conn.deviceId!,
+    },
     kind: envelope.kind,
   })
 }
 
 /**
- * Queues a publish for the group commit at the end of this event-loop turn (`entry.topic` and `entry.id` lowercase).
+ * Queues a publish for the next group commit (`entry.topic` and `entry.id` lowercase): at the end of this
+ * event-loop turn, or when the commit in flight ends.
  *
  * @example enqueuePublish(ctx, { conn: undefined, reqId: 0, entry, kind: 'receipt', resolve, reject })
  */
 export function enqueuePublish(ctx: RelayContext, pending: PendingPublish): void {
   const queue = ctx.publishes
   queue.pending.push(pending)
-  queue.depth.set(pending.entry.topic, (queue.depth.get(pending.entry.topic) ?? 0) + 1)
-  if (!queue.scheduled) {
+  if (!queue.scheduled && !queue.committing) {
     queue.scheduled = true
-    setImmediate(() => flushPublishes(ctx))
+    setImmediate(() => void flushPublishes(ctx))
   }
 }
 
 /**
- * Group commit: one `store.append` for every queued publish, in queue order; then each gets OK(seq) and, unless
- * it was a duplicate (same topic and id: OK with the existing seq, no second DELIVER), a 'published' event and
- * DELIVER to the topic's subscribers. A failed append answers every publish with RELAY_INTERNAL.
+ * Starts the group commit of everything queued, unless a commit is in flight (its end starts the next one), and
+ * resolves when the queue is empty and no commit is in flight (on stop(), so nothing queued is lost). Commits run
+ * one at a time, each one `store.append` of its publishes in queue order, so appends never reorder, and no publish
+ * is answered before the append holding it resolved (durable).
  *
- * @example flushPublishes(ctx) // on stop(), so nothing queued is lost
+ * @example await flushPublishes(ctx)
  */
-export function flushPublishes(ctx: RelayContext): void {
+export async function flushPublishes(ctx: RelayContext): Promise<void> {
   const queue = ctx.publishes
   queue.scheduled = false
-  const batch = queue.pending
-  if (batch.length === 0) return
-  queue.pending = []
-  queue.depth = new Map()
+  while (queue.committing || queue.pending.length > 0) {
+    if (!queue.committing) {
+      const batch = queue.pending
+      queue.pending = []
+      queue.committing = commitBatch(ctx, batch).finally(() => {
+        queue.committing = undefined
+      })
+    }
+    await queue.committing
+  }
+}
+
+/**
+ * One group commit: publishes whose topic would hold `maxQueueDepth` envelopes get RELAY_QUEUE_FULL; one
+ * `store.append` for the rest; then each gets OK(seq) and, unless it was a duplicate (same topic and id: OK with
+ * the existing seq, no second DELIVER), a 'published' event and DELIVER to the topic's subscribers. A failed store
+ * call answers every publish with RELAY_INTERNAL. Never rejects.
+ */
+async function commitBatch(ctx: RelayContext, batch: PendingPublish[]): Promise<void> {
+  let accepted: PendingPublish[]
   let results: { seq: bigint; duplicate: boolean }[]
   try {
-    results = ctx.store.append(batch.map((p) => p.entry))
+    const topics = [...new Set(batch.map((p) => p.entry.topic))]
+    const stored = await Promise.all(topics.map((t) => ctx.store.depth(t)))
+    const depth = new Map(topics.map((t, i) => [t, stored[i]!]))
+    accepted = []
+    for (const p of batch) {
+      const d = depth.get(p.entry.topic)!
+      // The relay's own envelopes (no connection) are not subject to the queue limit.
+      if (p.conn && d >= ctx.limits.maxQueueDepth) replyError(ctx, p.conn, p.reqId, 'RELAY_QUEUE_FULL')
+      else {
+        depth.set(p.entry.topic, d + 1)
+        accepted.push(p)
+      }
+    }
+    results = accepted.length > 0 ? await ctx.store.append(accepted.map((p) => p.entry)) : []
   } catch (err) {
     reportInternal(ctx, 'append', err)
     for (const p of batch) {
@@ -88,8 +119,8 @@ export function flushPublishes(ctx: RelayContext): void {
     }
     return
   }
-  for (let i = 0; i < batch.length; i++) {
-    const p = batch[i]!
+  for (let i = 0; i < accepted.length; i++) {
+    const p = accepted[i]!
     const { seq, duplicate } = results[i]!
     if (p.conn) sendFrame(ctx, p.conn, { type: 'ok', reqId: p.reqId, value: seq })
     p.resolve?.(seq)

@@ -19,10 +19,10 @@ describe('runRetention', () => {
     const alice = testDevice()
     const bob = testDevice()
     const inbox = inboxTopic(bob.deviceId)
-    relay.store.claimInbox(inbox, bob.deviceId)
-    relay.store.subscribe(conversation, bob.deviceId)
+    await relay.store.claimInbox(inbox, bob.deviceId)
+    await relay.store.subscribe(conversation, bob.deviceId)
     // The store stamps envelopes with the wall clock: expire them by moving the relay's clock past retention.
-    relay.store.append([
+    await relay.store.append([
       { topic: inbox, id: id(1), bytes: Uint8Array.of(1), publisher: alice.deviceId },
       { topic: conversation, id: id(2), bytes: Uint8Array.of(2), publisher: alice.deviceId },
       { topic: conversation, id: id(3), bytes: Uint8Array.of(3), publisher: bob.deviceId },
@@ -31,9 +31,9 @@ describe('runRetention', () => {
     const events: unknown[] = []
     relay.events.on('expired', (e) => events.push(e))
 
-    expect(runRetention(relay.ctx)).toBe(0) // nothing is older than 60 s yet, acked or not
+    expect(await runRetention(relay.ctx)).toBe(0) // nothing is older than 60 s yet, acked or not
     clock = Date.now() + 61_000
-    expect(runRetention(relay.ctx)).toBe(3)
+    expect(await runRetention(relay.ctx)).toBe(3)
     const expired = [
       { type: 'expired', topic: inbox, seq: 1n, id: id(1), expiredAt: clock, recipients: [bob.deviceId] },
       {
@@ -67,12 +67,12 @@ describe('runRetention', () => {
     expect(later.socket.take()).toEqual([{ type: 'auth-ok', account, deviceId }, ...expired])
   })
 
-  test('a store failure is reported as an error event and removes nothing', () => {
+  test('a store failure is reported as an error event and removes nothing', async () => {
     relay = createTestRelay()
     const errors: unknown[] = []
     relay.events.on('error', (e) => errors.push(e))
     relay.store.close()
-    expect(runRetention(relay.ctx)).toBe(0)
+    expect(await runRetention(relay.ctx)).toBe(0)
     expect(errors).toEqual([expect.objectContaining({ name: 'RelayInternalError' })])
   })
 })

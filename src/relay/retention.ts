@@ -10,12 +10,12 @@ import type { RelayConnection, RelayContext } from './context.js'
  * (publishers that are offline get theirs at their next AUTH, see {@link sendExpiryNotices}). Returns how many
  * envelopes were removed; a store failure is reported as 'error' and counts as 0.
  *
- * @example setInterval(() => runRetention(ctx), ctx.limits.pruneIntervalMs)
+ * @example setInterval(() => void runRetention(ctx), ctx.limits.pruneIntervalMs)
  */
-export function runRetention(ctx: RelayContext): number {
+export async function runRetention(ctx: RelayContext): Promise<number> {
   let result: { removed: number; expired: RelayExpiryNotice[] }
   try {
-    result = ctx.store.prune(ctx.now(), ctx.limits.retentionMs)
+    result = await ctx.store.prune(ctx.now(), ctx.limits.retentionMs)
   } catch (err) {
     reportInternal(ctx, 'prune', err)
     return 0
@@ -34,12 +34,12 @@ export function runRetention(ctx: RelayContext): number {
  * Sends the authenticated device on `conn` an EXPIRED frame for every expiry notice the store keeps for it (on
  * AUTH_OK: notices are delivered at least once, for one retention period; clients deduplicate by envelope id).
  *
- * @example sendFrame(ctx, conn, { type: 'auth-ok', account, deviceId }); sendExpiryNotices(ctx, conn)
+ * @example sendFrame(ctx, conn, { type: 'auth-ok', account, deviceId }); await sendExpiryNotices(ctx, conn)
  */
-export function sendExpiryNotices(ctx: RelayContext, conn: RelayConnection): void {
+export async function sendExpiryNotices(ctx: RelayContext, conn: RelayConnection): Promise<void> {
   let notices: RelayExpiryNotice[]
   try {
-    notices = ctx.store.expiryNotices(conn.deviceId as Hex)
+    notices = await ctx.store.expiryNotices(conn.deviceId as Hex)
   } catch (err) {
     reportInternal(ctx, 'expiryNotices', err)
     return

@@ -40,7 +40,10 @@ export function handleSubscribe(
   subscribe(ctx, conn, { reqId, topic, after })
 }
 
-/** Records the subscription (the topic was checked) and starts its replay. */
+/**
+ * Records the subscription (the topic was checked) in memory at once, so commits from now on are held for it, then
+ * in the store, then starts its replay.
+ */
 function subscribe(
   ctx: RelayContext,
   conn: RelayConnection,
@@ -50,10 +53,8 @@ function subscribe(
   let sub = conn.subs.get(topic)
   if (!sub && conn.subs.size >= ctx.limits.maxSubscriptionsPerConnection)
     return void replyError(ctx, conn, reqId, 'RELAY_RATE_LIMITED')
-  ctx.store.subscribe(topic, conn.deviceId!)
-  if (after > 0n) ctx.store.ack(topic, conn.deviceId!, after) // resuming after a cursor: processed up to it
   if (!sub) {
-    sub = { cursor: after, replaying: true, generation: 0 }
+    sub = { cursor: after, replaying: true, generation: 0, held: [], overflowed: false }
     conn.subs.set(topic, sub)
     let subs = ctx.topics.get(topic)
     if (!subs) {
@@ -66,7 +67,23 @@ function subscribe(
     sub.replaying = true
     sub.generation++
   }
-  replay(ctx, conn, reqId, topic, sub, sub.generation)
+  const current = sub
+  const generation = sub.generation
+  const recorded = (async () => {
+    await ctx.store.subscribe(topic, conn.deviceId!)
+    if (after > 0n) await ctx.store.ack(topic, conn.deviceId!, after) // resuming after a cursor: processed up to it
+  })()
+  recorded.then(
+    () => replay(ctx, conn, reqId, topic, current, generation),
+    (err: unknown) => {
+      reportInternal(ctx, 'subscribe', err)
+      if (current.generation === generation) {
+        current.replaying = false
+        current.held = []
+      }
+      replyError(ctx, conn, reqId, 'RELAY_INTERNAL')
+    },
+  )
 }
 
 /**
@@ -89,7 +106,8 @@ export function handleUnsubscribe(
 
 /**
  * Fans a committed envelope out with DELIVER to every live subscriber of `topic` but its publisher (`from`), in
- * seq order: subscribers still replaying, or already past `seq`, get it from their replay instead.
+ * seq order: subscribers already past `seq` skip it, subscribers still replaying hold it for the end of their
+ * replay.
  *
  * @example deliver(ctx, { topic, seq, bytes, from: conn })
  */
@@ -107,7 +125,12 @@ export function deliver(
   let frame: Uint8Array | undefined
   const notify = ctx.events.listenerCount('delivered') > 0
   for (const [conn, sub] of subs) {
-    if (conn === from || sub.replaying || seq <= sub.cursor) continue
+    if (conn === from || seq <= sub.cursor) continue
+    if (sub.replaying) {
+      if (sub.held.length < REPLAY_PAGE) sub.held.push({ seq, bytes })
+      else sub.overflowed = true
+      continue
+    }
     frame ??= encodeRelayFrame({ type: 'deliver', topic, seq, envelope: bytes })
     sub.cursor = seq
     sendBytes(ctx, conn, frame)
@@ -115,43 +138,61 @@ export function deliver(
   }
 }
 
-/** Sends stored envelopes after `sub.cursor` page by page (yielding between pages), then OK(head) and goes live. */
-function replay(
+/**
+ * Sends stored envelopes after `sub.cursor` page by page (yielding between pages), then OK(head), then what was held
+ * for it meanwhile, and goes live. Each step reads the head before the page: everything up to that head was
+ * committed before the page was read, so the cursor may skip to it (pruned envelopes leave gaps), and everything
+ * committed later was held (or, past `REPLAY_PAGE`, is read in one more step).
+ */
+async function replay(
   ctx: RelayContext,
   conn: RelayConnection,
   reqId: number,
   topic: Hex,
   sub: Subscription,
   generation: number,
-): void {
-  if (conn.closing || ctx.isStopped() || conn.subs?.get(topic) !== sub) return
+): Promise<void> {
+  const stale = () => conn.closing || ctx.isStopped() || conn.subs?.get(topic) !== sub
+  if (stale()) return
   if (sub.generation !== generation)
     return void sendFrame(ctx, conn, { type: 'ok', reqId, value: sub.cursor })
   if (conn.ws.bufferedAmount > ctx.limits.maxBufferedBytes / 2) {
-    setTimeout(() => replay(ctx, conn, reqId, topic, sub, generation), 10)
+    setTimeout(() => void replay(ctx, conn, reqId, topic, sub, generation), 10)
     return
   }
+  sub.overflowed = false
+  let head: bigint
   let page: { seq: bigint; bytes: Uint8Array }[]
   try {
-    page = ctx.store.readAfter(topic, sub.cursor, REPLAY_PAGE)
+    head = await ctx.store.head(topic)
+    page = await ctx.store.readAfter(topic, sub.cursor, REPLAY_PAGE)
   } catch (err) {
+    if (stale() || sub.generation !== generation) return
     reportInternal(ctx, 'readAfter', err)
     sub.replaying = false
+    sub.held = []
     return void replyError(ctx, conn, reqId, 'RELAY_INTERNAL')
   }
+  if (stale()) return
+  if (sub.generation !== generation)
+    return void sendFrame(ctx, conn, { type: 'ok', reqId, value: sub.cursor })
   const notify = ctx.events.listenerCount('delivered') > 0
-  for (const { seq, bytes } of page) {
+  const send = (seq: bigint, bytes: Uint8Array) => {
     sendFrame(ctx, conn, { type: 'deliver', topic, seq, envelope: bytes })
     sub.cursor = seq
     if (notify) ctx.events.emit('delivered', { topic, seq, deviceId: conn.deviceId! })
   }
-  if (page.length === REPLAY_PAGE) {
-    setImmediate(() => replay(ctx, conn, reqId, topic, sub, generation))
+  for (const { seq, bytes } of page) if (seq > sub.cursor) send(seq, bytes)
+  if (page.length === REPLAY_PAGE || sub.overflowed) {
+    if (sub.overflowed) sub.held = []
+    setImmediate(() => void replay(ctx, conn, reqId, topic, sub, generation))
     return
   }
-  // Caught up: everything committed is in the store and was sent; pruned envelopes leave gaps, so skip to head.
-  const head = ctx.store.head(topic)
+  // Caught up with everything committed before the page was read; the rest was held.
   if (head > sub.cursor) sub.cursor = head
   sub.replaying = false
   sendFrame(ctx, conn, { type: 'ok', reqId, value: head })
+  const held = sub.held
+  sub.held = []
+  for (const { seq, bytes } of held) if (seq > sub.cursor) send(seq, bytes)
 }

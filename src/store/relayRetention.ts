@@ -24,7 +24,7 @@ export type RelayExpiryNotice = {
 /**
  * What one pruning pass did: how many stored envelopes it removed, and the expiry notices it recorded.
  *
- * @example const { removed, expired } = store.prune(Date.now(), limits.retentionMs)
+ * @example const { removed, expired } = await store.prune(Date.now(), limits.retentionMs)
  */
 export type RelayPruneResult = { removed: number; expired: RelayExpiryNotice[] }
 

@@ -23,65 +23,68 @@ export type RelayAppendEntry = { topic: Hex; id: Hex; bytes: Uint8Array; publish
 /**
  * Result of appending one entry: its topic sequence number, and whether the (topic, id) pair was already stored.
  *
- * @example const [{ seq, duplicate }] = store.append([entry])
+ * @example const [{ seq, duplicate }] = await store.append([entry])
  */
 export type RelayAppendResult = { seq: bigint; duplicate: boolean }
 
 /**
  * A stored envelope as returned by {@link RelayStore.readAfter}.
  *
- * @example for (const { seq, bytes } of store.readAfter(topic, 0n, 100)) deliver(seq, bytes)
+ * @example for (const { seq, bytes } of await store.readAfter(topic, 0n, 100)) deliver(seq, bytes)
  */
 export type RelayStoredEnvelope = { seq: bigint; bytes: Uint8Array }
 
 /**
- * What the relay needs from its storage. Sequence numbers start at 1 per topic and have no gaps.
+ * What the relay needs from its storage. Sequence numbers start at 1 per topic and have no gaps. Every method is
+ * asynchronous (the seam between the embedded SQLite store and a replicated one, see jetStreamRelayStore.ts); the
+ * relay calls `append` for one batch at a time and answers a publish only after its promise resolved.
  *
  * @example
  * const store: RelayStore = SqliteRelayStore.open({ path: 'relay.db' })
- * const [{ seq }] = store.append([{ topic, id, bytes, publisher }])
+ * const [{ seq }] = await store.append([{ topic, id, bytes, publisher }])
  */
 export interface RelayStore {
   /** Appends (idempotent on (topic, envelope id)); returns the topic seq. Durable when it returns. */
-  append(entries: RelayAppendEntry[]): RelayAppendResult[]
+  append(entries: RelayAppendEntry[]): Promise<RelayAppendResult[]>
   /** Stored (unpruned) envelopes of `topic` with seq > `after`, in order, at most `limit`. */
-  readAfter(topic: Hex, after: bigint, limit: number): RelayStoredEnvelope[]
+  readAfter(topic: Hex, after: bigint, limit: number): Promise<RelayStoredEnvelope[]>
   /** Highest seq ever assigned on `topic` (0 when none). */
-  head(topic: Hex): bigint
+  head(topic: Hex): Promise<bigint>
   /** Number of stored (unpruned) envelopes of `topic`. */
-  depth(topic: Hex): number
+  depth(topic: Hex): Promise<number>
   /** Records the device as a recipient of the topic (its ack cursor decides expiry notices, and inbox pruning). */
-  subscribe(topic: Hex, deviceId: Hex): void
+  subscribe(topic: Hex, deviceId: Hex): Promise<void>
   /** Moves the device's ack cursor on `topic` forward to `seq` (capped at the head; never moves back). */
-  ack(topic: Hex, deviceId: Hex, seq: bigint): void
+  ack(topic: Hex, deviceId: Hex, seq: bigint): Promise<void>
   /** Ack cursors of the topic's recorded subscribers. */
-  acks(topic: Hex): { deviceId: Hex; seq: bigint }[]
+  acks(topic: Hex): Promise<{ deviceId: Hex; seq: bigint }[]>
   /**
    * Records `owner` as the only recipient of inbox `topic` (idempotent) and forgets every other device's cursor on
    * it; returns the devices forgotten.
    */
-  claimInbox(topic: Hex, owner: Hex): Hex[]
+  claimInbox(topic: Hex, owner: Hex): Promise<Hex[]>
   /**
    * Retention (docs/protocol.md §9.4): drops the bytes of inbox envelopes their owner acked, deletes every
    * envelope older than `retentionMs` and records an expiry notice for its publisher when an intended recipient
    * had not acked it. Conversation envelopes are not pruned by acks. Notices older than `retentionMs` go too.
    */
-  prune(now: number, retentionMs: number): RelayPruneResult
+  prune(now: number, retentionMs: number): Promise<RelayPruneResult>
   /** The expiry notices kept for `publisher`, oldest first. */
-  expiryNotices(publisher: Hex): RelayExpiryNotice[]
+  expiryNotices(publisher: Hex): Promise<RelayExpiryNotice[]>
   /**
    * Stores one-time key packages of `deviceId` and, with `lastResort`, makes that its last-resort key package
    * (replacing the previous one), all in one transaction; returns how many one-time key packages it now has.
    */
-  putKeyPackages(deviceId: Hex, envelopes: Uint8Array[], lastResort?: Uint8Array): number
+  putKeyPackages(deviceId: Hex, envelopes: Uint8Array[], lastResort?: Uint8Array): Promise<number>
   /**
    * Removes and returns the oldest one-time key package of `deviceId`; when none is left, returns its last-resort
    * key package without removing it (docs/protocol.md §9.5).
    */
-  takeKeyPackage(deviceId: Hex): Uint8Array | undefined
+  takeKeyPackage(deviceId: Hex): Promise<Uint8Array | undefined>
   /** How many one-time key packages `deviceId` has left (its last-resort one is not counted). */
-  countKeyPackages(deviceId: Hex): number
-  close(): void
+  countKeyPackages(deviceId: Hex): Promise<number>
+  /** Releases the store (idempotent); pending calls may fail afterwards. */
+  close(): Promise<void>
 }
 
 /**
@@ -157,13 +160,14 @@ const I64_MAX = 2n ** 63n - 1n
 
 /**
  * {@link RelayStore} on SQLite (better-sqlite3, WAL). Statements are prepared once; `append` writes a whole
- * batch in one transaction, so one fsync (or none, with synchronous=NORMAL) covers a group commit.
+ * batch in one transaction, so one fsync (or none, with synchronous=NORMAL) covers a group commit. The methods
+ * do their work synchronously and return settled promises.
  *
  * @example
  * const store = SqliteRelayStore.open({ path: join(dir, 'relay.db') })
- * const [{ seq }] = store.append([{ topic, id, bytes, publisher }])
- * store.readAfter(topic, 0n, 100) // [{ seq: 1n, bytes }]
- * store.close()
+ * const [{ seq }] = await store.append([{ topic, id, bytes, publisher }])
+ * await store.readAfter(topic, 0n, 100) // [{ seq: 1n, bytes }]
+ * await store.close()
  */
 export class SqliteRelayStore implements RelayStore {
   readonly path: string
@@ -240,12 +244,12 @@ export class SqliteRelayStore implements RelayStore {
     }
   }
 
-  append(entries: RelayAppendEntry[]): RelayAppendResult[] {
+  async append(entries: RelayAppendEntry[]): Promise<RelayAppendResult[]> {
     if (entries.length === 0) return []
     return this.#run('append', () => this.#appendTx(entries))
   }
 
-  readAfter(topic: Hex, after: bigint, limit: number): RelayStoredEnvelope[] {
+  async readAfter(topic: Hex, after: bigint, limit: number): Promise<RelayStoredEnvelope[]> {
     const t = bytes32(topic, 'topic')
     const from = clampSeq(after)
     if (!Number.isSafeInteger(limit) || limit <= 0) return []
@@ -257,12 +261,12 @@ export class SqliteRelayStore implements RelayStore {
     )
   }
 
-  head(topic: Hex): bigint {
+  async head(topic: Hex): Promise<bigint> {
     const t = bytes32(topic, 'topic')
     return this.#run('head', () => (this.#s.head.get(t) as { head: bigint } | undefined)?.head ?? 0n)
   }
 
-  depth(topic: Hex): number {
+  async depth(topic: Hex): Promise<number> {
     const t = bytes32(topic, 'topic')
     return this.#run('depth', () => {
       const row = this.#s.depth.get(t) as { head: bigint; low: bigint } | undefined
@@ -270,13 +274,13 @@ export class SqliteRelayStore implements RelayStore {
     })
   }
 
-  subscribe(topic: Hex, deviceId: Hex): void {
+  async subscribe(topic: Hex, deviceId: Hex): Promise<void> {
     const t = bytes32(topic, 'topic')
     const d = bytes32(deviceId, 'deviceId')
     this.#run('subscribe', () => this.#s.subscribe.run(t, d))
   }
 
-  ack(topic: Hex, deviceId: Hex, seq: bigint): void {
+  async ack(topic: Hex, deviceId: Hex, seq: bigint): Promise<void> {
     const t = bytes32(topic, 'topic')
     const d = bytes32(deviceId, 'deviceId')
     if (typeof seq !== 'bigint' || seq < 0n) throw new RelayStoreUsageError({ reason: 'seq must be a u64' })
@@ -286,7 +290,7 @@ export class SqliteRelayStore implements RelayStore {
     })
   }
 
-  acks(topic: Hex): { deviceId: Hex; seq: bigint }[] {
+  async acks(topic: Hex): Promise<{ deviceId: Hex; seq: bigint }[]> {
     const t = bytes32(topic, 'topic')
     return this.#run('acks', () =>
       (this.#s.acks.all(t) as { device: Buffer; acked: bigint }[]).map((r) => ({
@@ -296,27 +300,27 @@ export class SqliteRelayStore implements RelayStore {
     )
   }
 
-  claimInbox(topic: Hex, owner: Hex): Hex[] {
+  async claimInbox(topic: Hex, owner: Hex): Promise<Hex[]> {
     const t = bytes32(topic, 'topic')
     const d = bytes32(owner, 'owner')
     return this.#run('claimInbox', () => this.#claimTx(t, d))
   }
 
-  prune(now: number, retentionMs: number): RelayPruneResult {
+  async prune(now: number, retentionMs: number): Promise<RelayPruneResult> {
     return this.#run('prune', () => this.#pruneTx(now, retentionMs))
   }
 
-  expiryNotices(publisher: Hex): RelayExpiryNotice[] {
+  async expiryNotices(publisher: Hex): Promise<RelayExpiryNotice[]> {
     const d = bytes32(publisher, 'publisher')
     return this.#run('expiryNotices', () => this.#retention.noticesOf(d))
   }
 
-  putKeyPackages(deviceId: Hex, envelopes: Uint8Array[], lastResort?: Uint8Array): number {
+  async putKeyPackages(deviceId: Hex, envelopes: Uint8Array[], lastResort?: Uint8Array): Promise<number> {
     const d = bytes32(deviceId, 'deviceId')
     return this.#run('putKeyPackages', () => this.#putKpTx(d, envelopes, lastResort))
   }
 
-  takeKeyPackage(deviceId: Hex): Uint8Array | undefined {
+  async takeKeyPackage(deviceId: Hex): Promise<Uint8Array | undefined> {
     const d = bytes32(deviceId, 'deviceId')
     return this.#run('takeKeyPackage', () => {
       const row = (this.#s.takeKp.get(d) ?? this.#s.lastResortKp.get(d)) as { bytes: Buffer } | undefined
@@ -324,7 +328,7 @@ export class SqliteRelayStore implements RelayStore {
     })
   }
 
-  countKeyPackages(deviceId: Hex): number {
+  async countKeyPackages(deviceId: Hex): Promise<number> {
     const d = bytes32(deviceId, 'deviceId')
     return this.#run('countKeyPackages', () => (this.#s.countKp.get(d) as { n: number }).n)
   }
@@ -332,9 +336,9 @@ export class SqliteRelayStore implements RelayStore {
   /**
    * Closes the database (idempotent).
    *
-   * @example store.close()
+   * @example await store.close()
    */
-  close(): void {
+  async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
     this.#db.close()

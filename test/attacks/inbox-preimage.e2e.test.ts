@@ -90,7 +90,7 @@ describe('attack: subscribing to the inbox of a device registered nowhere yet', 
       code: 'RELAY_FRAME_OUTDATED',
     })
     expect(relay.counter.syncs).toBe(0) // none of it made the relay query the chain
-    expect(relay.store.acks(inbox)).toEqual([]) // never recorded as a recipient
+    expect(await relay.store.acks(inbox)).toEqual([]) // never recorded as a recipient
 
     // The victim registers, connects and reads its inbox; Alice writes a Welcome into it.
     await registerDevice(ctx, victim)
@@ -121,6 +121,6 @@ describe('attack: subscribing to the inbox of a device registered nowhere yet', 
     })
     await new Promise((resolve) => setTimeout(resolve, 200))
     expect(m.history.filter((f) => f.type === 'deliver')).toEqual([])
-    expect(relay.store.acks(inbox).map((c) => c.deviceId)).toEqual([victim.deviceId])
+    expect((await relay.store.acks(inbox)).map((c) => c.deviceId)).toEqual([victim.deviceId])
   })
 })

@@ -59,7 +59,7 @@ describe('attack: subscribing to the inbox of a device the relay has not synced 
       code: 'RELAY_FORBIDDEN',
     })
     expect(relay.counter.syncs).toBe(0) // the preimage names the owner: nothing to ask the chain
-    expect(relay.store.acks(inbox)).toEqual([]) // the attacker was never recorded as a recipient
+    expect(await relay.store.acks(inbox)).toEqual([]) // the attacker was never recorded as a recipient
 
     // The victim connects right away and subscribes to its inbox; a welcome flows to it and only to it.
     const v = await relay.connect('127.0.0.2')

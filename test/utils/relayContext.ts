@@ -150,7 +150,7 @@ export function createTestRelay(
     topics: new Map(),
     inboxes: new Map(),
     lookups: new Map(),
-    publishes: { pending: [], depth: new Map(), scheduled: false },
+    publishes: { pending: [], scheduled: false, committing: undefined },
     acks: { dirty: new Set(), timer: undefined },
     syncRegistry: () => registry.sync().then(() => {}),
     isStopped: () => stopped,
@@ -180,7 +180,7 @@ export function createTestRelay(
     close() {
       stopped = true
       if (ctx.acks.timer) clearTimeout(ctx.acks.timer)
-      store.close()
+      void store.close() // SQLite closes synchronously inside
       rmSync(dir, { recursive: true, force: true })
     },
   }

@@ -33,16 +33,26 @@ export function attachRelayNode(
   }
 }
 
+/** The queue depth each node's store last answered (the store is asynchronous; gauges are sampled each second). */
+const lastQueueDepth = new WeakMap<RelayNode, number>()
+
 /**
- * Gauges the relay node can answer right now: queue depth of recently active topics, connections, pending leaves.
+ * Gauges the relay node can answer right now: queue depth of recently active topics (as of the previous sample:
+ * the store answers asynchronously), connections, pending leaves.
  *
  * @example const { connections } = relayGauges(node, collector.topics)
  */
 export function relayGauges(node: RelayNode, topics: Iterable<Hex> = []): Gauges {
-  let queueDepth = 0
-  for (const topic of topics) queueDepth += node.store.depth(topic)
+  Promise.all([...topics].map((topic) => node.store.depth(topic))).then(
+    (depths) =>
+      lastQueueDepth.set(
+        node,
+        depths.reduce((a, b) => a + b, 0),
+      ),
+    () => {},
+  )
   return {
-    queueDepth,
+    queueDepth: lastQueueDepth.get(node) ?? 0,
     connections: node.server.connectionCount,
     pendingLeaves: node.anchorer?.stats().pending ?? 0,
   }
