@@ -123,6 +123,20 @@ const deadline = BigInt(Math.floor(Date.now() / 1000) + 24 * 3600)
 const fees = await chain.publicClient.estimateFeesPerGas()
 let gas: bigint | undefined
 const hashes: Hex[] = []
+// Automine would make one block per transaction, and anvil keeps a state per block (7 GB at 4,000 blocks): the
+// transactions are mined in full blocks instead, while they are being sent.
+const rpc = (method: string, params: unknown[] = []) =>
+  chain.publicClient.request({ method, params } as never) as Promise<unknown>
+await rpc('evm_setAutomine', [false])
+let sending = true
+const miner = (async () => {
+  for (;;) {
+    const { pending } = (await rpc('txpool_status')) as { pending: Hex }
+    if (!sending && BigInt(pending) === 0n) return
+    await rpc('evm_mine')
+    await new Promise((r) => setTimeout(r, 200))
+  }
+})()
 await pool(total, 16, async () => {
   const owner = privateKeyToAccount(generatePrivateKey())
   const keys = testDeviceKeys({ chainId, registry, account: owner.address })
@@ -181,6 +195,9 @@ await pool(total, 16, async () => {
     keyPackages: [],
   })
 })
+sending = false
+await miner
+await rpc('evm_setAutomine', [true])
 const lastHash = hashes[txNonce - 1]!
 const lastReceipt = await chain.publicClient.waitForTransactionReceipt({
   hash: lastHash,
