@@ -111,112 +111,7 @@ await sharedSealPool().start()
 const chain = await benchChain()
 const registry = chain.contracts.keyRegistry
 const chainId = chain.anvil.chainId
-const total = N + 1 // the members, and one device added later
-const devices: Device[] = []
-let t = performance.now()
-const submitter = privateKeyToAccount(chain.anvil.accounts[0] as Hex)
-let txNonce = await chain.publicClient.getTransactionCount({
-  address: submitter.address,
-  blockTag: 'pending',
-})
-const deadline = BigInt(Math.floor(Date.now() / 1000) + 24 * 3600)
-const fees = await chain.publicClient.estimateFeesPerGas()
-let gas: bigint | undefined
-const hashes: Hex[] = []
-// Automine would make one block per transaction, and anvil keeps a state per block (7 GB at 4,000 blocks): the
-// transactions are mined in full blocks instead, while they are being sent.
-const rpc = (method: string, params: unknown[] = []) =>
-  chain.publicClient.request({ method, params } as never) as Promise<unknown>
-await rpc('evm_setAutomine', [false])
-let sending = true
-const miner = (async () => {
-  for (;;) {
-    const { pending } = (await rpc('txpool_status')) as { pending: Hex }
-    if (!sending && BigInt(pending) === 0n) return
-    await rpc('evm_mine')
-    await new Promise((r) => setTimeout(r, 200))
-  }
-})()
-await pool(total, 16, async () => {
-  const owner = privateKeyToAccount(generatePrivateKey())
-  const keys = testDeviceKeys({ chainId, registry, account: owner.address })
-  const signature = await signAddDevice(owner, {
-    registry,
-    chainId,
-    ...keys,
-    account: owner.address,
-    nonce: 0n,
-    deadline,
-  })
-  const args = [
-    owner.address,
-    {
-      p256X: keys.p256X,
-      p256Y: keys.p256Y,
-      mlsKey: keys.mlsKey,
-      popR: keys.popR,
-      popS: keys.popS,
-      mlsPop: keys.mlsPop,
-    },
-    0n,
-    deadline,
-    signature,
-  ] as const
-  if (gas === undefined) {
-    const estimate = await chain.publicClient.estimateContractGas({
-      address: registry,
-      abi: keyRegistryAbi,
-      functionName: 'addDevice',
-      args,
-      account: submitter,
-    })
-    gas = (estimate * 3n) / 2n
-  }
-  const nonce = txNonce++
-  const raw = await submitter.signTransaction({
-    chainId,
-    type: 'eip1559',
-    to: registry,
-    data: encodeFunctionData({ abi: keyRegistryAbi, functionName: 'addDevice', args }),
-    nonce,
-    gas,
-    maxFeePerGas: fees.maxFeePerGas * 2n,
-    maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
-  })
-  hashes[nonce] = (await chain.publicClient.request({
-    method: 'eth_sendRawTransaction',
-    params: [raw],
-  })) as Hex
-  devices.push({
-    account: owner.address,
-    deviceId: deviceIdOf(keys.p256X, keys.p256Y),
-    signingKey: keys.signingKey,
-    mls: { publicKey: hexToBytes(keys.mlsKey), signKey: keys.mlsSignKey },
-    keyPackages: [],
-  })
-})
-sending = false
-await miner
-await rpc('evm_setAutomine', [true])
-const lastHash = hashes[txNonce - 1]!
-const lastReceipt = await chain.publicClient.waitForTransactionReceipt({
-  hash: lastHash,
-  pollingInterval: 50,
-})
-const watcher = new RegistryWatcher({
-  publicClient: chain.publicClient,
-  registry,
-  fromBlock: chain.deployment.deployBlock,
-})
-await watcher.sync()
-const missing = devices.filter((d) => !watcher.device(d.deviceId))
-if (lastReceipt.status !== 'success' || missing.length > 0)
-  throw new Error(`registration failed: ${missing.length} of ${total} devices are not in the registry`)
-const registrationMs = performance.now() - t
-log(
-  `registered ${total} devices in ${(registrationMs / 1000).toFixed(1)} s (${lastReceipt.blockNumber} blocks)`,
-)
-
+// The relay runs (and its watcher follows the chain) while the devices register.
 const dir = mkdtempSync(join(tmpdir(), 'sealpost-group-relay-'))
 const node: RelayNode = await startRelayNode({
   rpc: chain.anvil.rpcUrl,
@@ -233,6 +128,117 @@ const node: RelayNode = await startRelayNode({
   },
   pollingInterval: 100,
 })
+const total = N + 1 // the members, and one device added later
+const devices: Device[] = []
+let t = performance.now()
+const submitter = privateKeyToAccount(chain.anvil.accounts[0] as Hex)
+let txNonce = await chain.publicClient.getTransactionCount({
+  address: submitter.address,
+  blockTag: 'pending',
+})
+const deadline = BigInt(Math.floor(Date.now() / 1000) + 24 * 3600)
+const fees = await chain.publicClient.estimateFeesPerGas()
+let gas: bigint | undefined
+const hashes: Hex[] = []
+// Automine would make one block per transaction, and anvil keeps a state per block (7 GB at 4,000 blocks): the
+// transactions are mined in full blocks instead, while they are being sent.
+const rpc = (method: string, params: unknown[] = []) =>
+  chain.publicClient.request({ method, params } as never) as Promise<unknown>
+// A registry watcher reads up to 10,000 blocks per eth_getLogs, and viem refuses a response over 10 MB (about 9,000
+// DeviceAdded logs): the watchers (the relay's, and the creator's) follow the chain while the devices register.
+const watcher = new RegistryWatcher({
+  publicClient: chain.publicClient,
+  registry,
+  fromBlock: chain.deployment.deployBlock,
+})
+{
+  await rpc('evm_setAutomine', [false])
+  let sending = true
+  const miner = (async () => {
+    for (;;) {
+      const { pending } = (await rpc('txpool_status')) as { pending: Hex }
+      if (!sending && BigInt(pending) === 0n) return
+      await rpc('evm_mine')
+      await watcher.sync()
+      await new Promise((r) => setTimeout(r, 200))
+    }
+  })()
+  await pool(total, 16, async () => {
+    const owner = privateKeyToAccount(generatePrivateKey())
+    const keys = testDeviceKeys({ chainId, registry, account: owner.address })
+    const signature = await signAddDevice(owner, {
+      registry,
+      chainId,
+      ...keys,
+      account: owner.address,
+      nonce: 0n,
+      deadline,
+    })
+    const args = [
+      owner.address,
+      {
+        p256X: keys.p256X,
+        p256Y: keys.p256Y,
+        mlsKey: keys.mlsKey,
+        popR: keys.popR,
+        popS: keys.popS,
+        mlsPop: keys.mlsPop,
+      },
+      0n,
+      deadline,
+      signature,
+    ] as const
+    if (gas === undefined) {
+      const estimate = await chain.publicClient.estimateContractGas({
+        address: registry,
+        abi: keyRegistryAbi,
+        functionName: 'addDevice',
+        args,
+        account: submitter,
+      })
+      gas = (estimate * 3n) / 2n
+    }
+    const nonce = txNonce++
+    const raw = await submitter.signTransaction({
+      chainId,
+      type: 'eip1559',
+      to: registry,
+      data: encodeFunctionData({ abi: keyRegistryAbi, functionName: 'addDevice', args }),
+      nonce,
+      gas,
+      maxFeePerGas: fees.maxFeePerGas * 2n,
+      maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+    })
+    hashes[nonce] = (await chain.publicClient.request({
+      method: 'eth_sendRawTransaction',
+      params: [raw],
+    })) as Hex
+    devices.push({
+      account: owner.address,
+      deviceId: deviceIdOf(keys.p256X, keys.p256Y),
+      signingKey: keys.signingKey,
+      mls: { publicKey: hexToBytes(keys.mlsKey), signKey: keys.mlsSignKey },
+      keyPackages: [],
+    })
+  })
+  sending = false
+  await miner
+  await rpc('evm_setAutomine', [true])
+}
+const lastHash = hashes[txNonce - 1]!
+const lastReceipt = await chain.publicClient.waitForTransactionReceipt({
+  hash: lastHash,
+  pollingInterval: 50,
+})
+await watcher.sync()
+const missing = devices.filter((d) => !watcher.device(d.deviceId))
+if (lastReceipt.status !== 'success' || missing.length > 0)
+  throw new Error(`registration failed: ${missing.length} of ${total} devices are not in the registry`)
+const registrationMs = performance.now() - t
+log(
+  `registered ${total} devices in ${(registrationMs / 1000).toFixed(1)} s (${lastReceipt.blockNumber} blocks)`,
+)
+
 const expect = { chainId, registry }
 const connect = (d: Device) =>
   RelayTransport.connect({
