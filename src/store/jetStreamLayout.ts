@@ -1,0 +1,184 @@
+/** Relay store on JetStream: the names (stream, subjects, KV buckets and keys) and envelope headers it uses. */
+import type { JetStreamClient, JetStreamManager, StoredMsg } from '@nats-io/jetstream'
+import type { KV, KvEntry } from '@nats-io/kv'
+import type { NatsConnection } from '@nats-io/transport-node'
+import type { Hex } from 'viem'
+import { RelayStoreUsageError } from './relayStore.js'
+
+/**
+ * One namespace (`<ns>.` key prefix) of the store's single KV bucket: the KV calls the store makes, keys without
+ * the prefix.
+ *
+ * @example await bucket.create(`${topic}.${device}`, '0')
+ */
+export type Bucket = {
+  get(key: string): Promise<KvEntry | null>
+  put(key: string, value: string | Uint8Array): Promise<number>
+  create(key: string, value: string | Uint8Array): Promise<number>
+  update(key: string, value: string | Uint8Array, revision: number): Promise<number>
+  delete(key: string, opts?: { previousSeq: number }): Promise<void>
+  /** Keys (without the prefix) matching `filter` (KV wildcards). */
+  keys(filter: string): Promise<string[]>
+}
+
+/**
+ * The namespace `ns` of `kv`.
+ *
+ * @example const acks = bucketOf(kv, 'acks')
+ */
+export function bucketOf(kv: KV, ns: string): Bucket {
+  const k = (key: string) => `${ns}.${key}`
+  return {
+    get: (key) => kv.get(k(key)),
+    put: (key, value) => kv.put(k(key), value),
+    create: (key, value) => kv.create(k(key), value),
+    update: (key, value, revision) => kv.update(k(key), value, revision),
+    delete: (key, opts) => kv.delete(k(key), opts),
+    async keys(filter) {
+      const out: string[] = []
+      for await (const key of await kv.keys(k(filter))) out.push(key.slice(ns.length + 1))
+      return out
+    },
+  }
+}
+
+/**
+ * Everything a JetStream relay store talks to: one stream of envelopes (a subject per topic) and one KV bucket
+ * (`<prefix>_state`, same replicas) in namespaces.
+ *
+ * @example const subject = parts.subject(topic) // 'sealpost.env.11…11'
+ */
+export type JetStreamParts = {
+  nc: NatsConnection
+  js: JetStreamClient
+  jsm: JetStreamManager
+  /** The envelope stream's name. */
+  stream: string
+  /** `<prefix>.env.<topic hex>`. */
+  subject(topic: Hex): string
+  /** `ids.<topic>.<envelope id>` → "seq at" (the existence check beyond the duplicate window; kept until retention). */
+  ids: Bucket
+  /** `heads.<topic>` → highest seq ever assigned (survives retention deleting every message of the topic). */
+  heads: Bucket
+  /** `acks.<topic>.<device>` → ack cursor (the topic's recorded recipients). */
+  acks: Bucket
+  /** `inboxes.<topic>` → owner device. */
+  inboxes: Bucket
+  /** `notices.<publisher>.<topic>.<seq>` → expiry notice (JSON). */
+  notices: Bucket
+  /** `kp.<device>.<order>` → one-time key package. */
+  keyPackages: Bucket
+  /** `lastresort.<device>` → last-resort key package. */
+  lastResort: Bucket
+}
+
+/** Envelope message headers: the topic seq, the envelope id, the publisher and the append time (unix ms). */
+export const HEADER = {
+  seq: 'Sealpost-Seq',
+  id: 'Sealpost-Id',
+  publisher: 'Sealpost-Publisher',
+  at: 'Sealpost-At',
+}
+
+/**
+ * The envelope fields a stored message carries in its headers.
+ *
+ * @example const { seq, id } = envelopeHeaders(msg)
+ */
+export function envelopeHeaders(msg: StoredMsg): { seq: bigint; id: Hex; publisher: Hex; at: number } {
+  const h = msg.header
+  return {
+    seq: BigInt(h.get(HEADER.seq)),
+    id: h.get(HEADER.id) as Hex,
+    publisher: h.get(HEADER.publisher) as Hex,
+    at: Number(h.get(HEADER.at)),
+  }
+}
+
+const BYTES32_HEX = /^0x[0-9a-f]{64}$/
+
+/**
+ * A 32-byte hex value as a subject or key token (64 lowercase hex digits); a malformed value is a usage error.
+ *
+ * @example token(topic, 'topic') // '11…11'
+ */
+export function token(value: Hex, field: string): string {
+  const lower = typeof value === 'string' ? value.toLowerCase() : value
+  if (typeof lower !== 'string' || !BYTES32_HEX.test(lower))
+    throw new RelayStoreUsageError({ reason: `${field} must be 32 bytes of 0x-prefixed hex` })
+  return lower.slice(2)
+}
+
+/**
+ * A u64 sequence number argument; a negative or non-bigint one is a usage error.
+ *
+ * @example checkSeq(after)
+ */
+export function checkSeq(seq: bigint): bigint {
+  if (typeof seq !== 'bigint' || seq < 0n) throw new RelayStoreUsageError({ reason: 'seq must be a u64' })
+  return seq
+}
+
+/**
+ * All keys of `kv` matching `filter` (KV wildcards), as an array.
+ *
+ * @example const devices = await keysOf(parts.acks, `${topic}.*`)
+ */
+export function keysOf(kv: Bucket, filter: string): Promise<string[]> {
+  return kv.keys(filter)
+}
+
+/**
+ * The current value of `key` in `kv` as a string, with its revision; undefined when absent or deleted.
+ *
+ * @example const head = await currentValue(parts.heads, topicToken)
+ */
+export async function currentValue(
+  kv: Bucket,
+  key: string,
+): Promise<{ value: string; revision: number } | undefined> {
+  const e = await kv.get(key)
+  if (e?.operation !== 'PUT') return undefined
+  return { value: e.string(), revision: e.revision }
+}
+
+/**
+ * Raises the bigint stored at `key` to at least `value` (compare-and-set loop; never lowers it).
+ *
+ * @example await raiseTo(parts.heads, topicToken, 7n)
+ */
+export async function raiseTo(
+  kv: Bucket,
+  key: string,
+  value: bigint,
+  cap?: () => Promise<bigint>,
+): Promise<void> {
+  for (;;) {
+    const current = await currentValue(kv, key)
+    let target = value
+    if (cap) {
+      const limit = await cap()
+      if (target > limit) target = limit
+    }
+    if (current && BigInt(current.value) >= target) return
+    try {
+      if (current) await kv.update(key, String(target), current.revision)
+      else await kv.create(key, String(target))
+      return
+    } catch (err) {
+      if (!isConflict(err)) throw err
+    }
+  }
+}
+
+/**
+ * Whether `err` is a KV compare-and-set conflict (wrong last sequence, key exists) or an expected-last-sequence miss.
+ *
+ * @example if (!isConflict(err)) throw err
+ */
+export function isConflict(err: unknown): boolean {
+  const e = err as { code?: unknown; api_error?: { err_code?: number }; message?: string }
+  const code = e?.api_error?.err_code
+  if (code === 10071 || code === 10164) return true
+  return /wrong last sequence|key exists/i.test(String(e?.message ?? ''))
+}

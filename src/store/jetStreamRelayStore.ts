@@ -1,0 +1,385 @@
+/** {@link RelayStore} on NATS JetStream: envelopes in one replicated stream (a subject per topic), the rest in KV. */
+import {
+  type JetStreamPublishOptions,
+  jetstream,
+  jetstreamManager,
+  type MsgRequest,
+} from '@nats-io/jetstream'
+import { Kvm } from '@nats-io/kv'
+import { connect, headers } from '@nats-io/transport-node'
+import type { Hex } from 'viem'
+import {
+  bucketOf,
+  checkSeq,
+  currentValue,
+  envelopeHeaders,
+  HEADER,
+  isConflict,
+  type JetStreamParts,
+  keysOf,
+  raiseTo,
+  token,
+} from './jetStreamLayout.js'
+import { claimInboxOn, noticesOf, pruneOn } from './jetStreamRetention.js'
+import {
+  type RelayAppendEntry,
+  type RelayAppendResult,
+  type RelayExpiryNotice,
+  type RelayPruneResult,
+  type RelayStore,
+  type RelayStoredEnvelope,
+  RelayStoreError,
+  RelayStoreUsageError,
+} from './relayStore.js'
+
+/**
+ * Options of {@link JetStreamRelayStore.open}.
+ *
+ * @example JetStreamRelayStore.open({ servers: ['nats://10.0.0.1:4222', 'nats://10.0.0.2:4222'], replicas: 3 })
+ */
+export type JetStreamRelayStoreOptions = {
+  /** NATS server URLs (any node of the cluster; the client fails over between them). */
+  servers: string[]
+  /** Names the stream (`<PREFIX>_ENVELOPES`), subjects (`<prefix>.env.<topic>`) and buckets; default `sealpost`. */
+  prefix?: string | undefined
+  /** Replicas of the stream and the KV buckets (1, 3 or 5); default 3. */
+  replicas?: number | undefined
+  /** JetStream's duplicate window for `Nats-Msg-Id` (ms); default 2 minutes. */
+  duplicateWindowMs?: number | undefined
+  /** Clock for the stored append time (retention); default `Date.now`. */
+  now?: (() => number) | undefined
+}
+
+const MAX_APPEND_RETRIES = 20
+
+/**
+ * A relay store shared by any number of relays through a JetStream cluster. A topic's envelopes are the messages on
+ * its subject; each carries its topic seq in a header. `append` takes the next seq after the subject's last message
+ * and publishes with JetStream's expected-last-subject-sequence, so two relays appending to one topic cannot both
+ * get the same seq (the loser retries); the seq lives in the stream, so cursors mean the same on every relay.
+ * Deduplication: `Nats-Msg-Id` = topic + envelope id inside the duplicate window, and the `ids` bucket beyond it.
+ *
+ * @example
+ * const store = await JetStreamRelayStore.open({ servers: ['nats://127.0.0.1:4222'], replicas: 1 })
+ * const [{ seq }] = await store.append([{ topic, id, bytes, publisher }])
+ * await store.close()
+ */
+export class JetStreamRelayStore implements RelayStore {
+  readonly #p: JetStreamParts
+  readonly #now: () => number
+  /** topic → its last message (seq and stream seq) as this store last saw it; a conflict refreshes it. */
+  readonly #last = new Map<string, { seq: bigint; streamSeq: number }>()
+  /** `topic:seq` → stream seq, so a replay's next page starts where the previous one ended. */
+  readonly #where = new Map<string, number>()
+  #closed = false
+
+  private constructor(parts: JetStreamParts, now: () => number) {
+    this.#p = parts
+    this.#now = now
+  }
+
+  /**
+   * Connects, creates the stream and buckets if missing (an existing one keeps its configuration) and returns the store.
+   *
+   * @example const store = await JetStreamRelayStore.open({ servers: cluster.urls })
+   */
+  static async open({
+    servers,
+    prefix = 'sealpost',
+    replicas = 3,
+    duplicateWindowMs = 120_000,
+    now = Date.now,
+  }: JetStreamRelayStoreOptions): Promise<JetStreamRelayStore> {
+    if (!/^[a-z0-9_-]+$/i.test(prefix))
+      throw new RelayStoreUsageError({ reason: 'prefix must be [A-Za-z0-9_-]+' })
+    let nc: Awaited<ReturnType<typeof connect>> | undefined
+    try {
+      nc = await connect({ servers, maxReconnectAttempts: -1, reconnectTimeWait: 250 })
+      const jsm = await jetstreamManager(nc)
+      const stream = `${prefix.toUpperCase()}_ENVELOPES`
+      const subjects = [`${prefix}.env.*`]
+      try {
+        await jsm.streams.info(stream)
+      } catch {
+        await jsm.streams.add({
+          name: stream,
+          subjects,
+          num_replicas: replicas,
+          duplicate_window: duplicateWindowMs * 1_000_000,
+        })
+      }
+      const kv = await new Kvm(nc).create(`${prefix}_state`, { replicas, history: 1 })
+      const parts: JetStreamParts = {
+        nc,
+        js: jetstream(nc),
+        jsm,
+        stream,
+        subject: (topic) => `${prefix}.env.${token(topic, 'topic')}`,
+        ids: bucketOf(kv, 'ids'),
+        heads: bucketOf(kv, 'heads'),
+        acks: bucketOf(kv, 'acks'),
+        inboxes: bucketOf(kv, 'inboxes'),
+        notices: bucketOf(kv, 'notices'),
+        keyPackages: bucketOf(kv, 'kp'),
+        lastResort: bucketOf(kv, 'lastresort'),
+      }
+      return new JetStreamRelayStore(parts, now)
+    } catch (err) {
+      await nc?.close().catch(() => undefined)
+      if (err instanceof RelayStoreUsageError) throw err
+      throw new RelayStoreError({ operation: 'open', cause: err })
+    }
+  }
+
+  async append(entries: RelayAppendEntry[]): Promise<RelayAppendResult[]> {
+    // Check every entry first: a malformed one fails the batch before anything is published.
+    const checked = entries.map((e) => {
+      const t = token(e.topic, 'topic')
+      const id = token(e.id, 'id')
+      token(e.publisher, 'publisher')
+      if (!(e.bytes instanceof Uint8Array))
+        throw new RelayStoreUsageError({ reason: 'bytes must be a Uint8Array' })
+      return { ...e, t, idToken: id }
+    })
+    return this.#run('append', async () => {
+      // Topics in parallel, each topic's entries in batch order.
+      const results: RelayAppendResult[] = new Array(checked.length)
+      const byTopic = new Map<string, number[]>()
+      for (const [i, e] of checked.entries()) {
+        const list = byTopic.get(e.t)
+        if (list) list.push(i)
+        else byTopic.set(e.t, [i])
+      }
+      await Promise.all(
+        [...byTopic.values()].map(async (indexes) => {
+          for (const i of indexes) results[i] = await this.#appendOne(checked[i]!)
+        }),
+      )
+      return results
+    })
+  }
+
+  async #appendOne(e: RelayAppendEntry & { t: string; idToken: string }): Promise<RelayAppendResult> {
+    const idKey = `${e.t}.${e.idToken}`
+    const at = this.#now()
+    for (let attempt = 0; attempt < MAX_APPEND_RETRIES; attempt++) {
+      const known = await currentValue(this.#p.ids, idKey)
+      if (known) return { seq: BigInt(known.value.split(' ')[0]!), duplicate: true }
+      const last = await this.#lastOf(e.topic, e.t)
+      const seq = last.seq + 1n
+      const h = headers()
+      h.set(HEADER.seq, String(seq))
+      h.set(HEADER.id, e.id.toLowerCase())
+      h.set(HEADER.publisher, e.publisher.toLowerCase())
+      h.set(HEADER.at, String(at))
+      const options: Partial<JetStreamPublishOptions> = {
+        msgID: `${e.t}${e.idToken}`,
+        headers: h,
+        expect: { lastSubjectSequence: last.streamSeq },
+      }
+      let ack: { seq: number; duplicate: boolean }
+      try {
+        ack = await this.#p.js.publish(this.#p.subject(e.topic), e.bytes, options)
+      } catch (err) {
+        if (!isConflict(err)) throw err
+        this.#last.delete(e.t) // another relay appended to this topic: read its last message again
+        continue
+      }
+      if (ack.duplicate) {
+        const original = await this.#p.jsm.streams.getMessage(this.#p.stream, { seq: ack.seq })
+        if (!original) continue
+        return { seq: envelopeHeaders(original).seq, duplicate: true }
+      }
+      this.#last.set(e.t, { seq, streamSeq: ack.seq })
+      this.#remember(e.t, seq, ack.seq)
+      await this.#p.ids.put(idKey, `${seq} ${at}`)
+      await raiseTo(this.#p.heads, e.t, seq)
+      return { seq, duplicate: false }
+    }
+    throw new RelayStoreError({
+      operation: 'append',
+      cause: new Error('topic contended past the retry limit'),
+    })
+  }
+
+  /** The topic's last seq and the stream seq of its last stored message (0 when it has none). */
+  async #lastOf(topic: Hex, t: string): Promise<{ seq: bigint; streamSeq: number }> {
+    const cached = this.#last.get(t)
+    if (cached) return cached
+    let seq = 0n
+    let streamSeq = 0
+    const msg = await this.#getMessage({ last_by_subj: this.#p.subject(topic) })
+    if (msg) {
+      seq = envelopeHeaders(msg).seq
+      streamSeq = msg.seq
+    }
+    const head = await currentValue(this.#p.heads, t)
+    if (head && BigInt(head.value) > seq) seq = BigInt(head.value)
+    const last = { seq, streamSeq }
+    this.#last.set(t, last)
+    return last
+  }
+
+  async readAfter(topic: Hex, after: bigint, limit: number): Promise<RelayStoredEnvelope[]> {
+    const t = token(topic, 'topic')
+    checkSeq(after)
+    if (!Number.isSafeInteger(limit) || limit <= 0) return []
+    return this.#run('readAfter', async () => {
+      const subject = this.#p.subject(topic)
+      const out: RelayStoredEnvelope[] = []
+      let from = after > 0n ? (this.#where.get(`${t}:${after}`) ?? 0) + 1 : 1
+      while (out.length < limit) {
+        const msg = await this.#getMessage({ seq: from, next_by_subj: subject })
+        if (!msg) break
+        const { seq } = envelopeHeaders(msg)
+        from = msg.seq + 1
+        if (seq <= after) continue
+        this.#remember(t, seq, msg.seq)
+        out.push({ seq, bytes: msg.data })
+      }
+      return out
+    })
+  }
+
+  async head(topic: Hex): Promise<bigint> {
+    const t = token(topic, 'topic')
+    return this.#run('head', async () => BigInt((await currentValue(this.#p.heads, t))?.value ?? '0'))
+  }
+
+  async depth(topic: Hex): Promise<number> {
+    const subject = this.#p.subject(topic)
+    return this.#run('depth', async () => {
+      const info = await this.#p.jsm.streams.info(this.#p.stream, { subjects_filter: subject })
+      return (info.state.subjects as Record<string, number> | undefined)?.[subject] ?? 0
+    })
+  }
+
+  async subscribe(topic: Hex, deviceId: Hex): Promise<void> {
+    const key = `${token(topic, 'topic')}.${token(deviceId, 'deviceId')}`
+    await this.#run('subscribe', async () => {
+      try {
+        await this.#p.acks.create(key, '0')
+      } catch (err) {
+        if (!isConflict(err)) throw err
+      }
+    })
+  }
+
+  async ack(topic: Hex, deviceId: Hex, seq: bigint): Promise<void> {
+    const t = token(topic, 'topic')
+    const key = `${t}.${token(deviceId, 'deviceId')}`
+    checkSeq(seq)
+    await this.#run('ack', () => raiseTo(this.#p.acks, key, seq, () => this.head(topic)))
+  }
+
+  async acks(topic: Hex): Promise<{ deviceId: Hex; seq: bigint }[]> {
+    const t = token(topic, 'topic')
+    return this.#run('acks', async () => {
+      const out: { deviceId: Hex; seq: bigint }[] = []
+      for (const key of (await keysOf(this.#p.acks, `${t}.*`)).sort()) {
+        const v = await currentValue(this.#p.acks, key)
+        if (v) out.push({ deviceId: `0x${key.slice(t.length + 1)}`, seq: BigInt(v.value) })
+      }
+      return out
+    })
+  }
+
+  async claimInbox(topic: Hex, owner: Hex): Promise<Hex[]> {
+    const t = token(topic, 'topic')
+    const o = token(owner, 'owner')
+    return this.#run('claimInbox', () => claimInboxOn(this.#p, t, o))
+  }
+
+  async prune(now: number, retentionMs: number): Promise<RelayPruneResult> {
+    return this.#run('prune', async () => {
+      const result = await pruneOn(this.#p, now, retentionMs)
+      this.#where.clear()
+      return result
+    })
+  }
+
+  async expiryNotices(publisher: Hex): Promise<RelayExpiryNotice[]> {
+    const d = token(publisher, 'publisher')
+    return this.#run('expiryNotices', () => noticesOf(this.#p, d))
+  }
+
+  async putKeyPackages(deviceId: Hex, envelopes: Uint8Array[], lastResort?: Uint8Array): Promise<number> {
+    const d = token(deviceId, 'deviceId')
+    for (const e of [...envelopes, ...(lastResort ? [lastResort] : [])])
+      if (!(e instanceof Uint8Array)) throw new RelayStoreUsageError({ reason: 'bytes must be a Uint8Array' })
+    return this.#run('putKeyPackages', async () => {
+      for (const e of envelopes) await this.#p.keyPackages.put(`${d}.${order()}`, e)
+      if (lastResort) await this.#p.lastResort.put(d, lastResort)
+      return (await keysOf(this.#p.keyPackages, `${d}.*`)).length
+    })
+  }
+
+  async takeKeyPackage(deviceId: Hex): Promise<Uint8Array | undefined> {
+    const d = token(deviceId, 'deviceId')
+    return this.#run('takeKeyPackage', async () => {
+      // Oldest first; deleting with the entry's revision claims it, so two relays never hand out the same one.
+      for (const key of (await keysOf(this.#p.keyPackages, `${d}.*`)).sort()) {
+        const e = await this.#p.keyPackages.get(key)
+        if (e?.operation !== 'PUT') continue
+        try {
+          await this.#p.keyPackages.delete(key, { previousSeq: e.revision })
+          return e.value
+        } catch (err) {
+          if (!isConflict(err)) throw err
+        }
+      }
+      const last = await this.#p.lastResort.get(d)
+      return last && last.operation === 'PUT' ? last.value : undefined
+    })
+  }
+
+  async countKeyPackages(deviceId: Hex): Promise<number> {
+    const d = token(deviceId, 'deviceId')
+    return this.#run('countKeyPackages', async () => (await keysOf(this.#p.keyPackages, `${d}.*`)).length)
+  }
+
+  /**
+   * Closes the connection (idempotent); the stream and buckets stay.
+   *
+   * @example await store.close()
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await this.#p.nc.close()
+  }
+
+  #remember(t: string, seq: bigint, streamSeq: number): void {
+    if (this.#where.size > 100_000) this.#where.clear()
+    this.#where.set(`${t}:${seq}`, streamSeq)
+  }
+
+  /** A stored message by stream seq, last by subject, or next by subject from a seq; null when there is none. */
+  async #getMessage(query: { seq?: number; next_by_subj?: string; last_by_subj?: string }) {
+    try {
+      return await this.#p.jsm.streams.getMessage(this.#p.stream, query as MsgRequest)
+    } catch (err) {
+      if ((err as { api_error?: { err_code?: number } }).api_error?.err_code === 10037) return null
+      if (/no message found/i.test(String((err as Error).message))) return null
+      throw err
+    }
+  }
+
+  async #run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    if (this.#closed) throw new RelayStoreUsageError({ reason: `${operation} after close()` })
+    try {
+      return await fn()
+    } catch (err) {
+      if (err instanceof RelayStoreUsageError || err instanceof RelayStoreError) throw err
+      throw new RelayStoreError({ operation, cause: err })
+    }
+  }
+}
+
+let counter = 0
+/** A key-package order token: sorts by time, then by a process counter, then randomly (ties across relays). */
+function order(): string {
+  counter = (counter + 1) % 1_000_000
+  const rand = Math.floor(Math.random() * 1e6)
+  return `${Date.now().toString().padStart(15, '0')}${counter.toString().padStart(6, '0')}${rand.toString().padStart(6, '0')}`
+}
