@@ -93,6 +93,11 @@ export const relaySpec = {
     dashboard: { type: 'boolean', description: "also serve the relay's dashboard", default: false },
     'dashboard-port': port('dashboard', '8788'),
     'dashboard-host': host('dashboard'),
+    nats: {
+      type: 'string',
+      description:
+        'NATS JetStream URLs (comma-separated): keep envelopes and relay state there, not in SQLite',
+    },
   },
 } as const satisfies CommandSpec
 

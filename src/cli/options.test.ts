@@ -35,7 +35,7 @@ describe('one table per command parses and prints help', () => {
       for (const [name, option] of Object.entries(spec.options as CommandSpec['options'])) {
         // These read a key from the environment: covered by the CLI tests.
         if (name === 'anchor-key-env' || name === 'sponsor-key-env') continue
-        const value = name.endsWith('host') ? '127.0.0.1' : '1'
+        const value = name.endsWith('host') ? '127.0.0.1' : name === 'nats' ? 'nats://127.0.0.1:4222' : '1'
         const args = option.type === 'string' ? [`--${name}`, value] : [`--${name}`]
         expect(() => parseStackFlags(spec, args, { local }), `${spec.name} --${name}`).not.toThrow()
       }
@@ -73,6 +73,17 @@ describe('one table per command parses and prints help', () => {
     })
     expect(() => parseStackFlags(relaySpec, ['--demo'], { local: false })).toThrow(
       /^Unknown option --demo for `sealpost relay`\./,
+    )
+  })
+
+  test('relay --nats takes comma-separated nats:// URLs to the stack; anything else is an ArgumentError', () => {
+    const { stack } = parseStackFlags(relaySpec, ['--nats', 'nats://10.0.0.1:4222, nats://10.0.0.2:4222'], {
+      local: false,
+    })
+    expect(stack.nats).toEqual(['nats://10.0.0.1:4222', 'nats://10.0.0.2:4222'])
+    expect(parseStackFlags(relaySpec, [], { local: false }).stack.nats).toBeUndefined()
+    expect(() => parseStackFlags(relaySpec, ['--nats', 'http://x:1'], { local: false })).toThrow(
+      /^--nats must be/,
     )
   })
 

@@ -73,6 +73,8 @@ export type StackOptions = {
   pollingInterval?: number | undefined
   /** Deploy if the recorded deployment is missing or has no code. */
   deploy: boolean
+  /** NATS server URLs: the relay keeps its store in JetStream (`sealpost relay --nats`). */
+  nats?: string[] | undefined
 }
 
 /**
@@ -128,6 +130,7 @@ export async function startStack(ctx: CliContext, options: StackOptions): Promis
       anchorAccount,
       anchor: options.anchor,
       sponsor: sponsorAccount && { account: sponsorAccount, policy: options.sponsorPolicy },
+      nats: options.nats && { servers: options.nats },
       ...(options.pollingInterval !== undefined ? { pollingInterval: options.pollingInterval } : {}),
     })
     done(relay.url)

@@ -53,8 +53,15 @@ export function parseStackFlags(
   const batchSize = int(str('batch-size'), 'batch-size')
   const batchIntervalMs = int(str('batch-ms'), 'batch-ms')
   const confirmations = int(str('confirmations'), 'confirmations')
+  const nats = str('nats')
+    ?.split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '')
+  if (nats && (nats.length === 0 || nats.some((u) => !/^(nats|tls):\/\/[^\s/]+$/.test(u))))
+    throw new ArgumentError('--nats must be nats:// (or tls://) URLs separated by commas.')
   return {
     stack: {
+      nats,
       port: int(str('port'), 'port') ?? 8787,
       host: str('host') ?? '127.0.0.1',
       chainPort: int(str('chain-port'), 'chain-port') ?? (local ? 8545 : undefined),

@@ -1,13 +1,14 @@
 /** A relay node: the WebSocket relay, its SQLite store, a registry watcher and an anchorer, wired together. */
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { createPublicClient, createWalletClient, type Hex, http, type PublicClient } from 'viem'
 import type { LocalAccount } from 'viem/accounts'
 import { Anchorer, type AnchorerOptions } from '../anchor/Anchorer.js'
 import type { Deployment } from '../chain/deployment.js'
 import { withChainErrors } from '../chain/errors.js'
 import { RegistryWatcher } from '../chain/registryWatcher.js'
-import { SqliteRelayStore } from '../store/relayStore.js'
+import { JetStreamRelayStore } from '../store/jetStreamRelayStore.js'
+import { type RelayStore, SqliteRelayStore } from '../store/relayStore.js'
 import { forwardLeaves } from './forwardLeaves.js'
 import { publishReceipts } from './publishReceipts.js'
 import { type RelayLimits, RelayServer } from './RelayServer.js'
@@ -56,6 +57,12 @@ export type RelayNodeOptions = {
   /** RPC polling interval of the watcher, in ms. Default 1000. */
   pollingInterval?: number | undefined
   durability?: 'process' | 'power' | undefined
+  /**
+   * Keep envelopes and relay state in a NATS JetStream cluster instead of `relay.sqlite` (docs/architecture.md §5a):
+   * its server URLs and the replicas of the stream and bucket (default 3). Stream and bucket names are keyed to the
+   * chain and deployment like the state directory.
+   */
+  nats?: { servers: string[]; replicas?: number | undefined } | undefined
 }
 
 /**
@@ -69,7 +76,7 @@ export type RelayNode = {
   stateDir: string
   server: RelayServer
   anchorer: Anchorer | undefined
-  store: SqliteRelayStore
+  store: RelayStore
   watcher: RegistryWatcher
   publicClient: PublicClient
   /** The sponsor, when the node was given a sponsor account. */
@@ -119,10 +126,13 @@ export async function startRelayNode(options: RelayNodeOptions): Promise<RelayNo
       2,
     )}\n`,
   )
-  const store = SqliteRelayStore.open({
-    path: join(stateDir, 'relay.sqlite'),
-    durability: options.durability,
-  })
+  const store: RelayStore = options.nats
+    ? await JetStreamRelayStore.open({
+        servers: options.nats.servers,
+        replicas: options.nats.replicas,
+        prefix: `sealpost_${basename(stateDir)}`,
+      })
+    : SqliteRelayStore.open({ path: join(stateDir, 'relay.sqlite'), durability: options.durability })
   const watcher = new RegistryWatcher({
     publicClient,
     registry: options.deployment.keyRegistry,
