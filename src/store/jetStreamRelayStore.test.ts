@@ -37,6 +37,45 @@ relayStoreContract(
   60_000,
 )
 
+describe('JetStreamRelayStore shared by two relays', () => {
+  test('concurrent appends to one topic through two stores get distinct, gap-free seqs that both read alike', {
+    timeout: 120_000,
+  }, async () => {
+    const a = await JetStreamRelayStore.open({ servers: cluster.urls, prefix: 'shared' })
+    const b = await JetStreamRelayStore.open({ servers: [...cluster.urls].reverse(), prefix: 'shared' })
+    const topic = `0x${'ef'.repeat(32)}` as Hex
+    const entry = (n: number) => ({
+      topic,
+      id: `0x${n.toString(16).padStart(64, '0')}` as Hex,
+      bytes: Uint8Array.of(n),
+      publisher: topic,
+    })
+    try {
+      const [fromA, fromB] = await Promise.all([
+        a.append(Array.from({ length: 15 }, (_, i) => entry(2 * i + 1))),
+        b.append(Array.from({ length: 15 }, (_, i) => entry(2 * i + 2))),
+      ])
+      const seqs = [...fromA, ...fromB].map((r) => r.seq).sort((x, y) => (x < y ? -1 : 1))
+      expect(seqs).toEqual(Array.from({ length: 30 }, (_, i) => BigInt(i + 1)))
+      // Each store's own appends keep their batch order.
+      for (const results of [fromA, fromB])
+        expect(results.map((r) => r.seq)).toEqual(
+          [...results.map((r) => r.seq)].sort((x, y) => (x < y ? -1 : 1)),
+        )
+      // A cursor means the same on both: the envelope at seq n is the same whichever store reads it.
+      const readA = await a.readAfter(topic, 10n, 100)
+      const readB = await b.readAfter(topic, 10n, 100)
+      expect(readA.map((r) => [r.seq, r.bytes[0]])).toEqual(readB.map((r) => [r.seq, r.bytes[0]]))
+      expect(readA.map((r) => r.seq)).toEqual(Array.from({ length: 20 }, (_, i) => BigInt(i + 11)))
+      // The same envelope through the other store is a duplicate with its first seq.
+      expect(await b.append([entry(1)])).toEqual([{ seq: fromA[0]!.seq, duplicate: true }])
+    } finally {
+      await a.close()
+      await b.close()
+    }
+  })
+})
+
 describe('JetStreamRelayStore on a cluster that loses a node', () => {
   test('appends and reads go on after one NATS node is killed; nothing is lost or reordered', {
     timeout: 120_000,

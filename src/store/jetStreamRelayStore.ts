@@ -50,13 +50,13 @@ export type JetStreamRelayStoreOptions = {
   now?: (() => number) | undefined
 }
 
-const MAX_APPEND_RETRIES = 20
+const MAX_APPEND_RETRIES = 500
 
 /**
  * A relay store shared by any number of relays through a JetStream cluster. A topic's envelopes are the messages on
- * its subject; each carries its topic seq in a header. `append` takes the next seq after the subject's last message
- * and publishes with JetStream's expected-last-subject-sequence, so two relays appending to one topic cannot both
- * get the same seq (the loser retries); the seq lives in the stream, so cursors mean the same on every relay.
+ * its subject; each carries its topic seq in a header. `append` takes the next seq after the topic's last one and
+ * publishes with JetStream's expected last (stream) sequence, so two relays cannot both get the same seq (the loser
+ * retries); the seq lives in the stream, so cursors mean the same on every relay.
  * Deduplication: `Nats-Msg-Id` = topic + envelope id inside the duplicate window, and the `ids` bucket beyond it.
  *
  * @example
@@ -67,8 +67,10 @@ const MAX_APPEND_RETRIES = 20
 export class JetStreamRelayStore implements RelayStore {
   readonly #p: JetStreamParts
   readonly #now: () => number
-  /** topic → its last message (seq and stream seq) as this store last saw it; a conflict refreshes it. */
-  readonly #last = new Map<string, { seq: bigint; streamSeq: number }>()
+  /** topic → its last seq as this store last saw it; valid while `#streamLast` is (no other writer since). */
+  readonly #last = new Map<string, bigint>()
+  /** The stream's last sequence as of this store's last publish (undefined: read it again). */
+  #streamLast: number | undefined
   /** `topic:seq` → stream seq, so a replay's next page starts where the previous one ended. */
   readonly #where = new Map<string, number>()
   #closed = false
@@ -97,7 +99,7 @@ export class JetStreamRelayStore implements RelayStore {
       nc = await connect({ servers, maxReconnectAttempts: -1, reconnectTimeWait: 250 })
       const jsm = await jetstreamManager(nc)
       const stream = `${prefix.toUpperCase()}_ENVELOPES`
-      const subjects = [`${prefix}.env.*`]
+      const subjects = [`${prefix}.env.*`, `${prefix}.meta`]
       try {
         await jsm.streams.info(stream)
       } catch {
@@ -108,6 +110,8 @@ export class JetStreamRelayStore implements RelayStore {
           duplicate_window: duplicateWindowMs * 1_000_000,
         })
       }
+      // A marker, so the stream is never empty: an expected last sequence of 0 is not enforced by nats-server 2.9.
+      await jetstream(nc).publish(`${prefix}.meta`, 'sealpost relay store', { msgID: `${prefix}-created` })
       const kv = await new Kvm(nc).create(`${prefix}_state`, { replicas, history: 1 })
       const parts: JetStreamParts = {
         nc,
@@ -142,31 +146,30 @@ export class JetStreamRelayStore implements RelayStore {
       return { ...e, t, idToken: id }
     })
     return this.#run('append', async () => {
-      // Topics in parallel, each topic's entries in batch order.
-      const results: RelayAppendResult[] = new Array(checked.length)
-      const byTopic = new Map<string, number[]>()
-      for (const [i, e] of checked.entries()) {
-        const list = byTopic.get(e.t)
-        if (list) list.push(i)
-        else byTopic.set(e.t, [i])
-      }
-      await Promise.all(
-        [...byTopic.values()].map(async (indexes) => {
-          for (const i of indexes) results[i] = await this.#appendOne(checked[i]!)
-        }),
-      )
+      // One at a time, in batch order: each publish expects the stream's last sequence (see #appendOne).
+      const results: RelayAppendResult[] = []
+      for (const e of checked) results.push(await this.#appendOne(e))
       return results
     })
   }
 
+  /**
+   * Appends one envelope. The guard is the whole stream's last sequence (`Nats-Expected-Last-Sequence`), read before
+   * the topic's last seq: if any message was stored since, JetStream refuses the publish and every cached position
+   * is re-read. (nats-server 2.9 does not count in-flight proposals in its per-subject check, so two relays could
+   * both pass an expected-last-subject-sequence; the stream-wide check counts them.) While this store is the only
+   * writer, the last sequence is known from its own acks and costs nothing.
+   */
   async #appendOne(e: RelayAppendEntry & { t: string; idToken: string }): Promise<RelayAppendResult> {
     const idKey = `${e.t}.${e.idToken}`
     const at = this.#now()
     for (let attempt = 0; attempt < MAX_APPEND_RETRIES; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * attempt)))
       const known = await currentValue(this.#p.ids, idKey)
       if (known) return { seq: BigInt(known.value.split(' ')[0]!), duplicate: true }
-      const last = await this.#lastOf(e.topic, e.t)
-      const seq = last.seq + 1n
+      this.#streamLast ??= (await this.#p.jsm.streams.info(this.#p.stream)).state.last_seq
+      const streamLast = this.#streamLast
+      const seq = (await this.#lastOf(e.topic, e.t)) + 1n
       const h = headers()
       h.set(HEADER.seq, String(seq))
       h.set(HEADER.id, e.id.toLowerCase())
@@ -175,22 +178,27 @@ export class JetStreamRelayStore implements RelayStore {
       const options: Partial<JetStreamPublishOptions> = {
         msgID: `${e.t}${e.idToken}`,
         headers: h,
-        expect: { lastSubjectSequence: last.streamSeq },
+        expect: { lastSequence: streamLast },
       }
       let ack: { seq: number; duplicate: boolean }
       try {
         ack = await this.#p.js.publish(this.#p.subject(e.topic), e.bytes, options)
       } catch (err) {
+        // Another relay stored something (or the outcome is unknown): forget every cached position.
+        this.#last.clear()
+        this.#streamLast = undefined
         if (!isConflict(err)) throw err
-        this.#last.delete(e.t) // another relay appended to this topic: read its last message again
         continue
       }
       if (ack.duplicate) {
+        this.#last.clear()
+        this.#streamLast = undefined
         const original = await this.#p.jsm.streams.getMessage(this.#p.stream, { seq: ack.seq })
         if (!original) continue
         return { seq: envelopeHeaders(original).seq, duplicate: true }
       }
-      this.#last.set(e.t, { seq, streamSeq: ack.seq })
+      this.#streamLast = ack.seq
+      this.#last.set(e.t, seq)
       this.#remember(e.t, seq, ack.seq)
       await this.#p.ids.put(idKey, `${seq} ${at}`)
       await raiseTo(this.#p.heads, e.t, seq)
@@ -198,26 +206,21 @@ export class JetStreamRelayStore implements RelayStore {
     }
     throw new RelayStoreError({
       operation: 'append',
-      cause: new Error('topic contended past the retry limit'),
+      cause: new Error('stream contended past the retry limit'),
     })
   }
 
-  /** The topic's last seq and the stream seq of its last stored message (0 when it has none). */
-  async #lastOf(topic: Hex, t: string): Promise<{ seq: bigint; streamSeq: number }> {
+  /** The topic's last seq: its last stored message's, or `heads` when that is higher (pruned messages). */
+  async #lastOf(topic: Hex, t: string): Promise<bigint> {
     const cached = this.#last.get(t)
-    if (cached) return cached
+    if (cached !== undefined) return cached
     let seq = 0n
-    let streamSeq = 0
     const msg = await this.#getMessage({ last_by_subj: this.#p.subject(topic) })
-    if (msg) {
-      seq = envelopeHeaders(msg).seq
-      streamSeq = msg.seq
-    }
+    if (msg) seq = envelopeHeaders(msg).seq
     const head = await currentValue(this.#p.heads, t)
     if (head && BigInt(head.value) > seq) seq = BigInt(head.value)
-    const last = { seq, streamSeq }
-    this.#last.set(t, last)
-    return last
+    this.#last.set(t, seq)
+    return seq
   }
 
   async readAfter(topic: Hex, after: bigint, limit: number): Promise<RelayStoredEnvelope[]> {

@@ -141,7 +141,7 @@ async function scan(p: JetStreamParts): Promise<Map<string, Stored[]>> {
     } catch {
       continue // deleted
     }
-    if (!msg) continue
+    if (!msg?.subject.startsWith(prefix)) continue // the stream's marker
     const t = msg.subject.slice(prefix.length)
     const list = out.get(t) ?? []
     list.push({ streamSeq: msg.seq, ...envelopeHeaders(msg) })
