@@ -19,7 +19,8 @@ const alice = address('c')
 const topic = bytes32('1')
 const envelopeId = bytes32('2')
 
-/** The parts of a client the collector reads: Bob's device, in a conversation with Alice, no groups, an empty log, no key changes. */
+/** The parts of a client the collector reads: Bob's device, in a conversation with Alice (not listed, so no safety number is asked for), no groups, an empty log, no key
+ * changes. */
 function fakeClient(): Client & { events: EventEmitter } {
   return {
     ...bob,
@@ -27,7 +28,10 @@ function fakeClient(): Client & { events: EventEmitter } {
     closed: false,
     log: { head: () => undefined, entries: () => [] },
     messages: { get: () => undefined },
-    conversations: { get: (id: Hex) => (id === topic ? { peer: alice } : undefined) },
+    conversations: {
+      get: (id: Hex) => (id === topic ? { peer: alice } : undefined),
+      list: () => [],
+    },
     groups: { list: () => [], get: () => undefined },
     keyChanges: () => [],
   } as unknown as Client & { events: EventEmitter }
