@@ -5,7 +5,7 @@
  * each timed: the creator claims N − 1 key packages from the relay and creates the group (Sealpost's MLS layer:
  * `createGroup` + one commit of N − 1 adds with the conversation context, as `foundGroup` does), the Welcome goes to a
  * sample of members through the relay (tree by reference, protocol §3.7) and they join, one message reaches them,
- * one add and one removal are committed and processed by them. The same steps at `--baseline` members (default
+ * one removal and one add are committed and processed by them. The same steps at `--baseline` members (default
  * 1,000) run first, in the same process, on the same chain and relay. Not part of `npm run bench`.
  */
 import { createHash, randomBytes } from 'node:crypto'
