@@ -1,11 +1,3 @@
-/**
- * Registry gas benchmark: gas of addDevice (first device of a fresh account, and a further one), rotateDevice and
- * revokeDevice on the one-slot KeyRegistry against the v2 registry it replaced (contracts/test/KeyRegistryV2Baseline.sol,
- * deployed in the same run on the same anvil), for an EOA and for an ERC-1271 wallet account.
- * Part of `npm run bench` (`npm run bench -- registryGas` alone), which writes registryGas.json and registryGas.md.
- */
-import { join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { Address } from 'viem'
 import { generatePrivateKey, type LocalAccount, privateKeyToAccount } from 'viem/accounts'
 import { addDevice, getRegistryNonce, revokeDevice, rotateDevice } from '../src/chain/keyRegistry.js'
@@ -14,15 +6,7 @@ import type { ChainContext } from '../test/utils/anvil.js'
 import { testDeviceKeys } from '../test/utils/devices.js'
 import { compileTestContracts, deployTestContract } from '../test/utils/testContracts.js'
 import { benchChain } from './lib/chain.js'
-import {
-  type BenchContext,
-  type BenchOutput,
-  type BenchResult,
-  gitCommit,
-  machineInfo,
-  target,
-  writeResult,
-} from './lib/report.js'
+import { type BenchContext, type BenchOutput, target } from './lib/report.js'
 
 /** The operations measured, in the order one account performs them. */
 export const registryOperations = [
