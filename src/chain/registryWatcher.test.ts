@@ -1,4 +1,4 @@
-import { type Address, bytesToHex, type Hex } from 'viem'
+import { type Address, bytesToHex, createPublicClient, custom, type Hex, http } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ChainContext, setupChain } from '../../test/utils/anvil.js'
@@ -222,5 +222,38 @@ describe('RegistryWatcher', () => {
     await watcher.sync()
     expect(watcher.deviceRecord(b.deviceId)?.invalid).toBe('mls-key-taken')
     expect(watcher.device(b.deviceId)).toBeUndefined()
+  })
+
+  it('a getLogs range the provider refuses is split in halves until it answers', async () => {
+    const a = await add(alice)
+    await ctx.mine(5)
+    const b = await add(bob)
+    // The real anvil behind a provider that refuses any eth_getLogs over more than 2 blocks, as a provider refuses
+    // an answer that is too large.
+    const ranges: bigint[] = []
+    const upstream = http(ctx.anvil.rpcUrl)({ chain: undefined, retryCount: 0 })
+    const picky = createPublicClient({
+      transport: custom(
+        {
+          async request({ method, params }) {
+            if (method === 'eth_getLogs') {
+              const [{ fromBlock, toBlock }] = params as [{ fromBlock: Hex; toBlock: Hex }]
+              const span = BigInt(toBlock) - BigInt(fromBlock) + 1n
+              ranges.push(span)
+              if (span > 2n) throw new Error('query returned too many results')
+            }
+            return upstream.request({ method, params } as never)
+          },
+        },
+        { retryCount: 0 },
+      ),
+    })
+    const watcher = new RegistryWatcher({ publicClient: picky, registry, fromBlock: ctx.deployBlock })
+    await watcher.sync()
+    expect(watcher.device(a.deviceId)?.addedAt).toBe(a.blockNumber)
+    expect(watcher.device(b.deviceId)?.addedAt).toBe(b.blockNumber)
+    expect(watcher.syncedTo).toBe(await ctx.publicClient.getBlockNumber())
+    expect(ranges.some((n) => n > 2n)).toBe(true)
+    expect(ranges.filter((n) => n <= 2n).length).toBeGreaterThan(1)
   })
 })

@@ -1,6 +1,6 @@
 /** Follows KeyRegistry events into an in-memory cache that answers "which devices were valid at block B", ignoring devices whose MLS proof of possession fails. */
 import { EventEmitter } from 'node:events'
-import type { Address, Client, Hex } from 'viem'
+import type { Address, Client, GetLogsReturnType, Hex } from 'viem'
 import { getAbiItem } from 'viem'
 import { getBlock, getChainId, getLogs } from 'viem/actions'
 import { keyRegistryAbi } from '../../contracts/artifacts/KeyRegistry.js'
@@ -86,10 +86,18 @@ const deviceRevokedEvent = getAbiItem({ abi: keyRegistryAbi, name: 'DeviceRevoke
 
 const key = (a: string) => a.toLowerCase()
 
+/** One DeviceAdded or DeviceRevoked log, decoded strictly. */
+type RegistryLog = GetLogsReturnType<
+  undefined,
+  [typeof deviceAddedEvent, typeof deviceRevokedEvent],
+  true
+>[number]
+
 /**
  * Keeps a local, event-sourced copy of the KeyRegistry.
  *
- * `start()` backfills DeviceAdded/DeviceRevoked logs from `fromBlock` to the head in chunks, then polls.
+ * `start()` backfills DeviceAdded/DeviceRevoked logs from `fromBlock` to the head in chunks (a chunk the provider
+ * refuses is split in halves), then polls.
  * Every DeviceAdded's MLS proof of possession (`mlsPop`, see `crypto/pop.ts`) is checked against the chain id,
  * registry, account and P-256 key; a record whose proof fails is ignored (as is a later record reusing an MLS
  * key that an earlier valid record owns), so an MLS key squatted under another account binds nobody.
@@ -256,13 +264,7 @@ export class RegistryWatcher extends EventEmitter<RegistryWatcherEvents> {
       if (head.number === null || head.hash === null) return this.#syncedTo
       for (let from = this.#syncedTo + 1n; from <= head.number; from += this.#chunkSize) {
         const to = from + this.#chunkSize - 1n < head.number ? from + this.#chunkSize - 1n : head.number
-        const logs = await getLogs(this.#client, {
-          address: this.registry,
-          events: [deviceAddedEvent, deviceRevokedEvent],
-          fromBlock: from,
-          toBlock: to,
-          strict: true,
-        })
+        const logs = await this.#logsIn(from, to)
         for (const log of logs) {
           if (log.blockNumber === null || log.transactionHash === null) continue
           if (log.eventName === 'DeviceAdded') {
@@ -288,6 +290,28 @@ export class RegistryWatcher extends EventEmitter<RegistryWatcherEvents> {
       return this.#syncedTo
     } catch (err) {
       throw mapChainError(err)
+    }
+  }
+
+  /**
+   * The registry's DeviceAdded and DeviceRevoked logs of blocks `from`..`to`. A request that fails over more than one
+   * block is split in two halves, recursively: a provider refuses a range whose answer is too large (viem stops at a
+   * 10 MB response; 10,000 registrations are 11.4 MB, report §5.5a), and a transient failure costs only more requests.
+   * A single block that still fails throws.
+   */
+  async #logsIn(from: bigint, to: bigint): Promise<RegistryLog[]> {
+    try {
+      return await getLogs(this.#client, {
+        address: this.registry,
+        events: [deviceAddedEvent, deviceRevokedEvent],
+        fromBlock: from,
+        toBlock: to,
+        strict: true,
+      })
+    } catch (err) {
+      if (to <= from) throw err
+      const middle = from + (to - from) / 2n
+      return [...(await this.#logsIn(from, middle)), ...(await this.#logsIn(middle + 1n, to))]
     }
   }
 
