@@ -12,9 +12,9 @@ import {
   readAccountAddress,
 } from '../client/identity.js'
 import { offlineTransport } from '../client/transport.js'
-import { idAddDeviceSpec, idNewSpec, idRevokeDeviceSpec, idShowSpec } from './commands.js'
 import { type CliContext, parseBytes32 } from './context.js'
 import { ArgumentError } from './errors.js'
+import { idAddDeviceSpec, idNewSpec, idRevokeDeviceSpec, idShowSpec } from './idCommands.js'
 import { idFingerprint } from './idFingerprint.js'
 import { idApprove, idLink } from './idLink.js'
 import { idRevokeOthers } from './idRevokeOthers.js'

@@ -4,9 +4,9 @@ import { RegistryWatcher } from '../chain/registryWatcher.js'
 import { readAccountAddress } from '../client/identity.js'
 import { currentSafetyNumber } from '../client/keyChanges.js'
 import { parseAddressArg } from './address.js'
-import { idFingerprintSpec } from './commands.js'
 import { type CliContext, publicFor } from './context.js'
 import { ArgumentError } from './errors.js'
+import { idFingerprintSpec } from './idCommands.js'
 import { parseCommandArgs } from './options.js'
 
 /**
