@@ -1,39 +1,13 @@
-/** Attack (issue 9, item 9): subscribing to the inbox of a device that is registered nowhere yet, then waiting for it. */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { Hex } from 'viem'
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 import { createEnvelope, encodeEnvelope } from '../../src/protocol/envelope.js'
 import { RETIRED_CLIENT_FRAME_TYPES } from '../../src/protocol/relayFrames.js'
 import { inboxTopic, type TopicPreimage } from '../../src/protocol/topics.js'
-import { type ChainContext, setupChain } from '../utils/anvil.js'
 import { startCountingRelay } from './countingRelay.js'
-import { newDevice, type RawDevice, registerDevice } from './rawRelayClient.js'
+import { inboxWorld } from './inbox-setup.js'
+import { newDevice, registerDevice } from './rawRelayClient.js'
 
-let ctx: ChainContext
-let dir: string
-let mallory: RawDevice
-let alice: RawDevice
-const cleanups: (() => Promise<void> | void)[] = []
-
-beforeAll(async () => {
-  ctx = await setupChain()
-  dir = mkdtempSync(join(tmpdir(), 'sealpost-attack-inbox-preimage-'))
-  mallory = newDevice(ctx.walletClients[5]!)
-  alice = newDevice(ctx.walletClients[1]!)
-  await registerDevice(ctx, mallory)
-  await registerDevice(ctx, alice)
-})
-
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c()
-})
-
-afterAll(async () => {
-  await ctx?.stop()
-  if (dir) rmSync(dir, { recursive: true, force: true })
-})
+const world = inboxWorld('inbox-preimage')
 
 /** SUBSCRIBE v1 as an old client (or an attacker hoping for the old rules) sends it: no preimage. */
 function subscribeV1(reqId: number, topic: Hex): Uint8Array {
@@ -48,11 +22,11 @@ function subscribeV1(reqId: number, topic: Hex): Uint8Array {
 
 describe('attack: subscribing to the inbox of a device registered nowhere yet', () => {
   test('every form of the SUBSCRIBE is refused with a typed error, and nothing reaches the attacker once the owner registers', async () => {
-    const relay = await startCountingRelay(ctx, dir, cleanups)
-    const victim = newDevice(ctx.walletClients[2]!) // its device id is known (it hashes the public key); not registered
+    const relay = await startCountingRelay(world.ctx, world.dir, world.cleanups)
+    const victim = newDevice(world.ctx.walletClients[2]!) // its device id is known (it hashes the public key); not registered
     const inbox = inboxTopic(victim.deviceId)
     const m = await relay.connect()
-    expect(await m.auth(mallory)).toMatchObject({ type: 'auth-ok' })
+    expect(await m.auth(world.mallory)).toMatchObject({ type: 'auth-ok' })
 
     // Claiming it as the inbox it is: only its owner may read it, registered or not; no registry look-up needed.
     const asInbox: TopicPreimage = { kind: 'inbox', deviceId: victim.deviceId }
@@ -68,12 +42,12 @@ describe('attack: subscribing to the inbox of a device registered nowhere yet', 
     const claims: TopicPreimage[] = [
       {
         kind: 'group',
-        chainId: ctx.anvil.chainId,
-        registry: ctx.contracts.keyRegistry,
+        chainId: world.ctx.anvil.chainId,
+        registry: world.ctx.contracts.keyRegistry,
         nonce: victim.deviceId,
       },
       { kind: 'welcome-tree', welcomeDigest: victim.deviceId },
-      { kind: 'inbox', deviceId: mallory.deviceId },
+      { kind: 'inbox', deviceId: world.mallory.deviceId },
     ]
     for (const [i, preimage] of claims.entries())
       expect(await m.request({ type: 'subscribe', reqId: 2 + i, topic: inbox, after: 0n, preimage })).toEqual(
@@ -93,7 +67,7 @@ describe('attack: subscribing to the inbox of a device registered nowhere yet', 
     expect(await relay.store.acks(inbox)).toEqual([]) // never recorded as a recipient
 
     // The victim registers, connects and reads its inbox; Alice writes a Welcome into it.
-    await registerDevice(ctx, victim)
+    await registerDevice(world.ctx, victim)
     const v = await relay.connect('127.0.0.2')
     expect(await v.auth(victim)).toMatchObject({ type: 'auth-ok' })
     expect(
@@ -104,7 +78,7 @@ describe('attack: subscribing to the inbox of a device registered nowhere yet', 
       value: 0n,
     })
     const a = await relay.connect()
-    expect(await a.auth(alice)).toMatchObject({ type: 'auth-ok' })
+    expect(await a.auth(world.alice)).toMatchObject({ type: 'auth-ok' })
     const welcome = createEnvelope({ kind: 'welcome', topic: inbox, payload: Uint8Array.of(1, 2, 3) })
     expect(await a.request({ type: 'publish', reqId: 1, envelope: encodeEnvelope(welcome) })).toMatchObject({
       type: 'ok',

@@ -1,57 +1,31 @@
-/** Attack (issue 9, item 9): subscribing to a device's inbox before the relay has synced its registration, and SUBSCRIBE as a registry-sync trigger. */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 import { createEnvelope, encodeEnvelope } from '../../src/protocol/envelope.js'
 import { inboxTopic } from '../../src/protocol/topics.js'
 import type { RelayLimits } from '../../src/relay/RelayServer.js'
-import { type ChainContext, setupChain } from '../utils/anvil.js'
 import { inboxPreimage, preimageOf, testTopic } from '../utils/topics.js'
 import { startCountingRelay } from './countingRelay.js'
-import { newDevice, type RawDevice, registerDevice } from './rawRelayClient.js'
+import { inboxWorld } from './inbox-setup.js'
+import { newDevice, registerDevice } from './rawRelayClient.js'
 
-let ctx: ChainContext
-let dir: string
-let mallory: RawDevice
-let alice: RawDevice
-const cleanups: (() => Promise<void> | void)[] = []
-
-beforeAll(async () => {
-  ctx = await setupChain()
-  dir = mkdtempSync(join(tmpdir(), 'sealpost-attack-inbox-subscribe-'))
-  mallory = newDevice(ctx.walletClients[5]!)
-  alice = newDevice(ctx.walletClients[1]!)
-  await registerDevice(ctx, mallory)
-  await registerDevice(ctx, alice)
-})
-
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c()
-})
-
-afterAll(async () => {
-  await ctx?.stop()
-  if (dir) rmSync(dir, { recursive: true, force: true })
-})
+const world = inboxWorld('inbox-subscribe')
 
 /**
  * A relay whose registry view moves only on demand (its watcher does not poll), so a device registered after the
  * relay started stays unknown to it until a look-up; `counter.syncs` counts the syncs made after start.
  */
 function startRelay(limits?: Partial<RelayLimits>) {
-  return startCountingRelay(ctx, dir, cleanups, limits)
+  return startCountingRelay(world.ctx, world.dir, world.cleanups, limits)
 }
 
 describe('attack: subscribing to the inbox of a device the relay has not synced yet', () => {
   test('the SUBSCRIBE is refused with RELAY_FORBIDDEN without a look-up; the owner subscribes and the attacker reads nothing', async () => {
     const relay = await startRelay()
-    const victim = newDevice(ctx.walletClients[2]!)
+    const victim = newDevice(world.ctx.walletClients[2]!)
     const inbox = inboxTopic(victim.deviceId)
     const preimage = inboxPreimage(victim.deviceId)
-    await registerDevice(ctx, victim) // on chain; the relay has not synced since it started
+    await registerDevice(world.ctx, victim) // on chain; the relay has not synced since it started
     const m = await relay.connect()
-    expect(await m.auth(mallory)).toMatchObject({ type: 'auth-ok' })
+    expect(await m.auth(world.mallory)).toMatchObject({ type: 'auth-ok' })
 
     expect(await m.request({ type: 'subscribe', reqId: 1, topic: inbox, after: 0n, preimage })).toEqual({
       type: 'error',
@@ -70,7 +44,7 @@ describe('attack: subscribing to the inbox of a device the relay has not synced 
       value: 0n,
     })
     const a = await relay.connect()
-    expect(await a.auth(alice)).toMatchObject({ type: 'auth-ok' })
+    expect(await a.auth(world.alice)).toMatchObject({ type: 'auth-ok' })
     const welcome = createEnvelope({ kind: 'welcome', topic: inbox, payload: Uint8Array.of(1, 2, 3) })
     expect(await a.request({ type: 'publish', reqId: 1, envelope: encodeEnvelope(welcome) })).toMatchObject({
       type: 'ok',
@@ -83,8 +57,8 @@ describe('attack: subscribing to the inbox of a device the relay has not synced 
 
   test('a device whose registration the relay has not synced yet subscribes to its own inbox at once', async () => {
     const relay = await startRelay()
-    const fresh = newDevice(ctx.walletClients[3]!)
-    await registerDevice(ctx, fresh)
+    const fresh = newDevice(world.ctx.walletClients[3]!)
+    await registerDevice(world.ctx, fresh)
     const c = await relay.connect()
     expect(await c.auth(fresh)).toMatchObject({ type: 'auth-ok' }) // AUTH's look-up teaches the relay the device
     const syncs = relay.counter.syncs
@@ -103,7 +77,7 @@ describe('attack: SUBSCRIBE frames naming new topics to make the relay sync its 
   test("new topics cost no registry look-up: the IP's budget stays whole for AUTH", async () => {
     const relay = await startRelay({ registryLookupsPerIpPerMinute: 1 })
     const m = await relay.connect('127.0.0.7')
-    expect(await m.auth(mallory)).toMatchObject({ type: 'auth-ok' }) // a known device: no look-up
+    expect(await m.auth(world.mallory)).toMatchObject({ type: 'auth-ok' }) // a known device: no look-up
     const answers: string[] = []
     for (let i = 0; i < 8; i++) {
       const topic = testTopic()
@@ -119,8 +93,8 @@ describe('attack: SUBSCRIBE frames naming new topics to make the relay sync its 
     expect(answers).toEqual(Array(8).fill('ok'))
     expect(relay.counter.syncs).toBe(0)
     // The one look-up of this IP is still there for a device the relay has not synced yet.
-    const fresh = newDevice(ctx.walletClients[4]!)
-    await registerDevice(ctx, fresh)
+    const fresh = newDevice(world.ctx.walletClients[4]!)
+    await registerDevice(world.ctx, fresh)
     const late = await relay.connect('127.0.0.7')
     expect(await late.auth(fresh)).toMatchObject({ type: 'auth-ok' })
     expect(relay.counter.syncs).toBe(1)

@@ -1,55 +1,30 @@
 /** Attack (issue 9, item 9): reading another device's inbox, and making the relay re-sync its registry on demand. */
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { getAddress, type Hex } from 'viem'
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 import { DeviceSigningKey } from '../../src/crypto/p256.js'
 import { createEnvelope, encodeEnvelope } from '../../src/protocol/envelope.js'
 import { inboxTopic } from '../../src/protocol/topics.js'
 import type { RelayLimits } from '../../src/relay/RelayServer.js'
-import { type ChainContext, setupChain } from '../utils/anvil.js'
 import { startCountingRelay } from './countingRelay.js'
-import { newDevice, type RawDevice, registerDevice } from './rawRelayClient.js'
+import { inboxWorld } from './inbox-setup.js'
+import { newDevice, registerDevice } from './rawRelayClient.js'
 
-let ctx: ChainContext
-let dir: string
-let mallory: RawDevice
-let alice: RawDevice
-const cleanups: (() => Promise<void> | void)[] = []
-
-beforeAll(async () => {
-  ctx = await setupChain()
-  dir = mkdtempSync(join(tmpdir(), 'sealpost-attack-inbox-'))
-  mallory = newDevice(ctx.walletClients[5]!)
-  alice = newDevice(ctx.walletClients[1]!)
-  await registerDevice(ctx, mallory)
-  await registerDevice(ctx, alice)
-})
-
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c()
-})
-
-afterAll(async () => {
-  await ctx?.stop()
-  if (dir) rmSync(dir, { recursive: true, force: true })
-})
+const world = inboxWorld('inbox')
 
 /** A relay on port 0 over SQLite; `syncs` counts the registry syncs made after start. */
 function startRelay(limits?: Partial<RelayLimits>) {
-  return startCountingRelay(ctx, dir, cleanups, limits)
+  return startCountingRelay(world.ctx, world.dir, world.cleanups, limits)
 }
 
 describe('attack: subscribing to an inbox before the relay knows its owner', () => {
   test('the SUBSCRIBE is refused before and after the owner registers; the attacker cannot ACK it and reads nothing', async () => {
     const relay = await startRelay()
-    const victim = newDevice(ctx.walletClients[2]!)
+    const victim = newDevice(world.ctx.walletClients[2]!)
     const inbox = inboxTopic(victim.deviceId)
     const preimage = { kind: 'inbox', deviceId: victim.deviceId } as const
     const m = await relay.connect()
-    expect(await m.auth(mallory)).toMatchObject({ type: 'auth-ok' })
+    expect(await m.auth(world.mallory)).toMatchObject({ type: 'auth-ok' })
     // The preimage names the inbox and its device: refused at once, though the relay has never heard of the victim.
     expect(await m.request({ type: 'subscribe', reqId: 1, topic: inbox, after: 0n, preimage })).toEqual({
       type: 'error',
@@ -57,7 +32,7 @@ describe('attack: subscribing to an inbox before the relay knows its owner', () 
       code: 'RELAY_FORBIDDEN',
     })
 
-    await registerDevice(ctx, victim)
+    await registerDevice(world.ctx, victim)
     const v = await relay.connect()
     expect(await v.auth(victim)).toMatchObject({ type: 'auth-ok' }) // the relay learns the victim here
     expect(await m.request({ type: 'subscribe', reqId: 2, topic: inbox, after: 0n, preimage })).toEqual({
@@ -79,7 +54,7 @@ describe('attack: subscribing to an inbox before the relay knows its owner', () 
       },
     )
     const a = await relay.connect()
-    expect(await a.auth(alice)).toMatchObject({ type: 'auth-ok' })
+    expect(await a.auth(world.alice)).toMatchObject({ type: 'auth-ok' })
     const welcome = createEnvelope({ kind: 'welcome', topic: inbox, payload: Uint8Array.of(1, 2, 3) })
     expect(await a.request({ type: 'publish', reqId: 1, envelope: encodeEnvelope(welcome) })).toMatchObject({
       type: 'ok',
@@ -95,8 +70,8 @@ describe('attack: AUTH frames naming unknown devices to make the relay sync its 
     const interval = 500
     const perIp = 5
     const relay = await startRelay({ registrySyncIntervalMs: interval, registryLookupsPerIpPerMinute: perIp })
-    const fresh = newDevice(ctx.walletClients[3]!)
-    await registerDevice(ctx, fresh) // on chain, but the relay has not synced since it started
+    const fresh = newDevice(world.ctx.walletClients[3]!)
+    await registerDevice(world.ctx, fresh) // on chain, but the relay has not synced since it started
     const junk = DeviceSigningKey.generate()
     const started = performance.now()
     const flood = ['127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6'].flatMap((ip) =>
@@ -109,7 +84,7 @@ describe('attack: AUTH frames naming unknown devices to make the relay sync its 
     )
     // During the flood: a known device, and the freshly registered one from its own address.
     const known = await relay.connect()
-    expect(await known.auth(alice)).toMatchObject({ type: 'auth-ok' })
+    expect(await known.auth(world.alice)).toMatchObject({ type: 'auth-ok' })
     const late = await relay.connect('127.0.0.2')
     expect(await late.auth(fresh)).toMatchObject({ type: 'auth-ok' })
     const answers = await Promise.all(flood)
