@@ -5,6 +5,8 @@ import { generatePrivateKey, type LocalAccount, privateKeyToAccount } from 'viem
 import { Client, type ClientParameters } from '../client/Client.js'
 import { connectClient } from '../client/connect.js'
 import type { Deployment } from '../client/deployment.js'
+import { loadDevice } from '../client/identity.js'
+import { RelayTransport } from '../client/relayTransport.js'
 
 /**
  * Passphrase of every demo key file (the demo's homes are temporary).
@@ -79,6 +81,31 @@ export function connectParty(
     relay: network.relay,
     ...(register !== undefined ? { register } : {}),
     ...(beforeStart ? { beforeStart } : {}),
+  })
+}
+
+/**
+ * Authenticates `party`'s device to the relay and nothing more: unlike a client, it subscribes to nothing and
+ * processes nothing, so probing whether the relay still admits a stolen device leaves the thief's copy of its
+ * state as it was (a client that got in would catch up on its own removal).
+ *
+ * @example await (await authenticateParty(network, phone)).close() // throws RelayAuthError once revoked
+ */
+export async function authenticateParty(
+  network: DemoNetwork,
+  party: DemoParty,
+): Promise<{ close(): Promise<void> }> {
+  const keys = await loadDevice({
+    home: join(network.dir, party.name),
+    name: party.device ?? 'default',
+    passphrase: DEMO_PASSPHRASE,
+  })
+  return RelayTransport.connect({
+    url: network.relay,
+    account: party.account.address,
+    deviceId: keys.deviceId,
+    sign: (m) => keys.signingKey.sign(m),
+    expect: { chainId: network.deployment.chainId, registry: network.deployment.keyRegistry },
   })
 }
 

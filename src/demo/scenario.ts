@@ -26,6 +26,7 @@ import { runDevices } from './devices.js'
 import { DemoAttackError } from './errors.js'
 import { signBeforeRevocation } from './lateStatement.js'
 import {
+  authenticateParty,
   connectParty,
   DEMO_PASSPHRASE,
   type DemoNetwork,
@@ -266,7 +267,7 @@ export async function runDemoScenario({ network, keys, report, qr }: DemoScenari
     report.record("revoke Alice's phone", phoneIn, `device ${phoneClient.deviceId.slice(0, 18)}…`, [
       `added to the group, then revoked in tx ${revocation.txHash} at block ${revocation.blockNumber}`,
     ])
-    const refusal = await untilRelayRefuses(() => connectParty(network, phone, { register: false }))
+    const refusal = await untilRelayRefuses(() => authenticateParty(network, phone))
     report.record(
       'relay refuses the revoked device',
       refusal !== undefined,

@@ -101,10 +101,10 @@ export function untilLogAnchored(client: Client, head: Hex, timeoutMs: number): 
  * Tries to connect until the relay refuses (it learns of a revocation from the chain); returns the wire code, or
  * undefined if it still admits the device after `timeoutMs`.
  *
- * @example const code = await untilRelayRefuses(() => connectParty(network, phone, { register: false }))
+ * @example const code = await untilRelayRefuses(() => authenticateParty(network, phone))
  */
 export async function untilRelayRefuses(
-  connect: () => Promise<Client>,
+  connect: () => Promise<{ close(): Promise<void> }>,
   timeoutMs = 30_000,
 ): Promise<string | undefined> {
   const deadline = Date.now() + timeoutMs
