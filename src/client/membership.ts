@@ -90,7 +90,14 @@ export async function syncMembers(
   // removed member must still see its own removal (ts-mls 1.6 misdetects it when both share one commit).
   await commitSettled(ctx, groupId, async (state) => {
     // Revoked devices, and devices whose registration a reorg took away (the registry no longer backs them).
-    const gone = leavesOf(state).filter((l) => l.identity && !isActiveDevice(ctx.watcher, l))
+    const judge = () => leavesOf(state).filter((l) => l.identity && !isActiveDevice(ctx.watcher, l))
+    let gone = judge()
+    // A leaf the registry view does not know may be newer than the view (another member added it after this pass
+    // synced): sync and judge again, so that only a device the chain no longer has is removed as unknown.
+    if (gone.some((l) => l.identity && !ctx.watcher.device(l.identity.deviceId))) {
+      await ctx.watcher.sync()
+      gone = judge()
+    }
     removed = gone.flatMap((l) => (l.identity ? [l.identity.deviceId] : []))
     if (gone.length === 0 && Object.keys(state.unappliedProposals).length === 0) return undefined
     return {
