@@ -1,10 +1,9 @@
 import type { Hex } from 'viem'
 import { describe, expect, test } from 'vitest'
-import { createEnvelope, encodeEnvelope } from '../../src/protocol/envelope.js'
 import { RETIRED_CLIENT_FRAME_TYPES } from '../../src/protocol/relayFrames.js'
 import { inboxTopic, type TopicPreimage } from '../../src/protocol/topics.js'
 import { startCountingRelay } from './countingRelay.js'
-import { inboxWorld } from './inbox-setup.js'
+import { inboxWorld, ownerGetsWelcome } from './inbox-setup.js'
 import { newDevice, registerDevice } from './rawRelayClient.js'
 
 const world = inboxWorld('inbox-preimage')
@@ -68,23 +67,7 @@ describe('attack: subscribing to the inbox of a device registered nowhere yet', 
 
     // The victim registers, connects and reads its inbox; Alice writes a Welcome into it.
     await registerDevice(world.ctx, victim)
-    const v = await relay.connect('127.0.0.2')
-    expect(await v.auth(victim)).toMatchObject({ type: 'auth-ok' })
-    expect(
-      await v.request({ type: 'subscribe', reqId: 1, topic: inbox, after: 0n, preimage: asInbox }),
-    ).toEqual({
-      type: 'ok',
-      reqId: 1,
-      value: 0n,
-    })
-    const a = await relay.connect()
-    expect(await a.auth(world.alice)).toMatchObject({ type: 'auth-ok' })
-    const welcome = createEnvelope({ kind: 'welcome', topic: inbox, payload: Uint8Array.of(1, 2, 3) })
-    expect(await a.request({ type: 'publish', reqId: 1, envelope: encodeEnvelope(welcome) })).toMatchObject({
-      type: 'ok',
-      value: 1n,
-    })
-    expect(await v.next((f) => f.type === 'deliver')).toMatchObject({ topic: inbox, seq: 1n })
+    await ownerGetsWelcome(relay, world, victim, inbox, asInbox)
     // Asking again now that the owner is known changes nothing: still refused.
     expect(
       await m.request({ type: 'subscribe', reqId: 20, topic: inbox, after: 0n, preimage: asInbox }),

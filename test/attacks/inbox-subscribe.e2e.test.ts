@@ -1,10 +1,9 @@
 import { describe, expect, test } from 'vitest'
-import { createEnvelope, encodeEnvelope } from '../../src/protocol/envelope.js'
 import { inboxTopic } from '../../src/protocol/topics.js'
 import type { RelayLimits } from '../../src/relay/RelayServer.js'
 import { inboxPreimage, preimageOf, testTopic } from '../utils/topics.js'
 import { startCountingRelay } from './countingRelay.js'
-import { inboxWorld } from './inbox-setup.js'
+import { inboxWorld, ownerGetsWelcome } from './inbox-setup.js'
 import { newDevice, registerDevice } from './rawRelayClient.js'
 
 const world = inboxWorld('inbox-subscribe')
@@ -36,21 +35,7 @@ describe('attack: subscribing to the inbox of a device the relay has not synced 
     expect(await relay.store.acks(inbox)).toEqual([]) // the attacker was never recorded as a recipient
 
     // The victim connects right away and subscribes to its inbox; a welcome flows to it and only to it.
-    const v = await relay.connect('127.0.0.2')
-    expect(await v.auth(victim)).toMatchObject({ type: 'auth-ok' })
-    expect(await v.request({ type: 'subscribe', reqId: 1, topic: inbox, after: 0n, preimage })).toEqual({
-      type: 'ok',
-      reqId: 1,
-      value: 0n,
-    })
-    const a = await relay.connect()
-    expect(await a.auth(world.alice)).toMatchObject({ type: 'auth-ok' })
-    const welcome = createEnvelope({ kind: 'welcome', topic: inbox, payload: Uint8Array.of(1, 2, 3) })
-    expect(await a.request({ type: 'publish', reqId: 1, envelope: encodeEnvelope(welcome) })).toMatchObject({
-      type: 'ok',
-      value: 1n,
-    })
-    expect(await v.next((f) => f.type === 'deliver')).toMatchObject({ topic: inbox, seq: 1n })
+    await ownerGetsWelcome(relay, world, victim, inbox, preimage)
     await new Promise((resolve) => setTimeout(resolve, 200))
     expect(m.history.filter((f) => f.type === 'deliver')).toEqual([])
   })
