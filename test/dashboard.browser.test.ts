@@ -2,7 +2,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import type { Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { build } from 'vite'
@@ -16,10 +16,10 @@ import { DashboardHub, type DashboardServer, startDashboardServer } from '../src
 import { type DemoTraffic, startDemoTraffic } from '../src/demo/traffic.js'
 import { type RelayNode, startRelayNode } from '../src/relay/node.js'
 import { type ChainContext, setupChain } from './utils/anvil.js'
+import { chromiumPath, launchChromium } from './utils/chromium.js'
 import { testNetwork } from './utils/clients.js'
 
 const root = join(import.meta.dirname, '..')
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 
 let ctx: ChainContext
 let node: RelayNode
@@ -91,18 +91,7 @@ beforeAll(async () => {
     pollingInterval: 200,
   })
   attachClient(collector, tester, { name: 'SDK tester' })
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  })
+  browser = await launchChromium()
   page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
   await page.goto(dashboard.url)
 }, 120_000)

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import type { Address, Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { build } from 'vite'
@@ -17,10 +17,10 @@ import { DashboardHub, type DashboardServer, startDashboardServer } from '../src
 import { encodeLinkRequest, LINK_URI_PREFIX } from '../src/protocol/linkRequest.js'
 import { type RelayNode, startRelayNode } from '../src/relay/node.js'
 import { type ChainContext, setupChain } from './utils/anvil.js'
+import { launchChromium } from './utils/chromium.js'
 import { type TestNetwork, testKdf, testNetwork, testPassphrase } from './utils/clients.js'
 
 const root = join(import.meta.dirname, '..')
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 
 let ctx: ChainContext
 let net: TestNetwork
@@ -63,16 +63,7 @@ beforeAll(async () => {
     demo: false,
   })
   dashboard = await startDashboardServer({ hub, staticDir: join(dir, 'web') })
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--no-first-run',
-    ],
-  })
+  browser = await launchChromium()
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
   // The injected wallet: window.ethereum.request goes to anvil's JSON-RPC (through the test, since the page's CSP
   // only lets it reach its own origin), and eth_requestAccounts answers with the one account this wallet holds.
