@@ -195,7 +195,7 @@ export class Live {
         this.#reconcileAgain = true
         return
       }
-      this.#reconciling = reconcile(this.#ctx)
+      this.#reconciling = reconcile(this.#ctx, () => this.#scheduleReconcile())
         .catch((err) => this.#backgroundError(err))
         .finally(() => {
           this.#reconciling = undefined

@@ -13,11 +13,12 @@ const retries = new WeakMap<ClientContext, { timer: NodeJS.Timeout | undefined; 
  * What a live client does when the registry or a group's epoch changes: re-proposes pending departures (§3.6), then,
  * in every group it commits for, commits pending proposals, removes revoked devices and adds new ones. A device that
  * had no key package yet (it registered or rotated a moment ago and is still connecting) is tried again after 0.5 s,
- * 1 s, 2 s, … up to a minute (key-management.md §6), and on every later change.
+ * 1 s, 2 s, … up to a minute (key-management.md §6), and on every later change. A retry goes through `schedule`,
+ * the caller's one-pass-at-a-time scheduler, so it never runs beside another pass.
  *
- * @example await reconcile(ctx)
+ * @example await reconcile(ctx, () => live.scheduleReconcile())
  */
-export async function reconcile(ctx: ClientContext): Promise<void> {
+export async function reconcile(ctx: ClientContext, schedule: () => void): Promise<void> {
   await renewLeaves(ctx)
   const { waiting } = await reconcileGroups(ctx)
   const retry = retries.get(ctx)
@@ -32,8 +33,7 @@ export async function reconcile(ctx: ClientContext): Promise<void> {
   const timer = setTimeout(() => {
     retries.set(ctx, { timer: undefined, attempt: attempt + 1 })
     if (ctx.closing() || !ctx.store.db.open) return
-    // A failure here surfaces again on the next change's reconcile, which reports it.
-    reconcile(ctx).catch(() => undefined)
+    schedule()
   }, delay)
   timer.unref()
   retries.set(ctx, { timer, attempt })
