@@ -66,6 +66,34 @@ test('the README and docs link only to files inside the repository, and every su
   expect(broken).toEqual([])
 })
 
+test('every Markdown table row has as many cells as its header (no unescaped | or || inside a cell)', () => {
+  const pipes = (row: string) => row.replace(/\\./g, '').split('|').length - 1 // `\|` is an escaped pipe
+  const broken: string[] = []
+  for (const page of [
+    'README.md',
+    ...readdirSync(join(root, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => `docs/${f}`),
+  ]) {
+    let fenced = false
+    let header: number | undefined
+    readFileSync(join(root, page), 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        if (/^\s*(```|~~~)/.test(line)) fenced = !fenced
+        const row = line.trim()
+        if (fenced || !row.startsWith('|')) {
+          header = undefined
+          return
+        }
+        if (header === undefined) header = pipes(row)
+        else if (pipes(row) !== header || /(^|[^\\])\|\|/.test(row))
+          broken.push(`${page}:${i + 1}: ${row.slice(0, 80)}`)
+      })
+  }
+  expect(broken).toEqual([])
+})
+
 test('errors are classes: no ad-hoc error name outside the error modules', () => {
   const offenders = readdirSync(join(root, 'src'), { withFileTypes: true, recursive: true })
     .filter(
