@@ -1,11 +1,12 @@
 /** Options shared by several `sealpost` commands: the relay, the sponsoring relay and the local device. */
 import type { OptionSpec } from './options.js'
 
-/** `--relay URL` (also `SEALPOST_RELAY`). @example const spec = { options: { relay } } */
+/** `--relay URL[,URL…]` (also `SEALPOST_RELAY`). @example const spec = { options: { relay } } */
 export const relay = {
   type: 'string',
   value: 'URL',
-  description: 'relay WebSocket URL, ws:// or wss://',
+  description:
+    'relay WebSocket URL, ws:// or wss://; several relays of one cluster comma-separated (fails over)',
   env: 'SEALPOST_RELAY',
   defaultText: 'default ws://127.0.0.1:8787',
 } as const satisfies OptionSpec

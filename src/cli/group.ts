@@ -15,7 +15,7 @@ import type { CliContext } from './context.js'
 import { ArgumentError } from './errors.js'
 import { parseAccountList, resolveGroup } from './groupArgs.js'
 import { type CommandSpec, parseCommandArgs } from './options.js'
-import { openLiveClient, resolveRelay } from './session.js'
+import { openLiveClient, resolveRelays } from './session.js'
 
 /**
  * Runs one `sealpost group` subcommand (argv starts with its name).
@@ -52,7 +52,7 @@ async function withClient(
   values: { relay?: string | undefined; device: string },
   fn: (client: Client) => Promise<void>,
 ): Promise<void> {
-  const client = await openLiveClient(ctx, { device: values.device, relay: resolveRelay(values.relay) })
+  const client = await openLiveClient(ctx, { device: values.device, relay: resolveRelays(values.relay) })
   try {
     const done = ctx.out.step('Catching up with the relay')
     await client.sync()

@@ -4,7 +4,7 @@ import { historySendSpec } from './commands.js'
 import { type CliContext, parseBytes32 } from './context.js'
 import { ArgumentError } from './errors.js'
 import { parseCommandArgs } from './options.js'
-import { openLiveClient, resolveRelay } from './session.js'
+import { openLiveClient, resolveRelays } from './session.js'
 
 /**
  * Runs `history send`: seals this device's log export of the chosen conversations (default all) with their messages to
@@ -29,7 +29,7 @@ export async function historyCommand(ctx: CliContext, argv: string[]): Promise<v
   const wait = Number(values.wait)
   if (!Number.isFinite(wait) || wait < 0)
     throw new ArgumentError('--wait must be a number of seconds, 0 or more.')
-  const client = await openLiveClient(ctx, { device: values.device, relay: resolveRelay(values.relay) })
+  const client = await openLiveClient(ctx, { device: values.device, relay: resolveRelays(values.relay) })
   try {
     const sending = ctx.out.step(`Sealing the history to device ${toDevice.slice(0, 10)}…`)
     const sent = await client.history.send({ toDevice, conversations, waitForKeyPackageMs: wait * 1000 })

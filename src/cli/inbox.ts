@@ -3,7 +3,7 @@ import type { Client, KeyChangeEvent, ReceivedMessage } from '../client/Client.j
 import { inboxSpec } from './commands.js'
 import type { CliContext } from './context.js'
 import { parseCommandArgs } from './options.js'
-import { openLiveClient, resolveRelay } from './session.js'
+import { openLiveClient, resolveRelays } from './session.js'
 import { untilSignal } from './signals.js'
 
 /**
@@ -13,7 +13,7 @@ import { untilSignal } from './signals.js'
  */
 export async function inboxCommand(ctx: CliContext, argv: string[]): Promise<void> {
   const { values } = parseCommandArgs(inboxSpec, argv)
-  const relay = resolveRelay(values.relay)
+  const relay = resolveRelays(values.relay)
   let printed = 0
   let opened: Client | undefined
   const print = (m: ReceivedMessage) => {

@@ -11,7 +11,7 @@ import type { CliContext } from './context.js'
 import { ArgumentError, SelfMessageError, TimeoutError } from './errors.js'
 import { resolveGroup } from './groupArgs.js'
 import { parseCommandArgs } from './options.js'
-import { openLiveClient, resolveRelay } from './session.js'
+import { openLiveClient, resolveRelays } from './session.js'
 
 /**
  * Sends `text` to `peer` (or to the --group) and waits until the message reaches `--wait` (accepted, delivered, anchored or final),
@@ -39,7 +39,7 @@ export async function sendCommand(ctx: CliContext, argv: string[]): Promise<void
     throw new ArgumentError('--timeout must be a positive number of seconds.')
   if (peer !== undefined && ownAccount(ctx.home) === peer) throw new SelfMessageError({ account: peer })
   const timeoutMs = seconds * 1000
-  const client = await openLiveClient(ctx, { device: values.device, relay: resolveRelay(values.relay) })
+  const client = await openLiveClient(ctx, { device: values.device, relay: resolveRelays(values.relay) })
   try {
     const conversation =
       peer === undefined

@@ -6,6 +6,7 @@ import type { LocalAccount } from 'viem/accounts'
 import type { Client } from '../client/Client.js'
 import { connectClient } from '../client/connect.js'
 import { accountPath, deviceExists, IdentityNotFoundError, listDevices } from '../client/identity.js'
+import { relayUrlList } from '../client/relayUrls.js'
 import type { CliContext } from './context.js'
 import { RelayUrlError } from './errors.js'
 
@@ -17,24 +18,39 @@ import { RelayUrlError } from './errors.js'
 export const DEFAULT_RELAY = 'ws://127.0.0.1:8787'
 
 /**
- * Resolves --relay: flag, then SEALPOST_RELAY, then the default local relay. Anything but a ws:// or wss:// URL is a
- * RelayUrlError naming where it came from.
+ * Resolves --relay: flag, then SEALPOST_RELAY, then the default local relay. Either may list several relays of one
+ * cluster, comma-separated (`ws://a:8787,ws://b:8787`): the client fails over from one to the next. Anything but
+ * ws:// or wss:// URLs is a RelayUrlError naming where it came from.
+ *
+ * @example resolveRelays(undefined, { SEALPOST_RELAY: 'wss://r1.example,wss://r2.example' }) // ['wss://r1.example', 'wss://r2.example']
+ */
+export function resolveRelays(flag: string | undefined, env = process.env): string[] {
+  const fromEnv = env.SEALPOST_RELAY || undefined
+  const value = flag ?? fromEnv ?? DEFAULT_RELAY
+  const source =
+    flag !== undefined ? '--relay' : fromEnv !== undefined ? 'SEALPOST_RELAY' : 'The default relay'
+  const urls = relayUrlList(value)
+  if (urls.length === 0) throw new RelayUrlError({ url: value, source })
+  for (const url of urls) {
+    let protocol: string | undefined
+    try {
+      protocol = new URL(url).protocol
+    } catch {
+      protocol = undefined
+    }
+    if (protocol !== 'ws:' && protocol !== 'wss:') throw new RelayUrlError({ url, source })
+  }
+  return urls
+}
+
+/**
+ * The one relay for commands that talk to a single relay (its sponsor, a device link): the first of
+ * {@link resolveRelays}.
  *
  * @example resolveRelay(undefined, { SEALPOST_RELAY: 'wss://relay.example' }) // 'wss://relay.example'
  */
 export function resolveRelay(flag: string | undefined, env = process.env): string {
-  const fromEnv = env.SEALPOST_RELAY || undefined
-  const url = flag ?? fromEnv ?? DEFAULT_RELAY
-  const source =
-    flag !== undefined ? '--relay' : fromEnv !== undefined ? 'SEALPOST_RELAY' : 'The default relay'
-  let protocol: string | undefined
-  try {
-    protocol = new URL(url).protocol
-  } catch {
-    protocol = undefined
-  }
-  if (protocol !== 'ws:' && protocol !== 'wss:') throw new RelayUrlError({ url, source })
-  return url
+  return resolveRelays(flag, env)[0] as string
 }
 
 /**
@@ -60,12 +76,16 @@ export async function openLiveClient(
     device,
     relay,
     beforeStart,
-  }: { device: string; relay: string; beforeStart?: ((client: Client) => void) | undefined },
+  }: {
+    device: string
+    relay: string | readonly string[]
+    beforeStart?: ((client: Client) => void) | undefined
+  },
 ): Promise<Client> {
   if (!deviceExists(ctx.home, device))
     throw new IdentityNotFoundError({ path: join(ctx.home, 'devices', device) })
   const [account, deployment] = await Promise.all([deviceAccount(ctx, device), ctx.deployment()])
-  const done = ctx.out.step(`Connecting to the relay at ${relay}`)
+  const done = ctx.out.step(`Connecting to the relay at ${relayUrlList(relay).join(' or ')}`)
   const client = await connectClient({
     account,
     home: ctx.home,

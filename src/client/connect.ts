@@ -6,6 +6,7 @@ import { Client, type ClientParameters } from './Client.js'
 import type { Deployment } from './deployment.js'
 import { openDeviceKeys } from './openDevice.js'
 import { RelayTransport } from './relayTransport.js'
+import { relayUrlList } from './relayUrls.js'
 import type { RotateDeviceResult } from './rotateDevice.js'
 
 /** Parameters of `connectClient()`. */
@@ -13,8 +14,11 @@ export type ConnectClientParameters = Omit<ClientParameters, 'transport' | 'acco
   /** The account key, or only the account's address on a device linked without it (it cannot register or rotate). */
   account: LocalAccount | Address
   deployment: Deployment
-  /** Relay WebSocket URL. */
-  relay: string
+  /**
+   * Relay WebSocket URL, or the URLs of several relays of one cluster: the client fails over from one to the next
+   * on a disconnect and resumes from its cursors (the first one's sponsor pays for the registration).
+   */
+  relay: string | readonly string[]
   /** Register the device on chain first if it is not (the relay only admits registered devices). Default true. */
   register?: boolean | undefined
   /**
@@ -41,6 +45,7 @@ export type ConnectClientParameters = Omit<ClientParameters, 'transport' | 'acco
  * relay with its P-256 key, and starts live mode (which also publishes key packages).
  *
  * @example const alice = await connectClient({ account, home, rpc, deployment, relay: 'ws://127.0.0.1:8787', passphrase })
+ * @example const bob = await connectClient({ account, home, rpc, deployment, relay: ['wss://r1.example', 'wss://r2.example'], passphrase })
  */
 export async function connectClient(parameters: ConnectClientParameters): Promise<Client> {
   const {
@@ -58,7 +63,9 @@ export async function connectClient(parameters: ConnectClientParameters): Promis
   let keys = await openDeviceKeys({ ...rest, accountAddress })
   if (register || maxKeyAge !== undefined) {
     const sponsorOption =
-      sponsor === 'never' ? {} : { sponsor: { url: sponsorUrlOf(relay), always: sponsor === 'always' } }
+      sponsor === 'never'
+        ? {}
+        : { sponsor: { url: sponsorUrlOf(relayUrlList(relay)[0] ?? ''), always: sponsor === 'always' } }
     const offline = await Client.create({ ...rest, keys })
     try {
       if (register) await offline.register({ keyPackages: 0, ...sponsorOption })

@@ -2,9 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Hex } from 'viem'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
 import { type ChainContext, setupChain, type TestWalletClient } from '../../test/utils/anvil.js'
 import { registerTestDevice } from '../../test/utils/devices.js'
+import { freePort } from '../../test/utils/net.js'
 import { preimageOf, testTopic } from '../../test/utils/topics.js'
 import { RegistryWatcher } from '../chain/registryWatcher.js'
 import { DeviceSigningKey } from '../crypto/p256.js'
@@ -18,6 +19,7 @@ import {
   type RelayConnectionState,
   type RelayRequestError,
   RelayTransport,
+  RelayUnreachableError,
   TransportClosedError,
 } from './relayTransport.js'
 import type { Delivery } from './transport.js'
@@ -161,6 +163,60 @@ describe('RelayTransport against a relay on port 0', () => {
     await expect(transport.countKeyPackages({ deviceId: alice.deviceId })).rejects.toBeInstanceOf(
       TransportClosedError,
     )
+  })
+})
+
+describe('RelayTransport over a list of relays', () => {
+  test('an unreachable first relay is skipped; an empty list is RelayUnreachableError at once', async () => {
+    const dead = `ws://127.0.0.1:${await freePort()}`
+    const transport = await connect(alice, { url: [dead, url] })
+    expect(transport.urls).toEqual([dead, url])
+    expect(transport.stats()).toMatchObject({ state: 'ready', url })
+    await expect(connect(alice, { url: [] })).rejects.toBeInstanceOf(RelayUnreachableError)
+  })
+
+  test('when its relay dies it fails over to the next, authenticates again and resumes every topic after its cursor: nothing lost, nothing twice', async () => {
+    // Relay A shares the store with `server` (relay B), as relays of one cluster share JetStream.
+    const watcherA = new RegistryWatcher({
+      publicClient: ctx.publicClient,
+      registry: ctx.contracts.keyRegistry,
+      fromBlock: ctx.deployBlock,
+      pollingInterval: 100,
+    })
+    const relayA = new RelayServer({
+      store,
+      watcher: watcherA,
+      chainId: ctx.anvil.chain.id,
+      registry: ctx.contracts.keyRegistry,
+    })
+    const { url: urlA } = await relayA.start()
+    const receiver = await connect(bob, { url: [urlA, url] })
+    // Two servers on one SQLite store do not deliver live across each other (a cluster's relays do): both start on A.
+    const sender = await connect(alice, { url: [urlA, url] })
+    const topic = inboxTopic(bob.deviceId)
+    const after = await receiver.pull({ topic, after: 0n, limit: 10_000 })
+    const from = after.at(-1)?.cursor ?? 0n
+    const got: Delivery[] = []
+    receiver.subscribe({ topics: [topic], after: () => from, onDelivery: (d) => got.push(d) })
+    const send = async (text: string) =>
+      (
+        await sender.publish(
+          createEnvelope({ kind: 'welcome', topic, payload: new TextEncoder().encode(text) }),
+        )
+      ).cursor
+    const first = await send('before')
+    await vi.waitFor(() => expect(got).toHaveLength(1), { timeout: 10_000, interval: 20 })
+    await relayA.stop() // every socket of A is terminated
+    watcherA.stop()
+    const missed = await send('while failing over')
+    await vi.waitFor(() => expect(receiver.stats()).toMatchObject({ state: 'ready', url }), {
+      timeout: 10_000,
+      interval: 20,
+    })
+    const last = await send('after')
+    await vi.waitFor(() => expect(got).toHaveLength(3), { timeout: 10_000, interval: 20 })
+    expect(receiver.stats()).toMatchObject({ url, reconnects: 1 })
+    expect(got.map((d) => d.cursor)).toEqual([first, missed, last])
   })
 })
 

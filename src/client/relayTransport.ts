@@ -30,6 +30,7 @@ import {
   resetHead,
   subscriptionPreimage,
 } from './relaySubscription.js'
+import { nextRelayIndex, relayUrlList } from './relayUrls.js'
 import { type PendingRequest, relayErrorOutcome, requestsToSend } from './requestWindow.js'
 import type { Delivery, ExpiryNotice, Transport } from './transport.js'
 
@@ -41,8 +42,12 @@ export { RelayAuthError, RelayRequestError, RelayUnreachableError, TransportClos
  * @example const p: RelayTransportParameters = { url, account, deviceId, sign: (m) => key.sign(m), expect: { chainId, registry } }
  */
 export type RelayTransportParameters = {
-  /** `ws://` or `wss://` URL of the relay. */
-  url: string
+  /**
+   * `ws://` or `wss://` URL of the relay, or the URLs of several relays of one cluster (an array or a comma-separated
+   * list): the first is tried first, and after a disconnect the transport moves on to the next (see
+   * `nextRelayIndex`), resuming every topic from its cursor there.
+   */
+  url: string | readonly string[]
   account: Address
   deviceId: Hex
   /** Signs the relay's challenge with the device's P-256 key (`DeviceSigningKey.sign`). */
@@ -71,7 +76,8 @@ export type RelayConnectionState = 'connecting' | 'authenticating' | 'ready' | '
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 
 /**
- * A `Transport` over one authenticated WebSocket to a relay. Requests survive disconnects: they are re-sent after
+ * A `Transport` over one authenticated WebSocket to a relay (one of a list, in a cluster: a disconnect moves it to
+ * the next relay, with the same backoff, where it authenticates again and resumes). Requests survive disconnects: they are re-sent after
  * the next authentication (publishes are idempotent by envelope id), subscriptions resume after the last
  * received sequence number, and acks are re-sent. An AUTH refused with `RELAY_LOOKUP_LIMITED` is transient: the
  * relay closes the connection and the transport reconnects with backoff. Every SUBSCRIBE (v2) carries the topic's
@@ -85,7 +91,9 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
  * const client = await Client.create({ account, home, rpc, transport })
  */
 export class RelayTransport implements Transport {
-  readonly url: string
+  /** Every relay URL this transport may use, in the order it tries them. */
+  readonly urls: readonly string[]
+  #urlIndex = 0
   readonly #params: RelayTransportParameters
   readonly #pending = new Map<number, PendingRequest>()
   /** Requests sent on the current connection and not answered yet (at most REQUEST_WINDOW). */
@@ -106,8 +114,13 @@ export class RelayTransport implements Transport {
   readonly #ready = deferred<void>()
 
   private constructor(params: RelayTransportParameters) {
-    this.url = params.url
+    this.urls = relayUrlList(params.url)
     this.#params = params
+  }
+
+  /** URL of the relay this transport is connected (or connecting) to. */
+  get url(): string {
+    return this.urls[this.#urlIndex] ?? ''
   }
 
   /**
@@ -119,9 +132,11 @@ export class RelayTransport implements Transport {
    */
   static async connect(params: RelayTransportParameters): Promise<RelayTransport> {
     const transport = new RelayTransport(params)
-    const timeout = setTimeout(() => {
-      transport.#ready.reject(new RelayUnreachableError({ url: params.url }))
-    }, params.connectTimeoutMs ?? 10_000)
+    const url = transport.urls.join(', ') || '(no relay URL given)'
+    const timeout = setTimeout(
+      () => transport.#ready.reject(new RelayUnreachableError({ url })),
+      transport.urls.length === 0 ? 0 : (params.connectTimeoutMs ?? 10_000),
+    )
     transport.#open()
     try {
       await transport.#ready.promise
@@ -142,6 +157,8 @@ export class RelayTransport implements Transport {
   /** Counters for progress output and the dashboard. */
   stats(): {
     state: RelayConnectionState
+    /** The relay in use. */
+    url: string
     pending: number
     inFlight: number
     subscriptions: number
@@ -149,6 +166,7 @@ export class RelayTransport implements Transport {
   } {
     return {
       state: this.#state,
+      url: this.url,
       pending: this.#pending.size,
       inFlight: this.#inFlight.size,
       subscriptions: this.#subscriptions.size,
@@ -273,7 +291,7 @@ export class RelayTransport implements Transport {
   // ---- connection ---------------------------------------------------------------------------------------
 
   #open(): void {
-    if (this.#closed) return
+    if (this.#closed || this.urls.length === 0) return
     this.#setState('connecting')
     const socket = new WebSocket(this.url, { perMessageDeflate: false, maxPayload: 4 * 1024 * 1024 })
     socket.binaryType = 'nodebuffer'
@@ -293,6 +311,7 @@ export class RelayTransport implements Transport {
     this.#inFlight.clear()
     if (this.#closed) return
     this.#setState('disconnected')
+    this.#urlIndex = nextRelayIndex(this.#urlIndex, this.urls.length)
     const delay = reconnectDelayMs(this.#attempt++, this.#params.backoff ?? DEFAULT_BACKOFF)
     this.#timer = setTimeout(() => this.#open(), delay)
     this.#timer.unref?.()
