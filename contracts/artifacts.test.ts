@@ -2,6 +2,11 @@ import { describe, expect, it } from 'vitest'
 import { compileContracts } from '../scripts/build-contracts.js'
 import { keyRegistryAbi, keyRegistryBytecode, keyRegistrySource } from './artifacts/KeyRegistry.js'
 import { messageAnchorAbi, messageAnchorBytecode, messageAnchorSource } from './artifacts/MessageAnchor.js'
+import {
+  statementVerifierAbi,
+  statementVerifierBytecode,
+  statementVerifierSource,
+} from './artifacts/StatementVerifier.js'
 
 const stale = 'contracts/artifacts are stale: run `npm run build:contracts` and commit the result.'
 
@@ -10,6 +15,11 @@ describe('committed contract artifacts', () => {
   const committed = {
     KeyRegistry: { abi: keyRegistryAbi, bytecode: keyRegistryBytecode, source: keyRegistrySource },
     MessageAnchor: { abi: messageAnchorAbi, bytecode: messageAnchorBytecode, source: messageAnchorSource },
+    StatementVerifier: {
+      abi: statementVerifierAbi,
+      bytecode: statementVerifierBytecode,
+      source: statementVerifierSource,
+    },
   } as const
 
   it.each(Object.keys(committed) as (keyof typeof committed)[])('%s matches a fresh compile', (name) => {

@@ -14,7 +14,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
  * @example
  * for (const name of contractNames) console.log(name)
  */
-export const contractNames = ['KeyRegistry', 'MessageAnchor'] as const
+export const contractNames = ['KeyRegistry', 'MessageAnchor', 'StatementVerifier'] as const
 
 /**
  * One of {@link contractNames}.

@@ -647,5 +647,5 @@ export const keyRegistryBytecode = '0x6101606040526004805460ff60201b191664010000
 /** Compiler version and SHA-256 of the standard-JSON input that produced KeyRegistry. */
 export const keyRegistrySource = {
   "solcVersion": "0.8.37+commit.f401782d.Emscripten.clang",
-  "inputHash": "0xf52da2635a76f151db66c945293f15bde8e1c087c35eaa7e9c280230721462c6"
+  "inputHash": "0x2a8df2fb302f02a081333faf2294b713aea397e59eff38c3c70a4a144d85b6a7"
 } as const

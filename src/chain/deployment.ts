@@ -6,6 +6,8 @@ export type Deployment = {
   chainId: number
   keyRegistry: Address
   messageAnchor: Address
+  /** The StatementVerifier bound to both; absent in records made before it existed. */
+  statementVerifier?: Address | undefined
   /** Block of the first deployment transaction; watchers backfill events from here. */
   deployBlock: bigint
   /** RPC URL the deployment was made through (informational). */

@@ -1,4 +1,4 @@
-/** `sealpost deploy`: deploys KeyRegistry and MessageAnchor from the account and records them under --home. */
+/** `sealpost deploy`: deploys KeyRegistry, MessageAnchor and StatementVerifier from the account and records them under --home. */
 import { deploySealpost } from '../chain/deploy.js'
 import { mapChainError } from '../chain/errors.js'
 import { writeDeployment } from '../client/deployment.js'
@@ -27,6 +27,7 @@ export async function deployCommand(ctx: CliContext): Promise<void> {
     chainId,
     keyRegistry: deployment.keyRegistry,
     messageAnchor: deployment.messageAnchor,
+    statementVerifier: deployment.statementVerifier,
     deployBlock: deployment.deployBlock,
     rpcUrl: ctx.rpc,
   })

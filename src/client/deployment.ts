@@ -14,6 +14,10 @@ const schema = z.object({
   chainId: z.number().int().positive(),
   keyRegistry: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
   messageAnchor: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
+  statementVerifier: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{40}$/)
+    .optional(),
   deployBlock: z.string().regex(/^\d+$/),
   rpcUrl: z.string().optional(),
 })
@@ -51,6 +55,9 @@ export function readDeploymentFile(path: string): Deployment {
     chainId: parsed.data.chainId,
     keyRegistry: getAddress(parsed.data.keyRegistry),
     messageAnchor: getAddress(parsed.data.messageAnchor),
+    ...(parsed.data.statementVerifier !== undefined && {
+      statementVerifier: getAddress(parsed.data.statementVerifier),
+    }),
     deployBlock: BigInt(parsed.data.deployBlock),
     rpcUrl: parsed.data.rpcUrl,
   }

@@ -36,7 +36,7 @@ export type ChainContext = {
   walletClients: TestWalletClient[]
   /** Shorthand for walletClients[0]. */
   walletClient: TestWalletClient
-  contracts: { keyRegistry: Address; messageAnchor: Address }
+  contracts: { keyRegistry: Address; messageAnchor: Address; statementVerifier: Address }
   deployBlock: bigint
   /** evm_snapshot; returns the snapshot id. */
   snapshot(): Promise<Hex>
@@ -77,7 +77,11 @@ export async function setupChain(options: StartAnvilOptions = {}): Promise<Chain
       publicClient,
       walletClients,
       walletClient,
-      contracts: { keyRegistry: deployment.keyRegistry, messageAnchor: deployment.messageAnchor },
+      contracts: {
+        keyRegistry: deployment.keyRegistry,
+        messageAnchor: deployment.messageAnchor,
+        statementVerifier: deployment.statementVerifier,
+      },
       deployBlock: deployment.deployBlock,
       snapshot: async () => (await rpc('evm_snapshot')) as Hex,
       revert: async (id) => {
