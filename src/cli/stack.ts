@@ -197,6 +197,7 @@ async function ensureDeployment(
     chainId,
     keyRegistry: deployed.keyRegistry,
     messageAnchor: deployed.messageAnchor,
+    statementVerifier: deployed.statementVerifier,
     deployBlock: deployed.deployBlock,
     rpcUrl: rpc,
   }
