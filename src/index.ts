@@ -1,4 +1,12 @@
 /** Public entry point of `sealpost`: the SDK client, its errors, and the types an application needs. */
+
+export {
+  encodeVerifyCalldata,
+  type OnChainVerdict,
+  type StatementVerdict,
+  type VerifyOnChainParameters,
+  verifyOnChain,
+} from './chain/statementVerifier.js'
 export {
   Client,
   type ClientEvents,
@@ -132,6 +140,12 @@ export {
   StatementSignatureError,
   UnknownSenderError,
 } from './client/verificationErrors.js'
+export {
+  type AuthorshipReport,
+  type AuthorshipStepName,
+  type VerifyAuthorshipParameters,
+  verifyAuthorship,
+} from './client/verifyAuthorship.js'
 export { ReceiptVerificationError, type VerifyReceiptResult, verifyReceipt } from './client/verifyReceipt.js'
 export {
   type ChainView,

@@ -1,5 +1,8 @@
 /** Differential test: the off-chain verifier and StatementVerifier on anvil give the same verdict for the same evidence. */
-import { type Address, bytesToHex, type Hex, hexToBytes, keccak256, toHex } from 'viem'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type Address, bytesToHex, getAddress, type Hex, hexToBytes, keccak256, toHex } from 'viem'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { batchTree } from '../src/anchor/batchTree.js'
 import { getBlockHeaderRlp } from '../src/chain/blockHeader.js'
@@ -7,11 +10,15 @@ import { getRegistryNonce, revokeDevice } from '../src/chain/keyRegistry.js'
 import { anchorRoot } from '../src/chain/messageAnchor.js'
 import { signRevokeDevice } from '../src/chain/registryAuthorizations.js'
 import { callVerify, type VerifyCallInput } from '../src/chain/statementVerifier.js'
+import { createContext } from '../src/cli/context.js'
+import type { Output } from '../src/cli/output.js'
+import { verifyCommand } from '../src/cli/verify.js'
+import { writeDeployment } from '../src/client/deployment.js'
 import { verifyAuthorship } from '../src/client/verifyAuthorship.js'
 import { type DeviceSigningKey, P256_N } from '../src/crypto/p256.js'
 import { signStatement } from '../src/crypto/statementSignature.js'
 import { inclusionProof } from '../src/protocol/merkle.js'
-import type { Receipt } from '../src/protocol/receipt.js'
+import { type Receipt, receiptToJson } from '../src/protocol/receipt.js'
 import { type SignedStatement, statementLeaf } from '../src/protocol/statement.js'
 import { type ChainContext, setupChain } from './utils/anvil.js'
 import { registerTestDevice, type TestDeviceKeys, testDeviceKeys } from './utils/devices.js'
@@ -332,4 +339,60 @@ describe('StatementVerifier and the off-chain verifier agree', () => {
     expect(v.verdict.anchorBlock).toBe(valid.fullReceipt.blockNumber)
     expect(v.verdict.anchorTimestamp).toBe(valid.fullReceipt.blockTimestamp)
   })
+})
+
+describe('sealpost verify --on-chain', () => {
+  test('prints both verdicts: a valid proof passes both, a forged signature fails both at the signature step', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'sealpost-verify-onchain-'))
+    try {
+      writeDeployment(home, { chainId: ctx.anvil.chainId, ...ctx.contracts, deployBlock: ctx.deployBlock })
+      const write = (name: string, e: Evidence) => {
+        const path = join(home, name)
+        const proof = {
+          statement: e.statement,
+          signature: e.signature,
+          receipt: receiptToJson(e.fullReceipt),
+        }
+        writeFileSync(path, JSON.stringify(proof))
+        return path
+      }
+      const valid = cases[0]!.evidence
+      const forged = cases.find((c) => c.name === 'signature byte 0 flipped')!.evidence
+      // The command in-process (a spawned CLI costs seconds of module loading on a loaded machine).
+      const run = async (file: string) => {
+        const lines: string[] = []
+        const out: Output = {
+          json: false,
+          debug: false,
+          info: (l) => lines.push(l),
+          step: () => () => {},
+          result: () => {},
+        }
+        const ctx2 = createContext({ home, rpc: ctx.anvil.rpcUrl, out })
+        const ok = await verifyCommand(ctx2, ['--on-chain', file])
+        return { ok, stdout: lines.join('\n') }
+      }
+      const [ok, bad] = await Promise.all([
+        run(write('valid.json', valid)),
+        run(write('forged.json', forged)),
+      ])
+      expect(ok.ok, ok.stdout).toBe(true)
+      expect(ok.stdout).toContain(
+        `On chain (StatementVerifier ${getAddress(ctx.contracts.statementVerifier)}):`,
+      )
+      expect(ok.stdout).toContain(`✓ signed by ${ctx.walletClients[1]!.account.address}`)
+      expect(ok.stdout).toMatch(/✓ time-bounds: anchored in block/)
+      expect(ok.stdout).toContain('✓ off chain: verified')
+      expect(ok.stdout).toContain('✓ on chain: verified')
+      expect(bad.ok).toBe(false)
+      expect(bad.stdout).toContain(
+        '✗ signature: StatementSignatureInvalid() [SEALPOST_VERIFIER_INVALID_SIGNATURE]',
+      )
+      expect(bad.stdout).toContain('✗ off chain: refused (step signature')
+      expect(bad.stdout).toContain('✗ on chain: refused (step signature)')
+      expect(bad.stdout).not.toContain('differ')
+    } finally {
+      rmSync(home, { recursive: true, force: true })
+    }
+  }, 60_000)
 })

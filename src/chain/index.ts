@@ -6,7 +6,13 @@ export {
   type StartAnvilOptions,
   startAnvil,
 } from './anvil.js'
-export { type DeployProgress, deploySealpost, type SealpostDeployment } from './deploy.js'
+export { getBlockHeaderRlp } from './blockHeader.js'
+export {
+  type DeployProgress,
+  type DeployStep,
+  deploySealpost,
+  type SealpostDeployment,
+} from './deploy.js'
 export type { Deployment } from './deployment.js'
 export {
   AnvilStartError,
@@ -92,3 +98,19 @@ export {
   type SponsorResult,
   sponsorUrlOf,
 } from './sponsor.js'
+export {
+  callVerify,
+  DEFAULT_ANCHOR_WINDOW_SECONDS,
+  encodeVerifyCalldata,
+  type OnChainReceipt,
+  type OnChainStepName,
+  type OnChainVerdict,
+  prepareVerifyCall,
+  type StatementVerdict,
+  type StatementVerifierErrorName,
+  statementVerifierErrors,
+  type VerifyCallInput,
+  type VerifyOnChainParameters,
+  verifyArgs,
+  verifyOnChain,
+} from './statementVerifier.js'

@@ -314,7 +314,8 @@ export const historySpec = {
 export const verifySpec = {
   name: 'verify',
   args: 'FILE',
-  summary: 'check a transcript or a receipt against the pinned deployment (exit 1 on failure)',
+  summary:
+    'check a transcript, a receipt or a statement proof against the pinned deployment (exit 1 on failure)',
   details: [
     'The deployment trusted is --registry/--anchor, else --deployment FILE (env SEALPOST_DEPLOYMENT), else',
     '<home>/deployment.json: never the addresses the file names.',
@@ -322,6 +323,16 @@ export const verifySpec = {
   options: {
     registry: { type: 'string', value: 'ADDR', description: 'trust this KeyRegistry (with --anchor)' },
     anchor: { type: 'string', value: 'ADDR', description: 'trust this MessageAnchor (with --registry)' },
+    'on-chain': {
+      type: 'boolean',
+      description: 'for a statement proof (statement, signature, receipt): ask the StatementVerifier too',
+      default: false,
+    },
+    verifier: {
+      type: 'string',
+      value: 'ADDR',
+      description: 'trust this StatementVerifier (with --on-chain)',
+    },
     'chain-id': {
       type: 'string',
       value: 'N',

@@ -1,7 +1,8 @@
-/** `sealpost verify <transcript|receipt>`: checks a file against a pinned deployment; non-zero exit on any failure. */
+/** `sealpost verify <transcript|receipt|proof> [--on-chain]`: checks a file against a pinned deployment; non-zero exit on any failure. */
 import { readFileSync, statSync } from 'node:fs'
-import type { Address } from 'viem'
+import { type Address, type Client, type Hex, isHex } from 'viem'
 import { mapChainError } from '../chain/errors.js'
+import { type OnChainVerdict, verifyOnChain } from '../chain/statementVerifier.js'
 import { readDeploymentFile } from '../client/deployment.js'
 import {
   DeploymentRequiredError,
@@ -12,6 +13,7 @@ import {
 import { parseStrictJson } from '../client/strictJson.js'
 import { formatVerification, verifyTranscript } from '../client/transcript.js'
 import type { TrustedDeployment } from '../client/transcriptReport.js'
+import { type AuthorshipReport, verifyAuthorship } from '../client/verifyAuthorship.js'
 import { verifyReceipt } from '../client/verifyReceipt.js'
 import { receiptFromJson } from '../protocol/receipt.js'
 import { parseAddressArg } from './address.js'
@@ -21,7 +23,7 @@ import { ArgumentError } from './errors.js'
 import { parseCommandArgs } from './options.js'
 
 const USAGE =
-  'Usage: sealpost verify <transcript.json|receipt.json> [--registry ADDR --anchor ADDR [--chain-id N]]'
+  'Usage: sealpost verify <transcript.json|receipt.json|proof.json> [--registry ADDR --anchor ADDR [--chain-id N]] [--on-chain [--verifier ADDR]]'
 /** Evidence files larger than this are refused before reading (a year of heavy use is a few MB). */
 const MAX_FILE_BYTES = 64 * 1024 * 1024
 
@@ -59,6 +61,20 @@ export async function verifyCommand(ctx: CliContext, argv: string[]): Promise<bo
     ctx.out.result({ ...result, error: errorJson(result.error), trustedDeployment: trusted })
     return result.ok
   }
+  if (values['on-chain']) {
+    if (!isObject(json) || !isHex(json.statement) || !isHex(json.signature) || !isObject(json.receipt))
+      throw new EvidenceKindError({
+        path: file,
+        got: `${describe(json)} (--on-chain needs a statement proof: statement, signature, receipt)`,
+      })
+    const verifier = statementVerifierOf(ctx, values)
+    const proof = {
+      statement: json.statement,
+      signature: json.signature,
+      receipt: receiptFromJson(json.receipt),
+    }
+    return verifyProof(ctx, publicClient, { ...trusted, verifier }, proof)
+  }
   if (!isObject(json) || !('receipt' in json || 'root' in json))
     throw new EvidenceKindError({ path: file, got: describe(json) })
   const receipt = receiptFromJson('receipt' in json ? json.receipt : json)
@@ -81,6 +97,95 @@ export async function verifyCommand(ctx: CliContext, argv: string[]): Promise<bo
     trustedDeployment: trusted,
   })
   return result.ok
+}
+
+/**
+ * A statement proof checked twice: off chain (`verifyAuthorship`) and by the StatementVerifier (one eth_call). Prints
+ * both verdicts; passes only if both accept.
+ */
+async function verifyProof(
+  ctx: CliContext,
+  publicClient: Client,
+  trusted: TrustedDeployment & { source: string; verifier: Address },
+  proof: { statement: Hex; signature: Hex; receipt: ReturnType<typeof receiptFromJson> },
+): Promise<boolean> {
+  const { submitter, root, index, treeSize, path } = proof.receipt
+  const [offChain, onChain] = await Promise.all([
+    verifyAuthorship(publicClient, { deployment: trusted, ...proof }),
+    submitter === undefined
+      ? undefined
+      : verifyOnChain(publicClient, {
+          verifier: trusted.verifier,
+          registry: trusted.keyRegistry,
+          statement: proof.statement,
+          signature: proof.signature,
+          receipt: { submitter, root, index, treeSize, path },
+        }),
+  ])
+  ctx.out.info('Off chain:')
+  for (const step of offChain.steps) ctx.out.info(`  ${step.ok ? '✓' : '✗'} ${step.name}: ${step.detail}`)
+  ctx.out.info(`On chain (StatementVerifier ${trusted.verifier}):`)
+  ctx.out.info(`  ${onChainLine(onChain)}`)
+  const onChainStep = onChain === undefined || onChain.ok ? undefined : onChain.step
+  const agree = offChain.ok === onChain?.ok && (offChain.ok || offChain.failedStep === onChainStep)
+  ctx.out.info(offChainSummary(offChain))
+  ctx.out.info(
+    onChain?.ok
+      ? '✓ on chain: verified'
+      : `✗ on chain: refused${onChainStep ? ` (step ${onChainStep})` : ''}`,
+  )
+  const comparable = offChain.failedStep !== 'receipt' && offChain.failedStep !== 'clock'
+  if (onChain && comparable && !agree) ctx.out.info('! the two verdicts differ: report this')
+  ctx.out.result({
+    ok: offChain.ok && onChain?.ok === true,
+    offChain: {
+      ok: offChain.ok,
+      steps: offChain.steps,
+      failedStep: offChain.failedStep,
+      code: offChain.code,
+    },
+    onChain:
+      onChain === undefined
+        ? { ok: false, reason: 'a v1 receipt names no submitter' }
+        : onChain.ok
+          ? { ok: true, verdict: onChain.verdict }
+          : {
+              ok: false,
+              step: onChain.step,
+              error: onChain.errorName,
+              code: onChain.code,
+              message: onChain.message,
+            },
+    agree,
+    trustedDeployment: trusted,
+  })
+  return offChain.ok && onChain?.ok === true
+}
+
+function onChainLine(v: OnChainVerdict | undefined): string {
+  if (v === undefined) return '✗ not asked: a v1 receipt names no submitter, which the contract needs'
+  if (!v.ok) return `✗ ${v.step}: ${v.message} [${v.code}]`
+  const d = v.verdict
+  return `✓ signed by ${d.account} (device ${d.deviceId.slice(0, 10)}…) after block ${d.referencedBlock}, anchored in block ${d.anchorBlock} at ${new Date(Number(d.anchorTimestamp) * 1000).toISOString()}`
+}
+
+function offChainSummary(r: AuthorshipReport): string {
+  return r.ok
+    ? '✓ off chain: verified'
+    : `✗ off chain: refused (step ${r.failedStep}${r.code ? `, ${r.code}` : ''})`
+}
+
+/** The StatementVerifier to ask: --verifier, else the pinned deployment's. */
+function statementVerifierOf(ctx: CliContext, values: { verifier?: string | undefined }): Address {
+  if (values.verifier !== undefined) return parseAddressArg(values.verifier, '--verifier')
+  const recorded = exists(ctx.deploymentFile)
+    ? readDeploymentFile(ctx.deploymentFile).statementVerifier
+    : undefined
+  if (recorded === undefined)
+    throw new ArgumentError('--on-chain needs a StatementVerifier: pass --verifier ADDR.', {
+      metaMessages: [`${ctx.deploymentFile} records none (a deployment made before the verifier existed?)`],
+    })
+  return recorded
 }
 
 /**
