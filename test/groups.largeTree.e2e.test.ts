@@ -1,6 +1,7 @@
 // Issue 11: a Welcome whose ratchet tree is too large to travel inline sends it by reference: chunks on a topic
-// derived from the Welcome, stored once by the relay, fetched and checked (by MLS's tree hash) by each joiner.
-// The committer's inline limit is set to 1 byte, so every Welcome of this test goes by reference.
+// derived from the Welcome's encrypted_group_info (the same in every joiner's trimmed Welcome), stored once by the
+// relay, fetched and checked (by MLS's tree hash) by each joiner. The committer's inline limit is set to 1 byte, so
+// every Welcome of this test goes by reference.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import type { Group } from '../src/client/Client.js'
 import { decodeMls } from '../src/client/mls.js'
@@ -25,6 +26,11 @@ afterAll(async () => {
   await world?.cleanup()
 })
 
+function welcomeOf(payload: Uint8Array) {
+  const message = decodeMls(payload)
+  return message.wireformat === 'mls_welcome' ? message.welcome : undefined
+}
+
 function isWelcome(payload: Uint8Array): boolean {
   try {
     return decodeMls(payload).wireformat === 'mls_welcome'
@@ -43,11 +49,14 @@ describe('ratchet tree by reference', () => {
     }
     const team = await alice.groups.create({ name: 'big-tree', members: [bob.account, carol.account] })
     await Promise.all([bob, carol].map((c) => waitFor(() => c.groups.get(team.id), 'the join')))
-    // The tree is on the topic derived from the Welcome, once, and the Welcome itself does not carry it.
-    const [welcome] = welcomes
+    // Each joiner got the Welcome trimmed to its own group secrets; both name one tree topic, which holds the tree once.
+    const [first, second] = welcomes.map((w) => welcomeOf(w))
+    expect([first?.secrets.length, second?.secrets.length]).toEqual([1, 1])
+    const groupInfo = first?.encryptedGroupInfo as Uint8Array
+    expect(welcomeTreeTopic(second?.encryptedGroupInfo as Uint8Array)).toBe(welcomeTreeTopic(groupInfo))
     const reader = await world.relayTransportOf(carol.home, 3) // a fresh connection: the relay's stored copy
-    const topic = welcomeTreeTopic(welcome as Uint8Array)
-    const preimage = () => welcomeTreePreimage(welcome as Uint8Array)
+    const topic = welcomeTreeTopic(groupInfo)
+    const preimage = () => welcomeTreePreimage(groupInfo)
     const chunks = await reader.pull({ topic, after: 0n, preimage })
     await reader.close()
     expect(chunks.length).toBeGreaterThan(0)

@@ -55,6 +55,10 @@ export type ClientContext = {
   deliveryReceipts: DeliveryReceipts
   /** Largest estimated ratchet tree a Welcome carries inline; beyond, the tree goes by reference (protocol §3.7). */
   inlineTreeBytes: number
+  /** Largest commit published inline on the group topic; beyond, it goes by reference (protocol §3.9). */
+  inlineCommitBytes: number
+  /** Largest `encrypted_group_info` each trimmed Welcome carries; beyond, it goes by reference (protocol §3.9). */
+  inlineGroupInfoBytes: number
   /** Groups this device asked to leave and is still in: the leave is proposed again in each new epoch. */
   leaving: Set<Hex>
   /** Runs `fn` after every earlier processing step (the client's one lock: MLS states change in order). */

@@ -5,14 +5,12 @@ import {
   createGroup,
   type KeyPackage,
   type Proposal,
-  type RatchetTree,
-  type Welcome,
   zeroOutUint8Array,
 } from 'ts-mls'
 import { type Hex, hexToBytes } from 'viem'
 import { type ConversationContext, contextGroupId } from '../protocol/conversationContext.js'
 import { createEnvelope } from '../protocol/envelope.js'
-import { inboxTopic } from '../protocol/topics.js'
+import { commitPayload } from './byReference.js'
 import type { ClientContext } from './context.js'
 import { checkCommit, checkWelcome, leavesOf, policyInput } from './conversationPolicy.js'
 import { CommitContentionError } from './groupErrors.js'
@@ -22,13 +20,15 @@ import {
   createKeyPackage,
   deserializeGroupState,
   encodeMls,
+  identityOf,
   serializeGroupState,
 } from './mls.js'
 import { consumeDelivery } from './receive.js'
+import { sendWelcome, type WelcomeRecipient } from './sendWelcome.js'
 import { requireGroup, requireGroupState } from './storedGroup.js'
 import { topicPreimage } from './topicPreimage.js'
 import { MlsRejectedError } from './verificationErrors.js'
-import { publishWelcomeTree, treeByReference } from './welcomeTree.js'
+import { treeByReference } from './welcomeTree.js'
 
 /**
  * What one commit does: its proposals (by value; pending proposals of the epoch are added by reference) and the
@@ -46,7 +46,8 @@ const ATTEMPTS = 5
  * relay's per-topic sequence orders commits, and every member applies the first commit of an epoch and ignores the
  * others. So after publishing, this device processes everything sequenced before its commit; if that moved the group
  * to a later epoch, its commit lost and is discarded (verdict `superseded`), and `plan` runs again on the new state.
- * Otherwise the commit is stored and its Welcome sent. A proposal pending in the epoch that would make the commit
+ * Otherwise the commit is stored and its Welcome sent. A commit larger than `ctx.inlineCommitBytes` goes by reference
+ * (protocol §3.9): its chunks first, then a commit reference in its place on the group topic. A proposal pending in the epoch that would make the commit
  * break the policy is dropped (it is never committed). Returns the new state, or undefined when the plan is empty.
  * Throws `CommitContentionError` after 5 lost attempts.
  *
@@ -66,7 +67,8 @@ export async function commitSettled(
     if (!built) return undefined
     if (built.commit.wireformat !== 'mls_private_message')
       throw new MlsRejectedError({ reason: 'unexpected commit wire format' })
-    const envelope = createEnvelope({ kind: 'commit', topic: groupId, payload: encodeMls(built.commit) })
+    const payload = await commitPayload(ctx.transport, encodeMls(built.commit), ctx.inlineCommitBytes)
+    const envelope = createEnvelope({ kind: 'commit', topic: groupId, payload })
     const { cursor } = await ctx.transport.publish(envelope)
     await settleBefore(ctx, groupId, cursor)
     const now = requireGroupState(ctx, groupId)
@@ -78,7 +80,8 @@ export async function commitSettled(
       ctx.store.putGroup({ ...group, state: serializeGroupState(built.newState) })
       ctx.store.markProcessed(envelope.id, 'sent')
     })
-    if (built.welcome) await sendWelcome(ctx, built.welcome, planned.welcomeTo, built.treeByReference)
+    if (built.welcome)
+      await sendWelcome(ctx, built.welcome, welcomeRecipients(planned), built.treeByReference)
     ctx.events.emit('membership', {
       conversation: groupId,
       epoch: built.newState.groupContext.epoch,
@@ -132,27 +135,20 @@ export async function foundGroup(
     await sendWelcome(
       ctx,
       commit.welcome,
-      p.keyPackages.map((k) => k.deviceId),
+      p.keyPackages,
       byReference ? commit.newState.ratchetTree : undefined,
     )
   return groupId
 }
 
-/**
- * Sends a Welcome to the inbox of each device in `deviceIds`, after its ratchet tree when that goes by reference.
- *
- * @example await sendWelcome(ctx, result.welcome, keyPackages.map((k) => k.deviceId))
- */
-export async function sendWelcome(
-  ctx: Pick<ClientContext, 'transport'>,
-  welcome: Welcome,
-  deviceIds: Hex[],
-  treeByReference?: RatchetTree | undefined,
-): Promise<void> {
-  const payload = encodeMls({ version: 'mls10', wireformat: 'mls_welcome', welcome })
-  if (treeByReference) await publishWelcomeTree(ctx.transport, payload, treeByReference)
-  for (const deviceId of deviceIds)
-    await ctx.transport.publish(createEnvelope({ kind: 'welcome', topic: inboxTopic(deviceId), payload }))
+/** The devices of `plan.welcomeTo`, each with the key package its add proposal carries. */
+function welcomeRecipients(plan: CommitPlan): WelcomeRecipient[] {
+  const wanted = new Set(plan.welcomeTo.map((d) => d.toLowerCase()))
+  return plan.proposals.flatMap((p) => {
+    if (p.proposalType !== 'add') return []
+    const deviceId = identityOf(p.add.keyPackage.leafNode.credential)?.deviceId
+    return deviceId && wanted.has(deviceId.toLowerCase()) ? [{ deviceId, keyPackage: p.add.keyPackage }] : []
+  })
 }
 
 async function buildChecked(ctx: ClientContext, state: ClientState, proposals: Proposal[]) {

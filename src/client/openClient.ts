@@ -9,6 +9,7 @@ import { getMlsCiphersuite } from '../crypto/mls.js'
 import { DEFAULT_FINALITY } from '../protocol/messageState.js'
 import { DeviceStore } from '../store/deviceStore.js'
 import { resolvePassphrase } from '../store/keystore.js'
+import { INLINE_COMMIT_BYTES, INLINE_GROUP_INFO_BYTES } from './byReference.js'
 import { type Deployment, readDeployment } from './deployment.js'
 import type { DeviceKeys } from './identity.js'
 import { openDeviceKeys } from './openDevice.js'
@@ -42,6 +43,8 @@ export type ClientParts = {
   logAnchorEvery: number
   pollingInterval: number
   inlineTreeBytes: number
+  inlineCommitBytes: number
+  inlineGroupInfoBytes: number
 }
 
 /**
@@ -104,5 +107,7 @@ export async function openClient(parameters: ClientParameters): Promise<ClientPa
     logAnchorEvery: parameters.logAnchorEvery ?? 32,
     pollingInterval: parameters.pollingInterval ?? 1000,
     inlineTreeBytes: parameters.inlineTreeBytes ?? INLINE_TREE_BYTES,
+    inlineCommitBytes: parameters.inlineCommitBytes ?? INLINE_COMMIT_BYTES,
+    inlineGroupInfoBytes: parameters.inlineGroupInfoBytes ?? INLINE_GROUP_INFO_BYTES,
   }
 }

@@ -6,6 +6,7 @@ import { decodeDeliveryReceiptBody } from '../protocol/deliveryReceipt.js'
 import type { Envelope } from '../protocol/envelope.js'
 import { inboxTopic } from '../protocol/topics.js'
 import { knownMessages, putDeliveries } from '../store/deliveryReceipts.js'
+import { fetchBlob } from './byReference.js'
 import type { ClientContext } from './context.js'
 import { GROUP_PEER, policyInput } from './conversationPolicy.js'
 import { UnexpectedEnvelopeKindError } from './errors.js'
@@ -78,7 +79,9 @@ async function applyWelcome(ctx: ClientContext, envelope: Envelope): Promise<Rec
     config: ctx.config,
     policy: policyInput(ctx),
     // A large group's tree travels by reference, on a topic derived from this Welcome (protocol §3.7).
-    fetchTree: () => fetchWelcomeTree(ctx.transport, envelope.payload),
+    fetchTree: (groupInfo) => fetchWelcomeTree(ctx.transport, groupInfo),
+    // So does its GroupInfo, and a large commit (§3.9): on a topic derived from their digest.
+    fetchBlob: (reference) => fetchBlob(ctx.transport, reference),
   })
   const peer = joined.context.kind === 'direct' ? joined.peer : undefined
   ctx.store.transaction(() => {
@@ -112,6 +115,7 @@ async function applyGroupMessage(
       lastSeq: (from: Address, device: Hex) => store.lastSeqIn(group.groupId, from, device),
       policy: policyInput(ctx),
       live,
+      fetchBlob: (reference) => fetchBlob(ctx.transport, reference),
     })
   // The policy reads this device's registry view, which may lag the committer's (a device revoked a moment ago and
   // removed at once): a refusal is final only once judged again against a view synced now. Receiving is pure.

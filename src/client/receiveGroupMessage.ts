@@ -1,6 +1,7 @@
 /** Receiving in a conversation: decrypting a group message, applying a commit, verifying a message's statement. */
 import { type CiphersuiteImpl, type ClientState, makePskIndex, processPrivateMessage } from 'ts-mls'
 import { type Address, bytesToHex, type Hex } from 'viem'
+import { decodeReference, type Reference } from '../protocol/byReference.js'
 import { type ContentType, contentTypes, decodeApplicationContent } from '../protocol/content.js'
 import type { Envelope } from '../protocol/envelope.js'
 import { recipientProof } from '../protocol/recipients.js'
@@ -35,6 +36,10 @@ export type ReceiveGroupMessageParameters = {
   live?: boolean | undefined
   /** The conversation policy's inputs: every commit's result must pass `checkCommit`. */
   policy: PolicyInput
+  /** Fetches the bytes a reference names (protocol §3.9): the commit a commit reference stands for. */
+  fetchBlob?:
+    | ((reference: Pick<Reference, 'digest' | 'total'>) => Promise<Uint8Array | undefined>)
+    | undefined
 }
 
 /**
@@ -78,8 +83,9 @@ export async function receiveGroupMessage({
   clock,
   live = false,
   policy,
+  fetchBlob,
 }: ReceiveGroupMessageParameters): Promise<ReceivedGroupMessage> {
-  const message = decodeMls(envelope.payload, envelope.id)
+  const message = decodeMls(await commitBytes(envelope, fetchBlob), envelope.id)
   if (message.wireformat !== 'mls_private_message')
     throw new MlsRejectedError({
       messageId: envelope.id,
@@ -179,6 +185,29 @@ export async function receiveGroupMessage({
     contentType: content.contentType,
     consumed: processed.consumed,
   }
+}
+
+/**
+ * The bytes of a group message: its payload, or, for a commit reference on the group topic (protocol §3.9), the commit
+ * fetched by its digest (checked against it); processed in the reference's position in the topic.
+ */
+async function commitBytes(
+  envelope: Envelope,
+  fetchBlob: ReceiveGroupMessageParameters['fetchBlob'],
+): Promise<Uint8Array> {
+  const refuse = (reason: string, cause?: unknown) =>
+    new MlsRejectedError({ messageId: envelope.id, reason, cause })
+  let reference: Extract<Reference, { kind: 'commit' }> | undefined
+  try {
+    reference = decodeReference(envelope.payload, 'commit')
+  } catch (cause) {
+    throw refuse(reasonOf(cause), cause)
+  }
+  if (!reference) return envelope.payload
+  if (envelope.kind !== 'commit') throw refuse(`a commit reference in a ${envelope.kind} envelope`)
+  const bytes = await fetchBlob?.(reference)
+  if (!bytes) throw refuse('the commit this reference names was not found on its topic')
+  return bytes
 }
 
 function stillMember(

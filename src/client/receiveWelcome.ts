@@ -6,8 +6,10 @@ import {
   emptyPskIndex,
   joinGroup,
   type RatchetTree,
+  type Welcome,
 } from 'ts-mls'
 import { type Address, bytesToHex, type Hex } from 'viem'
+import { decodeReference, type Reference } from '../protocol/byReference.js'
 import type { ConversationContext } from '../protocol/conversationContext.js'
 import type { Envelope } from '../protocol/envelope.js'
 import type { StoredKeyPackage } from '../store/deviceStore.js'
@@ -33,10 +35,14 @@ export type ReceiveWelcomeParameters = {
    * must pass `checkWelcome`. */
   policy: PolicyInput
   /**
-   * Fetches the ratchet tree sent by reference with this Welcome (protocol §3.7); called only when the Welcome does not
-   * carry the tree itself.
+   * Fetches the ratchet tree sent by reference with this Welcome (protocol §3.7), from its `encrypted_group_info`;
+   * called only when the Welcome does not carry the tree itself.
    */
-  fetchTree?: (() => Promise<RatchetTree | undefined>) | undefined
+  fetchTree?: ((encryptedGroupInfo: Uint8Array) => Promise<RatchetTree | undefined>) | undefined
+  /** Fetches the bytes a reference names (protocol §3.9): the `encrypted_group_info` of a welcome reference. */
+  fetchBlob?:
+    | ((reference: Pick<Reference, 'digest' | 'total'>) => Promise<Uint8Array | undefined>)
+    | undefined
 }
 
 /**
@@ -69,11 +75,9 @@ export async function receiveWelcome({
   config,
   policy,
   fetchTree,
+  fetchBlob,
 }: ReceiveWelcomeParameters): Promise<ReceivedWelcome> {
-  const message = decodeMls(envelope.payload, envelope.id)
-  if (message.wireformat !== 'mls_welcome')
-    throw new MlsRejectedError({ messageId: envelope.id, reason: 'not a Welcome' })
-  const welcome = message.welcome
+  const welcome = await welcomeOf(envelope, fetchBlob)
   const wanted = new Set(welcome.secrets.map((s) => bytesToHex(s.newMember).toLowerCase()))
   const mine = keyPackages.find((kp) => wanted.has(kp.ref.toLowerCase()))
   if (!mine)
@@ -99,7 +103,7 @@ export async function receiveWelcome({
     state = await join()
   } catch (cause) {
     if (!treeMissing(cause) || !fetchTree) throw refused(cause)
-    const ratchetTree = await fetchTree()
+    const ratchetTree = await fetchTree(welcome.encryptedGroupInfo)
     if (!ratchetTree)
       throw new MlsRejectedError({
         messageId: envelope.id,
@@ -117,6 +121,32 @@ export async function receiveWelcome({
     peer: peerOf(context, policy.self),
     keyPackageRef: mine.ref,
   }
+}
+
+/**
+ * The Welcome an envelope carries: an `MLSMessage`, or a welcome reference (protocol §3.9) whose Welcome gets the
+ * `encrypted_group_info` fetched by its digest.
+ */
+async function welcomeOf(
+  envelope: Envelope,
+  fetchBlob: ReceiveWelcomeParameters['fetchBlob'],
+): Promise<Welcome> {
+  const refuse = (reason: string, cause?: unknown) =>
+    new MlsRejectedError({ messageId: envelope.id, reason, cause })
+  let reference: Extract<Reference, { kind: 'welcome' }> | undefined
+  try {
+    reference = decodeReference(envelope.payload, 'welcome')
+  } catch (cause) {
+    throw refuse(reasonOf(cause), cause)
+  }
+  const message = decodeMls(reference?.welcome ?? envelope.payload, envelope.id)
+  if (message.wireformat !== 'mls_welcome') throw refuse('not a Welcome')
+  if (!reference) return message.welcome
+  if (message.welcome.encryptedGroupInfo.length > 0)
+    throw refuse('a welcome reference carries an encrypted_group_info of its own')
+  const encryptedGroupInfo = await fetchBlob?.(reference)
+  if (!encryptedGroupInfo) throw refuse('the GroupInfo this Welcome names was not found on its topic')
+  return { ...message.welcome, encryptedGroupInfo }
 }
 
 /** ts-mls's refusal of a Welcome that has no `ratchet_tree` extension when no tree was passed in. */

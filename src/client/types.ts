@@ -250,4 +250,15 @@ export type ClientParameters = {
    * derived from the Welcome (protocol §3.7). Default 262144 (256 KiB).
    */
   inlineTreeBytes?: number | undefined
+  /**
+   * Largest commit published inline on the group topic; a larger one (the first commit with an UpdatePath in a large
+   * group) goes by reference: chunks on a topic derived from its digest, and a reference in its place (protocol §3.9).
+   * Default 1048576 (the envelope limit).
+   */
+  inlineCommitBytes?: number | undefined
+  /**
+   * Largest `encrypted_group_info` each trimmed Welcome carries itself; a larger one, sent to more than one device,
+   * is stored once by reference (protocol §3.9). Default 16384.
+   */
+  inlineGroupInfoBytes?: number | undefined
 }

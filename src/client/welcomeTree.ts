@@ -4,6 +4,7 @@ import { decodeRatchetTree, encodeRatchetTree } from 'ts-mls/ratchetTree.js'
 import { createEnvelope } from '../protocol/envelope.js'
 import { welcomeTreePreimage } from '../protocol/topics.js'
 import { encodeTreeChunks, reassembleTree, welcomeTreeTopic } from '../protocol/welcomeTree.js'
+import { pullAll } from './byReference.js'
 import type { Transport } from './transport.js'
 
 /** Largest estimated tree a Welcome carries inline (`ratchet_tree` extension): 256 KiB. @example INLINE_TREE_BYTES // 262144 */
@@ -28,17 +29,17 @@ export function treeByReference(
 }
 
 /**
- * Publishes `tree` in chunks on the topic derived from the Welcome's payload (before the Welcome itself, so a joiner
- * finds it). The relay stores the chunks once, however many devices join.
+ * Publishes `tree` in chunks on the topic derived from the Welcome's `encrypted_group_info` (before the Welcomes, so a
+ * joiner finds it). The relay stores the chunks once, however many devices join.
  *
- * @example await publishWelcomeTree(transport, welcomePayload, result.newState.ratchetTree)
+ * @example await publishWelcomeTree(transport, welcome.encryptedGroupInfo, result.newState.ratchetTree)
  */
 export async function publishWelcomeTree(
   transport: Pick<Transport, 'publish'>,
-  welcomePayload: Uint8Array,
+  encryptedGroupInfo: Uint8Array,
   tree: RatchetTree,
 ): Promise<void> {
-  const topic = welcomeTreeTopic(welcomePayload)
+  const topic = welcomeTreeTopic(encryptedGroupInfo)
   for (const payload of encodeTreeChunks(encodeRatchetTree(tree)))
     await transport.publish(createEnvelope({ kind: 'welcome', topic, payload }))
 }
@@ -47,21 +48,14 @@ export async function publishWelcomeTree(
  * The ratchet tree a Welcome was sent with by reference, or undefined when there is none on its topic (the Welcome
  * carries it inline). Its integrity is MLS's to check: `joinGroup` verifies it against the GroupInfo's tree hash.
  *
- * @example const ratchetTree = await fetchWelcomeTree(transport, envelope.payload)
+ * @example const ratchetTree = await fetchWelcomeTree(transport, welcome.encryptedGroupInfo)
  */
 export async function fetchWelcomeTree(
   transport: Pick<Transport, 'pull'>,
-  welcomePayload: Uint8Array,
+  encryptedGroupInfo: Uint8Array,
 ): Promise<RatchetTree | undefined> {
-  const topic = welcomeTreeTopic(welcomePayload)
-  const preimage = () => welcomeTreePreimage(welcomePayload)
-  const payloads: Uint8Array[] = []
-  for (let after = 0n; ; ) {
-    const page = await transport.pull({ topic, after, limit: 64, preimage })
-    if (page.length === 0) break
-    payloads.push(...page.map((d) => d.envelope.payload))
-    after = page[page.length - 1]?.cursor ?? after
-  }
+  const topic = welcomeTreeTopic(encryptedGroupInfo)
+  const payloads = await pullAll(transport, topic, welcomeTreePreimage(encryptedGroupInfo))
   const bytes = payloads.length > 0 ? reassembleTree(payloads) : undefined
   return bytes && decodeRatchetTree(bytes, 0)?.[0]
 }

@@ -107,6 +107,8 @@ export function wireClientContext(parts: ClientParts, hooks: FacadeHooks): Clien
     receipts: new ReceiptChecker({ publicClient, chainId, messageAnchor: deployment.messageAnchor }),
     leaving: new Set(),
     inlineTreeBytes: parts.inlineTreeBytes,
+    inlineCommitBytes: parts.inlineCommitBytes,
+    inlineGroupInfoBytes: parts.inlineGroupInfoBytes,
     deliveryReceipts,
     exclusive: hooks.exclusive,
     closing: hooks.closing,

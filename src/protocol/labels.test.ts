@@ -12,6 +12,7 @@ import {
 test('labels are exactly the strings of plan.md', () => {
   expect(labels).toMatchInlineSnapshot(`
     {
+      "blob": "sealpost/v3/blob",
       "body": "sealpost/v1/body",
       "bodyV2": "sealpost/v2/body",
       "envelopeId": "sealpost/v1/envelope-id",
@@ -27,6 +28,7 @@ test('labels are exactly the strings of plan.md', () => {
       "relayAuth": "sealpost/v1/relay-auth",
       "statement": "sealpost/v1/statement",
       "statementV2": "sealpost/v2/statement",
+      "welcomeKey": "sealpost/v3/welcome-key",
       "welcomeTree": "sealpost/v2/welcome-tree",
     }
   `)

@@ -31,8 +31,12 @@ export const LABEL_RECIPIENTS = 'sealpost/v2/recipients'
 export const LABEL_LOG_HEAD = 'sealpost/v2/log-head'
 /** Device inbox topic: SHA-256(label || 0x00 || deviceId) (used by `topics.ts`; not in plan.md's list). @example LABEL_INBOX // 'sealpost/v1/inbox' */
 export const LABEL_INBOX = 'sealpost/v1/inbox'
-/** Topic of a Welcome's ratchet tree sent by reference: SHA-256(label || 0x00 || SHA-256(Welcome payload)). @example LABEL_WELCOME_TREE // 'sealpost/v2/welcome-tree' */
+/** Topic of a Welcome's ratchet tree sent by reference: SHA-256(label || 0x00 || welcome key). @example LABEL_WELCOME_TREE // 'sealpost/v2/welcome-tree' */
 export const LABEL_WELCOME_TREE = 'sealpost/v2/welcome-tree'
+/** Welcome key, common to every trimmed Welcome of one commit: SHA-256(label || 0x00 || encrypted_group_info). @example LABEL_WELCOME_KEY // 'sealpost/v3/welcome-key' */
+export const LABEL_WELCOME_KEY = 'sealpost/v3/welcome-key'
+/** Topic of bytes sent by reference (a large commit or GroupInfo): SHA-256(label || 0x00 || SHA-256(bytes)). @example LABEL_BLOB // 'sealpost/v3/blob' */
+export const LABEL_BLOB = 'sealpost/v3/blob'
 
 /**
  * Every label by purpose.
@@ -56,6 +60,8 @@ export const labels = {
   recipients: LABEL_RECIPIENTS,
   logHead: LABEL_LOG_HEAD,
   welcomeTree: LABEL_WELCOME_TREE,
+  welcomeKey: LABEL_WELCOME_KEY,
+  blob: LABEL_BLOB,
 } as const
 
 /** One of Sealpost's domain-separation labels. @example const l: Label = 'sealpost/v1/leaf' */

@@ -11,9 +11,10 @@ import {
   type TopicPreimage,
   TopicPreimageError,
   topicOf,
+  welcomeKey,
   welcomeTreePreimage,
 } from './topics.js'
-import { welcomeTreeTopic } from './welcomeTree.js'
+import { blobTopic, welcomeTreeTopic } from './welcomeTree.js'
 
 const hex = (n: number): Hex => `0x${randomBytes(n).toString('hex')}`
 const registry = getAddress(hex(20))
@@ -26,6 +27,7 @@ const all: TopicPreimage[] = [
   { kind: 'direct', chainId: 31337, registry, a: high, b: low, nonce },
   { kind: 'group', chainId: 31337, registry, nonce },
   { kind: 'welcome-tree', welcomeDigest: hex(32) },
+  { kind: 'blob', digest: hex(32) },
 ]
 
 /** SHA-256(label || 0x00 || body), written out independently of `labelledHash`. */
@@ -44,8 +46,11 @@ describe('topicOf', () => {
     expect(topicOf(inbox)).toBe(inboxTopic(inbox.deviceId))
     expect(topicOf(direct)).toBe(directGroupId(direct))
     expect(topicOf(group)).toBe(groupGroupId(group))
-    const payload = randomBytes(100)
-    expect(topicOf(welcomeTreePreimage(payload))).toBe(welcomeTreeTopic(payload))
+    const groupInfo = randomBytes(100)
+    expect(topicOf(welcomeTreePreimage(groupInfo))).toBe(welcomeTreeTopic(groupInfo))
+    expect(welcomeKey(groupInfo)).toBe(labelled('sealpost/v3/welcome-key', groupInfo))
+    const digest = hex(32)
+    expect(topicOf({ kind: 'blob', digest })).toBe(blobTopic(digest))
   })
 
   test('is SHA-256(label || 0x00 || body) with the body as encoded on the wire', () => {
@@ -54,6 +59,7 @@ describe('topicOf', () => {
       'sealpost/v2/direct-group',
       'sealpost/v2/group',
       'sealpost/v2/welcome-tree',
+      'sealpost/v3/blob',
     ]
     for (const [i, preimage] of all.entries())
       expect(topicOf(preimage)).toBe(labelled(labels[i]!, encodeTopicPreimage(preimage).subarray(1)))
@@ -62,6 +68,9 @@ describe('topicOf', () => {
   test('the same bytes under two kinds give two topics (domain separation)', () => {
     const bytes = hex(32)
     expect(topicOf({ kind: 'inbox', deviceId: bytes })).not.toBe(
+      topicOf({ kind: 'welcome-tree', welcomeDigest: bytes }),
+    )
+    expect(topicOf({ kind: 'blob', digest: bytes })).not.toBe(
       topicOf({ kind: 'welcome-tree', welcomeDigest: bytes }),
     )
   })

@@ -1,9 +1,8 @@
-/** Relay topics and their preimages: every topic is a labelled hash, and its preimage names the kind (inbox, conversation, tree). */
-import { createHash } from 'node:crypto'
+/** Relay topics and their preimages: every topic is a labelled hash, and its preimage names the kind (inbox, conversation, tree, blob). */
 import { type Address, bytesToHex, getAddress, type Hex, hexToBytes, isAddress } from 'viem'
 import { CodecError } from '../errors.js'
 import { type ConversationContext, directGroupId, groupGroupId } from './conversationContext.js'
-import { LABEL_INBOX, LABEL_WELCOME_TREE, labelledHash } from './labels.js'
+import { LABEL_BLOB, LABEL_INBOX, LABEL_WELCOME_KEY, LABEL_WELCOME_TREE, labelledHash } from './labels.js'
 
 /**
  * The inbox topic of a device: SHA-256("sealpost/v1/inbox" || 0x00 || deviceId).
@@ -38,8 +37,13 @@ export type TopicPreimage =
   | { kind: 'direct'; chainId: number; registry: Address; a: Address; b: Address; nonce: Hex }
   /** A group conversation's group id (`groupGroupId`). */
   | { kind: 'group'; chainId: number; registry: Address; nonce: Hex }
-  /** A Welcome's ratchet tree by reference: `welcomeDigest` is SHA-256 of the Welcome payload (`welcomeTreeTopic`). */
+  /**
+   * A Welcome's ratchet tree by reference: `welcomeDigest` is the Welcome key, `SHA-256("sealpost/v3/welcome-key" ||
+   * 0x00 || encrypted_group_info)` (`welcomeKey`), the same in every trimmed Welcome of one commit.
+   */
   | { kind: 'welcome-tree'; welcomeDigest: Hex }
+  /** Bytes sent by reference (a large commit or GroupInfo, protocol §3.9): `digest` is their SHA-256 (`blobTopic`). */
+  | { kind: 'blob'; digest: Hex }
 
 /** The kind of a topic preimage. @example const k: TopicKind = 'inbox' */
 export type TopicKind = TopicPreimage['kind']
@@ -54,11 +58,12 @@ export const TOPIC_KINDS: Readonly<Record<TopicKind, number>> = Object.freeze({
   direct: 2,
   group: 3,
   'welcome-tree': 4,
+  blob: 5,
 })
 
 /**
  * Length of each kind's preimage body on the wire: deviceId; chainId u64, registry, low and high account, nonce;
- * chainId u64, registry, nonce; SHA-256 of the Welcome payload.
+ * chainId u64, registry, nonce; the Welcome key; SHA-256 of the blob.
  *
  * @example TOPIC_PREIMAGE_BYTES.direct // 100
  */
@@ -67,6 +72,7 @@ export const TOPIC_PREIMAGE_BYTES: Readonly<Record<TopicKind, number>> = Object.
   direct: 100,
   group: 60,
   'welcome-tree': 32,
+  blob: 32,
 })
 
 /** A topic preimage that cannot be encoded, or bytes that are not one. */
@@ -98,21 +104,39 @@ export function topicOf(preimage: TopicPreimage): Hex {
       return groupGroupId(preimage)
     case 'welcome-tree':
       return bytesToHex(labelledHash(LABEL_WELCOME_TREE, hexToBytes(preimage.welcomeDigest)))
+    case 'blob':
+      return bytesToHex(labelledHash(LABEL_BLOB, hexToBytes(preimage.digest)))
     default:
       throw new TopicPreimageError({ reason: 'unknown kind' })
   }
 }
 
 /**
- * The preimage of the topic a Welcome's tree travels on (`welcomeTreeTopic(welcomePayload)`).
+ * The Welcome key of a Welcome: `SHA-256("sealpost/v3/welcome-key" || 0x00 || encrypted_group_info)`. Every Welcome
+ * of one commit, trimmed to one recipient's group secrets, shares it, and it binds the group (its GroupInfo).
  *
- * @example transport.pull({ topic, after: 0n, preimage: () => welcomeTreePreimage(payload) })
+ * @example const key = welcomeKey(welcome.encryptedGroupInfo)
  */
-export function welcomeTreePreimage(welcomePayload: Uint8Array): TopicPreimage {
-  return {
-    kind: 'welcome-tree',
-    welcomeDigest: bytesToHex(createHash('sha256').update(welcomePayload).digest()),
-  }
+export function welcomeKey(encryptedGroupInfo: Uint8Array): Hex {
+  return bytesToHex(labelledHash(LABEL_WELCOME_KEY, encryptedGroupInfo))
+}
+
+/**
+ * The preimage of the topic a Welcome's tree travels on (`welcomeTreeTopic(encryptedGroupInfo)`).
+ *
+ * @example transport.pull({ topic, after: 0n, preimage: () => welcomeTreePreimage(welcome.encryptedGroupInfo) })
+ */
+export function welcomeTreePreimage(encryptedGroupInfo: Uint8Array): TopicPreimage {
+  return { kind: 'welcome-tree', welcomeDigest: welcomeKey(encryptedGroupInfo) }
+}
+
+/**
+ * The preimage of the topic bytes with SHA-256 `digest` travel on by reference (`blobTopic(digest)`).
+ *
+ * @example transport.pull({ topic: blobTopic(digest), after: 0n, preimage: () => blobPreimage(digest) })
+ */
+export function blobPreimage(digest: Hex): TopicPreimage {
+  return { kind: 'blob', digest }
 }
 
 /**
@@ -140,6 +164,8 @@ export function encodeTopicPreimage(preimage: TopicPreimage): Uint8Array {
         return [field(preimage.deviceId, 32, 'deviceId')]
       case 'welcome-tree':
         return [field(preimage.welcomeDigest, 32, 'welcomeDigest')]
+      case 'blob':
+        return [field(preimage.digest, 32, 'digest')]
       case 'group':
         return [
           chainIdField(preimage.chainId),
@@ -180,6 +206,7 @@ export function decodeTopicPreimage(bytes: Uint8Array): TopicPreimage {
   const hex = (from: number, to: number) => bytesToHex(bytes.subarray(from, to))
   if (kind === 'inbox') return { kind, deviceId: hex(1, 33) }
   if (kind === 'welcome-tree') return { kind, welcomeDigest: hex(1, 33) }
+  if (kind === 'blob') return { kind, digest: hex(1, 33) }
   const chainId = new DataView(bytes.buffer, bytes.byteOffset + 1, 8).getBigUint64(0)
   if (chainId === 0n || chainId > BigInt(Number.MAX_SAFE_INTEGER)) throw fail('chain id out of range')
   const registry = getAddress(hex(9, 29))

@@ -1,14 +1,15 @@
-/** A Welcome's ratchet tree sent by reference: chunks on a topic derived from the Welcome, reassembled and checked. */
+/** Bytes sent by reference (a Welcome's ratchet tree, a large commit or GroupInfo): chunks on a derived topic, reassembled and checked. */
 import { createHash } from 'node:crypto'
-import { bytesToHex, type Hex } from 'viem'
+import { bytesToHex, type Hex, hexToBytes } from 'viem'
 import { CodecError } from '../errors.js'
-import { LABEL_WELCOME_TREE, labelledHash } from './labels.js'
+import { LABEL_BLOB, LABEL_WELCOME_TREE, labelledHash } from './labels.js'
+import { welcomeKey } from './topics.js'
 
 /** Version byte of a tree chunk. @example TREE_CHUNK_VERSION // 1 */
 export const TREE_CHUNK_VERSION = 1
 /** Largest data part of one chunk: 512 KiB, well inside the 1 MiB envelope limit. @example TREE_CHUNK_BYTES // 524288 */
 export const TREE_CHUNK_BYTES = 512 * 1024
-/** Largest tree sent by reference: 64 MiB (128 chunks), above a 10,000-member X-Wing tree. @example MAX_TREE_BYTES // 67108864 */
+/** Largest tree (or blob) sent by reference: 64 MiB (128 chunks), above a 10,000-member X-Wing tree or its first commit. @example MAX_TREE_BYTES // 67108864 */
 export const MAX_TREE_BYTES = 64 * 1024 * 1024
 const HEADER = 1 + 2 + 2 + 4 + 32
 
@@ -27,14 +28,33 @@ export class WelcomeTreeError extends CodecError {
 export type TreeChunk = { index: number; count: number; total: number; digest: Hex; data: Uint8Array }
 
 /**
- * The topic a Welcome's tree travels on: `SHA-256("sealpost/v2/welcome-tree" || 0x00 || SHA-256(welcomePayload))`,
- * so a joiner finds it from the Welcome alone and nobody else's Welcome shares it.
+ * The topic a Welcome's tree travels on: `SHA-256("sealpost/v2/welcome-tree" || 0x00 || welcomeKey)`, the Welcome key
+ * being `SHA-256("sealpost/v3/welcome-key" || 0x00 || encrypted_group_info)`. Every Welcome of one commit (each
+ * trimmed to one joiner's group secrets) names the same topic, and a joiner finds it from its Welcome alone.
  *
- * @example const topic = welcomeTreeTopic(envelope.payload)
+ * @example const topic = welcomeTreeTopic(welcome.encryptedGroupInfo)
  */
-export function welcomeTreeTopic(welcomePayload: Uint8Array): Hex {
-  const digest = createHash('sha256').update(welcomePayload).digest()
-  return bytesToHex(labelledHash(LABEL_WELCOME_TREE, digest))
+export function welcomeTreeTopic(encryptedGroupInfo: Uint8Array): Hex {
+  return bytesToHex(labelledHash(LABEL_WELCOME_TREE, hexToBytes(welcomeKey(encryptedGroupInfo))))
+}
+
+/**
+ * The topic bytes sent by reference travel on: `SHA-256("sealpost/v3/blob" || 0x00 || digest)`, `digest` being
+ * their SHA-256 (the digest every chunk names).
+ *
+ * @example const topic = blobTopic(sha256Hex(commitBytes))
+ */
+export function blobTopic(digest: Hex): Hex {
+  return bytesToHex(labelledHash(LABEL_BLOB, hexToBytes(digest)))
+}
+
+/**
+ * SHA-256 of `bytes`, as hex: the digest a chunk names and a blob's topic derives from.
+ *
+ * @example const digest = sha256Hex(commitBytes)
+ */
+export function sha256Hex(bytes: Uint8Array): Hex {
+  return bytesToHex(createHash('sha256').update(bytes).digest())
 }
 
 /**

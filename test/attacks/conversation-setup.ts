@@ -25,6 +25,13 @@ import { connectTestClient, startTestRelayNode } from '../utils/stack.js'
 
 export type LiveClient = Client & { home: string; rejected: Rejection[] }
 
+/** A client's thresholds for sending a tree, a commit or a GroupInfo by reference (protocol §3.7, §3.9). */
+export type InlineLimits = {
+  inlineTreeBytes?: number | undefined
+  inlineCommitBytes?: number | undefined
+  inlineGroupInfoBytes?: number | undefined
+}
+
 /** A chain, a relay node on port 0, and helpers to put clients on it. */
 export async function conversationWorld() {
   const ctx: ChainContext = await setupChain()
@@ -35,16 +42,12 @@ export async function conversationWorld() {
   const homes: string[] = [dir]
 
   /** A live client of anvil account `index` (registered, connected, key packages published), recording rejections. */
-  async function live(
-    index: number,
-    home = newHome(),
-    { inlineTreeBytes }: { inlineTreeBytes?: number | undefined } = {},
-  ): Promise<LiveClient> {
+  async function live(index: number, home = newHome(), inline: InlineLimits = {}): Promise<LiveClient> {
     const rejected: Rejection[] = []
     const client = await connectTestClient(ctx, net, node, {
       index: index,
       home,
-      inlineTreeBytes,
+      ...inline,
       beforeStart: (c) => c.events.on('rejected', (r) => rejected.push(r)),
     })
     clients.push(client)

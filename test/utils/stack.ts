@@ -43,11 +43,15 @@ export function connectTestClient(
     home,
     beforeStart,
     inlineTreeBytes,
+    inlineCommitBytes,
+    inlineGroupInfoBytes,
   }: {
     index: number
     home: string
     beforeStart?: ((client: Client) => void) | undefined
     inlineTreeBytes?: number | undefined
+    inlineCommitBytes?: number | undefined
+    inlineGroupInfoBytes?: number | undefined
   },
 ): Promise<Client> {
   return connectClient({
@@ -61,5 +65,7 @@ export function connectTestClient(
     pollingInterval: 200,
     beforeStart,
     inlineTreeBytes,
+    inlineCommitBytes,
+    inlineGroupInfoBytes,
   })
 }
