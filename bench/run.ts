@@ -23,6 +23,7 @@ import {
 import { runRegistryGas } from './registryGas.js'
 import { runRelay } from './relay.js'
 import { runScale } from './scale.js'
+import { runVerifierGas } from './verifierGas.js'
 
 /** Every benchmark, in the order they run. */
 export const benchmarks: Record<string, (ctx: BenchContext) => Promise<BenchOutput>> = {
@@ -33,6 +34,7 @@ export const benchmarks: Record<string, (ctx: BenchContext) => Promise<BenchOutp
   scale: runScale,
   autojoin: runAutoJoin,
   registryGas: runRegistryGas,
+  verifierGas: runVerifierGas,
 }
 
 const root = fileURLToPath(new URL('..', import.meta.url))
