@@ -3,12 +3,14 @@
  * Anvil with the contracts, every member device registered on the KeyRegistry (pre-signed EIP-712 authorizations,
  * pipelined), a relay node over sockets that every device authenticates to and publishes its key packages at; then,
  * each timed: the creator claims N − 1 key packages from the relay and creates the group (Sealpost's MLS layer:
- * `createGroup` + one commit of N − 1 adds with the conversation context, as `foundGroup` does), the Welcome goes to a
- * sample of members through the relay (tree by reference, protocol §3.7) and they join, one message reaches them,
- * one removal and one add are committed and processed by them. The same steps at `--baseline` members (default
+ * `createGroup` + one commit of N − 1 adds with the conversation context, as `foundGroup` does), the Welcome goes
+ * through the relay with the SDK's `sendWelcome` to every member's inbox (trimmed to its own secrets, GroupInfo and
+ * tree by reference, protocol §3.7, §3.9) and a sample joins with the SDK's `receiveWelcome`, one message reaches them,
+ * one removal and one add are committed and published with the SDK's `commitPayload` (by reference above the 1 MiB
+ * envelope) and processed by them. The same steps at `--baseline` members (default
  * 1,000) run first, in the same process, on the same chain and relay. Not part of `npm run bench`.
  */
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -19,47 +21,49 @@ import {
   createCommit,
   createGroup,
   emptyPskIndex,
-  joinGroup,
   type KeyPackage,
   type PrivateKeyPackage,
   type Proposal,
   processPrivateMessage,
-  type RatchetTree,
-  type Welcome,
 } from 'ts-mls'
 import { makeKeyPackageRef } from 'ts-mls/keyPackage.js'
-import { decodeRatchetTree, encodeRatchetTree } from 'ts-mls/ratchetTree.js'
+import { encodeRatchetTree } from 'ts-mls/ratchetTree.js'
 import { type Address, bytesToHex, encodeFunctionData, type Hex, hexToBytes } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { keyRegistryAbi } from '../contracts/artifacts/KeyRegistry.js'
 import { deviceIdOf, signAddDevice } from '../src/chain/registryAuthorizations.js'
 import { RegistryWatcher } from '../src/chain/registryWatcher.js'
+import { commitPayload, fetchBlob, INLINE_GROUP_INFO_BYTES } from '../src/client/byReference.js'
 import {
   conversationExtensions,
   createKeyPackage,
   decodeMls,
   encodeMls,
+  encodePrivateKeyPackage,
   membersOf,
   mlsClientConfig,
   registryAuthService,
 } from '../src/client/mls.js'
+import { groupMessageBytes } from '../src/client/receiveGroupMessage.js'
+import { receiveWelcome } from '../src/client/receiveWelcome.js'
 import { RelayTransport } from '../src/client/relayTransport.js'
+import { sendWelcome } from '../src/client/sendWelcome.js'
 import type { Delivery } from '../src/client/transport.js'
-import { publishWelcomeTree, treeByReference } from '../src/client/welcomeTree.js'
+import { fetchWelcomeTree, treeByReference } from '../src/client/welcomeTree.js'
 import { DEFAULT_CIPHERSUITE, getMlsCiphersuite } from '../src/crypto/mls.js'
 import { createNodeCryptoProvider, sharedSealPool } from '../src/crypto/nodeCryptoProvider.js'
 import type { DeviceSigningKey } from '../src/crypto/p256.js'
 import { signStatement, verifyStatementSignature } from '../src/crypto/statementSignature.js'
+import { decodeReference } from '../src/protocol/byReference.js'
 import { decodeApplicationContent, encodeApplicationContent } from '../src/protocol/content.js'
 import {
   type ConversationContext,
   contextGroupId,
   groupContext,
 } from '../src/protocol/conversationContext.js'
-import { createEnvelope, MAX_PAYLOAD_BYTES } from '../src/protocol/envelope.js'
+import { createEnvelope, type Envelope } from '../src/protocol/envelope.js'
 import { hashBody } from '../src/protocol/statement.js'
 import { conversationPreimage, inboxTopic } from '../src/protocol/topics.js'
-import { reassembleTree, welcomeTreeTopic } from '../src/protocol/welcomeTree.js'
 import { type RelayNode, startRelayNode } from '../src/relay/node.js'
 import { testDeviceKeys } from '../test/utils/devices.js'
 import { benchChain } from './lib/chain.js'
@@ -398,74 +402,61 @@ async function runGroup(n: number): Promise<Run> {
   const welcome = created.welcome!
   log(`N = ${n}: created in ${createMs.toFixed(0)} ms (${createCpuMs.toFixed(0)} ms CPU)`)
 
-  // The Welcome: the tree once by reference, then to each sampled member's inbox. A Welcome carries one sealed
-  // secret per new member (about 1.2 kB with X-Wing); above the 1 MiB envelope it goes trimmed to the recipient's
-  // own entry (a valid MLS Welcome for that recipient), and the tree topic is the full Welcome's.
-  const fullPayload = encodeMls({ version: 'mls10', wireformat: 'mls_welcome', welcome })
-  const treeTopic = welcomeTreeTopic(fullPayload)
-  const welcomeDigest = bytesToHex(createHash('sha256').update(fullPayload).digest())
-  const trimmed = fullPayload.length > MAX_PAYLOAD_BYTES
-  const refOf = new Map<string, Uint8Array>()
-  for (const s of welcome.secrets) refOf.set(bytesToHex(s.newMember), s.newMember)
+  // The Welcome, with the SDK's sendWelcome: to every added device's inbox, trimmed to its own sealed secrets; the
+  // tree and (above 16 KiB) the encrypted GroupInfo stored once by reference (protocol §3.7, §3.9).
+  const fullBytes = encodeMls({ version: 'mls10', wireformat: 'mls_welcome', welcome }).length
+  const groupInfoBytes = welcome.encryptedGroupInfo.length
+  const recipients = members.slice(1).map((d, i) => ({ deviceId: d.deviceId, keyPackage: claimed[i]! }))
+  const sentBytes = new Map<Hex, number>()
+  const counting = {
+    publish: (envelope: Envelope) => {
+      sentBytes.set(envelope.topic, (sentBytes.get(envelope.topic) ?? 0) + envelope.payload.length)
+      return creatorTransport.publish(envelope)
+    },
+  }
   t0 = performance.now()
   cpu = process.cpuUsage()
-  let treeBytes = 0
-  if (byReference) {
-    await publishWelcomeTree(creatorTransport, fullPayload, state.ratchetTree)
-    treeBytes = encodeRatchetTree(state.ratchetTree).length
-  }
-  let trimmedBytes = 0
-  for (const m of sample) {
-    const mine = m.device.keyPackages.find((k) => refOf.has(k.ref))!
-    const payload = trimmed
-      ? encodeMls({
-          version: 'mls10',
-          wireformat: 'mls_welcome',
-          welcome: {
-            ...welcome,
-            secrets: welcome.secrets.filter((s) => bytesToHex(s.newMember) === mine.ref),
-          },
-        } satisfies { version: 'mls10'; wireformat: 'mls_welcome'; welcome: Welcome })
-      : fullPayload
-    trimmedBytes = payload.length
-    await creatorTransport.publish(
-      createEnvelope({ kind: 'welcome', topic: inboxTopic(m.device.deviceId), payload }),
-    )
-  }
+  const treeBytes = byReference ? encodeRatchetTree(state.ratchetTree).length : 0
+  await sendWelcome(
+    { transport: counting, impl, inlineGroupInfoBytes: INLINE_GROUP_INFO_BYTES },
+    welcome,
+    recipients,
+    byReference ? state.ratchetTree : undefined,
+  )
+  const sendWelcomeMs = performance.now() - t0
+  const inboxBytes = members.slice(1).map((d) => sentBytes.get(inboxTopic(d.deviceId)) ?? 0)
+  const welcomeStoredBytes = [...sentBytes.values()].reduce((a, b) => a + b, 0)
+  log(
+    `N = ${n}: Welcomes sent to ${n - 1} inboxes in ${sendWelcomeMs.toFixed(0)} ms (${inboxBytes[0]} bytes each, ${welcomeStoredBytes} bytes in all with the GroupInfo and tree)`,
+  )
   const joinMs: number[] = []
   const topicPreimage = conversationPreimage(context)
+  const policy = (d: Device) => ({
+    self: d.account,
+    deployment: { chainId, keyRegistry: registry },
+    registry: watcher,
+  })
   for (const m of sample) {
     const delivery = await nextInbox(m)
     const j0 = performance.now()
-    const message = decodeMls(delivery.envelope.payload, delivery.envelope.id)
-    if (message.wireformat !== 'mls_welcome') throw new Error('expected a Welcome')
-    let tree: RatchetTree | undefined
-    if (byReference) {
-      const chunks: Uint8Array[] = []
-      for (let after = 0n; ; ) {
-        const page = await m.transport.pull({
-          topic: treeTopic,
-          after,
-          limit: 64,
-          preimage: () => ({ kind: 'welcome-tree', welcomeDigest }),
-        })
-        if (page.length === 0) break
-        chunks.push(...page.map((d) => d.envelope.payload))
-        after = page[page.length - 1]!.cursor
-      }
-      tree = decodeRatchetTree(reassembleTree(chunks)!, 0)![0]
-    }
-    const mine = m.device.keyPackages.find((k) => refOf.has(k.ref))!
-    m.state = await joinGroup(
-      message.welcome,
-      mine.publicPackage,
-      mine.privatePackage,
-      emptyPskIndex,
+    const joined = await receiveWelcome({
+      envelope: delivery.envelope,
+      keyPackages: m.device.keyPackages.map((k) => ({
+        ref: k.ref,
+        publicPackage: encodeMls({
+          version: 'mls10',
+          wireformat: 'mls_key_package',
+          keyPackage: k.publicPackage,
+        }),
+        privatePackage: encodePrivateKeyPackage(k.privatePackage),
+      })),
       impl,
-      tree,
-      undefined,
       config,
-    )
+      policy: policy(m.device),
+      fetchTree: (groupInfo) => fetchWelcomeTree(m.transport, groupInfo),
+      fetchBlob: (reference) => fetchBlob(m.transport, reference),
+    })
+    m.state = joined.state
     joinMs.push(performance.now() - j0)
     m.processed = 0
     m.processMs = []
@@ -475,10 +466,12 @@ async function runGroup(n: number): Promise<Run> {
   log(`N = ${n}: ${S} sampled members joined ${welcomeJoinMs.toFixed(0)} ms after the Welcome was sent`)
 
   // The sampled members follow the group topic; each processes what arrives, in order.
-  const handle = (m: Member, payload: Uint8Array, id: Hex) => {
+  // A commit reference is resolved as the SDK does (groupMessageBytes: its chunks fetched and checked).
+  const handle = (m: Member, envelope: Envelope) => {
     m.queue = m.queue.then(async () => {
       const p0 = performance.now()
-      const message = decodeMls(payload, id)
+      const bytes = await groupMessageBytes(envelope, (reference) => fetchBlob(m.transport, reference))
+      const message = decodeMls(bytes, envelope.id)
       if (message.wireformat !== 'mls_private_message') throw new Error('expected a private message')
       const processed = await processPrivateMessage(m.state!, message.privateMessage, emptyPskIndex, impl)
       m.state = processed.newState
@@ -495,7 +488,7 @@ async function runGroup(n: number): Promise<Run> {
     m.transport.subscribe({
       topics: [groupId],
       preimage: () => topicPreimage,
-      onDelivery: (d) => handle(m, d.envelope.payload, d.envelope.id),
+      onDelivery: (d) => handle(m, d.envelope),
     }),
   )
 
@@ -537,8 +530,8 @@ async function runGroup(n: number): Promise<Run> {
   const messageProcessMs = Math.max(...sample.map((m) => m.processMs[0]!))
   log(`N = ${n}: the message reached all ${S} sampled members in ${messageMs.toFixed(0)} ms`)
 
-  // One add (the context with the new account, and its device; its Welcome is not timed), then one removal.
-  // A commit larger than the relay's 1 MiB envelope cannot be published: it is handed to the sample in-process.
+  // One removal, then one add (the context with the new account, and its device; its Welcome is not timed). A commit
+  // larger than the relay's 1 MiB envelope goes by reference, as the SDK's commitSettled does (commitPayload).
   const commit = async (proposals: Proposal[]) => {
     const c0 = performance.now()
     const made = await createCommit(
@@ -546,11 +539,11 @@ async function runGroup(n: number): Promise<Run> {
       { extraProposals: proposals, ratchetTreeExtension: false },
     )
     state = made.newState
-    const payload = encodeMls(made.commit)
-    const viaRelay = payload.length <= MAX_PAYLOAD_BYTES
-    if (viaRelay) await creatorTransport.publish(createEnvelope({ kind: 'commit', topic: groupId, payload }))
-    else for (const m of sample) handle(m, payload, bytesToHex(randomBytes(32)))
-    return { commitMs: performance.now() - c0, bytes: payload.length, viaRelay }
+    const encoded = encodeMls(made.commit)
+    const payload = await commitPayload(creatorTransport, encoded)
+    await creatorTransport.publish(createEnvelope({ kind: 'commit', topic: groupId, payload }))
+    const byReference = decodeReference(payload, 'commit') !== undefined
+    return { commitMs: performance.now() - c0, bytes: encoded.length, byReference }
   }
   const withContext = (accounts: Address[]): Proposal => ({
     proposalType: 'group_context_extensions',
@@ -602,8 +595,11 @@ async function runGroup(n: number): Promise<Run> {
     'claim key packages ms': claimMs,
     'create ms': createMs,
     'create CPU ms': createCpuMs,
-    'Welcome bytes (full)': fullPayload.length,
-    'Welcome bytes sent': trimmedBytes,
+    'Welcome bytes (untrimmed)': fullBytes,
+    'encrypted GroupInfo bytes': groupInfoBytes,
+    'Welcome bytes per inbox': inboxBytes[0]!,
+    'Welcome bytes stored in all': welcomeStoredBytes,
+    'send Welcomes ms': sendWelcomeMs,
     'tree bytes': treeBytes,
     'Welcome → sample joined ms': welcomeJoinMs,
     'Welcome → sample joined CPU ms': welcomeJoinCpuMs,
@@ -617,9 +613,9 @@ async function runGroup(n: number): Promise<Run> {
     'remove → sample ms': removeMs,
     'remove processing ms (median)': median(sample.map((m) => m.processMs[1]!)),
     'add commit bytes': add.bytes,
-    'add via relay': add.viaRelay ? 'yes' : 'no (over 1 MiB)',
+    'add commit sent': add.byReference ? 'by reference' : 'inline',
     'remove commit bytes': remove.bytes,
-    'remove via relay': remove.viaRelay ? 'yes' : 'no (over 1 MiB)',
+    'remove commit sent': remove.byReference ? 'by reference' : 'inline',
     'load at start': loadStart,
     'load at end': loadavg()[0]!,
   }
@@ -657,8 +653,8 @@ const result: BenchResult = {
     `Setup (not the group's cost): ${total} devices registered on the KeyRegistry in ${(registrationMs / 1000).toFixed(1)} s (pre-signed EIP-712 authorizations, raw transactions pipelined to anvil, one submitter); their key packages made and published through the relay (one authenticated connection each) in ${(keyPackagesMs / 1000).toFixed(1)} s.`,
     `The creator's MLS authentication service reads a RegistryWatcher synced from the chain; key packages are claimed from the relay (KP_TAKE, 64 in flight), as claimKeyPackages does.`,
     `Creation is Sealpost's MLS layer (createGroup with the conversation context, one commit of N − 1 adds, tree by reference), as foundGroup does it, without the SDK's SQLite store and its check of the creator's own Welcome.`,
-    `A full Welcome above the 1 MiB envelope is sent to each sampled member trimmed to that member's own sealed secrets (a valid MLS Welcome for it); the tree goes once by reference on the full Welcome's topic, whose digest the members are handed by the benchmark. Only the ${S} sampled inboxes get a Welcome.`,
-    'A commit whose encoding exceeds the 1 MiB envelope (a removal at about 800 members and more: its UpdatePath seals a path secret to every leaf under blank parents, about 1.2 kB each with X-Wing) cannot be published; it is handed to the sampled members in-process ("via relay": no), and its times are the creation and the processing only.',
+    `The Welcome goes with the SDK's sendWelcome to all ${N - 1} added inboxes, each trimmed to that device's own sealed secrets (a valid MLS Welcome); the tree, and the encrypted GroupInfo above 16 KiB, are stored once by reference (protocol §3.7, §3.9). "Welcome bytes stored in all" counts every payload published for it (inboxes, GroupInfo and tree chunks). The sampled members join with the SDK's receiveWelcome (policy check included), fetching GroupInfo and tree from the relay.`,
+    "A commit whose encoding exceeds the 1 MiB envelope (a removal at about 800 members and more: its UpdatePath seals a path secret to every leaf under blank parents, about 1.2 kB each with X-Wing) goes by reference with the SDK's commitPayload: chunks on its blob topic, a commit reference on the group topic; the sampled members resolve it with the SDK's groupMessageBytes and process it in its place.",
     `The ${S} sampled members run in the creator's process and thread: "→ sample" times include their processing one after another.`,
     `Relay limits raised for one machine playing every device: connections per IP, registry look-ups per IP, frame rate per device.`,
   ],

@@ -85,7 +85,7 @@ export async function receiveGroupMessage({
   policy,
   fetchBlob,
 }: ReceiveGroupMessageParameters): Promise<ReceivedGroupMessage> {
-  const message = decodeMls(await commitBytes(envelope, fetchBlob), envelope.id)
+  const message = decodeMls(await groupMessageBytes(envelope, fetchBlob), envelope.id)
   if (message.wireformat !== 'mls_private_message')
     throw new MlsRejectedError({
       messageId: envelope.id,
@@ -189,9 +189,12 @@ export async function receiveGroupMessage({
 
 /**
  * The bytes of a group message: its payload, or, for a commit reference on the group topic (protocol §3.9), the commit
- * fetched by its digest (checked against it); processed in the reference's position in the topic.
+ * fetched by its digest (checked against it), to be processed in the reference's position in the topic. Throws
+ * `MlsRejectedError` for a malformed reference or when the referenced bytes are not found.
+ *
+ * @example const bytes = await groupMessageBytes(envelope, (r) => fetchBlob(transport, r))
  */
-async function commitBytes(
+export async function groupMessageBytes(
   envelope: Envelope,
   fetchBlob: ReceiveGroupMessageParameters['fetchBlob'],
 ): Promise<Uint8Array> {

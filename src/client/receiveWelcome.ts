@@ -77,7 +77,7 @@ export async function receiveWelcome({
   fetchTree,
   fetchBlob,
 }: ReceiveWelcomeParameters): Promise<ReceivedWelcome> {
-  const welcome = await welcomeOf(envelope, fetchBlob)
+  const welcome = await welcomeOfEnvelope(envelope, fetchBlob)
   const wanted = new Set(welcome.secrets.map((s) => bytesToHex(s.newMember).toLowerCase()))
   const mine = keyPackages.find((kp) => wanted.has(kp.ref.toLowerCase()))
   if (!mine)
@@ -125,9 +125,12 @@ export async function receiveWelcome({
 
 /**
  * The Welcome an envelope carries: an `MLSMessage`, or a welcome reference (protocol §3.9) whose Welcome gets the
- * `encrypted_group_info` fetched by its digest.
+ * `encrypted_group_info` fetched by its digest. Throws `MlsRejectedError` for anything else, or when the referenced
+ * bytes are not found.
+ *
+ * @example const welcome = await welcomeOfEnvelope(envelope, (r) => fetchBlob(transport, r))
  */
-async function welcomeOf(
+export async function welcomeOfEnvelope(
   envelope: Envelope,
   fetchBlob: ReceiveWelcomeParameters['fetchBlob'],
 ): Promise<Welcome> {

@@ -8,6 +8,7 @@ import { inboxTopic } from '../protocol/topics.js'
 import { publishBlob } from './byReference.js'
 import type { ClientContext } from './context.js'
 import { encodeMls } from './mls.js'
+import type { Transport } from './transport.js'
 import { MlsRejectedError } from './verificationErrors.js'
 import { publishWelcomeTree } from './welcomeTree.js'
 
@@ -28,7 +29,7 @@ export type WelcomeRecipient = { deviceId: Hex; keyPackage: KeyPackage }
  * @example await sendWelcome(ctx, result.welcome, keyPackages, result.newState.ratchetTree)
  */
 export async function sendWelcome(
-  ctx: Pick<ClientContext, 'transport' | 'impl' | 'inlineGroupInfoBytes'>,
+  ctx: { transport: Pick<Transport, 'publish'> } & Pick<ClientContext, 'impl' | 'inlineGroupInfoBytes'>,
   welcome: Welcome,
   recipients: readonly WelcomeRecipient[],
   treeByReference?: RatchetTree | undefined,
