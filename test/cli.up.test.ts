@@ -1,6 +1,5 @@
 /** `sealpost up` as a user runs it: the join line, a sponsored user, and Ctrl-C that exits promptly and leaves nothing. */
 import type { ChildProcess } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
 import { get, type IncomingMessage } from 'node:http'
 import { join } from 'node:path'
 import { createPublicClient, type Hex, http } from 'viem'
@@ -14,6 +13,7 @@ import { readDeploymentFile } from '../src/client/deployment.js'
 import { parseJoinLine, startUp, tempHomes } from './utils/cli.js'
 import { testKdf, testPassphrase } from './utils/clients.js'
 import { testDeviceKeys } from './utils/devices.js'
+import { alive, descendants } from './utils/processes.js'
 
 /** How long `up` may take from SIGINT to exit, with a client, an SSE stream and a sponsor call in flight. */
 const EXIT_BOUND_MS = 15_000
@@ -24,40 +24,6 @@ afterAll(() => {
   if (up && up.exitCode === null && up.signalCode === null) up.kill('SIGKILL')
   homes.remove()
 })
-
-/** Pids of every live descendant of `pid` (Linux /proc). */
-function descendants(pid: number): number[] {
-  const children = new Map<number, number[]>()
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
-      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      if (state === 'Z') continue
-      const list = children.get(Number(ppid)) ?? []
-      list.push(Number(entry))
-      children.set(Number(ppid), list)
-    } catch {}
-  }
-  const out: number[] = []
-  const walk = (p: number) => {
-    for (const c of children.get(p) ?? []) {
-      out.push(c)
-      walk(c)
-    }
-  }
-  walk(pid)
-  return out
-}
-
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')
-  } catch {
-    return false
-  }
-}
 
 test('up prints the join line; a second home joins with it alone and no ether; Ctrl-C exits within the bound, leaving no process', async () => {
   const home = homes.make('up')

@@ -61,6 +61,12 @@ export const upSpec = {
     ...anchorerOptions,
     ...sponsorOptions,
     demo: { type: 'boolean', description: 'add a scripted exchange with bad actors', default: false },
+    cluster: {
+      type: 'string',
+      value: 'N',
+      description:
+        'N nats-server nodes (JetStream) and N relays on them instead of one SQLite relay (docs/operations.md)',
+    },
     'dashboard-port': port('dashboard', '8788'),
     'dashboard-host': host('dashboard'),
   },

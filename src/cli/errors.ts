@@ -1,5 +1,5 @@
 /** Errors of the command line itself: a bad argument, a wait that ran out of time. */
-import { UsageError } from '../errors.js'
+import { InternalError, UsageError } from '../errors.js'
 
 /**
  * An unknown command, or a missing or malformed argument.
@@ -110,5 +110,39 @@ export class UnknownGroupError extends UsageError {
               ],
       },
     )
+  }
+}
+
+/**
+ * `sealpost up --cluster` needs Debian's `nats-server` binary and did not find it.
+ *
+ * @example throw new NatsServerMissingError({ path: '/usr/sbin/nats-server' })
+ */
+export class NatsServerMissingError extends UsageError {
+  override name = 'NatsServerMissingError' as const
+  constructor({ path }: { path: string }) {
+    super(`nats-server was not found at ${path}.`, {
+      code: 'SEALPOST_NATS_SERVER_MISSING',
+      metaMessages: [
+        'Install it with: sudo apt-get install -y nats-server',
+        'or name another binary with SEALPOST_NATS_SERVER=/path/to/nats-server',
+      ],
+    })
+  }
+}
+
+/**
+ * The local NATS cluster of `sealpost up --cluster` did not start: a node exited, or JetStream elected no leader.
+ *
+ * @example throw new NatsClusterStartError({ reason: 'node n1 exited with code 1' })
+ */
+export class NatsClusterStartError extends InternalError {
+  override name = 'NatsClusterStartError' as const
+  constructor({ reason, cause }: { reason: string; cause?: unknown }) {
+    super('The local NATS cluster did not start.', {
+      code: 'SEALPOST_NATS_CLUSTER_START',
+      metaMessages: [reason],
+      cause,
+    })
   }
 }

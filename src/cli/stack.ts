@@ -10,6 +10,7 @@ import { deploySealpost, type SealpostDeployment } from '../chain/deploy.js'
 import { mapChainError } from '../chain/errors.js'
 import { type Deployment, DeploymentNotFoundError, readDeploymentFile } from '../client/deployment.js'
 import { attachClient } from '../dashboard/collect/client.js'
+import { attachCluster } from '../dashboard/collect/cluster.js'
 import { type Collector, createCollector } from '../dashboard/collect/collector.js'
 import { attachRelayNode } from '../dashboard/collect/node.js'
 import { DashboardHub, type DashboardServer, startDashboardServer } from '../dashboard/server.js'
@@ -20,6 +21,7 @@ import type { SponsorPolicy } from '../relay/sponsor.js'
 import { stopWithin } from '../relay/stopWithin.js'
 import type { CliContext } from './context.js'
 import { ArgumentError } from './errors.js'
+import { findNatsServer, type NatsCluster, startNatsCluster } from './natsCluster.js'
 
 /**
  * What the stack started, for the dashboard and the demo to build on.
@@ -31,11 +33,16 @@ export type Stack = {
   deployment: Deployment
   /** The contracts this run deployed (undefined when a recorded deployment was reused). */
   deployed: SealpostDeployment | undefined
+  /** The relay (the first of `relays` in a cluster: the one on --port). */
   relay: RelayNode
+  /** Every relay: one, or one per NATS node with `--cluster`. */
+  relays: RelayNode[]
+  /** The local NATS cluster `--cluster` started. */
+  nats: NatsCluster | undefined
   anvil: Anvil | undefined
   /** A funded local key (anvil's first account) when the chain is local. */
   localFunder: LocalAccount | undefined
-  /** Stops the relay node, then the chain, each within {@link STOP_DEADLINE_MS} (a warning past it). */
+  /** Stops the relay nodes, then the NATS nodes, then the chain, each within {@link STOP_DEADLINE_MS} (a warning past it). */
   stop(): Promise<void>
 }
 
@@ -75,17 +82,29 @@ export type StackOptions = {
   deploy: boolean
   /** NATS server URLs: the relay keeps its store in JetStream (`sealpost relay --nats`). */
   nats?: string[] | undefined
+  /**
+   * Start this many local nats-server nodes (JetStream, one cluster) and as many relays on them (`up --cluster N`);
+   * the first relay listens on `port`, the others on free ports.
+   */
+  cluster?: number | undefined
 }
 
 /**
  * Brings up the stack: a local anvil (or the --rpc chain), the contracts (reused when the deployment recorded under
- * --home still has code), and a relay node with its anchorer. Prints progress; stops everything it started on
+ * --home still has code), and a relay node with its anchorer (with `cluster`: that many NATS nodes and relays). Prints progress; stops everything it started on
  * failure.
  *
  * @example const stack = await startStack(ctx, { port: 8787, host: '127.0.0.1', local: true, deploy: true })
  */
 export async function startStack(ctx: CliContext, options: StackOptions): Promise<Stack> {
   let anvil: Anvil | undefined
+  let nats: NatsCluster | undefined
+  const relays: RelayNode[] = []
+  // A missing nats-server is named before anything starts; the nodes elect their JetStream leader (seconds) while
+  // the chain starts and the contracts deploy.
+  if (options.cluster) findNatsServer()
+  const natsStarting = options.cluster ? startNatsCluster({ size: options.cluster }) : undefined
+  natsStarting?.catch(() => undefined) // awaited below; a failure before then must not go unhandled
   try {
     let rpc = ctx.rpc
     if (options.local) {
@@ -120,35 +139,60 @@ export async function startStack(ctx: CliContext, options: StackOptions): Promis
         : anvil
           ? privateKeyToAccount(anvil.accounts[8] as Hex)
           : undefined
-    const done = ctx.out.step('Starting the relay and its anchorer')
-    const relay = await startRelayNode({
+    const nodeOptions = (i: number, servers: string[] | undefined): RelayNodeOptions => ({
       rpc,
       deployment,
-      dir: join(ctx.home, 'relay'),
-      port: options.port,
+      dir: join(ctx.home, i === 0 ? 'relay' : `relay-${i + 1}`),
+      port: i === 0 ? options.port : 0,
       host: options.host,
       anchorAccount,
       anchor: options.anchor,
       sponsor: sponsorAccount && { account: sponsorAccount, policy: options.sponsorPolicy },
-      nats: options.nats && { servers: options.nats },
+      nats: servers && { servers, replicas: Math.min(3, servers.length) },
       ...(options.pollingInterval !== undefined ? { pollingInterval: options.pollingInterval } : {}),
     })
-    done(relay.url)
+    if (natsStarting) {
+      const size = options.cluster ?? 0
+      const natsDone = ctx.out.step(
+        `Starting ${size} NATS node${size === 1 ? '' : 's'} (JetStream, one cluster)`,
+      )
+      const cluster = await natsStarting
+      nats = cluster
+      natsDone(cluster.urls.join(', '))
+      for (let i = 0; i < size; i++) {
+        // Each relay connects to its own node first (and fails over to the others): the load spreads.
+        const servers = [...cluster.urls.slice(i), ...cluster.urls.slice(0, i)]
+        const done = ctx.out.step(`Starting relay ${i + 1} of ${size} on NATS node n${i}`)
+        relays.push(await startRelayNode(nodeOptions(i, servers)))
+        done(relays[i]?.url)
+      }
+    } else {
+      const done = ctx.out.step('Starting the relay and its anchorer')
+      relays.push(await startRelayNode(nodeOptions(0, options.nats)))
+      done(relays[0]?.url)
+    }
+    const relay = relays[0] as RelayNode
     if (!anchorAccount) ctx.out.info('! no --anchor-key-env: the relay relays but does not anchor')
+    const started = nats
     return {
       rpc,
       deployment,
       deployed,
       relay,
+      relays,
+      nats: started,
       anvil,
       localFunder,
       async stop() {
         const onWarning = (w: Error) => ctx.out.info(`! ${formatError(w)}`)
-        await relay.stop({ deadlineMs: STOP_DEADLINE_MS, onWarning })
+        for (const r of relays) await r.stop({ deadlineMs: STOP_DEADLINE_MS, onWarning })
+        if (started) await stopWithin('NATS nodes', STOP_DEADLINE_MS * 2, () => started.stop(), onWarning)
         if (anvil) await stopWithin('chain (anvil)', STOP_DEADLINE_MS, () => anvil?.stop(), onWarning)
       },
     }
   } catch (err) {
+    for (const r of relays) await r.stop().catch(() => undefined)
+    await (nats ?? (await natsStarting?.catch(() => undefined)))?.stop()
     await anvil?.stop()
     throw err
   }
@@ -249,7 +293,9 @@ export async function serveStackDashboard(
     messageAnchor: stack.deployment.messageAnchor,
     demo,
   })
-  const detach = attachRelayNode(collector, stack.relay)
+  const detach = stack.nats
+    ? attachCluster(collector, { relays: stack.relays, nats: stack.nats.nodes })
+    : attachRelayNode(collector, stack.relay)
   let server: DashboardServer | undefined
   let traffic: DemoTraffic | undefined
   let dir: string | undefined

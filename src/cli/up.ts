@@ -59,9 +59,15 @@ export function parseStackFlags(
     .filter((u) => u !== '')
   if (nats && (nats.length === 0 || nats.some((u) => !/^(nats|tls):\/\/[^\s/]+$/.test(u))))
     throw new ArgumentError('--nats must be nats:// (or tls://) URLs separated by commas.')
+  const cluster = int(str('cluster'), 'cluster')
+  if (cluster !== undefined && (cluster < 1 || cluster > 9))
+    throw new ArgumentError(
+      '--cluster must be a number of nodes from 1 to 9 (3 keeps a quorum after losing one).',
+    )
   return {
     stack: {
       nats,
+      cluster,
       port: int(str('port'), 'port') ?? 8787,
       host: str('host') ?? '127.0.0.1',
       chainPort: int(str('chain-port'), 'chain-port') ?? (local ? 8545 : undefined),
@@ -90,10 +96,12 @@ export function parseStackFlags(
 }
 
 /**
- * `sealpost up`: a local anvil (1 s blocks), the contracts and a relay with its anchorer, until Ctrl-C. To run
- * against a real network use `sealpost relay --rpc URL` instead.
+ * `sealpost up`: a local anvil (1 s blocks), the contracts and a relay with its anchorer, until Ctrl-C; with
+ * `--cluster N`, N nats-server nodes and N relays on them instead. To run against a real network use
+ * `sealpost relay --rpc URL` instead.
  *
  * @example await upCommand(ctx, ['--port', '8787'])
+ * @example await upCommand(ctx, ['--cluster', '3'])
  */
 export async function upCommand(ctx: CliContext, argv: string[]): Promise<void> {
   const {
@@ -118,7 +126,11 @@ export async function upCommand(ctx: CliContext, argv: string[]): Promise<void> 
   }
   printEndpoints(ctx, stack, dashboard?.server.url)
   await untilSignal()
-  const done = ctx.out.step('Stopping the dashboard, the relay and the chain (Ctrl-C again exits at once)')
+  const done = ctx.out.step(
+    stack.nats
+      ? 'Stopping the dashboard, the relays, the NATS nodes and the chain (Ctrl-C again exits at once)'
+      : 'Stopping the dashboard, the relay and the chain (Ctrl-C again exits at once)',
+  )
   await dashboard?.stop()
   await stack.stop()
   done()
@@ -161,8 +173,16 @@ export function printEndpoints(ctx: CliContext, stack: Stack, dashboard?: string
   ctx.out.info(`chain          ${stack.rpc} (chain id ${stack.deployment.chainId})`)
   ctx.out.info(`KeyRegistry    ${stack.deployment.keyRegistry}`)
   ctx.out.info(`MessageAnchor  ${stack.deployment.messageAnchor}`)
-  ctx.out.info(`relay          ${stack.relay.url}`)
-  ctx.out.info(`relay state    ${stack.relay.stateDir} (keyed to this chain)`)
+  if (stack.nats) {
+    for (const node of stack.nats.nodes)
+      ctx.out.info(`NATS ${node.name}        ${node.url} (monitoring ${node.monitorUrl})`)
+    stack.relays.forEach((r, i) => {
+      ctx.out.info(`relay ${i + 1}        ${r.url}`)
+    })
+  } else {
+    ctx.out.info(`relay          ${stack.relay.url}`)
+    ctx.out.info(`relay state    ${stack.relay.stateDir} (keyed to this chain)`)
+  }
   const sponsor = stack.relay.sponsor
   if (sponsor) {
     const p = sponsor.policy
@@ -182,6 +202,7 @@ export function printEndpoints(ctx: CliContext, stack: Stack, dashboard?: string
     ok: true,
     rpc: stack.rpc,
     relay: stack.relay.url,
+    ...(stack.nats ? { relays: stack.relays.map((r) => r.url), nats: stack.nats.urls } : {}),
     dashboard,
     chainId: stack.deployment.chainId,
     keyRegistry: stack.deployment.keyRegistry,
@@ -193,11 +214,13 @@ export function printEndpoints(ctx: CliContext, stack: Stack, dashboard?: string
 }
 
 /**
- * The shell line another user types to use this stack: the chain, the relay and the deployment record.
+ * The shell line another user types to use this stack: the chain, the relay (every relay of a cluster, which the
+ * client fails over between) and the deployment record.
  *
  * @example joinLine(ctx, stack) // 'export SEALPOST_RPC=http://127.0.0.1:8545 SEALPOST_RELAY=ws://… SEALPOST_DEPLOYMENT=…'
  */
 export function joinLine(ctx: CliContext, stack: Stack): string {
   const quote = (v: string) => (/^[\w@%+=:,./-]+$/.test(v) ? v : `'${v.replaceAll("'", "'\\''")}'`)
-  return `export SEALPOST_RPC=${quote(stack.rpc)} SEALPOST_RELAY=${quote(stack.relay.url)} SEALPOST_DEPLOYMENT=${quote(ctx.deploymentFile)}`
+  const relays = stack.relays.map((r) => r.url).join(',')
+  return `export SEALPOST_RPC=${quote(stack.rpc)} SEALPOST_RELAY=${quote(relays)} SEALPOST_DEPLOYMENT=${quote(ctx.deploymentFile)}`
 }

@@ -191,6 +191,45 @@ export const metricsEventSchema = z.object({
   pendingLeaves: z.number().int().nonnegative(),
 })
 
+/** One relay of a cluster as the dashboard's host sees it (pushed with `cluster`). */
+export const clusterRelaySchema = z.object({
+  name: z.string().max(64),
+  url: z.string().max(256),
+  up: z.boolean(),
+  connections: z.number().int().nonnegative(),
+  /** Envelopes it accepted in the last second. */
+  throughput: z.number().nonnegative(),
+  pendingLeaves: z.number().int().nonnegative(),
+})
+
+/** One NATS node of a cluster, from its monitoring endpoint (`/healthz`, `/varz`, `/jsz`). */
+export const clusterNatsNodeSchema = z.object({
+  name: z.string().max(64),
+  url: z.string().max(256),
+  /** `/healthz` answered ok. */
+  up: z.boolean(),
+  /** Leader of JetStream's meta group (the node that places streams). */
+  leader: z.boolean(),
+  connections: z.number().int().nonnegative(),
+  routes: z.number().int().nonnegative(),
+  /** Messages in and out per second since the previous sample. */
+  inMsgs: z.number().nonnegative(),
+  outMsgs: z.number().nonnegative(),
+  cpu: z.number().nonnegative(),
+  memBytes: z.number().nonnegative(),
+  /** JetStream messages and bytes stored on this node. */
+  jsMessages: z.number().nonnegative(),
+  jsBytes: z.number().nonnegative(),
+})
+
+/** Health and load of every relay and NATS node of a cluster (`sealpost up --cluster`), pushed every second. */
+export const clusterEventSchema = z.object({
+  type: z.literal('cluster'),
+  at,
+  relays: z.array(clusterRelaySchema).max(64),
+  nats: z.array(clusterNatsNodeSchema).max(64),
+})
+
 /** A rejection or anomaly worth a human's attention. */
 export const alertEventSchema = z.object({
   type: z.literal('alert'),
@@ -283,6 +322,7 @@ export const dashboardEventSchema = z.discriminatedUnion('type', [
   keyChangeEventSchema,
   safetyNumberEventSchema,
   metricsEventSchema,
+  clusterEventSchema,
   alertEventSchema,
   logEventSchema,
   groupEventSchema,
@@ -300,6 +340,7 @@ export type DeviceEvent = z.infer<typeof deviceEventSchema>
 export type KeyChangeDashboardEvent = z.infer<typeof keyChangeEventSchema>
 export type SafetyNumberEvent = z.infer<typeof safetyNumberEventSchema>
 export type MetricsEvent = z.infer<typeof metricsEventSchema>
+export type ClusterEvent = z.infer<typeof clusterEventSchema>
 export type AlertEvent = z.infer<typeof alertEventSchema>
 export type LogEvent = z.infer<typeof logEventSchema>
 export type GroupEvent = z.infer<typeof groupEventSchema>

@@ -2,6 +2,7 @@
 import type {
   AlertEvent,
   BatchEvent,
+  ClusterEvent,
   DashboardEvent,
   DashboardMessageState,
   DeliveryEvent,
@@ -125,6 +126,7 @@ export interface Revs {
   hello: number
   groups: number
   deliveries: number
+  cluster: number
 }
 
 const newRevs = (): Revs => ({
@@ -141,6 +143,7 @@ const newRevs = (): Revs => ({
   hello: 0,
   groups: 0,
   deliveries: 0,
+  cluster: 0,
 })
 
 /** How many one-second samples the throughput rate averages. */
@@ -181,6 +184,8 @@ export type MessageListener = (event: MessageEvent, rec: MessageRec) => void
 
 export class Model {
   hello: HelloEvent | undefined
+  /** The newest health and load of a relay cluster's relays and NATS nodes (`up --cluster`), if any. */
+  cluster: ClusterEvent | undefined
   readonly parties = new Map<string, Party>()
   readonly messages = new Map<string, MessageRec>()
   readonly messageOrder = new Ring<string>(LIMITS.messages)
@@ -205,6 +210,7 @@ export class Model {
 
   reset(): void {
     this.hello = undefined
+    this.cluster = undefined
     this.parties.clear()
     this.messages.clear()
     this.messageOrder.clear()
@@ -320,6 +326,10 @@ export class Model {
       case 'batch':
         this.batches.push(e)
         this.revs.batches++
+        break
+      case 'cluster':
+        this.cluster = e
+        this.revs.cluster++
         break
       case 'metrics': {
         const sorted = Float64Array.from(e.latencies).sort()

@@ -4,6 +4,7 @@ import 'uplot/dist/uPlot.min.css'
 import type { App, View } from '../app.ts'
 import { fmtMs, fmtNumber, h } from '../dom.ts'
 import { percentile, RATE_WINDOW } from '../model.ts'
+import { clusterPanel } from './cluster.ts'
 
 interface ChartSpec {
   id: string
@@ -42,7 +43,8 @@ export function metricsView(app: App): View {
   const { model } = app
   const tiles = h('dl', { class: 'tiles', 'aria-label': 'Current figures' })
   const grid = h('div', { class: 'charts' })
-  const el = h('section', { class: 'view metrics' }, tiles, grid)
+  const cluster = clusterPanel()
+  const el = h('section', { class: 'view metrics' }, tiles, cluster.el, grid)
   const charts = new Map<string, { spec: ChartSpec; plot: uPlot | undefined; box: HTMLElement }>()
   let seen = ''
   let lastRun = 0
@@ -301,7 +303,7 @@ export function metricsView(app: App): View {
   return {
     el,
     update() {
-      const key = `${model.revs.metrics}|${model.revs.batches}|${model.generation}`
+      const key = `${model.revs.metrics}|${model.revs.batches}|${model.revs.cluster}|${model.generation}`
       if (key === seen) {
         ensure()
         return false
@@ -312,6 +314,7 @@ export function metricsView(app: App): View {
       seen = key
       computeHistogram()
       renderTiles()
+      cluster.render(model.cluster)
       ensure()
       for (const c of charts.values()) c.plot?.setData(c.spec.data())
       return false
