@@ -1,0 +1,62 @@
+/** Errors of the IDS: an event that does not decode, an event out of order, a bad state file, a tampered alert log. */
+import { CodecError, ValidationError, VerificationError } from '../errors.js'
+
+/**
+ * An IDS event that is not valid JSON or does not match the event schema (docs/ids.md §2).
+ *
+ * @example throw new IdsEventMalformedError({ line: 3, problem: 'kind: invalid value' })
+ */
+export class IdsEventMalformedError extends CodecError {
+  override name = 'IdsEventMalformedError' as const
+  constructor({ line, problem }: { line?: number | undefined; problem: string }) {
+    super('An IDS event does not match the event schema.', {
+      code: 'SEALPOST_IDS_EVENT_MALFORMED',
+      metaMessages: [...(line !== undefined ? [`Line: ${line}`] : []), `Problem: ${problem}`],
+    })
+  }
+}
+
+/**
+ * An IDS event older than the engine's clock minus the allowed lateness (a clock jump backwards, a replayed feed).
+ *
+ * @example throw new IdsEventOutOfOrderError({ at: 1000, clock: 900_000, lateness: 60_000 })
+ */
+export class IdsEventOutOfOrderError extends ValidationError {
+  override name = 'IdsEventOutOfOrderError' as const
+  constructor({ at, clock, lateness }: { at: number; clock: number; lateness: number }) {
+    super('An IDS event is older than the engine clock allows.', {
+      code: 'SEALPOST_IDS_EVENT_OUT_OF_ORDER',
+      metaMessages: [`Event time: ${at}`, `Engine clock: ${clock}`, `Allowed lateness: ${lateness} ms`],
+    })
+  }
+}
+
+/**
+ * A saved IDS model state that does not parse or is of another version.
+ *
+ * @example throw new IdsStateInvalidError({ problem: 'version 2' })
+ */
+export class IdsStateInvalidError extends CodecError {
+  override name = 'IdsStateInvalidError' as const
+  constructor({ problem }: { problem: string }) {
+    super('The saved IDS model state is not valid.', {
+      code: 'SEALPOST_IDS_STATE_INVALID',
+      metaMessages: [`Problem: ${problem}`],
+    })
+  }
+}
+
+/**
+ * An alert-log entry whose hash, index or link to the previous entry does not check (docs/protocol.md §15).
+ *
+ * @example throw new IdsAlertLogTamperedError({ index: 4, problem: 'hash mismatch' })
+ */
+export class IdsAlertLogTamperedError extends VerificationError {
+  override name = 'IdsAlertLogTamperedError' as const
+  constructor({ index, problem }: { index: number; problem: string }) {
+    super('The IDS alert log does not verify.', {
+      code: 'SEALPOST_IDS_ALERT_LOG_TAMPERED',
+      metaMessages: [`Entry: ${index}`, `Problem: ${problem}`],
+    })
+  }
+}
