@@ -24,7 +24,7 @@ describe('welcome tree by reference', () => {
     expect(reassembleTree([chunks[0], tampered, chunks[2]] as Uint8Array[])).toBeUndefined()
   })
 
-  test('malformed chunks are typed errors; the topic depends on the Welcome bytes', () => {
+  test('malformed chunks are typed errors; the topic depends on the encrypted GroupInfo', () => {
     const [chunk] = encodeTreeChunks(new Uint8Array(10))
     for (const bad of [
       new Uint8Array(5),

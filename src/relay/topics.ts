@@ -22,7 +22,7 @@ export function mayRead(ctx: RelayContext, topic: Hex, deviceId: Hex | undefined
  * SUBSCRIBE v2 to `topic` after cursor `after`, with the topic's `preimage` (docs/protocol.md §9.4). A preimage
  * that does not hash to `topic` under its kind's label gets RELAY_TOPIC_MISMATCH; an inbox preimage naming another
  * device than the connection's, registered or not, gets RELAY_FORBIDDEN. Nothing else is asked of the registry:
- * the labels keep the kinds apart, so a conversation or tree preimage never yields an inbox topic. Then the device
+ * the labels keep the kinds apart, so a conversation, tree or blob preimage never yields an inbox topic. Then the device
  * is recorded as a recipient (acking up to `after` when resuming), what is stored after the cursor is replayed,
  * OK(head) answered and the subscription goes live. A second SUBSCRIBE on the same topic restarts the replay from
  * its cursor. `topic` is lowercase.
