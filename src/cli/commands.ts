@@ -1,6 +1,7 @@
 /** Every `sealpost` command and global option as data: the one table that parses arguments and prints help. */
 import { device, relay } from './commonOptions.js'
 import { idSpec } from './idCommands.js'
+import { idsSpec } from './ids.js'
 import { type CommandSpec, formatOptions, type OptionSpec } from './options.js'
 
 const port = (what: string, def: string) =>
@@ -374,6 +375,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   logSpec,
   historySpec,
   verifySpec,
+  idsSpec,
   helpSpec,
 ]
 

@@ -9,6 +9,7 @@ import { ArgumentError } from './errors.js'
 import { groupCommand } from './group.js'
 import { historyCommand } from './history.js'
 import { idCommand } from './id.js'
+import { idsCommand } from './ids.js'
 import { inboxCommand } from './inbox.js'
 import { logCommand } from './log.js'
 import { formatCommandHelp, parseCommandArgs } from './options.js'
@@ -172,6 +173,9 @@ export async function main(argv: string[]): Promise<number> {
         return 0
       case 'verify':
         return (await verifyCommand(ctx, args)) ? 0 : 1
+      case 'ids':
+        await idsCommand(ctx, args)
+        return 0
       default:
         throw new ArgumentError(`Unknown command "${command}".`)
     }

@@ -1,0 +1,66 @@
+/** `sealpost ids report|tail|verify` in process: incidents from an events file, the alert log, a tampered entry. */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, expect, test, vi } from 'vitest'
+import { main } from './main.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'sealpost-cli-ids-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = ''
+  let stderr = ''
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((c) => {
+    stdout += String(c)
+    return true
+  })
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((c) => {
+    stderr += String(c)
+    return true
+  })
+  try {
+    return { code: await main(['--home', dir, ...args]), stdout, stderr }
+  } finally {
+    out.mockRestore()
+    err.mockRestore()
+  }
+}
+
+test('ids report prints incidents and writes the alert log and OCSF; tail prints it; verify finds a tampered entry', async () => {
+  const events = join(dir, 'events.jsonl')
+  const log = join(dir, 'alerts.jsonl')
+  const ocsf = join(dir, 'alerts.ocsf.jsonl')
+  writeFileSync(
+    events,
+    [
+      '{"v":1,"t":1000,"src":"ids","kind":"config","knownAnchorers":["0xanchorer"]}',
+      '{"v":1,"t":2000,"src":"chain","kind":"anchor","root":"0x01","submitter":"0xstranger","block":5}',
+      'not json',
+      '{"v":1,"t":3000,"src":"client","kind":"verify-fail","device":"d1","sender":"d2","reason":"replayed","envelope":"0xee"}',
+    ].join('\n'),
+  )
+  const report = await run(['ids', 'report', '--events', events, '--log', log, '--ocsf', ocsf])
+  expect(report.code).toBe(0)
+  expect(report.stdout).toContain(
+    '3 events (1 malformed, 0 out of order, 0 shed, 0 clock jumps), 2 alerts, 2 incidents',
+  )
+  expect(report.stdout).toContain('skipped line 3: SEALPOST_IDS_EVENT_MALFORMED')
+  expect(report.stdout).toMatch(/high +anchor-front-running .* submitter:0xstranger/)
+  expect(report.stdout).toMatch(/high +replay-flood .* device:d1 device:d2/)
+  expect(
+    readFileSync(ocsf, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).class_uid),
+  ).toEqual([2004, 2004])
+
+  const tail = await run(['ids', 'tail', '--log', log, '--once'])
+  expect(tail.stdout.trim().split('\n')).toHaveLength(2)
+  expect((await run(['ids', 'verify', '--log', log])).stdout).toContain('2 entries, chain intact')
+
+  writeFileSync(log, readFileSync(log, 'utf8').replace('"high"', '"low"'))
+  const verify = await run(['ids', 'verify', '--log', log])
+  expect(verify.code).toBe(1)
+  expect(verify.stderr).toContain('IdsAlertLogTamperedError [SEALPOST_IDS_ALERT_LOG_TAMPERED]')
+})

@@ -1,0 +1,200 @@
+/** `sealpost ids report|tail|verify`: the IDS over an events file, and the hash-chained alert log it writes. */
+import { createReadStream, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { createInterface } from 'node:readline'
+import { AlertLog, verifyAlertLog } from '../ids/alertLog.js'
+import type { Alert, Incident } from '../ids/alerts.js'
+import { IdsEngine } from '../ids/engine.js'
+import { toOcsfDetectionFinding } from '../ids/ocsf.js'
+import { loadIdsState, saveIdsState } from '../ids/state.js'
+import type { CliContext } from './context.js'
+import { ArgumentError } from './errors.js'
+import { type CommandSpec, parseCommandArgs } from './options.js'
+import { untilSignal } from './signals.js'
+
+const logOption = {
+  type: 'string',
+  value: 'FILE',
+  description: 'the alert log (JSON lines, hash-chained)',
+} as const
+
+/** `sealpost ids report`. @example parseCommandArgs(idsReportSpec, ['--events', 'events.jsonl']) */
+export const idsReportSpec = {
+  name: 'ids report',
+  summary: 'run the IDS over an events file (JSON lines); print incidents, append alerts to the alert log',
+  details: [
+    'Malformed and out-of-order lines are counted and skipped. Anomaly models stay silent for --warmup-hours of',
+    'event time (rules fire at once); --state restores the models first and saves them after.',
+  ],
+  options: {
+    events: { type: 'string', value: 'FILE', description: 'the events file (required)' },
+    log: { ...logOption, default: 'ids-alerts.jsonl' },
+    ocsf: {
+      type: 'string',
+      value: 'FILE',
+      description: 'also write the alerts as OCSF Detection Findings (JSON lines)',
+    },
+    state: {
+      type: 'string',
+      value: 'FILE',
+      description: 'restore the model state from FILE if it exists; save it there',
+    },
+    'warmup-hours': {
+      type: 'string',
+      value: 'H',
+      description: 'hours of event time before anomaly alerts',
+      default: '24',
+    },
+    anchorers: {
+      type: 'string',
+      value: '0xA,…',
+      description: 'known anchorers (besides a config line in the file)',
+    },
+  },
+} as const satisfies CommandSpec
+
+/** `sealpost ids tail`. @example parseCommandArgs(idsTailSpec, ['--log', 'ids-alerts.jsonl', '--once']) */
+export const idsTailSpec = {
+  name: 'ids tail',
+  summary: 'print an alert log (checking its hash chain) and follow new alerts until Ctrl-C',
+  options: {
+    log: { ...logOption, default: 'ids-alerts.jsonl' },
+    once: { type: 'boolean', description: 'print what is there and exit', default: false },
+  },
+} as const satisfies CommandSpec
+
+/** `sealpost ids verify`. @example parseCommandArgs(idsVerifySpec, ['--log', 'ids-alerts.jsonl']) */
+export const idsVerifySpec = {
+  name: 'ids verify',
+  summary: "check an alert log's hash chain (exit 1 at the first tampered entry)",
+  options: { log: { ...logOption, default: 'ids-alerts.jsonl' } },
+} as const satisfies CommandSpec
+
+/** `sealpost ids`. @example formatCommandHelp(idsSpec) */
+export const idsSpec = {
+  name: 'ids',
+  summary: 'intrusion detection over relay, client and chain events',
+  options: {},
+  subcommands: [idsReportSpec, idsTailSpec, idsVerifySpec],
+} as const satisfies CommandSpec
+
+const time = (t: number) => new Date(t).toISOString().slice(0, 16).replace('T', ' ')
+const alertLine = (a: Alert) =>
+  `${time(a.at)}  ${a.severity.padEnd(8)} ${a.category.padEnd(21)} ${a.detector.type}:${a.detector.name}  ${a.summary}`
+const incidentLine = (i: Incident) =>
+  `${i.id}  ${i.severity.padEnd(8)} ${i.kind.padEnd(21)} ${time(i.start)} → ${time(i.end)}  ${i.entities.slice(0, 4).join(' ')}${i.entities.length > 4 ? ' …' : ''}  (${i.alerts.length} alerts: ${i.detectors.join(', ')})`
+
+/**
+ * Runs `ids report`, `ids tail` or `ids verify`.
+ *
+ * @example await idsCommand(ctx, ['report', '--events', 'events.jsonl'])
+ */
+export async function idsCommand(ctx: CliContext, argv: string[]): Promise<void> {
+  const [sub, ...rest] = argv
+  if (sub === 'report') return report(ctx, rest)
+  if (sub === 'tail') return tail(ctx, rest)
+  if (sub === 'verify') {
+    const { values } = parseCommandArgs(idsVerifySpec, rest)
+    const entries = verifyAlertLog(readLog(values.log))
+    ctx.out.info(
+      `alert log ${values.log}: ${entries.length} entries, chain intact, head ${entries.at(-1)?.hash ?? '(empty)'}`,
+    )
+    ctx.out.result({ ok: true, entries: entries.length, head: entries.at(-1)?.hash ?? null })
+    return
+  }
+  throw new ArgumentError(`Unknown command "ids ${sub ?? ''}".`, {
+    metaMessages: ['Run `sealpost ids --help` for its commands.'],
+  })
+}
+
+function readLog(path: string): string {
+  if (!existsSync(path)) throw new ArgumentError(`No alert log at ${path}.`)
+  return readFileSync(path, 'utf8')
+}
+
+async function report(ctx: CliContext, argv: string[]): Promise<void> {
+  const { values } = parseCommandArgs(idsReportSpec, argv)
+  if (!values.events) throw new ArgumentError('--events FILE is required.')
+  if (!existsSync(values.events)) throw new ArgumentError(`No events file at ${values.events}.`)
+  const warmup = Number(values['warmup-hours'])
+  if (!Number.isFinite(warmup) || warmup < 0) throw new ArgumentError('--warmup-hours must be a number ≥ 0.')
+  const log = AlertLog.open(values.log)
+  const ocsf: string[] = []
+  const version = (
+    JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  ).version
+  const state = values.state && existsSync(values.state) ? loadIdsState(values.state) : undefined
+  const engine = new IdsEngine(
+    {
+      warmupMs: warmup * 3600_000,
+      knownAnchorers: values.anchorers ? values.anchorers.split(',').map((a) => a.trim()) : [],
+    },
+    {
+      onAlert: (a) => {
+        log.append(a)
+        if (values.ocsf) ocsf.push(JSON.stringify(toOcsfDetectionFinding(a, version)))
+      },
+      ...(state ? { state } : {}),
+    },
+  )
+  const lines = createInterface({
+    input: createReadStream(values.events),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  })
+  let n = 0
+  const problems: string[] = []
+  for await (const line of lines) {
+    n += 1
+    if (line.trim() === '') continue
+    let value: unknown
+    try {
+      value = JSON.parse(line)
+    } catch {
+      value = Symbol('not JSON')
+    }
+    const r = engine.ingestUnknown(value, n)
+    if (!r.ok && problems.length < 5) problems.push(`line ${n}: ${r.error.code}`)
+  }
+  engine.flush()
+  if (values.state) saveIdsState(values.state, engine.exportState())
+  if (values.ocsf) writeFileSync(values.ocsf, ocsf.length > 0 ? `${ocsf.join('\n')}\n` : '')
+  const incidents = engine.incidents()
+  const s = engine.stats
+  ctx.out.info(
+    `${s.ingested} events (${s.malformed} malformed, ${s.outOfOrder} out of order, ${s.shed} shed, ${s.clockJumps} clock jumps), ${engine.alerts().length} alerts, ${incidents.length} incidents`,
+  )
+  for (const p of problems) ctx.out.info(`  skipped ${p}`)
+  for (const i of incidents) ctx.out.info(incidentLine(i))
+  ctx.out.info(`alert log ${values.log}: ${log.size} entries, head ${log.head}`)
+  ctx.out.result({
+    ok: true,
+    stats: s,
+    incidents,
+    alertLog: { path: values.log, entries: log.size, head: log.head },
+  })
+}
+
+async function tail(ctx: CliContext, argv: string[]): Promise<void> {
+  const { values } = parseCommandArgs(idsTailSpec, argv)
+  let printed = 0
+  const show = () => {
+    const entries = verifyAlertLog(readLog(values.log))
+    for (const e of entries.slice(printed)) ctx.out.info(alertLine(e.alert))
+    if (ctx.out.json) for (const e of entries.slice(printed)) ctx.out.result(e.alert)
+    printed = entries.length
+  }
+  show()
+  if (values.once) return
+  let size = statSync(values.log).size
+  const timer = setInterval(() => {
+    const now = statSync(values.log).size
+    if (now !== size) {
+      size = now
+      show()
+    }
+  }, 500)
+  try {
+    await untilSignal()
+  } finally {
+    clearInterval(timer)
+  }
+}
