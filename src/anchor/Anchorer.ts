@@ -57,6 +57,7 @@ export class Anchorer extends EventEmitter<AnchorerEvents> {
   readonly #store: AnchorStore
   readonly #ownsStore: boolean
   readonly #onReceipt: AnchorerOptions['onReceipt']
+  readonly #beforeAnchor: AnchorerOptions['beforeAnchor']
   readonly #worker: Scheduler
   #chainId: number | undefined
 
@@ -80,6 +81,7 @@ export class Anchorer extends EventEmitter<AnchorerEvents> {
       contract: options.contract,
     }
     this.#onReceipt = options.onReceipt
+    this.#beforeAnchor = options.beforeAnchor
     this.#chainId = options.chainId ?? options.walletClient.chain?.id
     const { store, owned } = anchorStoreOf(options)
     this.#store = store
@@ -212,6 +214,7 @@ export class Anchorer extends EventEmitter<AnchorerEvents> {
   async #attempt(batch: AnchorBatch): Promise<boolean> {
     try {
       this.#chainId ??= await withChainErrors(() => getChainId(this.#chain.publicClient))
+      await this.#beforeAnchor?.(batch, this.#store.batchLeaves(batch.id))
       const result = await anchorBatch({
         chain: this.#chain,
         store: this.#store,

@@ -45,6 +45,20 @@ export class AnchorerStoppedError extends UsageError {
 }
 
 /**
+ * A relay of a cluster lost its anchor lease (another relay took it over): it must not record or anchor a batch.
+ *
+ * @example throw new AnchorLeaseLostError()
+ */
+export class AnchorLeaseLostError extends InternalError {
+  override name = 'AnchorLeaseLostError' as const
+  constructor() {
+    super('This relay no longer holds the anchor lease; another relay anchors now.', {
+      code: 'SEALPOST_ANCHOR_LEASE_LOST',
+    })
+  }
+}
+
+/**
  * The batch root is anchored but its `Anchored` event cannot be found (or it vanished while waiting for
  * confirmations): a reorg in progress; the anchorer retries.
  *

@@ -3,7 +3,12 @@ import type Database from 'better-sqlite3'
 import type { Address, Client, Hex } from 'viem'
 import type { WriteClient } from '../chain/sendAndWait.js'
 import type { Receipt } from '../protocol/receipt.js'
-import { type AnchorStore, SqliteAnchorStore } from '../store/anchorStore.js'
+import {
+  type AnchorBatch,
+  type AnchorBatchLeaf,
+  type AnchorStore,
+  SqliteAnchorStore,
+} from '../store/anchorStore.js'
 import { AnchorerOptionsError } from './errors.js'
 
 /**
@@ -46,6 +51,12 @@ export type AnchorerOptions = {
    * throws, the receipt is offered again on the next re-check or `start()` (at-least-once).
    */
   onReceipt?: ((receipt: Receipt, topic: Hex) => void | Promise<void>) | undefined
+  /**
+   * Called before each attempt to anchor a batch, with its leaves in tree order; when it throws, the attempt does
+   * not happen (a relay cluster records the batch under its anchor lease here, and a relay that lost the lease is
+   * refused: `relay/clusterAnchor.ts`).
+   */
+  beforeAnchor?: ((batch: AnchorBatch, leaves: AnchorBatchLeaf[]) => Promise<void>) | undefined
 }
 
 /**

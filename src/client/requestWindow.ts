@@ -26,6 +26,7 @@ const TRANSIENT = new Set([
   'RELAY_RATE_LIMITED',
   'RELAY_QUEUE_FULL',
   'RELAY_INTERNAL',
+  'RELAY_UNAVAILABLE',
   'RELAY_UNAUTHENTICATED',
 ])
 /** Wire codes that end the session for good. */

@@ -76,6 +76,7 @@ export const RELAY_ERROR_CODES = Object.freeze([
   'RELAY_LOOKUP_LIMITED',
   'RELAY_TOPIC_MISMATCH',
   'RELAY_FRAME_OUTDATED',
+  'RELAY_UNAVAILABLE',
 ] as const)
 
 /** One of the relay's wire error codes. @example const code: RelayErrorCode = 'RELAY_RATE_LIMITED' */

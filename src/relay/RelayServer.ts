@@ -24,6 +24,7 @@ import { createPublishQueueState, enqueuePublish, flushPublishes, SYSTEM_PUBLISH
 import { clearThrottled, shapeFrame } from './rateShaping.js'
 import { sharedRegistrySync, sweepRegistryLookups } from './registryLookup.js'
 import { runRetention } from './retention.js'
+import { deliver } from './topics.js'
 
 export type { AnchorSink, RelayServerEvents } from './context.js'
 export { defaultRelayLimits, type RelayLimits } from './limits.js'
@@ -52,6 +53,11 @@ export type RelayServerOptions = {
   http?: ((req: IncomingMessage, res: ServerResponse) => void) | undefined
   /** Clock (unix ms) for challenges, rate limits and retention; default `Date.now`. */
   now?: (() => number) | undefined
+  /**
+   * Takes committed envelopes instead of delivering them at once (a relay cluster, `cluster.ts`, delivers what it
+   * reads back from the shared stream through {@link RelayServer.deliverCommitted}).
+   */
+  fanout?: RelayContext['fanout']
 }
 
 /**
@@ -121,6 +127,7 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
       store: options.store,
       watcher: options.watcher,
       anchorer: options.anchorer,
+      fanout: options.fanout,
       chainId: options.chainId,
       registry: options.registry,
       now: options.now ?? Date.now,
@@ -259,6 +266,30 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
         reject,
       })
     })
+  }
+
+  /**
+   * Hands a committed envelope to the live subscribers of its topic but `from` (the publishing connection), in
+   * seq order, as the server does itself without a `fanout`. Call it in each topic's seq order.
+   *
+   * @example server.deliverCommitted({ topic, seq, bytes, from: undefined })
+   */
+  deliverCommitted(e: {
+    topic: Hex
+    seq: bigint
+    bytes: Uint8Array
+    from: RelayConnection | undefined
+  }): void {
+    if (!this.#stopped) deliver(this.#ctx, e)
+  }
+
+  /**
+   * Whether a connection of this relay follows `topic` live.
+   *
+   * @example if (server.hasSubscribers(topic)) server.deliverCommitted(e)
+   */
+  hasSubscribers(topic: Hex): boolean {
+    return this.#ctx.topics.has(topic)
   }
 
   /**

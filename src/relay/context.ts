@@ -170,6 +170,13 @@ export type RelayContext = {
   /** Per remote IP: the budget of AUTH frames naming unknown devices (`registryLookupsPerIpPerMinute`). */
   readonly lookups: Map<string, TokenBucket>
   readonly publishes: PublishQueueState
+  /**
+   * Where committed envelopes go instead of straight to `deliver` (a relay cluster fans out what it reads back from
+   * the shared stream, so envelopes of every relay reach local subscribers in one order; see `relay/cluster.ts`).
+   */
+  readonly fanout?:
+    | ((e: { topic: Hex; seq: bigint; bytes: Uint8Array; from: RelayConnection | undefined }) => void)
+    | undefined
   readonly acks: AckPushState
   /** Syncs the registry watcher; concurrent callers share one sync (see `registryLookup.ts`). */
   readonly syncRegistry: () => Promise<void>

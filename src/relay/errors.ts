@@ -47,6 +47,22 @@ export class RelayInternalError extends InternalError {
 }
 
 /**
+ * The relay's replicated store (the NATS JetStream cluster) cannot be reached, so it stores nothing: clients get
+ * `RELAY_UNAVAILABLE` (transient; their outbox keeps the message and retries) and `publishSystem` rejects with this.
+ *
+ * @example new RelayUnavailableError({ cause: err })
+ */
+export class RelayUnavailableError extends InternalError {
+  override name = 'RelayUnavailableError' as const
+  constructor({ cause }: { cause?: unknown } = {}) {
+    super('Relay cannot store anything now: its replicated store is unavailable; retry later.', {
+      cause,
+      code: 'SEALPOST_RELAY_UNAVAILABLE',
+    })
+  }
+}
+
+/**
  * `publishSystem` was called with an envelope that does not encode, or after `stop()`.
  *
  * @example new RelayPublishError({ reason: 'server stopped' })

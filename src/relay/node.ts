@@ -7,8 +7,13 @@ import { Anchorer, type AnchorerOptions } from '../anchor/Anchorer.js'
 import type { Deployment } from '../chain/deployment.js'
 import { withChainErrors } from '../chain/errors.js'
 import { RegistryWatcher } from '../chain/registryWatcher.js'
+import { JetStreamLease } from '../store/jetStreamLease.js'
+import { JetStreamLeaves } from '../store/jetStreamLeaves.js'
 import { JetStreamRelayStore } from '../store/jetStreamRelayStore.js'
 import { type RelayStore, SqliteRelayStore } from '../store/relayStore.js'
+import { ClusterDelivery } from './cluster.js'
+import { ClusterAnchor } from './clusterAnchor.js'
+import { RelayInternalError, RelayUnavailableError } from './errors.js'
 import { forwardLeaves } from './forwardLeaves.js'
 import { publishReceipts } from './publishReceipts.js'
 import { type RelayLimits, RelayServer } from './RelayServer.js'
@@ -62,7 +67,14 @@ export type RelayNodeOptions = {
    * its server URLs and the replicas of the stream and bucket (default 3). Stream and bucket names are keyed to the
    * chain and deployment like the state directory.
    */
-  nats?: { servers: string[]; replicas?: number | undefined } | undefined
+  nats?:
+    | {
+        servers: string[]
+        replicas?: number | undefined
+        /** The anchor lease's expiry and check period (`ClusterAnchor`); defaults 10,000 and 1,000 ms. */
+        lease?: { ttlMs?: number | undefined; checkMs?: number | undefined } | undefined
+      }
+    | undefined
 }
 
 /**
@@ -75,7 +87,10 @@ export type RelayNode = {
   /** Where this node keeps its databases: the subdirectory of `dir` for this chain and deployment. */
   stateDir: string
   server: RelayServer
+  /** The anchorer of a relay on SQLite (in a cluster, see `clusterAnchor`). */
   anchorer: Anchorer | undefined
+  /** In a cluster with an anchor account: the anchor lease and, while this relay holds it, its anchorer. */
+  clusterAnchor: ClusterAnchor | undefined
   store: RelayStore
   watcher: RegistryWatcher
   publicClient: PublicClient
@@ -126,13 +141,19 @@ export async function startRelayNode(options: RelayNodeOptions): Promise<RelayNo
       2,
     )}\n`,
   )
-  const store: RelayStore = options.nats
+  const jetStream = options.nats
     ? await JetStreamRelayStore.open({
         servers: options.nats.servers,
         replicas: options.nats.replicas,
         prefix: `sealpost_${basename(stateDir)}`,
+        deployment: `chain ${options.deployment.chainId}, anchor ${options.deployment.messageAnchor.toLowerCase()}, block ${deployBlockHash}`,
       })
-    : SqliteRelayStore.open({ path: join(stateDir, 'relay.sqlite'), durability: options.durability })
+    : undefined
+  const store: RelayStore =
+    jetStream ??
+    SqliteRelayStore.open({ path: join(stateDir, 'relay.sqlite'), durability: options.durability })
+  // A relay of a cluster delivers what any relay stored, read back from the shared stream (cluster.ts).
+  const cluster = jetStream && new ClusterDelivery(jetStream)
   const watcher = new RegistryWatcher({
     publicClient,
     registry: options.deployment.keyRegistry,
@@ -141,10 +162,11 @@ export async function startRelayNode(options: RelayNodeOptions): Promise<RelayNo
   })
   let server: RelayServer | undefined
   let anchorer: Anchorer | undefined
+  let clusterAnchor: ClusterAnchor | undefined
   try {
     if (options.anchorAccount) {
       const anchorRpc = options.anchorRpc ?? options.rpc
-      anchorer = new Anchorer({
+      const anchorerOptions = {
         walletClient: createWalletClient({
           account: options.anchorAccount,
           transport: http(anchorRpc, { retryCount: 1 }),
@@ -158,10 +180,28 @@ export async function startRelayNode(options: RelayNodeOptions): Promise<RelayNo
           : publicClient,
         contract: options.deployment.messageAnchor,
         chainId: options.deployment.chainId,
-        db: { path: join(stateDir, 'anchor.sqlite') },
         ...options.anchor,
-        onReceipt: publishReceipts(() => server),
-      })
+      }
+      if (jetStream) {
+        // In a cluster, the relay holding the anchor lease anchors every relay's leaves (clusterAnchor.ts).
+        const prefix = `sealpost_${basename(stateDir)}`
+        const replicas = options.nats?.replicas ?? 3
+        clusterAnchor = new ClusterAnchor({
+          lease: await JetStreamLease.open(jetStream.parts, { prefix, name: 'anchor', replicas }),
+          leaves: await JetStreamLeaves.open(jetStream.parts, { prefix, replicas }),
+          holder: jetStream.instanceId,
+          createAnchorer: (o) => new Anchorer({ ...anchorerOptions, ...o }),
+          publish: (envelope) =>
+            server ? server.publishSystem(envelope) : Promise.reject(new RelayUnavailableError()),
+          ttlMs: options.nats?.lease?.ttlMs,
+          checkMs: options.nats?.lease?.checkMs,
+        })
+      } else
+        anchorer = new Anchorer({
+          ...anchorerOptions,
+          db: { path: join(stateDir, 'anchor.sqlite') },
+          onReceipt: publishReceipts(() => server),
+        })
     }
     const sponsor =
       options.sponsor &&
@@ -185,31 +225,40 @@ export async function startRelayNode(options: RelayNodeOptions): Promise<RelayNo
       port: options.port ?? 0,
       host: options.host ?? '127.0.0.1',
       limits: options.limits,
-      anchorer: anchorer && forwardLeaves(anchorer),
+      anchorer: clusterAnchor?.sink ?? (anchorer && forwardLeaves(anchorer)),
+      fanout: cluster?.fanout,
     })
     // The server wants an unsynced watcher so that it sees every DeviceAdded event; it syncs it on start.
     const { url } = await server.start()
+    await cluster?.start(server, { onError: (err) => reportCluster(server, err) })
     await watcher.start()
     anchorer?.start()
+    clusterAnchor?.start()
     const started = server
     return {
       url,
       stateDir,
       server: started,
       anchorer,
+      clusterAnchor,
       store,
       watcher,
       publicClient,
       sponsor,
       async stop({ deadlineMs = 5000, onWarning = () => {} } = {}) {
+        if (clusterAnchor)
+          await stopWithin('anchor lease', deadlineMs, () => clusterAnchor?.stop(), onWarning)
         await stopWithin('relay server', deadlineMs, () => started.stop(), onWarning)
+        await cluster?.stop()
         if (anchorer) await stopWithin('anchorer', deadlineMs, () => anchorer?.stop(), onWarning)
         watcher.stop()
         await store.close()
       },
     }
   } catch (err) {
+    await clusterAnchor?.stop().catch(() => undefined)
     await server?.stop().catch(() => undefined)
+    await cluster?.stop().catch(() => undefined)
     await anchorer?.stop().catch(() => undefined)
     watcher.stop()
     await store.close()
@@ -232,4 +281,10 @@ function relayStateDir(
 ): string {
   const anchor = deployment.messageAnchor.slice(2, 10).toLowerCase()
   return join(dir, `${deployment.chainId}-${anchor}-${deployBlockHash.slice(2, 14).toLowerCase()}`)
+}
+
+/** A failure of the cluster's stream consumer (it resumes by itself), as the server's 'error' event. */
+function reportCluster(server: RelayServer | undefined, err: unknown): void {
+  if (server && server.listenerCount('error') > 0)
+    server.emit('error', new RelayInternalError({ operation: 'cluster follow', cause: err }))
 }

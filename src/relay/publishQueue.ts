@@ -1,9 +1,10 @@
 /** The publish queue: PUBLISH frames of one event-loop turn (or of one commit's flight) are committed in one append, then OK and DELIVER. */
 import type { Hex } from 'viem'
 import { decodeEnvelope, type Envelope } from '../protocol/envelope.js'
+import { RelayStoreUnavailableError } from '../store/relayStore.js'
 import { replyError, reportInternal, sendFrame } from './connection.js'
 import type { PendingPublish, PublishQueueState, RelayConnection, RelayContext } from './context.js'
-import { RelayInternalError } from './errors.js'
+import { RelayInternalError, RelayUnavailableError } from './errors.js'
 import { deliver } from './topics.js'
 
 /** The publisher recorded for envelopes the relay produces itself. @example SYSTEM_PUBLISHER // 0x000…000 */
@@ -113,9 +114,15 @@ async function commitBatch(ctx: RelayContext, batch: PendingPublish[]): Promise<
     results = accepted.length > 0 ? await ctx.store.append(accepted.map((p) => p.entry)) : []
   } catch (err) {
     reportInternal(ctx, 'append', err)
+    // A replicated store that cannot be reached refuses with its own transient code (the client's outbox retries).
+    const code = err instanceof RelayStoreUnavailableError ? 'RELAY_UNAVAILABLE' : 'RELAY_INTERNAL'
     for (const p of batch) {
-      if (p.conn) replyError(ctx, p.conn, p.reqId, 'RELAY_INTERNAL')
-      p.reject?.(new RelayInternalError({ operation: 'append', cause: err }))
+      if (p.conn) replyError(ctx, p.conn, p.reqId, code)
+      p.reject?.(
+        code === 'RELAY_UNAVAILABLE'
+          ? new RelayUnavailableError({ cause: err })
+          : new RelayInternalError({ operation: 'append', cause: err }),
+      )
     }
     return
   }
@@ -128,6 +135,7 @@ async function commitBatch(ctx: RelayContext, batch: PendingPublish[]): Promise<
     const { topic, id, bytes, publisher } = p.entry
     if (ctx.events.listenerCount('published') > 0)
       ctx.events.emit('published', { topic, seq, id, kind: p.kind, bytes: bytes.length, publisher })
-    deliver(ctx, { topic, seq, bytes, from: p.conn })
+    if (ctx.fanout) ctx.fanout({ topic, seq, bytes, from: p.conn })
+    else deliver(ctx, { topic, seq, bytes, from: p.conn })
   }
 }

@@ -72,12 +72,16 @@ export type JetStreamParts = {
   lastResort: Bucket
 }
 
-/** Envelope message headers: the topic seq, the envelope id, the publisher and the append time (unix ms). */
+/**
+ * Envelope message headers: the topic seq, the envelope id, the publisher, the append time (unix ms) and the store
+ * instance (relay) that appended it.
+ */
 export const HEADER = {
   seq: 'Sealpost-Seq',
   id: 'Sealpost-Id',
   publisher: 'Sealpost-Publisher',
   at: 'Sealpost-At',
+  relay: 'Sealpost-Relay',
 }
 
 /**

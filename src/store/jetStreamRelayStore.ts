@@ -8,6 +8,8 @@ import {
 import { Kvm } from '@nats-io/kv'
 import { connect, headers } from '@nats-io/transport-node'
 import type { Hex } from 'viem'
+import { checkStreamConfig } from './jetStreamConfig.js'
+import { type FollowedEnvelope, followStream, type StreamFollower } from './jetStreamFollow.js'
 import {
   bucketOf,
   checkSeq,
@@ -29,6 +31,8 @@ import {
   type RelayStore,
   type RelayStoredEnvelope,
   RelayStoreError,
+  RelayStoreMismatchError,
+  RelayStoreUnavailableError,
   RelayStoreUsageError,
 } from './relayStore.js'
 
@@ -48,6 +52,11 @@ export type JetStreamRelayStoreOptions = {
   duplicateWindowMs?: number | undefined
   /** Clock for the stored append time (retention); default `Date.now`. */
   now?: (() => number) | undefined
+  /**
+   * What the stream belongs to (e.g. chain id, contract and deployment block), kept in its description: a relay
+   * of another deployment refuses to use it (`RelayStoreMismatchError`).
+   */
+  deployment?: string | undefined
 }
 
 const MAX_APPEND_RETRIES = 500
@@ -74,10 +83,45 @@ export class JetStreamRelayStore implements RelayStore {
   /** `topic:seq` → stream seq, so a replay's next page starts where the previous one ended. */
   readonly #where = new Map<string, number>()
   #closed = false
+  /** False while the client is disconnected from every NATS node: calls fail at once as unavailable. */
+  #connected = true
+  /**
+   * This store's id, in the `Sealpost-Relay` header of what it appends (so a relay following the stream knows its
+   * own envelopes).
+   */
+  readonly instanceId: string = crypto.randomUUID().replaceAll('-', '')
 
   private constructor(parts: JetStreamParts, now: () => number) {
     this.#p = parts
     this.#now = now
+    void (async () => {
+      for await (const s of parts.nc.status()) {
+        if (s.type === 'disconnect') this.#connected = false
+        else if (s.type === 'reconnect') this.#connected = true
+      }
+    })().catch(() => undefined)
+  }
+
+  /**
+   * The stream, bucket and connection this store uses (for the relay cluster's live delivery and anchor lease).
+   *
+   * @example const { nc, stream } = store.parts
+   */
+  get parts(): JetStreamParts {
+    return this.#p
+  }
+
+  /**
+   * Follows the stream from now: every envelope appended after this call (by any relay), in stream order; see
+   * `followStream`.
+   *
+   * @example const follower = await store.follow((e) => fanOut(e))
+   */
+  follow(
+    onEnvelope: (e: FollowedEnvelope) => void | Promise<void>,
+    options?: { onError?: ((err: unknown) => void) | undefined },
+  ): Promise<StreamFollower> {
+    return followStream(this.#p, onEnvelope, options)
   }
 
   /**
@@ -91,6 +135,7 @@ export class JetStreamRelayStore implements RelayStore {
     replicas = 3,
     duplicateWindowMs = 120_000,
     now = Date.now,
+    deployment,
   }: JetStreamRelayStoreOptions): Promise<JetStreamRelayStore> {
     if (!/^[a-z0-9_-]+$/i.test(prefix))
       throw new RelayStoreUsageError({ reason: 'prefix must be [A-Za-z0-9_-]+' })
@@ -100,19 +145,22 @@ export class JetStreamRelayStore implements RelayStore {
       const jsm = await jetstreamManager(nc)
       const stream = `${prefix.toUpperCase()}_ENVELOPES`
       const subjects = [`${prefix}.env.*`, `${prefix}.meta`]
-      try {
-        await jsm.streams.info(stream)
-      } catch {
+      const description = deployment === undefined ? undefined : `sealpost relay store: ${deployment}`
+      const existing = await jsm.streams.info(stream).catch(() => undefined)
+      if (existing) checkStreamConfig(existing.config, { name: stream, subjects, replicas, description })
+      else
         await jsm.streams.add({
           name: stream,
           subjects,
           num_replicas: replicas,
           duplicate_window: duplicateWindowMs * 1_000_000,
+          ...(description === undefined ? {} : { description }),
         })
-      }
       // A marker, so the stream is never empty: an expected last sequence of 0 is not enforced by nats-server 2.9.
       await jetstream(nc).publish(`${prefix}.meta`, 'sealpost relay store', { msgID: `${prefix}-created` })
       const kv = await new Kvm(nc).create(`${prefix}_state`, { replicas, history: 1 })
+      const bucket = await jsm.streams.info(`KV_${prefix}_state`)
+      checkStreamConfig(bucket.config, { name: `KV_${prefix}_state`, replicas })
       const parts: JetStreamParts = {
         nc,
         js: jetstream(nc),
@@ -130,7 +178,7 @@ export class JetStreamRelayStore implements RelayStore {
       return new JetStreamRelayStore(parts, now)
     } catch (err) {
       await nc?.close().catch(() => undefined)
-      if (err instanceof RelayStoreUsageError) throw err
+      if (err instanceof RelayStoreUsageError || err instanceof RelayStoreMismatchError) throw err
       throw new RelayStoreError({ operation: 'open', cause: err })
     }
   }
@@ -175,6 +223,7 @@ export class JetStreamRelayStore implements RelayStore {
       h.set(HEADER.id, e.id.toLowerCase())
       h.set(HEADER.publisher, e.publisher.toLowerCase())
       h.set(HEADER.at, String(at))
+      h.set(HEADER.relay, this.instanceId)
       const options: Partial<JetStreamPublishOptions> = {
         msgID: `${e.t}${e.idToken}`,
         headers: h,
@@ -370,10 +419,14 @@ export class JetStreamRelayStore implements RelayStore {
 
   async #run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
     if (this.#closed) throw new RelayStoreUsageError({ reason: `${operation} after close()` })
+    if (!this.#connected) throw new RelayStoreUnavailableError({ operation })
     try {
       return await fn()
     } catch (err) {
-      if (err instanceof RelayStoreUsageError || err instanceof RelayStoreError) throw err
+      if (err instanceof RelayStoreUsageError) throw err
+      if (!this.#connected || isUnavailable(err))
+        throw new RelayStoreUnavailableError({ operation, cause: err })
+      if (err instanceof RelayStoreError) throw err
       throw new RelayStoreError({ operation, cause: err })
     }
   }
@@ -385,4 +438,24 @@ function order(): string {
   counter = (counter + 1) % 1_000_000
   const rand = Math.floor(Math.random() * 1e6)
   return `${Date.now().toString().padStart(15, '0')}${counter.toString().padStart(6, '0')}${rand.toString().padStart(6, '0')}`
+}
+
+/** Whether `err` says JetStream could not be reached (timeout, no responders, no quorum), not that a call was wrong. */
+function isUnavailable(err: unknown): boolean {
+  const seen = new Set<unknown>()
+  for (
+    let e = err as { message?: string; code?: unknown; cause?: unknown } | undefined;
+    e && !seen.has(e);
+    e = e.cause as typeof e
+  ) {
+    seen.add(e)
+    const text = `${e.message ?? ''} ${String(e.code ?? '')}`
+    if (
+      /timeout|no responders|503|disconnect|connection (closed|refused)|no suitable peers|jetstream not enabled|CONNECTION_/i.test(
+        text,
+      )
+    )
+      return true
+  }
+  return false
 }

@@ -121,6 +121,41 @@ export class RelayStoreError extends InternalError {
 }
 
 /**
+ * The replicated store cannot be reached (every NATS node down, or JetStream without a quorum): nothing was stored.
+ * Transient: the relay refuses with `RELAY_UNAVAILABLE` and the client retries.
+ *
+ * @example new RelayStoreUnavailableError({ operation: 'append', cause: err })
+ */
+export class RelayStoreUnavailableError extends InternalError {
+  override name = 'RelayStoreUnavailableError' as const
+  constructor({ operation, cause }: { operation: string; cause?: unknown }) {
+    super('Relay store is unavailable.', {
+      metaMessages: [`Operation: ${operation}`],
+      cause,
+      code: 'SEALPOST_RELAY_STORE_UNAVAILABLE',
+    })
+  }
+}
+
+/**
+ * An existing replicated stream or bucket was configured differently than this relay asks for (replicas, subjects,
+ * deployment): the relay refuses to start rather than share it.
+ *
+ * @example new RelayStoreMismatchError({ resource: 'stream X_ENVELOPES', differences: ['replicas: 1, expected 3'] })
+ */
+export class RelayStoreMismatchError extends UsageError {
+  override name = 'RelayStoreMismatchError' as const
+  readonly differences: string[]
+  constructor({ resource, differences }: { resource: string; differences: string[] }) {
+    super(`The existing ${resource} differs from this relay's configuration: ${differences.join('; ')}.`, {
+      metaMessages: differences.map((d) => `Difference: ${d}`),
+      code: 'SEALPOST_RELAY_STORE_MISMATCH',
+    })
+    this.differences = differences
+  }
+}
+
+/**
  * A store method was called with a malformed argument (a topic that is not 32 bytes, a negative seq) or after
  * `close()`.
  *

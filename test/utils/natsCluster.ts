@@ -11,13 +11,16 @@ import { connect } from '@nats-io/transport-node'
 const NATS_SERVER = process.env.SEALPOST_NATS_SERVER ?? '/usr/sbin/nats-server'
 
 /**
- * A running cluster: `urls` of its client ports; `kill(i)` SIGKILLs node i; `stop()` ends all and removes the dirs.
+ * A running cluster: `urls` of its client ports; `kill(i)` SIGKILLs node i; `restart(i)` starts a stopped node again on
+ * its port and store dir (JetStream answers once a quorum runs: `ready()` waits for it); `stop()` ends all and removes the dirs.
  *
  * @example const cluster = await startNatsCluster(3); const store = await JetStreamRelayStore.open({ servers: cluster.urls })
  */
 export type NatsCluster = {
   urls: string[]
   kill(index: number): Promise<void>
+  restart(index: number): Promise<void>
+  ready(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -39,6 +42,7 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
     routePorts.push(await freePort())
   }
   const procs: (ChildProcess | undefined)[] = []
+  const confs: string[] = []
   for (let i = 0; i < size; i++) {
     const routes = routePorts.map((p) => `nats-route://127.0.0.1:${p}`).join(', ')
     const conf = join(dir, `n${i}.conf`)
@@ -50,8 +54,8 @@ jetstream { store_dir: "${join(dir, `n${i}`)}", max_memory_store: 64MB, max_file
 cluster { name: sealpost-test, listen: 127.0.0.1:${routePorts[i]}, routes: [${routes}] }
 `,
     )
-    const proc = spawn(NATS_SERVER, ['-c', conf], { stdio: 'ignore' })
-    procs.push(proc)
+    confs.push(conf)
+    procs.push(spawn(NATS_SERVER, ['-c', conf], { stdio: 'ignore' }))
   }
   const urls = clientPorts.map((p) => `nats://127.0.0.1:${p}`)
   const stop = async () => {
@@ -72,6 +76,11 @@ cluster { name: sealpost-test, listen: 127.0.0.1:${routePorts[i]}, routes: [${ro
       const p = procs[index]
       procs[index] = undefined
       if (p) await stopProcess(p, 'SIGKILL')
+    },
+    ready: () => waitForJetStream(urls),
+    async restart(index) {
+      if (procs[index]) return
+      procs[index] = spawn(NATS_SERVER, ['-c', confs[index]!], { stdio: 'ignore' })
     },
     stop,
   }

@@ -1,0 +1,235 @@
+/** A relay cluster on a real 3-node nats-server cluster with 3 relay processes: live delivery, anchoring, faults. */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Hex } from 'viem'
+import { afterAll, beforeAll, expect, test } from 'vitest'
+import { createEnvelope, encodeEnvelope } from '../src/protocol/envelope.js'
+import { JetStreamLease } from '../src/store/jetStreamLease.js'
+import { JetStreamRelayStore } from '../src/store/jetStreamRelayStore.js'
+import { RelayStoreMismatchError } from '../src/store/relayStore.js'
+import { newDevice, type RawDevice, registerDevice } from './attacks/rawRelayClient.js'
+import { type ChainContext, setupChain } from './utils/anvil.js'
+import { type RawClusterDevice, rawDevice, until } from './utils/clusterTraffic.js'
+import { type NatsCluster, startNatsCluster } from './utils/natsCluster.js'
+import { type ClusterRelayProcess, startClusterRelay } from './utils/relayCluster.js'
+import { testTopic } from './utils/topics.js'
+
+/** Envelopes per fault test (`SEALPOST_CLUSTER_N`; `npm run bench -- cluster` runs 10,000). */
+const N = Number(process.env.SEALPOST_CLUSTER_N ?? 60)
+/** How long every NATS node stays down (`SEALPOST_NATS_OUTAGE_MS`; the issue's scenario is 30 s). */
+const OUTAGE_MS = Number(process.env.SEALPOST_NATS_OUTAGE_MS ?? 5_000)
+const LEASE = { ttlMs: 2_000, checkMs: 250 }
+
+let chain: ChainContext
+let nats: NatsCluster
+let relays: ClusterRelayProcess[] = []
+const devices: RawDevice[] = []
+const opened: RawClusterDevice[] = []
+const dir = mkdtempSync(join(tmpdir(), 'sealpost-relay-cluster-'))
+
+function deploymentOf(c: ChainContext) {
+  return {
+    chainId: c.anvil.chainId,
+    keyRegistry: c.contracts.keyRegistry,
+    messageAnchor: c.contracts.messageAnchor,
+    deployBlock: c.deployBlock,
+  }
+}
+
+function startRelay(i: number): Promise<ClusterRelayProcess> {
+  return startClusterRelay({
+    rpc: chain.anvil.rpcUrl,
+    deployment: deploymentOf(chain),
+    dir: join(dir, `relay${i}`),
+    nats: nats.urls,
+    anchorKey: chain.anvil.accounts[9] as Hex,
+    lease: LEASE,
+  })
+}
+
+async function connect(relay: number, device: number): Promise<RawClusterDevice> {
+  const d = await rawDevice(relays[relay]!.url, devices[device]!)
+  opened.push(d)
+  return d
+}
+
+beforeAll(async () => {
+  ;[chain, nats] = await Promise.all([setupChain(), startNatsCluster(3)])
+  for (let i = 1; i <= 4; i++) devices.push(newDevice(chain.walletClients[i]!))
+  for (const d of devices) await registerDevice(chain, d)
+  relays = await Promise.all([0, 1, 2].map(startRelay))
+}, 120_000)
+
+afterAll(async () => {
+  for (const d of opened) d.client.close()
+  await Promise.all(relays.map((r) => r.kill('SIGTERM')))
+  await chain?.stop()
+  await nats?.stop()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+/** Every delivery of `topic` to `d`: seqs strictly increasing, no envelope twice. */
+function expectOrderedOnce(d: RawClusterDevice, topic: Hex): bigint[] {
+  const list = (d.delivered.get(topic) ?? []).filter((x) => x.kind !== 'receipt')
+  const seqs = list.map((x) => x.seq)
+  expect(seqs).toEqual([...seqs].sort((a, b) => (a < b ? -1 : 1)))
+  expect(new Set(list.map((x) => x.id)).size).toBe(list.length)
+  return seqs
+}
+
+test('two contenders for the anchor lease: exactly one wins each round; a holder taken over is fenced out', async () => {
+  const stores = [
+    await JetStreamRelayStore.open({ servers: nats.urls, prefix: 'lease_test' }),
+    await JetStreamRelayStore.open({ servers: nats.urls, prefix: 'lease_test' }),
+  ]
+  try {
+    const [a, b] = await Promise.all(
+      stores.map((s) => JetStreamLease.open(s.parts, { prefix: 'lease_test', name: 'anchor', replicas: 3 })),
+    )
+    for (let round = 0; round < 10; round++) {
+      const won = await Promise.all([a!.tryAcquire('a', 60_000), b!.tryAcquire('b', 60_000)])
+      expect(won.filter(Boolean)).toHaveLength(1)
+      const holder = won[0] ? a! : b!
+      expect(await holder.put('batch.x', `round ${round}`)).toBe(true)
+      expect(await holder.release()).toBe(true)
+    }
+    // a holds; b sees the lease unchanged for the ttl (here: 0 ms after its first look) and takes it over.
+    expect(await a!.tryAcquire('a', 0)).toBe(true)
+    expect(await b!.tryAcquire('b', 0, Date.now())).toBe(false) // first look
+    expect(await b!.tryAcquire('b', 0, Date.now() + 1)).toBe(true)
+    expect(await a!.put('batch.y', 'stale')).toBe(false) // fenced: nothing written
+    expect(await a!.renew('a')).toBe(false)
+    expect((await b!.entries('batch.*')).map(([k]) => k)).toEqual(['batch.x'])
+  } finally {
+    await Promise.all(stores.map((s) => s.close()))
+  }
+}, 60_000)
+
+test('a relay store against a stream of other replicas or another deployment refuses to open, naming the difference', async () => {
+  const first = await JetStreamRelayStore.open({
+    servers: nats.urls,
+    prefix: 'mismatch',
+    deployment: 'chain 1',
+  })
+  await first.close()
+  await expect(
+    JetStreamRelayStore.open({ servers: nats.urls, prefix: 'mismatch', replicas: 1, deployment: 'chain 1' }),
+  ).rejects.toThrow(/replicas: the stream has 3, this relay asks for 1/)
+  const other = await JetStreamRelayStore.open({
+    servers: nats.urls,
+    prefix: 'mismatch',
+    deployment: 'chain 2',
+  }).catch((e: unknown) => e)
+  expect(other).toBeInstanceOf(RelayStoreMismatchError)
+  expect((other as RelayStoreMismatchError).differences).toEqual([
+    'deployment: the stream is "sealpost relay store: chain 1", this relay is "sealpost relay store: chain 2"',
+  ])
+}, 60_000)
+
+test('live across relays, a NATS node SIGKILLed mid-load: every envelope reaches each relay once, in order, anchored', async () => {
+  const topic = testTopic()
+  const [alice, bob, carol] = [await connect(0, 0), await connect(1, 1), await connect(2, 2)]
+  for (const d of [alice, bob, carol]) await d.subscribe(topic)
+  const sending = [
+    Promise.all(Array.from({ length: N / 2 }, () => alice.publish(topic))),
+    Promise.all(Array.from({ length: N / 2 }, () => carol.publish(topic))),
+  ]
+  await until(
+    () => (bob.delivered.get(topic)?.length ?? 0) >= N / 6,
+    30_000,
+    () => 'no live traffic',
+  )
+  await nats.kill(0)
+  const sent = (await Promise.all(sending)).flat()
+  const ids = (xs: { id: Hex }[]) => new Set(xs.map((x) => x.id))
+  const app = (d: RawClusterDevice) => (d.delivered.get(topic) ?? []).filter((x) => x.kind !== 'receipt')
+  await until(
+    () => app(bob).length >= N,
+    60_000,
+    () => `bob has ${app(bob).length} of ${N}`,
+  )
+  // Bob (a reader) got every seq 1..N exactly once, in order; each publisher every envelope of the other.
+  expect(expectOrderedOnce(bob, topic)).toEqual(sent.map((s) => s.seq).sort((a, b) => (a < b ? -1 : 1)))
+  expect([...ids(app(bob))].sort()).toEqual(sent.map((s) => s.id).sort())
+  await until(
+    () => app(alice).length >= N / 2 && app(carol).length >= N / 2,
+    30_000,
+    () => 'publishers',
+  )
+  expectOrderedOnce(alice, topic)
+  expectOrderedOnce(carol, topic)
+  // Every leaf is anchored once: its receipt reaches subscribers on every relay.
+  await until(
+    () => sent.every((s) => bob.receipts.has(s.leaf)),
+    90_000,
+    () => `${bob.receipts.size} receipts`,
+  )
+  await nats.restart(0)
+}, 180_000)
+
+test('SIGKILL of the relay holding the anchor lease: another takes over (measured) and every receipt arrives', async () => {
+  const holder = (
+    await Promise.all(
+      relays.map((r) =>
+        r.printed(/lease acquired/, 30_000).then(
+          () => r,
+          () => undefined,
+        ),
+      ),
+    )
+  ).find((r) => r !== undefined)!
+  const others = relays.map((_, i) => i).filter((i) => relays[i] !== holder)
+  const topic = testTopic()
+  const a = await connect(others[0]!, 3)
+  const b = await connect(others[1]!, 1)
+  await b.subscribe(topic)
+  const sending = Promise.all(Array.from({ length: N / 2 }, () => a.publish(topic)))
+  const killedAt = Date.now()
+  await holder.kill('SIGKILL')
+  const takenAt = await Promise.race(
+    others.map((i) =>
+      relays[i]!.printed(/lease acquired/, 60_000).then(
+        (t) => t,
+        () => Number.POSITIVE_INFINITY,
+      ),
+    ),
+  )
+  console.log(
+    `anchor lease takeover: ${takenAt - killedAt} ms after SIGKILL (ttl ${LEASE.ttlMs}, check ${LEASE.checkMs})`,
+  )
+  expect(takenAt - killedAt).toBeLessThan(60_000)
+  const sent = await sending
+  await until(
+    () => sent.every((s) => b.receipts.has(s.leaf)),
+    90_000,
+    () => `${b.receipts.size} receipts`,
+  )
+  expectOrderedOnce(b, topic)
+  relays[relays.indexOf(holder)] = await startRelay(relays.indexOf(holder))
+}, 180_000)
+
+test('all NATS nodes stopped: relays refuse publishes with RELAY_UNAVAILABLE; after the restart they deliver again', async () => {
+  const topic = testTopic()
+  const [alice, bob] = [await connect(0, 0), await connect(1, 1)]
+  await bob.subscribe(topic)
+  await Promise.all([0, 1, 2].map((i) => nats.kill(i)))
+  const envelope = encodeEnvelope(createEnvelope({ kind: 'application', topic, payload: Uint8Array.of(7) }))
+  const refused = await alice.publishOnce(envelope)
+  expect(refused).toMatchObject({ type: 'error', code: 'RELAY_UNAVAILABLE' })
+  await new Promise((r) => setTimeout(r, OUTAGE_MS))
+  await Promise.all([0, 1, 2].map((i) => nats.restart(i)))
+  await nats.ready()
+  // The client's outbox sends the same envelope again until the relay takes it.
+  let answer = refused
+  for (let i = 0; i < 200 && answer.type !== 'ok'; i++) {
+    answer = await alice.publishOnce(envelope).catch(() => refused)
+    if (answer.type !== 'ok') await new Promise((r) => setTimeout(r, 250))
+  }
+  expect(answer.type).toBe('ok')
+  await until(
+    () => (bob.delivered.get(topic)?.length ?? 0) === 1,
+    30_000,
+    () => 'bob got nothing',
+  )
+}, 180_000)

@@ -1,0 +1,112 @@
+/** Test helper: raw relay-protocol devices for cluster tests: publish with retries, collect deliveries and receipts. */
+import { randomBytes } from 'node:crypto'
+import type { Hex } from 'viem'
+import { createEnvelope, decodeEnvelope, encodeEnvelope } from '../../src/protocol/envelope.js'
+import { decodeReceipt } from '../../src/protocol/receipt.js'
+import type { RelayFrame } from '../../src/protocol/relayFrames.js'
+import { type RawDevice, RawRelayClient } from '../attacks/rawRelayClient.js'
+import { preimageOf } from './topics.js'
+
+let reqIds = 1
+
+/**
+ * A device connected (raw) to one relay: what it was delivered per topic (seq, envelope id, kind) and the leaves
+ * its receipts name.
+ *
+ * @example const bob = await rawDevice(relayB.url, device); await bob.subscribe(topic)
+ */
+export type RawClusterDevice = {
+  client: RawRelayClient
+  delivered: Map<Hex, { seq: bigint; id: Hex; kind: string }[]>
+  receipts: Set<Hex>
+  subscribe(topic: Hex): Promise<void>
+  /** Publishes an envelope (retrying while the relay refuses it transiently); resolves with its seq. */
+  publish(topic: Hex, payload?: Uint8Array): Promise<{ id: Hex; seq: bigint; leaf: Hex }>
+  /** Sends one PUBLISH and returns the relay's answer (OK or ERROR), no retry. */
+  publishOnce(bytes: Uint8Array): Promise<RelayFrame>
+}
+
+/**
+ * Connects `device` to `url`, authenticates, and records every DELIVER.
+ *
+ * @example const alice = await rawDevice(relays[0].url, aliceDevice)
+ */
+export async function rawDevice(url: string, device: RawDevice): Promise<RawClusterDevice> {
+  const client = await RawRelayClient.connect(url)
+  const auth = await client.auth(device)
+  if (auth.type !== 'auth-ok') throw new Error(`auth failed: ${JSON.stringify(auth)}`)
+  const delivered = new Map<Hex, { seq: bigint; id: Hex; kind: string }[]>()
+  const receipts = new Set<Hex>()
+  client.ws.on('message', () => {
+    for (let i = client.frames.length - 1; i >= 0; i--) {
+      const f = client.frames[i]!
+      if (f.type !== 'deliver') continue
+      client.frames.splice(i, 1)
+    }
+  })
+  // Deliveries are taken in arrival order from the history (the listener above only keeps the queue short).
+  let seen = 0
+  const drain = () => {
+    for (; seen < client.history.length; seen++) {
+      const f = client.history[seen]!
+      if (f.type !== 'deliver') continue
+      const e = decodeEnvelope(f.envelope)
+      const list = delivered.get(f.topic) ?? []
+      list.push({ seq: f.seq, id: e.id, kind: e.kind })
+      delivered.set(f.topic, list)
+      if (e.kind === 'receipt') receipts.add(decodeReceipt(e.payload).leaf)
+    }
+  }
+  client.ws.on('message', drain)
+  const publishOnce = (bytes: Uint8Array) =>
+    client.request({ type: 'publish', reqId: reqIds++, envelope: bytes })
+  return {
+    client,
+    delivered,
+    receipts,
+    async subscribe(topic) {
+      const answer = await client.request({
+        type: 'subscribe',
+        reqId: reqIds++,
+        topic,
+        after: 0n,
+        preimage: preimageOf(topic),
+      })
+      if (answer.type !== 'ok') throw new Error(`subscribe refused: ${JSON.stringify(answer)}`)
+    },
+    async publish(topic, payload = randomBytes(64)) {
+      const envelope = createEnvelope({ kind: 'application', topic, payload })
+      const bytes = encodeEnvelope(envelope)
+      const leaf = `0x${randomBytes(32).toString('hex')}` as Hex
+      for (let attempt = 0; ; attempt++) {
+        const answer = await publishOnce(bytes).catch(() => undefined)
+        if (answer?.type === 'ok') {
+          for (;;) {
+            const ok = await client
+              .request({ type: 'leaf', reqId: reqIds++, topic, leaf })
+              .catch(() => undefined)
+            if (ok?.type === 'ok') break
+            await new Promise((r) => setTimeout(r, 100))
+          }
+          return { id: envelope.id, seq: answer.value, leaf }
+        }
+        if (attempt > 300) throw new Error(`publish kept failing: ${JSON.stringify(answer)}`)
+        await new Promise((r) => setTimeout(r, 100))
+      }
+    },
+    publishOnce,
+  }
+}
+
+/**
+ * Waits until `check()` is true, polling every 50 ms; throws with `describe()` after `timeoutMs`.
+ *
+ * @example await until(() => bob.receipts.size === 20, 30_000, () => `${bob.receipts.size}`)
+ */
+export async function until(check: () => boolean, timeoutMs: number, describe: () => string): Promise<void> {
+  const end = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out: ${describe()}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
