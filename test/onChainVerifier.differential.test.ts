@@ -2,8 +2,18 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type Address, bytesToHex, getAddress, type Hex, hexToBytes, keccak256, toHex } from 'viem'
+import {
+  type Address,
+  bytesToHex,
+  getAddress,
+  type Hex,
+  hexToBytes,
+  keccak256,
+  parseEventLogs,
+  toHex,
+} from 'viem'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { statementVerifierAbi } from '../contracts/artifacts/StatementVerifier.js'
 import { batchTree } from '../src/anchor/batchTree.js'
 import { getBlockHeaderRlp } from '../src/chain/blockHeader.js'
 import { getRegistryNonce, revokeDevice } from '../src/chain/keyRegistry.js'
@@ -339,6 +349,42 @@ describe('StatementVerifier and the off-chain verifier agree', () => {
     expect(v.verdict.anchorBlock).toBe(valid.fullReceipt.blockNumber)
     expect(v.verdict.anchorTimestamp).toBe(valid.fullReceipt.blockTimestamp)
   })
+})
+
+describe('block hashes beyond BLOCKHASH', () => {
+  test('EIP-2935 serves blocks older than 256; rememberBlock stores a hash once, and refuses one not mined', async () => {
+    const valid = cases[0]!.evidence
+    const verifier = ctx.contracts.statementVerifier
+    const succ = BigInt(`0x${valid.statement.slice(2 + 340, 2 + 356)}`) + 1n
+    await ctx.mine(300) // past BLOCKHASH's 256 blocks: the history contract answers
+    expect((await callVerify(ctx.publicClient, verifier, valid)).ok).toBe(true)
+    const remember = (n: bigint) =>
+      ctx.walletClient.writeContract({
+        address: verifier,
+        abi: statementVerifierAbi,
+        functionName: 'rememberBlock',
+        args: [n],
+      })
+    const receipt = await ctx.publicClient.waitForTransactionReceipt({ hash: await remember(succ) })
+    const logs = parseEventLogs({
+      abi: statementVerifierAbi,
+      logs: receipt.logs,
+      eventName: 'BlockRemembered',
+    })
+    const { hash } = await ctx.publicClient.getBlock({ blockNumber: succ })
+    expect(logs.map((l) => [l.args.blockNumber, l.args.blockHash])).toEqual([[succ, hash]])
+    const again = await ctx.publicClient.waitForTransactionReceipt({ hash: await remember(succ) })
+    expect(parseEventLogs({ abi: statementVerifierAbi, logs: again.logs })).toEqual([])
+    const future = (await ctx.publicClient.getBlockNumber()) + 10n
+    await expect(
+      ctx.publicClient.simulateContract({
+        address: verifier,
+        abi: statementVerifierAbi,
+        functionName: 'rememberBlock',
+        args: [future],
+      }),
+    ).rejects.toThrow(/BlockUnavailable/)
+  }, 60_000)
 })
 
 describe('sealpost verify --on-chain', () => {
