@@ -1,4 +1,4 @@
-/** The default thresholds: tuned on the training seeds by `npm run ids:eval` (docs/ids.md §5). */
+/** The default thresholds: tuned on the training seeds by `npm run ids:eval` (bench/results/ids-thresholds.json, docs/ids.md §4). */
 import type { IdsThresholds } from './detectors.js'
 
 /**
@@ -8,17 +8,17 @@ import type { IdsThresholds } from './detectors.js'
  */
 export const DEFAULT_THRESHOLDS: IdsThresholds = {
   z: {
-    'device.publishes': 8,
-    'device.fanout': 8,
-    'device.newPeers': 8,
-    'device.fetched': 8,
-    'device.kpClaims': 8,
-    'device.deniedSubs': 8,
-    'device.authFails': 8,
-    'ip.authFails': 8,
-    'sender.clockSkew': 8,
-    'relay.seqGaps': 8,
-    'registry.newAccounts': 8,
+    'device.publishes': 3,
+    'device.fanout': 25,
+    'device.newPeers': 3,
+    'device.fetched': 70,
+    'device.kpClaims': 3,
+    'device.deniedSubs': 3,
+    'device.authFails': 3,
+    'ip.authFails': 3,
+    'sender.clockSkew': 3,
+    'relay.seqGaps': 3,
+    'registry.newAccounts': 3,
   },
   minCount: {
     'device.publishes': 5,
@@ -35,17 +35,17 @@ export const DEFAULT_THRESHOLDS: IdsThresholds = {
   },
   mahalanobis: 60,
   fixed: {
-    'device.publishes': 40,
-    'device.fanout': 400,
-    'device.newPeers': 15,
-    'device.fetched': 1500,
-    'device.kpClaims': 20,
-    'device.deniedSubs': 10,
-    'device.authFails': 10,
-    'ip.authFails': 20,
+    'device.publishes': 10,
+    'device.fanout': 150,
+    'device.newPeers': 3,
+    'device.fetched': 1000,
+    'device.kpClaims': 4,
+    'device.deniedSubs': 3,
+    'device.authFails': 3,
+    'ip.authFails': 3,
     'sender.clockSkew': 5,
-    'relay.seqGaps': 30,
-    'registry.newAccounts': 8,
+    'relay.seqGaps': 4,
+    'registry.newAccounts': 3,
   },
 }
 
