@@ -138,11 +138,18 @@ export class NatsServerMissingError extends UsageError {
  */
 export class NatsClusterStartError extends InternalError {
   override name = 'NatsClusterStartError' as const
-  constructor({ reason, cause }: { reason: string; cause?: unknown }) {
+  /** A node exited (rather than JetStream being slow to elect a leader). */
+  readonly nodeExited: boolean
+  constructor({
+    reason,
+    cause,
+    nodeExited = false,
+  }: { reason: string; cause?: unknown; nodeExited?: boolean }) {
     super('The local NATS cluster did not start.', {
       code: 'SEALPOST_NATS_CLUSTER_START',
       metaMessages: [reason],
       cause,
     })
+    this.nodeExited = nodeExited
   }
 }

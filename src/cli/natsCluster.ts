@@ -1,6 +1,6 @@
 /** A local NATS JetStream cluster of `nats-server` processes on loopback: free ports, one store dir per node. */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -100,11 +100,23 @@ cluster { name: sealpost-local, listen: 127.0.0.1:${routePorts[index]}, routes: 
 
 /**
  * Starts `size` nats-server processes with JetStream on free loopback ports, routed to each other, and waits until
- * JetStream answers through them. On failure every process it started is stopped.
+ * JetStream answers through them. A node that exits at once (most often: another process took one of its ports
+ * between the probe and its bind) makes it start again on fresh ports, three times at most. On failure every
+ * process it started is stopped.
  *
  * @example const cluster = await startNatsCluster({ size: 3 }) // ...; await cluster.stop()
  */
 export async function startNatsCluster(options: NatsClusterOptions = {}): Promise<NatsCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options)
+    } catch (err) {
+      if (!(err instanceof NatsClusterStartError && err.nodeExited) || attempt >= 3) throw err
+    }
+  }
+}
+
+async function startOnce(options: NatsClusterOptions): Promise<NatsCluster> {
   const size = options.size ?? 3
   const binary = findNatsServer(options.binary)
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'sealpost-nats-'))
@@ -134,7 +146,7 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
     const proc = spawn(binary, ['-c', conf], { stdio: ['ignore', log, log] })
     closeSync(log) // the child holds its own copy
     proc.once('exit', (code, signal) => {
-      exited ??= `node n${i} exited (${signal ?? `code ${code}`}); see ${join(dir, `n${i}.log`)}`
+      exited ??= `node n${i} exited (${signal ?? `code ${code}`}): ${lastLine(join(dir, `n${i}.log`))}`
       const node = nodes[i]
       if (node) node.pid = undefined
     })
@@ -181,7 +193,7 @@ async function waitForJetStream(
   let last: unknown
   while (Date.now() < deadline) {
     const reason = exited()
-    if (reason) throw new NatsClusterStartError({ reason })
+    if (reason) throw new NatsClusterStartError({ reason, nodeExited: true })
     try {
       const nc = await connect({ servers: urls, timeout: 2_000 })
       try {
@@ -199,6 +211,15 @@ async function waitForJetStream(
     reason: `JetStream elected no leader within ${timeoutMs / 1000} s`,
     cause: last,
   })
+}
+
+/** The last line of a node's log (why it exited), or '' if there is none. */
+function lastLine(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim().split('\n').at(-1) ?? ''
+  } catch {
+    return ''
+  }
 }
 
 function stopProcess(p: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
