@@ -3,6 +3,16 @@ import { compileContracts } from '../scripts/build-contracts.js'
 import { keyRegistryAbi, keyRegistryBytecode, keyRegistrySource } from './artifacts/KeyRegistry.js'
 import { messageAnchorAbi, messageAnchorBytecode, messageAnchorSource } from './artifacts/MessageAnchor.js'
 import {
+  sealpostMirrorAbi,
+  sealpostMirrorBytecode,
+  sealpostMirrorSource,
+} from './artifacts/SealpostMirror.js'
+import {
+  sealpostMirrorSenderAbi,
+  sealpostMirrorSenderBytecode,
+  sealpostMirrorSenderSource,
+} from './artifacts/SealpostMirrorSender.js'
+import {
   statementVerifierAbi,
   statementVerifierBytecode,
   statementVerifierSource,
@@ -19,6 +29,16 @@ describe('committed contract artifacts', () => {
       abi: statementVerifierAbi,
       bytecode: statementVerifierBytecode,
       source: statementVerifierSource,
+    },
+    SealpostMirror: {
+      abi: sealpostMirrorAbi,
+      bytecode: sealpostMirrorBytecode,
+      source: sealpostMirrorSource,
+    },
+    SealpostMirrorSender: {
+      abi: sealpostMirrorSenderAbi,
+      bytecode: sealpostMirrorSenderBytecode,
+      source: sealpostMirrorSenderSource,
     },
   } as const
 

@@ -2,6 +2,16 @@
 export { keyRegistryAbi, keyRegistryBytecode, keyRegistrySource } from './artifacts/KeyRegistry.js'
 export { messageAnchorAbi, messageAnchorBytecode, messageAnchorSource } from './artifacts/MessageAnchor.js'
 export {
+  sealpostMirrorAbi,
+  sealpostMirrorBytecode,
+  sealpostMirrorSource,
+} from './artifacts/SealpostMirror.js'
+export {
+  sealpostMirrorSenderAbi,
+  sealpostMirrorSenderBytecode,
+  sealpostMirrorSenderSource,
+} from './artifacts/SealpostMirrorSender.js'
+export {
   statementVerifierAbi,
   statementVerifierBytecode,
   statementVerifierSource,

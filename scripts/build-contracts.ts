@@ -14,7 +14,13 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
  * @example
  * for (const name of contractNames) console.log(name)
  */
-export const contractNames = ['KeyRegistry', 'MessageAnchor', 'StatementVerifier'] as const
+export const contractNames = [
+  'KeyRegistry',
+  'MessageAnchor',
+  'StatementVerifier',
+  'SealpostMirror',
+  'SealpostMirrorSender',
+] as const
 
 /**
  * One of {@link contractNames}.

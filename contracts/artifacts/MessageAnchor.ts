@@ -239,5 +239,5 @@ export const messageAnchorBytecode = '0x6080604052348015600e575f5ffd5b506108d680
 /** Compiler version and SHA-256 of the standard-JSON input that produced MessageAnchor. */
 export const messageAnchorSource = {
   "solcVersion": "0.8.37+commit.f401782d.Emscripten.clang",
-  "inputHash": "0x2a8df2fb302f02a081333faf2294b713aea397e59eff38c3c70a4a144d85b6a7"
+  "inputHash": "0x43e33418097605b3416a24722e38b434d1d7225ea8446c093f869a210b7158bd"
 } as const

@@ -1,0 +1,196 @@
+/** Deploys Hyperlane's core (Mailbox, hooks, multisig ISM) from the shipped bytecode, and Sealpost's mirror pair. */
+import type { Address, Client, Hex } from 'viem'
+import { deployContract, getChainId, readContract, waitForTransactionReceipt } from 'viem/actions'
+import { sealpostMirrorAbi, sealpostMirrorBytecode } from '../../contracts/artifacts/SealpostMirror.js'
+import {
+  sealpostMirrorSenderAbi,
+  sealpostMirrorSenderBytecode,
+} from '../../contracts/artifacts/SealpostMirrorSender.js'
+import { ChainRequestError, NoAccountError, withChainErrors } from '../chain/errors.js'
+import { sendAndWait, type WriteClient } from '../chain/sendAndWait.js'
+import { mailboxAbi, multisigIsmFactoryAbi } from './hyperlaneAbi.js'
+import { type HyperlaneContractName, hyperlaneArtifact } from './hyperlaneArtifacts.js'
+import { addressToBytes32 } from './message.js'
+
+/**
+ * One chain's Hyperlane core as {@link deployHyperlaneCore} leaves it.
+ *
+ * @example
+ * const { mailbox, merkleTreeHook, ism }: HyperlaneCore = await deployHyperlaneCore(wallet, client, { validators, threshold: 2 })
+ */
+export type HyperlaneCore = {
+  /** Hyperlane domain of this chain (= its chain id). */
+  domain: number
+  mailbox: Address
+  /** The Mailbox's required hook: every dispatched message id is a leaf of its tree. */
+  merkleTreeHook: Address
+  /** The Mailbox's default hook: a ProtocolFee charging 0. */
+  protocolFee: Address
+  ismFactory: Address
+  /** StaticMessageIdMultisigIsm of `validators` and `threshold`; also the Mailbox's default ISM. */
+  ism: Address
+  validators: readonly Address[]
+  threshold: number
+  /** Block of the Mailbox deployment (first block that can hold its logs). */
+  deployBlock: bigint
+  /** Gas of each deployment and of the ISM creation and Mailbox initialisation. */
+  gasUsed: Record<string, bigint>
+  /** Deployment transaction of each shipped contract (its input starts with the shipped creation bytecode). */
+  txHashes: Record<'Mailbox' | 'MerkleTreeHook' | 'ProtocolFee' | 'StaticMessageIdMultisigIsmFactory', Hex>
+}
+
+async function deployShipped(
+  wallet: WriteClient,
+  client: Client,
+  name: HyperlaneContractName,
+  args: readonly unknown[],
+): Promise<{ address: Address; gasUsed: bigint; block: bigint; hash: Hex }> {
+  const account = wallet.account
+  if (!account) throw new NoAccountError({ action: `deploy ${name}` })
+  const { abi, bytecode } = hyperlaneArtifact(name)
+  const hash = await withChainErrors(() =>
+    deployContract(wallet, { abi, bytecode, args, account, chain: wallet.chain ?? null } as never),
+  )
+  return mined(client, hash, name)
+}
+
+async function mined(client: Client, hash: Hex, what: string) {
+  const receipt = await withChainErrors(() => waitForTransactionReceipt(client, { hash }))
+  if (receipt.status !== 'success' || !receipt.contractAddress) {
+    throw new ChainRequestError({ cause: new Error(`Deployment of ${what} failed (tx ${hash}).`) })
+  }
+  return { address: receipt.contractAddress, gasUsed: receipt.gasUsed, block: receipt.blockNumber, hash }
+}
+
+/**
+ * Deploys, from the wallet's account, the shipped Hyperlane contracts one chain needs to send and receive:
+ * Mailbox(domain = chain id), MerkleTreeHook (the Mailbox's *required* hook, so every message enters the tree
+ * whatever hook a sender names), ProtocolFee with fee 0 (the *default* hook: the same hook must not be both, or it
+ * would insert each message twice and revert), and a StaticMessageIdMultisigIsm of `validators` (in this order) and
+ * `threshold` through its factory, set as the default ISM. The deployer owns the Mailbox.
+ *
+ * @example
+ * const core = await deployHyperlaneCore(walletB, clientB, { validators: [v1, v2, v3], threshold: 2 })
+ */
+export async function deployHyperlaneCore(
+  wallet: WriteClient,
+  client: Client,
+  { validators, threshold }: { validators: readonly Address[]; threshold: number },
+): Promise<HyperlaneCore> {
+  const owner = wallet.account?.address
+  if (!owner) throw new NoAccountError({ action: 'deploy Hyperlane' })
+  const domain = await withChainErrors(() => getChainId(client))
+  const mailbox = await deployShipped(wallet, client, 'Mailbox', [domain])
+  const hook = await deployShipped(wallet, client, 'MerkleTreeHook', [mailbox.address])
+  const fee = await deployShipped(wallet, client, 'ProtocolFee', [0n, 0n, owner, owner])
+  const factory = await deployShipped(wallet, client, 'StaticMessageIdMultisigIsmFactory', [])
+  const created = await sendAndWait(
+    wallet,
+    {
+      address: factory.address,
+      abi: multisigIsmFactoryAbi,
+      functionName: 'deploy',
+      args: [validators, threshold],
+    },
+    undefined,
+  )
+  const ism = await withChainErrors(() =>
+    readContract(client, {
+      address: factory.address,
+      abi: multisigIsmFactoryAbi,
+      functionName: 'getAddress',
+      args: [validators, threshold],
+    }),
+  )
+  const init = await sendAndWait(
+    wallet,
+    {
+      address: mailbox.address,
+      abi: mailboxAbi,
+      functionName: 'initialize',
+      args: [owner, ism, fee.address, hook.address],
+    },
+    undefined,
+  )
+  return {
+    domain,
+    mailbox: mailbox.address,
+    merkleTreeHook: hook.address,
+    protocolFee: fee.address,
+    ismFactory: factory.address,
+    ism,
+    validators,
+    threshold,
+    deployBlock: mailbox.block,
+    gasUsed: {
+      Mailbox: mailbox.gasUsed,
+      MerkleTreeHook: hook.gasUsed,
+      ProtocolFee: fee.gasUsed,
+      StaticMessageIdMultisigIsmFactory: factory.gasUsed,
+      'StaticMessageIdMultisigIsmFactory.deploy': created.gasUsed,
+      'Mailbox.initialize': init.gasUsed,
+    },
+    txHashes: {
+      Mailbox: mailbox.hash,
+      MerkleTreeHook: hook.hash,
+      ProtocolFee: fee.hash,
+      StaticMessageIdMultisigIsmFactory: factory.hash,
+    },
+  }
+}
+
+/**
+ * Deploys a SealpostMirrorSender on the origin chain, bound to its Mailbox, KeyRegistry and MessageAnchor.
+ *
+ * @example
+ * const sender = await deployMirrorSender(walletA, clientA, { mailbox: coreA.mailbox, keyRegistry, messageAnchor })
+ */
+export async function deployMirrorSender(
+  wallet: WriteClient,
+  client: Client,
+  { mailbox, keyRegistry, messageAnchor }: { mailbox: Address; keyRegistry: Address; messageAnchor: Address },
+): Promise<Address> {
+  const account = wallet.account
+  if (!account) throw new NoAccountError({ action: 'deploy SealpostMirrorSender' })
+  const hash = await withChainErrors(() =>
+    deployContract(wallet, {
+      abi: sealpostMirrorSenderAbi,
+      bytecode: sealpostMirrorSenderBytecode,
+      args: [mailbox, keyRegistry, messageAnchor],
+      account,
+      chain: wallet.chain ?? null,
+    }),
+  )
+  return (await mined(client, hash, 'SealpostMirrorSender')).address
+}
+
+/**
+ * Deploys a SealpostMirror on the destination chain: it takes deliveries from `mailbox`, verified by `ism`, and
+ * only from `originSender` on `originDomain`.
+ *
+ * @example
+ * const mirror = await deployMirror(walletB, clientB, { mailbox: coreB.mailbox, ism: coreB.ism, originDomain: 31337, originSender: sender })
+ */
+export async function deployMirror(
+  wallet: WriteClient,
+  client: Client,
+  {
+    mailbox,
+    ism,
+    originDomain,
+    originSender,
+  }: { mailbox: Address; ism: Address; originDomain: number; originSender: Address },
+): Promise<Address> {
+  const account = wallet.account
+  if (!account) throw new NoAccountError({ action: 'deploy SealpostMirror' })
+  const hash = await withChainErrors(() =>
+    deployContract(wallet, {
+      abi: sealpostMirrorAbi,
+      bytecode: sealpostMirrorBytecode,
+      args: [mailbox, ism, originDomain, addressToBytes32(originSender)],
+      account,
+      chain: wallet.chain ?? null,
+    }),
+  )
+  return (await mined(client, hash, 'SealpostMirror')).address
+}
