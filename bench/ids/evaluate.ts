@@ -9,10 +9,10 @@ import { ATTACK_KINDS, type AttackKind, type AttackLabel, type Trace } from './s
 const GRACE_MS = 3600_000
 const EARLY_MS = 10 * 60_000
 
-/** The two systems compared: the models (rules + anomaly + multivariate) and the fixed-threshold baseline (rules + fixed counts). */
+/** The two systems compared: the models (rules + anomaly + multivariate) and the fixed-threshold baseline (rules + fixed counts). @example const s: System = 'baseline' */
 export type System = 'models' | 'baseline'
 
-/** Runs the engine over a trace in record mode (low thresholds, both systems) and returns every alert. */
+/** Runs the engine over a trace in record mode (low thresholds, both systems) and returns every alert. @example recordAlerts(generateTrace({ seed: 1, days: 2, devices: 100, attacksPerKind: 1 })) */
 export function recordAlerts(trace: Trace): Alert[] {
   const engine = new IdsEngine({ thresholds: RECORD_THRESHOLDS, fixedBaseline: true })
   for (const e of trace.events) engine.ingest(e)
@@ -20,7 +20,7 @@ export function recordAlerts(trace: Trace): Alert[] {
   return [...engine.alerts()]
 }
 
-/** The alerts one system would have raised with `th`. */
+/** The alerts one system would have raised with `th`. @example alertsOf(alerts, 'models', DEFAULT_THRESHOLDS) */
 export function alertsOf(alerts: readonly Alert[], system: System, th: IdsThresholds): Alert[] {
   return alerts.filter((a) => {
     switch (a.detector.type) {
@@ -42,7 +42,7 @@ export function alertsOf(alerts: readonly Alert[], system: System, th: IdsThresh
 const overlaps = (entities: readonly string[], at0: number, at1: number, a: AttackLabel) =>
   at0 <= a.end + GRACE_MS && at1 >= a.start - EARLY_MS && entities.some((e) => a.entities.includes(e))
 
-/** Per-kind result. */
+/** Per-kind result. @example const m: KindMetrics = evaluate(recorded, 'models', th).kinds[0] */
 export type KindMetrics = {
   kind: AttackKind
   attacks: number
@@ -55,7 +55,7 @@ export type KindMetrics = {
   delaysMs: number[]
 }
 
-/** Scores the incidents of one trace. */
+/** Scores the incidents of one trace. @example scoreIncidents(correlate(alerts), alerts, trace.labels.attacks).falseAlarms */
 export function scoreIncidents(
   incidents: readonly Incident[],
   alerts: readonly Alert[],
@@ -101,7 +101,7 @@ export function scoreIncidents(
   return { perKind, falseAlarms, falseIncidents }
 }
 
-/** Sums per-trace scores into per-kind metrics. */
+/** Sums per-trace scores into per-kind metrics. @example summarise([scoreIncidents(incidents, alerts, attacks)]).kinds */
 export function summarise(runs: ReturnType<typeof scoreIncidents>[]): {
   kinds: KindMetrics[]
   falseAlarms: number
@@ -139,7 +139,7 @@ export function summarise(runs: ReturnType<typeof scoreIncidents>[]): {
   return { kinds, falseAlarms: runs.reduce((s, r) => s + r.falseAlarms, 0) }
 }
 
-/** Evaluates a system with thresholds over recorded traces. */
+/** Evaluates a system with thresholds over recorded traces. @example evaluate([{ trace, alerts }], 'models', th).falseAlarmsPer1000DeviceHours */
 export function evaluate(recorded: { trace: Trace; alerts: Alert[] }[], system: System, th: IdsThresholds) {
   const runs = recorded.map(({ trace, alerts }) => {
     const mine = alertsOf(alerts, system, th)
@@ -166,6 +166,8 @@ const COUNT_GRID = [
 /**
  * Tunes each detector alone on training traces: the lowest threshold on its grid whose alerts that match no attack
  * stay within `budget` per 1,000 device-hours (a share of the false-alarm target).
+ *
+ * @example const th = tune(trainingRecorded, DEFAULT_THRESHOLDS, 0.01)
  */
 export function tune(
   recorded: { trace: Trace; alerts: Alert[] }[],
@@ -198,7 +200,7 @@ export function tune(
   return th
 }
 
-/** Median of a list (NaN when empty). */
+/** Median of a list (NaN when empty). @example median([3, 1, 2]) // 2 */
 export function median(xs: readonly number[]): number {
   if (xs.length === 0) return Number.NaN
   const s = [...xs].sort((a, b) => a - b)

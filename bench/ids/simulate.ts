@@ -5,7 +5,7 @@
 import type { IdsEvent } from '../../src/ids/events.js'
 import { Prng } from './prng.js'
 
-/** The attack kinds injected, one label each. */
+/** The attack kinds injected, one label each. @example ATTACK_KINDS.length // 12 */
 export const ATTACK_KINDS = [
   'credential-stuffing',
   'replay-flood',
@@ -20,12 +20,15 @@ export const ATTACK_KINDS = [
   'anchor-front-running',
   'clock-skew-forgery',
 ] as const
+/** One attack kind. @example const k: AttackKind = 'exfiltration' */
 export type AttackKind = (typeof ATTACK_KINDS)[number]
 
-/** Ground truth of one attack: the entities use the IDS's keys (`device:…`, `ip:…`, `relay:…`, `registry`). */
+/** Ground truth of one attack: the entities use the IDS's keys (`device:…`, `ip:…`, `relay:…`, `registry`). @example const l: AttackLabel = trace.labels.attacks[0] */
 export type AttackLabel = { id: string; kind: AttackKind; start: number; end: number; entities: string[] }
 
+/** What to simulate. @example const o: TraceOptions = { seed: 1, days: 7, devices: 500, attacksPerKind: 4 } */
 export type TraceOptions = { seed: number; days: number; devices: number; attacksPerKind: number }
+/** Events (sorted by time) and their labels. @example const { events, labels }: Trace = generateTrace(o) */
 export type Trace = {
   events: IdsEvent[]
   labels: {
@@ -74,6 +77,7 @@ type Device = {
  * @example const { events, labels } = generateTrace({ seed: 1, days: 7, devices: 500, attacksPerKind: 3 })
  */
 export function generateTrace({ seed, days, devices: k, attacksPerKind }: TraceOptions): Trace {
+  if (days < 2) throw new RangeError("a trace needs at least 2 days (the first is the models' warm-up)")
   const r = new Prng(seed)
   const end = START + days * DAY
   const ev: IdsEvent[] = []

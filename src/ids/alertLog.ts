@@ -1,4 +1,4 @@
-/** The hash-chained alert log: JSON lines, each entry bound to the previous one by SHA-256 (docs/protocol.md §15). */
+/** The hash-chained alert log: JSON lines, each entry bound to the previous one by SHA-256 (docs/protocol.md §16). */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js'

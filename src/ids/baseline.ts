@@ -89,13 +89,13 @@ export class SeasonalBaseline {
   expected(key: string, hour: number): { mean: number; dev: number; peak: number } {
     const s = this.stats.get(key)
     const { minBucket, minEntity } = this.options
+    const p = this.population
     if (s && s.N >= minEntity) {
       const seasonal = (s.n[hour] ?? 0) >= minBucket
-      return seasonal
-        ? { mean: s.m[hour] ?? 0, dev: s.d[hour] ?? 0, peak: s.P }
-        : { mean: s.M, dev: s.D, peak: s.P }
+      // An entity that never did this before (a new device's first sync) bursts like the population does.
+      const peak = s.P > 0 ? s.P : p.P
+      return seasonal ? { mean: s.m[hour] ?? 0, dev: s.d[hour] ?? 0, peak } : { mean: s.M, dev: s.D, peak }
     }
-    const p = this.population
     if ((p.n[hour] ?? 0) >= minBucket) return { mean: p.m[hour] ?? 0, dev: p.d[hour] ?? 0, peak: p.P }
     return { mean: p.M, dev: p.D, peak: p.P }
   }

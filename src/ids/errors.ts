@@ -47,7 +47,7 @@ export class IdsStateInvalidError extends CodecError {
 }
 
 /**
- * An alert-log entry whose hash, index or link to the previous entry does not check (docs/protocol.md §15).
+ * An alert-log entry whose hash, index or link to the previous entry does not check (docs/protocol.md §16).
  *
  * @example throw new IdsAlertLogTamperedError({ index: 4, problem: 'hash mismatch' })
  */

@@ -6,7 +6,7 @@ import type { IdsStats } from './engine.js'
 import { IdsStateInvalidError } from './errors.js'
 import type { FeatureWindow } from './window.js'
 
-/** What the engine keeps between events (internal; exported for state.ts and engine.ts). */
+/** What the engine keeps between events (internal; shared by state.ts and engine.ts). @example const s: EngineInternals = restoreInternals(state) */
 export type EngineInternals = {
   window: FeatureWindow | undefined
   firstAt: number | undefined
