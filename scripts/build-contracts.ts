@@ -129,25 +129,29 @@ export function compileContracts(): CompileResult {
 }
 
 /**
- * Compiles an example consumer `contracts/examples/<file>` together with the shipped contracts it imports (relative
- * imports such as `../StatementVerifier.sol`), same settings; returns every contract of the example by name. Examples
- * are not shipped as artifacts: their tests compile them.
+ * Compiles an example consumer `contracts/examples/<file>` with the shipped contracts it imports (relative imports
+ * such as `../StatementVerifier.sol`, read from disk), same settings; returns every contract of the example by
+ * name. Examples are not shipped as artifacts: their tests compile them.
  *
  * @example const { SignedEscrow } = compileExample('SignedEscrow.sol')
  */
 export function compileExample(file: string): Record<string, { abi: unknown[]; bytecode: `0x${string}` }> {
   const solc = require('solc') as { compile(input: string, callbacks: object): string }
-  const sources: Record<string, { content: string }> = {
+  const sources = {
     [`contracts/examples/${file}`]: {
       content: readFileSync(join(root, 'contracts', 'examples', file), 'utf8'),
     },
   }
-  for (const name of contractNames)
-    sources[`contracts/${name}.sol`] = {
-      content: readFileSync(join(root, 'contracts', `${name}.sol`), 'utf8'),
-    }
-  const input = { language: 'Solidity', sources, settings: compilerSettings }
-  const output = JSON.parse(solc.compile(JSON.stringify(input), { import: readImport })) as SolcOutput
+  // Only what the example imports is compiled: a shipped contract by its relative path, or OpenZeppelin.
+  const findImport = (path: string): { contents: string } | { error: string } => {
+    const shipped = /^contracts\/[A-Za-z0-9]+\.sol$/.test(path) ? join(root, path) : undefined
+    if (shipped && existsSync(shipped)) return { contents: readFileSync(shipped, 'utf8') }
+    return readImport(path)
+  }
+  // Code for the example only (the contracts it calls are deployed from their artifacts).
+  const outputSelection = { [`contracts/examples/${file}`]: { '*': ['abi', 'evm.bytecode.object'] } }
+  const input = { language: 'Solidity', sources, settings: { ...compilerSettings, outputSelection } }
+  const output = JSON.parse(solc.compile(JSON.stringify(input), { import: findImport })) as SolcOutput
   const errors = (output.errors ?? []).filter((e) => e.severity === 'error')
   if (errors.length > 0) throw new Error(`solc failed:\n${errors.map((e) => e.formattedMessage).join('\n')}`)
   return Object.fromEntries(
