@@ -88,7 +88,8 @@ export function accumulate(w: FeatureWindow, e: IdsEvent, peers: Map<string, Set
         peers.set(e.account, known)
       }
       if (!known.has(e.topic)) {
-        known.add(e.topic)
+        // Bounded: past 10,000 topics an account's new topics still count but are no longer remembered.
+        if (known.size < 10_000) known.add(e.topic)
         bump(w, e.device, 'newPeers', 1)
       }
       break
