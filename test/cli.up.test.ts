@@ -46,6 +46,7 @@ test('up prints the join line; a second home joins with it alone and no ether; C
   expect(relay).toBe(`ws://127.0.0.1:${relayPort}`)
   expect(deploymentFile).toBe(join(home, 'deployment.json'))
   const deployment = readDeploymentFile(deploymentFile)
+  expect(deployment.statementVerifier, 'up records the StatementVerifier').toMatch(/^0x[0-9a-fA-F]{40}$/)
 
   // A second user with their own home, no ether and only those three values: registered through the sponsor.
   const account = privateKeyToAccount(generatePrivateKey())
