@@ -16,8 +16,18 @@ test('npm run bench -- --quick writes a valid result for every benchmark', { tim
     maxBuffer: 16 * 1024 * 1024,
   })
   // How long --quick takes is reported (each file's durationMs), not asserted: CI machines are shared.
-  expect(stdout).toMatch(/bench: wrote 8 results/)
-  const names = ['crypto', 'relay', 'anchor', 'groups', 'scale', 'autojoin', 'registryGas', 'verifierGas']
+  expect(stdout).toMatch(/bench: wrote 9 results/)
+  const names = [
+    'crypto',
+    'relay',
+    'anchor',
+    'groups',
+    'scale',
+    'autojoin',
+    'registryGas',
+    'verifierGas',
+    'crosschainGas',
+  ]
   expect(
     readdirSync(out)
       .filter((f) => f.endsWith('.json'))

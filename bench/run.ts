@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { runAnchor } from './anchor.js'
 import { runAutoJoin } from './autoJoin.js'
+import { runCrosschainGas } from './crosschainGas.js'
 import { runCrypto } from './crypto.js'
 import { runGroups } from './groups.js'
 import { writeCharts } from './lib/charts.js'
@@ -35,6 +36,7 @@ export const benchmarks: Record<string, (ctx: BenchContext) => Promise<BenchOutp
   autojoin: runAutoJoin,
   registryGas: runRegistryGas,
   verifierGas: runVerifierGas,
+  crosschainGas: runCrosschainGas,
 }
 
 const root = fileURLToPath(new URL('..', import.meta.url))

@@ -19,12 +19,7 @@ import {
   signCheckpoint,
 } from '../src/crosschain/checkpoint.js'
 import { type CheckpointStore, memoryCheckpointStore } from '../src/crosschain/checkpointStore.js'
-import {
-  deployHyperlaneCore,
-  deployMirror,
-  deployMirrorSender,
-  type HyperlaneCore,
-} from '../src/crosschain/deploy.js'
+import { deployMirroring, type HyperlaneCore } from '../src/crosschain/deploy.js'
 import { type MirrorRoute, mirrorAnchors } from '../src/crosschain/dispatchMirror.js'
 import { QuorumNotReachedError } from '../src/crosschain/errors.js'
 import { mailboxAbi } from '../src/crosschain/hyperlaneAbi.js'
@@ -65,22 +60,18 @@ beforeAll(async () => {
   const addresses = validatorAccounts.map((a) => a.address)
   // Different deployers on A and B: the same deployer and nonces would give both chains the same addresses and hide
   // a wrong-chain mistake.
-  ;[coreA, coreB] = await Promise.all([
-    deployHyperlaneCore(A.walletClients[0]!, A.publicClient, { validators: addresses, threshold: 2 }),
-    deployHyperlaneCore(B.walletClients[1]!, B.publicClient, { validators: addresses, threshold: 2 }),
-  ])
-  sender = await deployMirrorSender(A.walletClient, A.publicClient, {
-    mailbox: coreA.mailbox,
-    keyRegistry: A.contracts.keyRegistry,
-    messageAnchor: A.contracts.messageAnchor,
+  const m = await deployMirroring({
+    origin: {
+      wallet: A.walletClients[0]!,
+      client: A.publicClient,
+      keyRegistry: A.contracts.keyRegistry,
+      messageAnchor: A.contracts.messageAnchor,
+    },
+    destination: { wallet: B.walletClients[1]!, client: B.publicClient },
+    validators: addresses,
+    threshold: 2,
   })
-  mirror = await deployMirror(B.walletClients[1]!, B.publicClient, {
-    mailbox: coreB.mailbox,
-    ism: coreB.ism,
-    originDomain: coreA.domain,
-    originSender: sender,
-  })
-  route = { sender, destination: coreB.domain, mirror }
+  ;({ origin: coreA, destination: coreB, sender, mirror, route } = m)
   keeper = new MirrorKeeper({
     client: A.publicClient,
     wallet: A.walletClients[3]!,

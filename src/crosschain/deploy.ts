@@ -194,3 +194,66 @@ export async function deployMirror(
   )
   return (await mined(client, hash, 'SealpostMirror')).address
 }
+
+/**
+ * One direction of mirroring, deployed: both chains' Hyperlane cores, the sender on the origin and the mirror on the
+ * destination, and the route the keeper dispatches along.
+ *
+ * @example
+ * const { origin, destination, sender, mirror, route }: MirroringDeployment = await deployMirroring(params)
+ */
+export type MirroringDeployment = {
+  origin: HyperlaneCore
+  destination: HyperlaneCore
+  sender: Address
+  mirror: Address
+  route: { sender: Address; destination: number; mirror: Address }
+}
+
+/**
+ * Deploys everything one direction of mirroring needs (A → B): a Hyperlane core on each chain with the same validator
+ * set and threshold, the SealpostMirrorSender on A bound to A's KeyRegistry and MessageAnchor, and the SealpostMirror
+ * on B that accepts only that sender from A's domain. Use different deployer accounts on the two chains (or different
+ * nonces): the same account and nonces would give both chains the same addresses and hide a wrong-chain mistake.
+ *
+ * @example
+ * const m = await deployMirroring({
+ *   origin: { wallet: walletA, client: clientA, keyRegistry, messageAnchor },
+ *   destination: { wallet: walletB, client: clientB },
+ *   validators: [v1, v2, v3], threshold: 2,
+ * })
+ */
+export async function deployMirroring({
+  origin,
+  destination,
+  validators,
+  threshold,
+}: {
+  origin: { wallet: WriteClient; client: Client; keyRegistry: Address; messageAnchor: Address }
+  destination: { wallet: WriteClient; client: Client }
+  validators: readonly Address[]
+  threshold: number
+}): Promise<MirroringDeployment> {
+  const [coreA, coreB] = await Promise.all([
+    deployHyperlaneCore(origin.wallet, origin.client, { validators, threshold }),
+    deployHyperlaneCore(destination.wallet, destination.client, { validators, threshold }),
+  ])
+  const sender = await deployMirrorSender(origin.wallet, origin.client, {
+    mailbox: coreA.mailbox,
+    keyRegistry: origin.keyRegistry,
+    messageAnchor: origin.messageAnchor,
+  })
+  const mirror = await deployMirror(destination.wallet, destination.client, {
+    mailbox: coreB.mailbox,
+    ism: coreB.ism,
+    originDomain: coreA.domain,
+    originSender: sender,
+  })
+  return {
+    origin: coreA,
+    destination: coreB,
+    sender,
+    mirror,
+    route: { sender, destination: coreB.domain, mirror },
+  }
+}
