@@ -155,7 +155,10 @@ test('live across relays, a NATS node SIGKILLed mid-load: every envelope reaches
   await until(
     () => app(alice).length >= N / 2 && app(carol).length >= N / 2,
     30_000,
-    () => 'publishers',
+    () =>
+      `alice ${app(alice).length}, carol ${app(carol).length}: ${JSON.stringify(
+        [alice, carol].map((d) => app(d).map((x) => Number(x.seq))),
+      )} sent ${JSON.stringify(sent.map((x) => Number(x.seq)))}`,
   )
   expectOrderedOnce(alice, topic)
   expectOrderedOnce(carol, topic)

@@ -34,7 +34,7 @@ export async function followStream(
 ): Promise<StreamFollower> {
   const prefix = p.subject(`0x${'00'.repeat(32)}`).slice(0, -64)
   const after = (await p.jsm.streams.info(p.stream)).state.last_seq
-  return followOrdered(p.js, {
+  return followOrdered(p, {
     stream: p.stream,
     subject: `${prefix}*`,
     after,
@@ -46,29 +46,50 @@ export async function followStream(
 /**
  * Hands every message of `stream` on `subject` with a stream seq above `after` to `onMessage`, in order, one at a
  * time, through an ordered consumer that is started again right after the last message handed over whenever it
- * ends (node lost, connection dropped); `onError` hears why.
+ * ends (node lost, connection dropped; `onError` hears why) or stalls: every `stallMs` without a message, the
+ * stream's last sequence is read, and when it is past the last message handed over (and was not the last time the
+ * consumer was restarted), the consumer is closed and started again after that message. (An ordered consumer whose
+ * node was SIGKILLed was seen to stay silent on nats-server 2.9 without the client noticing.)
  *
- * @example const follower = followOrdered(js, { stream: leavesStream, subject: 'sealpost.leaf', after: 0, onMessage })
+ * @example const follower = followOrdered(parts, { stream: leavesStream, subject: 'sealpost.leaf', after: 0, onMessage })
  */
 export function followOrdered(
-  js: JetStreamParts['js'],
+  { js, jsm }: Pick<JetStreamParts, 'js' | 'jsm'>,
   {
     stream,
     subject,
     after,
     onMessage,
     onError = () => {},
+    stallMs = 3_000,
   }: {
     stream: string
     subject: string
     after: number
     onMessage: (m: JsMsg) => void | Promise<void>
     onError?: ((err: unknown) => void) | undefined
+    stallMs?: number | undefined
   },
 ): StreamFollower {
   let stopped = false
   let last = after
   let current: { close(): Promise<unknown> } | undefined
+  let progressAt = Date.now()
+  let restartedFor = -1
+  const watchdog = setInterval(() => {
+    if (stopped || !current || Date.now() - progressAt < stallMs) return
+    const stalled = current
+    void jsm.streams.info(stream).then(
+      ({ state }) => {
+        if (state.last_seq <= last || state.last_seq === restartedFor || stalled !== current) return
+        restartedFor = state.last_seq
+        progressAt = Date.now()
+        void stalled.close().catch(() => undefined)
+      },
+      () => undefined,
+    )
+  }, stallMs)
+  watchdog.unref()
   const run = async () => {
     while (!stopped) {
       try {
@@ -77,13 +98,14 @@ export function followOrdered(
           deliver_policy: 'by_start_sequence' as never,
           opt_start_seq: last + 1,
         })
-        const messages = await consumer.consume({ max_messages: 1024 })
+        const messages = await consumer.consume({ max_messages: 1024, expires: 5_000, idle_heartbeat: 1_000 })
         current = messages
         if (stopped) await messages.close()
         for await (const m of messages) {
           if (m.seq <= last) continue
           await onMessage(m)
           last = m.seq
+          progressAt = Date.now()
         }
       } catch (err) {
         if (!stopped) onError(err)
@@ -98,6 +120,7 @@ export function followOrdered(
     },
     async stop() {
       stopped = true
+      clearInterval(watchdog)
       await current?.close().catch(() => undefined)
       await done
     },

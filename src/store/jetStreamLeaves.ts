@@ -48,14 +48,17 @@ export class JetStreamLeaves {
     const stream = `${prefix.toUpperCase()}_LEAVES`
     const subjects = [`${prefix}.leaf`]
     const existing = await p.jsm.streams.info(stream).catch(() => undefined)
-    if (existing) checkStreamConfig(existing.config, { name: stream, subjects, replicas })
+    const wanted = { name: stream, subjects, replicas }
+    if (existing) checkStreamConfig(existing.config, wanted)
     else
-      await p.jsm.streams.add({
-        name: stream,
-        subjects,
-        num_replicas: replicas,
-        duplicate_window: 120_000 * 1_000_000,
-      })
+      await p.jsm.streams
+        .add({ name: stream, subjects, num_replicas: replicas, duplicate_window: 120_000 * 1_000_000 })
+        .catch(async (err: unknown) => {
+          // Another relay starting at the same time created it first.
+          const created = await p.jsm.streams.info(stream).catch(() => undefined)
+          if (!created) throw err
+          checkStreamConfig(created.config, wanted)
+        })
     const receipts = await new Kvm(p.nc).create(`${prefix}_receipts`, { replicas, history: 1 })
     checkStreamConfig((await p.jsm.streams.info(`KV_${prefix}_receipts`)).config, {
       name: `KV_${prefix}_receipts`,
@@ -83,7 +86,7 @@ export class JetStreamLeaves {
     onLeaf: (leaf: PendingLeaf) => void | Promise<void>,
     { onError }: { onError?: ((err: unknown) => void) | undefined } = {},
   ): StreamFollower {
-    return followOrdered(this.#p.js, {
+    return followOrdered(this.#p, {
       stream: this.#stream,
       subject: this.#subject,
       after: 0,

@@ -147,17 +147,36 @@ export class JetStreamRelayStore implements RelayStore {
       const subjects = [`${prefix}.env.*`, `${prefix}.meta`]
       const description = deployment === undefined ? undefined : `sealpost relay store: ${deployment}`
       const existing = await jsm.streams.info(stream).catch(() => undefined)
-      if (existing) checkStreamConfig(existing.config, { name: stream, subjects, replicas, description })
+      const wanted = { name: stream, subjects, replicas, description }
+      if (existing) checkStreamConfig(existing.config, wanted)
       else
-        await jsm.streams.add({
-          name: stream,
-          subjects,
-          num_replicas: replicas,
-          duplicate_window: duplicateWindowMs * 1_000_000,
-          ...(description === undefined ? {} : { description }),
-        })
+        await jsm.streams
+          .add({
+            name: stream,
+            subjects,
+            num_replicas: replicas,
+            duplicate_window: duplicateWindowMs * 1_000_000,
+            ...(description === undefined ? {} : { description }),
+          })
+          .catch(async (err: unknown) => {
+            // Another relay starting at the same time created it first.
+            const created = await jsm.streams.info(stream).catch(() => undefined)
+            if (!created) throw err
+            checkStreamConfig(created.config, wanted)
+          })
       // A marker, so the stream is never empty: an expected last sequence of 0 is not enforced by nats-server 2.9.
-      await jetstream(nc).publish(`${prefix}.meta`, 'sealpost relay store', { msgID: `${prefix}-created` })
+      // Retried briefly: a stream just created (by another relay) may not listen on every node yet.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await jetstream(nc).publish(`${prefix}.meta`, 'sealpost relay store', {
+            msgID: `${prefix}-created`,
+          })
+          break
+        } catch (err) {
+          if (attempt >= 50) throw err
+          await new Promise((r) => setTimeout(r, 100))
+        }
+      }
       const kv = await new Kvm(nc).create(`${prefix}_state`, { replicas, history: 1 })
       const bucket = await jsm.streams.info(`KV_${prefix}_state`)
       checkStreamConfig(bucket.config, { name: `KV_${prefix}_state`, replicas })
