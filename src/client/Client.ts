@@ -47,6 +47,8 @@ export type { KeyChangeEvent } from './keyChanges.js'
 export type {
   ClientEvents,
   ClientParameters,
+  GroupAcceptPolicy,
+  GroupInvitation,
   ReceivedMessage,
   ReceiveResult,
   RejectedMessageError,

@@ -15,7 +15,7 @@ import type { LeafSubmitter } from './leafSubmitter.js'
 import type { Outbox } from './outbox.js'
 import type { ReceiptChecker } from './receipts.js'
 import type { Transport } from './transport.js'
-import type { ClientEvents } from './types.js'
+import type { ClientEvents, GroupAcceptPolicy } from './types.js'
 import type { ClockPolicy } from './verifyStatement.js'
 
 /**
@@ -59,6 +59,8 @@ export type ClientContext = {
   inlineCommitBytes: number
   /** Largest `encrypted_group_info` each trimmed Welcome carries; beyond, it goes by reference (protocol §3.9). */
   inlineGroupInfoBytes: number
+  /** Which group invitations are joined at once; the others are held (security E4). */
+  groupAccept: GroupAcceptPolicy
   /** Groups this device asked to leave and is still in: the leave is proposed again in each new epoch. */
   leaving: Set<Hex>
   /** Runs `fn` after every earlier processing step (the client's one lock: MLS states change in order). */

@@ -2,7 +2,7 @@
 import type { Address, Hex } from 'viem'
 import type { StoredGroup, StoredMessage } from '../store/deviceStore.js'
 import type { GroupChange, GroupMember } from './groups.js'
-import type { ReceivedMessage, SendOptions, SentMessage } from './types.js'
+import type { GroupInvitation, ReceivedMessage, SendOptions, SentMessage } from './types.js'
 
 /**
  * A group's state as this device holds it.
@@ -22,7 +22,7 @@ export type GroupInfo = {
 /**
  * What a group handle needs from its client. `Client` provides it; a test can provide another.
  *
- * @example const host: GroupHost = { create, change, leave, members, info, send, groups, messages, stream }
+ * @example const host: GroupHost = { create, change, leave, members, info, send, groups, messages, stream, invitations, accept, decline }
  */
 export interface GroupHost {
   create(p: {
@@ -39,6 +39,9 @@ export interface GroupHost {
   messages(groupId: Hex): StoredMessage[]
   stream(groupId: Hex): AsyncIterableIterator<ReceivedMessage>
   delivery(groupId: Hex, messageId: Hex): GroupDelivery
+  invitations(): GroupInvitation[]
+  accept(invitationId: Hex): Promise<Hex>
+  decline(invitationId: Hex): Promise<void>
 }
 
 /**
@@ -102,6 +105,35 @@ export class Groups {
     if (byId) return byId
     const named = all.filter((g) => g.info().name === idOrName)
     return named.length === 1 ? named[0] : undefined
+  }
+
+  /**
+   * The group invitations held for this account's consent (`groups.accept` option), oldest first: each names the
+   * group, its inviter (the member that signed the Welcome), name, members and admins.
+   *
+   * @example for (const i of client.groups.invitations()) console.log(i.inviter, i.name)
+   */
+  invitations(): GroupInvitation[] {
+    return this.#host.invitations()
+  }
+
+  /**
+   * Joins the group of a held invitation (its Welcome verified again against the registry now) and follows it.
+   * Throws `InvitationNotFoundError` when no such invitation is held.
+   *
+   * @example const team = await client.groups.accept(invitation.id)
+   */
+  async accept(invitationId: Hex): Promise<Group> {
+    return new Group(this.#host, await this.#host.accept(invitationId))
+  }
+
+  /**
+   * Declines a held invitation: it is forgotten with the one-time key package it was for; the group is never joined.
+   *
+   * @example await client.groups.decline(invitation.id)
+   */
+  async decline(invitationId: Hex): Promise<void> {
+    await this.#host.decline(invitationId)
   }
 }
 

@@ -1,4 +1,4 @@
-/** Errors of group conversations: who may change a group, and commits that keep losing the race for an epoch. */
+/** Errors of group conversations: who may change a group, commits that keep losing the race for an epoch, held invitations. */
 import { UsageError } from '../errors.js'
 
 /** Only a group's admins add or remove accounts, change admins or rename it. */
@@ -41,6 +41,17 @@ export class CommitContentionError extends UsageError {
     super('Other members kept committing first; the change was not applied.', {
       metaMessages: [`Group: ${p.groupId}`, `Attempts: ${p.attempts}`, 'Try again in a moment.'],
       code: 'SEALPOST_COMMIT_CONTENTION',
+    })
+  }
+}
+
+/** No group invitation with this id is held (it was accepted, declined, or never arrived). */
+export class InvitationNotFoundError extends UsageError {
+  override name = 'InvitationNotFoundError' as const
+  constructor(p: { id: string }) {
+    super('No group invitation with this id is held.', {
+      metaMessages: [`Invitation: ${p.id}`, 'See client.groups.invitations().'],
+      code: 'SEALPOST_INVITATION_NOT_FOUND',
     })
   }
 }

@@ -15,7 +15,7 @@ import type { DeviceKeys } from './identity.js'
 import { openDeviceKeys } from './openDevice.js'
 import { finishPendingRotation } from './rotateDevice.js'
 import { offlineTransport, type Transport } from './transport.js'
-import type { ClientParameters } from './types.js'
+import type { ClientParameters, GroupAcceptPolicy } from './types.js'
 import type { ClockPolicy } from './verifyStatement.js'
 import { INLINE_TREE_BYTES } from './welcomeTree.js'
 
@@ -45,6 +45,7 @@ export type ClientParts = {
   inlineTreeBytes: number
   inlineCommitBytes: number
   inlineGroupInfoBytes: number
+  groupAccept: GroupAcceptPolicy
 }
 
 /**
@@ -109,5 +110,6 @@ export async function openClient(parameters: ClientParameters): Promise<ClientPa
     inlineTreeBytes: parameters.inlineTreeBytes ?? INLINE_TREE_BYTES,
     inlineCommitBytes: parameters.inlineCommitBytes ?? INLINE_COMMIT_BYTES,
     inlineGroupInfoBytes: parameters.inlineGroupInfoBytes ?? INLINE_GROUP_INFO_BYTES,
+    groupAccept: parameters.groups?.accept ?? 'anyone',
   }
 }

@@ -10,6 +10,7 @@ import { fetchBlob } from './byReference.js'
 import type { ClientContext } from './context.js'
 import { GROUP_PEER, policyInput } from './conversationPolicy.js'
 import { UnexpectedEnvelopeKindError } from './errors.js'
+import { heldInvitation, holdInvitation } from './invitations.js'
 import { deserializeGroupState, serializeGroupState } from './mls.js'
 import { asRejection } from './reasons.js'
 import { receiveReceipt } from './receipts.js'
@@ -70,7 +71,17 @@ export async function processEnvelope(
   }
 }
 
-async function applyWelcome(ctx: ClientContext, envelope: Envelope): Promise<ReceiveResult> {
+/**
+ * Joins the group of a Welcome envelope (verified as `receiveWelcome` does), or, for a group invitation the account's
+ * `groups.accept` policy does not take at once (unless `consented`), holds it (security E4).
+ *
+ * @example const result = await applyWelcome(ctx, envelope, { consented: true })
+ */
+export async function applyWelcome(
+  ctx: ClientContext,
+  envelope: Envelope,
+  { consented = false }: { consented?: boolean | undefined } = {},
+): Promise<ReceiveResult> {
   await ctx.watcher.sync() // the authentication service checks the inviter's devices against the registry
   const joined = await receiveWelcome({
     envelope,
@@ -83,6 +94,11 @@ async function applyWelcome(ctx: ClientContext, envelope: Envelope): Promise<Rec
     // So does its GroupInfo, and a large commit (§3.9): on a topic derived from their digest.
     fetchBlob: (reference) => fetchBlob(ctx.transport, reference),
   })
+  const invitation = consented ? undefined : await heldInvitation(ctx, envelope, joined)
+  if (invitation) {
+    holdInvitation(ctx, envelope, invitation, joined.keyPackageRef)
+    return { type: 'invitation', invitation }
+  }
   const peer = joined.context.kind === 'direct' ? joined.peer : undefined
   ctx.store.transaction(() => {
     ctx.store.putGroup({

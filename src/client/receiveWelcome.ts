@@ -17,6 +17,7 @@ import { checkWelcome, type PolicyInput, peerOf } from './conversationPolicy.js'
 import { decodeMls, decodePrivateKeyPackage } from './mls.js'
 import { reasonOf } from './reasons.js'
 import { MlsRejectedError } from './verificationErrors.js'
+import { welcomeSigner } from './welcomeSigner.js'
 
 /**
  * Inputs of {@link receiveWelcome}.
@@ -58,6 +59,8 @@ export type ReceivedWelcome = {
   context: ConversationContext
   peer: Address
   keyPackageRef: string
+  /** The account of the member that signed the Welcome's GroupInfo (who invited this device), found on demand. */
+  inviter: () => Promise<Address | undefined>
 }
 
 /**
@@ -85,11 +88,12 @@ export async function receiveWelcome({
   const publicMessage = decodeMls(mine.publicPackage)
   if (publicMessage.wireformat !== 'mls_key_package')
     throw new MlsRejectedError({ reason: 'stored key package is corrupt' })
+  const privatePackage = decodePrivateKeyPackage(mine.privatePackage)
   const join = (ratchetTree?: RatchetTree) =>
     joinGroup(
       welcome,
       publicMessage.keyPackage,
-      decodePrivateKeyPackage(mine.privatePackage),
+      privatePackage,
       emptyPskIndex,
       impl,
       ratchetTree,
@@ -120,6 +124,11 @@ export async function receiveWelcome({
     context,
     peer: peerOf(context, policy.self),
     keyPackageRef: mine.ref,
+    inviter: async () => {
+      const keyPackage = publicMessage.keyPackage
+      const tree = state.ratchetTree
+      return (await welcomeSigner({ welcome, keyPackage, privatePackage, impl, tree }))?.account
+    },
   }
 }
 

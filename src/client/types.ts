@@ -153,6 +153,8 @@ export type ReceiveResult =
   /** A signed delivery receipt from another member: the deliveries it confirmed (of messages this device holds). */
   | { type: 'delivery'; conversation: Hex; receipt: Hex; deliveries: DeliveryEvent[] }
   | { type: 'joined'; conversation: Hex; peer: Address | undefined }
+  /** A Welcome to a group held for this account's consent (`groups.accept`, security E4): not joined yet. */
+  | { type: 'invitation'; invitation: GroupInvitation }
   | { type: 'commit'; conversation: Hex; epoch: bigint; removed: boolean }
   | { type: 'proposal'; conversation: Hex; epoch: bigint }
   | { type: 'receipt'; leaf: Hex; messages: Hex[] }
@@ -261,4 +263,33 @@ export type ClientParameters = {
    * is stored once by reference (protocol §3.9). Default 16384.
    */
   inlineGroupInfoBytes?: number | undefined
+  /**
+   * Which group invitations (Welcomes to a group) this device joins at once: `'anyone'` (the default), `'contacts'`
+   * (the inviter, the member that signed the Welcome, is this account or shares a conversation with it), or a
+   * function. The others are held in `client.groups.invitations()` until `accept(id)` or `decline(id)`.
+   */
+  groups?: { accept?: GroupAcceptPolicy | undefined } | undefined
 }
+
+/**
+ * A Welcome to a group, held until this account accepts or declines it: the Welcome envelope's id, the group, the
+ * inviter's account (the member that signed the Welcome), the group's name, member accounts and admins.
+ *
+ * @example const [invitation] = client.groups.invitations(); await client.groups.accept(invitation.id)
+ */
+export type GroupInvitation = {
+  id: Hex
+  conversation: Hex
+  inviter: Address | undefined
+  name: string
+  members: Address[]
+  admins: Address[]
+  receivedAt: number
+}
+
+/**
+ * Which group invitations are joined at once (see `ClientParameters.groups`).
+ *
+ * @example const accept: GroupAcceptPolicy = (invitation) => invitation.members.length < 50
+ */
+export type GroupAcceptPolicy = 'anyone' | 'contacts' | ((invitation: GroupInvitation) => boolean)

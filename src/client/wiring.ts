@@ -11,7 +11,9 @@ import type { ConversationHost } from './conversation.js'
 import { DeliveryReceipts } from './deliveryReceipts.js'
 import { SelfConversationError } from './errors.js'
 import type { GroupHost } from './group.js'
+import { InvitationNotFoundError } from './groupErrors.js'
 import { changeGroup, createGroupConversation, groupContextOf, groupMembers, leaveGroup } from './groups.js'
+import { findInvitation, forgetInvitation, listInvitations } from './invitations.js'
 import { LeafSubmitter } from './leafSubmitter.js'
 import { groupInfo, openConversation, syncMembers } from './membership.js'
 import { MessageView } from './messageView.js'
@@ -19,7 +21,7 @@ import { mlsClientConfig, registryAuthService } from './mls.js'
 import type { ClientParts } from './openClient.js'
 import { Outbox } from './outbox.js'
 import { ReceiptChecker } from './receipts.js'
-import { syncInbox } from './receive.js'
+import { applyWelcome, syncInbox } from './receive.js'
 import { sendMessage } from './send.js'
 import { requireGroupState } from './storedGroup.js'
 import { streamMessages } from './streamMessages.js'
@@ -109,6 +111,7 @@ export function wireClientContext(parts: ClientParts, hooks: FacadeHooks): Clien
     inlineTreeBytes: parts.inlineTreeBytes,
     inlineCommitBytes: parts.inlineCommitBytes,
     inlineGroupInfoBytes: parts.inlineGroupInfoBytes,
+    groupAccept: parts.groupAccept,
     deliveryReceipts,
     exclusive: hooks.exclusive,
     closing: hooks.closing,
@@ -211,6 +214,17 @@ export function groupHost(ctx: ClientContext, follow: (conversation: Hex) => voi
       const delivered = members.filter((m) => devices.some((d) => isAddressEqual(d.account, m)))
       return { delivered, members, devices }
     },
+    invitations: () => listInvitations(ctx),
+    accept: (id) =>
+      ctx.exclusive(async () => {
+        const result = await applyWelcome(ctx, findInvitation(ctx, id).envelope, { consented: true })
+        forgetInvitation(ctx, id)
+        if (result.type !== 'joined') throw new InvitationNotFoundError({ id })
+        follow(result.conversation)
+        ctx.events.emit('joined', { conversation: result.conversation, peer: result.peer })
+        return result.conversation
+      }),
+    decline: (id) => ctx.exclusive(async () => forgetInvitation(ctx, id, { discardKeyPackage: true })),
   }
 }
 

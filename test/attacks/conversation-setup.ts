@@ -14,7 +14,7 @@ import {
   registryAuthService,
 } from '../../src/client/mls.js'
 import { RelayTransport } from '../../src/client/relayTransport.js'
-import type { Rejection, SyncResult } from '../../src/client/types.js'
+import type { ClientParameters, Rejection, SyncResult } from '../../src/client/types.js'
 import { getMlsCiphersuite } from '../../src/crypto/mls.js'
 import { createEnvelope } from '../../src/protocol/envelope.js'
 import { inboxTopic } from '../../src/protocol/topics.js'
@@ -25,11 +25,15 @@ import { connectTestClient, startTestRelayNode } from '../utils/stack.js'
 
 export type LiveClient = Client & { home: string; rejected: Rejection[] }
 
-/** A client's thresholds for sending a tree, a commit or a GroupInfo by reference (protocol §3.7, §3.9). */
+/**
+ * A client's thresholds for sending a tree, a commit or a GroupInfo by reference (protocol §3.7, §3.9), and which
+ * group invitations it joins at once (security E4).
+ */
 export type InlineLimits = {
   inlineTreeBytes?: number | undefined
   inlineCommitBytes?: number | undefined
   inlineGroupInfoBytes?: number | undefined
+  groups?: ClientParameters['groups']
 }
 
 /** A chain, a relay node on port 0, and helpers to put clients on it. */

@@ -3,6 +3,7 @@ import type { Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import type { Client } from '../../src/client/Client.js'
 import { connectClient } from '../../src/client/connect.js'
+import type { ClientParameters } from '../../src/client/types.js'
 import { type RelayNode, startRelayNode } from '../../src/relay/node.js'
 import type { ChainContext } from './anvil.js'
 import { type TestNetwork, testKdf, testPassphrase } from './clients.js'
@@ -45,6 +46,7 @@ export function connectTestClient(
     inlineTreeBytes,
     inlineCommitBytes,
     inlineGroupInfoBytes,
+    groups,
   }: {
     index: number
     home: string
@@ -52,6 +54,7 @@ export function connectTestClient(
     inlineTreeBytes?: number | undefined
     inlineCommitBytes?: number | undefined
     inlineGroupInfoBytes?: number | undefined
+    groups?: ClientParameters['groups']
   },
 ): Promise<Client> {
   return connectClient({
@@ -67,5 +70,6 @@ export function connectTestClient(
     inlineTreeBytes,
     inlineCommitBytes,
     inlineGroupInfoBytes,
+    groups,
   })
 }
