@@ -8,9 +8,11 @@ import { type Address, type Hex, type LocalAccount, pad, parseEventLogs, toHex }
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { getTransaction } from 'viem/actions'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { messageAnchorAbi } from '../contracts/artifacts/MessageAnchor.js'
 import { sealpostMirrorAbi } from '../contracts/artifacts/SealpostMirror.js'
 import { ContractRevertError } from '../src/chain/errors.js'
 import { revokeDevice } from '../src/chain/keyRegistry.js'
+import { anchorRoot } from '../src/chain/messageAnchor.js'
 import { signRevokeDevice } from '../src/chain/registryAuthorizations.js'
 import {
   type Checkpoint,
@@ -113,33 +115,16 @@ async function sign(online: number[] = [0, 1, 2]) {
   for (const i of online) await validators[i]!.poll()
 }
 
-async function anchorRoot(tag: number): Promise<Hex> {
+/** Anchors the 32-byte root `tag` on A (4 leaves) from the anchorer account. */
+async function anchorTagged(tag: number): Promise<Hex> {
   const root = pad(toHex(tag), { size: 32 })
-  const hash = await anchorer().writeContract({
-    address: A.contracts.messageAnchor,
-    abi: [
-      {
-        type: 'function',
-        name: 'anchor',
-        inputs: [
-          { name: 'root', type: 'bytes32' },
-          { name: 'leafCount', type: 'uint256' },
-          { name: 'meta', type: 'bytes' },
-        ],
-        outputs: [],
-        stateMutability: 'nonpayable',
-      },
-    ],
-    functionName: 'anchor',
-    args: [root, 4n, '0x'],
-  })
-  await A.publicClient.waitForTransactionReceipt({ hash })
+  await anchorRoot(anchorer(), { contract: A.contracts.messageAnchor, root, leafCount: 4 })
   return root
 }
 
 /** Dispatches one anchor mirror message and returns its message bytes and id. */
 async function dispatchAnchor(tag: number) {
-  const root = await anchorRoot(tag)
+  const root = await anchorTagged(tag)
   return {
     root,
     ...(await mirrorAnchors(A.walletClients[3]!, route, [{ submitter: anchorer().account.address, root }])),
@@ -204,7 +189,7 @@ describe('mirroring A -> B', () => {
   test('a device added and revoked on A, and an anchored root, become readable on B', async () => {
     const alice = A.walletClients[5]!
     const { deviceId, blockNumber: addedAt } = await registerTestDevice(A, alice)
-    const root = await anchorRoot(1)
+    const root = await anchorTagged(1)
     const dispatches = await keeper.poll()
     expect(dispatches).toHaveLength(2)
     const payload = decodeMirrorPayload(decodeHyperlaneMessage(dispatches[0]!.message).body)
@@ -236,22 +221,7 @@ describe('mirroring A -> B', () => {
     ).toBe('invalid')
     const onA = await A.publicClient.readContract({
       address: A.contracts.messageAnchor,
-      abi: [
-        {
-          type: 'function',
-          name: 'anchorOf',
-          inputs: [
-            { name: 'submitter', type: 'address' },
-            { name: 'root', type: 'bytes32' },
-          ],
-          outputs: [
-            { name: 'blockNumber', type: 'uint40' },
-            { name: 'timestamp', type: 'uint32' },
-            { name: 'leafCount', type: 'uint24' },
-          ],
-          stateMutability: 'view',
-        },
-      ],
+      abi: messageAnchorAbi,
       functionName: 'anchorOf',
       args: [anchorer().account.address, root],
     })
