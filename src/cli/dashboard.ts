@@ -6,7 +6,7 @@ import { createCollector } from '../dashboard/collect/collector.js'
 import { attachWatcher } from '../dashboard/collect/watcher.js'
 import { DashboardHub, startDashboardServer } from '../dashboard/server.js'
 import type { CliContext } from './context.js'
-import { resolveRelay } from './session.js'
+import { resolveRelays } from './session.js'
 import { untilSignal } from './signals.js'
 
 /**
@@ -27,7 +27,7 @@ export async function dashboardCommand(ctx: CliContext, argv: string[]): Promise
   })
   const deployment = await ctx.deployment()
   const account = await ctx.account()
-  const relay = resolveRelay(values.relay)
+  const relays = resolveRelays(values.relay)
   const hub = new DashboardHub()
   const collector = createCollector(hub)
   hub.emit({
@@ -35,18 +35,18 @@ export async function dashboardCommand(ctx: CliContext, argv: string[]): Promise
     at: Date.now(),
     chainId: deployment.chainId,
     rpc: ctx.rpc,
-    relay,
+    relay: relays[0],
     keyRegistry: deployment.keyRegistry,
     messageAnchor: deployment.messageAnchor,
     demo: false,
   })
-  const connected = ctx.out.step(`Connecting device "${values.device}" to ${relay}`)
+  const connected = ctx.out.step(`Connecting device "${values.device}" to ${relays.join(' or ')}`)
   const client = await connectClient({
     account,
     home: ctx.home,
     rpc: ctx.rpc,
     deployment,
-    relay,
+    relay: relays,
     passphrase: ctx.passphrase(),
     device: values.device,
     register: false,

@@ -10,7 +10,7 @@ import type { CliContext } from './context.js'
 import { ArgumentError } from './errors.js'
 import { idRotateSpec } from './idCommands.js'
 import { parseCommandArgs } from './options.js'
-import { resolveRelay } from './session.js'
+import { resolveRelays } from './session.js'
 
 /**
  * Rotates the device's P-256 and MLS keys (docs/key-management.md §6), connects the new keys to the relay (which
@@ -26,7 +26,8 @@ export async function idRotate(ctx: CliContext, argv: string[]): Promise<void> {
     throw new ArgumentError('--wait must be a whole number of seconds (0: do not wait).')
   if (!deviceExists(ctx.home, values.device))
     throw new IdentityNotFoundError({ path: join(ctx.home, 'devices', values.device) })
-  const relay = resolveRelay(values.relay)
+  const relays = resolveRelays(values.relay)
+  const relay = relays[0] as string // its sponsor pays for the rotation
   const [account, deployment] = await Promise.all([ctx.account(), ctx.deployment()])
   const passphrase = ctx.passphrase()
   const base = { account, home: ctx.home, rpc: ctx.rpc, deployment, passphrase, device: values.device }
@@ -39,7 +40,7 @@ export async function idRotate(ctx: CliContext, argv: string[]): Promise<void> {
   ctx.out.info(`old      ${result.oldDeviceId} revoked at block ${result.blockNumber}`)
   ctx.out.info(`new      ${result.deviceId} active since block ${result.blockNumber}`)
   const connected = ctx.out.step('Connecting the new keys to the relay and publishing their key packages')
-  const client = await connectClient({ ...base, relay, keys: result.keys, register: false })
+  const client = await connectClient({ ...base, relay: relays, keys: result.keys, register: false })
   connected('authenticated')
   const total = result.conversations.length
   let back = rejoined(client, result.conversations).length

@@ -3,8 +3,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { createPublicClient, createWalletClient, type Hex, http, parseEther } from 'viem'
-import { generatePrivateKey, type LocalAccount, privateKeyToAccount } from 'viem/accounts'
+import { createPublicClient, createWalletClient, type Hex, http } from 'viem'
+import { type LocalAccount, privateKeyToAccount } from 'viem/accounts'
 import { type Anvil, startAnvil } from '../chain/anvil.js'
 import { deploySealpost, type SealpostDeployment } from '../chain/deploy.js'
 import { mapChainError } from '../chain/errors.js'
@@ -139,17 +139,15 @@ export async function startStack(ctx: CliContext, options: StackOptions): Promis
         : anvil
           ? privateKeyToAccount(anvil.accounts[8] as Hex)
           : undefined
-    const nodeOptions = (
-      i: number,
-      servers: string[] | undefined,
-      anchorer: LocalAccount | undefined = anchorAccount,
-    ): RelayNodeOptions => ({
+    // Every relay of a cluster anchors from the same account: only the holder of the anchor lease sends, and a new
+    // holder adopts its predecessor's anchor of a batch by that account instead of anchoring it again.
+    const nodeOptions = (i: number, servers: string[] | undefined): RelayNodeOptions => ({
       rpc,
       deployment,
       dir: join(ctx.home, i === 0 ? 'relay' : `relay-${i + 1}`),
       port: i === 0 ? options.port : 0,
       host: options.host,
-      anchorAccount: anchorer,
+      anchorAccount,
       anchor: options.anchor,
       // One sponsor account, on the first relay (clients register through the first relay of their list): two
       // relays sending from one account would race on nonces.
@@ -166,19 +164,11 @@ export async function startStack(ctx: CliContext, options: StackOptions): Promis
       const cluster = await natsStarting
       nats = cluster
       natsDone(cluster.urls.join(', '))
-      // On the local chain each further relay anchors from an account of its own, funded here: relays sharing one
-      // anchoring account would race on nonces.
-      const anchorers: (LocalAccount | undefined)[] = [
-        anchorAccount,
-        ...(localFunder && anchorAccount
-          ? await fundedAccounts(rpc, localFunder, size - 1)
-          : Array.from({ length: size - 1 }, () => anchorAccount)),
-      ]
       for (let i = 0; i < size; i++) {
         // Each relay connects to its own node first (and fails over to the others): the load spreads.
         const servers = [...cluster.urls.slice(i), ...cluster.urls.slice(0, i)]
         const done = ctx.out.step(`Starting relay ${i + 1} of ${size} on NATS node n${i}`)
-        relays.push(await startRelayNode(nodeOptions(i, servers, anchorers[i])))
+        relays.push(await startRelayNode(nodeOptions(i, servers)))
         done(relays[i]?.url)
       }
     } else {
@@ -211,18 +201,6 @@ export async function startStack(ctx: CliContext, options: StackOptions): Promis
     await anvil?.stop()
     throw err
   }
-}
-
-/** `count` fresh local accounts, 100 ether each from `funder` (anvil's first account). */
-async function fundedAccounts(rpc: string, funder: LocalAccount, count: number): Promise<LocalAccount[]> {
-  const accounts = Array.from({ length: count }, () => privateKeyToAccount(generatePrivateKey()))
-  const wallet = createWalletClient({ account: funder, transport: http(rpc, { retryCount: 1 }) })
-  const publicClient = createPublicClient({ transport: http(rpc, { retryCount: 1 }), pollingInterval: 200 })
-  const hashes: Hex[] = []
-  for (const a of accounts)
-    hashes.push(await wallet.sendTransaction({ to: a.address, value: parseEther('100'), chain: null }))
-  await Promise.all(hashes.map((hash) => publicClient.waitForTransactionReceipt({ hash })))
-  return accounts
 }
 
 /** Reuses the deployment recorded under --home if its contracts have code on this chain, else deploys. */

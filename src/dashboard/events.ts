@@ -199,6 +199,8 @@ export const clusterRelaySchema = z.object({
   connections: z.number().int().nonnegative(),
   /** Envelopes it accepted in the last second. */
   throughput: z.number().nonnegative(),
+  /** It holds the anchor lease (the one relay that anchors). */
+  anchoring: z.boolean(),
   pendingLeaves: z.number().int().nonnegative(),
 })
 

@@ -148,7 +148,8 @@ export function attachCluster(
         up: ups[i] === true,
         connections: node.server.connectionCount,
         throughput: published[i] ?? 0,
-        pendingLeaves: node.anchorer?.stats().pending ?? 0,
+        anchoring: node.clusterAnchor?.leading ?? node.anchorer !== undefined,
+        pendingLeaves: (node.anchorer ?? node.clusterAnchor?.anchorer)?.stats().pending ?? 0,
       })),
       nats: samples.map(({ inTotal, outTotal, ...s }, i) => ({
         ...s,

@@ -31,7 +31,7 @@ export function clusterPanel(): { el: HTMLElement; render(event: ClusterEvent | 
         h(
           'tr',
           { 'data-testid': 'cluster-relay' },
-          h('td', {}, r.name),
+          h('td', {}, r.anchoring ? `${r.name} ⚓` : r.name),
           h('td', {}, r.url),
           health(r.up),
           h('td', {}, fmtNumber(r.connections)),
