@@ -2,15 +2,26 @@
  * Cross-chain mirroring through Hyperlane's shipped contracts on two real anvils (chain ids 31337 and 31338): TypeScript
  * validators (2-of-3 StaticMessageIdMultisigIsm) and relayer, the SealpostMirrorSender on A and SealpostMirror on B,
  * and the faults: below-threshold, non-validator signature, tampered message and origin hook, replay, unexpected
- * origin and sender, validators offline, and a reorg on A before the validators' confirmations.
+ * origin and sender, validators offline, chain B down for a while, and a reorg on A before the validators'
+ * confirmations.
  */
-import { type Address, type Hex, type LocalAccount, pad, parseEventLogs, toHex } from 'viem'
+import {
+  type Address,
+  createPublicClient,
+  createWalletClient,
+  type Hex,
+  http,
+  type LocalAccount,
+  pad,
+  parseEventLogs,
+  toHex,
+} from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { getTransaction } from 'viem/actions'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { messageAnchorAbi } from '../contracts/artifacts/MessageAnchor.js'
 import { sealpostMirrorAbi } from '../contracts/artifacts/SealpostMirror.js'
-import { ContractRevertError } from '../src/chain/errors.js'
+import { ContractRevertError, RpcUnreachableError } from '../src/chain/errors.js'
 import { revokeDevice } from '../src/chain/keyRegistry.js'
 import { anchorRoot } from '../src/chain/messageAnchor.js'
 import { signRevokeDevice } from '../src/chain/registryAuthorizations.js'
@@ -39,6 +50,7 @@ import { collectQuorum, processMessage, Relayer } from '../src/crosschain/relaye
 import { Validator } from '../src/crosschain/validator.js'
 import { type ChainContext, setupChain } from './utils/anvil.js'
 import { registerTestDevice } from './utils/devices.js'
+import { startRpcProxy } from './utils/rpcProxy.js'
 
 let A: ChainContext
 let B: ChainContext
@@ -465,6 +477,44 @@ describe('faults', () => {
       })
       .catch((err: unknown) => err)
     expect(String(e)).toContain('NotMailbox')
+  })
+
+  test('chain B down for a while: a relay pass fails, the message stays pending and is delivered when B is back', async () => {
+    const proxy = await startRpcProxy(B.anvil.rpcUrl)
+    try {
+      const transport = http(proxy.url, { retryCount: 0 })
+      const viaProxy = new Relayer({
+        origin: {
+          client: A.publicClient,
+          mailbox: coreA.mailbox,
+          fromBlock: (await A.publicClient.getBlockNumber()) + 1n,
+        },
+        destination: {
+          client: createPublicClient({ chain: B.anvil.chain, transport, pollingInterval: 50 }),
+          wallet: createWalletClient({
+            account: privateKeyToAccount(B.anvil.accounts[9]!),
+            chain: B.anvil.chain,
+            transport,
+            pollingInterval: 50,
+          }),
+          mailbox: coreB.mailbox,
+          domain: coreB.domain,
+        },
+        stores,
+      })
+      proxy.setDown(true)
+      const { messageId, root } = await dispatchAnchor(8)
+      await sign()
+      await expect(viaProxy.poll()).rejects.toBeInstanceOf(RpcUnreachableError)
+      expect(viaProxy.pendingIds).toEqual([messageId])
+      proxy.setDown(false)
+      expect((await viaProxy.poll()).map((o) => [o.messageId, o.status])).toEqual([[messageId, 'delivered']])
+      expect(
+        await readMirroredAnchor(B.publicClient, { mirror, submitter: anchorer().account.address, root }),
+      ).toMatchObject({ leafCount: 4 })
+    } finally {
+      await proxy.stop()
+    }
   })
 
   test('a reorg on A before the confirmations: the validator never signs the vanished message', async () => {
