@@ -172,27 +172,26 @@ test('live across relays, a NATS node SIGKILLed mid-load: every envelope reaches
 }, 180_000)
 
 test('SIGKILL of the relay holding the anchor lease: another takes over (measured) and every receipt arrives', async () => {
-  const holder = (
-    await Promise.all(
-      relays.map((r) =>
-        r.printed(/lease acquired/, 30_000).then(
-          () => r,
-          () => undefined,
-        ),
-      ),
-    )
-  ).find((r) => r !== undefined)!
+  const count = (r: ClusterRelayProcess, re: RegExp) => r.output().match(re)?.length ?? 0
+  const holds = (r: ClusterRelayProcess) => count(r, /lease acquired/g) > count(r, /lease lost/g)
+  await until(
+    () => relays.some(holds),
+    30_000,
+    () => 'no relay holds the anchor lease',
+  )
+  const holder = relays.find(holds)!
   const others = relays.map((_, i) => i).filter((i) => relays[i] !== holder)
   const topic = testTopic()
   const a = await connect(others[0]!, 3)
   const b = await connect(others[1]!, 1)
   await b.subscribe(topic)
   const sending = Promise.all(Array.from({ length: N / 2 }, () => a.publish(topic)))
+  const marks = relays.map((r) => r.output().length)
   const killedAt = Date.now()
   await holder.kill('SIGKILL')
   const takenAt = await Promise.race(
     others.map((i) =>
-      relays[i]!.printed(/lease acquired/, 60_000).then(
+      relays[i]!.printed(/lease acquired/, 60_000, marks[i]).then(
         (t) => t,
         () => Number.POSITIVE_INFINITY,
       ),
@@ -218,7 +217,7 @@ test('all NATS nodes stopped: relays refuse publishes with RELAY_UNAVAILABLE; af
   await bob.subscribe(topic)
   await Promise.all([0, 1, 2].map((i) => nats.kill(i)))
   const envelope = encodeEnvelope(createEnvelope({ kind: 'application', topic, payload: Uint8Array.of(7) }))
-  const refused = await alice.publishOnce(envelope)
+  const refused = await alice.publishOnce(envelope, 30_000)
   expect(refused).toMatchObject({ type: 'error', code: 'RELAY_UNAVAILABLE' })
   await new Promise((r) => setTimeout(r, OUTAGE_MS))
   await Promise.all([0, 1, 2].map((i) => nats.restart(i)))

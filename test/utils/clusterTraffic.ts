@@ -22,8 +22,8 @@ export type RawClusterDevice = {
   subscribe(topic: Hex): Promise<void>
   /** Publishes an envelope (retrying while the relay refuses it transiently); resolves with its seq. */
   publish(topic: Hex, payload?: Uint8Array): Promise<{ id: Hex; seq: bigint; leaf: Hex }>
-  /** Sends one PUBLISH and returns the relay's answer (OK or ERROR), no retry. */
-  publishOnce(bytes: Uint8Array): Promise<RelayFrame>
+  /** Sends one PUBLISH and returns the relay's answer (OK or ERROR) within `timeoutMs` (default 5 s), no retry. */
+  publishOnce(bytes: Uint8Array, timeoutMs?: number): Promise<RelayFrame>
 }
 
 /**
@@ -58,8 +58,11 @@ export async function rawDevice(url: string, device: RawDevice): Promise<RawClus
     }
   }
   client.ws.on('message', drain)
-  const publishOnce = (bytes: Uint8Array) =>
-    client.request({ type: 'publish', reqId: reqIds++, envelope: bytes })
+  const publishOnce = (bytes: Uint8Array, timeoutMs = 5_000) => {
+    const reqId = reqIds++
+    client.send({ type: 'publish', reqId, envelope: bytes })
+    return client.next((f) => (f.type === 'ok' || f.type === 'error') && f.reqId === reqId, timeoutMs)
+  }
   return {
     client,
     delivered,

@@ -15,8 +15,8 @@ export type ClusterRelayProcess = {
   url: string
   proc: ChildProcess
   output: () => string
-  /** Resolves (with the time, unix ms) once the process printed a line matching `re`. */
-  printed(re: RegExp, timeoutMs?: number): Promise<number>
+  /** Resolves (with the time, unix ms) once the process printed a line matching `re` (after output offset `since`). */
+  printed(re: RegExp, timeoutMs?: number, since?: number): Promise<number>
   kill(signal?: NodeJS.Signals): Promise<void>
 }
 
@@ -38,25 +38,26 @@ export function startClusterRelay(o: {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''
-  const lines: { re: RegExp; resolve: (at: number) => void }[] = []
+  const lines: { re: RegExp; since: number; resolve: (at: number) => void }[] = []
   const onData = (chunk: Buffer) => {
     output += chunk.toString()
     if (process.env.CLUSTER_DEBUG) process.stderr.write(chunk)
     const at = Date.now()
     for (const w of [...lines])
-      if (w.re.test(output)) {
+      if (w.re.test(output.slice(w.since))) {
         lines.splice(lines.indexOf(w), 1)
         w.resolve(at)
       }
   }
   proc.stdout?.on('data', onData)
   proc.stderr?.on('data', onData)
-  const printed = (re: RegExp, timeoutMs = 60_000) =>
+  const printed = (re: RegExp, timeoutMs = 60_000, since = 0) =>
     new Promise<number>((resolve, reject) => {
-      if (re.test(output)) return resolve(Date.now())
+      if (re.test(output.slice(since))) return resolve(Date.now())
       const timer = setTimeout(() => reject(new Error(`relay did not print ${re}:\n${output}`)), timeoutMs)
       lines.push({
         re,
+        since,
         resolve: (at) => {
           clearTimeout(timer)
           resolve(at)
