@@ -28,7 +28,9 @@ export type NatsNode = {
 }
 
 /**
- * A running cluster: its nodes, `kill(i)` (SIGKILL of node i), `stop()` (SIGTERM to all, then the store dirs go).
+ * A running cluster: its nodes, `kill(i)` (SIGKILL of node i), `restart(i)` (a killed node again, on its ports and
+ * store; JetStream answers once a quorum runs, `ready()` waits for that), `stop()` (SIGTERM to all, then the store
+ * dirs go).
  *
  * @example const cluster = await startNatsCluster({ size: 3 }); relay({ nats: cluster.urls }); await cluster.stop()
  */
@@ -39,6 +41,8 @@ export type NatsCluster = {
   /** The directory holding every node's configuration, log and JetStream store. */
   dir: string
   kill(index: number): Promise<void>
+  restart(index: number): Promise<void>
+  ready(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -130,6 +134,23 @@ async function startOnce(options: NatsClusterOptions): Promise<NatsCluster> {
   const procs: (ChildProcess | undefined)[] = []
   const nodes: NatsNode[] = []
   let exited: string | undefined
+  let ready = false
+  /** Starts node `index` from its configuration (again, after a kill: same ports, same store). */
+  const launch = (index: number): ChildProcess => {
+    const logPath = join(dir, `n${index}.log`)
+    const log = openSync(logPath, 'a')
+    const proc = spawn(binary, ['-c', join(dir, `n${index}.conf`)], { stdio: ['ignore', log, log] })
+    closeSync(log) // the child holds its own copy
+    proc.once('exit', (code, signal) => {
+      if (!ready) exited ??= `node n${index} exited (${signal ?? `code ${code}`}): ${lastLine(logPath)}`
+      const node = nodes[index]
+      if (node && node.pid === proc.pid) node.pid = undefined
+    })
+    procs[index] = proc
+    const node = nodes[index]
+    if (node) node.pid = proc.pid
+    return proc
+  }
   for (let i = 0; i < size; i++) {
     const conf = join(dir, `n${i}.conf`)
     writeFileSync(
@@ -142,15 +163,7 @@ async function startOnce(options: NatsClusterOptions): Promise<NatsCluster> {
         storeDir: join(dir, `n${i}`),
       }),
     )
-    const log = openSync(join(dir, `n${i}.log`), 'a')
-    const proc = spawn(binary, ['-c', conf], { stdio: ['ignore', log, log] })
-    closeSync(log) // the child holds its own copy
-    proc.once('exit', (code, signal) => {
-      exited ??= `node n${i} exited (${signal ?? `code ${code}`}): ${lastLine(join(dir, `n${i}.log`))}`
-      const node = nodes[i]
-      if (node) node.pid = undefined
-    })
-    procs.push(proc)
+    const proc = launch(i)
     nodes.push({
       name: `n${i}`,
       url: `nats://127.0.0.1:${ports.client[i]}`,
@@ -165,8 +178,10 @@ async function startOnce(options: NatsClusterOptions): Promise<NatsCluster> {
     )
     rmSync(dir, { recursive: true, force: true })
   }
+  const timeoutMs = options.readyTimeoutMs ?? 30_000
   try {
-    await waitForJetStream(urls, options.readyTimeoutMs ?? 30_000, () => exited)
+    await waitForJetStream(urls, timeoutMs, () => exited)
+    ready = true
   } catch (err) {
     await stop()
     throw err
@@ -178,8 +193,14 @@ async function startOnce(options: NatsClusterOptions): Promise<NatsCluster> {
     async kill(index) {
       const p = procs[index]
       procs[index] = undefined
+      const node = nodes[index]
+      if (node) node.pid = undefined
       if (p) await stopProcess(p, 'SIGKILL')
     },
+    async restart(index) {
+      if (!procs[index]) launch(index)
+    },
+    ready: () => waitForJetStream(urls, timeoutMs, () => undefined),
     stop,
   }
 }
