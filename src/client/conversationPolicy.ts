@@ -18,6 +18,7 @@ import type { DeviceIdentity } from '../protocol/credential.js'
 import {
   addedAccountsViolation,
   contextChangeViolation,
+  includes,
   proposalViolation,
   type RuleViolation,
   removalViolation,
@@ -360,7 +361,7 @@ function checkLeaf(
   if (!identity) throw fail(rule ?? 'foreign-member', `${where} has no Sealpost credential`)
   if (identity.chainId !== p.deployment.chainId)
     throw fail(rule ?? 'wrong-deployment', `${where} names chain ${identity.chainId}`)
-  if (!context.members.some((m) => isAddressEqual(m, identity.account)))
+  if (!includes(context.members, identity.account))
     throw fail(rule ?? 'foreign-member', `${where} is device ${identity.deviceId} of ${identity.account}`)
   const device = p.registry.device(identity.deviceId)
   if (
