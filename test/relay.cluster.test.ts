@@ -63,9 +63,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const d of opened) d.client.close()
-  await Promise.all(relays.map((r) => r.kill('SIGTERM')))
-  await chain?.stop()
-  await nats?.stop()
+  try {
+    await Promise.all(relays.map((r) => r.kill('SIGTERM')))
+  } finally {
+    await chain?.stop()
+    await nats?.stop()
+  }
   rmSync(dir, { recursive: true, force: true })
 })
 
@@ -84,9 +87,16 @@ test('two contenders for the anchor lease: exactly one wins each round; a holder
     await JetStreamRelayStore.open({ servers: nats.urls, prefix: 'lease_test' }),
   ]
   try {
-    const [a, b] = await Promise.all(
-      stores.map((s) => JetStreamLease.open(s.parts, { prefix: 'lease_test', name: 'anchor', replicas: 3 })),
-    )
+    const a = await JetStreamLease.open(stores[0]!.parts, {
+      prefix: 'lease_test',
+      name: 'anchor',
+      replicas: 3,
+    })
+    const b = await JetStreamLease.open(stores[1]!.parts, {
+      prefix: 'lease_test',
+      name: 'anchor',
+      replicas: 3,
+    })
     for (let round = 0; round < 10; round++) {
       const won = await Promise.all([a!.tryAcquire('a', 60_000), b!.tryAcquire('b', 60_000)])
       expect(won.filter(Boolean)).toHaveLength(1)

@@ -47,7 +47,12 @@ export class JetStreamLease {
     { prefix, name, replicas }: { prefix: string; name: string; replicas: number },
   ): Promise<JetStreamLease> {
     const bucket = `${prefix}_${name}`
-    const kv = await new Kvm(p.nc).create(bucket, { replicas, history: 1 })
+    // Two relays starting at once both create it; the loser (or a slow reply) finds it there.
+    const kv = await new Kvm(p.nc).create(bucket, { replicas, history: 1 }).catch(async (err: unknown) => {
+      await new Promise((r) => setTimeout(r, 500))
+      if (!(await p.jsm.streams.info(`KV_${bucket}`).catch(() => undefined))) throw err
+      return new Kvm(p.nc).open(bucket)
+    })
     checkStreamConfig((await p.jsm.streams.info(`KV_${bucket}`)).config, { name: `KV_${bucket}`, replicas })
     return new JetStreamLease(p, kv, bucket)
   }

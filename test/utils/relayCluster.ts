@@ -67,7 +67,12 @@ export function startClusterRelay(o: {
   const kill = (signal: NodeJS.Signals = 'SIGKILL') =>
     new Promise<void>((resolve) => {
       if (proc.exitCode !== null || proc.signalCode !== null) return resolve()
-      proc.once('exit', () => resolve())
+      // A relay that does not stop within 5 s of SIGTERM is killed, so a test never leaves one running.
+      const hard = signal === 'SIGKILL' ? undefined : setTimeout(() => proc.kill('SIGKILL'), 5_000)
+      proc.once('exit', () => {
+        clearTimeout(hard)
+        resolve()
+      })
       proc.kill(signal)
     })
   return new Promise((resolve, reject) => {
