@@ -5,6 +5,9 @@
  * origin and sender, validators offline, chain B down for a while, and a reorg on A before the validators'
  * confirmations.
  */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import {
   type Address,
   createPublicClient,
@@ -25,13 +28,19 @@ import { ContractRevertError, RpcUnreachableError } from '../src/chain/errors.js
 import { revokeDevice } from '../src/chain/keyRegistry.js'
 import { anchorRoot } from '../src/chain/messageAnchor.js'
 import { signRevokeDevice } from '../src/chain/registryAuthorizations.js'
+import { createContext } from '../src/cli/context.js'
+import { validatorCommand } from '../src/cli/validator.js'
 import {
   type Checkpoint,
   encodeMessageIdMultisigMetadata,
   type SignedCheckpoint,
   signCheckpoint,
 } from '../src/crosschain/checkpoint.js'
-import { type CheckpointStore, memoryCheckpointStore } from '../src/crosschain/checkpointStore.js'
+import {
+  type CheckpointStore,
+  directoryCheckpointStore,
+  memoryCheckpointStore,
+} from '../src/crosschain/checkpointStore.js'
 import { deployMirroring, type HyperlaneCore } from '../src/crosschain/deploy.js'
 import { type MirrorRoute, mirrorAnchors } from '../src/crosschain/dispatchMirror.js'
 import { QuorumNotReachedError } from '../src/crosschain/errors.js'
@@ -514,6 +523,56 @@ describe('faults', () => {
       ).toMatchObject({ leafCount: 4 })
     } finally {
       await proxy.stop()
+    }
+  })
+
+  test('sealpost validator --once writes signed checkpoints to a directory that a relayer reads', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'sealpost-validator-'))
+    try {
+      const { messageId, message } = await dispatchAnchor(9)
+      const lines: string[] = []
+      const results: unknown[] = []
+      const out = {
+        json: false,
+        debug: false,
+        info: (line: string) => lines.push(line),
+        step: () => () => {},
+        result: (value: unknown) => results.push(value),
+      }
+      const ctx = createContext({ home, rpc: A.anvil.rpcUrl, out })
+      const dirs: string[] = []
+      for (const [i, key] of validatorKeys.slice(0, 2).entries()) {
+        process.env[`S15_VALIDATOR_${i}`] = key
+        const dir = join(home, `v${i}`)
+        dirs.push(dir)
+        await validatorCommand(ctx, [
+          '--merkle-tree-hook',
+          coreA.merkleTreeHook,
+          '--key-env',
+          `S15_VALIDATOR_${i}`,
+          '--confirmations',
+          '1',
+          '--from-block',
+          String(coreA.deployBlock),
+          '--store',
+          dir,
+          '--once',
+        ])
+        delete process.env[`S15_VALIDATOR_${i}`]
+      }
+      expect(results).toHaveLength(2)
+      expect(results[0]).toMatchObject({ ok: true, validator: validatorAccounts[0]!.address })
+      expect(lines.some((l) => l.includes(messageId))).toBe(true)
+      const quorum = await collectQuorum(B.publicClient, {
+        mailbox: coreB.mailbox,
+        message,
+        stores: dirs.map((d) => directoryCheckpointStore(d)),
+      })
+      expect(quorum.signers).toEqual(validatorAccounts.slice(0, 2).map((a) => a.address))
+      await sign()
+      expect((await relayer.poll()).map((o) => o.status)).toEqual(['delivered'])
+    } finally {
+      rmSync(home, { recursive: true, force: true })
     }
   })
 

@@ -3,6 +3,7 @@ import { device, relay } from './commonOptions.js'
 import { idSpec } from './idCommands.js'
 import { idsSpec } from './ids.js'
 import { type CommandSpec, formatOptions, type OptionSpec } from './options.js'
+import { validatorSpec } from './validator.js'
 
 const port = (what: string, def: string) =>
   ({ type: 'string', value: 'PORT', description: `${what} port (0: any free port)`, default: def }) as const
@@ -376,6 +377,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   historySpec,
   verifySpec,
   idsSpec,
+  validatorSpec,
   helpSpec,
 ]
 

@@ -16,6 +16,7 @@ import { formatCommandHelp, parseCommandArgs } from './options.js'
 import { createOutput, printError } from './output.js'
 import { sendCommand } from './send.js'
 import { relayCommand, upCommand } from './up.js'
+import { validatorCommand } from './validator.js'
 import { verifyCommand } from './verify.js'
 
 type GlobalValues = {
@@ -175,6 +176,9 @@ export async function main(argv: string[]): Promise<number> {
         return (await verifyCommand(ctx, args)) ? 0 : 1
       case 'ids':
         await idsCommand(ctx, args)
+        return 0
+      case 'validator':
+        await validatorCommand(ctx, args)
         return 0
       default:
         throw new ArgumentError(`Unknown command "${command}".`)
