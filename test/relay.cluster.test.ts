@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Hex } from 'viem'
 import { afterAll, beforeAll, expect, test } from 'vitest'
+import { type NatsCluster, startNatsCluster } from '../src/cli/natsCluster.js'
 import { createEnvelope, encodeEnvelope } from '../src/protocol/envelope.js'
 import { JetStreamLease } from '../src/store/jetStreamLease.js'
 import { JetStreamRelayStore } from '../src/store/jetStreamRelayStore.js'
@@ -11,7 +12,6 @@ import { RelayStoreMismatchError } from '../src/store/relayStore.js'
 import { newDevice, type RawDevice, registerDevice } from './attacks/rawRelayClient.js'
 import { type ChainContext, setupChain } from './utils/anvil.js'
 import { type RawClusterDevice, rawDevice, until } from './utils/clusterTraffic.js'
-import { type NatsCluster, startNatsCluster } from './utils/natsCluster.js'
 import { type ClusterRelayProcess, startClusterRelay } from './utils/relayCluster.js'
 import { testTopic } from './utils/topics.js'
 
@@ -55,7 +55,7 @@ async function connect(relay: number, device: number): Promise<RawClusterDevice>
 }
 
 beforeAll(async () => {
-  ;[chain, nats] = await Promise.all([setupChain(), startNatsCluster(3)])
+  ;[chain, nats] = await Promise.all([setupChain(), startNatsCluster({ size: 3 })])
   for (let i = 1; i <= 4; i++) devices.push(newDevice(chain.walletClients[i]!))
   for (const d of devices) await registerDevice(chain, d)
   relays = await Promise.all([0, 1, 2].map(startRelay))

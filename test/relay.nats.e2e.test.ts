@@ -4,12 +4,12 @@ import { basename, join } from 'node:path'
 import { type Hex, keccak256, toHex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, expect, test } from 'vitest'
+import { type NatsCluster, startNatsCluster } from '../src/cli/natsCluster.js'
 import { createEnvelope, encodeEnvelope } from '../src/protocol/envelope.js'
 import { startRelayNode } from '../src/relay/node.js'
 import { JetStreamRelayStore } from '../src/store/jetStreamRelayStore.js'
 import { type ChainContext, setupChain } from './utils/anvil.js'
 import { type TestNetwork, testNetwork } from './utils/clients.js'
-import { type NatsCluster, startNatsCluster } from './utils/natsCluster.js'
 
 let chain: ChainContext
 let net: TestNetwork
@@ -17,7 +17,7 @@ let cluster: NatsCluster
 const dir = mkdtempSync(join(tmpdir(), 'sealpost-relay-nats-'))
 
 beforeAll(async () => {
-  ;[chain, cluster] = await Promise.all([setupChain(), startNatsCluster(3)])
+  ;[chain, cluster] = await Promise.all([setupChain(), startNatsCluster({ size: 3 })])
   net = testNetwork(chain)
 }, 90_000)
 

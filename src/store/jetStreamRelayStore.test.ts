@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Hex } from 'viem'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { type NatsCluster, startNatsCluster } from '../../test/utils/natsCluster.js'
+import { type NatsCluster, startNatsCluster } from '../cli/natsCluster.js'
 import { JetStreamRelayStore } from './jetStreamRelayStore.js'
 import type { RelayStore } from './relayStore.js'
 import { relayStoreContract } from './relayStoreContract.js'
@@ -10,7 +10,7 @@ let cluster: NatsCluster
 const prefixes = new Map<RelayStore, string>()
 
 beforeAll(async () => {
-  cluster = await startNatsCluster(3)
+  cluster = await startNatsCluster({ size: 3 })
 }, 60_000)
 
 afterAll(async () => {
