@@ -293,7 +293,8 @@ describe('relayAuthMessage', () => {
   })
 
   test('error code list', () => {
-    expect(RELAY_ERROR_CODES).toHaveLength(15)
+    expect(RELAY_ERROR_CODES).toHaveLength(16)
+    expect(isRelayErrorCode('RELAY_UNAVAILABLE')).toBe(true) // a cluster relay without its store
     expect(isRelayErrorCode('RELAY_LOOKUP_LIMITED')).toBe(true)
     expect(isRelayErrorCode('RELAY_TOPIC_MISMATCH')).toBe(true)
     expect(isRelayErrorCode('RELAY_FRAME_OUTDATED')).toBe(true)
