@@ -58,6 +58,8 @@ export type RelayServerOptions = {
    * reads back from the shared stream through {@link RelayServer.deliverCommitted}).
    */
   fanout?: RelayContext['fanout']
+  /** Where the relay's IDS events go (`idsTap.ts`, docs/ids.md §2); absent, none are built. */
+  ids?: RelayContext['ids']
 }
 
 /**
@@ -140,6 +142,7 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
       acks: createAckPushState(),
       syncRegistry,
       isStopped: () => this.#stopped,
+      ids: options.ids,
     }
     this.#unfollowRegistry = followRegistry(this.#ctx)
   }

@@ -5,8 +5,11 @@ import { type ClientFrame, type RelayErrorCode, relayAuthMessage } from '../prot
 import { inboxTopic } from '../protocol/topics.js'
 import { failConnection, replyError, reportInternal, sendFrame } from './connection.js'
 import type { RelayConnection, RelayContext } from './context.js'
+import { tapIds } from './idsTap.js'
 import { takeRegistryLookup } from './registryLookup.js'
 import { sendExpiryNotices } from './retention.js'
+
+type AuthFailReason = 'bad-signature' | 'unknown-device' | 'revoked' | 'expired-challenge'
 
 /**
  * Sends the connection's CHALLENGE (its nonce, expiry, and the chain and registry it authenticates against).
@@ -40,7 +43,9 @@ export async function handleAuth(
   frame: Extract<ClientFrame, { type: 'auth' }>,
 ): Promise<void> {
   const deviceId = frame.deviceId.toLowerCase() as Hex
-  const fail = (code: RelayErrorCode) => {
+  const fail = (code: RelayErrorCode, reason?: AuthFailReason) => {
+    if (ctx.ids && code !== 'RELAY_INTERNAL')
+      tapIds(ctx, { kind: 'auth', device: deviceId, ip: conn.ip, ok: false, ...(reason ? { reason } : {}) })
     if (ctx.events.listenerCount('auth') > 0)
       ctx.events.emit('auth', { account: frame.account, deviceId, ok: false, code })
     failConnection(ctx, conn, 0, code)
@@ -48,10 +53,14 @@ export async function handleAuth(
   if (conn.deviceId) return void replyError(ctx, conn, 0, 'RELAY_AUTH_FAILED') // already authenticated
   const challenge = conn.challenge
   conn.challenge = undefined // single use, whatever happens next
-  if (!challenge || ctx.now() > conn.expiresAt) return fail('RELAY_AUTH_FAILED')
+  if (!challenge) {
+    if (ctx.ids) tapIds(ctx, { kind: 'challenge-misuse', ip: conn.ip })
+    return fail('RELAY_AUTH_FAILED')
+  }
+  if (ctx.now() > conn.expiresAt) return fail('RELAY_AUTH_FAILED', 'expired-challenge')
   let record = ctx.watcher.device(deviceId)
   if (!record) {
-    if (!takeRegistryLookup(ctx, conn.ip)) return fail('RELAY_LOOKUP_LIMITED')
+    if (!takeRegistryLookup(ctx, conn.ip)) return fail('RELAY_LOOKUP_LIMITED', 'unknown-device')
     try {
       await ctx.syncRegistry()
     } catch (err) {
@@ -62,15 +71,16 @@ export async function handleAuth(
     record = ctx.watcher.device(deviceId)
   }
   if (!record || record.account.toLowerCase() !== frame.account.toLowerCase())
-    return fail('RELAY_UNKNOWN_DEVICE')
-  if (record.revokedAt !== undefined) return fail('RELAY_DEVICE_REVOKED')
+    return fail('RELAY_UNKNOWN_DEVICE', 'unknown-device')
+  if (record.revokedAt !== undefined) return fail('RELAY_DEVICE_REVOKED', 'revoked')
   const message = relayAuthMessage({
     challenge: `0x${challenge.toString('hex')}`,
     account: frame.account,
     deviceId,
   })
   const publicKey = `0x${record.p256X.slice(2)}${record.p256Y.slice(2)}` as Hex
-  if (!verifyP256({ publicKey, message, signature: frame.signature })) return fail('RELAY_AUTH_FAILED')
+  if (!verifyP256({ publicKey, message, signature: frame.signature }))
+    return fail('RELAY_AUTH_FAILED', 'bad-signature')
 
   conn.account = frame.account
   conn.deviceId = deviceId
@@ -82,6 +92,7 @@ export async function handleAuth(
   }
   entry.conns.add(conn)
   sendFrame(ctx, conn, { type: 'auth-ok', account: frame.account, deviceId })
+  if (ctx.ids) tapIds(ctx, { kind: 'auth', device: deviceId, ip: conn.ip, ok: true })
   if (ctx.events.listenerCount('auth') > 0)
     ctx.events.emit('auth', { account: frame.account, deviceId, ok: true })
   await sendExpiryNotices(ctx, conn)

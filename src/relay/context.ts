@@ -3,6 +3,7 @@ import type { EventEmitter } from 'node:events'
 import type { Address, Hex } from 'viem'
 import type { WebSocket } from 'ws'
 import type { DeviceRecord } from '../chain/registryWatcher.js'
+import type { IdsEventSink } from '../ids/events.js'
 import type { EnvelopeKind } from '../protocol/envelope.js'
 import type { RelayErrorCode } from '../protocol/relayFrames.js'
 import type { RelayAppendEntry, RelayStore } from '../store/relayStore.js'
@@ -181,4 +182,6 @@ export type RelayContext = {
   /** Syncs the registry watcher; concurrent callers share one sync (see `registryLookup.ts`). */
   readonly syncRegistry: () => Promise<void>
   readonly isStopped: () => boolean
+  /** The IDS's sink (`idsTap.ts`); absent, the relay builds no IDS events. */
+  readonly ids?: IdsEventSink | undefined
 }

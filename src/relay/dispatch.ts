@@ -6,12 +6,14 @@ import {
   decodeClientFrame,
   peekReqId,
   RETIRED_CLIENT_FRAME_TYPES,
+  type RelayErrorCode,
   RelayFrameError,
 } from '../protocol/relayFrames.js'
 import { handleAck } from './acks.js'
 import { handleAuth } from './auth.js'
 import { failConnection, replyError, reportInternal } from './connection.js'
 import type { RelayConnection, RelayContext } from './context.js'
+import { tapIds } from './idsTap.js'
 import { handleKeyPackageCount, handleKeyPackagePut, handleKeyPackageTake } from './keyPackages.js'
 import { handleLeaf } from './leaf.js'
 import { handlePublish } from './publishQueue.js'
@@ -76,23 +78,22 @@ export function dispatchFrame(
   handlers: { readonly [T in ClientFrameType]: FrameTypeHandler<T> } = frameHandlers,
 ): void {
   if (conn.closing) return
-  if (!isBinary) return void replyError(ctx, conn, 0, 'RELAY_FRAME_MALFORMED')
+  if (!isBinary) return void refuse(ctx, conn, 0, 'RELAY_FRAME_MALFORMED')
   if (data.length > ctx.limits.maxFrameBytes)
-    return void replyError(ctx, conn, peekReqId(data), 'RELAY_FRAME_TOO_LARGE')
+    return void refuse(ctx, conn, peekReqId(data), 'RELAY_FRAME_TOO_LARGE')
   if (data[0] === RETIRED_CLIENT_FRAME_TYPES.subscribeV1)
-    return void replyError(ctx, conn, peekReqId(data), 'RELAY_FRAME_OUTDATED')
+    return void refuse(ctx, conn, peekReqId(data), 'RELAY_FRAME_OUTDATED')
   let frame: ClientFrame
   try {
     frame = decodeClientFrame(data)
   } catch (err) {
     if (!(err instanceof RelayFrameError)) reportInternal(ctx, 'decode', err)
-    return void replyError(ctx, conn, peekReqId(data), 'RELAY_FRAME_MALFORMED')
+    return void refuse(ctx, conn, peekReqId(data), 'RELAY_FRAME_MALFORMED')
   }
   const reqId = 'reqId' in frame ? frame.reqId : 0
   takeToken(ctx, conn)
   try {
-    if (frame.type !== 'auth' && !conn.deviceId)
-      return void replyError(ctx, conn, reqId, 'RELAY_UNAUTHENTICATED')
+    if (frame.type !== 'auth' && !conn.deviceId) return void refuse(ctx, conn, reqId, 'RELAY_UNAUTHENTICATED')
     const handle = handlers[frame.type] as (
       ctx: RelayContext,
       conn: RelayConnection,
@@ -108,6 +109,12 @@ export function dispatchFrame(
     reportInternal(ctx, frame.type, err)
     replyError(ctx, conn, reqId, 'RELAY_INTERNAL')
   }
+}
+
+/** Answers a frame the relay refuses before any handler (and tells the IDS, `frame-error`). */
+function refuse(ctx: RelayContext, conn: RelayConnection, reqId: number, code: RelayErrorCode): void {
+  if (ctx.ids) tapIds(ctx, { kind: 'frame-error', ip: conn.ip, code })
+  replyError(ctx, conn, reqId, code)
 }
 
 function lower(hex: Hex): Hex {

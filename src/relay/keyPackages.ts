@@ -7,6 +7,7 @@ import { lastResortKeyPackageOf } from '../protocol/lastResortKeyPackage.js'
 import { inboxTopic } from '../protocol/topics.js'
 import { replyError, sendFrame } from './connection.js'
 import type { RelayConnection, RelayContext } from './context.js'
+import { tapIds } from './idsTap.js'
 
 /**
  * KP_PUT: every envelope must decode, be of kind key-package and sit on the device's own inbox topic, and the
@@ -62,7 +63,9 @@ export async function handleKeyPackageTake(
   conn: RelayConnection,
   { reqId, deviceId }: { reqId: number; deviceId: Hex },
 ): Promise<void> {
-  sendFrame(ctx, conn, { type: 'kp', reqId, envelope: await ctx.store.takeKeyPackage(deviceId) })
+  const envelope = await ctx.store.takeKeyPackage(deviceId)
+  if (ctx.ids && envelope) tapIds(ctx, { kind: 'kp-claim', device: conn.deviceId!, target: deviceId })
+  sendFrame(ctx, conn, { type: 'kp', reqId, envelope })
 }
 
 /**

@@ -7,6 +7,9 @@ import { Anchorer, type AnchorerOptions } from '../anchor/Anchorer.js'
 import type { Deployment } from '../chain/deployment.js'
 import { withChainErrors } from '../chain/errors.js'
 import { RegistryWatcher } from '../chain/registryWatcher.js'
+import { tapRegistryWatcher } from '../ids/chainTap.js'
+import type { IdsConfig } from '../ids/engine.js'
+import { type LiveIds, startLiveIds } from '../ids/liveIds.js'
 import { JetStreamLease } from '../store/jetStreamLease.js'
 import { JetStreamLeaves } from '../store/jetStreamLeaves.js'
 import { JetStreamRelayStore } from '../store/jetStreamRelayStore.js'
@@ -75,6 +78,13 @@ export type RelayNodeOptions = {
         lease?: { ttlMs?: number | undefined; checkMs?: number | undefined } | undefined
       }
     | undefined
+  /**
+   * Run a live IDS (docs/ids.md §7): the relay's and the registry watcher's events go to an `IdsEngine`, which
+   * writes `ids-alerts.jsonl` (hash-chained), `ids-events.jsonl` (the event stream) and, on stop, `ids-state.json`
+   * (restored on the next start) into `dir` (default: the node's `stateDir`). The anchor account counts as a known
+   * anchorer. `true` is `{}`.
+   */
+  ids?: boolean | { dir?: string | undefined; config?: Partial<IdsConfig> | undefined } | undefined
 }
 
 /**
@@ -96,6 +106,8 @@ export type RelayNode = {
   publicClient: PublicClient
   /** The sponsor, when the node was given a sponsor account. */
   sponsor: Sponsor | undefined
+  /** The live IDS, when the node was started with `ids`. */
+  ids: LiveIds | undefined
   /**
    * Stops the server (closing every WebSocket and HTTP connection), the anchorer, the watcher and the store. Each of
    * the server and the anchorer gets `deadlineMs` (default 5000; an anchor transaction may be waiting for its
@@ -160,6 +172,8 @@ export async function startRelayNode(options: RelayNodeOptions): Promise<RelayNo
     fromBlock: options.deployment.deployBlock,
     pollingInterval,
   })
+  const ids = startNodeIds(options, stateDir)
+  let untapChain: (() => void) | undefined
   let server: RelayServer | undefined
   let anchorer: Anchorer | undefined
   let clusterAnchor: ClusterAnchor | undefined
@@ -227,9 +241,15 @@ export async function startRelayNode(options: RelayNodeOptions): Promise<RelayNo
       limits: options.limits,
       anchorer: clusterAnchor?.sink ?? (anchorer && forwardLeaves(anchorer)),
       fanout: cluster?.fanout,
+      ids: ids?.sink,
     })
     // The server wants an unsynced watcher so that it sees every DeviceAdded event; it syncs it on start.
     const { url } = await server.start()
+    // Tapped after the server's first sync: the registry's history a starting relay reads is not new activity.
+    if (ids)
+      untapChain = tapRegistryWatcher(watcher, ids.sink, {
+        submitterOf: (hash) => publicClient.getTransaction({ hash }).then((t) => t.from),
+      })
     await cluster?.start(server, { onError: (err) => reportCluster(server, err) })
     await watcher.start()
     anchorer?.start()
@@ -245,6 +265,7 @@ export async function startRelayNode(options: RelayNodeOptions): Promise<RelayNo
       watcher,
       publicClient,
       sponsor,
+      ids,
       async stop({ deadlineMs = 5000, onWarning = () => {} } = {}) {
         if (clusterAnchor)
           await stopWithin('anchor lease', deadlineMs, () => clusterAnchor?.stop(), onWarning)
@@ -252,6 +273,8 @@ export async function startRelayNode(options: RelayNodeOptions): Promise<RelayNo
         await cluster?.stop()
         if (anchorer) await stopWithin('anchorer', deadlineMs, () => anchorer?.stop(), onWarning)
         watcher.stop()
+        untapChain?.()
+        await ids?.stop()
         await store.close()
       },
     }
@@ -261,6 +284,8 @@ export async function startRelayNode(options: RelayNodeOptions): Promise<RelayNo
     await cluster?.stop().catch(() => undefined)
     await anchorer?.stop().catch(() => undefined)
     watcher.stop()
+    untapChain?.()
+    await ids?.stop().catch(() => undefined)
     await store.close()
     throw err
   }
@@ -281,6 +306,15 @@ function relayStateDir(
 ): string {
   const anchor = deployment.messageAnchor.slice(2, 10).toLowerCase()
   return join(dir, `${deployment.chainId}-${anchor}-${deployBlockHash.slice(2, 14).toLowerCase()}`)
+}
+
+/** The node's live IDS, when asked for: in `stateDir` unless told otherwise, the anchor account a known anchorer. */
+function startNodeIds(options: RelayNodeOptions, stateDir: string): LiveIds | undefined {
+  if (!options.ids) return undefined
+  const o = options.ids === true ? {} : options.ids
+  const anchorers = options.anchorAccount ? [options.anchorAccount.address.toLowerCase()] : []
+  const known = [...anchorers, ...(o.config?.knownAnchorers ?? [])]
+  return startLiveIds({ dir: o.dir ?? stateDir, config: { ...o.config, knownAnchorers: known } })
 }
 
 /** A failure of the cluster's stream consumer (it resumes by itself), as the server's 'error' event. */

@@ -5,6 +5,7 @@ import { RelayStoreUnavailableError } from '../store/relayStore.js'
 import { replyError, reportInternal, sendFrame } from './connection.js'
 import type { PendingPublish, PublishQueueState, RelayConnection, RelayContext } from './context.js'
 import { RelayInternalError, RelayUnavailableError } from './errors.js'
+import { tapIds } from './idsTap.js'
 import { deliver } from './topics.js'
 
 /** The publisher recorded for envelopes the relay produces itself. @example SYSTEM_PUBLISHER // 0x000…000 */
@@ -105,8 +106,10 @@ async function commitBatch(ctx: RelayContext, batch: PendingPublish[]): Promise<
     for (const p of batch) {
       const d = depth.get(p.entry.topic)!
       // The relay's own envelopes (no connection) are not subject to the queue limit.
-      if (p.conn && d >= ctx.limits.maxQueueDepth) replyError(ctx, p.conn, p.reqId, 'RELAY_QUEUE_FULL')
-      else {
+      if (p.conn && d >= ctx.limits.maxQueueDepth) {
+        if (ctx.ids) tapIds(ctx, { kind: 'queue', topic: p.entry.topic, depth: d })
+        replyError(ctx, p.conn, p.reqId, 'RELAY_QUEUE_FULL')
+      } else {
         depth.set(p.entry.topic, d + 1)
         accepted.push(p)
       }
@@ -135,6 +138,19 @@ async function commitBatch(ctx: RelayContext, batch: PendingPublish[]): Promise<
     const { topic, id, bytes, publisher } = p.entry
     if (ctx.events.listenerCount('published') > 0)
       ctx.events.emit('published', { topic, seq, id, kind: p.kind, bytes: bytes.length, publisher })
+    if (ctx.ids && p.conn?.deviceId) {
+      const subs = ctx.topics.get(topic) // this relay's live subscribers, the publisher's connection aside
+      const recipients = (subs?.size ?? 0) - (subs?.has(p.conn) ? 1 : 0)
+      const account = (p.conn.account ?? publisher).toLowerCase()
+      tapIds(ctx, {
+        kind: 'publish',
+        device: p.conn.deviceId,
+        account,
+        topic,
+        recipients,
+        bytes: bytes.length,
+      })
+    }
     if (ctx.fanout) ctx.fanout({ topic, seq, bytes, from: p.conn })
     else deliver(ctx, { topic, seq, bytes, from: p.conn })
   }

@@ -3,6 +3,7 @@ import type { Hex } from 'viem'
 import type { RelayExpiryNotice } from '../store/relayStore.js'
 import { reportInternal, sendFrame } from './connection.js'
 import type { RelayConnection, RelayContext } from './context.js'
+import { tapIds } from './idsTap.js'
 
 /**
  * One retention pass (docs/protocol.md §9.4): `store.prune` with the context's clock and `retentionMs`, then an
@@ -19,6 +20,11 @@ export async function runRetention(ctx: RelayContext): Promise<number> {
   } catch (err) {
     reportInternal(ctx, 'prune', err)
     return 0
+  }
+  if (ctx.ids) {
+    const perTopic = new Map<string, number>()
+    for (const n of result.expired) perTopic.set(n.topic, (perTopic.get(n.topic) ?? 0) + 1)
+    for (const [topic, count] of perTopic) tapIds(ctx, { kind: 'expiry', topic, count })
   }
   for (const notice of result.expired) {
     if (ctx.events.listenerCount('expired') > 0) {

@@ -4,6 +4,7 @@ import { encodeRelayFrame } from '../protocol/relayFrames.js'
 import { type TopicPreimage, topicOf } from '../protocol/topics.js'
 import { replyError, reportInternal, sendBytes, sendFrame } from './connection.js'
 import type { RelayConnection, RelayContext, Subscription } from './context.js'
+import { tapIds } from './idsTap.js'
 
 /** Stored envelopes sent per replay step before yielding to the event loop. @example REPLAY_PAGE // 256 */
 export const REPLAY_PAGE = 256
@@ -35,8 +36,9 @@ export function handleSubscribe(
   { reqId, topic, after, preimage }: { reqId: number; topic: Hex; after: bigint; preimage: TopicPreimage },
 ): void {
   if (topicOf(preimage) !== topic) return void replyError(ctx, conn, reqId, 'RELAY_TOPIC_MISMATCH')
-  if (preimage.kind === 'inbox' && preimage.deviceId.toLowerCase() !== conn.deviceId)
-    return void replyError(ctx, conn, reqId, 'RELAY_FORBIDDEN')
+  const denied = preimage.kind === 'inbox' && preimage.deviceId.toLowerCase() !== conn.deviceId
+  if (ctx.ids) tapIds(ctx, { kind: 'subscribe', device: conn.deviceId!, topic, denied })
+  if (denied) return void replyError(ctx, conn, reqId, 'RELAY_FORBIDDEN')
   subscribe(ctx, conn, { reqId, topic, after })
 }
 
@@ -182,7 +184,13 @@ async function replay(
     sub.cursor = seq
     if (notify) ctx.events.emit('delivered', { topic, seq, deviceId: conn.deviceId! })
   }
-  for (const { seq, bytes } of page) if (seq > sub.cursor) send(seq, bytes)
+  let sent = 0
+  for (const { seq, bytes } of page)
+    if (seq > sub.cursor) {
+      send(seq, bytes)
+      sent++
+    }
+  if (ctx.ids && sent > 0) tapIds(ctx, { kind: 'fetch', device: conn.deviceId!, topic, count: sent })
   if (page.length === REPLAY_PAGE || sub.overflowed) {
     if (sub.overflowed) sub.held = []
     setImmediate(() => void replay(ctx, conn, reqId, topic, sub, generation))
