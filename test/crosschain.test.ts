@@ -12,6 +12,7 @@ import {
   type Address,
   createPublicClient,
   createWalletClient,
+  encodeDeployData,
   type Hex,
   http,
   type LocalAccount,
@@ -179,18 +180,21 @@ function storeOf(signed: SignedCheckpoint[]): CheckpointStore[] {
 
 describe('deployment', () => {
   test('the deployed Hyperlane contracts are the shipped bytecode, on distinct addresses per chain', async () => {
-    for (const [core, ctx] of [
-      [coreA, A],
-      [coreB, B],
+    for (const [core, ctx, owner] of [
+      [coreA, A, A.walletClients[0]!.account.address],
+      [coreB, B, B.walletClients[1]!.account.address],
     ] as const) {
-      for (const [name, hash] of Object.entries(core.txHashes)) {
+      const args = {
+        Mailbox: [core.domain],
+        MerkleTreeHook: [core.mailbox],
+        ProtocolFee: [0n, 0n, owner, owner],
+        StaticMessageIdMultisigIsmFactory: [],
+      } as const
+      for (const [name, hash] of Object.entries(core.txHashes) as [keyof typeof args, Hex][]) {
         const tx = await getTransaction(ctx.publicClient, { hash })
-        const shipped = hyperlaneArtifact(name as keyof typeof core.txHashes).bytecode
-        expect(tx.input.startsWith(shipped), name).toBe(true)
-        expect(
-          tx.input.length - shipped.length,
-          `${name}: only constructor arguments follow`,
-        ).toBeLessThanOrEqual(4 * 64)
+        const { abi, bytecode } = hyperlaneArtifact(name)
+        // Exactly the shipped creation code followed by the ABI-encoded constructor arguments.
+        expect(tx.input, name).toBe(encodeDeployData({ abi, bytecode, args: args[name] as never }))
       }
     }
     expect(coreA.domain).toBe(31337)
