@@ -66,7 +66,7 @@ async function mined(client: Client, hash: Hex, what: string) {
  * Deploys, from the wallet's account, the shipped Hyperlane contracts one chain needs to send and receive:
  * Mailbox(domain = chain id), MerkleTreeHook (the Mailbox's *required* hook, so every message enters the tree
  * whatever hook a sender names), ProtocolFee with fee 0 (the *default* hook: the same hook must not be both, or it
- * would insert each message twice and revert), and a StaticMessageIdMultisigIsm of `validators` (in this order) and
+ * would insert each message twice), and a StaticMessageIdMultisigIsm of `validators` (in this order) and
  * `threshold` through its factory, set as the default ISM. The deployer owns the Mailbox.
  *
  * @example
