@@ -71,6 +71,12 @@ export const upSpec = {
     },
     'dashboard-port': port('dashboard', '8788'),
     'dashboard-host': host('dashboard'),
+    'no-ids': {
+      type: 'boolean',
+      description:
+        "do not run the relay's IDS (on by default: ids-alerts.jsonl and ids-events.jsonl in relay/)",
+      default: false,
+    },
   },
 } as const satisfies CommandSpec
 
@@ -90,6 +96,11 @@ export const relaySpec = {
       type: 'string',
       description:
         'NATS JetStream URLs (comma-separated): keep envelopes and relay state there, not in SQLite',
+    },
+    ids: {
+      type: 'boolean',
+      description: 'run the IDS: alert log, event stream and model state in the relay home (docs/ids.md)',
+      default: false,
     },
   },
 } as const satisfies CommandSpec
@@ -271,12 +282,27 @@ export const logExportSpec = {
   },
 } as const satisfies CommandSpec
 
+/** `sealpost log proof`. @example parseCommandArgs(logProofSpec, ['0xab…', '--out', 'proof.json']) */
+export const logProofSpec = {
+  name: 'log proof',
+  args: '0xMESSAGE|ENTRY',
+  summary: 'write the statement proof of an anchored message, for `verify --on-chain` or a contract',
+  details: [
+    'The message is its id (as `send` prints it) or its entry index in the log; it must be anchored: its receipt',
+    'in the log. The proof is { statement, signature, receipt } (protocol §15).',
+  ],
+  options: {
+    out: { type: 'string', value: 'FILE', description: 'write to FILE', defaultText: 'default stdout' },
+    device,
+  },
+} as const satisfies CommandSpec
+
 /** `sealpost log`. @example formatCommandHelp(logSpec) */
 export const logSpec = {
   name: 'log',
   summary: "this device's tamper-evident log",
   options: {},
-  subcommands: [logExportSpec],
+  subcommands: [logExportSpec, logProofSpec],
 } as const satisfies CommandSpec
 
 /** `sealpost history send`. @example parseCommandArgs(historySendSpec, ['--to-device', laptopId]) */
@@ -333,7 +359,8 @@ export const verifySpec = {
     anchor: { type: 'string', value: 'ADDR', description: 'trust this MessageAnchor (with --registry)' },
     'on-chain': {
       type: 'boolean',
-      description: 'for a statement proof (statement, signature, receipt): ask the StatementVerifier too',
+      description:
+        'for a statement proof (`log proof`) or each anchored message of a transcript: ask the StatementVerifier too',
       default: false,
     },
     verifier: {

@@ -1,8 +1,7 @@
 /** `sealpost verify <transcript|receipt|proof> [--on-chain]`: checks a file against a pinned deployment; non-zero exit on any failure. */
 import { readFileSync, statSync } from 'node:fs'
-import { type Address, type Client, type Hex, isHex } from 'viem'
+import { type Address, isHex } from 'viem'
 import { mapChainError } from '../chain/errors.js'
-import { type OnChainVerdict, verifyOnChain } from '../chain/statementVerifier.js'
 import { readDeploymentFile } from '../client/deployment.js'
 import {
   DeploymentRequiredError,
@@ -11,16 +10,16 @@ import {
   TranscriptFormatError,
 } from '../client/errors.js'
 import { parseStrictJson } from '../client/strictJson.js'
-import { formatVerification, verifyTranscript } from '../client/transcript.js'
+import { formatVerification, parseTranscript, verifyTranscript } from '../client/transcript.js'
 import type { TrustedDeployment } from '../client/transcriptReport.js'
-import { type AuthorshipReport, verifyAuthorship } from '../client/verifyAuthorship.js'
 import { verifyReceipt } from '../client/verifyReceipt.js'
-import { receiptFromJson } from '../protocol/receipt.js'
+import { receiptFromJson, receiptToJson } from '../protocol/receipt.js'
 import { parseAddressArg } from './address.js'
 import { verifySpec } from './commands.js'
 import { type CliContext, publicFor } from './context.js'
 import { ArgumentError } from './errors.js'
 import { parseCommandArgs } from './options.js'
+import { verifyProofOnChain, verifyTranscriptOnChain } from './verifyOnChain.js'
 
 const USAGE =
   'Usage: sealpost verify <transcript.json|receipt.json|proof.json> [--registry ADDR --anchor ADDR [--chain-id N]] [--on-chain [--verifier ADDR]]'
@@ -29,8 +28,9 @@ const MAX_FILE_BYTES = 64 * 1024 * 1024
 
 /**
  * Verifies a transcript (log export) or a single receipt against the pinned deployment (never the contracts the file
- * names) and prints every check. Returns whether all passed. A file that is missing, not UTF-8, not strict JSON, or
- * neither a transcript nor a receipt throws one typed error.
+ * names) and prints every check. With --on-chain, a statement proof (`log proof`) or every anchored message of a
+ * transcript is also judged by the StatementVerifier (`verifyOnChain.ts`). Returns whether all passed. A file that is
+ * missing, not UTF-8, not strict JSON, or neither a transcript nor a receipt (nor a proof) throws one typed error.
  *
  * @example const ok = await verifyCommand(ctx, ['alice.transcript.json'])
  */
@@ -53,27 +53,37 @@ export async function verifyCommand(ctx: CliContext, argv: string[]): Promise<bo
     `Trusted deployment: chain ${deployment.chainId}, KeyRegistry ${deployment.keyRegistry}, MessageAnchor ${deployment.messageAnchor} (from ${source})`,
   )
   const trusted = { ...deployment, source }
+  // Asked before any check, so a missing verifier fails at once.
+  const onChain = values['on-chain'] ? { ...trusted, verifier: statementVerifierOf(ctx, values) } : undefined
   if (isObject(json) && 'entries' in json) {
     const result = await verifyTranscript({ transcript: json, publicClient, deployment })
     // A malformed transcript is one typed error, like any other malformed file.
     if (result.error instanceof TranscriptFormatError) throw result.error
     for (const line of formatVerification(result)) ctx.out.info(line)
-    ctx.out.result({ ...result, error: errorJson(result.error), trustedDeployment: trusted })
-    return result.ok
+    const byContract =
+      onChain && (await verifyTranscriptOnChain(ctx, publicClient, onChain, parseTranscript(json).entries))
+    const ok = result.ok && (byContract?.ok ?? true)
+    ctx.out.result({
+      ...result,
+      ok,
+      error: errorJson(result.error),
+      ...(byContract && { onChain: byContract.json }),
+      trustedDeployment: trusted,
+    })
+    return ok
   }
-  if (values['on-chain']) {
+  if (onChain) {
     if (!isObject(json) || !isHex(json.statement) || !isHex(json.signature) || !isObject(json.receipt))
       throw new EvidenceKindError({
         path: file,
-        got: `${describe(json)} (--on-chain needs a statement proof: statement, signature, receipt)`,
+        got: `${describe(json)} (--on-chain needs a transcript or a statement proof: statement, signature, receipt)`,
       })
-    const verifier = statementVerifierOf(ctx, values)
     const proof = {
       statement: json.statement,
       signature: json.signature,
-      receipt: receiptFromJson(json.receipt),
+      receipt: receiptToJson(receiptFromJson(json.receipt)),
     }
-    return verifyProof(ctx, publicClient, { ...trusted, verifier }, proof)
+    return verifyProofOnChain(ctx, publicClient, onChain, proof)
   }
   if (!isObject(json) || !('receipt' in json || 'root' in json))
     throw new EvidenceKindError({ path: file, got: describe(json) })
@@ -97,82 +107,6 @@ export async function verifyCommand(ctx: CliContext, argv: string[]): Promise<bo
     trustedDeployment: trusted,
   })
   return result.ok
-}
-
-/**
- * A statement proof checked twice: off chain (`verifyAuthorship`) and by the StatementVerifier (one eth_call). Prints
- * both verdicts; passes only if both accept.
- */
-async function verifyProof(
-  ctx: CliContext,
-  publicClient: Client,
-  trusted: TrustedDeployment & { source: string; verifier: Address },
-  proof: { statement: Hex; signature: Hex; receipt: ReturnType<typeof receiptFromJson> },
-): Promise<boolean> {
-  const { submitter, root, index, treeSize, path } = proof.receipt
-  const [offChain, onChain] = await Promise.all([
-    verifyAuthorship(publicClient, { deployment: trusted, ...proof }),
-    submitter === undefined
-      ? undefined
-      : verifyOnChain(publicClient, {
-          verifier: trusted.verifier,
-          registry: trusted.keyRegistry,
-          statement: proof.statement,
-          signature: proof.signature,
-          receipt: { submitter, root, index, treeSize, path },
-        }),
-  ])
-  ctx.out.info('Off chain:')
-  for (const step of offChain.steps) ctx.out.info(`  ${step.ok ? '✓' : '✗'} ${step.name}: ${step.detail}`)
-  ctx.out.info(`On chain (StatementVerifier ${trusted.verifier}):`)
-  ctx.out.info(`  ${onChainLine(onChain)}`)
-  const onChainStep = onChain === undefined || onChain.ok ? undefined : onChain.step
-  const agree = offChain.ok === onChain?.ok && (offChain.ok || offChain.failedStep === onChainStep)
-  ctx.out.info(offChainSummary(offChain))
-  ctx.out.info(
-    onChain?.ok
-      ? '✓ on chain: verified'
-      : `✗ on chain: refused${onChainStep ? ` (step ${onChainStep})` : ''}`,
-  )
-  const comparable = offChain.failedStep !== 'receipt' && offChain.failedStep !== 'clock'
-  if (onChain && comparable && !agree) ctx.out.info('! the two verdicts differ: report this')
-  ctx.out.result({
-    ok: offChain.ok && onChain?.ok === true,
-    offChain: {
-      ok: offChain.ok,
-      steps: offChain.steps,
-      failedStep: offChain.failedStep,
-      code: offChain.code,
-    },
-    onChain:
-      onChain === undefined
-        ? { ok: false, reason: 'a v1 receipt names no submitter' }
-        : onChain.ok
-          ? { ok: true, verdict: onChain.verdict }
-          : {
-              ok: false,
-              step: onChain.step,
-              error: onChain.errorName,
-              code: onChain.code,
-              message: onChain.message,
-            },
-    agree,
-    trustedDeployment: trusted,
-  })
-  return offChain.ok && onChain?.ok === true
-}
-
-function onChainLine(v: OnChainVerdict | undefined): string {
-  if (v === undefined) return '✗ not asked: a v1 receipt names no submitter, which the contract needs'
-  if (!v.ok) return `✗ ${v.step}: ${v.message} [${v.code}]`
-  const d = v.verdict
-  return `✓ signed by ${d.account} (device ${d.deviceId.slice(0, 10)}…) after block ${d.referencedBlock}, anchored in block ${d.anchorBlock} at ${new Date(Number(d.anchorTimestamp) * 1000).toISOString()}`
-}
-
-function offChainSummary(r: AuthorshipReport): string {
-  return r.ok
-    ? '✓ off chain: verified'
-    : `✗ off chain: refused (step ${r.failedStep}${r.code ? `, ${r.code}` : ''})`
 }
 
 /** The StatementVerifier to ask: --verifier, else the pinned deployment's. */

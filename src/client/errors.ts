@@ -373,3 +373,42 @@ export class DeploymentRequiredError extends UsageError {
     })
   }
 }
+
+/**
+ * A statement proof was asked for a message this device's log does not hold: no `sent`/`received` entry with that
+ * message id, or the entry index named is out of range or not a message.
+ *
+ * @example new ProofMessageUnknownError({ message: '0xab…', reason: 'no sent or received entry has this message id' })
+ */
+export class ProofMessageUnknownError extends UsageError {
+  override name = 'ProofMessageUnknownError' as const
+  constructor({ message, reason }: { message: string; reason: string }) {
+    super("No such message in this device's log.", {
+      metaMessages: [
+        `Message: ${message}`,
+        `Reason: ${reason}`,
+        'Message ids: `sealpost send` prints one; `sealpost inbox --json` lists received ones; entries: `sealpost log export`',
+      ],
+      code: 'SEALPOST_PROOF_UNKNOWN_MESSAGE',
+    })
+  }
+}
+
+/**
+ * A statement proof was asked for a message whose receipt this device's log does not hold yet (not anchored, or the
+ * receipt not fetched).
+ *
+ * @example new ProofNotAnchoredError({ message: '0xab…', entry: 7 })
+ */
+export class ProofNotAnchoredError extends UsageError {
+  override name = 'ProofNotAnchoredError' as const
+  constructor({ message, entry }: { message: string; entry: number }) {
+    super('The message is not anchored yet: the log holds no receipt for it.', {
+      metaMessages: [
+        `Message: ${message} (log entry ${entry})`,
+        'Wait for it: `sealpost send --wait anchored` for a message you send; receipts arrive while the client is online (`sealpost inbox`)',
+      ],
+      code: 'SEALPOST_PROOF_NOT_ANCHORED',
+    })
+  }
+}
