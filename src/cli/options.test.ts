@@ -119,3 +119,14 @@ describe('one table per command parses and prints help', () => {
     expect(findCommand('nope')).toBeUndefined()
   })
 })
+
+describe('IDS flags', () => {
+  test('up runs the IDS unless --no-ids; relay only with --ids', () => {
+    expect(parseStackFlags(upSpec, [], { local: true }).stack.ids).toBe(true)
+    expect(parseStackFlags(upSpec, ['--no-ids'], { local: true }).stack.ids).toBe(false)
+    expect(parseStackFlags(relaySpec, [], { local: false }).stack.ids).toBe(false)
+    expect(parseStackFlags(relaySpec, ['--ids'], { local: false }).stack.ids).toBe(true)
+    expect(formatCommandHelp(relaySpec)).toContain('--ids')
+    expect(formatCommandHelp(upSpec)).toContain('--no-ids')
+  })
+})

@@ -87,6 +87,11 @@ export type StackOptions = {
    * the first relay listens on `port`, the others on free ports.
    */
   cluster?: number | undefined
+  /**
+   * Run each relay's live IDS (docs/ids.md §7): `ids-alerts.jsonl`, `ids-events.jsonl` and `ids-state.json` in the
+   * relay's home (`relay/` under --home). On by default for `up`, `relay --ids` elsewhere.
+   */
+  ids?: boolean | undefined
 }
 
 /**
@@ -141,10 +146,12 @@ export async function startStack(ctx: CliContext, options: StackOptions): Promis
           : undefined
     // Every relay of a cluster anchors from the same account: only the holder of the anchor lease sends, and a new
     // holder adopts its predecessor's anchor of a batch by that account instead of anchoring it again.
+    const relayHome = (i: number) => join(ctx.home, i === 0 ? 'relay' : `relay-${i + 1}`)
     const nodeOptions = (i: number, servers: string[] | undefined): RelayNodeOptions => ({
       rpc,
       deployment,
-      dir: join(ctx.home, i === 0 ? 'relay' : `relay-${i + 1}`),
+      dir: relayHome(i),
+      ...(options.ids ? { ids: { dir: relayHome(i) } } : {}),
       port: i === 0 ? options.port : 0,
       host: options.host,
       anchorAccount,

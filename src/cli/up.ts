@@ -87,6 +87,7 @@ export function parseStackFlags(
         ...(confirmations ? { confirmations } : {}),
       },
       deploy: true,
+      ids: local ? values['no-ids'] !== true : values.ids === true,
     } satisfies StackOptions,
     demo: values.demo === true,
     dashboardPort: int(str('dashboard-port'), 'dashboard-port') ?? 8788,
@@ -191,6 +192,8 @@ export function printEndpoints(ctx: CliContext, stack: Stack, dashboard?: string
         `(${p.perAccount}/account and ${p.perIp}/IP per ${p.windowMs / 60_000} min, ${formatEther(p.dailyBudgetWei)} ETH/day)`,
     )
   }
+  const ids = stack.relay.ids
+  if (ids) ctx.out.info(`IDS alerts     ${ids.log.path} (sealpost ids tail --log …; events beside it)`)
   ctx.out.info(`home           ${ctx.home}`)
   ctx.out.info(`deployment     ${ctx.deploymentFile}`)
   ctx.out.info('')
