@@ -47,6 +47,8 @@ export {
   MessageStateTimeoutError,
   NoKeyPackageError,
   PeerHasNoDevicesError,
+  ProofMessageUnknownError,
+  ProofNotAnchoredError,
   TopicPreimageUnknownError,
   UnexpectedEnvelopeKindError,
   UnknownConversationError,
@@ -108,6 +110,13 @@ export {
 } from './client/relayTransport.js'
 export type { RevokeOthersResult } from './client/revokeOthers.js'
 export type { RotateDeviceOptions, RotateDeviceResult } from './client/rotateDevice.js'
+export {
+  findLoggedStatement,
+  type LoggedStatement,
+  loggedStatements,
+  type StatementProof,
+  statementProofOf,
+} from './client/statementProof.js'
 export {
   exportTranscript,
   formatVerification,
