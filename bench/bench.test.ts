@@ -16,7 +16,7 @@ test('npm run bench -- --quick writes a valid result for every benchmark', { tim
     maxBuffer: 16 * 1024 * 1024,
   })
   // How long --quick takes is reported (each file's durationMs), not asserted: CI machines are shared.
-  expect(stdout).toMatch(/bench: wrote 9 results/)
+  expect(stdout).toMatch(/bench: wrote 10 results/)
   const names = [
     'crypto',
     'relay',
@@ -27,6 +27,7 @@ test('npm run bench -- --quick writes a valid result for every benchmark', { tim
     'registryGas',
     'verifierGas',
     'crosschainGas',
+    'ids',
   ]
   expect(
     readdirSync(out)

@@ -10,6 +10,7 @@ import { runAutoJoin } from './autoJoin.js'
 import { runCrosschainGas } from './crosschainGas.js'
 import { runCrypto } from './crypto.js'
 import { runGroups } from './groups.js'
+import { runIds } from './ids/eval.js'
 import { writeCharts } from './lib/charts.js'
 import {
   type BenchContext,
@@ -37,6 +38,7 @@ export const benchmarks: Record<string, (ctx: BenchContext) => Promise<BenchOutp
   registryGas: runRegistryGas,
   verifierGas: runVerifierGas,
   crosschainGas: runCrosschainGas,
+  ids: runIds,
 }
 
 const root = fileURLToPath(new URL('..', import.meta.url))

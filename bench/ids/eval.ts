@@ -29,7 +29,7 @@ const BUDGET_PER_DETECTOR = 0.01
 /** Seeds and sizes of a run. @example plan(true).test // [101] */
 export function plan(quick: boolean) {
   return quick
-    ? { train: [1], test: [101], days: 3, devices: 500, attacksPerKind: 2 }
+    ? { train: [1], test: [101], days: 2, devices: 200, attacksPerKind: 1 }
     : { train: [1, 2], test: [101, 102, 103], days: 7, devices: 500, attacksPerKind: 4 }
 }
 
