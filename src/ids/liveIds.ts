@@ -45,6 +45,8 @@ export type LiveIds = {
   readonly log: AlertLog
   /** Events refused because the buffer was full (the engine's own shedding counts the rest). */
   readonly dropped: number
+  /** Alerts the alert log could not append (a failing disk); they are still in `engine.alerts()`. */
+  readonly logFailures: number
   /** Ingests everything buffered now (tests and `stop` call it; a drain runs by itself otherwise). */
   drain(): void
   /** Drains, then closes the current window so its models score now (end of a test, or on stop). */
@@ -63,11 +65,16 @@ export type LiveIds = {
 export function startLiveIds(options: LiveIdsOptions): LiveIds {
   mkdirSync(options.dir, { recursive: true, mode: 0o700 })
   const statePath = join(options.dir, IDS_FILES.state)
+  let logFailures = 0
   const log = AlertLog.open(join(options.dir, IDS_FILES.alerts))
   const engine = new IdsEngine(options.config ?? {}, {
     ...(existsSync(statePath) ? { state: loadIdsState(statePath) } : {}),
     onAlert: (a) => {
-      log.append(a)
+      try {
+        log.append(a)
+      } catch {
+        logFailures += 1 // a failing disk must not take the relay down; the count says alerts are missing
+      }
       options.onAlert?.(a)
     },
   })
@@ -77,6 +84,11 @@ export function startLiveIds(options: LiveIdsOptions): LiveIds {
     options.writeEvents === false
       ? undefined
       : createWriteStream(join(options.dir, IDS_FILES.events), { flags: 'a', mode: 0o600 })
+  // A failing disk stops the stream, not the relay: the engine and the alert log go on.
+  let streamFailed = false
+  stream?.on('error', () => {
+    streamFailed = true
+  })
   let buffer: IdsEvent[] = []
   let scheduled = false
   let dropped = 0
@@ -96,10 +108,11 @@ export function startLiveIds(options: LiveIdsOptions): LiveIds {
       if (lastT === undefined || e.t > lastT) lastT = e.t
       if (stream) lines += `${JSON.stringify(e)}\n`
     }
-    if (stream) stream.write(lines)
+    if (stream && !streamFailed) stream.write(lines)
   }
   const sink: IdsEventSink = {
     emit(event) {
+      if (stopped) return
       if (buffer.length >= max) {
         dropped += 1
         return
@@ -133,6 +146,9 @@ export function startLiveIds(options: LiveIdsOptions): LiveIds {
     get dropped() {
       return dropped
     },
+    get logFailures() {
+      return logFailures
+    },
     drain,
     closeWindow() {
       drain()
@@ -144,7 +160,7 @@ export function startLiveIds(options: LiveIdsOptions): LiveIds {
       clearInterval(timer)
       drain()
       saveIdsState(statePath, engine.exportState())
-      if (stream) await new Promise<void>((resolve) => stream.end(resolve))
+      if (stream && !streamFailed) await new Promise<void>((resolve) => stream.end(resolve))
     },
   }
 }
