@@ -56,6 +56,7 @@ export {
 export {
   CommitContentionError,
   GroupChangeError,
+  InvitationNotFoundError,
   NotAGroupError,
   NotGroupAdminError,
 } from './client/groupErrors.js'
