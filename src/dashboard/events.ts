@@ -243,6 +243,8 @@ export const alertEventSchema = z.object({
   id: hex32.optional(),
   deviceId: hex32.optional(),
   account: address.optional(),
+  /** IDS alerts: the incident it belongs to (alerts sharing an entity within 2 h), for grouping on the Alerts tab. */
+  incident: z.string().max(64).optional(),
 })
 
 /** One entry of a party's tamper-evident log. */

@@ -47,6 +47,8 @@ export type LiveIds = {
   readonly dropped: number
   /** Alerts the alert log could not append (a failing disk); they are still in `engine.alerts()`. */
   readonly logFailures: number
+  /** Hears each alert after it is in the log (the dashboard); returns the function that stops. */
+  onAlert(listener: (alert: Alert) => void): () => void
   /** Ingests everything buffered now (tests and `stop` call it; a drain runs by itself otherwise). */
   drain(): void
   /** Drains, then closes the current window so its models score now (end of a test, or on stop). */
@@ -66,6 +68,7 @@ export function startLiveIds(options: LiveIdsOptions): LiveIds {
   mkdirSync(options.dir, { recursive: true, mode: 0o700 })
   const statePath = join(options.dir, IDS_FILES.state)
   let logFailures = 0
+  const listeners = new Set<(a: Alert) => void>()
   const log = AlertLog.open(join(options.dir, IDS_FILES.alerts))
   const engine = new IdsEngine(options.config ?? {}, {
     ...(existsSync(statePath) ? { state: loadIdsState(statePath) } : {}),
@@ -76,6 +79,7 @@ export function startLiveIds(options: LiveIdsOptions): LiveIds {
         logFailures += 1 // a failing disk must not take the relay down; the count says alerts are missing
       }
       options.onAlert?.(a)
+      for (const l of listeners) l(a)
     },
   })
   const now = options.now ?? Date.now
@@ -150,6 +154,10 @@ export function startLiveIds(options: LiveIdsOptions): LiveIds {
       return logFailures
     },
     drain,
+    onAlert(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
     closeWindow() {
       drain()
       return engine.flush()

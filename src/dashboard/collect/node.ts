@@ -6,6 +6,7 @@ import type { RelayNode } from '../../relay/node.js'
 import type { RelayServerEvents } from '../../relay/RelayServer.js'
 import { attachAnchorer } from './anchorer.js'
 import type { Collector, Gauges } from './collector.js'
+import { attachIds } from './ids.js'
 import { attachRelayServer } from './relay.js'
 import { createRelayStateTracker } from './relayStates.js'
 import { attachWatcher } from './watcher.js'
@@ -27,6 +28,7 @@ export function attachRelayNode(
     attachWatcher(collector, node.watcher),
     ...(node.anchorer ? [attachAnchorer(collector, node.anchorer)] : []),
     attachRelayStates(collector, node, { accountOf, finality }),
+    ...(node.ids ? [attachIds((e) => collector.hub.emit(e), node.ids)] : []),
   ]
   return () => {
     for (const off of offs) off()

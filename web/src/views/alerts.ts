@@ -1,4 +1,4 @@
-/** Alerts: rejections, anomalies and contacts' key changes, newest first, each message alert linking to the inspector. */
+/** Alerts: rejections, anomalies, IDS alerts grouped by incident and contacts' key changes, newest first, each message alert linking to the inspector. */
 import type { AlertEvent } from '../../../src/dashboard/events.ts'
 import type { App, View } from '../app.ts'
 import { type Severity, severityBadge } from '../badges.ts'
@@ -80,6 +80,15 @@ export function alertsView(app: App): View {
     )
   }
 
+  function incidentEntry(id: string): HTMLElement {
+    return h(
+      'li',
+      { class: 'alert-incident', 'data-testid': 'alert-incident', 'data-incident': id },
+      h('div', { class: 'alert-incident-head' }),
+      h('ol', { class: 'alerts', 'aria-label': `Alerts of ${id}, newest first` }),
+    )
+  }
+
   return {
     el,
     update() {
@@ -87,12 +96,36 @@ export function alertsView(app: App): View {
       if (key === seen) return false
       seen = key
       const out: HTMLElement[] = []
+      // IDS alerts of one incident are one entry, placed where its newest alert is, its alerts inside.
+      const incidents = new Map<string, { rows: HTMLElement[]; codes: Set<string> }>()
+      let shown = 0
       let matched = 0
       for (let i = 0; i < model.alerts.length; i++) {
         const a = model.alerts.fromNewest(i) as AlertEvent
         if (sev.value === KEY_CHANGE ? a.code !== KEY_CHANGE : sev.value && a.severity !== sev.value) continue
         matched++
-        if (out.length < MAX_SHOWN) out.push(row(a))
+        if (shown >= MAX_SHOWN) continue
+        shown++
+        if (!a.incident) {
+          out.push(row(a))
+          continue
+        }
+        let group = incidents.get(a.incident)
+        if (!group) {
+          group = { rows: [], codes: new Set() }
+          incidents.set(a.incident, group)
+          out.push(incidentEntry(a.incident))
+        }
+        group.rows.push(row(a))
+        group.codes.add(a.code)
+      }
+      for (const [id, g] of incidents) {
+        const head = list.ownerDocument.createTextNode(
+          `${id}: ${[...g.codes].join(', ')} · ${plural(g.rows.length, 'alert')}`,
+        )
+        const entry = out.find((e) => e.dataset.incident === id)
+        entry?.firstElementChild?.replaceChildren(head)
+        entry?.lastElementChild?.replaceChildren(...g.rows)
       }
       list.replaceChildren(...(out.length ? out : [h('li', { class: 'muted empty' }, 'No alerts. ✓')]))
       count.textContent = `${plural(matched, 'alert')}${matched > MAX_SHOWN ? ` (newest ${MAX_SHOWN} shown)` : ''}`
