@@ -59,15 +59,18 @@ export async function runRelay({ quick, log }: BenchContext): Promise<BenchOutpu
   try {
     const [alice, bob] = await registerDevices(chain, 2)
     const preimage = benchPreimage(bytesToHex(randomBytes(32)))
-    const results: Record<'relay' | 'raw', { max: Phase; low: Phase }> = {} as never
-    for (const mode of ['raw', 'relay'] as const) {
+    const results: Record<'relay' | 'raw' | 'ids', { max: Phase; low: Phase }> = {} as never
+    // `ids`: the same relay with its live IDS on (docs/ids.md §7), in a store of its own.
+    for (const run of ['raw', 'relay', 'ids'] as const) {
+      const mode = run === 'raw' ? 'raw' : 'relay'
       const server = spawn('server')
       server.send({
         type: 'start',
         mode,
+        ids: run === 'ids',
         rpc: chain.anvil.rpcUrl,
         deployment: chain.deployment,
-        dir,
+        dir: join(dir, run),
         limits: benchRelayLimits,
       })
       const { url } = await server.next<{ url: string }>('ready')
@@ -79,16 +82,16 @@ export async function runRelay({ quick, log }: BenchContext): Promise<BenchOutpu
       await sender.next('ready')
       await phase(sender, receiver, Math.min(2000, maxCount), 0) // warm up
       const max = await phase(sender, receiver, maxCount, 0)
-      log(`relay: ${mode}: ${Math.round(max.msgPerSec)} msg/s at full load (p50 ${max.p50.toFixed(1)} ms)`)
+      log(`relay: ${run}: ${Math.round(max.msgPerSec)} msg/s at full load (p50 ${max.p50.toFixed(1)} ms)`)
       const rate = Math.max(10, Math.round(max.msgPerSec * 0.1))
       const low = await phase(sender, receiver, Math.max(200, Math.round(rate * lowSeconds)), rate)
       log(
-        `relay: ${mode}: at ${rate} msg/s (10%): p50 ${low.p50.toFixed(2)} ms, p99 ${low.p99.toFixed(2)} ms, p999 ${low.p999.toFixed(2)} ms`,
+        `relay: ${run}: at ${rate} msg/s (10%): p50 ${low.p50.toFixed(2)} ms, p99 ${low.p99.toFixed(2)} ms, p999 ${low.p999.toFixed(2)} ms`,
       )
-      results[mode] = { max, low }
+      results[run] = { max, low }
       for (const w of [sender, receiver, server]) await w.stop()
     }
-    const { relay, raw } = results
+    const { relay, raw, ids } = results
     const row = (name: string, p: Phase, load: string) => ({
       system: name,
       load,
@@ -110,10 +113,19 @@ export async function runRelay({ quick, log }: BenchContext): Promise<BenchOutpu
         row('raw ws', raw.low, `10% (${raw.low.rate}/s)`),
         row('Sealpost relay', relay.max, 'max'),
         row('Sealpost relay', relay.low, `10% (${relay.low.rate}/s)`),
+        row('Sealpost relay + live IDS', ids.max, 'max'),
+        row('Sealpost relay + live IDS', ids.low, `10% (${ids.low.rate}/s)`),
       ],
       targets: [
         target('relay throughput vs raw ws', relay.max.msgPerSec / raw.max.msgPerSec, '>=', 0.3, 'x'),
         target('relay p99 at 10% of max load', relay.low.p99, '<=', 5, 'ms'),
+        target(
+          'throughput lost to the live IDS',
+          1 - ids.max.msgPerSec / relay.max.msgPerSec,
+          '<=',
+          0.05,
+          'x',
+        ),
       ],
       notes: [
         'Sender, receiver and server are three separate Node processes on one machine. The relay is `startRelayNode` (WebSocket server, SQLite store with WAL, registry watcher on a real anvil); both devices are registered in KeyRegistry and authenticate with their P-256 keys. Each envelope is persisted before it is acked and delivered.',
@@ -132,6 +144,7 @@ export async function runRelay({ quick, log }: BenchContext): Promise<BenchOutpu
         throughput: [
           { label: 'raw ws', value: raw.max.msgPerSec },
           { label: 'Sealpost relay', value: relay.max.msgPerSec },
+          { label: 'relay + live IDS', value: ids.max.msgPerSec },
         ],
       },
     }

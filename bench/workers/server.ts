@@ -18,6 +18,7 @@ workerMain(async (m) => {
           dir: m.dir as string,
           limits: m.limits as Partial<RelayLimits>,
           pollingInterval: 200,
+          ids: m.ids === true,
         })
         process.send?.({ type: 'ready', url: relay.url })
       } else {
