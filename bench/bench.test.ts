@@ -16,10 +16,11 @@ test('npm run bench -- --quick writes a valid result for every benchmark', { tim
     maxBuffer: 16 * 1024 * 1024,
   })
   // How long --quick takes is reported (each file's durationMs), not asserted: CI machines are shared.
-  expect(stdout).toMatch(/bench: wrote 10 results/)
+  expect(stdout).toMatch(/bench: wrote 11 results/)
   const names = [
     'crypto',
     'relay',
+    'cluster',
     'anchor',
     'groups',
     'scale',

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { runAnchor } from './anchor.js'
 import { runAutoJoin } from './autoJoin.js'
+import { runCluster } from './cluster.js'
 import { runCrosschainGas } from './crosschainGas.js'
 import { runCrypto } from './crypto.js'
 import { runGroups } from './groups.js'
@@ -31,6 +32,7 @@ import { runVerifierGas } from './verifierGas.js'
 export const benchmarks: Record<string, (ctx: BenchContext) => Promise<BenchOutput>> = {
   crypto: runCrypto,
   relay: runRelay,
+  cluster: runCluster,
   anchor: runAnchor,
   groups: runGroups,
   scale: runScale,

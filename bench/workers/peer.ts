@@ -1,5 +1,7 @@
-/** Worker: the sending or the receiving side of the relay benchmark, over the relay protocol or raw `ws`. */
+/** Worker: the sending or the receiving side of the relay benchmark, over the relay protocol, raw `ws` or bare JetStream. */
 import { randomBytes } from 'node:crypto'
+import { type JetStreamClient, jetstream } from '@nats-io/jetstream'
+import { type NatsConnection, connect as natsConnect } from '@nats-io/transport-node'
 import type { Hex } from 'viem'
 import WebSocket from 'ws'
 import { RelayTransport } from '../../src/client/relayTransport.js'
@@ -28,7 +30,12 @@ let transport: RelayTransport | undefined
 let socket: WebSocket | undefined
 let topic: Hex = '0x'
 let preimage: TopicPreimage | undefined
-let mode: 'relay' | 'raw' = 'relay'
+let mode: 'relay' | 'raw' | 'jetstream' = 'relay'
+// Bare JetStream (`mode: 'jetstream'`): `url` is the servers joined by commas, `stream` holds `subject`.
+let nats: NatsConnection | undefined
+let js: JetStreamClient | undefined
+let subject = ''
+let stopConsumer: (() => Promise<void>) | undefined
 // Receiver state for the current phase.
 let expected = 0
 let latencies: number[] = []
@@ -56,6 +63,9 @@ async function connect(url: string, device: RegisteredDevice | undefined): Promi
       sign: (msg) => key.sign(msg),
       expect: device!.expect,
     })
+  } else if (mode === 'jetstream') {
+    nats = await natsConnect({ servers: url.split(',') })
+    js = jetstream(nats)
   } else {
     socket = new WebSocket(url, { perMessageDeflate: false })
     await new Promise<void>((resolve, reject) => {
@@ -82,6 +92,16 @@ async function send(count: number, rate: number): Promise<{ startAt: number; end
           wake?.()
         })
       pending.push(p)
+    } else if (mode === 'jetstream') {
+      // The same bytes as an encoded envelope, published and acked by the stream's R3 leader.
+      const frame = new Uint8Array(ENVELOPE_HEADER_BYTES + PAYLOAD_BYTES)
+      frame.set(payload(), ENVELOPE_HEADER_BYTES)
+      inflight++
+      const p = js!.publish(subject, frame).finally(() => {
+        inflight--
+        wake?.()
+      })
+      pending.push(p)
     } else {
       // The same size as an encoded envelope (72-byte header + 1 KiB), stamped where the payload would start.
       const frame = new Uint8Array(ENVELOPE_HEADER_BYTES + PAYLOAD_BYTES)
@@ -98,7 +118,7 @@ async function send(count: number, rate: number): Promise<{ startAt: number; end
       await new Promise((r) => setTimeout(r, 1))
       continue
     }
-    if (mode === 'relay') {
+    if (mode !== 'raw') {
       while (sent < count && inflight < 2048) await one()
       if (inflight >= 2048) await new Promise<void>((resolve) => (wake = resolve))
       wake = undefined
@@ -111,12 +131,26 @@ async function send(count: number, rate: number): Promise<{ startAt: number; end
   return { startAt, endAt: now() }
 }
 
+async function disconnect(): Promise<void> {
+  await transport?.close()
+  socket?.close()
+  await stopConsumer?.()
+  await nats?.close()
+  transport = undefined
+  socket = undefined
+  stopConsumer = undefined
+  nats = undefined
+  js = undefined
+}
+
 workerMain(async (m) => {
   switch (m.type) {
     case 'start': {
-      mode = m.mode as 'relay' | 'raw'
+      await disconnect() // a worker may start again, e.g. on another relay or topic
+      mode = m.mode as 'relay' | 'raw' | 'jetstream'
+      subject = (m.subject as string | undefined) ?? ''
       preimage = m.preimage as TopicPreimage
-      topic = topicOf(preimage)
+      if (preimage) topic = topicOf(preimage)
       await connect(m.url as string, m.device as RegisteredDevice | undefined)
       if (m.role === 'recv') {
         if (transport) {
@@ -126,6 +160,17 @@ workerMain(async (m) => {
             onDelivery: (d) => onMessage(stampOf(d.envelope.payload), d.cursor),
           })
           await transport.pull({ topic, after: 0n, preimage: () => preimage! })
+        } else if (js) {
+          // An ordered consumer (ephemeral, flow-controlled), what a relay's cluster follower uses too.
+          const consumer = await js.consumers.get(m.stream as string, { filter_subjects: subject })
+          const messages = await consumer.consume({ max_messages: 1024 })
+          const loop = (async () => {
+            for await (const msg of messages) onMessage(stampOf(msg.data.subarray(ENVELOPE_HEADER_BYTES)))
+          })()
+          stopConsumer = async () => {
+            await messages.close()
+            await loop
+          }
         } else {
           socket!.on('message', (data: Buffer) =>
             onMessage(stampOf(new Uint8Array(data).subarray(ENVELOPE_HEADER_BYTES))),
@@ -146,8 +191,7 @@ workerMain(async (m) => {
       return
     }
     case 'stop':
-      await transport?.close()
-      socket?.close()
+      await disconnect()
       return
   }
 })

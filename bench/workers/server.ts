@@ -1,4 +1,4 @@
-/** Worker: a relay node (SQLite persistence, registry watcher) or a raw `ws` forwarder, with memory and CPU stats. */
+/** Worker: a relay node (SQLite or JetStream persistence, registry watcher) or a raw `ws` forwarder, with memory and CPU stats. */
 import { WebSocketServer } from 'ws'
 import type { Deployment } from '../../src/client/deployment.js'
 import { type RelayNode, startRelayNode } from '../../src/relay/node.js'
@@ -19,6 +19,8 @@ workerMain(async (m) => {
           limits: m.limits as Partial<RelayLimits>,
           pollingInterval: 200,
           ids: m.ids === true,
+          // The JetStream store (docs/architecture.md §5a) instead of SQLite: `nats` is the cluster's client URLs.
+          ...(Array.isArray(m.nats) ? { nats: { servers: m.nats as string[] } } : {}),
         })
         process.send?.({ type: 'ready', url: relay.url })
       } else {
