@@ -1,9 +1,9 @@
 /** Every `sealpost` command and global option as data: the one table that parses arguments and prints help. */
 import { device, relay } from './commonOptions.js'
 import { idSpec } from './idCommands.js'
-import { idsSpec } from './ids.js'
+import { idsSpec } from './idsSpecs.js'
 import { type CommandSpec, formatOptions, type OptionSpec } from './options.js'
-import { validatorSpec } from './validator.js'
+import { validatorSpec } from './validatorSpec.js'
 
 const port = (what: string, def: string) =>
   ({ type: 'string', value: 'PORT', description: `${what} port (0: any free port)`, default: def }) as const

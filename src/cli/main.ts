@@ -2,22 +2,9 @@
 import { readFileSync } from 'node:fs'
 import { COMMANDS, dashboardSpec, deploySpec, findCommand, GLOBAL_OPTIONS, globalHelp } from './commands.js'
 import { createContext } from './context.js'
-import { dashboardCommand } from './dashboard.js'
-import { demoCommand } from './demo.js'
-import { deployCommand } from './deploy.js'
 import { ArgumentError } from './errors.js'
-import { groupCommand } from './group.js'
-import { historyCommand } from './history.js'
-import { idCommand } from './id.js'
-import { idsCommand } from './ids.js'
-import { inboxCommand } from './inbox.js'
-import { logCommand } from './log.js'
 import { formatCommandHelp, parseCommandArgs } from './options.js'
 import { createOutput, printError } from './output.js'
-import { sendCommand } from './send.js'
-import { relayCommand, upCommand } from './up.js'
-import { validatorCommand } from './validator.js'
-import { verifyCommand } from './verify.js'
 
 type GlobalValues = {
   home?: string
@@ -135,50 +122,51 @@ export async function main(argv: string[]): Promise<number> {
       maxKeyAge: globals['max-key-age'],
       out,
     })
+    // Each command's module is loaded when it runs: help, errors and --version load none of them.
     switch (command) {
       case 'demo':
-        return (await demoCommand(ctx, args)).ok ? 0 : 1
+        return (await (await import('./demo.js')).demoCommand(ctx, args)).ok ? 0 : 1
       case 'deploy':
         parseCommandArgs(deploySpec, args)
-        await deployCommand(ctx)
+        await (await import('./deploy.js')).deployCommand(ctx)
         return 0
       case 'id':
-        await idCommand(ctx, args)
+        await (await import('./id.js')).idCommand(ctx, args)
         return 0
       case 'up':
         // up and relay parse their flags with their own tables (parseStackFlags).
-        await upCommand(ctx, args)
+        await (await import('./up.js')).upCommand(ctx, args)
         return 0
       case 'relay':
-        await relayCommand(ctx, args)
+        await (await import('./up.js')).relayCommand(ctx, args)
         return 0
       case 'dashboard':
         // dashboard parses its own flags; the table refuses what it does not list first.
         parseCommandArgs(dashboardSpec, args)
-        await dashboardCommand(ctx, args)
+        await (await import('./dashboard.js')).dashboardCommand(ctx, args)
         return 0
       case 'send':
-        await sendCommand(ctx, args)
+        await (await import('./send.js')).sendCommand(ctx, args)
         return 0
       case 'inbox':
-        await inboxCommand(ctx, args)
+        await (await import('./inbox.js')).inboxCommand(ctx, args)
         return 0
       case 'group':
-        await groupCommand(ctx, args)
+        await (await import('./group.js')).groupCommand(ctx, args)
         return 0
       case 'log':
-        await logCommand(ctx, args)
+        await (await import('./log.js')).logCommand(ctx, args)
         return 0
       case 'history':
-        await historyCommand(ctx, args)
+        await (await import('./history.js')).historyCommand(ctx, args)
         return 0
       case 'verify':
-        return (await verifyCommand(ctx, args)) ? 0 : 1
+        return (await (await import('./verify.js')).verifyCommand(ctx, args)) ? 0 : 1
       case 'ids':
-        await idsCommand(ctx, args)
+        await (await import('./ids.js')).idsCommand(ctx, args)
         return 0
       case 'validator':
-        await validatorCommand(ctx, args)
+        await (await import('./validator.js')).validatorCommand(ctx, args)
         return 0
       default:
         throw new ArgumentError(`Unknown command "${command}".`)
