@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {MerkleInclusion} from "./MerkleInclusion.sol";
+
 /// @title Sealpost MessageAnchor (v2)
 /// @notice Timestamps Merkle roots of message-statement batches. Anyone may anchor; anchors are namespaced
 /// by submitter, so a root anchored by someone else (directly or through any contract) never blocks or
@@ -63,7 +65,7 @@ contract MessageAnchor {
     {
         Anchor memory a = _anchors[submitter][root];
         if (a.leafCount == 0) return false;
-        (bool ok, bytes32 computed) = _computeRoot(leaf, index, a.leafCount, path);
+        (bool ok, bytes32 computed) = MerkleInclusion.computeRoot(leaf, index, a.leafCount, path);
         return ok && computed == root;
     }
 
@@ -74,38 +76,8 @@ contract MessageAnchor {
         pure
         returns (bytes32)
     {
-        (bool ok, bytes32 r) = _computeRoot(leaf, index, treeSize, path);
+        (bool ok, bytes32 r) = MerkleInclusion.computeRoot(leaf, index, treeSize, path);
         if (!ok) revert InvalidProof();
         return r;
-    }
-
-    function _computeRoot(bytes32 leaf, uint256 index, uint256 treeSize, bytes32[] calldata path)
-        private
-        pure
-        returns (bool ok, bytes32 r)
-    {
-        if (index >= treeSize) return (false, bytes32(0));
-        uint256 fn = index;
-        uint256 sn = treeSize - 1;
-        r = sha256(abi.encodePacked(bytes1(0x00), leaf));
-        for (uint256 i = 0; i < path.length; ++i) {
-            if (sn == 0) return (false, bytes32(0));
-            bytes32 p = path[i];
-            if (fn & 1 == 1 || fn == sn) {
-                r = sha256(abi.encodePacked(bytes1(0x01), p, r));
-                if (fn & 1 == 0) {
-                    while (fn & 1 == 0 && fn != 0) {
-                        fn >>= 1;
-                        sn >>= 1;
-                    }
-                }
-            } else {
-                r = sha256(abi.encodePacked(bytes1(0x01), r, p));
-            }
-            fn >>= 1;
-            sn >>= 1;
-        }
-        if (sn != 0) return (false, bytes32(0));
-        return (true, r);
     }
 }

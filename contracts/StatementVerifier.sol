@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {MerkleInclusion} from "./MerkleInclusion.sol";
+
 /// @dev The KeyRegistry reads the verifier makes.
 interface IKeyRegistryRecords {
     function accountIndex(address account) external view returns (uint32);
@@ -231,43 +233,12 @@ contract StatementVerifier {
         view
         returns (uint64 anchorBlock, uint64 anchorTimestamp)
     {
-        (bool ok, bytes32 computed) = _computeRoot(leaf, receipt.index, receipt.treeSize, receipt.path);
+        (bool ok, bytes32 computed) = MerkleInclusion.computeRoot(leaf, receipt.index, receipt.treeSize, receipt.path);
         if (!ok || computed != receipt.root) revert NotIncluded(leaf, receipt.root);
         (uint40 blockNumber, uint32 timestamp, uint24 leafCount) = anchors.anchorOf(receipt.submitter, receipt.root);
         if (leafCount == 0) revert NotAnchored(receipt.submitter, receipt.root);
         if (leafCount != receipt.treeSize) revert TreeSizeMismatch(leafCount, receipt.treeSize);
         return (blockNumber, timestamp);
-    }
-
-    /// @dev RFC 9162 section 2.1.3.2 with RFC 6962 hashing (as MessageAnchor.computeRoot).
-    function _computeRoot(bytes32 leaf, uint256 index, uint256 treeSize, bytes32[] calldata path)
-        private
-        pure
-        returns (bool ok, bytes32 r)
-    {
-        if (index >= treeSize) return (false, bytes32(0));
-        uint256 fn = index;
-        uint256 sn = treeSize - 1;
-        r = sha256(abi.encodePacked(bytes1(0x00), leaf));
-        for (uint256 i = 0; i < path.length; ++i) {
-            if (sn == 0) return (false, bytes32(0));
-            bytes32 p = path[i];
-            if (fn & 1 == 1 || fn == sn) {
-                r = sha256(abi.encodePacked(bytes1(0x01), p, r));
-                if (fn & 1 == 0) {
-                    while (fn & 1 == 0 && fn != 0) {
-                        fn >>= 1;
-                        sn >>= 1;
-                    }
-                }
-            } else {
-                r = sha256(abi.encodePacked(bytes1(0x01), r, p));
-            }
-            fn >>= 1;
-            sn >>= 1;
-        }
-        if (sn != 0) return (false, bytes32(0));
-        return (true, r);
     }
 
     /// @dev BLOCKHASH for the last 256 blocks, else the EIP-2935 history contract for the last 8191; 0 otherwise.

@@ -73,13 +73,20 @@ export const compilerSettings = {
 } as const
 
 /**
- * solc-js import callback: resolves `@openzeppelin/…` imports from node_modules (offline); anything else is an error.
+ * solc-js import callback: resolves `@openzeppelin/…` imports from node_modules (offline) and `contracts/X.sol` (a
+ * library the contracts share) from the repository; anything else is an error.
  * Shared by the test-contract compiler (test/utils/testContracts.ts).
  *
  * @example solc.compile(JSON.stringify(input), { import: readImport })
  */
 export function readImport(path: string): { contents: string } | { error: string } {
-  if (!path.startsWith('@openzeppelin/')) return { error: `Import outside @openzeppelin/: ${path}` }
+  // A shared piece of the contracts themselves (a library such as MerkleInclusion), by its source unit name.
+  if (/^contracts\/[A-Za-z0-9]+\.sol$/.test(path)) {
+    const own = join(root, path)
+    return existsSync(own) ? { contents: readFileSync(own, 'utf8') } : { error: `Not found: ${path}` }
+  }
+  if (!path.startsWith('@openzeppelin/'))
+    return { error: `Import outside @openzeppelin/ and contracts/: ${path}` }
   const file = join(root, 'node_modules', path)
   if (!existsSync(file)) return { error: `Not found: ${path}` }
   return { contents: readFileSync(file, 'utf8') }
@@ -143,15 +150,10 @@ export function compileExample(file: string): Record<string, { abi: unknown[]; b
     },
   }
   // Only what the example imports is compiled: a shipped contract by its relative path, or OpenZeppelin.
-  const findImport = (path: string): { contents: string } | { error: string } => {
-    const shipped = /^contracts\/[A-Za-z0-9]+\.sol$/.test(path) ? join(root, path) : undefined
-    if (shipped && existsSync(shipped)) return { contents: readFileSync(shipped, 'utf8') }
-    return readImport(path)
-  }
   // Code for the example only (the contracts it calls are deployed from their artifacts).
   const outputSelection = { [`contracts/examples/${file}`]: { '*': ['abi', 'evm.bytecode.object'] } }
   const input = { language: 'Solidity', sources, settings: { ...compilerSettings, outputSelection } }
-  const output = JSON.parse(solc.compile(JSON.stringify(input), { import: findImport })) as SolcOutput
+  const output = JSON.parse(solc.compile(JSON.stringify(input), { import: readImport })) as SolcOutput
   const errors = (output.errors ?? []).filter((e) => e.severity === 'error')
   if (errors.length > 0) throw new Error(`solc failed:\n${errors.map((e) => e.formattedMessage).join('\n')}`)
   return Object.fromEntries(
