@@ -1,5 +1,5 @@
 /** The client side of the relay protocol: authenticates, reconnects with backoff, resumes from cursors, resends. */
-import type { Address, Hex } from 'viem'
+import type { Hex } from 'viem'
 import WebSocket from 'ws'
 import type { BaseError } from '../errors.js'
 import { decodeEnvelope, type Envelope, encodeEnvelope } from '../protocol/envelope.js'
@@ -10,18 +10,11 @@ import {
   type RelayFrame,
 } from '../protocol/relayFrames.js'
 import type { TopicPreimage } from '../protocol/topics.js'
-import {
-  type BackoffBounds,
-  DEFAULT_BACKOFF,
-  DEFAULT_SUBSCRIBE_RETRY,
-  reconnectDelayMs,
-  retryDelayMs,
-  type SubscribeRetryBounds,
-} from './backoff.js'
+import { DEFAULT_BACKOFF, DEFAULT_SUBSCRIBE_RETRY, reconnectDelayMs, retryDelayMs } from './backoff.js'
 import { deferred, settledWithin } from './deferred.js'
 import { RelayAuthError, RelayRequestError, RelayUnreachableError, TransportClosedError } from './errors.js'
 import { ExpiryNoticeBuffer } from './expiryNoticeBuffer.js'
-import { answerChallenge, type ExpectedDeployment } from './relayHandshake.js'
+import { answerChallenge } from './relayHandshake.js'
 import {
   acceptDelivery,
   acknowledge,
@@ -30,48 +23,14 @@ import {
   resetHead,
   subscriptionPreimage,
 } from './relaySubscription.js'
+import type { RelayConnectionState, RelayTransportParameters } from './relayTransportOptions.js'
 import { nextRelayIndex, relayUrlList } from './relayUrls.js'
 import { type PendingRequest, relayErrorOutcome, requestsToSend } from './requestWindow.js'
 import type { Delivery, ExpiryNotice, Transport } from './transport.js'
 
 export { RelayAuthError, RelayRequestError, RelayUnreachableError, TransportClosedError } from './errors.js'
 
-/**
- * Parameters of `RelayTransport.connect()`.
- *
- * @example const p: RelayTransportParameters = { url, account, deviceId, sign: (m) => key.sign(m), expect: { chainId, registry } }
- */
-export type RelayTransportParameters = {
-  /**
-   * `ws://` or `wss://` URL of the relay, or the URLs of several relays of one cluster (an array or a comma-separated
-   * list): the first is tried first, and after a disconnect the transport moves on to the next (see
-   * `nextRelayIndex`), resuming every topic from its cursor there.
-   */
-  url: string | readonly string[]
-  account: Address
-  deviceId: Hex
-  /** Signs the relay's challenge with the device's P-256 key (`DeviceSigningKey.sign`). */
-  sign: (message: Uint8Array) => Uint8Array
-  /**
-   * The deployment this client trusts (required). The relay announces its chain and KeyRegistry in the CHALLENGE;
-   * a relay for another deployment is refused (`RelayAuthError`, wire code `WRONG_DEPLOYMENT`) before anything is
-   * signed.
-   */
-  expect: ExpectedDeployment
-  /** How long the first connection may take before `connect()` gives up. Default 10 s. */
-  connectTimeoutMs?: number | undefined
-  /** Reconnect backoff bounds. Default 100 ms to 5 s, doubling, with jitter. */
-  backoff?: BackoffBounds | undefined
-  /** Retry of a SUBSCRIBE refused transiently (e.g. `RELAY_RATE_LIMITED`). Default `DEFAULT_SUBSCRIBE_RETRY`. */
-  subscribeRetry?: SubscribeRetryBounds | undefined
-  /** How long a replay (`pull`) may wait for the relay to finish sending a topic. Default 5 s. */
-  replayTimeoutMs?: number | undefined
-  /** Called on every connection state change (for progress output and the dashboard). */
-  onState?: ((state: RelayConnectionState) => void) | undefined
-}
-
-/** Connection state of a `RelayTransport`. @example transport.state === 'ready' */
-export type RelayConnectionState = 'connecting' | 'authenticating' | 'ready' | 'disconnected' | 'closed'
+export type { RelayConnectionState, RelayTransportParameters } from './relayTransportOptions.js'
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 
