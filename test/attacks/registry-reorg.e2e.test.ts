@@ -2,23 +2,10 @@
 // that device. Every client's registry watcher rewinds; the committer removes the leaf the registry no longer backs
 // and the members accept that removal, so nobody keeps the vanished device as a member.
 import type { Hex } from 'viem'
-import { afterAll, beforeAll, expect, test } from 'vitest'
+import { expect, test } from 'vitest'
 import type { Client, Conversation } from '../../src/client/Client.js'
 import { conversationWorld, type LiveClient } from './conversation-setup.js'
 import { waitFor } from './group-setup.js'
-
-let world: Awaited<ReturnType<typeof conversationWorld>>
-let alice: LiveClient
-let bob: LiveClient
-
-beforeAll(async () => {
-  world = await conversationWorld()
-  ;[alice, bob] = await world.liveAll(1, 2)
-}, 120_000)
-
-afterAll(async () => {
-  await world?.cleanup()
-})
 
 /** The device ids holding a leaf of direct conversation `id` on `client`, lower case and sorted. */
 function leaves(client: Client, id: Hex): string[] {
@@ -31,7 +18,22 @@ function holds(client: Client, id: Hex, devices: Hex[], what: string): Promise<t
   return waitFor(() => JSON.stringify(leaves(client, id)) === want, what, 60_000)
 }
 
+// The world is made inside the test, so that a retry (CI) starts from a fresh chain and fresh clients.
 test('a reorg removes the block that registered a device after it joined a conversation: its leaf is removed everywhere', async () => {
+  const world = await conversationWorld()
+  try {
+    const [alice, bob] = (await world.liveAll(1, 2)) as [LiveClient, LiveClient]
+    await reorgRemovesLeaf(world, alice, bob)
+  } finally {
+    await world.cleanup()
+  }
+}, 240_000)
+
+async function reorgRemovesLeaf(
+  world: Awaited<ReturnType<typeof conversationWorld>>,
+  alice: LiveClient,
+  bob: LiveClient,
+): Promise<void> {
   const chat: Conversation = await alice.conversations.open(bob.account)
   await holds(bob, chat.id, [alice.deviceId, bob.deviceId], 'Bob to join the chat')
   const snapshot = await world.ctx.snapshot()
@@ -56,4 +58,4 @@ test('a reorg removes the block that registered a device after it joined a conve
   )
   expect(refused.map((r) => r.error.shortMessage)).toEqual([])
   await tablet.close()
-}, 180_000)
+}
