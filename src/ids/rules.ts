@@ -27,6 +27,25 @@ const VERIFY_RULES = {
   'planted-group': { category: 'policy-violation', severity: 'high', rule: 'planted-group' },
 } as const
 
+/** What differs between two rule alerts; the rest (detector, score 1, the dedupe key's prefix) is the rule's. */
+type Firing = Pick<AlertDraft, 'entities' | 'summary' | 'evidence'> & {
+  score?: number
+  /** Fire once per window per `<rule>:<dedupe>`; none when absent. */
+  dedupe?: string
+}
+
+/** The one alert rule `rule` raises at `at`. */
+function fire(
+  at: number,
+  rule: string,
+  category: AlertDraft['category'],
+  severity: AlertDraft['severity'],
+  { score = 1, dedupe, ...rest }: Firing,
+): AlertDraft[] {
+  const alert: AlertDraft = { at, severity, category, detector: { type: 'rule', name: rule }, score, ...rest }
+  return [dedupe === undefined ? alert : { ...alert, dedupe: `${rule}:${dedupe}` }]
+}
+
 /**
  * The rule alerts one event raises (none for most events).
  *
@@ -37,126 +56,71 @@ export function ruleAlerts(e: IdsEvent, ctx: RuleContext): AlertDraft[] {
     case 'verify-fail': {
       if (!(e.reason in VERIFY_RULES)) return []
       const r = VERIFY_RULES[e.reason as keyof typeof VERIFY_RULES]
-      return [
-        {
-          at: e.t,
-          severity: r.severity,
-          category: r.category,
-          detector: { type: 'rule', name: r.rule },
-          score: 1,
-          entities: [`device:${e.sender}`, `device:${e.device}`],
-          summary: `${e.device} refused a ${e.reason} message from ${e.sender}`,
-          evidence: {
-            receiver: e.device,
-            sender: e.sender,
-            ...(e.envelope ? { envelopes: [e.envelope] } : {}),
-          },
-          dedupe: `${r.rule}:${e.sender}`,
+      return fire(e.t, r.rule, r.category, r.severity, {
+        entities: [`device:${e.sender}`, `device:${e.device}`],
+        summary: `${e.device} refused a ${e.reason} message from ${e.sender}`,
+        evidence: {
+          receiver: e.device,
+          sender: e.sender,
+          ...(e.envelope ? { envelopes: [e.envelope] } : {}),
         },
-      ]
+        dedupe: e.sender,
+      })
     }
     case 'auth':
       if (e.reason !== 'revoked' && !(e.ok && ctx.revoked.has(e.device))) return []
-      return [
-        {
-          at: e.t,
-          severity: 'critical',
-          category: 'revoked-key-use',
-          detector: { type: 'rule', name: 'revoked-key' },
-          score: 1,
-          entities: [`device:${e.device}`, `ip:${e.ip}`],
-          summary: `revoked device ${e.device} tried to authenticate from ${e.ip}`,
-          evidence: { device: e.device, ip: e.ip, accepted: e.ok },
-          dedupe: `revoked-key:${e.device}`,
-        },
-      ]
+      return fire(e.t, 'revoked-key', 'revoked-key-use', 'critical', {
+        entities: [`device:${e.device}`, `ip:${e.ip}`],
+        summary: `revoked device ${e.device} tried to authenticate from ${e.ip}`,
+        evidence: { device: e.device, ip: e.ip, accepted: e.ok },
+        dedupe: e.device,
+      })
     case 'publish':
       if (!ctx.revoked.has(e.device)) return []
-      return [
-        {
-          at: e.t,
-          severity: 'critical',
-          category: 'revoked-key-use',
-          detector: { type: 'rule', name: 'revoked-key' },
-          score: 1,
-          entities: [`device:${e.device}`, `account:${e.account}`],
-          summary: `revoked device ${e.device} published on ${e.topic}`,
-          evidence: { device: e.device, topic: e.topic },
-          dedupe: `revoked-key:${e.device}`,
-        },
-      ]
+      return fire(e.t, 'revoked-key', 'revoked-key-use', 'critical', {
+        entities: [`device:${e.device}`, `account:${e.account}`],
+        summary: `revoked device ${e.device} published on ${e.topic}`,
+        evidence: { device: e.device, topic: e.topic },
+        dedupe: e.device,
+      })
     case 'anchor':
       if (ctx.knownAnchorers.size === 0 || ctx.knownAnchorers.has(e.submitter)) return []
-      return [
-        {
-          at: e.t,
-          severity: 'high',
-          category: 'anchor-front-running',
-          detector: { type: 'rule', name: 'unknown-anchorer' },
-          score: 1,
-          entities: [`submitter:${e.submitter}`],
-          summary: `root ${e.root} anchored by ${e.submitter}, not a known anchorer`,
-          evidence: { root: e.root, submitter: e.submitter, blocks: [e.block] },
-          dedupe: `unknown-anchorer:${e.submitter}`,
-        },
-      ]
+      return fire(e.t, 'unknown-anchorer', 'anchor-front-running', 'high', {
+        entities: [`submitter:${e.submitter}`],
+        summary: `root ${e.root} anchored by ${e.submitter}, not a known anchorer`,
+        evidence: { root: e.root, submitter: e.submitter, blocks: [e.block] },
+        dedupe: e.submitter,
+      })
     case 'challenge-misuse':
-      return [
-        {
-          at: e.t,
-          severity: 'medium',
-          category: 'credential-stuffing',
-          detector: { type: 'rule', name: 'challenge-misuse' },
-          score: 1,
-          entities: [`ip:${e.ip}`],
-          summary: `challenge misuse from ${e.ip}`,
-          evidence: { ip: e.ip },
-          dedupe: `challenge-misuse:${e.ip}`,
-        },
-      ]
+      return fire(e.t, 'challenge-misuse', 'credential-stuffing', 'medium', {
+        entities: [`ip:${e.ip}`],
+        summary: `challenge misuse from ${e.ip}`,
+        evidence: { ip: e.ip },
+        dedupe: e.ip,
+      })
     case 'welcome':
       if (e.expected) return []
-      return [
-        {
-          at: e.t,
-          severity: 'high',
-          category: 'policy-violation',
-          detector: { type: 'rule', name: 'unexpected-welcome' },
-          score: 1,
-          entities: [`device:${e.device}`],
-          summary: `${e.device} got a Welcome to ${e.group} it did not expect`,
-          evidence: { device: e.device, group: e.group },
-          dedupe: `unexpected-welcome:${e.device}`,
-        },
-      ]
+      return fire(e.t, 'unexpected-welcome', 'policy-violation', 'high', {
+        entities: [`device:${e.device}`],
+        summary: `${e.device} got a Welcome to ${e.group} it did not expect`,
+        evidence: { device: e.device, group: e.group },
+        dedupe: e.device,
+      })
     case 'reorg':
       if (e.depth < 3) return []
-      return [
-        {
-          at: e.t,
-          severity: 'medium',
-          category: 'chain-reorg',
-          detector: { type: 'rule', name: 'deep-reorg' },
-          score: e.depth,
-          entities: ['chain'],
-          summary: `chain reorganised ${e.depth} blocks at ${e.block}`,
-          evidence: { depth: e.depth, blocks: [e.block] },
-        },
-      ]
+      return fire(e.t, 'deep-reorg', 'chain-reorg', 'medium', {
+        score: e.depth,
+        entities: ['chain'],
+        summary: `chain reorganised ${e.depth} blocks at ${e.block}`,
+        evidence: { depth: e.depth, blocks: [e.block] },
+      })
     case 'device-added':
       if (!ctx.isOddHour(e.t)) return []
-      return [
-        {
-          at: e.t,
-          severity: 'info',
-          category: 'compromised-device',
-          detector: { type: 'rule', name: 'odd-hour-link' },
-          score: 1,
-          entities: [`device:${e.device}`, `account:${e.account}`],
-          summary: `device ${e.device} added to ${e.account} at an hour the organisation is quiet`,
-          evidence: { device: e.device, account: e.account, blocks: [e.block] },
-        },
-      ]
+      return fire(e.t, 'odd-hour-link', 'compromised-device', 'info', {
+        entities: [`device:${e.device}`, `account:${e.account}`],
+        summary: `device ${e.device} added to ${e.account} at an hour the organisation is quiet`,
+        evidence: { device: e.device, account: e.account, blocks: [e.block] },
+      })
     default:
       return []
   }
