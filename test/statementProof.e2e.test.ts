@@ -74,10 +74,16 @@ beforeAll(async () => {
     const sent = await chat.send('release the escrow to carol')
     sentId = sent.id
     await alice.waitForState(sent.id, 'anchored', { timeoutMs: 45_000 })
-    // Bob's log: the message received, and what his client sent back; every one anchored before export.
+    // Bob's log: the message received, and the signed delivery receipt his client sends back (logged a moment
+    // later, so waiting on the received entry alone can close Bob before his own statement is anchored); every
+    // one anchored before export.
     await until('Bob to hold the receipt of every message entry', () => {
       const logged = loggedStatements(bob.log.entries())
-      return logged.some((m) => m.messageId === sent.id) && logged.every((m) => m.proof !== undefined)
+      return (
+        logged.some((m) => m.messageId === sent.id) &&
+        logged.some((m) => m.kind === 'sent') &&
+        logged.every((m) => m.proof !== undefined)
+      )
     })
     sentEntry = alice.log.entries({ kind: 'sent' })[0]!.index
   } finally {
