@@ -1,6 +1,7 @@
 /** Generated contract artifacts (ABI, bytecode, compiler provenance); entry point of `sealpost/contracts`. */
 export { keyRegistryAbi, keyRegistryBytecode, keyRegistrySource } from './artifacts/KeyRegistry.js'
 export { messageAnchorAbi, messageAnchorBytecode, messageAnchorSource } from './artifacts/MessageAnchor.js'
+export { sealpostInboxAbi, sealpostInboxBytecode, sealpostInboxSource } from './artifacts/SealpostInbox.js'
 export {
   sealpostMirrorAbi,
   sealpostMirrorBytecode,

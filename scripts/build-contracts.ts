@@ -20,6 +20,7 @@ export const contractNames = [
   'StatementVerifier',
   'SealpostMirror',
   'SealpostMirrorSender',
+  'SealpostInbox',
 ] as const
 
 /**

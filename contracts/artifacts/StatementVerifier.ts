@@ -586,5 +586,5 @@ export const statementVerifierBytecode = '0x60e060405234801561000f575f5ffd5b5060
 /** Compiler version and SHA-256 of the standard-JSON input that produced StatementVerifier. */
 export const statementVerifierSource = {
   "solcVersion": "0.8.37+commit.f401782d.Emscripten.clang",
-  "inputHash": "0x828f3c38e18d0101a8f01ee1650a69572c9f555df05db6000f933beb0da6d72c"
+  "inputHash": "0x92538e076421b7cd4739b132000bf68173b9da8244a229f05b886ccbf7d900d1"
 } as const
