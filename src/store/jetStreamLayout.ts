@@ -58,7 +58,7 @@ export type JetStreamParts = {
   subject(topic: Hex): string
   /** `ids.<topic>.<envelope id>` → "seq at" (the existence check beyond the duplicate window; kept until retention). */
   ids: Bucket
-  /** `heads.<topic>` → highest seq ever assigned (survives retention deleting every message of the topic). */
+  /** `heads.<topic>` → a topic's last seq, written by retention before it deletes messages (the head is the higher of it and the last stored message's seq). */
   heads: Bucket
   /** `acks.<topic>.<device>` → ack cursor (the topic's recorded recipients). */
   acks: Bucket
@@ -176,13 +176,14 @@ export async function raiseTo(
 }
 
 /**
- * Whether `err` is a KV compare-and-set conflict (wrong last sequence, key exists) or an expected-last-sequence miss.
+ * Whether `err` is a KV compare-and-set conflict (wrong last sequence, key exists) or an expected-last-sequence or
+ * expected-last-msg-id miss.
  *
  * @example if (!isConflict(err)) throw err
  */
 export function isConflict(err: unknown): boolean {
   const e = err as { code?: unknown; api_error?: { err_code?: number }; message?: string }
   const code = e?.api_error?.err_code
-  if (code === 10071 || code === 10164) return true
-  return /wrong last sequence|key exists/i.test(String(e?.message ?? ''))
+  if (code === 10070 || code === 10071 || code === 10164) return true
+  return /wrong last (sequence|msg ?id)|key exists/i.test(String(e?.message ?? ''))
 }

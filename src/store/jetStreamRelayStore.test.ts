@@ -51,10 +51,14 @@ describe('JetStreamRelayStore shared by two relays', () => {
       publisher: topic,
     })
     try {
-      const [fromA, fromB] = await Promise.all([
-        a.append(Array.from({ length: 15 }, (_, i) => entry(2 * i + 1))),
-        b.append(Array.from({ length: 15 }, (_, i) => entry(2 * i + 2))),
-      ])
+      // Three pipelined batches of 5 from each store, racing: chains get refused part-way and retried.
+      const batches = async (store: JetStreamRelayStore, odd: number) => {
+        const out = []
+        for (let b = 0; b < 3; b++)
+          out.push(...(await store.append(Array.from({ length: 5 }, (_, i) => entry(2 * (5 * b + i) + odd)))))
+        return out
+      }
+      const [fromA, fromB] = await Promise.all([batches(a, 1), batches(b, 2)])
       const seqs = [...fromA, ...fromB].map((r) => r.seq).sort((x, y) => (x < y ? -1 : 1))
       expect(seqs).toEqual(Array.from({ length: 30 }, (_, i) => BigInt(i + 1)))
       // Each store's own appends keep their batch order.

@@ -206,88 +206,156 @@ export class JetStreamRelayStore implements RelayStore {
     // Check every entry first: a malformed one fails the batch before anything is published.
     const checked = entries.map((e) => {
       const t = token(e.topic, 'topic')
-      const id = token(e.id, 'id')
+      const idToken = token(e.id, 'id')
       token(e.publisher, 'publisher')
       if (!(e.bytes instanceof Uint8Array))
         throw new RelayStoreUsageError({ reason: 'bytes must be a Uint8Array' })
-      return { ...e, t, idToken: id }
+      return { ...e, t, idToken, idKey: `${t}.${idToken}` }
     })
-    return this.#run('append', async () => {
-      // One at a time, in batch order: each publish expects the stream's last sequence (see #appendOne).
-      const results: RelayAppendResult[] = []
-      for (const e of checked) results.push(await this.#appendOne(e))
-      return results
-    })
+    return this.#run('append', () => this.#appendBatch(checked))
   }
 
   /**
-   * Appends one envelope. The guard is the whole stream's last sequence (`Nats-Expected-Last-Sequence`), read before
-   * the topic's last seq: if any message was stored since, JetStream refuses the publish and every cached position
-   * is re-read. (nats-server 2.9 does not count in-flight proposals in its per-subject check, so two relays could
-   * both pass an expected-last-subject-sequence; the stream-wide check counts them.) While this store is the only
-   * writer, the last sequence is known from its own acks and costs nothing.
+   * Appends a batch in a few round trips, whatever its size: the id look-ups at once, then every new envelope
+   * published back to back (pipelined) and the acks awaited together, then the ids written at once. Each publish is
+   * guarded: the first expects the stream's last sequence, each next one also the message id of the one before
+   * (`Nats-Expected-Last-Msg-Id`), so if any message was stored in between (another relay) or one of the chain
+   * failed, JetStream refuses every later one too: a topic's seqs stay gap-free and in batch order. (nats-server
+   * 2.9 does not count in-flight proposals in its per-subject check, so two relays could both pass an
+   * expected-last-subject-sequence; the stream-wide checks are applied in log order and count them.) Entries
+   * refused that way are retried with positions read again. While this store is the only writer, positions are
+   * known from its own acks and cost nothing. The topic head is not written per envelope: it is the last stored
+   * message's seq, and `heads` keeps it only when retention deletes messages (see `pruneOn`).
    */
-  async #appendOne(e: RelayAppendEntry & { t: string; idToken: string }): Promise<RelayAppendResult> {
-    const idKey = `${e.t}.${e.idToken}`
+  async #appendBatch(checked: Checked[]): Promise<RelayAppendResult[]> {
     const at = this.#now()
-    for (let attempt = 0; attempt < MAX_APPEND_RETRIES; attempt++) {
+    const results: (RelayAppendResult | undefined)[] = new Array(checked.length)
+    // A repeated (topic, id) in the batch is a duplicate of its first occurrence.
+    const first = new Map<string, number>()
+    let todo: number[] = []
+    checked.forEach((e, i) => {
+      if (!first.has(e.idKey)) {
+        first.set(e.idKey, i)
+        todo.push(i)
+      }
+    })
+    for (let attempt = 0; todo.length > 0; attempt++) {
+      if (attempt >= MAX_APPEND_RETRIES)
+        throw new RelayStoreError({
+          operation: 'append',
+          cause: new Error('stream contended past the retry limit'),
+        })
       if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * attempt)))
-      const known = await currentValue(this.#p.ids, idKey)
-      if (known) return { seq: BigInt(known.value.split(' ')[0]!), duplicate: true }
-      this.#streamLast ??= (await this.#p.jsm.streams.info(this.#p.stream)).state.last_seq
-      const streamLast = this.#streamLast
-      const seq = (await this.#lastOf(e.topic, e.t)) + 1n
+      // Ids stored before (beyond JetStream's duplicate window): one look-up each, all at once.
+      const known = await Promise.all(todo.map((i) => currentValue(this.#p.ids, checked[i]!.idKey)))
+      const fresh: number[] = []
+      todo.forEach((i, k) => {
+        const v = known[k]
+        if (v) results[i] = { seq: BigInt(v.value.split(' ')[0]!), duplicate: true }
+        else fresh.push(i)
+      })
+      todo = await this.#publishChain(checked, fresh, at, results)
+    }
+    checked.forEach((e, i) => {
+      if (results[i] === undefined) results[i] = { seq: results[first.get(e.idKey)!]!.seq, duplicate: true }
+    })
+    return results as RelayAppendResult[]
+  }
+
+  /** Publishes `indices` of `checked` as one guarded chain; fills `results` and returns the indices to retry. */
+  async #publishChain(
+    checked: Checked[],
+    indices: number[],
+    at: number,
+    results: (RelayAppendResult | undefined)[],
+  ): Promise<number[]> {
+    if (indices.length === 0) return []
+    this.#streamLast ??= (await this.#p.jsm.streams.info(this.#p.stream)).state.last_seq
+    const streamLast = this.#streamLast
+    const topics = [...new Map(indices.map((i) => [checked[i]!.t, checked[i]!.topic])).entries()]
+    const lasts = await Promise.all(topics.map(([t, topic]) => this.#lastOf(topic, t)))
+    const next = new Map(topics.map(([t], k) => [t, lasts[k]!]))
+    const seqs: bigint[] = []
+    let previousId: string | undefined
+    const acks = indices.map((i, k) => {
+      const e = checked[i]!
+      const seq = next.get(e.t)! + 1n
+      next.set(e.t, seq)
+      seqs.push(seq)
       const h = headers()
       h.set(HEADER.seq, String(seq))
       h.set(HEADER.id, e.id.toLowerCase())
       h.set(HEADER.publisher, e.publisher.toLowerCase())
       h.set(HEADER.at, String(at))
       h.set(HEADER.relay, this.instanceId)
+      const msgID = `${e.t}${e.idToken}`
       const options: Partial<JetStreamPublishOptions> = {
-        msgID: `${e.t}${e.idToken}`,
+        msgID,
         headers: h,
-        expect: { lastSequence: streamLast },
+        expect: {
+          lastSequence: streamLast + k,
+          ...(previousId === undefined ? {} : { lastMsgID: previousId }),
+        },
       }
-      let ack: { seq: number; duplicate: boolean }
-      try {
-        ack = await this.#p.js.publish(this.#p.subject(e.topic), e.bytes, options)
-      } catch (err) {
-        // Another relay stored something (or the outcome is unknown): forget every cached position.
-        this.#last.clear()
-        this.#streamLast = undefined
-        if (!isConflict(err)) throw err
-        continue
-      }
-      if (ack.duplicate) {
-        this.#last.clear()
-        this.#streamLast = undefined
-        const original = await this.#p.jsm.streams.getMessage(this.#p.stream, { seq: ack.seq })
-        if (!original) continue
-        return { seq: envelopeHeaders(original).seq, duplicate: true }
-      }
-      this.#streamLast = ack.seq
-      this.#last.set(e.t, seq)
-      this.#remember(e.t, seq, ack.seq)
-      await this.#p.ids.put(idKey, `${seq} ${at}`)
-      await raiseTo(this.#p.heads, e.t, seq)
-      return { seq, duplicate: false }
-    }
-    throw new RelayStoreError({
-      operation: 'append',
-      cause: new Error('stream contended past the retry limit'),
+      previousId = msgID
+      // Sent in call order on the one connection; the acks are awaited together below.
+      return this.#p.js.publish(this.#p.subject(e.topic), e.bytes, options)
     })
+    const settled = await Promise.allSettled(acks)
+    const retry: number[] = []
+    const stored: number[] = []
+    let clean = true
+    let failure: unknown
+    for (let k = 0; k < indices.length; k++) {
+      const i = indices[k]!
+      const s = settled[k]!
+      if (s.status === 'rejected') {
+        clean = false
+        if (!isConflict(s.reason)) failure ??= s.reason
+        retry.push(i)
+      } else if (s.value.duplicate) {
+        clean = false
+        const original = await this.#getMessage({ seq: s.value.seq })
+        if (original) results[i] = { seq: envelopeHeaders(original).seq, duplicate: true }
+        else retry.push(i)
+      } else {
+        results[i] = { seq: seqs[k]!, duplicate: false }
+        this.#remember(checked[i]!.t, seqs[k]!, s.value.seq)
+        stored.push(i)
+        if (clean) {
+          this.#streamLast = s.value.seq
+          this.#last.set(checked[i]!.t, seqs[k]!)
+        }
+      }
+    }
+    // Another relay stored something (or an outcome is unknown): forget every cached position.
+    if (!clean) {
+      this.#last.clear()
+      this.#streamLast = undefined
+    }
+    // The ids, for deduplication beyond JetStream's duplicate window: written at once.
+    await Promise.all(stored.map((i) => this.#p.ids.put(checked[i]!.idKey, `${results[i]!.seq} ${at}`)))
+    if (failure !== undefined) throw failure
+    return retry
   }
 
   /** The topic's last seq: its last stored message's, or `heads` when that is higher (pruned messages). */
   async #lastOf(topic: Hex, t: string): Promise<bigint> {
     const cached = this.#last.get(t)
     if (cached !== undefined) return cached
-    let seq = 0n
-    const msg = await this.#getMessage({ last_by_subj: this.#p.subject(topic) })
-    if (msg) seq = envelopeHeaders(msg).seq
-    const head = await currentValue(this.#p.heads, t)
-    if (head && BigInt(head.value) > seq) seq = BigInt(head.value)
+    const seq = await this.#headOf(topic, t)
     this.#last.set(t, seq)
+    return seq
+  }
+
+  /** The highest seq the topic ever had: its last stored message's, or `heads` when retention deleted that one. */
+  async #headOf(topic: Hex, t: string): Promise<bigint> {
+    const [msg, head] = await Promise.all([
+      this.#getMessage({ last_by_subj: this.#p.subject(topic) }),
+      currentValue(this.#p.heads, t),
+    ])
+    let seq = msg ? envelopeHeaders(msg).seq : 0n
+    if (head && BigInt(head.value) > seq) seq = BigInt(head.value)
     return seq
   }
 
@@ -314,7 +382,7 @@ export class JetStreamRelayStore implements RelayStore {
 
   async head(topic: Hex): Promise<bigint> {
     const t = token(topic, 'topic')
-    return this.#run('head', async () => BigInt((await currentValue(this.#p.heads, t))?.value ?? '0'))
+    return this.#run('head', () => this.#headOf(topic, t))
   }
 
   async depth(topic: Hex): Promise<number> {
@@ -450,6 +518,8 @@ export class JetStreamRelayStore implements RelayStore {
     }
   }
 }
+
+type Checked = RelayAppendEntry & { t: string; idToken: string; idKey: string }
 
 let counter = 0
 /** A key-package order token: sorts by time, then by a process counter, then randomly (ties across relays). */

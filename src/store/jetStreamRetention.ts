@@ -1,7 +1,7 @@
 /** Relay store on JetStream: inbox claims, retention (docs/protocol.md §9.4) and expiry notices, as in relayRetention.ts. */
 import type { StoredMsg } from '@nats-io/jetstream'
 import type { Hex } from 'viem'
-import { currentValue, envelopeHeaders, type JetStreamParts, keysOf } from './jetStreamLayout.js'
+import { currentValue, envelopeHeaders, type JetStreamParts, keysOf, raiseTo } from './jetStreamLayout.js'
 import type { RelayExpiryNotice, RelayPruneResult } from './relayRetention.js'
 
 const SYSTEM_PUBLISHER: Hex = `0x${'00'.repeat(32)}`
@@ -43,11 +43,19 @@ export async function pruneOn(
 ): Promise<RelayPruneResult> {
   let removed = 0
   const stored = await scan(p)
+  // A topic's head is its last stored message's seq: before deleting any of its messages, `heads` keeps it.
+  const kept = new Set<string>()
+  const keepHead = async (t: string) => {
+    const last = stored.get(t)?.at(-1)
+    if (last && !kept.has(t)) await raiseTo(p.heads, t, last.seq)
+    kept.add(t)
+  }
   // 1. Inbox topics: what their owner acked.
   for (const t of await keysOf(p.inboxes, '*')) {
     const owner = (await currentValue(p.inboxes, t))?.value
     const acked = owner ? BigInt((await currentValue(p.acks, `${t}.${owner}`))?.value ?? '0') : 0n
     const left: Stored[] = []
+    if ((stored.get(t) ?? []).some((m) => m.seq <= acked)) await keepHead(t)
     for (const m of stored.get(t) ?? []) {
       if (m.seq <= acked && (await p.jsm.streams.deleteMessage(p.stream, m.streamSeq, false))) removed++
       else left.push(m)
@@ -62,6 +70,7 @@ export async function pruneOn(
     let through = 0n
     for (const m of msgs) if (m.at < cutoff && m.seq > through) through = m.seq
     if (through === 0n) continue
+    await keepHead(t)
     const recipients = await intendedRecipients(p, t)
     for (const m of msgs) {
       if (m.seq > through) continue
