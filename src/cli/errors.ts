@@ -55,6 +55,26 @@ export class AddressArgumentError extends UsageError {
 }
 
 /**
+ * A CAIP-10 account argument names a chain this command is not configured for (its registry is not pinned here).
+ *
+ * @example throw new AccountChainError({ what: 'PEER', account: 'eip155:31338:0x…', chains: [31337] })
+ */
+export class AccountChainError extends UsageError {
+  override name = 'AccountChainError' as const
+  constructor({ what, account, chains }: { what: string; account: string; chains: readonly number[] }) {
+    super(`${what} ${account} is on a chain this command is not configured for.`, {
+      code: 'SEALPOST_ACCOUNT_CHAIN',
+      metaMessages: [
+        chains.length === 0
+          ? 'Configured chains: none (no pinned deployment)'
+          : `Configured chains: ${chains.map((c) => `eip155:${c}`).join(', ')} (the pinned deployment)`,
+        'Pin a deployment of that chain (--deployment FILE), or name an account of a configured chain.',
+      ],
+    })
+  }
+}
+
+/**
  * `sealpost send` to the sender's own account: a conversation needs another account.
  *
  * @example throw new SelfMessageError({ account: '0xAlice…' })

@@ -1,6 +1,7 @@
 /** `sealpost group create|add|remove|leave|rename|admins|list|show`: group conversations from the command line. */
 import type { Client } from '../client/Client.js'
 import type { Group } from '../client/group.js'
+import { configuredChains } from './address.js'
 import {
   groupAddSpec,
   groupAdminsSpec,
@@ -94,8 +95,11 @@ async function create(ctx: CliContext, argv: string[]): Promise<void> {
     throw new ArgumentError('Name the other members with --members 0xA,0xB.', {
       metaMessages: [`Usage: sealpost ${spec.name} NAME --members 0xA,0xB [--admins 0xC]`],
     })
-  const members = parseAccountList([values.members], 'MEMBER')
-  const admins = values.admins === undefined ? undefined : parseAccountList([values.admins], 'ADMIN')
+  const members = parseAccountList([values.members], 'MEMBER', configuredChains(ctx))
+  const admins =
+    values.admins === undefined
+      ? undefined
+      : parseAccountList([values.admins], 'ADMIN', configuredChains(ctx))
   await withClient(ctx, values, async (client) => {
     const step = ctx.out.step(`Creating the group "${name}" with ${members.length} other accounts`)
     const group = await client.groups.create({ name, members, admins })
@@ -110,7 +114,7 @@ async function change(ctx: CliContext, sub: 'add' | 'remove' | 'admins', argv: s
   const { values, positionals } = parseCommandArgs(spec, argv)
   const [groupArg, ...accountArgs] = positionals
   if (groupArg === undefined || accountArgs.length === 0) expectArgs(spec, positionals, 2)
-  const accounts = parseAccountList(accountArgs, 'ACCOUNT')
+  const accounts = parseAccountList(accountArgs, 'ACCOUNT', configuredChains(ctx))
   await withClient(ctx, values, async (client) => {
     const group = resolveGroup(client, groupArg as string)
     const counted = `${accounts.length} account${accounts.length === 1 ? '' : 's'}`

@@ -24,16 +24,21 @@ export function resolveGroup(client: Client, arg: string): Group {
 }
 
 /**
- * Accounts from arguments that each hold one or more comma-separated addresses (`0xA,0xB 0xC`); at least one.
+ * Accounts from arguments that each hold one or more comma-separated addresses (`0xA,0xB 0xC`; CAIP-10 ids of
+ * `chains` too); at least one.
  *
  * @example parseAccountList(['0xA…,0xB…'], 'MEMBER') // ['0xA…', '0xB…']
  */
-export function parseAccountList(args: readonly string[], what: string): Address[] {
+export function parseAccountList(
+  args: readonly string[],
+  what: string,
+  chains: readonly number[] = [],
+): Address[] {
   const accounts = args
     .flatMap((a) => a.split(','))
     .map((a) => a.trim())
     .filter((a) => a.length > 0)
-    .map((a) => parseAddressArg(a, what))
+    .map((a) => parseAddressArg(a, what, chains))
   if (accounts.length === 0) throw new ArgumentError(`Name at least one ${what.toLowerCase()} account.`)
   return accounts
 }

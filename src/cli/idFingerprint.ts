@@ -3,7 +3,7 @@ import type { Address } from 'viem'
 import { RegistryWatcher } from '../chain/registryWatcher.js'
 import { readAccountAddress } from '../client/identity.js'
 import { currentSafetyNumber } from '../client/keyChanges.js'
-import { parseAddressArg } from './address.js'
+import { configuredChains, parseAddressArg } from './address.js'
 import { type CliContext, publicFor } from './context.js'
 import { ArgumentError } from './errors.js'
 import { idFingerprintSpec } from './idCommands.js'
@@ -22,7 +22,9 @@ export async function idFingerprint(ctx: CliContext, argv: string[]): Promise<vo
     throw new ArgumentError('Name at most one account.', {
       metaMessages: ['Usage: sealpost id fingerprint [0xACCOUNT]'],
     })
-  const account: Address = target ? parseAddressArg(target, 'ACCOUNT') : readAccountAddress(ctx.home)
+  const account: Address = target
+    ? parseAddressArg(target, 'ACCOUNT', configuredChains(ctx))
+    : readAccountAddress(ctx.home)
   const deployment = await ctx.deployment()
   const watcher = new RegistryWatcher({
     publicClient: publicFor(ctx.rpc),

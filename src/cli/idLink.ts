@@ -10,7 +10,7 @@ import {
 } from '../client/linkDevice.js'
 import { LinkApprovalDeclinedError } from '../client/linkErrors.js'
 import type { SendHistoryResult } from '../client/sendHistory.js'
-import { parseAddressArg } from './address.js'
+import { configuredChains, parseAddressArg } from './address.js'
 import type { CliContext } from './context.js'
 import { ArgumentError, TimeoutError } from './errors.js'
 import { idApproveSpec, idLinkSpec } from './idCommands.js'
@@ -37,7 +37,7 @@ export async function idLink(ctx: CliContext, argv: string[]): Promise<void> {
     throw new ArgumentError('Name the account this device joins.', {
       metaMessages: ['Usage: sealpost id link --account 0xACCOUNT [--name NAME]'],
     })
-  const account = parseAddressArg(values.account, '--account')
+  const account = parseAddressArg(values.account, '--account', configuredChains(ctx))
   const ttlMinutes = Number(values.ttl)
   if (!Number.isFinite(ttlMinutes) || ttlMinutes <= 0 || ttlMinutes > 24 * 60)
     throw new ArgumentError('--ttl must be a number of minutes between 0 and 1440.')
