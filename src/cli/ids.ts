@@ -1,14 +1,27 @@
-/** `sealpost ids report|tail|verify`: the IDS over an events file, and the hash-chained alert log it writes. */
+/** `sealpost ids report|tail|verify|quarantine`: the IDS over an events file, its anchored alert log, its quarantines. */
 import { createReadStream, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { verifyReceipt } from '../client/verifyReceipt.js'
+import { alertAnchorsPath, checkAlertAnchors, readAlertAnchors } from '../ids/alertAnchor.js'
 import { AlertLog, verifyAlertLog } from '../ids/alertLog.js'
 import type { Alert, Incident } from '../ids/alerts.js'
 import { IdsEngine } from '../ids/engine.js'
+import { IdsAlertLogAnchorError } from '../ids/errors.js'
+import { IDS_FILES } from '../ids/liveIds.js'
 import { toOcsfDetectionFinding } from '../ids/ocsf.js'
+import { deviceEntity, ResponseLog } from '../ids/responseLog.js'
 import { loadIdsState, saveIdsState } from '../ids/state.js'
-import type { CliContext } from './context.js'
+import { type CliContext, publicFor } from './context.js'
 import { ArgumentError } from './errors.js'
-import { idsReportSpec, idsTailSpec, idsVerifySpec } from './idsSpecs.js'
+import {
+  idsQuarantineAddSpec,
+  idsQuarantineLiftSpec,
+  idsQuarantineListSpec,
+  idsReportSpec,
+  idsTailSpec,
+  idsVerifySpec,
+} from './idsSpecs.js'
 import { parseCommandArgs } from './options.js'
 import { untilSignal } from './signals.js'
 
@@ -19,7 +32,7 @@ const incidentLine = (i: Incident) =>
   `${i.id}  ${i.severity.padEnd(8)} ${i.kind.padEnd(21)} ${time(i.start)} → ${time(i.end)}  ${i.entities.slice(0, 4).join(' ')}${i.entities.length > 4 ? ' …' : ''}  (${i.alerts.length} alerts: ${i.detectors.join(', ')})`
 
 /**
- * Runs `ids report`, `ids tail` or `ids verify`.
+ * Runs `ids report`, `ids tail`, `ids verify` or `ids quarantine list|lift|add`.
  *
  * @example await idsCommand(ctx, ['report', '--events', 'events.jsonl'])
  */
@@ -27,18 +40,77 @@ export async function idsCommand(ctx: CliContext, argv: string[]): Promise<void>
   const [sub, ...rest] = argv
   if (sub === 'report') return report(ctx, rest)
   if (sub === 'tail') return tail(ctx, rest)
-  if (sub === 'verify') {
-    const { values } = parseCommandArgs(idsVerifySpec, rest)
-    const entries = verifyAlertLog(readLog(values.log))
-    ctx.out.info(
-      `alert log ${values.log}: ${entries.length} entries, chain intact, head ${entries.at(-1)?.hash ?? '(empty)'}`,
-    )
-    ctx.out.result({ ok: true, entries: entries.length, head: entries.at(-1)?.hash ?? null })
-    return
-  }
+  if (sub === 'verify') return verify(ctx, rest)
+  if (sub === 'quarantine') return quarantine(ctx, rest)
   throw new ArgumentError(`Unknown command "ids ${sub ?? ''}".`, {
     metaMessages: ['Run `sealpost ids --help` for its commands.'],
   })
+}
+
+/** The chain, each anchored head, then each anchor's receipt on chain (unless --offline). */
+async function verify(ctx: CliContext, argv: string[]): Promise<void> {
+  const { values } = parseCommandArgs(idsVerifySpec, argv)
+  const entries = verifyAlertLog(readLog(values.log))
+  const records = readAlertAnchors(values.anchors ?? alertAnchorsPath(values.log))
+  const anchored = checkAlertAnchors(entries, records)
+  if (records.length > 0 && !values.offline) {
+    const deployment = await ctx.deployment()
+    const publicClient = publicFor(ctx.rpc)
+    for (const r of records) {
+      const v = await verifyReceipt(publicClient, {
+        receipt: r.receipt,
+        messageAnchor: deployment.messageAnchor,
+        chainId: deployment.chainId,
+      })
+      if (!v.ok)
+        throw new IdsAlertLogAnchorError({ size: r.size, problem: v.error?.shortMessage ?? 'receipt' })
+    }
+  }
+  const where = values.offline ? 'not checked on chain' : 'receipts verified on chain'
+  ctx.out.info(
+    `alert log ${values.log}: ${entries.length} entries, chain intact, head ${entries.at(-1)?.hash ?? '(empty)'}`,
+  )
+  if (records.length > 0)
+    ctx.out.info(`anchored: ${records.length} heads, up to entry ${anchored - 1} (${where})`)
+  else
+    ctx.out.info('anchored: no anchor records (the chain shows changes only to whoever kept an earlier head)')
+  ctx.out.result({
+    ok: true,
+    entries: entries.length,
+    head: entries.at(-1)?.hash ?? null,
+    anchors: records.length,
+    anchoredEntries: anchored,
+  })
+}
+
+/** `ids quarantine list|lift|add` over the relay's response log. */
+async function quarantine(ctx: CliContext, argv: string[]): Promise<void> {
+  const [sub, ...rest] = argv
+  const dirOf = (dir: string | undefined) => dir ?? join(ctx.home, 'relay')
+  if (sub === 'list') {
+    const { values } = parseCommandArgs(idsQuarantineListSpec, rest)
+    const list = ResponseLog.open(join(dirOf(values.dir), IDS_FILES.responses)).quarantines()
+    for (const q of list)
+      ctx.out.info(
+        `${q.entity.slice('device:'.length)}  since ${time(q.at)}  ${q.category ?? 'by hand'}${q.alert ? ` (alert ${q.alert})` : ''}${q.by ? ` by ${q.by}` : ''}`,
+      )
+    ctx.out.info(`${list.length} quarantined`)
+    ctx.out.result({ ok: true, quarantined: list })
+    return
+  }
+  if (sub !== 'lift' && sub !== 'add')
+    throw new ArgumentError(`Unknown command "ids quarantine ${sub ?? ''}".`, {
+      metaMessages: ['Commands: list, lift, add.'],
+    })
+  const { values } = parseCommandArgs(sub === 'lift' ? idsQuarantineLiftSpec : idsQuarantineAddSpec, rest)
+  if (!values.device) throw new ArgumentError('--device ID is required.')
+  const log = ResponseLog.open(join(dirOf(values.dir), IDS_FILES.responses))
+  const entity = deviceEntity(values.device)
+  if (sub === 'lift') log.lift(entity, { by: values.by, now: Date.now() })
+  else if (!log.isQuarantined(entity))
+    log.record({ action: 'quarantine', entity, at: Date.now(), by: values.by })
+  ctx.out.info(`${entity.slice('device:'.length)} ${sub === 'lift' ? 'released' : 'quarantined'}`)
+  ctx.out.result({ ok: true, device: entity.slice('device:'.length), quarantined: sub === 'add' })
 }
 
 function readLog(path: string): string {

@@ -55,8 +55,67 @@ export const idsTailSpec = {
 /** `sealpost ids verify`. @example parseCommandArgs(idsVerifySpec, ['--log', 'ids-alerts.jsonl']) */
 export const idsVerifySpec = {
   name: 'ids verify',
-  summary: "check an alert log's hash chain (exit 1 at the first tampered entry)",
-  options: { log: { ...logOption, default: 'ids-alerts.jsonl' } },
+  summary: "check an alert log's hash chain and its anchored heads (exit 1 at the first tampered entry)",
+  details: [
+    'With anchor records (<log>.anchors.jsonl, written by a relay that anchors), the log must reach every anchored',
+    'head with the same hash, and each receipt is checked against the chain (--rpc, the recorded deployment).',
+  ],
+  options: {
+    log: { ...logOption, default: 'ids-alerts.jsonl' },
+    anchors: {
+      type: 'string',
+      value: 'FILE',
+      description: 'the anchor records (default: <log>.anchors.jsonl beside the log)',
+    },
+    offline: {
+      type: 'boolean',
+      description: 'check the anchor records against the log only, not their receipts on chain',
+      default: false,
+    },
+  },
+} as const satisfies CommandSpec
+
+const dirOption = {
+  type: 'string',
+  value: 'DIR',
+  description: "the relay's IDS directory (default: <home>/relay)",
+} as const
+
+/** `sealpost ids quarantine list`. @example parseCommandArgs(idsQuarantineListSpec, ['--dir', 'relay']) */
+export const idsQuarantineListSpec = {
+  name: 'ids quarantine list',
+  summary: 'list the devices the IDS quarantined (their publishes get RELAY_QUARANTINED)',
+  options: { dir: dirOption },
+} as const satisfies CommandSpec
+
+/** `sealpost ids quarantine lift`. @example parseCommandArgs(idsQuarantineLiftSpec, ['--device', '0xab…']) */
+export const idsQuarantineLiftSpec = {
+  name: 'ids quarantine lift',
+  summary: "lift a device's quarantine after review (a running relay applies it within a second)",
+  options: {
+    dir: dirOption,
+    device: { type: 'string', value: 'ID', description: 'the device id (required)' },
+    by: { type: 'string', value: 'NAME', description: 'who lifts it (recorded)', default: 'operator' },
+  },
+} as const satisfies CommandSpec
+
+/** `sealpost ids quarantine add`. @example parseCommandArgs(idsQuarantineAddSpec, ['--device', '0xab…']) */
+export const idsQuarantineAddSpec = {
+  name: 'ids quarantine add',
+  summary: 'quarantine a device by hand: its publishes are refused until it is lifted',
+  options: {
+    dir: dirOption,
+    device: { type: 'string', value: 'ID', description: 'the device id (required)' },
+    by: { type: 'string', value: 'NAME', description: 'who quarantines it (recorded)', default: 'operator' },
+  },
+} as const satisfies CommandSpec
+
+/** `sealpost ids quarantine`. @example formatCommandHelp(idsQuarantineSpec) */
+export const idsQuarantineSpec = {
+  name: 'ids quarantine',
+  summary: 'devices quarantined pending review: list, lift, add',
+  options: {},
+  subcommands: [idsQuarantineListSpec, idsQuarantineLiftSpec, idsQuarantineAddSpec],
 } as const satisfies CommandSpec
 
 /** `sealpost ids`. @example formatCommandHelp(idsSpec) */
@@ -64,5 +123,5 @@ export const idsSpec = {
   name: 'ids',
   summary: 'intrusion detection over relay, client and chain events',
   options: {},
-  subcommands: [idsReportSpec, idsTailSpec, idsVerifySpec],
+  subcommands: [idsReportSpec, idsTailSpec, idsVerifySpec, idsQuarantineSpec],
 } as const satisfies CommandSpec

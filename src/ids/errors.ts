@@ -1,5 +1,5 @@
-/** Errors of the IDS: an event that does not decode, an event out of order, a bad state file, a tampered alert log. */
-import { CodecError, ValidationError, VerificationError } from '../errors.js'
+/** Errors of the IDS: an event that does not decode or is out of order, a bad state file, a tampered, truncated or unanchored alert log, no such quarantine. */
+import { CodecError, UsageError, ValidationError, VerificationError } from '../errors.js'
 
 /**
  * An IDS event that is not valid JSON or does not match the event schema (docs/ids.md §2).
@@ -57,6 +57,51 @@ export class IdsAlertLogTamperedError extends VerificationError {
     super('The IDS alert log does not verify.', {
       code: 'SEALPOST_IDS_ALERT_LOG_TAMPERED',
       metaMessages: [`Entry: ${index}`, `Problem: ${problem}`],
+    })
+  }
+}
+
+/**
+ * An alert log shorter than an anchored head says it was: entries were cut off after they were anchored (§16.1).
+ *
+ * @example throw new IdsAlertLogTruncatedError({ entries: 3, anchored: 5 })
+ */
+export class IdsAlertLogTruncatedError extends VerificationError {
+  override name = 'IdsAlertLogTruncatedError' as const
+  constructor({ entries, anchored }: { entries: number; anchored: number }) {
+    super('The IDS alert log is shorter than its anchored head.', {
+      code: 'SEALPOST_IDS_ALERT_LOG_TRUNCATED',
+      metaMessages: [`Entries: ${entries}`, `Anchored size: ${anchored}`],
+    })
+  }
+}
+
+/**
+ * An alert-log head anchor whose receipt does not prove it: another leaf, or no such anchor on chain (§16.1).
+ *
+ * @example throw new IdsAlertLogAnchorError({ size: 5, problem: 'root not anchored by the submitter' })
+ */
+export class IdsAlertLogAnchorError extends VerificationError {
+  override name = 'IdsAlertLogAnchorError' as const
+  constructor({ size, problem }: { size: number; problem: string }) {
+    super('An anchor of the IDS alert-log head does not verify.', {
+      code: 'SEALPOST_IDS_ALERT_ANCHOR_INVALID',
+      metaMessages: [`Anchored size: ${size}`, `Problem: ${problem}`],
+    })
+  }
+}
+
+/**
+ * `sealpost ids quarantine lift` for a device that is not quarantined.
+ *
+ * @example throw new IdsQuarantineNotFoundError({ device: 'device:0xab…' })
+ */
+export class IdsQuarantineNotFoundError extends UsageError {
+  override name = 'IdsQuarantineNotFoundError' as const
+  constructor({ device }: { device: string }) {
+    super('That device is not quarantined.', {
+      code: 'SEALPOST_IDS_QUARANTINE_NOT_FOUND',
+      metaMessages: [`Device: ${device}`, 'Run `sealpost ids quarantine list` for the quarantined devices.'],
     })
   }
 }

@@ -77,6 +77,7 @@ export const RELAY_ERROR_CODES = Object.freeze([
   'RELAY_TOPIC_MISMATCH',
   'RELAY_FRAME_OUTDATED',
   'RELAY_UNAVAILABLE',
+  'RELAY_QUARANTINED',
 ] as const)
 
 /** One of the relay's wire error codes. @example const code: RelayErrorCode = 'RELAY_RATE_LIMITED' */

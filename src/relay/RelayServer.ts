@@ -60,6 +60,8 @@ export type RelayServerOptions = {
   fanout?: RelayContext['fanout']
   /** Where the relay's IDS events go (`idsTap.ts`, docs/ids.md §2); absent, none are built. */
   ids?: RelayContext['ids']
+  /** The IDS's response: quarantines and throttles (`idsPolicy.ts`, docs/ids.md §4a); absent, none. */
+  idsPolicy?: RelayContext['idsPolicy']
 }
 
 /**
@@ -143,6 +145,7 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
       syncRegistry,
       isStopped: () => this.#stopped,
       ids: options.ids,
+      idsPolicy: options.idsPolicy,
     }
     this.#unfollowRegistry = followRegistry(this.#ctx)
   }

@@ -8,6 +8,7 @@ import type { EnvelopeKind } from '../protocol/envelope.js'
 import type { RelayErrorCode } from '../protocol/relayFrames.js'
 import type { RelayAppendEntry, RelayStore } from '../store/relayStore.js'
 import type { RelayInternalError } from './errors.js'
+import type { RelayIdsPolicy } from './idsPolicy.js'
 import type { RelayLimits } from './limits.js'
 
 /**
@@ -184,4 +185,6 @@ export type RelayContext = {
   readonly isStopped: () => boolean
   /** The IDS's sink (`idsTap.ts`); absent, the relay builds no IDS events. */
   readonly ids?: IdsEventSink | undefined
+  /** The IDS's response (`idsPolicy.ts`): quarantines and throttles; absent, nothing is refused for the IDS. */
+  readonly idsPolicy?: RelayIdsPolicy | undefined
 }

@@ -94,6 +94,8 @@ export function dispatchFrame(
   takeToken(ctx, conn)
   try {
     if (frame.type !== 'auth' && !conn.deviceId) return void refuse(ctx, conn, reqId, 'RELAY_UNAUTHENTICATED')
+    const held = ctx.idsPolicy?.refusal(conn, frame.type, ctx.now()) // the IDS's response (idsPolicy.ts)
+    if (held) return void replyError(ctx, conn, reqId, held)
     const handle = handlers[frame.type] as (
       ctx: RelayContext,
       conn: RelayConnection,

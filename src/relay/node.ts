@@ -10,6 +10,7 @@ import { RegistryWatcher } from '../chain/registryWatcher.js'
 import { tapRegistryWatcher } from '../ids/chainTap.js'
 import type { IdsConfig } from '../ids/engine.js'
 import { type LiveIds, startLiveIds } from '../ids/liveIds.js'
+import type { ResponsePolicy } from '../ids/response.js'
 import { JetStreamLease } from '../store/jetStreamLease.js'
 import { JetStreamLeaves } from '../store/jetStreamLeaves.js'
 import { JetStreamRelayStore } from '../store/jetStreamRelayStore.js'
@@ -18,6 +19,7 @@ import { ClusterDelivery } from './cluster.js'
 import { ClusterAnchor } from './clusterAnchor.js'
 import { RelayInternalError, RelayUnavailableError } from './errors.js'
 import { forwardLeaves } from './forwardLeaves.js'
+import { relayIdsPolicy } from './idsPolicy.js'
 import { publishReceipts } from './publishReceipts.js'
 import { type RelayLimits, RelayServer } from './RelayServer.js'
 import { createSponsor, type Sponsor, type SponsorPolicy } from './sponsor.js'
@@ -84,7 +86,15 @@ export type RelayNodeOptions = {
    * (restored on the next start) into `dir` (default: the node's `stateDir`). The anchor account counts as a known
    * anchorer. `true` is `{}`.
    */
-  ids?: boolean | { dir?: string | undefined; config?: Partial<IdsConfig> | undefined } | undefined
+  ids?:
+    | boolean
+    | {
+        dir?: string | undefined
+        config?: Partial<IdsConfig> | undefined
+        /** What alerts make the relay do (quarantine, throttle; docs/ids.md §4a). */
+        response?: Partial<ResponsePolicy> | undefined
+      }
+    | undefined
 }
 
 /**
@@ -216,6 +226,7 @@ export async function startRelayNode(options: RelayNodeOptions): Promise<RelayNo
           db: { path: join(stateDir, 'anchor.sqlite') },
           onReceipt: publishReceipts(() => server),
         })
+      if (anchorer) ids?.anchorHeads(anchorer) // the alert-log head is anchored like messages (protocol §16.1)
     }
     const sponsor =
       options.sponsor &&
@@ -242,6 +253,8 @@ export async function startRelayNode(options: RelayNodeOptions): Promise<RelayNo
       anchorer: clusterAnchor?.sink ?? (anchorer && forwardLeaves(anchorer)),
       fanout: cluster?.fanout,
       ids: ids?.sink,
+      idsPolicy:
+        ids && relayIdsPolicy({ log: ids.responses, intervalMs: ids.responsePolicy.throttleIntervalMs }),
     })
     // The server wants an unsynced watcher so that it sees every DeviceAdded event; it syncs it on start.
     const { url } = await server.start()
@@ -314,7 +327,11 @@ function startNodeIds(options: RelayNodeOptions, stateDir: string): LiveIds | un
   const o = options.ids === true ? {} : options.ids
   const anchorers = options.anchorAccount ? [options.anchorAccount.address.toLowerCase()] : []
   const known = [...anchorers, ...(o.config?.knownAnchorers ?? [])]
-  return startLiveIds({ dir: o.dir ?? stateDir, config: { ...o.config, knownAnchorers: known } })
+  return startLiveIds({
+    dir: o.dir ?? stateDir,
+    config: { ...o.config, knownAnchorers: known },
+    response: o.response,
+  })
 }
 
 /** A failure of the cluster's stream consumer (it resumes by itself), as the server's 'error' event. */

@@ -1,12 +1,15 @@
-/** The live IDS on a real relay node: credential stuffing and a revoked device raise alerts with evidence; honest traffic nothing. */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+/** The live IDS on a real relay node: attacks raise alerts, the relay responds (throttle, quarantine), the alert-log head is anchored; honest traffic nothing. */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Hex } from 'viem'
-import { afterAll, beforeAll, expect, test } from 'vitest'
+import { privateKeyToAccount } from 'viem/accounts'
+import { afterAll, beforeAll, expect, test, vi } from 'vitest'
 import { getRegistryNonce, revokeDevice } from '../../src/chain/keyRegistry.js'
 import { signRevokeDevice } from '../../src/chain/registryAuthorizations.js'
-import { verifyAlertLog } from '../../src/ids/alertLog.js'
+import { main } from '../../src/cli/main.js'
+import { writeDeployment } from '../../src/client/deployment.js'
+import { alertEntryHash, verifyAlertLog } from '../../src/ids/alertLog.js'
 import type { Alert } from '../../src/ids/alerts.js'
 import { IDS_FILES } from '../../src/ids/liveIds.js'
 import { createEnvelope, encodeEnvelope } from '../../src/protocol/envelope.js'
@@ -43,9 +46,12 @@ beforeAll(async () => {
     deployment: testNetwork(ctx).deployment,
     dir,
     pollingInterval: 100,
+    anchorAccount: privateKeyToAccount(ctx.anvil.accounts[9] as Hex),
+    anchor: { batchIntervalMs: 200, confirmations: 1, pollingIntervalMs: 50 },
     // No warm-up: the models score the first window (a fresh relay has learned nothing yet).
     ids: { config: { warmupMs: 0 } },
   })
+  writeDeployment(dir, testNetwork(ctx).deployment) // for `sealpost ids verify` (its receipts on chain)
 }, 60_000)
 
 afterAll(async () => {
@@ -111,14 +117,132 @@ test('credential stuffing and a revoked device are alerts with evidence in a ver
   const honest = [alice, bob].map((d) => `device:${lower(d.deviceId)}`).concat('ip:127.0.0.2', 'ip:127.0.0.3')
   expect(alerts.filter((x: Alert) => x.entities.some((e) => honest.includes(e)))).toEqual([])
   expect(new Set(alerts.map((x) => x.category))).toEqual(new Set(['credential-stuffing', 'revoked-key-use']))
-  // The event stream on disk is what the engine read: the relay's and the chain's events, as JSON lines.
-  await ids.stop()
-  const kinds = readFileSync(join(node.stateDir, IDS_FILES.events), 'utf8')
+}, 60_000)
+
+test('the relay responds: the stuffing IP is throttled (one AUTH per interval); a quarantine refuses publishes until lifted', async () => {
+  // Credential stuffing is certain, so its IP is throttled by default; the revoked device's IP too.
+  expect(node.ids!.responses.throttledUntil(`ip:${ATTACKER_IP}`, Date.now())).toBeGreaterThan(Date.now())
+  expect(node.ids!.responses.throttledUntil('ip:127.0.0.7', Date.now())).toBeGreaterThan(Date.now())
+  const first = await RawRelayClient.connect(node.url, ATTACKER_IP)
+  expect(await first.auth(mallory)).toMatchObject({ type: 'auth-ok' })
+  const second = await RawRelayClient.connect(node.url, ATTACKER_IP)
+  expect(await second.auth(mallory)).toMatchObject({ type: 'error', code: 'RELAY_RATE_LIMITED' })
+  for (const c of [first, second]) c.close()
+  // Honest IPs are not throttled.
+  const a = await RawRelayClient.connect(node.url, '127.0.0.2')
+  expect(await a.auth(alice)).toMatchObject({ type: 'auth-ok' })
+
+  // An operator quarantines Alice's device (as a configured category would); the relay applies it within a second.
+  const ids = ['ids', 'quarantine']
+  const aliceId = lower(alice.deviceId)
+  expect((await cli([...ids, 'add', '--dir', node.stateDir, '--device', aliceId])).code).toBe(0)
+  await waitFor(() => node.ids!.responses.isQuarantined(`device:${aliceId}`))
+  const inbox = inboxTopic(bob.deviceId)
+  const envelope = (i: number) =>
+    encodeEnvelope(createEnvelope({ kind: 'welcome', topic: inbox, payload: Uint8Array.of(10 + i) }))
+  expect(await a.request({ type: 'publish', reqId: 1, envelope: envelope(1) })).toEqual({
+    type: 'error',
+    reqId: 1,
+    code: 'RELAY_QUARANTINED',
+  })
+  const preimage = { kind: 'inbox' as const, deviceId: alice.deviceId }
+  const own = inboxTopic(alice.deviceId)
+  expect(await a.request({ type: 'subscribe', reqId: 2, topic: own, after: 0n, preimage })).toMatchObject({
+    type: 'ok',
+  })
+  const list = await cli([...ids, 'list', '--dir', node.stateDir])
+  expect(list.stdout).toContain(`${aliceId}  since`)
+  expect(list.stdout).toContain('1 quarantined')
+
+  expect(
+    (await cli([...ids, 'lift', '--dir', node.stateDir, '--device', aliceId, '--by', 'carol'])).code,
+  ).toBe(0)
+  await waitFor(() => !node.ids!.responses.isQuarantined(`device:${aliceId}`))
+  expect(await a.request({ type: 'publish', reqId: 3, envelope: envelope(3) })).toMatchObject({ type: 'ok' })
+  const again = await cli([...ids, 'lift', '--dir', node.stateDir, '--device', aliceId])
+  expect(again.code).toBe(1)
+  expect(again.stderr).toContain('IdsQuarantineNotFoundError [SEALPOST_IDS_QUARANTINE_NOT_FOUND]')
+  a.close()
+}, 60_000)
+
+test('the alert-log head is anchored; ids verify checks it on chain and fails a recomputed tampered entry and a cut', async () => {
+  const ids = node.ids!
+  const anchorer = node.anchorer!
+  const leaf = ids.anchorHead()
+  expect(leaf).toBeDefined()
+  await anchorer.flush()
+  const logPath = join(node.stateDir, IDS_FILES.alerts)
+  const anchorsPath = join(node.stateDir, IDS_FILES.anchors)
+  await waitFor(() => readText(anchorsPath).includes(leaf as string))
+  const size = ids.log.size
+  const verify = (log: string) =>
+    cli(['--rpc', ctx.anvil.rpcUrl, 'ids', 'verify', '--log', log, '--anchors', anchorsPath])
+  const ok = await verify(logPath)
+  expect(ok.code).toBe(0)
+  expect(ok.stdout).toContain(`anchored: 1 heads, up to entry ${size - 1} (receipts verified on chain)`)
+
+  // Tamper: lower the severity of entry 0 and recompute the whole chain, so the hash chain alone checks.
+  const entries = verifyAlertLog(readText(logPath))
+  let prev = `0x${'00'.repeat(32)}`
+  const forged = entries.map((e, i) => {
+    const alert = i === 0 ? { ...e.alert, severity: 'low' as const } : e.alert
+    const hash = alertEntryHash(i, alert, prev)
+    const entry = { index: i, alert, prevHash: prev, hash }
+    prev = hash
+    return JSON.stringify(entry)
+  })
+  const tampered = join(dir, 'tampered.jsonl')
+  writeFileSync(tampered, `${forged.join('\n')}\n`)
+  expect(verifyAlertLog(readText(tampered))).toHaveLength(size)
+  const bad = await verify(tampered)
+  expect(bad.code).toBe(1)
+  expect(bad.stderr).toContain('IdsAlertLogTamperedError [SEALPOST_IDS_ALERT_LOG_TAMPERED]')
+  expect(bad.stderr).toContain('hash differs from the anchored head')
+
+  // Truncate: drop the last entry (the chain of what is left still checks).
+  const cut = join(dir, 'cut.jsonl')
+  writeFileSync(cut, `${readText(logPath).trim().split('\n').slice(0, -1).join('\n')}\n`)
+  const short = await verify(cut)
+  expect(short.code).toBe(1)
+  expect(short.stderr).toContain('IdsAlertLogTruncatedError [SEALPOST_IDS_ALERT_LOG_TRUNCATED]')
+}, 60_000)
+
+test('the event stream on disk is what the engine read: the relay and chain events, as JSON lines', async () => {
+  await node.ids!.stop()
+  const kinds = readText(join(node.stateDir, IDS_FILES.events))
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l).kind as string)
   expect(new Set(kinds)).toEqual(new Set(['auth', 'subscribe', 'publish', 'device-revoked']))
-}, 60_000)
+})
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch {
+    return ''
+  }
+}
+
+/** Runs the CLI in process with --home `dir` (its deployment.json), capturing its output. */
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = ''
+  let stderr = ''
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((c) => {
+    stdout += String(c)
+    return true
+  })
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((c) => {
+    stderr += String(c)
+    return true
+  })
+  try {
+    return { code: await main(['--home', dir, ...args]), stdout, stderr }
+  } finally {
+    out.mockRestore()
+    err.mockRestore()
+  }
+}
 
 async function revoke(device: RawDevice): Promise<void> {
   const registry = ctx.contracts.keyRegistry
