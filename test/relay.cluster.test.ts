@@ -6,6 +6,7 @@ import type { Hex } from 'viem'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { type NatsCluster, startNatsCluster } from '../src/cli/natsCluster.js'
 import { createEnvelope, encodeEnvelope } from '../src/protocol/envelope.js'
+import type { RelayFrame } from '../src/protocol/relayFrames.js'
 import { JetStreamLease } from '../src/store/jetStreamLease.js'
 import { JetStreamRelayStore } from '../src/store/jetStreamRelayStore.js'
 import { RelayStoreMismatchError } from '../src/store/relayStore.js'
@@ -13,7 +14,7 @@ import { newDevice, type RawDevice, registerDevice } from './attacks/rawRelayCli
 import { type ChainContext, setupChain } from './utils/anvil.js'
 import { type RawClusterDevice, rawDevice, until } from './utils/clusterTraffic.js'
 import { type ClusterRelayProcess, startClusterRelay } from './utils/relayCluster.js'
-import { testTopic } from './utils/topics.js'
+import { preimageOf, testTopic } from './utils/topics.js'
 
 /** Envelopes per fault test (`SEALPOST_CLUSTER_N`; `npm run bench -- cluster` runs 10,000). */
 const N = Number(process.env.SEALPOST_CLUSTER_N ?? 60)
@@ -221,7 +222,7 @@ test('SIGKILL of the relay holding the anchor lease: another takes over (measure
   relays[relays.indexOf(holder)] = await startRelay(relays.indexOf(holder))
 }, 180_000)
 
-test('all NATS nodes stopped: relays refuse publishes with RELAY_UNAVAILABLE; after the restart they deliver again', async () => {
+test('all NATS nodes stopped: relays refuse every store-backed frame with RELAY_UNAVAILABLE; after the restart they deliver again', async () => {
   const topic = testTopic()
   const [alice, bob] = [await connect(0, 0), await connect(1, 1)]
   await bob.subscribe(topic)
@@ -229,6 +230,24 @@ test('all NATS nodes stopped: relays refuse publishes with RELAY_UNAVAILABLE; af
   const envelope = encodeEnvelope(createEnvelope({ kind: 'application', topic, payload: Uint8Array.of(7) }))
   const refused = await alice.publishOnce(envelope, 30_000)
   expect(refused).toMatchObject({ type: 'error', code: 'RELAY_UNAVAILABLE' })
+  // Every other frame whose handler needs the store gets the same transient refusal, not RELAY_INTERNAL.
+  const other = testTopic()
+  const deviceId = devices[2]!.deviceId
+  const frames = [
+    { type: 'subscribe', reqId: 9_001, topic: other, after: 0n, preimage: preimageOf(other) },
+    { type: 'kp-count', reqId: 9_002, deviceId },
+    { type: 'kp-take', reqId: 9_003, deviceId },
+    { type: 'leaf', reqId: 9_004, topic: other, leaf: testTopic() },
+  ] as const
+  const answers: RelayFrame[] = []
+  for (const frame of frames) {
+    alice.client.send(frame)
+    // A leaf's receipt look-up waits for its NATS request to time out (5 s) before it is refused.
+    answers.push(await alice.client.next((f) => 'reqId' in f && f.reqId === frame.reqId, 15_000))
+  }
+  expect(answers.map((a) => [a.type, a.type === 'error' ? a.code : undefined])).toEqual(
+    frames.map(() => ['error', 'RELAY_UNAVAILABLE']),
+  )
   await new Promise((r) => setTimeout(r, OUTAGE_MS))
   await Promise.all([0, 1, 2].map((i) => nats.restart(i)))
   await nats.ready()

@@ -18,11 +18,13 @@ import { handleKeyPackageCount, handleKeyPackagePut, handleKeyPackageTake } from
 import { handleLeaf } from './leaf.js'
 import { handlePublish } from './publishQueue.js'
 import { takeToken } from './rateShaping.js'
+import { storeErrorCode } from './storeErrorCode.js'
 import { handleSubscribe, handleUnsubscribe } from './topics.js'
 
 /**
  * Handles one decoded client frame of type `T`. Handlers answer on the connection themselves; a handler that
- * throws, or whose promise rejects, gets RELAY_INTERNAL sent for it.
+ * throws, or whose promise rejects, gets RELAY_INTERNAL sent for it (RELAY_UNAVAILABLE when the store could not be
+ * reached, see `storeErrorCode`).
  *
  * @example const handler: FrameTypeHandler<'kp-count'> = (ctx, conn, frame) => handleKeyPackageCount(ctx, conn, frame)
  */
@@ -105,11 +107,11 @@ export function dispatchFrame(
     if (pending)
       pending.catch((err: unknown) => {
         reportInternal(ctx, frame.type, err)
-        replyError(ctx, conn, reqId, 'RELAY_INTERNAL')
+        replyError(ctx, conn, reqId, storeErrorCode(err))
       })
   } catch (err) {
     reportInternal(ctx, frame.type, err)
-    replyError(ctx, conn, reqId, 'RELAY_INTERNAL')
+    replyError(ctx, conn, reqId, storeErrorCode(err))
   }
 }
 

@@ -1,11 +1,11 @@
 /** The publish queue: PUBLISH frames of one event-loop turn (or of one commit's flight) are committed in one append, then OK and DELIVER. */
 import type { Hex } from 'viem'
 import { decodeEnvelope, type Envelope } from '../protocol/envelope.js'
-import { RelayStoreUnavailableError } from '../store/relayStore.js'
 import { replyError, reportInternal, sendFrame } from './connection.js'
 import type { PendingPublish, PublishQueueState, RelayConnection, RelayContext } from './context.js'
 import { RelayInternalError, RelayUnavailableError } from './errors.js'
 import { tapIds } from './idsTap.js'
+import { storeErrorCode } from './storeErrorCode.js'
 import { deliver } from './topics.js'
 
 /** The publisher recorded for envelopes the relay produces itself. @example SYSTEM_PUBLISHER // 0x000…000 */
@@ -93,7 +93,7 @@ export async function flushPublishes(ctx: RelayContext): Promise<void> {
  * One group commit: publishes whose topic would hold `maxQueueDepth` envelopes get RELAY_QUEUE_FULL; one
  * `store.append` for the rest; then each gets OK(seq) and, unless it was a duplicate (same topic and id: OK with
  * the existing seq, no second DELIVER), a 'published' event and DELIVER to the topic's subscribers. A failed store
- * call answers every publish with RELAY_INTERNAL. Never rejects.
+ * call answers every publish with RELAY_INTERNAL (RELAY_UNAVAILABLE when the store could not be reached). Never rejects.
  */
 async function commitBatch(ctx: RelayContext, batch: PendingPublish[]): Promise<void> {
   let accepted: PendingPublish[]
@@ -118,7 +118,7 @@ async function commitBatch(ctx: RelayContext, batch: PendingPublish[]): Promise<
   } catch (err) {
     reportInternal(ctx, 'append', err)
     // A replicated store that cannot be reached refuses with its own transient code (the client's outbox retries).
-    const code = err instanceof RelayStoreUnavailableError ? 'RELAY_UNAVAILABLE' : 'RELAY_INTERNAL'
+    const code = storeErrorCode(err)
     for (const p of batch) {
       if (p.conn) replyError(ctx, p.conn, p.reqId, code)
       p.reject?.(

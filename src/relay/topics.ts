@@ -5,6 +5,7 @@ import { type TopicPreimage, topicOf } from '../protocol/topics.js'
 import { replyError, reportInternal, sendBytes, sendFrame } from './connection.js'
 import type { RelayConnection, RelayContext, Subscription } from './context.js'
 import { tapIds } from './idsTap.js'
+import { storeErrorCode } from './storeErrorCode.js'
 
 /** Stored envelopes sent per replay step before yielding to the event loop. @example REPLAY_PAGE // 256 */
 export const REPLAY_PAGE = 256
@@ -83,7 +84,7 @@ function subscribe(
         current.replaying = false
         current.held = []
       }
-      replyError(ctx, conn, reqId, 'RELAY_INTERNAL')
+      replyError(ctx, conn, reqId, storeErrorCode(err))
     },
   )
 }
@@ -173,7 +174,7 @@ async function replay(
     reportInternal(ctx, 'readAfter', err)
     sub.replaying = false
     sub.held = []
-    return void replyError(ctx, conn, reqId, 'RELAY_INTERNAL')
+    return void replyError(ctx, conn, reqId, storeErrorCode(err))
   }
   if (stale()) return
   if (sub.generation !== generation)

@@ -187,3 +187,28 @@ export function isConflict(err: unknown): boolean {
   if (code === 10070 || code === 10071 || code === 10164) return true
   return /wrong last (sequence|msg ?id)|key exists/i.test(String(e?.message ?? ''))
 }
+
+/**
+ * Whether `err` (or a cause) says JetStream could not be reached (timeout, no responders, no quorum), not that a
+ * call was wrong.
+ *
+ * @example if (isUnavailable(err)) throw new RelayStoreUnavailableError({ operation, cause: err })
+ */
+export function isUnavailable(err: unknown): boolean {
+  const seen = new Set<unknown>()
+  for (
+    let e = err as { message?: string; code?: unknown; cause?: unknown } | undefined;
+    e && !seen.has(e);
+    e = e.cause as typeof e
+  ) {
+    seen.add(e)
+    const text = `${e.message ?? ''} ${String(e.code ?? '')}`
+    if (
+      /timeout|no responders|503|disconnect|connection (closed|refused)|no suitable peers|jetstream not enabled|CONNECTION_/i.test(
+        text,
+      )
+    )
+      return true
+  }
+  return false
+}

@@ -5,7 +5,8 @@ import { Kvm } from '@nats-io/kv'
 import type { Hex } from 'viem'
 import { checkStreamConfig } from './jetStreamConfig.js'
 import { followOrdered, type StreamFollower } from './jetStreamFollow.js'
-import type { JetStreamParts } from './jetStreamLayout.js'
+import { isUnavailable, type JetStreamParts } from './jetStreamLayout.js'
+import { RelayStoreUnavailableError } from './relayStore.js'
 
 /**
  * A leaf waiting for its receipt, with the stream seq that holds it.
@@ -69,12 +70,14 @@ export class JetStreamLeaves {
 
   /**
    * Stores a leaf for anchoring (durable on the stream's replicas when it resolves; a repeat within the duplicate
-   * window is stored once).
+   * window is stored once). Throws `RelayStoreUnavailableError` when JetStream cannot be reached.
    *
    * @example await leaves.add({ leaf, topic, submitter: deviceId })
    */
   async add({ leaf, topic, submitter }: { leaf: Hex; topic: Hex; submitter: Hex }): Promise<void> {
-    await this.#p.js.publish(this.#subject, JSON.stringify({ leaf, topic, submitter }), { msgID: leaf })
+    await unavailableAs('addLeaf', () =>
+      this.#p.js.publish(this.#subject, JSON.stringify({ leaf, topic, submitter }), { msgID: leaf }),
+    )
   }
 
   /**
@@ -114,12 +117,22 @@ export class JetStreamLeaves {
   }
 
   /**
-   * The receipt recorded for `leaf`, if any.
+   * The receipt recorded for `leaf`, if any. Throws `RelayStoreUnavailableError` when JetStream cannot be reached.
    *
    * @example const bytes = await leaves.receiptOf(leaf)
    */
   async receiptOf(leaf: Hex): Promise<Uint8Array | undefined> {
-    const e = await this.#receipts.get(leaf.toLowerCase().slice(2))
+    const e = await unavailableAs('receiptOf', () => this.#receipts.get(leaf.toLowerCase().slice(2)))
     return e?.operation === 'PUT' ? e.value : undefined
+  }
+}
+
+/** Runs `fn`; a failure that says JetStream could not be reached becomes a `RelayStoreUnavailableError`. */
+async function unavailableAs<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (err) {
+    if (isUnavailable(err)) throw new RelayStoreUnavailableError({ operation, cause: err })
+    throw err
   }
 }

@@ -17,6 +17,7 @@ import {
   envelopeHeaders,
   HEADER,
   isConflict,
+  isUnavailable,
   type JetStreamParts,
   keysOf,
   raiseTo,
@@ -527,24 +528,4 @@ function order(): string {
   counter = (counter + 1) % 1_000_000
   const rand = Math.floor(Math.random() * 1e6)
   return `${Date.now().toString().padStart(15, '0')}${counter.toString().padStart(6, '0')}${rand.toString().padStart(6, '0')}`
-}
-
-/** Whether `err` says JetStream could not be reached (timeout, no responders, no quorum), not that a call was wrong. */
-function isUnavailable(err: unknown): boolean {
-  const seen = new Set<unknown>()
-  for (
-    let e = err as { message?: string; code?: unknown; cause?: unknown } | undefined;
-    e && !seen.has(e);
-    e = e.cause as typeof e
-  ) {
-    seen.add(e)
-    const text = `${e.message ?? ''} ${String(e.code ?? '')}`
-    if (
-      /timeout|no responders|503|disconnect|connection (closed|refused)|no suitable peers|jetstream not enabled|CONNECTION_/i.test(
-        text,
-      )
-    )
-      return true
-  }
-  return false
 }
