@@ -14,6 +14,8 @@ export type BaselineStats = {
   D: number
   N: number
   P: number
+  /** Windows left in the cool-down after an outlier (absent in states saved before it existed: 0). */
+  Q?: number
 }
 
 /**
@@ -29,6 +31,11 @@ export type BaselineOptions = {
   minEntity: number
   /** Per-window decay of the peak envelope (half-life about three days of 10-minute windows). */
   peakDecay: number
+  /**
+   * Windows after an outlier that do not raise the peak envelope: the sliding sum's tail of an attack (half of it,
+   * then a quarter) must not teach the baseline that half an attack is a normal burst.
+   */
+  coolDown: number
 }
 
 /** Defaults (docs/ids.md §4). @example DEFAULT_BASELINE_OPTIONS.clip // 3 */
@@ -39,6 +46,7 @@ export const DEFAULT_BASELINE_OPTIONS: BaselineOptions = {
   minBucket: 3,
   minEntity: 12,
   peakDecay: 0.5 ** (1 / 432),
+  coolDown: 6,
 }
 
 /** A fresh stats record. @example newStats().N // 0 */
@@ -122,6 +130,7 @@ export class SeasonalBaseline {
 
   private learn(s: BaselineStats, hour: number, x: number, rate?: number, armed = true): void {
     const { up, down, clip } = this.options
+    const cooling = armed && rate === undefined && (s.Q ?? 0) > 0
     const step = (mean: number, dev: number, n: number) => {
       const limit = clip * Math.sqrt((1.25 * dev) ** 2 + mean + 1)
       const r = Math.max(-limit, Math.min(limit, x - mean))
@@ -142,6 +151,8 @@ export class SeasonalBaseline {
     // The peak envelope learns freely during warm-up; after it, a new peak is clipped like a residual.
     // After it, a value that scores as an outlier does not raise the peak (an attack must not become the norm).
     const outlier = armed && robustScore(x, s.M, s.D, s.P) >= clip
-    s.P = Math.max(s.P * this.options.peakDecay, outlier ? 0 : x)
+    s.P = Math.max(s.P * this.options.peakDecay, outlier || cooling ? 0 : x)
+    if (outlier) s.Q = this.options.coolDown
+    else if (cooling) s.Q = (s.Q ?? 0) - 1
   }
 }

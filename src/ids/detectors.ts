@@ -1,6 +1,6 @@
 /** Window detectors: per-entity anomaly models, the multivariate model, and the fixed-threshold baseline. */
 import { type AlertCategory, type Severity, severityFor } from './alerts.js'
-import { SeasonalBaseline } from './baseline.js'
+import { robustScore, SeasonalBaseline } from './baseline.js'
 import { RobustMahalanobis } from './multivariate.js'
 import type { AlertDraft } from './rules.js'
 import { DEVICE_FEATURES, type FeatureWindow } from './window.js'
@@ -78,6 +78,20 @@ export type ScoreContext = {
 const ODD_LINK_WINDOW_MS = 24 * 3600_000
 const CARRY = 0.5
 
+/**
+ * The score of a sliding sum `v`, its peak allowance halved when the burst is sustained: the previous window's sum
+ * was already above the entity's usual peak and this one grew (a history pull over 20 minutes, not a reconnect's
+ * sync, which comes in one window and then only decays).
+ */
+function sustainedScore(
+  r: { score: number; mean: number; dev: number; peak: number },
+  v: number,
+  prev: number,
+) {
+  if (!(prev > r.peak && v > prev)) return r.score
+  return robustScore(v, r.mean, r.dev, r.mean + Math.max(0, r.peak - r.mean) / 2)
+}
+
 /** The sliding sum of `name` for `key` after adding this window's `x`. */
 function slide(models: Models, name: UnivariateName, key: string, x: number): number {
   const m = models.carry[name]
@@ -144,20 +158,24 @@ export function scoreWindow(w: FeatureWindow, models: Models, ctx: ScoreContext)
     const x = w.devices.get(device)
     const key = `device:${device}`
     const residual: number[] = []
+    const slid: number[] = []
     for (let i = 0; i < DEVICE_FEATURES.length; i++) {
       const f = DEVICE_FEATURES[i] as (typeof DEVICE_FEATURES)[number]
       const name = `device.${f}` as UnivariateName
       const now = x?.[i] ?? 0
+      const prev = models.carry[name].get(key) ?? 0
       const v = slide(models, name, key, now)
+      slid.push(v)
       const r = models.baselines[name].observe(key, hour, v, ctx.armed)
       residual.push(Math.log1p(v) - Math.log1p(Math.max(0, r.mean, r.peak)))
-      if (now > 0) emit(name, key, [], v, r.score, r.mean, UNIVARIATE[name], {})
+      if (now > 0) emit(name, key, [], v, sustainedScore(r, v, prev), r.mean, UNIVARIATE[name], {})
     }
     if (!x) continue
     const s = mv.score(residual)
     const topFeature = DEVICE_FEATURES[s.top] as (typeof DEVICE_FEATURES)[number]
     const topName = `device.${topFeature}` as UnivariateName
-    const topCount = x[s.top] ?? 0
+    // The least count applies to the sliding sum, as for the univariate models (a burst split across two windows).
+    const topCount = slid[s.top] ?? 0
     if (topCount >= th.minCount[topName])
       emit('multivariate', key, [], topCount, s.d2, 0, UNIVARIATE[topName], {
         topFeature,

@@ -9,7 +9,7 @@ import type { IdsThresholds } from './detectors.js'
 export const DEFAULT_THRESHOLDS: IdsThresholds = {
   z: {
     'device.publishes': 3,
-    'device.fanout': 25,
+    'device.fanout': 40,
     'device.newPeers': 3,
     'device.fetched': 70,
     'device.kpClaims': 3,
@@ -25,15 +25,15 @@ export const DEFAULT_THRESHOLDS: IdsThresholds = {
     'device.fanout': 20,
     'device.newPeers': 3,
     'device.fetched': 50,
-    'device.kpClaims': 3,
-    'device.deniedSubs': 3,
+    'device.kpClaims': 5,
+    'device.deniedSubs': 4,
     'device.authFails': 5,
     'ip.authFails': 3,
     'sender.clockSkew': 4,
     'relay.seqGaps': 10,
     'registry.newAccounts': 3,
   },
-  mahalanobis: 60,
+  mahalanobis: 15,
   fixed: {
     'device.publishes': 10,
     'device.fanout': 150,
