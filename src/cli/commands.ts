@@ -69,6 +69,19 @@ export const upSpec = {
       description:
         'N nats-server nodes (JetStream) and N relays on them instead of one SQLite relay (docs/operations.md)',
     },
+    chains: {
+      type: 'string',
+      value: 'N',
+      description:
+        '2: also chain 31338, mirrored from the first through Hyperlane (3 validators, keeper, relayer; docs/cross-chain.md)',
+      default: '1',
+    },
+    'validator-confirmations': {
+      type: 'string',
+      value: 'N',
+      description: 'with --chains 2: confirmations the validators wait for on the first chain',
+      default: '2',
+    },
     'dashboard-port': port('dashboard', '8788'),
     'dashboard-host': host('dashboard'),
     'no-ids': {
@@ -101,6 +114,11 @@ export const relaySpec = {
       type: 'boolean',
       description: 'run the IDS: alert log, event stream and model state in the relay home (docs/ids.md)',
       default: false,
+    },
+    'hyperlane-relayer': {
+      type: 'string',
+      value: 'FILE',
+      description: 'also deliver cross-chain mirror messages as configured in FILE (docs/cross-chain.md)',
     },
   },
 } as const satisfies CommandSpec

@@ -9,6 +9,12 @@ import { type Anvil, startAnvil } from '../chain/anvil.js'
 import { deploySealpost, type SealpostDeployment } from '../chain/deploy.js'
 import { mapChainError } from '../chain/errors.js'
 import { type Deployment, DeploymentNotFoundError, readDeploymentFile } from '../client/deployment.js'
+import {
+  type HyperlaneRelayerConfig,
+  readHyperlaneRelayerConfig,
+  relayerAccountFromEnv,
+} from '../crosschain/relayerConfig.js'
+import { attachChains } from '../dashboard/collect/chains.js'
 import { attachClient } from '../dashboard/collect/client.js'
 import { attachCluster } from '../dashboard/collect/cluster.js'
 import { type Collector, createCollector } from '../dashboard/collect/collector.js'
@@ -22,6 +28,7 @@ import { stopWithin } from '../relay/stopWithin.js'
 import type { CliContext } from './context.js'
 import { ArgumentError } from './errors.js'
 import { findNatsServer, type NatsCluster, startNatsCluster } from './natsCluster.js'
+import { type SecondChain, startSecondChain } from './secondChain.js'
 
 /**
  * What the stack started, for the dashboard and the demo to build on.
@@ -42,7 +49,12 @@ export type Stack = {
   anvil: Anvil | undefined
   /** A funded local key (anvil's first account) when the chain is local. */
   localFunder: LocalAccount | undefined
-  /** Stops the relay nodes, then the NATS nodes, then the chain, each within {@link STOP_DEADLINE_MS} (a warning past it). */
+  /** With `chains: 2`: chain B, the mirroring deployment, its validators and keeper (the first relay relays). */
+  second: SecondChain | undefined
+  /**
+   * Stops the relay nodes, then the validators, the keeper and chain B, then the NATS nodes, then chain A, each
+   * within {@link STOP_DEADLINE_MS} (a warning past it).
+   */
   stop(): Promise<void>
 }
 
@@ -92,6 +104,19 @@ export type StackOptions = {
    * relay's home (`relay/` under --home). On by default for `up`, `relay --ids` elsewhere.
    */
   ids?: boolean | undefined
+  /**
+   * 2: also a second local chain (31338) mirrored from the first through Hyperlane, with three validators, a keeper
+   * and the relayer role in the first relay (`up --chains 2`; local only).
+   */
+  chains?: 1 | 2 | undefined
+  /** Port of chain B's anvil (default: the chain port + 1, or a free port). */
+  chainBPort?: number | undefined
+  /** Confirmations the validators wait for on chain A (default 2). */
+  validatorConfirmations?: number | undefined
+  /** Poll interval of the validators, keeper and relayer of `chains: 2`, ms (default 500). */
+  mirrorIntervalMs?: number | undefined
+  /** A relayer configuration file: the first relay also runs the Hyperlane relayer (`relay --hyperlane-relayer`). */
+  hyperlaneRelayer?: string | undefined
 }
 
 /**
@@ -104,7 +129,15 @@ export type StackOptions = {
 export async function startStack(ctx: CliContext, options: StackOptions): Promise<Stack> {
   let anvil: Anvil | undefined
   let nats: NatsCluster | undefined
+  let second: SecondChain | undefined
   const relays: RelayNode[] = []
+  if (options.chains === 2 && !options.local)
+    throw new ArgumentError('--chains 2 starts two local chains: it cannot be used with --rpc.')
+  // A configuration that cannot be used is named before anything starts.
+  const relayerFile = options.hyperlaneRelayer
+  const configured = relayerFile ? readHyperlaneRelayerConfig(relayerFile) : undefined
+  const configuredAccount =
+    configured && relayerFile ? relayerAccountFromEnv(configured, relayerFile) : undefined
   // A missing nats-server is named before anything starts; the nodes elect their JetStream leader (seconds) while
   // the chain starts and the contracts deploy.
   if (options.cluster) findNatsServer()
@@ -137,6 +170,20 @@ export async function startStack(ctx: CliContext, options: StackOptions): Promis
       deployer: anchorAccount ?? localFunder,
       deploy: options.deploy,
     })
+    if (options.chains === 2 && anvil)
+      second = await startSecondChain(ctx, {
+        rpcA: rpc,
+        deploymentA: deployment,
+        keysA: anvil.accounts,
+        blockTime: options.blockTime ?? 0,
+        port: options.chainBPort ?? (options.chainPort ? options.chainPort + 1 : undefined),
+        confirmations: options.validatorConfirmations ?? 2,
+        intervalMs: options.mirrorIntervalMs,
+      })
+    const hyperlane: { config: HyperlaneRelayerConfig; account: LocalAccount } | undefined =
+      second?.relayer ??
+      (configured && configuredAccount ? { config: configured, account: configuredAccount } : undefined)
+    const onRelayerWarning = (err: unknown) => ctx.out.info(`! Hyperlane relayer: ${formatError(err)}`)
     const sponsorAccount = options.noSponsor
       ? undefined
       : options.sponsorKey
@@ -162,6 +209,20 @@ export async function startStack(ctx: CliContext, options: StackOptions): Promis
         i === 0 && sponsorAccount ? { account: sponsorAccount, policy: options.sponsorPolicy } : undefined,
       nats: servers && { servers, replicas: Math.min(3, servers.length) },
       ...(options.pollingInterval !== undefined ? { pollingInterval: options.pollingInterval } : {}),
+      // The first relay also runs the Hyperlane relayer role (one sender per destination account).
+      ...(i === 0 && hyperlane
+        ? {
+            hyperlaneRelayer: {
+              ...hyperlane,
+              onError: onRelayerWarning,
+              onOutcomes: (outcomes) => {
+                for (const o of outcomes)
+                  if (o.status === 'refused')
+                    ctx.out.info(`! Hyperlane relayer: ${o.messageId} refused: ${formatError(o.error)}`)
+              },
+            },
+          }
+        : {}),
     })
     if (natsStarting) {
       const size = options.cluster ?? 0
@@ -179,7 +240,11 @@ export async function startStack(ctx: CliContext, options: StackOptions): Promis
         done(relays[i]?.url)
       }
     } else {
-      const done = ctx.out.step('Starting the relay and its anchorer')
+      const done = ctx.out.step(
+        hyperlane
+          ? 'Starting the relay, its anchorer and the Hyperlane relayer'
+          : 'Starting the relay and its anchorer',
+      )
       relays.push(await startRelayNode(nodeOptions(0, options.nats)))
       done(relays[0]?.url)
     }
@@ -195,15 +260,24 @@ export async function startStack(ctx: CliContext, options: StackOptions): Promis
       nats: started,
       anvil,
       localFunder,
+      second,
       async stop() {
         const onWarning = (w: Error) => ctx.out.info(`! ${formatError(w)}`)
         for (const r of relays) await r.stop({ deadlineMs: STOP_DEADLINE_MS, onWarning })
+        if (second)
+          await stopWithin(
+            'validators, keeper and chain B',
+            STOP_DEADLINE_MS * 2,
+            () => second?.stop(),
+            onWarning,
+          )
         if (started) await stopWithin('NATS nodes', STOP_DEADLINE_MS * 2, () => started.stop(), onWarning)
         if (anvil) await stopWithin('chain (anvil)', STOP_DEADLINE_MS, () => anvil?.stop(), onWarning)
       },
     }
   } catch (err) {
     for (const r of relays) await r.stop().catch(() => undefined)
+    await second?.stop().catch(() => undefined)
     await (nats ?? (await natsStarting?.catch(() => undefined)))?.stop()
     await anvil?.stop()
     throw err
@@ -308,6 +382,22 @@ export async function serveStackDashboard(
   const detach = stack.nats
     ? attachCluster(collector, { relays: stack.relays, nats: stack.nats.nodes })
     : attachRelayNode(collector, stack.relay)
+  const detachChains = stack.second
+    ? attachChains(collector, {
+        chains: [
+          { name: 'A', rpc: stack.rpc, chainId: stack.deployment.chainId },
+          { name: 'B', rpc: stack.second.rpc, chainId: stack.second.deployment.chainId },
+        ],
+        mirror: {
+          originRpc: stack.rpc,
+          destinationRpc: stack.second.rpc,
+          keyRegistry: stack.deployment.keyRegistry,
+          messageAnchor: stack.deployment.messageAnchor,
+          mirror: stack.second.mirroring.mirror,
+          fromBlock: stack.second.mirroring.origin.deployBlock,
+        },
+      })
+    : undefined
   let server: DashboardServer | undefined
   let traffic: DemoTraffic | undefined
   let dir: string | undefined
@@ -315,6 +405,7 @@ export async function serveStackDashboard(
     const onWarning = (w: Error) => ctx.out.info(`! ${formatError(w)}`)
     if (traffic) await stopWithin('demo traffic', STOP_DEADLINE_MS, () => traffic?.stop(), onWarning)
     detach()
+    detachChains?.()
     collector.stop()
     // Closes the SSE streams and idle keep-alive connections, which otherwise hold the server open.
     if (server) await stopWithin('dashboard', STOP_DEADLINE_MS, () => server?.stop(), onWarning)

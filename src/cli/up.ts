@@ -59,6 +59,13 @@ export function parseStackFlags(
     .filter((u) => u !== '')
   if (nats && (nats.length === 0 || nats.some((u) => !/^(nats|tls):\/\/[^\s/]+$/.test(u))))
     throw new ArgumentError('--nats must be nats:// (or tls://) URLs separated by commas.')
+  const chains = int(str('chains'), 'chains')
+  if (chains !== undefined && chains !== 1 && chains !== 2)
+    throw new ArgumentError('--chains must be 1 or 2 (a second local chain mirrored from the first).')
+  if (chains === 2 && str('cluster') !== undefined)
+    throw new ArgumentError('--chains 2 runs one relay: it cannot be combined with --cluster.')
+  const validatorConfirmations = int(str('validator-confirmations'), 'validator-confirmations')
+  if (validatorConfirmations === 0) throw new ArgumentError('--validator-confirmations must be at least 1.')
   const cluster = int(str('cluster'), 'cluster')
   if (cluster !== undefined && (cluster < 1 || cluster > 9))
     throw new ArgumentError(
@@ -68,6 +75,9 @@ export function parseStackFlags(
     stack: {
       nats,
       cluster,
+      ...(chains === 2 ? { chains: 2 as const } : {}),
+      ...(validatorConfirmations ? { validatorConfirmations } : {}),
+      ...(str('hyperlane-relayer') ? { hyperlaneRelayer: str('hyperlane-relayer') } : {}),
       port: int(str('port'), 'port') ?? 8787,
       host: str('host') ?? '127.0.0.1',
       chainPort: int(str('chain-port'), 'chain-port') ?? (local ? 8545 : undefined),
@@ -98,10 +108,12 @@ export function parseStackFlags(
 
 /**
  * `sealpost up`: a local anvil (1 s blocks), the contracts and a relay with its anchorer, until Ctrl-C; with
- * `--cluster N`, N nats-server nodes and N relays on them instead. To run against a real network use
- * `sealpost relay --rpc URL` instead.
+ * `--cluster N`, N nats-server nodes and N relays on them instead; with `--chains 2`, a second chain (31338)
+ * mirrored from the first through Hyperlane (three validators, the keeper, the relayer in the relay). To run
+ * against a real network use `sealpost relay --rpc URL` instead.
  *
  * @example await upCommand(ctx, ['--port', '8787'])
+ * @example await upCommand(ctx, ['--chains', '2'])
  * @example await upCommand(ctx, ['--cluster', '3'])
  */
 export async function upCommand(ctx: CliContext, argv: string[]): Promise<void> {
@@ -130,7 +142,9 @@ export async function upCommand(ctx: CliContext, argv: string[]): Promise<void> 
   const done = ctx.out.step(
     stack.nats
       ? 'Stopping the dashboard, the relays, the NATS nodes and the chain (Ctrl-C again exits at once)'
-      : 'Stopping the dashboard, the relay and the chain (Ctrl-C again exits at once)',
+      : stack.second
+        ? 'Stopping the dashboard, the relay, the validators, the keeper and both chains (Ctrl-C again exits at once)'
+        : 'Stopping the dashboard, the relay and the chain (Ctrl-C again exits at once)',
   )
   await dashboard?.stop()
   await stack.stop()
@@ -174,6 +188,21 @@ export function printEndpoints(ctx: CliContext, stack: Stack, dashboard?: string
   ctx.out.info(`chain          ${stack.rpc} (chain id ${stack.deployment.chainId})`)
   ctx.out.info(`KeyRegistry    ${stack.deployment.keyRegistry}`)
   ctx.out.info(`MessageAnchor  ${stack.deployment.messageAnchor}`)
+  const b = stack.second
+  if (b) {
+    const m = b.mirroring
+    ctx.out.info(`chain B        ${b.rpc} (chain id ${b.deployment.chainId})`)
+    ctx.out.info(`B KeyRegistry  ${b.deployment.keyRegistry}`)
+    ctx.out.info(`B MsgAnchor    ${b.deployment.messageAnchor}`)
+    ctx.out.info(`Mailbox        A ${m.origin.mailbox}, B ${m.destination.mailbox}`)
+    ctx.out.info(`mirror A → B   sender ${m.sender} on A, SealpostMirror ${m.mirror} on B`)
+    ctx.out.info(
+      `validators     ${m.destination.threshold} of ${b.validators.map((v) => v.address).join(', ')}`,
+    )
+    ctx.out.info(`relayer        in the relay, paying on B from ${b.relayer.account.address}`)
+    ctx.out.info(`B deployment   ${b.files.deployment} (mirroring: ${b.files.mirroring})`)
+    ctx.out.info(`relayer config ${b.files.relayerConfig}`)
+  }
   if (stack.nats) {
     for (const node of stack.nats.nodes)
       ctx.out.info(`NATS ${node.name}        ${node.url} (monitoring ${node.monitorUrl})`)
@@ -211,6 +240,21 @@ export function printEndpoints(ctx: CliContext, stack: Stack, dashboard?: string
     keyRegistry: stack.deployment.keyRegistry,
     messageAnchor: stack.deployment.messageAnchor,
     deploymentFile: ctx.deploymentFile,
+    ...(b
+      ? {
+          chainB: {
+            rpc: b.rpc,
+            chainId: b.deployment.chainId,
+            keyRegistry: b.deployment.keyRegistry,
+            messageAnchor: b.deployment.messageAnchor,
+            deploymentFile: b.files.deployment,
+            mirror: b.mirroring.mirror,
+            mirrorSender: b.mirroring.sender,
+            mirroringFile: b.files.mirroring,
+            relayerConfig: b.files.relayerConfig,
+          },
+        }
+      : {}),
     sponsor: stack.relay.sponsor ? sponsorUrlOf(stack.relay.url) : undefined,
     join: joinLine(ctx, stack),
   })

@@ -1,6 +1,6 @@
 /** Typed Sealpost errors of the cross-chain layer (Hyperlane artifacts, validator, relayer). */
 import type { Hex } from 'viem'
-import { CodecError, InternalError, VerificationError } from '../errors.js'
+import { CodecError, InternalError, UsageError, VerificationError } from '../errors.js'
 
 /**
  * The installed `@hyperlane-xyz/core` package is missing or its files do not have the expected layout.
@@ -93,6 +93,25 @@ export class MirrorPayloadMalformedError extends CodecError {
       cause,
       code: 'SEALPOST_CROSSCHAIN_MALFORMED_PAYLOAD',
       name: 'MirrorPayloadMalformedError',
+    })
+  }
+}
+
+/**
+ * A Hyperlane relayer configuration (`sealpost relay --hyperlane-relayer FILE`) that cannot be used: unreadable, not
+ * the documented JSON, or naming a key variable that does not hold a key.
+ *
+ * @example
+ * throw new HyperlaneRelayerConfigError({ path: 'relayer.json', reason: 'origin.mailbox is not an address' })
+ */
+export class HyperlaneRelayerConfigError extends UsageError {
+  override name = 'HyperlaneRelayerConfigError' as const
+  constructor({ path, reason, cause }: { path: string; reason: string; cause?: unknown }) {
+    super('The Hyperlane relayer configuration cannot be used.', {
+      metaMessages: [`File: ${path}`, `Reason: ${reason}`],
+      cause,
+      code: 'SEALPOST_CROSSCHAIN_RELAYER_CONFIG',
+      name: 'HyperlaneRelayerConfigError',
     })
   }
 }

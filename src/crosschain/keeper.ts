@@ -6,6 +6,7 @@ import { messageAnchorAbi } from '../../contracts/artifacts/MessageAnchor.js'
 import { withChainErrors } from '../chain/errors.js'
 import type { WriteClient } from '../chain/sendAndWait.js'
 import { type MirrorDispatch, type MirrorRoute, mirrorAnchors, mirrorDevices } from './dispatchMirror.js'
+import { PollLoop } from './pollLoop.js'
 
 /**
  * Parameters of a {@link MirrorKeeper}.
@@ -39,6 +40,7 @@ export type MirrorKeeperParameters = {
 export class MirrorKeeper {
   private readonly p: MirrorKeeperParameters
   private next: bigint
+  private loop: PollLoop<MirrorDispatch[]> | undefined
 
   constructor(parameters: MirrorKeeperParameters) {
     this.p = parameters
@@ -95,5 +97,32 @@ export class MirrorKeeper {
       out.push(await mirrorAnchors(wallet, route, anchors.slice(i, i + max)))
     this.next = head + 1n
     return out
+  }
+
+  /**
+   * Polls every `intervalMs` until {@link MirrorKeeper.stop}; each pass's dispatches go to `onDispatches`, a failed
+   * pass to `onError` (the next pass starts again from the first block not mirrored).
+   *
+   * @example
+   * keeper.start(500, { onError: (e) => console.error(e) })
+   */
+  start(
+    intervalMs: number,
+    {
+      onDispatches,
+      onError,
+    }: {
+      onDispatches?: ((d: MirrorDispatch[]) => void) | undefined
+      onError?: ((err: unknown) => void) | undefined
+    } = {},
+  ): void {
+    if (this.loop?.active) return
+    this.loop = new PollLoop(() => this.poll(), intervalMs, onError, onDispatches)
+    this.loop.start()
+  }
+
+  /** Stops polling and waits for a pass in progress. @example await keeper.stop() */
+  async stop(): Promise<void> {
+    await this.loop?.stop()
   }
 }

@@ -17,6 +17,7 @@ import type { CheckpointStore } from './checkpointStore.js'
 import { QuorumNotReachedError } from './errors.js'
 import { mailboxAbi, multisigIsmAbi } from './hyperlaneAbi.js'
 import { decodeHyperlaneMessage, hyperlaneMessageId } from './message.js'
+import { PollLoop } from './pollLoop.js'
 
 /**
  * A quorum ready to submit: the checkpoint the signers agree on and `threshold` signatures in validator order.
@@ -153,6 +154,8 @@ export class Relayer {
   private readonly p: RelayerParameters
   private next: bigint
   private readonly pending = new Map<Hex, Hex>()
+  private loop: PollLoop<RelayOutcome[]> | undefined
+  private readonly counts = { delivered: 0, refused: 0 }
 
   constructor(parameters: RelayerParameters) {
     this.p = parameters
@@ -162,6 +165,43 @@ export class Relayer {
   /** Message ids seen and not delivered yet, in dispatch order. @example relayer.pendingIds */
   get pendingIds(): Hex[] {
     return [...this.pending.keys()]
+  }
+
+  /**
+   * Messages delivered and refused by this relayer so far, and the ones pending (seen, not delivered yet).
+   *
+   * @example
+   * const { delivered, pending } = relayer.stats()
+   */
+  stats(): { delivered: number; refused: number; pending: number } {
+    return { ...this.counts, pending: this.pending.size }
+  }
+
+  /**
+   * Polls every `intervalMs` until {@link Relayer.stop}: each pass's outcomes go to `onOutcomes`, a failed pass (an
+   * RPC down, say) to `onError`, and the next pass retries.
+   *
+   * @example
+   * relayer.start(500, { onOutcomes: (o) => console.log(o), onError: (e) => console.error(e) })
+   */
+  start(
+    intervalMs: number,
+    {
+      onOutcomes,
+      onError,
+    }: {
+      onOutcomes?: ((outcomes: RelayOutcome[]) => void) | undefined
+      onError?: ((err: unknown) => void) | undefined
+    } = {},
+  ): void {
+    if (this.loop?.active) return
+    this.loop = new PollLoop(() => this.poll(), intervalMs, onError, onOutcomes)
+    this.loop.start()
+  }
+
+  /** Stops polling and waits for a pass in progress. @example await relayer.stop() */
+  async stop(): Promise<void> {
+    await this.loop?.stop()
   }
 
   /**
@@ -224,9 +264,11 @@ export class Relayer {
           message,
         })
         outcomes.push({ status: 'delivered', messageId, hash, gasUsed })
+        this.counts.delivered++
       } catch (e) {
         if (!(e instanceof ContractRevertError)) throw e
         outcomes.push({ status: 'refused', messageId, error: e })
+        this.counts.refused++
       }
       this.pending.delete(messageId)
     }

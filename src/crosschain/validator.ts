@@ -10,6 +10,7 @@ import type { CheckpointStore } from './checkpointStore.js'
 import { CheckpointRootMismatchError } from './errors.js'
 import { merkleTreeHookAbi } from './hyperlaneAbi.js'
 import { emptyMerkleTree, insertLeaf, type MerkleTree, merkleRoot } from './merkleTree.js'
+import { PollLoop } from './pollLoop.js'
 
 /**
  * Parameters of a {@link Validator}.
@@ -48,8 +49,7 @@ export class Validator {
   private readonly p: ValidatorParameters
   private tree: MerkleTree = emptyMerkleTree()
   private next: bigint
-  private timer: NodeJS.Timeout | undefined
-  private running: Promise<unknown> | undefined
+  private loop: PollLoop<SignedCheckpoint[]> | undefined
 
   constructor(parameters: ValidatorParameters) {
     this.p = { ...parameters, confirmations: Math.max(1, parameters.confirmations) }
@@ -141,22 +141,13 @@ export class Validator {
    * validator.start(1000, (e) => console.error(e))
    */
   start(intervalMs: number, onError?: (err: unknown) => void): void {
-    if (this.timer) return
-    const tick = () => {
-      this.running = this.poll()
-        .catch((e) => onError?.(e))
-        .finally(() => {
-          if (this.timer) this.timer = setTimeout(tick, intervalMs)
-        })
-    }
-    this.timer = setTimeout(tick, 0)
+    if (this.loop?.active) return
+    this.loop = new PollLoop(() => this.poll(), intervalMs, onError)
+    this.loop.start()
   }
 
   /** Stops polling and waits for a pass in progress. @example await validator.stop() */
   async stop(): Promise<void> {
-    const t = this.timer
-    this.timer = undefined
-    if (t) clearTimeout(t)
-    await this.running
+    await this.loop?.stop()
   }
 }

@@ -232,6 +232,40 @@ export const clusterEventSchema = z.object({
   nats: z.array(clusterNatsNodeSchema).max(64),
 })
 
+/** One chain of a multi-chain stack (`sealpost up --chains 2`) as the dashboard's host sees it. */
+export const chainStatusSchema = z.object({
+  name: z.string().max(64),
+  chainId: z.number().int().positive(),
+  rpc: z.string().max(256),
+  /** Its RPC answered this second. */
+  up: z.boolean(),
+  /** Newest block number, and the seconds since that block's timestamp (0 while down). */
+  head: z.number().int().nonnegative(),
+  headAgeSeconds: z.number().nonnegative(),
+})
+
+/**
+ * Mirroring A → B: origin anchors and registry changes seen on A and not yet recorded by the mirror on B, and the lag
+ * of the oldest of them (A blocks since its block, seconds since its block's timestamp); `last*` is the lag of the
+ * newest delivery seen (from its origin block to the sample that saw it on B).
+ */
+export const mirrorLagSchema = z.object({
+  pending: z.number().int().nonnegative(),
+  lagBlocks: z.number().int().nonnegative(),
+  lagSeconds: z.number().nonnegative(),
+  delivered: z.number().int().nonnegative(),
+  lastLagBlocks: z.number().int().nonnegative().optional(),
+  lastLagSeconds: z.number().nonnegative().optional(),
+})
+
+/** Both chains' health and the mirroring lag (`sealpost up --chains 2`), pushed every second. */
+export const chainsEventSchema = z.object({
+  type: z.literal('chains'),
+  at,
+  chains: z.array(chainStatusSchema).max(16),
+  mirror: mirrorLagSchema.optional(),
+})
+
 /** A rejection or anomaly worth a human's attention. */
 export const alertEventSchema = z.object({
   type: z.literal('alert'),
@@ -327,6 +361,7 @@ export const dashboardEventSchema = z.discriminatedUnion('type', [
   safetyNumberEventSchema,
   metricsEventSchema,
   clusterEventSchema,
+  chainsEventSchema,
   alertEventSchema,
   logEventSchema,
   groupEventSchema,
@@ -345,6 +380,8 @@ export type KeyChangeDashboardEvent = z.infer<typeof keyChangeEventSchema>
 export type SafetyNumberEvent = z.infer<typeof safetyNumberEventSchema>
 export type MetricsEvent = z.infer<typeof metricsEventSchema>
 export type ClusterEvent = z.infer<typeof clusterEventSchema>
+export type ChainsEvent = z.infer<typeof chainsEventSchema>
+export type MirrorLag = z.infer<typeof mirrorLagSchema>
 export type AlertEvent = z.infer<typeof alertEventSchema>
 export type LogEvent = z.infer<typeof logEventSchema>
 export type GroupEvent = z.infer<typeof groupEventSchema>

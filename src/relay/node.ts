@@ -1,4 +1,7 @@
-/** A relay node: the WebSocket relay, its SQLite store, a registry watcher and an anchorer, wired together. */
+/**
+ * A relay node: the WebSocket relay, its SQLite store, a registry watcher and an anchorer, wired together (and, when
+ * configured, the Hyperlane relayer role of cross-chain mirroring).
+ */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { createPublicClient, createWalletClient, type Hex, http, type PublicClient } from 'viem'
@@ -7,6 +10,8 @@ import { Anchorer, type AnchorerOptions } from '../anchor/Anchorer.js'
 import type { Deployment } from '../chain/deployment.js'
 import { withChainErrors } from '../chain/errors.js'
 import { RegistryWatcher } from '../chain/registryWatcher.js'
+import type { Relayer, RelayOutcome } from '../crosschain/relayer.js'
+import { type HyperlaneRelayerConfig, relayerFromConfig } from '../crosschain/relayerConfig.js'
 import { tapRegistryWatcher } from '../ids/chainTap.js'
 import type { IdsConfig } from '../ids/engine.js'
 import { type LiveIds, startLiveIds } from '../ids/liveIds.js'
@@ -95,6 +100,19 @@ export type RelayNodeOptions = {
         response?: Partial<ResponsePolicy> | undefined
       }
     | undefined
+  /**
+   * Also run the Hyperlane relayer role (docs/cross-chain.md): deliver the messages of `config`'s origin Mailbox to
+   * its destination with the validators' signatures, paying from `account` on the destination, every
+   * `config.intervalMs`. Each pass's outcomes go to `onOutcomes`, a failed pass to `onError` (it retries).
+   */
+  hyperlaneRelayer?:
+    | {
+        config: HyperlaneRelayerConfig
+        account: LocalAccount
+        onOutcomes?: ((outcomes: RelayOutcome[]) => void) | undefined
+        onError?: ((err: unknown) => void) | undefined
+      }
+    | undefined
 }
 
 /**
@@ -118,6 +136,8 @@ export type RelayNode = {
   sponsor: Sponsor | undefined
   /** The live IDS, when the node was started with `ids`. */
   ids: LiveIds | undefined
+  /** The Hyperlane relayer role, when the node was started with `hyperlaneRelayer`. */
+  hyperlaneRelayer: Relayer | undefined
   /**
    * Stops the server (closing every WebSocket and HTTP connection), the anchorer, the watcher and the store. Each of
    * the server and the anchorer gets `deadlineMs` (default 5000; an anchor transaction may be waiting for its
@@ -187,6 +207,9 @@ export async function startRelayNode(options: RelayNodeOptions): Promise<RelayNo
   let server: RelayServer | undefined
   let anchorer: Anchorer | undefined
   let clusterAnchor: ClusterAnchor | undefined
+  const hyperlane = options.hyperlaneRelayer
+  const hyperlaneRelayer =
+    hyperlane && relayerFromConfig(hyperlane.config, hyperlane.account, { pollingInterval })
   try {
     if (options.anchorAccount) {
       const anchorRpc = options.anchorRpc ?? options.rpc
@@ -267,6 +290,10 @@ export async function startRelayNode(options: RelayNodeOptions): Promise<RelayNo
     await watcher.start()
     anchorer?.start()
     clusterAnchor?.start()
+    hyperlaneRelayer?.start(hyperlane?.config.intervalMs ?? 1000, {
+      onOutcomes: hyperlane?.onOutcomes,
+      onError: hyperlane?.onError,
+    })
     const started = server
     return {
       url,
@@ -279,7 +306,10 @@ export async function startRelayNode(options: RelayNodeOptions): Promise<RelayNo
       publicClient,
       sponsor,
       ids,
+      hyperlaneRelayer,
       async stop({ deadlineMs = 5000, onWarning = () => {} } = {}) {
+        if (hyperlaneRelayer)
+          await stopWithin('Hyperlane relayer', deadlineMs, () => hyperlaneRelayer.stop(), onWarning)
         if (clusterAnchor)
           await stopWithin('anchor lease', deadlineMs, () => clusterAnchor?.stop(), onWarning)
         await stopWithin('relay server', deadlineMs, () => started.stop(), onWarning)
@@ -292,6 +322,7 @@ export async function startRelayNode(options: RelayNodeOptions): Promise<RelayNo
       },
     }
   } catch (err) {
+    await hyperlaneRelayer?.stop().catch(() => undefined)
     await clusterAnchor?.stop().catch(() => undefined)
     await server?.stop().catch(() => undefined)
     await cluster?.stop().catch(() => undefined)
