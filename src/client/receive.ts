@@ -181,6 +181,8 @@ async function applyGroupMessage(
     device: message.device,
     receipt: envelope.id,
   }))
+  // A device's sequence numbers in a conversation count up by one: a jump is messages never delivered here.
+  const last = store.lastSeqIn(group.groupId, message.from, message.device)
   store.transaction(() => {
     store.putGroup(next)
     store.setSeqIn(group.groupId, message.from, message.device, message.seq)
@@ -224,6 +226,15 @@ async function applyGroupMessage(
     })
   })
   result.consumed.forEach(zeroOutUint8Array)
+  if (last > 0n && message.seq > last + 1n)
+    ctx.events.emit('seqGap', {
+      conversation: group.groupId as Hex,
+      from: message.from,
+      device: message.device,
+      after: last,
+      seq: message.seq,
+      missing: message.seq - last - 1n,
+    })
   if (isReceipt)
     return { type: 'delivery', conversation: group.groupId as Hex, receipt: envelope.id, deliveries }
   ctx.deliveryReceipts.add(group.groupId as Hex, message.leaf)
@@ -301,6 +312,8 @@ export async function consumeDelivery(
       result.joined.push(outcome.conversation)
       onJoined(outcome.conversation)
       ctx.events.emit('joined', { conversation: outcome.conversation, peer: outcome.peer })
+    } else if (outcome.type === 'invitation') {
+      ctx.events.emit('invitation', outcome.invitation)
     } else if (outcome.type === 'history') {
       ctx.events.emit('historyImported', outcome.imported)
     } else if (outcome.type === 'commit' || outcome.type === 'proposal') {

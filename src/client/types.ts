@@ -38,6 +38,10 @@ export type ClientEvents = {
   historyImported: [HistoryImported]
   /** A contact's device set changed on chain (added, revoked, rotated); once per change, offline ones on start. */
   keyChange: [KeyChangeEvent]
+  /** A group invitation held for this account's consent (`groups.accept` policy, security E4): not joined. */
+  invitation: [GroupInvitation]
+  /** A sending device's sequence numbers in a conversation skipped `missing` messages (never delivered here). */
+  seqGap: [{ conversation: Hex; from: Address; device: Hex; after: bigint; seq: bigint; missing: bigint }]
   closed: []
 }
 

@@ -1,4 +1,4 @@
-/** The client tap: a client's own events (refused messages, key changes, joined groups) as IDS events. */
+/** The client tap: a client's own events (refused messages, key changes, Welcomes, sequence gaps) as IDS events. */
 import type { EventEmitter } from 'node:events'
 import type { Hex } from 'viem'
 import type { ClientEvents, Rejection } from '../client/types.js'
@@ -40,23 +40,34 @@ export const VERIFY_REASONS: Readonly<Record<string, VerifyReason>> = {
 }
 
 /** What the tap reads of a client: its device id and its typed events. */
-type TappableClient = { readonly deviceId: Hex; readonly events: EventEmitter<ClientEvents> }
+type TappableClient = {
+  readonly deviceId: Hex
+  readonly events: EventEmitter<ClientEvents>
+  /** The relay connection; its `url`, when it has one, names the relay a sequence gap is charged to. */
+  readonly transport?: object
+}
+
+/** The largest `missing` one event carries: the IDS counts messages, a forged seq of 2^60 is one event. */
+const MAX_MISSING = 1_000_000
 
 /**
  * Follows a client's events: each refused message (`rejected`) whose code has a reason becomes `verify-fail` (the
  * sender is the refused key's device when the checks got that far, else `unknown`); each `keyChange` of a contact
- * `key-change`; each conversation joined through a Welcome `welcome` with `expected: true` (the client keeps
- * unannounced group invitations aside without an event, so `expected: false` is not emitted). Returns the function
- * that stops following.
+ * `key-change`; each conversation joined through a Welcome `welcome` with `expected: true`, each group invitation
+ * held for consent (`invitation`, a Welcome nobody the account knows announced) `welcome` with `expected: false`;
+ * each gap in a sending device's sequence numbers (`seqGap`) `seq-gap` with the messages missing, charged to
+ * `relay` (default: the client's relay URL, else `unknown`). Returns the function that stops following.
  *
- * @example const untap = tapClient(client, ids.sink); …; untap()
+ * @example const untap = tapClient(client, ids.sink, { relay: 'wss://relay.example' }); …; untap()
  */
 export function tapClient(
   client: TappableClient,
   sink: IdsEventSink,
-  { now = Date.now }: { now?: () => number } = {},
+  { now = Date.now, relay }: { now?: () => number; relay?: string } = {},
 ): () => void {
   const device = client.deviceId.toLowerCase()
+  const url = (client.transport as { url?: unknown } | undefined)?.url
+  const relayId = relay ?? (typeof url === 'string' && url !== '' ? url : 'unknown')
   const onRejected = (r: Rejection) => {
     const reason = VERIFY_REASONS[r.error.code as string]
     if (!reason) return
@@ -84,12 +95,37 @@ export function tapClient(
       group: e.conversation,
       expected: true,
     })
+  const onInvitation = (i: ClientEvents['invitation'][0]) =>
+    sink.emit({
+      v: 1,
+      t: now(),
+      src: 'client',
+      kind: 'welcome',
+      device,
+      group: i.conversation.toLowerCase(),
+      expected: false,
+    })
+  const onSeqGap = (g: ClientEvents['seqGap'][0]) =>
+    sink.emit({
+      v: 1,
+      t: now(),
+      src: 'client',
+      kind: 'seq-gap',
+      device,
+      topic: g.conversation.toLowerCase(),
+      relay: relayId,
+      missing: Number(g.missing > BigInt(MAX_MISSING) ? BigInt(MAX_MISSING) : g.missing),
+    })
   client.events.on('rejected', onRejected)
   client.events.on('keyChange', onKeyChange)
   client.events.on('joined', onJoined)
+  client.events.on('invitation', onInvitation)
+  client.events.on('seqGap', onSeqGap)
   return () => {
     client.events.off('rejected', onRejected)
     client.events.off('keyChange', onKeyChange)
     client.events.off('joined', onJoined)
+    client.events.off('invitation', onInvitation)
+    client.events.off('seqGap', onSeqGap)
   }
 }
