@@ -5,13 +5,18 @@
  * origin) and replays (the same message, the same envelope in a new message, the same bytes to the client) are
  * refused.
  */
-import { type Address, bytesToHex, type Hex, hexToBytes, pad, parseEventLogs } from 'viem'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type Address, bytesToHex, getAddress, type Hex, hexToBytes, pad, parseEventLogs } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
 import { sealpostInboxAbi } from '../contracts/artifacts/SealpostInbox.js'
 import { ContractRevertError } from '../src/chain/errors.js'
 import { sendAndWait } from '../src/chain/sendAndWait.js'
+import { main } from '../src/cli/main.js'
 import type { Client } from '../src/client/Client.js'
+import { writeDeployment } from '../src/client/deployment.js'
 import type { ReceiveResult } from '../src/client/types.js'
 import {
   type Checkpoint,
@@ -23,6 +28,13 @@ import { deployHyperlaneCore, type HyperlaneCore } from '../src/crosschain/deplo
 import { mailboxAbi } from '../src/crosschain/hyperlaneAbi.js'
 import { deployInboxPair, type InboxPair } from '../src/crosschain/inboxDeploy.js'
 import { InboxReader, waitForInboxDelivery } from '../src/crosschain/inboxReceive.js'
+import {
+  checkInboxRoute,
+  INBOX_ROUTE_FILE,
+  type InboxRoute,
+  readInboxRoute,
+  writeInboxRoute,
+} from '../src/crosschain/inboxRoute.js'
 import { sendEnvelopeViaHyperlane } from '../src/crosschain/inboxSend.js'
 import {
   addressToBytes32,
@@ -335,5 +347,70 @@ describe('an envelope across two networks', () => {
     const outcomes = await readerFor(conversation, fromBlock).poll()
     expect(outcomes.map((o) => o.status)).toEqual(['rejected'])
     expect((outcomes[0] as { error: { code: string } }).error.code).toBe('SEALPOST_ENVELOPE_ID_MISMATCH')
+  })
+})
+
+/** Runs `sealpost ARGS…` in this process; its exit code and everything it wrote. */
+async function cli(args: string[]): Promise<{ code: number; output: string }> {
+  let output = ''
+  const capture = (chunk: unknown) => {
+    output += String(chunk)
+    return true
+  }
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation(capture)
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation(capture)
+  try {
+    return { code: await main(args), output }
+  } finally {
+    out.mockRestore()
+    err.mockRestore()
+  }
+}
+
+describe('sealpost send --via hyperlane', () => {
+  test('a missing second-chain deployment is a typed error before anything is sent', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'sealpost-inbox-cli-'))
+    try {
+      writeDeployment(home, { ...net.deployment, rpcUrl: A.anvil.rpcUrl })
+      const args = ['--home', home, '--rpc', A.anvil.rpcUrl, 'send', bob.account, 'hi', '--via', 'hyperlane']
+      const none = await cli(args)
+      expect(none.code).not.toBe(0)
+      expect(none.output).toContain('SEALPOST_CROSSCHAIN_NO_INBOX')
+      expect(none.output).toContain('no such file')
+
+      // A record whose inbox on chain B is not there (an address with no code).
+      const route: InboxRoute = {
+        origin: {
+          domain: 31337,
+          rpcUrl: A.anvil.rpcUrl,
+          inbox: pair.a.inbox,
+          mailbox: coreA.mailbox,
+          merkleTreeHook: coreA.merkleTreeHook,
+        },
+        destination: { domain: 31338, rpcUrl: B.anvil.rpcUrl, inbox: bob.account, mailbox: coreB.mailbox },
+        validatorStores: [],
+        threshold: 2,
+      }
+      writeInboxRoute(join(home, INBOX_ROUTE_FILE), route)
+      const absent = await cli(args)
+      expect(absent.code).not.toBe(0)
+      expect(absent.output).toContain('SEALPOST_CROSSCHAIN_NO_INBOX')
+      expect(absent.output).toContain(`no contract at the destination inbox ${bob.account}`)
+      expect(readInboxRoute(join(home, INBOX_ROUTE_FILE)).origin.inbox).toBe(getAddress(pair.a.inbox))
+
+      writeInboxRoute(join(home, INBOX_ROUTE_FILE), {
+        ...route,
+        destination: { ...route.destination, inbox: pair.b.inbox },
+      })
+      await expect(
+        checkInboxRoute(
+          readInboxRoute(join(home, INBOX_ROUTE_FILE)),
+          { origin: A.publicClient, destination: B.publicClient },
+          home,
+        ),
+      ).resolves.toBeUndefined()
+    } finally {
+      rmSync(home, { recursive: true, force: true })
+    }
   })
 })

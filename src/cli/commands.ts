@@ -158,6 +158,8 @@ export const sendSpec = {
   summary: 'send one message to PEER (an account address) and follow it to --wait',
   details: [
     "With --group NAME|ID there is no PEER: every word is the text, sealed once for all the group's member devices.",
+    'With --via hyperlane the same sealed envelope also goes through the SealpostInbox pair (dispatch on chain A,',
+    'validator signatures, delivery on chain B), paid by the account key, with the gas reported; --timeout bounds it.',
   ],
   options: {
     relay,
@@ -174,6 +176,19 @@ export const sendSpec = {
       default: 'accepted',
     },
     timeout: { type: 'string', value: 'S', description: 'give up waiting after S seconds', default: '120' },
+    via: {
+      type: 'string',
+      value: 'PATH',
+      description:
+        'relay (default), or hyperlane: also carry the sealed envelope through Hyperlane to the inbox on the second chain',
+      default: 'relay',
+    },
+    hyperlane: {
+      type: 'string',
+      value: 'FILE',
+      description:
+        'the inbox pair record for --via hyperlane (default: hyperlane-inbox.json next to the deployment)',
+    },
   },
 } as const satisfies CommandSpec
 

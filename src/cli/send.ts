@@ -1,9 +1,14 @@
-/** `sealpost send <peer> <text>` (or `--group NAME|ID <text>`): seal, sign and send one message; follow it to the state asked for. */
+/**
+ * `sealpost send <peer> <text>` (or `--group NAME|ID <text>`): seal, sign and send one message; follow it to the state
+ * asked for; with `--via hyperlane` also carry the sealed envelope through the SealpostInbox pair to the second chain.
+ */
+import { dirname, join } from 'node:path'
 import type { Address, Hex } from 'viem'
 import type { Client, SentMessage } from '../client/Client.js'
 import { MessageStateTimeoutError } from '../client/errors.js'
 import type { Group } from '../client/group.js'
 import { readAccountAddress } from '../client/identity.js'
+import { INBOX_ROUTE_FILE } from '../crosschain/inboxRoute.js'
 import { isAtLeast, type MessageState, OUTGOING_STATES } from '../protocol/messageState.js'
 import { parseAddressArg } from './address.js'
 import { sendSpec } from './commands.js'
@@ -11,6 +16,7 @@ import type { CliContext } from './context.js'
 import { ArgumentError, SelfMessageError, TimeoutError } from './errors.js'
 import { resolveGroup } from './groupArgs.js'
 import { parseCommandArgs } from './options.js'
+import { checkHyperlaneRoute, sendViaHyperlane } from './sendViaHyperlane.js'
 import { openLiveClient, resolveRelays } from './session.js'
 
 /**
@@ -38,7 +44,17 @@ export async function sendCommand(ctx: CliContext, argv: string[]): Promise<void
   if (!Number.isFinite(seconds) || seconds <= 0)
     throw new ArgumentError('--timeout must be a positive number of seconds.')
   if (peer !== undefined && ownAccount(ctx.home) === peer) throw new SelfMessageError({ account: peer })
+  if (values.via !== 'relay' && values.via !== 'hyperlane')
+    throw new ArgumentError('--via must be relay or hyperlane.')
   const timeoutMs = seconds * 1000
+  // Checked before anything is sent: a missing second-chain deployment is a typed error, not a half-sent message.
+  const hyperlane =
+    values.via === 'hyperlane'
+      ? await checkHyperlaneRoute(
+          ctx,
+          values.hyperlane ?? join(dirname(ctx.deploymentFile), INBOX_ROUTE_FILE),
+        )
+      : undefined
   const client = await openLiveClient(ctx, { device: values.device, relay: resolveRelays(values.relay) })
   try {
     const conversation =
@@ -48,6 +64,7 @@ export async function sendCommand(ctx: CliContext, argv: string[]): Promise<void
     const sending = ctx.out.step('Sending (sealed with MLS, statement signed with the device key)')
     const sent = await conversation.send(text)
     sending(`accepted by the relay as #${sent.cursor}`)
+    const crossed = hyperlane && (await sendViaHyperlane(ctx, hyperlane, sent.envelope, timeoutMs))
     let state: MessageState = client.messages.get(sent.id)?.state ?? 'accepted'
     // One line per state after `accepted`, in order, up to the target (a state already passed ends at once).
     for (const next of OUTGOING_STATES.filter((s) => !isAtLeast('accepted', s) && isAtLeast(target, s))) {
@@ -79,6 +96,7 @@ export async function sendCommand(ctx: CliContext, argv: string[]): Promise<void
       ...(conversation.group && { group: conversation.group.info().name }),
       state,
       ...(delivery && { receipts: { delivered: delivery.delivered, members: delivery.members } }),
+      ...(crossed && { hyperlane: crossed }),
     })
   } finally {
     await client.close()

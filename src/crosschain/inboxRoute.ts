@@ -89,13 +89,16 @@ export async function checkInboxRoute(
     { name: 'origin', client: clients.origin, here: route.origin, there: route.destination },
     { name: 'destination', client: clients.destination, here: route.destination, there: route.origin },
   ] as const
-  for (const { name, client, here, there } of ends) {
+  // Both contracts first: a missing inbox on the second chain is the likelier mistake, and the clearer report.
+  for (const { name, client, here } of ends) {
     const code = await withChainErrors(() => getCode(client, { address: here.inbox }))
     if (!code || code === '0x')
       throw new InboxDeploymentMissingError({
         path,
         reason: `no contract at the ${name} inbox ${here.inbox} on domain ${here.domain} (${here.rpcUrl})`,
       })
+  }
+  for (const { name, client, here, there } of ends) {
     const enrolled = await withChainErrors(() =>
       readContract(client, {
         address: here.inbox,
