@@ -286,6 +286,40 @@ describe('dashboard in Chromium', () => {
       })
   }, 90_000)
 
+  test('the chains panel (up --chains 2) shows each chain and the mirroring lag, live', async () => {
+    // The collector's figures over real anvils are tested in crosschain.operators.test.ts; here, their rendering.
+    const chain = (name: string, chainId: number, head: number) => ({
+      name,
+      chainId,
+      rpc: `http://127.0.0.1:${chainId}`,
+      up: true,
+      head,
+      headAgeSeconds: 0.4,
+    })
+    const mirror = { pending: 2, lagBlocks: 3, lagSeconds: 3.2, delivered: 5 }
+    hub.emit({
+      type: 'chains',
+      at: Date.now(),
+      chains: [chain('A', 31337, 120), chain('B', 31338, 80)],
+      mirror,
+    })
+    await page.getByTestId('tab-metrics').click()
+    const panel = page.getByTestId('chains')
+    await expect.poll(() => panel.getByTestId('chain').count(), { timeout: 10_000 }).toBe(2)
+    expect(await panel.getByTestId('height').allTextContents()).toEqual(['120', '80'])
+    expect(await panel.getByTestId('mirror-lag').textContent()).toContain(
+      '2 not yet on B, oldest 3 blocks / 3.2 s',
+    )
+    hub.emit({
+      type: 'chains',
+      at: Date.now(),
+      chains: [chain('A', 31337, 121), { ...chain('B', 31338, 0), up: false }],
+      mirror: { ...mirror, pending: 0, lastLagBlocks: 4, lastLagSeconds: 4.1 },
+    })
+    await expect.poll(() => panel.getByTestId('mirror-lag').textContent()).toContain('caught up')
+    expect(await panel.getByTestId('health').allTextContents()).toEqual(['● up', '● down'])
+  }, 30_000)
+
   test('alerts link rejections to their messages; no plaintext but what the parties gave', async () => {
     await page.getByTestId('tab-alerts').click()
     await expect.poll(() => page.getByTestId('alert-row').count(), { timeout: 30_000 }).toBeGreaterThan(0)

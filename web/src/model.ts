@@ -2,6 +2,7 @@
 import type {
   AlertEvent,
   BatchEvent,
+  ChainsEvent,
   ClusterEvent,
   DashboardEvent,
   DashboardMessageState,
@@ -127,6 +128,7 @@ export interface Revs {
   groups: number
   deliveries: number
   cluster: number
+  chains: number
 }
 
 const newRevs = (): Revs => ({
@@ -144,6 +146,7 @@ const newRevs = (): Revs => ({
   groups: 0,
   deliveries: 0,
   cluster: 0,
+  chains: 0,
 })
 
 /** How many one-second samples the throughput rate averages. */
@@ -186,6 +189,8 @@ export class Model {
   hello: HelloEvent | undefined
   /** The newest health and load of a relay cluster's relays and NATS nodes (`up --cluster`), if any. */
   cluster: ClusterEvent | undefined
+  /** The newest height and health of each chain and the mirroring lag (`up --chains 2`), if any. */
+  chains: ChainsEvent | undefined
   readonly parties = new Map<string, Party>()
   readonly messages = new Map<string, MessageRec>()
   readonly messageOrder = new Ring<string>(LIMITS.messages)
@@ -211,6 +216,7 @@ export class Model {
   reset(): void {
     this.hello = undefined
     this.cluster = undefined
+    this.chains = undefined
     this.parties.clear()
     this.messages.clear()
     this.messageOrder.clear()
@@ -330,6 +336,10 @@ export class Model {
       case 'cluster':
         this.cluster = e
         this.revs.cluster++
+        break
+      case 'chains':
+        this.chains = e
+        this.revs.chains++
         break
       case 'metrics': {
         const sorted = Float64Array.from(e.latencies).sort()

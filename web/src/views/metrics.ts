@@ -4,6 +4,7 @@ import 'uplot/dist/uPlot.min.css'
 import type { App, View } from '../app.ts'
 import { fmtMs, fmtNumber, h } from '../dom.ts'
 import { percentile, RATE_WINDOW } from '../model.ts'
+import { chainsPanel } from './chains.ts'
 import { clusterPanel } from './cluster.ts'
 
 interface ChartSpec {
@@ -44,7 +45,8 @@ export function metricsView(app: App): View {
   const tiles = h('dl', { class: 'tiles', 'aria-label': 'Current figures' })
   const grid = h('div', { class: 'charts' })
   const cluster = clusterPanel()
-  const el = h('section', { class: 'view metrics' }, tiles, cluster.el, grid)
+  const chains = chainsPanel()
+  const el = h('section', { class: 'view metrics' }, tiles, chains.el, cluster.el, grid)
   const charts = new Map<string, { spec: ChartSpec; plot: uPlot | undefined; box: HTMLElement }>()
   let seen = ''
   let lastRun = 0
@@ -303,7 +305,7 @@ export function metricsView(app: App): View {
   return {
     el,
     update() {
-      const key = `${model.revs.metrics}|${model.revs.batches}|${model.revs.cluster}|${model.generation}`
+      const key = `${model.revs.metrics}|${model.revs.batches}|${model.revs.cluster}|${model.revs.chains}|${model.generation}`
       if (key === seen) {
         ensure()
         return false
@@ -315,6 +317,7 @@ export function metricsView(app: App): View {
       computeHistogram()
       renderTiles()
       cluster.render(model.cluster)
+      chains.render(model.chains)
       ensure()
       for (const c of charts.values()) c.plot?.setData(c.spec.data())
       return false
