@@ -14,7 +14,9 @@ import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
 import { sealpostInboxAbi } from '../contracts/artifacts/SealpostInbox.js'
 import { ContractRevertError } from '../src/chain/errors.js'
 import { sendAndWait } from '../src/chain/sendAndWait.js'
+import type { CliContext } from '../src/cli/context.js'
 import { main } from '../src/cli/main.js'
+import { sendViaHyperlane } from '../src/cli/sendViaHyperlane.js'
 import type { Client } from '../src/client/Client.js'
 import { writeDeployment } from '../src/client/deployment.js'
 import type { ReceiveResult } from '../src/client/types.js'
@@ -412,5 +414,59 @@ describe('sealpost send --via hyperlane', () => {
     } finally {
       rmSync(home, { recursive: true, force: true })
     }
+  })
+
+  test('sends the sealed envelope across and reports each step and its gas', async () => {
+    const sent = await alice.conversations.get(conversation)!.send('through the CLI path')
+    const lines: string[] = []
+    const ctx = {
+      out: {
+        info: (line: string) => lines.push(line),
+        step: (label: string) => (result?: string) => lines.push(`${label}: ${result ?? 'done'}`),
+        result: () => undefined,
+      },
+      account: async () => privateKeyToAccount(A.anvil.accounts[8] as Hex),
+    } as unknown as CliContext
+    const route: InboxRoute = {
+      origin: {
+        domain: 31337,
+        rpcUrl: A.anvil.rpcUrl,
+        inbox: pair.a.inbox,
+        mailbox: coreA.mailbox,
+        merkleTreeHook: coreA.merkleTreeHook,
+      },
+      destination: { domain: 31338, rpcUrl: B.anvil.rpcUrl, inbox: pair.b.inbox, mailbox: coreB.mailbox },
+      validatorStores: [],
+      threshold: 2,
+    }
+    // The validators and the relayer run beside the command, as `up --chains 2` runs them.
+    let running = true
+    const operators = (async () => {
+      while (running) {
+        await signAndRelay()
+        await new Promise((r) => setTimeout(r, 100))
+      }
+    })()
+    const fromBlock = (await B.publicClient.getBlockNumber()) + 1n
+    try {
+      const report = await sendViaHyperlane(
+        ctx,
+        { route, path: 'test', origin: A.publicClient, destination: B.publicClient },
+        sent.envelope,
+        30_000,
+      )
+      expect(BigInt(report.gasUsed)).toBeGreaterThan(0n)
+      expect(report.envelopeBytes).toBe(encodeEnvelope(sent.envelope).length)
+      expect(BigInt(report.deliveredAt)).toBeGreaterThanOrEqual(fromBlock)
+    } finally {
+      running = false
+      await operators
+    }
+    expect(lines[0]).toMatch(
+      /^Dispatching the sealed envelope \(\d+ bytes\) through Hyperlane, chain 31337 → 31338: message 0x[0-9a-f]{64}, gas \d+ on chain 31337$/,
+    )
+    expect(lines[1]).toMatch(/^Waiting for delivery to the inbox on chain 31338: recorded in block \d+$/)
+    const outcomes = await readerFor(conversation, fromBlock).poll()
+    expect(outcomes.map((o) => o.status)).toEqual(['accepted'])
   })
 })
