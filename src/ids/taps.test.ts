@@ -67,6 +67,60 @@ describe('client tap', () => {
       { v: 1, t: 5, src: 'client', kind: 'welcome', device: D(1), group: D(6), expected: true },
     ])
   })
+
+  test('a held invitation is welcome expected:false; a sequence gap is seq-gap, its count capped, its relay named', () => {
+    const events = new EventEmitter<ClientEvents>()
+    const { events: out, sink } = collect()
+    const untap = tapClient({ deviceId: D(1), events }, sink, { now: () => 5 })
+    const invitation = {
+      id: D(4),
+      conversation: D(6),
+      inviter: A(3),
+      name: 'x',
+      members: [],
+      admins: [],
+      receivedAt: 1,
+    }
+    events.emit('invitation', invitation)
+    const gap = {
+      conversation: D(6),
+      from: A(2),
+      device: D(2),
+      after: 1n,
+      seq: 2n ** 70n,
+      missing: 2n ** 70n - 2n,
+    }
+    events.emit('seqGap', gap)
+    untap()
+    const tapped = tapClient({ deviceId: D(1), events, transport: { url: 'ws://relay-a' } }, sink, {
+      now: () => 6,
+    })
+    events.emit('seqGap', { ...gap, seq: 5n, missing: 3n })
+    tapped()
+    expect(out).toEqual([
+      { v: 1, t: 5, src: 'client', kind: 'welcome', device: D(1), group: D(6), expected: false },
+      {
+        v: 1,
+        t: 5,
+        src: 'client',
+        kind: 'seq-gap',
+        device: D(1),
+        topic: D(6),
+        relay: 'unknown',
+        missing: 1_000_000,
+      },
+      {
+        v: 1,
+        t: 6,
+        src: 'client',
+        kind: 'seq-gap',
+        device: D(1),
+        topic: D(6),
+        relay: 'ws://relay-a',
+        missing: 3,
+      },
+    ])
+  })
 })
 
 describe('chain tap', () => {
