@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto'
 import * as P from 'ts-mls'
 import { encode as encodeP } from 'ts-mls/codec/tlsEncoder.js'
 import { ratchetTreeEncoder as treeEncP } from 'ts-mls/ratchetTree.js'
-import { createSecretTree as secretTreeP } from 'ts-mls/secretTree.js'
+import { consumeRatchet as ratchetP, createSecretTree as secretTreeP } from 'ts-mls/secretTree.js'
 import { treeHashRoot as treeHashP } from 'ts-mls/treeHash.js'
 import { DEFAULT_CIPHERSUITE } from '../src/crypto/mls.js'
 import { createNodeCryptoProvider } from '../src/crypto/nodeCryptoProvider.js'
@@ -20,7 +20,7 @@ const U = await import(`${base}index.js`)
 const { encode: encodeU } = await import(`${base}codec/tlsEncoder.js`)
 const { ratchetTreeEncoder: treeEncU } = await import(`${base}ratchetTree.js`)
 const { treeHashRoot: treeHashU } = await import(`${base}treeHash.js`)
-const { createSecretTree: secretTreeU } = await import(`${base}secretTree.js`)
+const { createSecretTree: secretTreeU, consumeRatchet: ratchetU } = await import(`${base}secretTree.js`)
 
 const N = Number(process.argv[2] ?? 40)
 const implP = await P.getCiphersuiteImpl(
@@ -138,12 +138,15 @@ for (const [creatorName, C, implC, J, implJ] of [
   if (read.kind !== 'applicationMessage' || new TextDecoder().decode(read.message) !== 'hello')
     throw new Error('message not read')
   console.log(`${creatorName}: joined a group of ${N}, processed one add, read a message`)
-  // The leaf ratchets of the secret tree are the same (the parent entries are no longer derived).
+  // The leaf ratchets are the same: the patched tree derives a leaf's ratchets when it is first used, so each leaf's
+  // first key of both kinds is compared (a tree of 8 leaves, as ts-mls's trees have a power-of-two width).
   const secret = new Uint8Array(randomBytes(64))
-  const [sp, su] = [await secretTreeP(7, secret, implU.kdf), await secretTreeU(7, secret, implU.kdf)]
-  for (let i = 0; i < su.length; i += 2) {
-    same(sp[i]!.handshake.secret, su[i].handshake.secret, `secret tree leaf ${i / 2} handshake`)
-    same(sp[i]!.application.secret, su[i].application.secret, `secret tree leaf ${i / 2} application`)
-  }
+  let [tp, tu] = [await secretTreeP(8, secret, implU.kdf), await secretTreeU(8, secret, implU.kdf)]
+  for (let leaf = 7; leaf >= 0; leaf--)
+    for (const kind of ['application', 'commit'] as const) {
+      const [rp, ru] = [await ratchetP(tp, leaf * 2, kind, implP), await ratchetU(tu, leaf * 2, kind, implU)]
+      same(rp.key, ru.key, `secret tree leaf ${leaf} ${kind} key`)
+      ;[tp, tu] = [rp.newTree, ru.newTree]
+    }
 }
 process.exit(0)

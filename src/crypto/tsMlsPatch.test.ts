@@ -24,7 +24,9 @@ import {
   varLenTypeEncoder,
 } from 'ts-mls/codec/variableLength.js'
 import { encryptWithLabel } from 'ts-mls/crypto/hpke.js'
+import { deriveTreeSecret, expandWithLabel } from 'ts-mls/crypto/kdf.js'
 import * as ratchetTree from 'ts-mls/ratchetTree.js'
+import { consumeRatchet, createSecretTree, decodeSecretTree, secretTreeEncoder } from 'ts-mls/secretTree.js'
 import { treeHashRoot } from 'ts-mls/treeHash.js'
 import { expect, test } from 'vitest'
 import { DEFAULT_CIPHERSUITE, getMlsCiphersuite } from './mls.js'
@@ -257,4 +259,63 @@ test('a commit adding the same client twice is still refused, and distinct clien
   ).rejects.toThrow(/multiple Add proposals/)
   const ok = await createCommit({ state, cipherSuite: impl }, { extraProposals: [add(bob), add(carol)] })
   expect(ok.welcome?.secrets.length).toBe(2)
+  // The tree's key uniqueness, checked once for all adds of a commit, still refuses a tree with a repeated leaf.
+  const dave = await kp('dave')
+  const tree = ok.newState.ratchetTree.slice()
+  tree[4] = tree[2]
+  await expect(
+    createCommit(
+      { state: { ...ok.newState, ratchetTree: tree }, cipherSuite: impl },
+      { extraProposals: [add(dave)] },
+    ),
+  ).rejects.toThrow(/keys not unique/)
+})
+
+test("the lazy secret tree gives each leaf RFC 9420's keys, from an old tree too, and survives encoding", async () => {
+  const impl = await getMlsCiphersuite(DEFAULT_CIPHERSUITE)
+  const { kdf } = impl
+  const encryptionSecret = new Uint8Array(randomBytes(kdf.size))
+  const rootSecret = encryptionSecret.slice()
+  // RFC 9420 §9: tree secrets from the root down (left/right), then each leaf's ratchet roots and generation-0 key.
+  const leafSecret = async (leaf: number, width: number) => {
+    let secret: Uint8Array = rootSecret
+    for (let size = width; size > 1; size /= 2) {
+      const right = leaf % size >= size / 2
+      secret = await expandWithLabel(
+        secret,
+        'tree',
+        new TextEncoder().encode(right ? 'right' : 'left'),
+        kdf.size,
+        kdf,
+      )
+    }
+    return secret
+  }
+  const expectedKey = async (leaf: number, label: 'application' | 'handshake') => {
+    const root = await expandWithLabel(await leafSecret(leaf, 8), label, new Uint8Array(), kdf.size, kdf)
+    return deriveTreeSecret(root, 'key', 0, impl.hpke.keyLength, kdf)
+  }
+  const tree = await createSecretTree(8, encryptionSecret, kdf)
+  encryptionSecret.fill(0) // as ts-mls does once the tree is made
+  // Nothing derived yet: one pending secret and 14 empty entries (an eager tree holds 16 ratchet secrets).
+  expect(encode(secretTreeEncoder)(tree).length).toBeLessThan(16 * kdf.size)
+  let current = tree
+  for (const leaf of [5, 0, 7, 2]) {
+    const used = await consumeRatchet(current, leaf * 2, 'application', impl)
+    expect(used.key).toEqual(await expectedKey(leaf, 'application'))
+    const handshake = await consumeRatchet(used.newTree, leaf * 2, 'commit', impl)
+    expect(handshake.key).toEqual(await expectedKey(leaf, 'handshake'))
+    current = handshake.newTree
+  }
+  // The first tree (kept for a past epoch) still opens any leaf, after the newer trees split its secrets.
+  expect((await consumeRatchet(tree, 10, 'application', impl)).key).toEqual(
+    await expectedKey(5, 'application'),
+  )
+  // A tree that went through its stored encoding keeps its pending secrets and its used ratchets.
+  const decoded = decodeSecretTree(encode(secretTreeEncoder)(current), 0)![0]
+  expect((await consumeRatchet(decoded, 6, 'application', impl)).key).toEqual(
+    await expectedKey(3, 'application'),
+  )
+  const second = await consumeRatchet(decoded, 10, 'application', impl)
+  expect(second.generation).toBe(1)
 })
