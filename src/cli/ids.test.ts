@@ -1,4 +1,4 @@
-/** `sealpost ids report|tail|verify` in process: incidents from an events file, the alert log, a tampered entry. */
+/** `sealpost ids` in process: incidents from an events file, the alert log, a tampered entry, suspects, quarantines. */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -63,4 +63,24 @@ test('ids report prints incidents and writes the alert log and OCSF; tail prints
   const verify = await run(['ids', 'verify', '--log', log])
   expect(verify.code).toBe(1)
   expect(verify.stderr).toContain('IdsAlertLogTamperedError [SEALPOST_IDS_ALERT_LOG_TAMPERED]')
+})
+
+test('ids suspects marks, lists and clears a contact; ids quarantine lists none on a fresh relay home', async () => {
+  const account = '0x00000000000000000000000000000000000000aa'
+  const marked = await run([
+    'ids',
+    'suspects',
+    '--mark',
+    account,
+    '--reason',
+    'alert a-7: compromised-device',
+  ])
+  expect(marked.code).toBe(0)
+  expect(marked.stdout).toMatch(new RegExp(`${account}  since .*  alert a-7: compromised-device \\(user\\)`))
+  expect((await run(['ids', 'suspects'])).stdout).toContain('1 suspicious contact\n')
+  expect((await run(['ids', 'suspects', '--clear', account])).stdout).toContain('0 suspicious contacts')
+  const again = await run(['ids', 'suspects', '--clear', account])
+  expect(again.code).toBe(1)
+  expect(again.stderr).toContain('is not marked suspicious')
+  expect((await run(['ids', 'quarantine', 'list'])).stdout).toContain('0 quarantined')
 })

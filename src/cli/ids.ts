@@ -2,6 +2,7 @@
 import { createReadStream, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { openSuspicions } from '../client/suspicion.js'
 import { verifyReceipt } from '../client/verifyReceipt.js'
 import { alertAnchorsPath, checkAlertAnchors, readAlertAnchors } from '../ids/alertAnchor.js'
 import { AlertLog, verifyAlertLog } from '../ids/alertLog.js'
@@ -19,6 +20,7 @@ import {
   idsQuarantineLiftSpec,
   idsQuarantineListSpec,
   idsReportSpec,
+  idsSuspectsSpec,
   idsTailSpec,
   idsVerifySpec,
 } from './idsSpecs.js'
@@ -42,6 +44,7 @@ export async function idsCommand(ctx: CliContext, argv: string[]): Promise<void>
   if (sub === 'tail') return tail(ctx, rest)
   if (sub === 'verify') return verify(ctx, rest)
   if (sub === 'quarantine') return quarantine(ctx, rest)
+  if (sub === 'suspects') return suspects(ctx, rest)
   throw new ArgumentError(`Unknown command "ids ${sub ?? ''}".`, {
     metaMessages: ['Run `sealpost ids --help` for its commands.'],
   })
@@ -111,6 +114,22 @@ async function quarantine(ctx: CliContext, argv: string[]): Promise<void> {
     log.record({ action: 'quarantine', entity, at: Date.now(), by: values.by })
   ctx.out.info(`${entity.slice('device:'.length)} ${sub === 'lift' ? 'released' : 'quarantined'}`)
   ctx.out.result({ ok: true, device: entity.slice('device:'.length), quarantined: sub === 'add' })
+}
+
+/** `ids suspects`: this home's suspicious contacts (`<home>/suspicion.json`, written by `sealpost inbox`). */
+function suspects(ctx: CliContext, argv: string[]): void {
+  const { values } = parseCommandArgs(idsSuspectsSpec, argv)
+  const marks = openSuspicions({ path: join(ctx.home, 'suspicion.json') })
+  if (values.mark) marks.mark({ account: values.mark, reason: values.reason, source: 'user' })
+  if (values.clear && !marks.clear(values.clear))
+    throw new ArgumentError(`${values.clear} is not marked suspicious.`)
+  const list = marks.list()
+  for (const s of list)
+    ctx.out.info(
+      `${s.account}  since ${time(s.at)}  ${s.reason} (${s.source}${s.device ? `, device ${s.device}` : ''})`,
+    )
+  ctx.out.info(`${list.length} suspicious contact${list.length === 1 ? '' : 's'}`)
+  ctx.out.result({ ok: true, suspects: list })
 }
 
 function readLog(path: string): string {

@@ -118,10 +118,31 @@ export const idsQuarantineSpec = {
   subcommands: [idsQuarantineListSpec, idsQuarantineLiftSpec, idsQuarantineAddSpec],
 } as const satisfies CommandSpec
 
+/** `sealpost ids suspects`. @example parseCommandArgs(idsSuspectsSpec, ['--clear', '0xab…']) */
+export const idsSuspectsSpec = {
+  name: 'ids suspects',
+  summary:
+    'contacts whose messages `sealpost inbox` marks suspicious (a revoked key in use); mark or clear one',
+  options: {
+    mark: { type: 'string', value: 'ACCOUNT', description: 'mark this contact suspicious (with --reason)' },
+    reason: {
+      type: 'string',
+      value: 'TEXT',
+      description: 'why (recorded with --mark)',
+      default: 'marked by hand',
+    },
+    clear: {
+      type: 'string',
+      value: 'ACCOUNT',
+      description: "clear this contact's mark after checking with them",
+    },
+  },
+} as const satisfies CommandSpec
+
 /** `sealpost ids`. @example formatCommandHelp(idsSpec) */
 export const idsSpec = {
   name: 'ids',
   summary: 'intrusion detection over relay, client and chain events',
   options: {},
-  subcommands: [idsReportSpec, idsTailSpec, idsVerifySpec, idsQuarantineSpec],
+  subcommands: [idsReportSpec, idsTailSpec, idsVerifySpec, idsQuarantineSpec, idsSuspectsSpec],
 } as const satisfies CommandSpec

@@ -1,5 +1,7 @@
 /** `sealpost inbox [--follow]`: what arrived while away (direct and group messages, contacts' key changes), then (with --follow) live. */
+import { join } from 'node:path'
 import type { Client, KeyChangeEvent, ReceivedMessage } from '../client/Client.js'
+import { type ContactSuspicion, watchSuspicion } from '../client/suspicion.js'
 import { inboxSpec } from './commands.js'
 import type { CliContext } from './context.js'
 import { parseCommandArgs } from './options.js'
@@ -16,6 +18,7 @@ export async function inboxCommand(ctx: CliContext, argv: string[]): Promise<voi
   const relay = resolveRelays(values.relay)
   let printed = 0
   let opened: Client | undefined
+  let suspicion: ContactSuspicion | undefined // contacts marked suspicious (a revoked key in use; docs/ids.md §4a)
   const print = (m: ReceivedMessage) => {
     printed++
     const time = new Date(m.sentAt).toISOString()
@@ -23,10 +26,12 @@ export async function inboxCommand(ctx: CliContext, argv: string[]): Promise<voi
     const group = opened?.groups.list().find((g) => g.id.toLowerCase() === m.conversation.toLowerCase())
     const name = group?.info().name
     const where = group ? `  in group "${name}"` : ''
-    ctx.out.info(`${time}  ${m.from}${where}  ${m.report.ok ? '✓ verified' : '✗'}  ${m.text}`)
+    const doubt = suspicion?.of(m)
+    const warn = doubt ? `  ⚠ suspicious contact (${doubt.reason})` : ''
+    ctx.out.info(`${time}  ${m.from}${where}  ${m.report.ok ? '✓ verified' : '✗'}${warn}  ${m.text}`)
     if (ctx.out.json)
       process.stdout.write(
-        `${JSON.stringify({ id: m.id, conversation: m.conversation, ...(group && { group: name }), from: m.from, device: m.device, seq: m.seq.toString(), sentAt: m.sentAt, text: m.text, verified: m.report.ok })}\n`,
+        `${JSON.stringify({ id: m.id, conversation: m.conversation, ...(group && { group: name }), from: m.from, device: m.device, seq: m.seq.toString(), sentAt: m.sentAt, text: m.text, verified: m.report.ok, ...(doubt && { suspicious: doubt.reason }) })}\n`,
       )
   }
   let alerts = 0
@@ -55,6 +60,7 @@ export async function inboxCommand(ctx: CliContext, argv: string[]): Promise<voi
     relay,
     beforeStart: (c) => {
       opened = c
+      suspicion = watchSuspicion(c, { path: join(ctx.home, 'suspicion.json') })
       c.events.on('message', print)
       c.events.on('keyChange', alert)
       // History a sibling device sent (protocol §12.8): its messages, marked as history, with their verdicts.
