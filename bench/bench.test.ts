@@ -16,7 +16,7 @@ test('npm run bench -- --quick writes a valid result for every benchmark', { tim
     maxBuffer: 16 * 1024 * 1024,
   })
   // How long --quick takes is reported (each file's durationMs), not asserted: CI machines are shared.
-  expect(stdout).toMatch(/bench: wrote 11 results/)
+  expect(stdout).toMatch(/bench: wrote 12 results/)
   const names = [
     'crypto',
     'relay',
@@ -28,6 +28,7 @@ test('npm run bench -- --quick writes a valid result for every benchmark', { tim
     'registryGas',
     'verifierGas',
     'crosschainGas',
+    'crosschainLag',
     'ids',
   ]
   expect(

@@ -9,6 +9,7 @@ import { runAnchor } from './anchor.js'
 import { runAutoJoin } from './autoJoin.js'
 import { runCluster } from './cluster.js'
 import { runCrosschainGas } from './crosschainGas.js'
+import { runCrosschainLag } from './crosschainLag.js'
 import { runCrypto } from './crypto.js'
 import { runGroups } from './groups.js'
 import { runIds } from './ids/eval.js'
@@ -40,6 +41,7 @@ export const benchmarks: Record<string, (ctx: BenchContext) => Promise<BenchOutp
   registryGas: runRegistryGas,
   verifierGas: runVerifierGas,
   crosschainGas: runCrosschainGas,
+  crosschainLag: runCrosschainLag,
   ids: runIds,
 }
 
