@@ -16,6 +16,8 @@ export type BaselineStats = {
   P: number
   /** Windows left in the cool-down after an outlier (absent in states saved before it existed: 0). */
   Q?: number
+  /** When the entity last had a count above zero, if the caller said (evict.ts drops the longest quiet first). */
+  T?: number
 }
 
 /**
@@ -108,20 +110,27 @@ export class SeasonalBaseline {
     return { mean: p.M, dev: p.D, peak: p.P }
   }
 
-  /** Scores `x` for `key` at `hour`, then learns it (clipped once `armed`, so an attack does not become normal). @example b.observe('device:d1', 9, 3) */
+  /**
+   * Scores `x` for `key` at `hour`, then learns it (clipped once `armed`, so an attack does not become normal);
+   * `at`, when given and `x` is above zero, is remembered as the entity's last activity.
+   *
+   * @example b.observe('device:d1', 9, 3)
+   */
   observe(
     key: string,
     hour: number,
     x: number,
     armed = true,
+    at?: number,
   ): { score: number; mean: number; dev: number; peak: number } {
     const e = this.expected(key, hour)
     const score = robustScore(x, e.mean, e.dev, e.peak)
     let s = this.stats.get(key)
-    if (!s) {
-      s = newStats()
-      this.stats.set(key, s)
-    }
+    // Re-inserted on every use: the map's order is least recently used first (evict.ts drops from the front).
+    if (s) this.stats.delete(key)
+    else s = newStats()
+    this.stats.set(key, s)
+    if (at !== undefined && x > 0) s.T = at
     this.learn(s, hour, x, undefined, armed)
     this.learn(this.population, hour, x, 0.01)
     this.population.P += 0.01 * (s.P - this.population.P)

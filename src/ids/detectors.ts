@@ -166,7 +166,7 @@ export function scoreWindow(w: FeatureWindow, models: Models, ctx: ScoreContext)
       const prev = models.carry[name].get(key) ?? 0
       const v = slide(models, name, key, now)
       slid.push(v)
-      const r = models.baselines[name].observe(key, hour, v, ctx.armed)
+      const r = models.baselines[name].observe(key, hour, v, ctx.armed, now > 0 ? ctx.end : undefined)
       residual.push(Math.log1p(v) - Math.log1p(Math.max(0, r.mean, r.peak)))
       if (now > 0) emit(name, key, [], v, sustainedScore(r, v, prev), r.mean, UNIVARIATE[name], {})
     }

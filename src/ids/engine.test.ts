@@ -150,4 +150,59 @@ describe('IdsEngine', () => {
     expect(ids.stats.shed).toBe(19_000)
     expect(ids.stats.ingested).toBe(20_002)
   })
+
+  test('a flood of distinct device ids and IPs is evicted least recent first; the tables stay bounded, detection goes on', () => {
+    const flood: IdsEvent[] = []
+    for (let h = 25; h < 30; h++)
+      for (let i = 0; i < 200; i++) {
+        const t = h * H + i * 18_000 // about 33 new devices a window
+        const n = h * 1000 + i
+        flood.push(
+          {
+            v: 1,
+            t,
+            src: 'relay',
+            kind: 'publish',
+            device: `flood-${n}`,
+            account: `fa-${n}`,
+            topic: `ft-${n}`,
+            recipients: 1,
+            bytes: 1,
+          },
+          { v: 1, t: t + 1, src: 'relay', kind: 'auth', device: `flood-${n}`, ip: `ip-${n}`, ok: false },
+        )
+      }
+    // d0 works nights: it publishes every 10 minutes through the flood, so it is never the quietest.
+    for (let t = 25 * H; t < 30 * H; t += 600_000)
+      flood.push({
+        v: 1,
+        t: t + 500,
+        src: 'relay',
+        kind: 'publish',
+        device: 'd0',
+        account: 'a0',
+        topic: 'grp-0',
+        recipients: 8,
+        bytes: 400,
+      })
+    const ids = new IdsEngine({ maxEntities: 60 })
+    for (const e of [...events(), ...flood].sort((a, b) => a.t - b.t)) ids.ingest(e)
+    ids.flush()
+    const state = ids.exportState()
+    expect(state.devices.length).toBeLessThanOrEqual(60)
+    expect(state.peers.length).toBeLessThanOrEqual(60)
+    for (const b of Object.values(state.baselines)) expect(b.stats.length).toBeLessThanOrEqual(60)
+    for (const c of Object.values(state.carry)) expect(c.length).toBeLessThanOrEqual(60)
+    expect(ids.stats.evicted).toBeGreaterThan(1000)
+    // The organisation's own devices, active again after the flood, are the ones kept; d0 was never dropped (its
+    // baseline counts every window since the start), d1 was, while it was quiet and the flood was not.
+    expect(state.devices.filter((d) => d.startsWith('d'))).toHaveLength(40)
+    const samples = (device: string) =>
+      state.baselines['device.publishes']?.stats.find(([k]) => k === `device:${device}`)?.[1].N ?? 0
+    expect(samples('d0')).toBeGreaterThan(40 * 6 - 10) // first seen at 08:00 on day 1: 40 h of windows
+    expect(samples('d1')).toBeLessThan(20 * 6) // back at 08:00 on day 2
+    expect(ids.incidents().map((i) => `${i.kind} ${i.entities.join(',')}`)).toContain(
+      'exfiltration device:d3',
+    )
+  })
 })

@@ -4,6 +4,7 @@ import { correlate } from './correlate.js'
 import { type IdsThresholds, newModels, scoreWindow } from './detectors.js'
 import { type IdsEventMalformedError, IdsEventOutOfOrderError } from './errors.js'
 import { decodeIdsEvent, type IdsEvent, type IdsEventSink } from './events.js'
+import { evictEntities } from './evict.js'
 import { type AlertDraft, type RuleContext, ruleAlerts } from './rules.js'
 import { type EngineInternals, type IdsState, restoreInternals, snapshotInternals } from './state.js'
 import { DEFAULT_THRESHOLDS } from './thresholds.js'
@@ -25,6 +26,11 @@ export type IdsConfig = {
   maxJumpMs: number
   /** Events per window before shedding: past it only rule events are processed (default 50,000). */
   maxEventsPerWindow: number
+  /**
+   * Entries per entity table (known devices, relays, each model's baselines and sliding sums, accounts' peers,
+   * revoked devices) before the least recently active are dropped at a window's close (default 100,000).
+   */
+  maxEntities: number
   knownAnchorers: string[]
   thresholds: IdsThresholds
   /** Also run the fixed-threshold baseline detector (for the evaluation). */
@@ -38,6 +44,7 @@ export const DEFAULT_IDS_CONFIG: IdsConfig = {
   lateMs: 60_000,
   maxJumpMs: 6 * 3600_000,
   maxEventsPerWindow: 50_000,
+  maxEntities: 100_000,
   knownAnchorers: [],
   thresholds: DEFAULT_THRESHOLDS,
   fixedBaseline: false,
@@ -54,6 +61,8 @@ export type IdsStats = {
   outOfOrder: number
   shed: number
   clockJumps: number
+  /** Entity-table entries dropped to stay within `maxEntities` (absent in states saved before it: 0). */
+  evicted?: number
   windows: number
   alerts: number
 }
@@ -228,6 +237,8 @@ export class IdsEngine implements IdsEventSink {
         evidence: { shed: s.shedInWindow, processed: w.events, windowFrom: w.start, windowTo: end },
       })
     s.shedInWindow = 0
+    const dropped = evictEntities(s.models, s.peers, s.revoked, this.config.maxEntities)
+    if (dropped > 0) s.stats.evicted = (s.stats.evicted ?? 0) + dropped
     s.dedupe.clear()
     return drafts.map((d) => this.record(d))
   }

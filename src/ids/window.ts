@@ -82,11 +82,10 @@ export function accumulate(w: FeatureWindow, e: IdsEvent, peers: Map<string, Set
     case 'publish': {
       bump(w, e.device, 'publishes', 1)
       bump(w, e.device, 'fanout', e.recipients)
-      let known = peers.get(e.account)
-      if (!known) {
-        known = new Set()
-        peers.set(e.account, known)
-      }
+      // Re-inserted on every publish: the map's order is least recently active first (evict.ts drops from the front).
+      const known = peers.get(e.account) ?? new Set<string>()
+      peers.delete(e.account)
+      peers.set(e.account, known)
       if (!known.has(e.topic)) {
         // Bounded: past 10,000 topics an account's new topics still count but are no longer remembered.
         if (known.size < 10_000) known.add(e.topic)
