@@ -42,10 +42,11 @@ session.connect()
 const times: Record<string, number[]> = { create: [], join: [], add: [] }
 const cpu: Record<string, number[]> = { create: [], join: [], add: [] }
 
-async function timed<T>(phase: string, first: boolean, f: () => Promise<T>): Promise<T> {
-  const profiling = first && profiled === phase
-  if (profiling) {
+async function timed<T>(phase: string, run: number, last: number, f: () => Promise<T>): Promise<T> {
+  const profiling = profiled === phase
+  if (profiling && run === 0) {
     await session.post('Profiler.enable')
+    await session.post('Profiler.setSamplingInterval', { interval: 100 })
     await session.post('Profiler.start')
   }
   const c = process.cpuUsage()
@@ -54,11 +55,11 @@ async function timed<T>(phase: string, first: boolean, f: () => Promise<T>): Pro
   times[phase]!.push(performance.now() - t)
   const used = process.cpuUsage(c)
   cpu[phase]!.push((used.user + used.system) / 1000)
-  if (profiling) {
+  if (profiling && run === last) {
     const { profile } = await session.post('Profiler.stop')
     const file = join(tmpdir(), `sealpost-groups-${phase}.cpuprofile`)
     writeFileSync(file, JSON.stringify(profile))
-    console.log(`profile of ${phase}: ${file}`)
+    console.log(`profile of ${phase} (${run + 1} runs): ${file}`)
   }
   return result
 }
@@ -66,7 +67,7 @@ async function timed<T>(phase: string, first: boolean, f: () => Promise<T>): Pro
 const load = [loadavg()[0]!]
 let created: Awaited<ReturnType<typeof createCommit>> | undefined
 for (let i = 0; i < 2; i++) {
-  created = await timed('create', i === 0, async () => {
+  created = await timed('create', i, 1, async () => {
     const state: ClientState = await createGroup(
       new Uint8Array(randomBytes(32)),
       creator!.publicPackage,
@@ -89,7 +90,7 @@ for (let i = 0; i < 2; i++) {
 }
 const { welcome, newState } = created!
 for (let i = 0; i < runs; i++)
-  await timed('join', i === 0, () =>
+  await timed('join', i, runs - 1, () =>
     joinGroup(
       welcome!,
       joiners[0]!.publicPackage,
@@ -102,7 +103,7 @@ for (let i = 0; i < runs; i++)
     ),
   )
 for (let i = 0; i < runs; i++)
-  await timed('add', i === 0, () =>
+  await timed('add', i, runs - 1, () =>
     createCommit(
       { state: newState, cipherSuite: impl },
       {

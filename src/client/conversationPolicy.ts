@@ -5,6 +5,7 @@ import {
   type IncomingMessageAction,
   type IncomingMessageCallback,
   type KeyPackage,
+  type LeafNode,
 } from 'ts-mls'
 import { type Address, bytesToHex, type Hex, isAddressEqual } from 'viem'
 import type { DeviceRecord } from '../chain/registryWatcher.js'
@@ -132,21 +133,21 @@ export function checkCommit(
   const context = checkContext(p, after)
   const previous = contextOf(before)
   const fail = failure(after)
+  const old = new Map(leavesOf(before).map((l) => [l.leafIndex, l]))
   if (!sameExtensions(before, after)) {
     if (!sameExtensions(before, after, { except: CONVERSATION_CONTEXT_EXTENSION }))
       throw fail('context-changed', 'only the conversation context extension may change')
     const change = p.proposals?.find((x) => x.proposal.proposalType === 'group_context_extensions')
     const authorLeaf = change?.senderLeafIndex ?? p.committer?.leafIndex
-    const author = leavesOf(before).find((l) => l.leafIndex === authorLeaf)?.identity?.account
+    const author = authorLeaf === undefined ? undefined : old.get(authorLeaf)?.identity?.account
     throwIf(after, contextChangeViolation({ before: previous, after: context, author }))
   }
   const committer = p.committer
   if (!committer) throw fail('committer-not-allowed', 'the committer has no Sealpost credential')
-  const committerLeaf = leavesOf(before).find((l) => l.leafIndex === committer.leafIndex)
+  const committerLeaf = old.get(committer.leafIndex)
   if (!committerLeaf?.identity)
     throw fail('committer-not-allowed', `leaf ${committer.leafIndex} is not a member`)
   checkLeaf(p, after, context, committerLeaf, { mustBeActive: true, rule: 'committer-not-allowed' })
-  const old = new Map(leavesOf(before).map((l) => [l.leafIndex, l]))
   const now = leavesOf(after)
   const added: PolicyLeaf[] = []
   const revoked: PolicyLeaf[] = []
@@ -169,8 +170,11 @@ export function checkCommit(
   return { added, removed, revoked }
 }
 
-/** Whether a key package is an active, registered device (under its registered MLS key) of a member account. */
-function addsMemberDevice(p: PolicyInput, state: ClientState, keyPackage: KeyPackage): boolean {
+/**
+ * Whether a key package is an active, registered device (under its registered MLS key) of a member account of
+ * `context`. Membership is a set lookup (`includes`): a scan of the members per proposed add made many adds quadratic.
+ */
+function addsMemberDevice(p: PolicyInput, context: ConversationContext, keyPackage: KeyPackage): boolean {
   const identity = identityOf(keyPackage.leafNode.credential)
   const device = identity && p.registry.device(identity.deviceId)
   return (
@@ -179,7 +183,7 @@ function addsMemberDevice(p: PolicyInput, state: ClientState, keyPackage: KeyPac
     device.revokedAt === undefined &&
     isAddressEqual(device.account, identity.account) &&
     device.mlsKey.toLowerCase() === bytesToHex(keyPackage.leafNode.signaturePublicKey).toLowerCase() &&
-    contextOf(state).members.some((m) => isAddressEqual(m, identity.account))
+    includes(context.members, identity.account)
   )
 }
 
@@ -238,6 +242,12 @@ export function policyFilter(
 } {
   let proposals: SentProposal[] = []
   let broken: RuleViolation = { rule: 'forbidden-proposal', detail: 'refused' }
+  // The state does not change while ts-mls runs the callback: its context and leaves are read once, not per proposal.
+  let seen: { context: ConversationContext; leaves: PolicyLeaf[] } | undefined
+  const current = () => {
+    seen ??= { context: contextOf(state), leaves: leavesOf(state) }
+    return seen
+  }
   const callback: IncomingMessageCallback = (incoming): IncomingMessageAction => {
     if (incoming.kind === 'commit') {
       proposals = incoming.proposals.map((x) => ({
@@ -253,7 +263,8 @@ export function policyFilter(
       return 'reject'
     }
     const proposal = incoming.proposal.proposal
-    if (proposal.proposalType === 'add' && !addsMemberDevice(p, state, proposal.add.keyPackage)) {
+    const { context, leaves } = current()
+    if (proposal.proposalType === 'add' && !addsMemberDevice(p, context, proposal.add.keyPackage)) {
       broken = {
         rule: 'foreign-member',
         detail: 'a proposed add is not an active, registered device of a member account',
@@ -262,8 +273,8 @@ export function policyFilter(
     }
     const violation = proposalViolation({
       proposal: { proposal: incoming.proposal.proposal, senderLeafIndex: incoming.proposal.senderLeafIndex },
-      context: contextOf(state),
-      leaves: leavesOf(state),
+      context,
+      leaves,
       registry: p.registry,
       decodeContext: proposedContext,
     })
@@ -304,15 +315,41 @@ export function proposedContext(proposal: import('ts-mls').Proposal): Conversati
  */
 export function leavesOf(state: ClientState): PolicyLeaf[] {
   const leaves: PolicyLeaf[] = []
-  state.ratchetTree.forEach((node, index) => {
-    if (index % 2 !== 0 || node?.nodeType !== 'leaf') return
-    leaves.push({
-      leafIndex: index / 2,
-      identity: identityOf(node.leaf.credential),
-      signatureKey: bytesToHex(node.leaf.signaturePublicKey),
-    })
-  })
+  const tree = state.ratchetTree
+  for (let index = 0; index < tree.length; index += 2) {
+    const node = tree[index]
+    if (node?.nodeType !== 'leaf') continue
+    const { identity, signatureKey } = leafIdentity(node.leaf)
+    leaves.push({ leafIndex: index / 2, identity, signatureKey })
+  }
   return leaves
+}
+
+type LeafFields = Pick<LeafNode, 'credential' | 'signaturePublicKey'>
+const leafIdentities = new WeakMap<
+  LeafFields,
+  Pick<PolicyLeaf, 'identity' | 'signatureKey'> & { from: LeafFields }
+>()
+
+/**
+ * A leaf node's Sealpost identity and signature key in hex, kept per leaf object: the trees before and after a commit
+ * share their unchanged leaf objects, so a commit into a group of N no longer decodes N credentials twice. An entry
+ * counts only while the object still holds the credential and key it was read from.
+ */
+function leafIdentity(leaf: LeafFields): Pick<PolicyLeaf, 'identity' | 'signatureKey'> {
+  const kept = leafIdentities.get(leaf)
+  if (
+    kept &&
+    kept.from.credential === leaf.credential &&
+    kept.from.signaturePublicKey === leaf.signaturePublicKey
+  )
+    return kept
+  const read = { identity: identityOf(leaf.credential), signatureKey: bytesToHex(leaf.signaturePublicKey) }
+  leafIdentities.set(leaf, {
+    ...read,
+    from: { credential: leaf.credential, signaturePublicKey: leaf.signaturePublicKey },
+  })
+  return read
 }
 
 /**
