@@ -3,9 +3,10 @@
  * validators (2-of-3 StaticMessageIdMultisigIsm) and relayer, the SealpostMirrorSender on A and SealpostMirror on B,
  * and the faults: below-threshold, non-validator signature, tampered message and origin hook, replay, unexpected
  * origin and sender, validators offline, chain B down for a while, and a reorg on A before the validators'
- * confirmations.
+ * confirmations. Then the same pair deployed B -> A, and a statement proof of an account on A verified by reading
+ * chain B only (`verifyViaMirror`, `sealpost verify --mirror`): not yet mirrored, verified, a device revoked on A.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
@@ -13,24 +14,29 @@ import {
   createPublicClient,
   createWalletClient,
   encodeDeployData,
+  getAddress,
   type Hex,
   http,
+  keccak256,
   type LocalAccount,
   pad,
   parseEventLogs,
   toHex,
+  zeroAddress,
 } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { getTransaction } from 'viem/actions'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { messageAnchorAbi } from '../contracts/artifacts/MessageAnchor.js'
 import { sealpostMirrorAbi } from '../contracts/artifacts/SealpostMirror.js'
+import { batchTree } from '../src/anchor/batchTree.js'
 import { ContractRevertError, RpcUnreachableError } from '../src/chain/errors.js'
-import { revokeDevice } from '../src/chain/keyRegistry.js'
+import { getRegistryNonce, revokeDevice } from '../src/chain/keyRegistry.js'
 import { anchorRoot } from '../src/chain/messageAnchor.js'
 import { signRevokeDevice } from '../src/chain/registryAuthorizations.js'
 import { createContext } from '../src/cli/context.js'
 import { validatorCommand } from '../src/cli/validator.js'
+import { verifyCommand } from '../src/cli/verify.js'
 import {
   type Checkpoint,
   encodeMessageIdMultisigMetadata,
@@ -42,8 +48,8 @@ import {
   directoryCheckpointStore,
   memoryCheckpointStore,
 } from '../src/crosschain/checkpointStore.js'
-import { deployMirroring, type HyperlaneCore } from '../src/crosschain/deploy.js'
-import { type MirrorRoute, mirrorAnchors } from '../src/crosschain/dispatchMirror.js'
+import { deployMirroring, deployMirrorRoute, type HyperlaneCore } from '../src/crosschain/deploy.js'
+import { type MirrorRoute, mirrorAnchors, mirrorDevices } from '../src/crosschain/dispatchMirror.js'
 import { QuorumNotReachedError } from '../src/crosschain/errors.js'
 import { mailboxAbi } from '../src/crosschain/hyperlaneAbi.js'
 import { hyperlaneArtifact } from '../src/crosschain/hyperlaneArtifacts.js'
@@ -55,11 +61,23 @@ import {
   hyperlaneMessageId,
 } from '../src/crosschain/message.js'
 import { decodeMirrorPayload, encodeMirrorPayload } from '../src/crosschain/mirrorPayload.js'
-import { mirroredValidityAt, readMirroredAnchor, readMirroredDevice } from '../src/crosschain/mirrorViews.js'
+import {
+  mirroredValidityAt,
+  readMirroredAnchor,
+  readMirroredDevice,
+  readMirrorOrigin,
+} from '../src/crosschain/mirrorViews.js'
 import { collectQuorum, processMessage, Relayer } from '../src/crosschain/relayer.js'
 import { Validator } from '../src/crosschain/validator.js'
+import { MirrorOriginMismatchError } from '../src/crosschain/verifyErrors.js'
+import { verifyViaMirror } from '../src/crosschain/verifyViaMirror.js'
+import { DeviceSigningKey } from '../src/crypto/p256.js'
+import { signStatement } from '../src/crypto/statementSignature.js'
+import { inclusionProof } from '../src/protocol/merkle.js'
+import { type Receipt, receiptToJson } from '../src/protocol/receipt.js'
+import { type SignedStatement, statementLeaf } from '../src/protocol/statement.js'
 import { type ChainContext, setupChain } from './utils/anvil.js'
-import { registerTestDevice } from './utils/devices.js'
+import { registerTestDevice, type TestDeviceKeys } from './utils/devices.js'
 import { startRpcProxy } from './utils/rpcProxy.js'
 
 let A: ChainContext
@@ -613,5 +631,329 @@ describe('faults', () => {
     expect(signed.map((s) => [s.checkpoint.messageId, s.checkpoint.index])).toEqual([
       [kept.messageId, before],
     ])
+  })
+})
+
+describe('mirroring B -> A', () => {
+  test('the same pair deployed the other way round mirrors a device of B onto A, on the same two cores', async () => {
+    const back = await deployMirrorRoute({
+      origin: {
+        wallet: B.walletClients[1]!,
+        client: B.publicClient,
+        core: coreB,
+        keyRegistry: B.contracts.keyRegistry,
+        messageAnchor: B.contracts.messageAnchor,
+      },
+      destination: { wallet: A.walletClients[0]!, client: A.publicClient, core: coreA },
+    })
+    expect(back.route.destination).toBe(31337)
+    expect(await readMirrorOrigin(A.publicClient, { mirror: back.mirror })).toEqual({
+      originDomain: 31338,
+      originSender: getAddress(back.sender),
+    })
+    expect(await readMirrorOrigin(B.publicClient, { mirror })).toEqual({
+      originDomain: 31337,
+      originSender: getAddress(sender),
+    })
+    const validatorsB = validatorAccounts.map(
+      (account, i) =>
+        new Validator({
+          client: B.publicClient,
+          account,
+          origin: coreB.domain,
+          merkleTreeHook: coreB.merkleTreeHook,
+          confirmations: 1,
+          store: stores[i]!,
+          fromBlock: coreB.deployBlock,
+        }),
+    )
+    const relayerBA = new Relayer({
+      origin: { client: B.publicClient, mailbox: coreB.mailbox, fromBlock: coreB.deployBlock },
+      destination: {
+        client: A.publicClient,
+        wallet: A.walletClients[2]!,
+        mailbox: coreA.mailbox,
+        domain: coreA.domain,
+      },
+      stores,
+    })
+    const bob = B.walletClients[5]!
+    const { deviceId, blockNumber: addedAt } = await registerTestDevice(B, bob)
+    const { messageId } = await mirrorDevices(B.walletClients[3]!, back.route, [
+      { account: bob.account.address, deviceId },
+    ])
+    for (const v of validatorsB.slice(0, 2)) await v.poll()
+    expect((await relayerBA.poll()).map((o) => [o.messageId, o.status])).toEqual([[messageId, 'delivered']])
+    const account = bob.account.address
+    expect(
+      await mirroredValidityAt(A.publicClient, {
+        mirror: back.mirror,
+        account,
+        deviceId,
+        originBlock: addedAt,
+      }),
+    ).toBe('valid')
+    // The A -> B mirror knows nothing of B's device: the two directions are separate records.
+    expect((await readMirroredDevice(B.publicClient, { mirror, deviceId })).account).toBe(zeroAddress)
+  })
+})
+
+describe('verification across two chains: a verifier that reads only chain B', () => {
+  const carol = () => A.walletClients[6]!
+  let device: { deviceId: Hex; keys: TestDeviceKeys }
+  const trust = () => ({
+    chainId: 31338,
+    mirror,
+    sender,
+    origin: {
+      chainId: 31337,
+      keyRegistry: A.contracts.keyRegistry,
+      messageAnchor: A.contracts.messageAnchor,
+    },
+  })
+
+  /** Carol's statement referencing A block `block`, signed by her device. */
+  const statementAt = (block: { number: bigint; hash: Hex }, seq: bigint): SignedStatement =>
+    signStatement({
+      key: device.keys.signingKey,
+      statement: {
+        version: 2,
+        chainId: 31337,
+        registry: A.contracts.keyRegistry,
+        from: carol().account.address,
+        device: device.deviceId,
+        conversation: pad('0xc0', { size: 32 }),
+        epoch: 1n,
+        recipientsRoot: pad('0x01', { size: 32 }),
+        seq,
+        sentAt: Date.now(),
+        block,
+        bodyHash: pad('0x02', { size: 32 }),
+        salt: keccak256(toHex(seq)),
+      },
+    })
+
+  /** Anchors the statements' leaves (plus one) on A from the anchorer; their receipts. */
+  async function anchorStatements(signed: SignedStatement[]): Promise<Receipt[]> {
+    const leaves = [
+      ...signed.map((s) => statementLeaf(s.bytes, s.signature)),
+      keccak256(toHex(signed.length)),
+    ]
+    const tree = batchTree(leaves)
+    const done = await anchorRoot(anchorer(), {
+      contract: A.contracts.messageAnchor,
+      root: tree.root,
+      leafCount: tree.size,
+    })
+    const { timestamp } = await A.publicClient.getBlock({ blockNumber: done.blockNumber })
+    return signed.map((_, index) => ({
+      chainId: 31337,
+      contract: A.contracts.messageAnchor,
+      submitter: anchorer().account.address,
+      root: tree.root,
+      leaf: leaves[index]!,
+      index,
+      treeSize: tree.size,
+      path: inclusionProof(tree, index),
+      txHash: done.hash,
+      blockNumber: done.blockNumber,
+      blockTimestamp: timestamp,
+    }))
+  }
+
+  const check = (s: SignedStatement, receipt: Receipt) =>
+    verifyViaMirror(B.publicClient, {
+      trust: trust(),
+      statement: s.bytes,
+      signature: s.signature,
+      receipt,
+    })
+
+  /** Mirrors Carol's device record (a fresh snapshot) and the given anchors, then validators sign and the relayer delivers. */
+  async function mirrorNow({ devices = true, roots = [] as Hex[] } = {}) {
+    const ids: Hex[] = []
+    if (devices)
+      ids.push(
+        (
+          await mirrorDevices(A.walletClients[3]!, route, [
+            { account: carol().account.address, deviceId: device.deviceId },
+          ])
+        ).messageId,
+      )
+    if (roots.length > 0)
+      ids.push(
+        (
+          await mirrorAnchors(
+            A.walletClients[3]!,
+            route,
+            roots.map((root) => ({ submitter: anchorer().account.address, root })),
+          )
+        ).messageId,
+      )
+    await sign()
+    const delivered = (await relayer.poll()).filter((o) => o.status === 'delivered').map((o) => o.messageId)
+    expect(delivered).toEqual(expect.arrayContaining(ids))
+  }
+
+  /** `sealpost verify FILE --mirror PIN` with A's deployment pinned by flags and an unreachable RPC for A. */
+  async function cliVerify(s: SignedStatement, receipt: Receipt) {
+    const home = mkdtempSync(join(tmpdir(), 'sealpost-mirror-verify-'))
+    try {
+      const proofFile = join(home, 'proof.json')
+      const pinFile = join(home, 'mirror.json')
+      writeFileSync(
+        proofFile,
+        JSON.stringify({
+          statement: toHex(s.bytes),
+          signature: s.signature,
+          receipt: receiptToJson(receipt),
+        }),
+      )
+      writeFileSync(pinFile, JSON.stringify({ rpcUrl: B.anvil.rpcUrl, chainId: 31338, mirror, sender }))
+      const lines: string[] = []
+      const results: Record<string, unknown>[] = []
+      const out = {
+        json: false,
+        debug: false,
+        info: (line: string) => lines.push(line),
+        step: () => () => {},
+        result: (value: unknown) => results.push(value as Record<string, unknown>),
+      }
+      // Chain A's RPC is unreachable: the verifier reads chain B only.
+      const ctx = createContext({ home, rpc: 'http://127.0.0.1:9', out })
+      const verdict = await verifyCommand(ctx, [
+        proofFile,
+        '--mirror',
+        pinFile,
+        '--registry',
+        A.contracts.keyRegistry,
+        '--anchor',
+        A.contracts.messageAnchor,
+        '--chain-id',
+        '31337',
+      ])
+      return { verdict, text: lines.join('\n'), result: results[0]! }
+    } finally {
+      rmSync(home, { recursive: true, force: true })
+    }
+  }
+
+  test('not yet mirrored is pending (CLI exit 3), then verified from B alone once mirrored', async () => {
+    device = await registerTestDevice(A, carol())
+    const head = await A.publicClient.getBlock()
+    const s1 = statementAt({ number: head.number, hash: head.hash }, 1n)
+    const [r1] = await anchorStatements([s1])
+
+    const before = await check(s1, r1!)
+    expect([before.status, before.ok, before.code]).toEqual([
+      'pending',
+      false,
+      'SEALPOST_CROSSCHAIN_NOT_MIRRORED',
+    ])
+    expect(before.steps.filter((s) => s.status === 'pending').map((s) => s.name)).toEqual([
+      'device-registered',
+      'key-valid-at-block',
+      'anchored',
+      'time-bounds',
+    ])
+    const cliBefore = await cliVerify(s1, r1!)
+    expect(cliBefore.verdict).toBe('pending')
+    expect(cliBefore.text).toContain('not yet mirrored (pending, not a failure)')
+    expect(cliBefore.result).toMatchObject({ ok: false, status: 'pending' })
+
+    await mirrorNow({ roots: [r1!.root] })
+    const after = await check(s1, r1!)
+    expect(after.steps.map((s) => [s.name, s.status])).toEqual([
+      ['statement', 'ok'],
+      ['chain', 'ok'],
+      ['device-registered', 'ok'],
+      ['signature', 'ok'],
+      ['key-valid-at-block', 'ok'],
+      ['block-reference', 'not-checked'],
+      ['inclusion', 'ok'],
+      ['anchored', 'ok'],
+      ['time-bounds', 'ok'],
+    ])
+    expect(after).toMatchObject({
+      status: 'verified',
+      ok: true,
+      sender: `eip155:31337:${carol().account.address}`,
+      anchorBlock: r1!.blockNumber,
+    })
+    const cli = await cliVerify(s1, r1!)
+    expect(cli.verdict).toBe(true)
+    expect(cli.text).toContain(
+      `✓ verified through the mirror: signed by eip155:31337:${carol().account.address}`,
+    )
+    expect(cli.result).toMatchObject({ ok: true, status: 'verified', sender: after.sender })
+
+    // A signature by another key, and a pin naming another sender on A, are refused.
+    const forged = signStatement({ key: DeviceSigningKey.generate(), statement: s1.statement })
+    expect(await check(forged, r1!)).toMatchObject({
+      status: 'refused',
+      failedStep: 'signature',
+      code: 'SEALPOST_BAD_SIGNATURE',
+    })
+    await expect(
+      verifyViaMirror(B.publicClient, {
+        trust: { ...trust(), sender: anchorer().account.address },
+        statement: s1.bytes,
+        signature: s1.signature,
+        receipt: r1!,
+      }),
+    ).rejects.toBeInstanceOf(MirrorOriginMismatchError)
+  })
+
+  test('a device revoked on A: pending while the mirror lags, refused once the revocation is mirrored', async () => {
+    const head = await A.publicClient.getBlock()
+    const s1 = statementAt({ number: head.number, hash: head.hash }, 2n)
+    const [r1] = await anchorStatements([s1]) // anchored before the revocation
+    const nonce = await getRegistryNonce(A.publicClient, {
+      registry: A.contracts.keyRegistry,
+      account: carol().account.address,
+    })
+    const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600)
+    const signature = await signRevokeDevice(carol(), {
+      registry: A.contracts.keyRegistry,
+      chainId: 31337,
+      deviceId: device.deviceId,
+      nonce,
+      deadline,
+    })
+    const { blockNumber: revokedAt } = await revokeDevice(A.walletClient, {
+      registry: A.contracts.keyRegistry,
+      account: carol().account.address,
+      deviceId: device.deviceId,
+      nonce,
+      deadline,
+      signature,
+    })
+    const after = await A.publicClient.getBlock()
+    expect(after.number).toBeGreaterThanOrEqual(revokedAt)
+    const s2 = statementAt({ number: after.number, hash: after.hash }, 3n) // signed after the revocation
+    const s3 = statementAt({ number: head.number, hash: head.hash }, 4n) // backdated to before it
+    const [r2, r3] = await anchorStatements([s2, s3])
+
+    // Only the anchors reach B: the mirror's newest snapshot of the device predates the revocation.
+    await mirrorNow({ devices: false, roots: [r1!.root, r2!.root] })
+    expect(await check(s2, r2!)).toMatchObject({ status: 'pending', ok: false })
+    // s1 too: its blocks are newer than the mirror's snapshot of the device, so it cannot be judged yet either.
+    expect((await check(s1, r1!)).status).toBe('pending')
+
+    await mirrorNow()
+    expect(await check(s2, r2!)).toMatchObject({
+      status: 'refused',
+      failedStep: 'key-valid-at-block',
+      code: 'SEALPOST_KEY_REVOKED',
+    })
+    expect(await check(s3, r3!)).toMatchObject({
+      status: 'refused',
+      failedStep: 'time-bounds',
+      code: 'SEALPOST_REVOKED_BEFORE_ANCHOR',
+    })
+    expect((await check(s1, r1!)).status).toBe('verified') // sent and anchored while the device was valid
+    const cli = await cliVerify(s2, r2!)
+    expect(cli.verdict).toBe(false)
+    expect(cli.text).toContain('✗ refused through the mirror (step key-valid-at-block, SEALPOST_KEY_REVOKED)')
   })
 })

@@ -401,6 +401,12 @@ export const verifySpec = {
       value: 'ADDR',
       description: 'trust this StatementVerifier (with --on-chain)',
     },
+    mirror: {
+      type: 'string',
+      value: 'FILE',
+      description:
+        'check a statement proof or transcript from chain B alone: FILE pins its SealpostMirror ({ rpcUrl, chainId, mirror }); exit 3 while not yet mirrored',
+    },
     'chain-id': {
       type: 'string',
       value: 'N',

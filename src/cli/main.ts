@@ -160,8 +160,11 @@ export async function main(argv: string[]): Promise<number> {
       case 'history':
         await (await import('./history.js')).historyCommand(ctx, args)
         return 0
-      case 'verify':
-        return (await (await import('./verify.js')).verifyCommand(ctx, args)) ? 0 : 1
+      case 'verify': {
+        // 3: nothing failed, but something is not yet mirrored (--mirror): verify again later.
+        const verdict = await (await import('./verify.js')).verifyCommand(ctx, args)
+        return verdict === true ? 0 : verdict === 'pending' ? 3 : 1
+      }
       case 'ids':
         await (await import('./ids.js')).idsCommand(ctx, args)
         return 0

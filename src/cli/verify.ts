@@ -1,4 +1,4 @@
-/** `sealpost verify <transcript|receipt|proof> [--on-chain]`: checks a file against a pinned deployment; non-zero exit on any failure. */
+/** `sealpost verify <transcript|receipt|proof> [--on-chain | --mirror FILE]`: checks a file against a pinned deployment; non-zero exit unless verified. */
 import { readFileSync, statSync } from 'node:fs'
 import { type Address, isHex } from 'viem'
 import { mapChainError } from '../chain/errors.js'
@@ -9,6 +9,7 @@ import {
   EvidenceKindError,
   TranscriptFormatError,
 } from '../client/errors.js'
+import type { StatementProof } from '../client/statementProof.js'
 import { parseStrictJson } from '../client/strictJson.js'
 import { formatVerification, parseTranscript, verifyTranscript } from '../client/transcript.js'
 import type { TrustedDeployment } from '../client/transcriptReport.js'
@@ -19,22 +20,31 @@ import { verifySpec } from './commands.js'
 import { type CliContext, publicFor } from './context.js'
 import { ArgumentError } from './errors.js'
 import { parseCommandArgs } from './options.js'
+import {
+  type MirrorCommandVerdict,
+  readMirrorPin,
+  verifyProofViaMirror,
+  verifyTranscriptViaMirror,
+} from './verifyMirror.js'
 import { verifyProofOnChain, verifyTranscriptOnChain } from './verifyOnChain.js'
 
 const USAGE =
-  'Usage: sealpost verify <transcript.json|receipt.json|proof.json> [--registry ADDR --anchor ADDR [--chain-id N]] [--on-chain [--verifier ADDR]]'
+  'Usage: sealpost verify <transcript.json|receipt.json|proof.json> [--registry ADDR --anchor ADDR [--chain-id N]] [--on-chain [--verifier ADDR] | --mirror FILE]'
 /** Evidence files larger than this are refused before reading (a year of heavy use is a few MB). */
 const MAX_FILE_BYTES = 64 * 1024 * 1024
 
 /**
  * Verifies a transcript (log export) or a single receipt against the pinned deployment (never the contracts the file
  * names) and prints every check. With --on-chain, a statement proof (`log proof`) or every anchored message of a
- * transcript is also judged by the StatementVerifier (`verifyOnChain.ts`). Returns whether all passed. A file that is
- * missing, not UTF-8, not strict JSON, or neither a transcript nor a receipt (nor a proof) throws one typed error.
+ * transcript is also judged by the StatementVerifier (`verifyOnChain.ts`). With --mirror FILE, a statement proof or
+ * every anchored message of a transcript is checked from chain B alone through the pinned SealpostMirror
+ * (`verifyMirror.ts`; the origin chain is never contacted), and `'pending'` is returned while something is not yet
+ * mirrored. Returns whether all passed. A file that is missing, not UTF-8, not strict JSON, or neither a transcript
+ * nor a receipt (nor a proof) throws one typed error.
  *
  * @example const ok = await verifyCommand(ctx, ['alice.transcript.json'])
  */
-export async function verifyCommand(ctx: CliContext, argv: string[]): Promise<boolean> {
+export async function verifyCommand(ctx: CliContext, argv: string[]): Promise<MirrorCommandVerdict> {
   const { positionals, values } = parseCommandArgs(verifySpec, argv)
   const [file] = positionals
   if (!file || positionals.length > 1)
@@ -42,17 +52,34 @@ export async function verifyCommand(ctx: CliContext, argv: string[]): Promise<bo
       metaMessages: [USAGE],
     })
   const publicClient = publicFor(ctx.rpc)
-  const rpcChainId = () =>
-    publicClient.getChainId().catch((err) => {
-      throw mapChainError(err)
-    })
+  if (values.mirror !== undefined && values['on-chain'])
+    throw new ArgumentError('--mirror and --on-chain do not go together.', { metaMessages: [USAGE] })
+  const rpcChainId =
+    values.mirror === undefined
+      ? () =>
+          publicClient.getChainId().catch((err) => {
+            throw mapChainError(err)
+          })
+      : () => {
+          throw new ArgumentError('With --mirror, --registry and --anchor need --chain-id.', {
+            metaMessages: [
+              'The origin chain is never contacted through a mirror, so its id is not read from --rpc.',
+            ],
+          })
+        }
   const { deployment, source } = await trustedDeployment(ctx, values, rpcChainId)
+  const pin = values.mirror === undefined ? undefined : readMirrorPin(values.mirror)
   const json = readEvidence(file)
 
   ctx.out.info(
     `Trusted deployment: chain ${deployment.chainId}, KeyRegistry ${deployment.keyRegistry}, MessageAnchor ${deployment.messageAnchor} (from ${source})`,
   )
   const trusted = { ...deployment, source }
+  if (pin) {
+    if (isObject(json) && 'entries' in json)
+      return verifyTranscriptViaMirror(ctx, trusted, pin, parseTranscript(json).entries)
+    return verifyProofViaMirror(ctx, trusted, pin, proofOf(file, json, '--mirror'))
+  }
   // Asked before any check, so a missing verifier fails at once.
   const onChain = values['on-chain'] ? { ...trusted, verifier: statementVerifierOf(ctx, values) } : undefined
   if (isObject(json) && 'entries' in json) {
@@ -72,19 +99,7 @@ export async function verifyCommand(ctx: CliContext, argv: string[]): Promise<bo
     })
     return ok
   }
-  if (onChain) {
-    if (!isObject(json) || !isHex(json.statement) || !isHex(json.signature) || !isObject(json.receipt))
-      throw new EvidenceKindError({
-        path: file,
-        got: `${describe(json)} (--on-chain needs a transcript or a statement proof: statement, signature, receipt)`,
-      })
-    const proof = {
-      statement: json.statement,
-      signature: json.signature,
-      receipt: receiptToJson(receiptFromJson(json.receipt)),
-    }
-    return verifyProofOnChain(ctx, publicClient, onChain, proof)
-  }
+  if (onChain) return verifyProofOnChain(ctx, publicClient, onChain, proofOf(file, json, '--on-chain'))
   if (!isObject(json) || !('receipt' in json || 'root' in json))
     throw new EvidenceKindError({ path: file, got: describe(json) })
   const receipt = receiptFromJson('receipt' in json ? json.receipt : json)
@@ -107,6 +122,20 @@ export async function verifyCommand(ctx: CliContext, argv: string[]): Promise<bo
     trustedDeployment: trusted,
   })
   return result.ok
+}
+
+/** A statement proof file's fields (statement, signature, receipt), or the typed error `flag` explains. */
+function proofOf(file: string, json: unknown, flag: string): StatementProof {
+  if (!isObject(json) || !isHex(json.statement) || !isHex(json.signature) || !isObject(json.receipt))
+    throw new EvidenceKindError({
+      path: file,
+      got: `${describe(json)} (${flag} needs a transcript or a statement proof: statement, signature, receipt)`,
+    })
+  return {
+    statement: json.statement,
+    signature: json.signature,
+    receipt: receiptToJson(receiptFromJson(json.receipt)),
+  }
 }
 
 /** The StatementVerifier to ask: --verifier, else the pinned deployment's. */

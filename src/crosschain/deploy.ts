@@ -211,7 +211,49 @@ export type MirroringDeployment = {
 }
 
 /**
- * Deploys everything one direction of mirroring needs (A → B): a Hyperlane core on each chain with the same validator
+ * One chain's side of a mirroring route: its clients and its Hyperlane core.
+ *
+ * @example const a: MirrorEnd = { wallet: walletA, client: clientA, core: coreA }
+ */
+export type MirrorEnd = { wallet: WriteClient; client: Client; core: HyperlaneCore }
+
+/**
+ * Deploys one direction of mirroring between two chains whose Hyperlane cores already exist: a SealpostMirrorSender
+ * on `origin` (bound to its Mailbox, KeyRegistry and MessageAnchor) and a SealpostMirror on `destination` (its
+ * Mailbox, its ISM, accepting only that sender from the origin's domain). A core both sends and receives, so the same
+ * two cores carry A → B and B → A.
+ *
+ * @example const back = await deployMirrorRoute({ origin: { ...b, core: coreB, keyRegistry, messageAnchor }, destination: { ...a, core: coreA } })
+ */
+export async function deployMirrorRoute({
+  origin,
+  destination,
+}: {
+  origin: MirrorEnd & { keyRegistry: Address; messageAnchor: Address }
+  destination: MirrorEnd
+}): Promise<MirroringDeployment> {
+  const sender = await deployMirrorSender(origin.wallet, origin.client, {
+    mailbox: origin.core.mailbox,
+    keyRegistry: origin.keyRegistry,
+    messageAnchor: origin.messageAnchor,
+  })
+  const mirror = await deployMirror(destination.wallet, destination.client, {
+    mailbox: destination.core.mailbox,
+    ism: destination.core.ism,
+    originDomain: origin.core.domain,
+    originSender: sender,
+  })
+  return {
+    origin: origin.core,
+    destination: destination.core,
+    sender,
+    mirror,
+    route: { sender, destination: destination.core.domain, mirror },
+  }
+}
+
+/**
+ * Deploys everything one direction of mirroring needs (A → B; {@link deployMirroringBothWays} adds B → A): a Hyperlane core on each chain with the same validator
  * set and threshold, the SealpostMirrorSender on A bound to A's KeyRegistry and MessageAnchor, and the SealpostMirror
  * on B that accepts only that sender from A's domain. Use different deployer accounts on the two chains (or different
  * nonces): the same account and nonces would give both chains the same addresses and hide a wrong-chain mistake.
@@ -238,22 +280,38 @@ export async function deployMirroring({
     deployHyperlaneCore(origin.wallet, origin.client, { validators, threshold }),
     deployHyperlaneCore(destination.wallet, destination.client, { validators, threshold }),
   ])
-  const sender = await deployMirrorSender(origin.wallet, origin.client, {
-    mailbox: coreA.mailbox,
-    keyRegistry: origin.keyRegistry,
-    messageAnchor: origin.messageAnchor,
+  return deployMirrorRoute({
+    origin: { ...origin, core: coreA },
+    destination: { ...destination, core: coreB },
   })
-  const mirror = await deployMirror(destination.wallet, destination.client, {
-    mailbox: coreB.mailbox,
-    ism: coreB.ism,
-    originDomain: coreA.domain,
-    originSender: sender,
+}
+
+/**
+ * Both directions of mirroring between two chains that each have a Sealpost deployment: one Hyperlane core per chain
+ * (the same validators and threshold), A → B (sender on A, mirror on B) and B → A (sender on B, mirror on A).
+ *
+ * @example
+ * const { aToB, bToA } = await deployMirroringBothWays({
+ *   a: { wallet: walletA, client: clientA, keyRegistry: registryA, messageAnchor: anchorA },
+ *   b: { wallet: walletB, client: clientB, keyRegistry: registryB, messageAnchor: anchorB },
+ *   validators: [v1, v2, v3], threshold: 2,
+ * })
+ */
+export async function deployMirroringBothWays({
+  a,
+  b,
+  validators,
+  threshold,
+}: {
+  a: { wallet: WriteClient; client: Client; keyRegistry: Address; messageAnchor: Address }
+  b: { wallet: WriteClient; client: Client; keyRegistry: Address; messageAnchor: Address }
+  validators: readonly Address[]
+  threshold: number
+}): Promise<{ aToB: MirroringDeployment; bToA: MirroringDeployment }> {
+  const aToB = await deployMirroring({ origin: a, destination: b, validators, threshold })
+  const bToA = await deployMirrorRoute({
+    origin: { ...b, core: aToB.destination },
+    destination: { ...a, core: aToB.origin },
   })
-  return {
-    origin: coreA,
-    destination: coreB,
-    sender,
-    mirror,
-    route: { sender, destination: coreB.domain, mirror },
-  }
+  return { aToB, bToA }
 }

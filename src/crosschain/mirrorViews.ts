@@ -1,5 +1,5 @@
 /** Destination-side reads of a SealpostMirror: what a verifier that trusts only chain B uses. */
-import type { Address, Client, Hex } from 'viem'
+import { type Address, type Client, getAddress, type Hex } from 'viem'
 import { readContract } from 'viem/actions'
 import { sealpostMirrorAbi } from '../../contracts/artifacts/SealpostMirror.js'
 import { withChainErrors } from '../chain/errors.js'
@@ -20,14 +20,14 @@ export type MirroredDevice = {
 }
 
 /**
- * Reads `deviceRecord(deviceId)` of the mirror.
+ * Reads `deviceRecord(deviceId)` of the mirror (at B's block `blockNumber`, default latest).
  *
  * @example
  * const device = await readMirroredDevice(clientB, { mirror, deviceId })
  */
 export async function readMirroredDevice(
   client: Client,
-  { mirror, deviceId }: { mirror: Address; deviceId: Hex },
+  { mirror, deviceId, blockNumber }: { mirror: Address; deviceId: Hex; blockNumber?: bigint | undefined },
 ): Promise<MirroredDevice> {
   const [account, addedAt, revokedAt, mlsKeyHash, syncedAt] = await withChainErrors(() =>
     readContract(client, {
@@ -35,6 +35,7 @@ export async function readMirroredDevice(
       abi: sealpostMirrorAbi,
       functionName: 'deviceRecord',
       args: [deviceId],
+      ...(blockNumber !== undefined && { blockNumber }),
     }),
   )
   return { account, addedAt, revokedAt, mlsKeyHash, syncedAt }
@@ -72,15 +73,69 @@ export async function mirroredValidityAt(
 }
 
 /**
+ * The verdict of {@link mirroredValidityAt} computed from a record already read (the rule of the mirror's
+ * `isValidAt`, step for step), with the reason: `unknown` (never mirrored: unknown on the origin, or not yet
+ * mirrored), `other-account`, `not-yet-added`, `revoked` (at or before the block), `not-mirrored` (no snapshot at or
+ * after the block yet), `valid`.
+ *
+ * @example const { verdict, reason } = mirroredValidity(device, { account, originBlock: 120n })
+ */
+export function mirroredValidity(
+  d: MirroredDevice,
+  { account, originBlock }: { account: Address; originBlock: bigint },
+): {
+  verdict: 'valid' | 'invalid' | 'not-mirrored'
+  reason: 'valid' | 'unknown' | 'other-account' | 'not-yet-added' | 'revoked' | 'not-mirrored'
+} {
+  if (/^0x0{40}$/.test(d.account)) return { verdict: 'not-mirrored', reason: 'unknown' }
+  if (d.account.toLowerCase() !== account.toLowerCase())
+    return { verdict: 'invalid', reason: 'other-account' }
+  if (BigInt(d.addedAt) > originBlock) return { verdict: 'invalid', reason: 'not-yet-added' }
+  if (d.revokedAt !== 0)
+    return BigInt(d.revokedAt) > originBlock
+      ? { verdict: 'valid', reason: 'valid' }
+      : { verdict: 'invalid', reason: 'revoked' }
+  return originBlock <= BigInt(d.syncedAt)
+    ? { verdict: 'valid', reason: 'valid' }
+    : { verdict: 'not-mirrored', reason: 'not-mirrored' }
+}
+
+/**
+ * The origin a mirror accepts deliveries from, fixed at its deployment: the origin's Hyperlane domain (= its chain id)
+ * and the SealpostMirrorSender there (as an address).
+ *
+ * @example const { originDomain, originSender } = await readMirrorOrigin(clientB, { mirror })
+ */
+export async function readMirrorOrigin(
+  client: Client,
+  { mirror }: { mirror: Address },
+): Promise<{ originDomain: number; originSender: Address }> {
+  const [originDomain, sender] = await Promise.all([
+    withChainErrors(() =>
+      readContract(client, { address: mirror, abi: sealpostMirrorAbi, functionName: 'originDomain' }),
+    ),
+    withChainErrors(() =>
+      readContract(client, { address: mirror, abi: sealpostMirrorAbi, functionName: 'originSender' }),
+    ),
+  ])
+  return { originDomain, originSender: getAddress(`0x${sender.slice(26)}`) }
+}
+
+/**
  * Reads the mirrored anchor of (`submitter`, `root`): origin block, timestamp, leaf count; `undefined` when not
- * (yet) mirrored.
+ * (yet) mirrored (at B's block `blockNumber`, default latest).
  *
  * @example
  * const anchor = await readMirroredAnchor(clientB, { mirror, submitter, root })
  */
 export async function readMirroredAnchor(
   client: Client,
-  { mirror, submitter, root }: { mirror: Address; submitter: Address; root: Hex },
+  {
+    mirror,
+    submitter,
+    root,
+    blockNumber: at,
+  }: { mirror: Address; submitter: Address; root: Hex; blockNumber?: bigint | undefined },
 ): Promise<{ blockNumber: number; timestamp: number; leafCount: number } | undefined> {
   const [blockNumber, timestamp, leafCount] = await withChainErrors(() =>
     readContract(client, {
@@ -88,6 +143,7 @@ export async function readMirroredAnchor(
       abi: sealpostMirrorAbi,
       functionName: 'anchorOf',
       args: [submitter, root],
+      ...(at !== undefined && { blockNumber: at }),
     }),
   )
   return leafCount === 0 ? undefined : { blockNumber, timestamp, leafCount }
