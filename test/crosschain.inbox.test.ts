@@ -3,7 +3,8 @@
  * Hyperlane's shipped Mailbox, TypeScript validators (2-of-3) and relayer, into the SealpostInbox on B, and Bob's
  * client reads it from B's logs into its normal receive path. Forged deliveries (direct call, wrong sender, wrong
  * origin) and replays (the same message, the same envelope in a new message, the same bytes to the client) are
- * refused.
+ * refused; a tampered envelope and a revoked sender's are delivered by the chain and refused by the client; the CLI
+ * path's typed error for a missing second-chain deployment, and its steps.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -468,5 +469,24 @@ describe('sealpost send --via hyperlane', () => {
     expect(lines[1]).toMatch(/^Waiting for delivery to the inbox on chain 31338: recorded in block \d+$/)
     const outcomes = await readerFor(conversation, fromBlock).poll()
     expect(outcomes.map((o) => o.status)).toEqual(['accepted'])
+  })
+
+  test("a revoked sender's envelope arriving through B is refused by the registry check, as from a relay", async () => {
+    // Last test: Alice's device is revoked on A, then its state seals one more message anyway (a stolen device).
+    await alice.revokeDevice(alice.deviceId)
+    const sent = await alice.conversations
+      .get(conversation)!
+      .send('after the revocation', { unsafeSkipRegistrationCheck: true })
+    const fromBlock = (await B.publicClient.getBlockNumber()) + 1n
+    await sendEnvelopeViaHyperlane(A.walletClients[4]!, {
+      inbox: pair.a.inbox,
+      destination: coreB.domain,
+      envelope: encodeEnvelope(sent.envelope),
+    })
+    expect((await signAndRelay()).map((o) => o.status)).toEqual(['delivered'])
+    const outcomes = await readerFor(conversation, fromBlock).poll()
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected'])
+    expect((outcomes[0] as { error: { code: string } }).error.code).toBe('SEALPOST_KEY_REVOKED')
+    expect(bob.messages.get(sent.id)).toBeUndefined()
   })
 })
