@@ -22,6 +22,7 @@ import { attachRelayNode } from '../dashboard/collect/node.js'
 import { DashboardHub, type DashboardServer, startDashboardServer } from '../dashboard/server.js'
 import { type DemoTraffic, startDemoTraffic } from '../demo/traffic.js'
 import { formatError } from '../errors.js'
+import { tapClient } from '../ids/clientTap.js'
 import { type RelayNode, type RelayNodeOptions, startRelayNode } from '../relay/node.js'
 import type { SponsorPolicy } from '../relay/sponsor.js'
 import { stopWithin } from '../relay/stopWithin.js'
@@ -419,7 +420,15 @@ export async function serveStackDashboard(
       traffic = await startDemoTraffic({
         network: { rpc: stack.rpc, deployment: stack.deployment, relay: stack.relay.url, dir },
         keys: stack.anvil.accounts.slice(1, 7) as Hex[],
-        observe: (client, label) => attachClient(collector, client, label),
+        observe: (client, label) => {
+          const off = attachClient(collector, client, label)
+          // The demo's clients feed the relay's IDS too, so its event stream holds what they refused (ids.md §7).
+          const untap = stack.relay.ids && tapClient(client, stack.relay.ids.sink)
+          return () => {
+            off()
+            untap?.()
+          }
+        },
         onError: (err) => ctx.out.debug && console.error(err),
       })
       done(

@@ -3,6 +3,11 @@ import { type Alert, type AlertCategory, type Incident, SEVERITIES, type Severit
 
 /** Entities too common to join incidents through (every relay-drop alert names the relay, which is fine; `chain` is not). */
 const HUBS = new Set(['chain'])
+/**
+ * Whether an entity joins incidents: not a hub, and not a placeholder (`device:unknown`, a refusal whose sender the
+ * client's checks never reached: unrelated attacks would merge through it).
+ */
+const joins = (e: string) => !HUBS.has(e) && !e.endsWith(':unknown')
 
 /** Categories that decide an incident's kind whatever else it holds, strongest first. */
 const DECISIVE: AlertCategory[] = [
@@ -33,7 +38,7 @@ export function correlate(
   for (const a of sorted) {
     const found = new Set<Group>()
     for (const e of a.entities) {
-      if (HUBS.has(e)) continue
+      if (!joins(e)) continue
       const g = open.get(e)
       if (g && a.at - root(g).last <= gapMs) found.add(root(g))
     }
@@ -52,7 +57,7 @@ export function correlate(
     }
     g.alerts.push(a)
     g.last = Math.max(g.last, a.at)
-    for (const e of a.entities) open.set(e, g)
+    for (const e of a.entities) if (joins(e)) open.set(e, g)
   }
   const out: Incident[] = []
   for (const g of groups) {
