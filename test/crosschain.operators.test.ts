@@ -18,6 +18,7 @@ import { type Stack, startStack } from '../src/cli/stack.js'
 import { parseStackFlags } from '../src/cli/up.js'
 import { readDeploymentFile } from '../src/client/deployment.js'
 import { HyperlaneRelayerConfigError } from '../src/crosschain/errors.js'
+import { readInboxRoute } from '../src/crosschain/inboxRoute.js'
 import { readMirroredAnchor } from '../src/crosschain/mirrorViews.js'
 import { readHyperlaneRelayerConfig, relayerAccountFromEnv } from '../src/crosschain/relayerConfig.js'
 import { attachChains } from '../src/dashboard/collect/chains.js'
@@ -104,6 +105,10 @@ test('up --chains 2: both chains deployed by different accounts, records written
       expect.stringContaining(step),
     )
   expect(stack.relay.hyperlaneRelayer).toBeDefined()
+  // The inbox pair of `send --via hyperlane`, recorded where `send` looks for it, delivered by the same roles.
+  const route = readInboxRoute(join(home, 'hyperlane-inbox.json'))
+  expect([route.origin.domain, route.destination.domain, route.threshold]).toEqual([31337, 31338, 2])
+  expect(route.validatorStores).toEqual(b.relayer.config.validatorStores)
 })
 
 test("an anchor on A stalls while the relay node's relayer is off (the dashboard shows it pending) and reaches B once it runs", async () => {

@@ -9,6 +9,8 @@ import type { Deployment } from '../chain/deployment.js'
 import { withChainErrors } from '../chain/errors.js'
 import { directoryCheckpointStore } from '../crosschain/checkpointStore.js'
 import { deployMirroring, type MirroringDeployment } from '../crosschain/deploy.js'
+import { deployInboxPair } from '../crosschain/inboxDeploy.js'
+import { INBOX_ROUTE_FILE, type InboxRoute, writeInboxRoute } from '../crosschain/inboxRoute.js'
 import { MirrorKeeper } from '../crosschain/keeper.js'
 import type { HyperlaneRelayerConfig } from '../crosschain/relayerConfig.js'
 import { Validator } from '../crosschain/validator.js'
@@ -61,16 +63,19 @@ export type SecondChain = {
   keeper: MirrorKeeper
   /** The relayer role for the relay node: its route and the key that pays `Mailbox.process` on B. */
   relayer: { config: HyperlaneRelayerConfig; account: LocalAccount }
+  /** The SealpostInbox pair of `send --via hyperlane` (A → B), as recorded in `files.inbox`. */
+  inbox: InboxRoute
   /** The records written next to A's deployment record. */
-  files: { deployment: string; mirroring: string; relayerConfig: string }
+  files: { deployment: string; mirroring: string; relayerConfig: string; inbox: string }
   /** Stops the validators and the keeper, then chain B. */
   stop(): Promise<void>
 }
 
 /**
  * The files `up --chains 2` writes next to chain A's deployment record `deploymentFile`: chain B's deployment record
- * (the same format), the mirroring deployment (`crosschain.json`), and the relayer configuration
- * (`hyperlane-relayer.json`, for `sealpost relay --hyperlane-relayer`).
+ * (the same format), the mirroring deployment (`crosschain.json`), the relayer configuration
+ * (`hyperlane-relayer.json`, for `sealpost relay --hyperlane-relayer`) and the inbox pair of `send --via hyperlane`
+ * (`hyperlane-inbox.json`).
  *
  * @example secondChainFiles('/home/me/.sealpost/deployment.json').deployment // '/home/me/.sealpost/deployment-31338.json'
  */
@@ -80,6 +85,7 @@ export function secondChainFiles(deploymentFile: string): SecondChain['files'] {
     deployment: join(dir, `deployment-${SECOND_CHAIN_ID}.json`),
     mirroring: join(dir, 'crosschain.json'),
     relayerConfig: join(dir, 'hyperlane-relayer.json'),
+    inbox: join(dir, INBOX_ROUTE_FILE),
   }
 }
 
@@ -156,6 +162,12 @@ export async function startSecondChain(ctx: CliContext, options: SecondChainOpti
       threshold: THRESHOLD,
     })
     done(`sender ${mirroring.sender} on A, mirror ${mirroring.mirror} on B`)
+    done = ctx.out.step('Deploying the SealpostInbox pair A ⇄ B (send --via hyperlane)')
+    const pair = await deployInboxPair({
+      a: { wallet: walletA, client: clientA, core: mirroring.origin },
+      b: { wallet: walletB, client: clientB, core: mirroring.destination },
+    })
+    done(`${pair.a.inbox} on A, ${pair.b.inbox} on B`)
     if (options.blockTime > 0)
       await withChainErrors(() =>
         clientB.request({
@@ -184,6 +196,25 @@ export async function startSecondChain(ctx: CliContext, options: SecondChainOpti
     }
     const files = secondChainFiles(ctx.deploymentFile)
     writeRecords(files, { deployment, mirroring, config })
+    // The same validators and relayer deliver the inbox pair's messages (the same Mailboxes and ISM).
+    const inbox: InboxRoute = {
+      origin: {
+        domain: mirroring.origin.domain,
+        rpcUrl: options.rpcA,
+        inbox: getAddress(pair.a.inbox),
+        mailbox: getAddress(mirroring.origin.mailbox),
+        merkleTreeHook: getAddress(mirroring.origin.merkleTreeHook),
+      },
+      destination: {
+        domain: mirroring.destination.domain,
+        rpcUrl: anvil.rpcUrl,
+        inbox: getAddress(pair.b.inbox),
+        mailbox: getAddress(mirroring.destination.mailbox),
+      },
+      validatorStores: storeDirs,
+      threshold: THRESHOLD,
+    }
+    writeInboxRoute(files.inbox, inbox)
     done = ctx.out.step(
       `Starting ${VALIDATORS} validators (${options.confirmations} confirmation${options.confirmations === 1 ? '' : 's'} on A) and the mirror keeper`,
     )
@@ -224,6 +255,7 @@ export async function startSecondChain(ctx: CliContext, options: SecondChainOpti
       validators: started.validators,
       keeper,
       relayer: { config, account: relayerAccount },
+      inbox,
       files,
       stop,
     }

@@ -202,6 +202,9 @@ export function printEndpoints(ctx: CliContext, stack: Stack, dashboard?: string
     ctx.out.info(`relayer        in the relay, paying on B from ${b.relayer.account.address}`)
     ctx.out.info(`B deployment   ${b.files.deployment} (mirroring: ${b.files.mirroring})`)
     ctx.out.info(`relayer config ${b.files.relayerConfig}`)
+    ctx.out.info(
+      `inbox pair     A ${b.inbox.origin.inbox}, B ${b.inbox.destination.inbox} (${b.files.inbox})`,
+    )
   }
   if (stack.nats) {
     for (const node of stack.nats.nodes)
@@ -252,6 +255,7 @@ export function printEndpoints(ctx: CliContext, stack: Stack, dashboard?: string
             mirrorSender: b.mirroring.sender,
             mirroringFile: b.files.mirroring,
             relayerConfig: b.files.relayerConfig,
+            inboxRoute: b.files.inbox,
           },
         }
       : {}),
