@@ -13,7 +13,7 @@ import {
   generateKeyPackage,
   type Hpke,
 } from 'ts-mls'
-import { validateRatchetTree } from 'ts-mls/clientState.js'
+import { validateLeafNodeCredentialAndKeyUniqueness, validateRatchetTree } from 'ts-mls/clientState.js'
 import { decodeUint16, decodeUint32 } from 'ts-mls/codec/number.js'
 import { mapDecoders } from 'ts-mls/codec/tlsDecoder.js'
 import { encode } from 'ts-mls/codec/tlsEncoder.js'
@@ -209,6 +209,16 @@ test('leaf checks run together and still report the first error in tree order', 
     leaf: { ...leafAt(duplicateOnly, 4), hpkePublicKey: leafAt(duplicateOnly, 3).hpkePublicKey },
   }
   expect((await check(duplicateOnly))?.message).toMatch(/hpke keys not unique/)
+  // Keys are compared whole: a key that shares its first bytes with another is not a duplicate of it.
+  const near = leafAt(state.ratchetTree, 3).hpkePublicKey.slice()
+  near[near.length - 1] = (near[near.length - 1] as number) ^ 1
+  const nearOnly = state.ratchetTree.slice()
+  nearOnly[8] = { nodeType: 'leaf', leaf: { ...leafAt(nearOnly, 4), hpkePublicKey: near } }
+  const newLeaf = leafAt(state.ratchetTree, 0)
+  expect(await validateLeafNodeCredentialAndKeyUniqueness(nearOnly, newLeaf)).toBeUndefined()
+  expect((await validateLeafNodeCredentialAndKeyUniqueness(duplicateOnly, newLeaf))?.message).toMatch(
+    /hpke keys not unique/,
+  )
   // An authentication service that throws still makes the check throw (and leaves no unhandled rejection).
   const throwing = {
     validateCredential: async () => {
