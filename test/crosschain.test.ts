@@ -37,6 +37,7 @@ import { signRevokeDevice } from '../src/chain/registryAuthorizations.js'
 import { createContext } from '../src/cli/context.js'
 import { validatorCommand } from '../src/cli/validator.js'
 import { verifyCommand } from '../src/cli/verify.js'
+import { verifyTranscriptViaMirror } from '../src/cli/verifyMirror.js'
 import {
   type Checkpoint,
   encodeMessageIdMultisigMetadata,
@@ -76,6 +77,7 @@ import { signStatement } from '../src/crypto/statementSignature.js'
 import { inclusionProof } from '../src/protocol/merkle.js'
 import { type Receipt, receiptToJson } from '../src/protocol/receipt.js'
 import { type SignedStatement, statementLeaf } from '../src/protocol/statement.js'
+import type { LogEntry } from '../src/store/auditLog.js'
 import { type ChainContext, setupChain } from './utils/anvil.js'
 import { registerTestDevice, type TestDeviceKeys } from './utils/devices.js'
 import { startRpcProxy } from './utils/rpcProxy.js'
@@ -701,6 +703,8 @@ describe('mirroring B -> A', () => {
 describe('verification across two chains: a verifier that reads only chain B', () => {
   const carol = () => A.walletClients[6]!
   let device: { deviceId: Hex; keys: TestDeviceKeys }
+  /** Proofs the tests below make: a statement that verifies, and one of the revoked device. */
+  const proofs: { good?: [SignedStatement, Receipt]; revoked?: [SignedStatement, Receipt] } = {}
   const trust = () => ({
     chainId: 31338,
     mirror,
@@ -838,11 +842,12 @@ describe('verification across two chains: a verifier that reads only chain B', (
     }
   }
 
-  test('not yet mirrored is pending (CLI exit 3), then verified from B alone once mirrored', async () => {
+  test('not yet mirrored is pending (the CLI says so), then verified from B alone once mirrored', async () => {
     device = await registerTestDevice(A, carol())
     const head = await A.publicClient.getBlock()
     const s1 = statementAt({ number: head.number, hash: head.hash }, 1n)
     const [r1] = await anchorStatements([s1])
+    proofs.good = [s1, r1!]
 
     const before = await check(s1, r1!)
     expect([before.status, before.ok, before.code]).toEqual([
@@ -933,6 +938,7 @@ describe('verification across two chains: a verifier that reads only chain B', (
     const s2 = statementAt({ number: after.number, hash: after.hash }, 3n) // signed after the revocation
     const s3 = statementAt({ number: head.number, hash: head.hash }, 4n) // backdated to before it
     const [r2, r3] = await anchorStatements([s2, s3])
+    proofs.revoked = [s2, r2!]
 
     // Only the anchors reach B: the mirror's newest snapshot of the device predates the revocation.
     await mirrorNow({ devices: false, roots: [r1!.root, r2!.root] })
@@ -955,5 +961,52 @@ describe('verification across two chains: a verifier that reads only chain B', (
     const cli = await cliVerify(s2, r2!)
     expect(cli.verdict).toBe(false)
     expect(cli.text).toContain('✗ refused through the mirror (step key-valid-at-block, SEALPOST_KEY_REVOKED)')
+  })
+
+  test("a transcript's anchored entries through the mirror: each judged, one refused entry refuses it", async () => {
+    const entry = (index: number, kind: 'sent' | 'receipt', data: Record<string, unknown>) =>
+      ({
+        index,
+        at: 0,
+        kind,
+        data,
+        prevHash: pad('0x', { size: 32 }),
+        hash: pad('0x', { size: 32 }),
+      }) as LogEntry
+    const entries = (list: [SignedStatement, Receipt][]) =>
+      list.flatMap(([s, r], i) => [
+        entry(2 * i, 'sent', {
+          envelopeId: keccak256(s.signature),
+          statement: toHex(s.bytes),
+          signature: s.signature,
+        }),
+        entry(2 * i + 1, 'receipt', { receipt: receiptToJson(r) as never }),
+      ])
+    const lines: string[] = []
+    const results: Record<string, unknown>[] = []
+    const ctx = createContext({
+      home: tmpdir(),
+      rpc: 'http://127.0.0.1:9',
+      out: {
+        json: false,
+        debug: false,
+        info: (l: string) => lines.push(l),
+        step: () => () => {},
+        result: (v: unknown) => results.push(v as Record<string, unknown>),
+      },
+    })
+    const origin = {
+      chainId: 31337,
+      keyRegistry: A.contracts.keyRegistry,
+      messageAnchor: A.contracts.messageAnchor,
+      source: 'test',
+    }
+    const pin = { rpcUrl: B.anvil.rpcUrl, chainId: 31338, mirror }
+    expect(await verifyTranscriptViaMirror(ctx, origin, pin, entries([proofs.good!]))).toBe(true)
+    expect(await verifyTranscriptViaMirror(ctx, origin, pin, entries([proofs.good!, proofs.revoked!]))).toBe(
+      false,
+    )
+    expect(results[1]).toMatchObject({ ok: false, status: 'refused', verified: 1, refused: 1, pending: 0 })
+    expect(lines.at(-1)).toBe('✗ through the mirror: 1 verified, 0 not yet mirrored, 1 refused, 0 skipped')
   })
 })

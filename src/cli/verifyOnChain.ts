@@ -6,6 +6,7 @@ import { type OnChainVerdict, verifyOnChain } from '../chain/statementVerifier.j
 import { loggedStatements, type StatementProof } from '../client/statementProof.js'
 import type { TrustedDeployment } from '../client/transcriptReport.js'
 import { type AuthorshipReport, verifyAuthorship } from '../client/verifyAuthorship.js'
+import { toCaip10 } from '../protocol/caip10.js'
 import { receiptFromJson } from '../protocol/receipt.js'
 import type { LogEntry } from '../store/auditLog.js'
 import type { CliContext } from './context.js'
@@ -53,7 +54,7 @@ export async function verifyProofOnChain(
   ctx.out.info('Off chain:')
   for (const step of v.offChain.steps) ctx.out.info(`  ${step.ok ? '✓' : '✗'} ${step.name}: ${step.detail}`)
   ctx.out.info(`On chain (StatementVerifier ${trusted.verifier}):`)
-  ctx.out.info(`  ${onChainLine(v.onChain)}`)
+  ctx.out.info(`  ${onChainLine(v.onChain, trusted.chainId)}`)
   ctx.out.info(offChainSummary(v.offChain))
   ctx.out.info(onChainSummary(v.onChain))
   if (v.tooRecent !== undefined) ctx.out.info(`! ${tooRecentReason(v.tooRecent)}`)
@@ -102,7 +103,7 @@ export async function verifyTranscriptOnChain(
     if (v.ok) passed++
     ctx.out.info(`${head}:`)
     ctx.out.info(`    ${offChainSummary(v.offChain)}`)
-    ctx.out.info(`    ${onChainLine(v.onChain, 'on chain: ')}`)
+    ctx.out.info(`    ${onChainLine(v.onChain, trusted.chainId, 'on chain: ')}`)
     if (v.onChain && v.comparable && !v.agree) ctx.out.info('    ! the two verdicts differ: report this')
     rows.push({ ...row, ...verdictsJson(v) })
   }
@@ -195,11 +196,12 @@ function verdictsJson({ offChain, onChain, ok, agree }: ProofVerdicts) {
   }
 }
 
-function onChainLine(v: OnChainVerdict | undefined, label = ''): string {
+function onChainLine(v: OnChainVerdict | undefined, chainId: number, label = ''): string {
   if (v === undefined) return `✗ ${label}not asked: a v1 receipt names no submitter, which the contract needs`
   if (!v.ok) return `✗ ${label}${v.step}: ${v.message} [${v.code}]`
   const d = v.verdict
-  return `✓ ${label}signed by ${d.account} (device ${d.deviceId.slice(0, 10)}…) after block ${d.referencedBlock}, anchored in block ${d.anchorBlock} at ${new Date(Number(d.anchorTimestamp) * 1000).toISOString()}`
+  // The sender's CAIP-10 id too: the account is one of the pinned deployment's chain.
+  return `✓ ${label}signed by ${d.account} (${toCaip10({ chainId, address: d.account })}, device ${d.deviceId.slice(0, 10)}…) after block ${d.referencedBlock}, anchored in block ${d.anchorBlock} at ${new Date(Number(d.anchorTimestamp) * 1000).toISOString()}`
 }
 
 function offChainSummary(r: AuthorshipReport): string {
