@@ -1,5 +1,5 @@
 import fc from 'fast-check'
-import { getAddress, toHex } from 'viem'
+import { type Address, getAddress, toHex } from 'viem'
 import { describe, expect, test } from 'vitest'
 import { InvalidCaip10Error, parseCaip10, splitCaip10, toCaip10 } from './caip10.js'
 
@@ -81,7 +81,7 @@ describe('CAIP-10 syntax', () => {
 
 describe('EVM accounts (eip155)', () => {
   test.each(eip155Valid)('%s parses, also strictly, and formats back', (id, chainId) => {
-    const address = id.slice(id.lastIndexOf(':') + 1)
+    const address = id.slice(id.lastIndexOf(':') + 1) as Address
     expect(parseCaip10(id, { strict: true })).toEqual({ chainId, address })
     expect(toCaip10({ chainId, address })).toBe(id)
   })
