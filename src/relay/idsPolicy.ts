@@ -32,7 +32,10 @@ export function relayIdsPolicy({
 }): RelayIdsPolicy {
   const last = new Map<string, number>()
   const throttled = (entity: string, now: number): boolean => {
-    if (log.throttledUntil(entity, now) === undefined) return false
+    if (log.throttledUntil(entity, now) === undefined) {
+      last.delete(entity) // a throttle that ended leaves nothing behind
+      return false
+    }
     const prev = last.get(entity)
     if (prev !== undefined && now - prev < intervalMs) return true
     last.set(entity, now)
