@@ -1,5 +1,5 @@
 /** Relay store on JetStream: the names (stream, subjects, KV buckets and keys) and envelope headers it uses. */
-import type { JetStreamClient, JetStreamManager, StoredMsg } from '@nats-io/jetstream'
+import type { JetStreamClient, JetStreamManager, MsgRequest, StoredMsg } from '@nats-io/jetstream'
 import type { KV, KvEntry } from '@nats-io/kv'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { Hex } from 'viem'
@@ -183,7 +183,8 @@ export async function raiseTo(
  */
 export function isConflict(err: unknown): boolean {
   const e = err as { code?: unknown; api_error?: { err_code?: number }; message?: string }
-  const code = e?.api_error?.err_code
+  // `code` is the API error code of the client's JetStreamApiError.
+  const code = e?.api_error?.err_code ?? (typeof e?.code === 'number' ? e.code : undefined)
   if (code === 10070 || code === 10071 || code === 10164) return true
   return /wrong last (sequence|msg ?id)|key exists/i.test(String(e?.message ?? ''))
 }
@@ -204,11 +205,30 @@ export function isUnavailable(err: unknown): boolean {
     seen.add(e)
     const text = `${e.message ?? ''} ${String(e.code ?? '')}`
     if (
-      /timeout|no responders|503|disconnect|connection (closed|refused)|no suitable peers|jetstream not enabled|CONNECTION_/i.test(
+      /timeout|no responders|503|disconnect|connection (closed|refused)|no suitable peers|temporarily unavailable|jetstream not enabled|CONNECTION_/i.test(
         text,
       )
     )
       return true
   }
   return false
+}
+
+/**
+ * A stored envelope-stream message by stream seq, last by subject, or next by subject from a seq; null when there is
+ * none.
+ *
+ * @example const last = await storedMessage(parts, { last_by_subj: parts.subject(topic) })
+ */
+export async function storedMessage(
+  p: JetStreamParts,
+  query: { seq?: number; next_by_subj?: string; last_by_subj?: string },
+): Promise<StoredMsg | null> {
+  try {
+    return await p.jsm.streams.getMessage(p.stream, query as MsgRequest)
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 10037) return null
+    if (/no message found/i.test(String((err as Error).message))) return null
+    throw err
+  }
 }

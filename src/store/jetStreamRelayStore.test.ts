@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto'
+import { headers } from '@nats-io/transport-node'
 import type { Hex } from 'viem'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { type NatsCluster, startNatsCluster } from '../cli/natsCluster.js'
+import { isConflict, isUnavailable } from './jetStreamLayout.js'
+import { JetStreamPipeline } from './jetStreamPipeline.js'
 import { JetStreamRelayStore } from './jetStreamRelayStore.js'
 import type { RelayStore } from './relayStore.js'
 import { relayStoreContract } from './relayStoreContract.js'
@@ -76,6 +79,35 @@ describe('JetStreamRelayStore shared by two relays', () => {
     } finally {
       await a.close()
       await b.close()
+    }
+  })
+})
+
+describe('JetStreamPipeline', () => {
+  test('acks, API errors, missing messages and subjects without a stream, as the client library reports them', {
+    timeout: 60_000,
+  }, async () => {
+    const store = await JetStreamRelayStore.open({ servers: cluster.urls, prefix: 'pipeline' })
+    const pipeline = new JetStreamPipeline(store.parts.nc)
+    try {
+      const subject = store.parts.subject(`0x${'12'.repeat(32)}`)
+      const acks = await Promise.all([1, 2, 3].map((n) => pipeline.publish(subject, Uint8Array.of(n))))
+      expect(acks.map((a) => a.seq - acks[0]!.seq)).toEqual([0, 1, 2])
+      expect(acks.every((a) => a.stream === store.parts.stream && !a.duplicate)).toBe(true)
+      const stale = headers()
+      stale.set('Nats-Expected-Last-Sequence', String(acks[0]!.seq))
+      const refused = await pipeline.publish(subject, Uint8Array.of(4), stale).catch((e: unknown) => e)
+      expect(isConflict(refused)).toBe(true)
+      // Direct gets (the KV bucket allows them): the last message on a key's subject, or null.
+      await pipeline.publish('$KV.pipeline_state.test.a', 'one')
+      await pipeline.publish('$KV.pipeline_state.test.a', 'two')
+      expect((await pipeline.lastOf('KV_pipeline_state', '$KV.pipeline_state.test.a'))?.string()).toBe('two')
+      expect(await pipeline.lastOf('KV_pipeline_state', '$KV.pipeline_state.test.b')).toBeNull()
+      const nobody = await pipeline.publish('pipeline.nostream', 'x').catch((e: unknown) => e)
+      expect(isUnavailable(nobody)).toBe(true)
+    } finally {
+      pipeline.close()
+      await store.close()
     }
   })
 })

@@ -1,15 +1,11 @@
 /** {@link RelayStore} on NATS JetStream: envelopes in one replicated stream (a subject per topic), the rest in KV. */
-import {
-  type JetStreamPublishOptions,
-  jetstream,
-  jetstreamManager,
-  type MsgRequest,
-} from '@nats-io/jetstream'
+import { jetstream, jetstreamManager, PubHeaders } from '@nats-io/jetstream'
 import { Kvm } from '@nats-io/kv'
 import { connect, headers } from '@nats-io/transport-node'
 import type { Hex } from 'viem'
 import { checkStreamConfig } from './jetStreamConfig.js'
 import { type FollowedEnvelope, followStream, type StreamFollower } from './jetStreamFollow.js'
+import { countKeyPackagesOn, putKeyPackagesOn, takeKeyPackageOn } from './jetStreamKeyPackages.js'
 import {
   bucketOf,
   checkSeq,
@@ -19,11 +15,12 @@ import {
   isConflict,
   isUnavailable,
   type JetStreamParts,
-  keysOf,
   raiseTo,
+  storedMessage,
   token,
 } from './jetStreamLayout.js'
-import { claimInboxOn, noticesOf, pruneOn } from './jetStreamRetention.js'
+import { JetStreamPipeline } from './jetStreamPipeline.js'
+import { acksOn, claimInboxOn, noticesOf, pruneOn } from './jetStreamRetention.js'
 import {
   type RelayAppendEntry,
   type RelayAppendResult,
@@ -77,6 +74,10 @@ const MAX_APPEND_RETRIES = 500
 export class JetStreamRelayStore implements RelayStore {
   readonly #p: JetStreamParts
   readonly #now: () => number
+  /** The hot path's requests (publishes, id look-ups and writes), pipelined. */
+  readonly #pipeline: JetStreamPipeline
+  /** The state bucket's stream and its key subjects, for the pipelined id look-ups and writes. */
+  readonly #kv: { stream: string; subject: (key: string) => string }
   /** topic → its last seq as this store last saw it; valid while `#streamLast` is (no other writer since). */
   readonly #last = new Map<string, bigint>()
   /** The stream's last sequence as of this store's last publish (undefined: read it again). */
@@ -92,9 +93,11 @@ export class JetStreamRelayStore implements RelayStore {
    */
   readonly instanceId: string = crypto.randomUUID().replaceAll('-', '')
 
-  private constructor(parts: JetStreamParts, now: () => number) {
+  private constructor(parts: JetStreamParts, now: () => number, bucket: string) {
     this.#p = parts
     this.#now = now
+    this.#pipeline = new JetStreamPipeline(parts.nc)
+    this.#kv = { stream: `KV_${bucket}`, subject: (key) => `$KV.${bucket}.${key}` }
     void (async () => {
       for await (const s of parts.nc.status()) {
         if (s.type === 'disconnect') this.#connected = false
@@ -178,7 +181,8 @@ export class JetStreamRelayStore implements RelayStore {
           await new Promise((r) => setTimeout(r, 100))
         }
       }
-      const kv = await new Kvm(nc).create(`${prefix}_state`, { replicas, history: 1 })
+      // Direct gets answer the hot path's id look-ups from any replica (JetStreamPipeline.lastOf).
+      const kv = await new Kvm(nc).create(`${prefix}_state`, { replicas, history: 1, allow_direct: true })
       const bucket = await jsm.streams.info(`KV_${prefix}_state`)
       checkStreamConfig(bucket.config, { name: `KV_${prefix}_state`, replicas })
       const parts: JetStreamParts = {
@@ -195,7 +199,7 @@ export class JetStreamRelayStore implements RelayStore {
         keyPackages: bucketOf(kv, 'kp'),
         lastResort: bucketOf(kv, 'lastresort'),
       }
-      return new JetStreamRelayStore(parts, now)
+      return new JetStreamRelayStore(parts, now, `${prefix}_state`)
     } catch (err) {
       await nc?.close().catch(() => undefined)
       if (err instanceof RelayStoreUsageError || err instanceof RelayStoreMismatchError) throw err
@@ -248,11 +252,11 @@ export class JetStreamRelayStore implements RelayStore {
         })
       if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * attempt)))
       // Ids stored before (beyond JetStream's duplicate window): one look-up each, all at once.
-      const known = await Promise.all(todo.map((i) => currentValue(this.#p.ids, checked[i]!.idKey)))
+      const known = await Promise.all(todo.map((i) => this.#knownId(checked[i]!.idKey)))
       const fresh: number[] = []
       todo.forEach((i, k) => {
         const v = known[k]
-        if (v) results[i] = { seq: BigInt(v.value.split(' ')[0]!), duplicate: true }
+        if (v) results[i] = { seq: BigInt(v.split(' ')[0]!), duplicate: true }
         else fresh.push(i)
       })
       todo = await this.#publishChain(checked, fresh, at, results)
@@ -290,17 +294,12 @@ export class JetStreamRelayStore implements RelayStore {
       h.set(HEADER.at, String(at))
       h.set(HEADER.relay, this.instanceId)
       const msgID = `${e.t}${e.idToken}`
-      const options: Partial<JetStreamPublishOptions> = {
-        msgID,
-        headers: h,
-        expect: {
-          lastSequence: streamLast + k,
-          ...(previousId === undefined ? {} : { lastMsgID: previousId }),
-        },
-      }
+      h.set(PubHeaders.MsgIdHdr, msgID)
+      h.set(PubHeaders.ExpectedLastSeqHdr, String(streamLast + k))
+      if (previousId !== undefined) h.set(PubHeaders.ExpectedLastMsgIdHdr, previousId)
       previousId = msgID
       // Sent in call order on the one connection; the acks are awaited together below.
-      return this.#p.js.publish(this.#p.subject(e.topic), e.bytes, options)
+      return this.#pipeline.publish(this.#p.subject(e.topic), e.bytes, h)
     })
     const settled = await Promise.allSettled(acks)
     const retry: number[] = []
@@ -316,7 +315,7 @@ export class JetStreamRelayStore implements RelayStore {
         retry.push(i)
       } else if (s.value.duplicate) {
         clean = false
-        const original = await this.#getMessage({ seq: s.value.seq })
+        const original = await storedMessage(this.#p, { seq: s.value.seq })
         if (original) results[i] = { seq: envelopeHeaders(original).seq, duplicate: true }
         else retry.push(i)
       } else {
@@ -335,9 +334,20 @@ export class JetStreamRelayStore implements RelayStore {
       this.#streamLast = undefined
     }
     // The ids, for deduplication beyond JetStream's duplicate window: written at once.
-    await Promise.all(stored.map((i) => this.#p.ids.put(checked[i]!.idKey, `${results[i]!.seq} ${at}`)))
+    await Promise.all(
+      stored.map((i) =>
+        this.#pipeline.publish(this.#kv.subject(`ids.${checked[i]!.idKey}`), `${results[i]!.seq} ${at}`),
+      ),
+    )
     if (failure !== undefined) throw failure
     return retry
+  }
+
+  /** The "seq at" recorded for an envelope id (`topic.id` tokens), if any: a direct get of its key in the bucket. */
+  async #knownId(idKey: string): Promise<string | undefined> {
+    const msg = await this.#pipeline.lastOf(this.#kv.stream, this.#kv.subject(`ids.${idKey}`))
+    const operation = msg?.headers?.get('KV-Operation')
+    return msg && operation !== 'DEL' && operation !== 'PURGE' ? msg.string() : undefined
   }
 
   /** The topic's last seq: its last stored message's, or `heads` when that is higher (pruned messages). */
@@ -352,7 +362,7 @@ export class JetStreamRelayStore implements RelayStore {
   /** The highest seq the topic ever had: its last stored message's, or `heads` when retention deleted that one. */
   async #headOf(topic: Hex, t: string): Promise<bigint> {
     const [msg, head] = await Promise.all([
-      this.#getMessage({ last_by_subj: this.#p.subject(topic) }),
+      storedMessage(this.#p, { last_by_subj: this.#p.subject(topic) }),
       currentValue(this.#p.heads, t),
     ])
     let seq = msg ? envelopeHeaders(msg).seq : 0n
@@ -369,7 +379,7 @@ export class JetStreamRelayStore implements RelayStore {
       const out: RelayStoredEnvelope[] = []
       let from = after > 0n ? (this.#where.get(`${t}:${after}`) ?? 0) + 1 : 1
       while (out.length < limit) {
-        const msg = await this.#getMessage({ seq: from, next_by_subj: subject })
+        const msg = await storedMessage(this.#p, { seq: from, next_by_subj: subject })
         if (!msg) break
         const { seq } = envelopeHeaders(msg)
         from = msg.seq + 1
@@ -414,14 +424,9 @@ export class JetStreamRelayStore implements RelayStore {
 
   async acks(topic: Hex): Promise<{ deviceId: Hex; seq: bigint }[]> {
     const t = token(topic, 'topic')
-    return this.#run('acks', async () => {
-      const out: { deviceId: Hex; seq: bigint }[] = []
-      for (const key of (await keysOf(this.#p.acks, `${t}.*`)).sort()) {
-        const v = await currentValue(this.#p.acks, key)
-        if (v) out.push({ deviceId: `0x${key.slice(t.length + 1)}`, seq: BigInt(v.value) })
-      }
-      return out
-    })
+    return this.#run('acks', async () =>
+      (await acksOn(this.#p, t)).map(({ device, acked }) => ({ deviceId: device, seq: acked })),
+    )
   }
 
   async claimInbox(topic: Hex, owner: Hex): Promise<Hex[]> {
@@ -447,35 +452,17 @@ export class JetStreamRelayStore implements RelayStore {
     const d = token(deviceId, 'deviceId')
     for (const e of [...envelopes, ...(lastResort ? [lastResort] : [])])
       if (!(e instanceof Uint8Array)) throw new RelayStoreUsageError({ reason: 'bytes must be a Uint8Array' })
-    return this.#run('putKeyPackages', async () => {
-      for (const e of envelopes) await this.#p.keyPackages.put(`${d}.${order()}`, e)
-      if (lastResort) await this.#p.lastResort.put(d, lastResort)
-      return (await keysOf(this.#p.keyPackages, `${d}.*`)).length
-    })
+    return this.#run('putKeyPackages', () => putKeyPackagesOn(this.#p, d, envelopes, lastResort))
   }
 
   async takeKeyPackage(deviceId: Hex): Promise<Uint8Array | undefined> {
     const d = token(deviceId, 'deviceId')
-    return this.#run('takeKeyPackage', async () => {
-      // Oldest first; deleting with the entry's revision claims it, so two relays never hand out the same one.
-      for (const key of (await keysOf(this.#p.keyPackages, `${d}.*`)).sort()) {
-        const e = await this.#p.keyPackages.get(key)
-        if (e?.operation !== 'PUT') continue
-        try {
-          await this.#p.keyPackages.delete(key, { previousSeq: e.revision })
-          return e.value
-        } catch (err) {
-          if (!isConflict(err)) throw err
-        }
-      }
-      const last = await this.#p.lastResort.get(d)
-      return last && last.operation === 'PUT' ? last.value : undefined
-    })
+    return this.#run('takeKeyPackage', () => takeKeyPackageOn(this.#p, d))
   }
 
   async countKeyPackages(deviceId: Hex): Promise<number> {
     const d = token(deviceId, 'deviceId')
-    return this.#run('countKeyPackages', async () => (await keysOf(this.#p.keyPackages, `${d}.*`)).length)
+    return this.#run('countKeyPackages', () => countKeyPackagesOn(this.#p, d))
   }
 
   /**
@@ -486,23 +473,13 @@ export class JetStreamRelayStore implements RelayStore {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    this.#pipeline.close()
     await this.#p.nc.close()
   }
 
   #remember(t: string, seq: bigint, streamSeq: number): void {
     if (this.#where.size > 100_000) this.#where.clear()
     this.#where.set(`${t}:${seq}`, streamSeq)
-  }
-
-  /** A stored message by stream seq, last by subject, or next by subject from a seq; null when there is none. */
-  async #getMessage(query: { seq?: number; next_by_subj?: string; last_by_subj?: string }) {
-    try {
-      return await this.#p.jsm.streams.getMessage(this.#p.stream, query as MsgRequest)
-    } catch (err) {
-      if ((err as { api_error?: { err_code?: number } }).api_error?.err_code === 10037) return null
-      if (/no message found/i.test(String((err as Error).message))) return null
-      throw err
-    }
   }
 
   async #run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
@@ -521,11 +498,3 @@ export class JetStreamRelayStore implements RelayStore {
 }
 
 type Checked = RelayAppendEntry & { t: string; idToken: string; idKey: string }
-
-let counter = 0
-/** A key-package order token: sorts by time, then by a process counter, then randomly (ties across relays). */
-function order(): string {
-  counter = (counter + 1) % 1_000_000
-  const rand = Math.floor(Math.random() * 1e6)
-  return `${Date.now().toString().padStart(15, '0')}${counter.toString().padStart(6, '0')}${rand.toString().padStart(6, '0')}`
-}

@@ -167,6 +167,15 @@ async function intendedRecipients(p: JetStreamParts, t: string): Promise<{ devic
     return [
       { device: `0x${owner}`, acked: BigInt((await currentValue(p.acks, `${t}.${owner}`))?.value ?? '0') },
     ]
+  return acksOn(p, t)
+}
+
+/**
+ * Every recorded recipient of topic token `t` with its ack cursor, by device.
+ *
+ * @example await acksOn(parts, topicToken) // [{ device: '0xaa…', acked: 3n }]
+ */
+export async function acksOn(p: JetStreamParts, t: string): Promise<{ device: Hex; acked: bigint }[]> {
   const out: { device: Hex; acked: bigint }[] = []
   for (const key of (await keysOf(p.acks, `${t}.*`)).sort()) {
     const v = await currentValue(p.acks, key)
