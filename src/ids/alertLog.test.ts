@@ -1,10 +1,13 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { Hex } from 'viem'
 import { afterAll, expect, test } from 'vitest'
+import type { Receipt } from '../protocol/receipt.js'
+import { alertHeadLeaf, checkAlertAnchors, IDS_ALERT_HEAD_TOPIC } from './alertAnchor.js'
 import { AlertLog, LABEL_IDS_ALERT, verifyAlertLog } from './alertLog.js'
 import type { Alert } from './alerts.js'
-import { IdsAlertLogTamperedError } from './errors.js'
+import { IdsAlertLogAnchorError, IdsAlertLogTamperedError, IdsAlertLogTruncatedError } from './errors.js'
 import { toOcsfDetectionFinding } from './ocsf.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'sealpost-ids-log-'))
@@ -62,4 +65,30 @@ test('an alert exports as an OCSF Detection Finding', () => {
     finding_info: { uid: 'a-1', types: ['replay-flood'], analytic: { name: 'replay', type_id: 1 } },
     metadata: { product: { name: 'Sealpost IDS' } },
   })
+})
+
+test('an anchored head is a labelled leaf of size and head; the log must reach it with that hash', () => {
+  // Known answer, computed independently (Python hashlib): SHA-256(label ‖ 0x00 ‖ u64be(3) ‖ 0x11 × 32).
+  expect(alertHeadLeaf(3, `0x${'11'.repeat(32)}`)).toBe(
+    '0x14410dd3447f274561460b6627cd283a0628dc0808cd9f1ba3741b39ddede728',
+  )
+  expect(IDS_ALERT_HEAD_TOPIC).toBe('0x2d6e4ec60e0e0ca24293b142123925fe3b4244d4f47939538d5998907ea9d1cd')
+  const path = join(dir, 'anchored.jsonl')
+  const log = AlertLog.open(path)
+  for (const n of [1, 2, 3]) log.append(alert(n))
+  const entries = verifyAlertLog(readFileSync(path, 'utf8'))
+  const head = entries[1]?.hash as string
+  const leaf = alertHeadLeaf(2, head)
+  // The receipt's chain fields are checked on chain by `sealpost ids verify`; here only its leaf matters.
+  const record = { size: 2, head, leaf, receipt: { leaf } as Receipt }
+  expect(checkAlertAnchors(entries, [record])).toBe(2)
+  expect(() => checkAlertAnchors(entries.slice(0, 1), [record])).toThrow(IdsAlertLogTruncatedError)
+  const other = { ...record, head: entries[2]?.hash as string }
+  expect(() => checkAlertAnchors(entries, [other])).toThrow(IdsAlertLogAnchorError) // leaf of another head
+  const moved = {
+    ...other,
+    leaf: alertHeadLeaf(2, other.head),
+    receipt: { leaf: alertHeadLeaf(2, other.head) as Hex } as Receipt,
+  }
+  expect(() => checkAlertAnchors(entries, [moved])).toThrow(IdsAlertLogTamperedError)
 })
