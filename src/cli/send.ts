@@ -10,7 +10,7 @@ import type { Group } from '../client/group.js'
 import { readAccountAddress } from '../client/identity.js'
 import { INBOX_ROUTE_FILE } from '../crosschain/inboxRoute.js'
 import { isAtLeast, type MessageState, OUTGOING_STATES } from '../protocol/messageState.js'
-import { parseAddressArg } from './address.js'
+import { configuredChains, parseAddressArg } from './address.js'
 import { sendSpec } from './commands.js'
 import type { CliContext } from './context.js'
 import { ArgumentError, SelfMessageError, TimeoutError } from './errors.js'
@@ -36,7 +36,7 @@ export async function sendCommand(ctx: CliContext, argv: string[]): Promise<void
     })
   if (groupArg === undefined && (peerArg === undefined || text.length === 0))
     throw new ArgumentError('Name a peer and a text.', { metaMessages: ['Usage: sealpost send PEER TEXT…'] })
-  const peer = peerArg === undefined ? undefined : parseAddressArg(peerArg, 'PEER')
+  const peer = peerArg === undefined ? undefined : parseAddressArg(peerArg, 'PEER', configuredChains(ctx))
   const target = values.wait
   if (!isOutgoingState(target) || !isAtLeast(target, 'accepted'))
     throw new ArgumentError(`--wait must be one of ${OUTGOING_STATES.slice(1).join(', ')}.`)
