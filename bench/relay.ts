@@ -24,18 +24,40 @@ export const benchRelayLimits = {
 
 type Done = { received: number; firstAt: number; lastAt: number; latencies: number[] }
 type Sent = { startAt: number; endAt: number }
-type Phase = { rate: number; msgPerSec: number; p50: number; p99: number; p999: number; received: number }
+type Phase = {
+  rate: number
+  msgPerSec: number
+  p50: number
+  p99: number
+  p999: number
+  received: number
+  /** CPU time (user + system) the server process spent per message in this phase, in µs. */
+  serverCpuUs: number
+}
+type Stats = { cpuUserUs: number; cpuSystemUs: number }
 
-async function phase(sender: Worker, receiver: Worker, count: number, rate: number): Promise<Phase> {
+async function phase(
+  server: Worker,
+  sender: Worker,
+  receiver: Worker,
+  count: number,
+  rate: number,
+): Promise<Phase> {
   receiver.send({ type: 'expect', count })
   await receiver.next('expecting')
+  server.send({ type: 'stats' })
+  const cpu0 = await server.next<Stats>('stats')
   const done = receiver.next<Done>('done', 300_000)
   sender.send({ type: 'go', count, rate })
   const sent = await sender.next<Sent>('sent', 300_000)
   const got = await done
+  server.send({ type: 'stats' })
+  const cpu1 = await server.next<Stats>('stats')
   const sorted = Float64Array.from(got.latencies).sort()
   return {
     rate,
+    serverCpuUs:
+      (cpu1.cpuUserUs + cpu1.cpuSystemUs - cpu0.cpuUserUs - cpu0.cpuSystemUs) / Math.max(1, got.received),
     msgPerSec: got.received / ((got.lastAt - sent.startAt) / 1000),
     p50: percentile(sorted as unknown as number[], 50),
     p99: percentile(sorted as unknown as number[], 99),
@@ -80,11 +102,13 @@ export async function runRelay({ quick, log }: BenchContext): Promise<BenchOutpu
       await receiver.next('ready')
       sender.send({ type: 'start', mode, role: 'send', url, device: alice, preimage })
       await sender.next('ready')
-      await phase(sender, receiver, Math.min(2000, maxCount), 0) // warm up
-      const max = await phase(sender, receiver, maxCount, 0)
-      log(`relay: ${run}: ${Math.round(max.msgPerSec)} msg/s at full load (p50 ${max.p50.toFixed(1)} ms)`)
+      await phase(server, sender, receiver, Math.min(2000, maxCount), 0) // warm up
+      const max = await phase(server, sender, receiver, maxCount, 0)
+      log(
+        `relay: ${run}: ${Math.round(max.msgPerSec)} msg/s at full load (p50 ${max.p50.toFixed(1)} ms, server ${max.serverCpuUs.toFixed(1)} µs CPU/msg)`,
+      )
       const rate = Math.max(10, Math.round(max.msgPerSec * 0.1))
-      const low = await phase(sender, receiver, Math.max(200, Math.round(rate * lowSeconds)), rate)
+      const low = await phase(server, sender, receiver, Math.max(200, Math.round(rate * lowSeconds)), rate)
       log(
         `relay: ${run}: at ${rate} msg/s (10%): p50 ${low.p50.toFixed(2)} ms, p99 ${low.p99.toFixed(2)} ms, p999 ${low.p999.toFixed(2)} ms`,
       )
@@ -99,6 +123,7 @@ export async function runRelay({ quick, log }: BenchContext): Promise<BenchOutpu
       'p50 ms': p.p50,
       'p99 ms': p.p99,
       'p999 ms': p.p999,
+      'server CPU µs/msg': p.serverCpuUs,
       messages: p.received,
     })
     return {
@@ -107,7 +132,7 @@ export async function runRelay({ quick, log }: BenchContext): Promise<BenchOutpu
       headline: { name: 'Sealpost relay with SQLite persistence', value: relay.max.msgPerSec, unit: 'msg/s' },
       ratio: relay.max.msgPerSec / raw.max.msgPerSec,
       ratioMeaning: 'relay throughput divided by raw ws throughput',
-      columns: ['system', 'load', 'msg/s', 'p50 ms', 'p99 ms', 'p999 ms', 'messages'],
+      columns: ['system', 'load', 'msg/s', 'p50 ms', 'p99 ms', 'p999 ms', 'server CPU µs/msg', 'messages'],
       rows: [
         row('raw ws', raw.max, 'max'),
         row('raw ws', raw.low, `10% (${raw.low.rate}/s)`),
@@ -130,6 +155,7 @@ export async function runRelay({ quick, log }: BenchContext): Promise<BenchOutpu
       notes: [
         'Sender, receiver and server are three separate Node processes on one machine. The relay is `startRelayNode` (WebSocket server, SQLite store with WAL, registry watcher on a real anvil); both devices are registered in KeyRegistry and authenticate with their P-256 keys. Each envelope is persisted before it is acked and delivered.',
         'The sender publishes through `RelayTransport` (at most 2,048 publishes outstanding; the transport keeps 256 in flight on the wire); the receiver subscribes and acks every 512 deliveries. Raw ws: the same topology, a server that forwards each 1,096-byte frame (envelope size) to the other connection, the sender respecting `bufferedAmount`.',
+        'Server CPU µs/msg: user + system CPU time of the server process over the phase (the `stats` of process.cpuUsage() before and after), divided by the messages received; unlike msg/s it hardly depends on what else runs on the machine.',
         `Latency is measured from the sender stamping the payload to the receiver's handler (clocks shared: same machine). At full load latencies include queueing in the sender and are not a service figure. Relay limits raised for the benchmark: ${JSON.stringify(benchRelayLimits)}.`,
       ],
       series: {

@@ -4,6 +4,7 @@ import type { Hex } from 'viem'
 import { encodeRelayFrame, type RelayErrorCode, type RelayFrame } from '../protocol/relayFrames.js'
 import type { RelayConnection, RelayContext, RelaySocket } from './context.js'
 import { RelayInternalError } from './errors.js'
+import { corkForTick } from './socketCork.js'
 
 /** Close code of a connection the relay failed (auth, revocation). @example CLOSE_POLICY // 1008 */
 export const CLOSE_POLICY = 1008
@@ -48,7 +49,8 @@ export function sendFrame(ctx: RelayContext, conn: RelayConnection, frame: Relay
 
 /**
  * Sends an encoded frame if the socket is open. A connection with more than `maxBufferedBytes` unsent is a slow
- * consumer: it is dropped rather than buffered without bound (it resumes from its cursor).
+ * consumer: it is dropped rather than buffered without bound (it resumes from its cursor). Frames sent in one tick
+ * leave in one write (`socketCork.ts`).
  *
  * @example sendBytes(ctx, conn, frame) // one encoding shared by every subscriber
  */
@@ -59,6 +61,7 @@ export function sendBytes(ctx: RelayContext, conn: RelayConnection, bytes: Uint8
     conn.ws.terminate()
     return
   }
+  corkForTick(conn.ws)
   conn.ws.send(bytes, { binary: true })
 }
 

@@ -10,6 +10,7 @@ import {
   type RelayExpiryNotice,
   type RelayPruneResult,
 } from './relayRetention.js'
+import { startWalCheckpointer, type WalCheckpointer } from './walCheckpointer.js'
 
 export type { RelayExpiryNotice, RelayPruneResult } from './relayRetention.js'
 
@@ -175,12 +176,18 @@ export class RelayStoreUsageError extends UsageError {
 // depth = head - low in O(1). Inbox envelopes pruned because their owner acked them keep their (topic, id, seq)
 // row with `bytes = NULL` until retention deletes it, so a replayed envelope still gets its old seq and is not
 // delivered again. Inbox owners and expiry notices: see relayRetention.ts.
+// `envelopes` is a rowid table with (topic, seq) as a unique index: a WITHOUT ROWID table keeps rows in an index
+// b-tree, whose cells hold at most about a quarter of a page, so every 1 KiB envelope spilled into an overflow page
+// of its own (one more 4 KiB page written per envelope). Databases made before keep their WITHOUT ROWID table
+// (`(topic, seq)` its primary key); every statement reads and writes both layouts alike.
+const ENVELOPES_TABLE = `
+create table envelopes (
+  topic blob not null, seq integer not null, id blob not null, publisher blob not null,
+  at integer not null, bytes blob);
+create unique index envelopes_seq on envelopes (topic, seq);`
 const SCHEMA = `
 create table if not exists topics (
   topic blob primary key, head integer not null, low integer not null default 0) without rowid;
-create table if not exists envelopes (
-  topic blob not null, seq integer not null, id blob not null, publisher blob not null,
-  at integer not null, bytes blob, primary key (topic, seq)) without rowid;
 create unique index if not exists envelopes_id on envelopes (topic, id);
 create index if not exists envelopes_at on envelopes (at);
 create table if not exists subscribers (
@@ -192,11 +199,16 @@ create table if not exists last_resort_key_packages (device blob primary key, by
 ${RETENTION_SCHEMA}`
 
 const I64_MAX = 2n ** 63n - 1n
+/** Envelopes a store appends before its WAL checkpoints move to a worker thread. */
+const BACKGROUND_CHECKPOINT_AFTER = 1000
+/** The commit's own automatic checkpoint once the worker runs (pages; about 40 MB of WAL with 4 KiB pages). */
+const AUTOCHECKPOINT_BACKSTOP_PAGES = 10_000
 
 /**
  * {@link RelayStore} on SQLite (better-sqlite3, WAL). Statements are prepared once; `append` writes a whole
  * batch in one transaction, so one fsync (or none, with synchronous=NORMAL) covers a group commit. The methods
- * do their work synchronously and return settled promises.
+ * do their work synchronously and return settled promises. After its first thousand envelopes a store copies its
+ * WAL into the database from a worker thread (`walCheckpointer.ts`), not inside the commits.
  *
  * @example
  * const store = SqliteRelayStore.open({ path: join(dir, 'relay.db') })
@@ -214,6 +226,9 @@ export class SqliteRelayStore implements RelayStore {
   readonly #pruneTx: (now: number, retentionMs: number) => RelayPruneResult
   readonly #claimTx: (topic: Buffer, owner: Buffer) => Hex[]
   readonly #putKpTx: (device: Buffer, envelopes: Uint8Array[], lastResort: Uint8Array | undefined) => number
+  /** Envelopes appended until the WAL checkpointer starts (a store that stays small never starts a thread). */
+  #untilCheckpointer = BACKGROUND_CHECKPOINT_AFTER
+  #checkpointer: WalCheckpointer | undefined
   #closed = false
 
   private constructor(path: string, db: Database.Database, now: () => number) {
@@ -268,7 +283,12 @@ export class SqliteRelayStore implements RelayStore {
         db.pragma('journal_mode = WAL')
         db.pragma(`synchronous = ${durability === 'power' ? 'FULL' : 'NORMAL'}`)
         db.pragma('busy_timeout = 5000')
-        db.exec(SCHEMA)
+        // One transaction: a crash between the table and its (topic, seq) index must not leave the table alone.
+        db.transaction(() => {
+          if (!db.prepare(`select 1 from sqlite_master where type = 'table' and name = 'envelopes'`).get())
+            db.exec(ENVELOPES_TABLE)
+          db.exec(SCHEMA)
+        })()
         return new SqliteRelayStore(path, db, now)
       } catch (err) {
         db.close()
@@ -281,7 +301,12 @@ export class SqliteRelayStore implements RelayStore {
 
   async append(entries: RelayAppendEntry[]): Promise<RelayAppendResult[]> {
     if (entries.length === 0) return []
-    return this.#run('append', () => this.#appendTx(entries))
+    const results = this.#run('append', () => this.#appendTx(entries))
+    if (this.#untilCheckpointer > 0) {
+      this.#untilCheckpointer -= entries.length
+      if (this.#untilCheckpointer <= 0) this.#checkpointInBackground()
+    }
+    return results
   }
 
   async readAfter(topic: Hex, after: bigint, limit: number): Promise<RelayStoredEnvelope[]> {
@@ -376,7 +401,22 @@ export class SqliteRelayStore implements RelayStore {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    await this.#checkpointer?.stop()
     this.#db.close()
+  }
+
+  /**
+   * From now on WAL checkpoints run in a worker thread (`walCheckpointer.ts`); the commit's own automatic checkpoint
+   * stays, at a threshold the worker keeps the WAL under, as a bound if the worker falls behind or fails.
+   */
+  #checkpointInBackground(): void {
+    if (this.path === ':memory:') return
+    try {
+      this.#checkpointer = startWalCheckpointer({ path: this.path })
+      this.#db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_BACKSTOP_PAGES}`)
+    } catch {
+      // No thread: the automatic checkpoint keeps its default threshold, as before.
+    }
   }
 
   #run<T>(operation: string, fn: () => T): T {
