@@ -5,7 +5,7 @@ import { afterEach, expect, test } from 'vitest'
 import type { RelayServer } from '../../relay/RelayServer.js'
 import { DashboardHub } from '../server.js'
 import { type Collector, createCollector } from './collector.js'
-import { attachRelayServer } from './relay.js'
+import { attachRelayServer, relayAlertText } from './relay.js'
 
 const deviceId = `0x${'d'.repeat(64)}` as Hex
 const account = `0x${'a'.repeat(40)}` as Address
@@ -30,4 +30,22 @@ test('a revoked device that tries to log in raises one alert, naming the device'
   // A later refusal of the same code that no login reported is its own alert.
   server.emit('rejected', { code: 'RELAY_DEVICE_REVOKED', reqId: 0 })
   expect(alerts(hub)).toHaveLength(2)
+})
+
+test('a quarantined device refused on PUBLISH raises an alert saying so, naming the device', () => {
+  const hub = new DashboardHub()
+  collector = createCollector(hub)
+  const server = new EventEmitter() as unknown as RelayServer
+  attachRelayServer(collector, server, { accountOf: () => undefined })
+  server.emit('rejected', { code: 'RELAY_QUARANTINED', reqId: 7, deviceId })
+  expect(alerts(hub)).toEqual([
+    expect.objectContaining({
+      code: 'RELAY_QUARANTINED',
+      deviceId,
+      severity: 'warning',
+      message: relayAlertText('RELAY_QUARANTINED'),
+    }),
+  ])
+  expect(relayAlertText('RELAY_QUARANTINED')).toMatch(/quarantined/)
+  expect(relayAlertText('RELAY_QUARANTINED')).not.toMatch(/Relay refused a request/)
 })

@@ -91,6 +91,8 @@ const ALERT_TEXTS: Record<string, string> = {
   RELAY_FRAME_MALFORMED: 'A malformed frame was refused.',
   RELAY_FRAME_TOO_LARGE: 'An oversized frame was refused.',
   RELAY_RATE_LIMITED: 'A device exceeded its rate limit.',
+  RELAY_QUARANTINED:
+    'A quarantined device tried to publish and was refused until an operator lifts the quarantine.',
   RELAY_QUEUE_FULL: 'A topic queue is full.',
   RELAY_ENVELOPE_INVALID: 'An invalid envelope was refused.',
   RELAY_UNAUTHENTICATED: 'An unauthenticated client tried to publish or subscribe.',
