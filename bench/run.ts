@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { runAnchor } from './anchor.js'
 import { runAutoJoin } from './autoJoin.js'
 import { runCluster } from './cluster.js'
+import { runConnections } from './connections.js'
 import { runCrosschainGas } from './crosschainGas.js'
 import { runCrosschainLag } from './crosschainLag.js'
 import { runCrypto } from './crypto.js'
@@ -34,6 +35,7 @@ export const benchmarks: Record<string, (ctx: BenchContext) => Promise<BenchOutp
   crypto: runCrypto,
   relay: runRelay,
   cluster: runCluster,
+  connections: runConnections,
   anchor: runAnchor,
   groups: runGroups,
   scale: runScale,
