@@ -98,6 +98,7 @@ export class Live {
     this.follow(inboxTopic(ctx.deviceId))
     for (const group of ctx.store.listGroups()) this.follow(group.groupId as Hex)
     await keys.check().catch((err) => this.#backgroundError(err))
+    // A message the relay holds back (this device quarantined) stays queued and the start goes on.
     const resending = ctx.outbox.resendQueued()
     // Accepted but not anchored yet: the anchorer may have lost nothing, but a leaf submission is idempotent.
     ctx.leaves.resubmitAll()

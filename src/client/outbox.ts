@@ -5,9 +5,18 @@ import type { BaseError } from '../errors.js'
 import { decodeEnvelope } from '../protocol/envelope.js'
 import { isAtLeast, type MessageState } from '../protocol/messageState.js'
 import type { DeviceStore, StoredMessage } from '../store/deviceStore.js'
+import { RelayRequestError } from './errors.js'
 import { LEAF_RESUBMIT_MS, type LeafSubmitter } from './leafSubmitter.js'
 import type { Transport } from './transport.js'
 import type { ClientEvents } from './types.js'
+
+/**
+ * Relay refusals that hold a message back rather than refuse it for good: a quarantined device's publishes get
+ * `RELAY_QUARANTINED` until an operator lifts the quarantine (docs/ids.md §4a). Such a message stays queued.
+ *
+ * @example HELD_WIRE_CODES.has('RELAY_QUARANTINED') // true
+ */
+export const HELD_WIRE_CODES: ReadonlySet<string> = new Set(['RELAY_QUARANTINED'])
 
 /**
  * Owns the state of this device's messages once written: each method is one transition, writes it (the store only
@@ -167,7 +176,9 @@ export class Outbox {
   }
 
   /**
-   * Re-sends, oldest first, the messages the relay never accepted (after a crash or while it was down).
+   * Re-sends, oldest first, the messages the relay never accepted (after a crash or while it was down). A message the
+   * relay holds back until an operator acts (`HELD_WIRE_CODES`: this device is quarantined) stays `queued` for the
+   * next re-send, and the others go on.
    *
    * @example await outbox.resendQueued()
    */
@@ -176,11 +187,12 @@ export class Outbox {
       if (!m.envelope) return []
       const envelope = decodeEnvelope(m.envelope)
       return [
-        this.#transport
-          .publish(envelope)
-          .then(({ cursor }) =>
-            this.accepted(envelope.id, envelope.topic, cursor, m.leaf as Hex | undefined),
-          ),
+        this.#transport.publish(envelope).then(
+          ({ cursor }) => this.accepted(envelope.id, envelope.topic, cursor, m.leaf as Hex | undefined),
+          (err: unknown) => {
+            if (!(err instanceof RelayRequestError && HELD_WIRE_CODES.has(err.wireCode))) throw err
+          },
+        ),
       ]
     })
     await Promise.all(publishes)
