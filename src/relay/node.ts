@@ -12,6 +12,7 @@ import { withChainErrors } from '../chain/errors.js'
 import { RegistryWatcher } from '../chain/registryWatcher.js'
 import type { Relayer, RelayOutcome } from '../crosschain/relayer.js'
 import { type HyperlaneRelayerConfig, relayerFromConfig } from '../crosschain/relayerConfig.js'
+import { tapAnchorLogs } from '../ids/anchorTap.js'
 import { tapRegistryWatcher } from '../ids/chainTap.js'
 import type { IdsConfig } from '../ids/engine.js'
 import { type LiveIds, startLiveIds } from '../ids/liveIds.js'
@@ -282,10 +283,17 @@ export async function startRelayNode(options: RelayNodeOptions): Promise<RelayNo
     // The server wants an unsynced watcher so that it sees every DeviceAdded event; it syncs it on start.
     const { url } = await server.start()
     // Tapped after the server's first sync: the registry's history a starting relay reads is not new activity.
-    if (ids)
-      untapChain = tapRegistryWatcher(watcher, ids.sink, {
+    if (ids) {
+      const untapRegistry = tapRegistryWatcher(watcher, ids.sink, {
         submitterOf: (hash) => publicClient.getTransaction({ hash }).then((t) => t.from),
       })
+      // Roots anchored by anyone but a known anchorer (this node's account, `ids.config.knownAnchorers`).
+      const anchorTap = tapAnchorLogs(publicClient, ids.sink, { contract: options.deployment.messageAnchor })
+      untapChain = () => {
+        untapRegistry()
+        anchorTap.stop()
+      }
+    }
     await cluster?.start(server, { onError: (err) => reportCluster(server, err) })
     await watcher.start()
     anchorer?.start()

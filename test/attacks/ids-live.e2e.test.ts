@@ -2,10 +2,11 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Hex } from 'viem'
+import { type Hex, keccak256, toHex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, expect, test, vi } from 'vitest'
 import { getRegistryNonce, revokeDevice } from '../../src/chain/keyRegistry.js'
+import { anchorRoot } from '../../src/chain/messageAnchor.js'
 import { signRevokeDevice } from '../../src/chain/registryAuthorizations.js'
 import { main } from '../../src/cli/main.js'
 import { writeDeployment } from '../../src/client/deployment.js'
@@ -59,6 +60,21 @@ afterAll(async () => {
   await ctx?.stop()
   if (dir) rmSync(dir, { recursive: true, force: true })
 })
+
+// First: the next test closes the IDS window early, after which events of the same minute are out of order.
+test("a root anchored by an account that is not the relay's anchorer is an anchor-front-running alert", async () => {
+  const root = keccak256(toHex('a root the relay never built'))
+  const stranger = ctx.walletClients[4]!
+  await anchorRoot(stranger, { contract: ctx.contracts.messageAnchor, root, leafCount: 1 })
+  const frontRunning = () =>
+    verifyAlertLog(readText(join(node.stateDir, IDS_FILES.alerts)))
+      .map((e) => e.alert)
+      .filter((a) => a.category === 'anchor-front-running')
+  await waitFor(() => frontRunning().length > 0, 20_000)
+  expect(frontRunning().map((a) => a.entities)).toEqual([
+    [`submitter:${stranger.account!.address.toLowerCase()}`],
+  ])
+}, 30_000)
 
 test('credential stuffing and a revoked device are alerts with evidence in a verifiable log; honest traffic raises none', async () => {
   // Honest traffic: Bob subscribes to his inbox, Alice publishes two envelopes to it.
@@ -116,7 +132,10 @@ test('credential stuffing and a revoked device are alerts with evidence in a ver
   // Honest traffic: no alert names Alice, Bob or their IPs; nothing but the two attacks was raised.
   const honest = [alice, bob].map((d) => `device:${lower(d.deviceId)}`).concat('ip:127.0.0.2', 'ip:127.0.0.3')
   expect(alerts.filter((x: Alert) => x.entities.some((e) => honest.includes(e)))).toEqual([])
-  expect(new Set(alerts.map((x) => x.category))).toEqual(new Set(['credential-stuffing', 'revoked-key-use']))
+  // Beside the previous test's front-running alert, only these two.
+  expect(new Set(alerts.map((x) => x.category))).toEqual(
+    new Set(['anchor-front-running', 'credential-stuffing', 'revoked-key-use']),
+  )
 }, 60_000)
 
 test('the relay responds: the stuffing IP is throttled (one AUTH per interval); a quarantine refuses publishes until lifted', async () => {
@@ -213,7 +232,7 @@ test('the event stream on disk is what the engine read: the relay and chain even
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l).kind as string)
-  expect(new Set(kinds)).toEqual(new Set(['auth', 'subscribe', 'publish', 'device-revoked']))
+  expect(new Set(kinds)).toEqual(new Set(['auth', 'subscribe', 'publish', 'device-revoked', 'anchor']))
 })
 
 function readText(path: string): string {
