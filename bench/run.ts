@@ -48,6 +48,8 @@ export const benchmarks: Record<string, (ctx: BenchContext) => Promise<BenchOutp
 }
 
 const root = fileURLToPath(new URL('..', import.meta.url))
+/** Run only when named (`npm run bench -- connections`): minutes long, so not in the default run nor `npm test`. */
+const OPT_IN = new Set(['connections'])
 
 function parseArgs(argv: string[]) {
   const names: string[] = []
@@ -64,7 +66,11 @@ function parseArgs(argv: string[]) {
     } else if (a in benchmarks) names.push(a)
     else throw new Error(`unknown benchmark or option "${a}" (known: ${Object.keys(benchmarks).join(', ')})`)
   }
-  return { names: names.length > 0 ? names : Object.keys(benchmarks), quick, out }
+  return {
+    names: names.length > 0 ? names : Object.keys(benchmarks).filter((n) => !OPT_IN.has(n)),
+    quick,
+    out,
+  }
 }
 
 async function main(): Promise<void> {
