@@ -136,12 +136,15 @@ export class SenderBindingError extends VerificationError {
 /** MLS refused the message: it does not decrypt, its signature fails, or the epoch is gone. */
 export class MlsRejectedError extends VerificationError {
   override name = 'MlsRejectedError' as const
+  /** Why, in a line (e.g. `this device was removed from the conversation`). */
+  readonly reason: string
   constructor(p: Meta & { reason: string; cause?: unknown }) {
     super('MLS rejected the message.', {
       metaMessages: [...idLine(p), `Reason: ${p.reason}`],
       code: 'SEALPOST_MLS_REJECTED',
       cause: p.cause,
     })
+    this.reason = p.reason
   }
 }
 
@@ -215,6 +218,8 @@ export class TranscriptVerificationError extends VerificationError {
 export class ConversationPolicyError extends VerificationError {
   override name = 'ConversationPolicyError' as const
   readonly rule: string
+  /** What broke the rule, e.g. `leaf 2 is device 0x… of 0x…` or `0x… is not an admin of the group`. */
+  readonly detail: string
   constructor(p: Meta & { rule: string; groupId: string; epoch: bigint; detail: string }) {
     super(`Conversation refused: ${p.rule}.`, {
       metaMessages: [
@@ -227,6 +232,7 @@ export class ConversationPolicyError extends VerificationError {
       code: 'SEALPOST_CONVERSATION_POLICY',
     })
     this.rule = p.rule
+    this.detail = p.detail
   }
 }
 
@@ -244,6 +250,8 @@ export class DeliveryReceiptUnknownError extends VerificationError {
 /** An MLS message sealed in an earlier epoch by a device that is no longer a member of the group. */
 export class SenderRemovedError extends VerificationError {
   override name = 'SenderRemovedError' as const
+  /** The removed device that sealed the message. */
+  readonly deviceId: string
   constructor(p: Meta & { deviceId: string; messageEpoch: bigint; currentEpoch: bigint }) {
     super('The sender was removed from the conversation after the epoch this message was sealed in.', {
       metaMessages: [
@@ -253,6 +261,7 @@ export class SenderRemovedError extends VerificationError {
       ],
       code: 'SEALPOST_SENDER_REMOVED',
     })
+    this.deviceId = p.deviceId
   }
 }
 

@@ -83,7 +83,7 @@ describe('IdsEngine', () => {
     const kinds = ids.incidents().map((i) => `${i.kind} ${i.entities.join(',')}`)
     expect(kinds).toEqual([
       'anchor-front-running submitter:0xstranger',
-      'replay-flood device:d1,device:d2',
+      'replay-flood device:d2', // the sender; the refusing device d1 is a target, in the evidence only
       'exfiltration device:d3',
     ])
     const exfil = ids.alerts().find((a) => a.category === 'exfiltration')

@@ -1,4 +1,4 @@
-/** Rules: what is wrong by definition (a replay, a revoked key in use, an unknown anchorer), one event at a time. */
+/** Rules: what is wrong by definition (a replay, a reused sequence number, a revoked key in use, an unknown anchorer), one event at a time. */
 import type { Alert } from './alerts.js'
 import type { IdsEvent } from './events.js'
 
@@ -21,6 +21,7 @@ export type RuleContext = {
 
 const VERIFY_RULES = {
   replayed: { category: 'replay-flood', severity: 'high', rule: 'replay' },
+  'stale-seq': { category: 'replay-flood', severity: 'high', rule: 'stale-seq' },
   'revoked-key': { category: 'revoked-key-use', severity: 'critical', rule: 'revoked-key' },
   forged: { category: 'forgery', severity: 'high', rule: 'forged' },
   policy: { category: 'policy-violation', severity: 'high', rule: 'policy' },
@@ -31,8 +32,12 @@ const VERIFY_RULES = {
 type Firing = Pick<AlertDraft, 'entities' | 'summary' | 'evidence'> & {
   score?: number
   /** Fire once per window per `<rule>:<dedupe>`; none when absent. */
-  dedupe?: string
+  dedupe?: string | undefined
 }
+
+/** A refusal's sender as an entity: an account (20 bytes, a direct conversation's peer) or a device. */
+const senderEntity = (sender: string): string =>
+  /^0x[0-9a-f]{40}$/.test(sender) ? `account:${sender}` : `device:${sender}`
 
 /** The one alert rule `rule` raises at `at`. */
 function fire(
@@ -56,15 +61,19 @@ export function ruleAlerts(e: IdsEvent, ctx: RuleContext): AlertDraft[] {
     case 'verify-fail': {
       if (!(e.reason in VERIFY_RULES)) return []
       const r = VERIFY_RULES[e.reason as keyof typeof VERIFY_RULES]
+      // An unknown sender may be several: each refused envelope is then its own alert (the same envelope refused by
+      // several devices is one). The entity is the sender alone: the refusing device is a target (evidence), and
+      // through it every attack on one victim, by anyone, would merge into one incident.
+      const unknown = e.sender === 'unknown'
       return fire(e.t, r.rule, r.category, r.severity, {
-        entities: [`device:${e.sender}`, `device:${e.device}`],
+        entities: [senderEntity(e.sender)],
         summary: `${e.device} refused a ${e.reason} message from ${e.sender}`,
         evidence: {
           receiver: e.device,
           sender: e.sender,
           ...(e.envelope ? { envelopes: [e.envelope] } : {}),
         },
-        dedupe: e.sender,
+        dedupe: unknown ? e.envelope : e.sender,
       })
     }
     case 'auth':

@@ -6,7 +6,13 @@ import type { Hex } from 'viem'
 import { afterEach, describe, expect, test } from 'vitest'
 import type { DeviceRecord, RegistryChange } from '../chain/registryWatcher.js'
 import type { ClientEvents } from '../client/types.js'
-import { DeliveryReceiptUnknownError, ReplayError } from '../client/verificationErrors.js'
+import {
+  ConversationPolicyError,
+  DeliveryReceiptUnknownError,
+  MlsRejectedError,
+  ReplayError,
+  SenderRemovedError,
+} from '../client/verificationErrors.js'
 import { tapRegistryWatcher } from './chainTap.js'
 import { tapClient } from './clientTap.js'
 import { decodeIdsEvent, type IdsEvent } from './events.js'
@@ -65,6 +71,35 @@ describe('client tap', () => {
         envelope: D(9),
       },
       { v: 1, t: 5, src: 'client', kind: 'welcome', device: D(1), group: D(6), expected: true },
+    ])
+  })
+
+  test('a refusal names its sender: the removed device, the policy offender, a direct peer; not-a-member MLS refusals emit nothing', () => {
+    const events = new EventEmitter<ClientEvents>()
+    const { events: out, sink } = collect()
+    const direct = D(8)
+    const conversations = { get: (id: Hex) => (id === direct ? { peer: A(0xabc) } : undefined) }
+    const untap = tapClient({ deviceId: D(1), events, conversations }, sink, { now: () => 5 })
+    const reject = (envelope: number, topic: Hex, error: Error) =>
+      events.emit('rejected', { envelopeId: D(envelope), topic, error: error as never })
+    const epochs = { messageEpoch: 1n, currentEpoch: 2n }
+    reject(11, D(6), new SenderRemovedError({ deviceId: D(0xdd).toUpperCase(), ...epochs }))
+    const policy = (detail: string) =>
+      new ConversationPolicyError({ rule: 'foreign-member', groupId: D(6), epoch: 1n, detail })
+    reject(12, D(6), policy(`leaf 0 is device ${D(0xee)} of ${A(0xe)}`))
+    reject(13, D(6), policy(`${A(0xc)} is not an admin of the group`))
+    reject(14, direct, new MlsRejectedError({ reason: 'decryption failed' })) // a tampered ciphertext, 1:1
+    reject(15, D(6), new MlsRejectedError({ reason: 'decryption failed' })) // in a group: nobody to name
+    // Honest: a removed member reading the group's later traffic, a new device reading what came before it joined.
+    reject(16, D(6), new MlsRejectedError({ reason: 'this device was removed from the conversation' }))
+    reject(17, direct, new MlsRejectedError({ reason: 'Cannot process message, epoch too old' }))
+    untap()
+    expect(out.map((e) => e.kind === 'verify-fail' && [e.envelope, e.reason, e.sender])).toEqual([
+      [D(11), 'policy', D(0xdd)],
+      [D(12), 'policy', D(0xee)],
+      [D(13), 'policy', A(0xc)],
+      [D(14), 'forged', A(0xabc)],
+      [D(15), 'forged', 'unknown'],
     ])
   })
 
