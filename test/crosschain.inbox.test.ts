@@ -239,8 +239,10 @@ describe('an envelope across two networks', () => {
       args: [sealed.id],
     })
     await expect(bob.receive(sealed.bytes)).rejects.toMatchObject({ code: 'SEALPOST_REPLAY' })
-    // The relayer drops it as refused, and it never reaches a client.
-    expect((await relayer.poll()).map((o) => o.status)).toEqual(['refused'])
+    // The relayer drops it as refused, naming the inbox's error, and it never reaches a client.
+    const [dropped] = await relayer.poll()
+    expect(dropped).toMatchObject({ status: 'refused', messageId: again.messageId })
+    expect((dropped as { error: ContractRevertError }).error.errorName).toBe('EnvelopeReplayed')
   })
 
   test('forged deliveries are refused on chain: a direct call, another sender on A, another origin', async () => {

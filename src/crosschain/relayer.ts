@@ -4,6 +4,7 @@
  */
 import { type Address, type Client, getAddress, type Hex, isAddressEqual } from 'viem'
 import { getBlockNumber, getContractEvents, readContract } from 'viem/actions'
+import { sealpostInboxAbi } from '../../contracts/artifacts/SealpostInbox.js'
 import { sealpostMirrorAbi } from '../../contracts/artifacts/SealpostMirror.js'
 import { ContractRevertError, withChainErrors } from '../chain/errors.js'
 import { sendAndWait, type WriteClient } from '../chain/sendAndWait.js'
@@ -94,12 +95,23 @@ export async function collectQuorum(
   }
 }
 
-/** Mailbox ABI plus the mirror's custom errors, so a refusal by the recipient decodes by name. */
-const processAbi = [...mailboxAbi, ...sealpostMirrorAbi.filter((item) => item.type === 'error')] as const
+/** The custom errors of Sealpost's two recipients, SealpostMirror and SealpostInbox, each signature once. */
+const recipientErrors = (() => {
+  const errors = [...sealpostMirrorAbi, ...sealpostInboxAbi].filter((item) => item.type === 'error')
+  const signature = (e: (typeof errors)[number]) => `${e.name}(${e.inputs.map((i) => i.type).join(',')})`
+  return errors.filter((e, i) => errors.findIndex((f) => signature(f) === signature(e)) === i)
+})()
+
+/**
+ * Mailbox ABI plus the recipients' custom errors, so a refusal by the mirror (`UnexpectedSender`, …) or the inbox
+ * (`EnvelopeReplayed`, `MalformedEnvelope`, …) decodes by name.
+ */
+const processAbi = [...mailboxAbi, ...recipientErrors] as const
 
 /**
  * Submits `Mailbox.process(metadata, message)` on the destination and waits for it. Reverts surface as
- * `ContractRevertError` (`errorName` `Error` with the Mailbox's reason, or the recipient's custom error).
+ * `ContractRevertError` (`errorName` `Error` with the Mailbox's reason, or the custom error of a SealpostMirror or
+ * SealpostInbox recipient).
  *
  * @example
  * await processMessage(walletB, { mailbox, metadata, message })
