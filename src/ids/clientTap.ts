@@ -46,14 +46,18 @@ export const VERIFY_REASONS: Readonly<Record<string, VerifyReason>> = {
 
 /**
  * MLS refusals that are no attack: the device holds no keys for the message's epoch because it was never a member of
- * it (a newly linked device reading what was sent before it joined; an epoch whose keys it no longer keeps) or is no
- * longer a member (a removed device reading the group's later traffic). Honest, and common: the tap drops them.
+ * it (a newly linked device reading what was sent before it joined; an epoch whose keys it no longer keeps; a Welcome
+ * into an epoch for a key package it no longer holds) or is no longer a member (a removed device reading the group's
+ * later traffic). Honest, and common: the tap drops them.
  *
  * @example NOT_A_MEMBER_OF_EPOCH.has('this device was removed from the conversation') // true
  */
 export const NOT_A_MEMBER_OF_EPOCH: ReadonlySet<string> = new Set([
   'this device was removed from the conversation', // receiveGroupMessage: the group is no longer active here
   'Cannot process message, epoch too old', // ts-mls: no receiver data kept for the message's (earlier) epoch
+  // receiveWelcome: its key package was used or dropped (a rotation, two committers adding the same device); the
+  // device joins nothing, whoever sent it
+  'Welcome is for none of our key packages',
 ])
 
 /** What the tap reads of a client: its device id, its typed events and, when it has them, its conversations. */

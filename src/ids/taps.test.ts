@@ -93,6 +93,7 @@ describe('client tap', () => {
     // Honest: a removed member reading the group's later traffic, a new device reading what came before it joined.
     reject(16, D(6), new MlsRejectedError({ reason: 'this device was removed from the conversation' }))
     reject(17, direct, new MlsRejectedError({ reason: 'Cannot process message, epoch too old' }))
+    reject(18, D(3), new MlsRejectedError({ reason: 'Welcome is for none of our key packages' }))
     untap()
     expect(out.map((e) => e.kind === 'verify-fail' && [e.envelope, e.reason, e.sender])).toEqual([
       [D(11), 'policy', D(0xdd)],
