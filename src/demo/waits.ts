@@ -3,6 +3,7 @@ import type { Hex } from 'viem'
 import type { Client, ClientEvents, ReceivedMessage } from '../client/Client.js'
 import { RelayAuthError } from '../client/relayTransport.js'
 import type { Rejection } from '../client/types.js'
+import type { RelayOutcome } from '../crosschain/relayer.js'
 import { DemoTimeoutError } from './errors.js'
 
 /**
@@ -208,4 +209,25 @@ export function nextMessageIn(
     }
     client.events.on('message', onMessage)
   })
+}
+
+/**
+ * Waits until a running Hyperlane relayer reported `messageId` delivered or refused (its outcomes are appended to
+ * `relayed` as it works); rejects with `DemoTimeoutError` after `timeoutMs`.
+ *
+ * @example const outcome = await untilRelayed(relayed, dispatch.messageId, 60_000)
+ */
+export async function untilRelayed(
+  relayed: readonly RelayOutcome[],
+  messageId: Hex,
+  timeoutMs: number,
+): Promise<RelayOutcome> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const found = relayed.find((o) => o.messageId === messageId && o.status !== 'waiting')
+    if (found) return found
+    if (Date.now() >= deadline)
+      throw new DemoTimeoutError({ waitingFor: `the relayer to deliver or refuse ${messageId}`, timeoutMs })
+    await new Promise((r) => setTimeout(r, 100))
+  }
 }
