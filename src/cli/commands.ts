@@ -141,6 +141,13 @@ export const demoSpec = {
   options: {
     keep: { type: 'boolean', description: 'keep the temporary homes', default: false },
     out: { type: 'string', value: 'FILE', description: 'also write the JSON summary to FILE' },
+    chains: {
+      type: 'string',
+      value: 'N',
+      description:
+        '2: end with the cross-chain act on a second chain through Hyperlane (docs/cross-chain.md); 1: skip it',
+      default: '2',
+    },
   },
 } as const satisfies CommandSpec
 
