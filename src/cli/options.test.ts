@@ -113,6 +113,7 @@ describe('one table per command parses and prints help', () => {
       device: 'default',
       wait: 'accepted',
       timeout: '120',
+      via: 'relay',
     })
     expect(findCommand('id', 'new')?.name).toBe('id new')
     expect(findCommand('id')?.name).toBe('id')
