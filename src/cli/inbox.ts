@@ -1,26 +1,48 @@
-/** `sealpost inbox [--follow]`: what arrived while away (direct and group messages, contacts' key changes), then (with --follow) live. */
+/** `sealpost inbox [--follow]`: what arrived while away (direct and group messages, contacts' key changes; with a Hyperlane inbox route, also through chain B), then (with --follow) live. */
 import { join } from 'node:path'
 import type { Client, KeyChangeEvent, ReceivedMessage } from '../client/Client.js'
 import { type ContactSuspicion, watchSuspicion } from '../client/suspicion.js'
+import { formatError } from '../errors.js'
 import { inboxSpec } from './commands.js'
 import type { CliContext } from './context.js'
+import {
+  configuredInboxRoute,
+  type HyperlaneInboxFollower,
+  type HyperlaneInboxPass,
+  hyperlaneInboxFollower,
+  isChainUnavailable,
+} from './hyperlaneInbox.js'
 import { parseCommandArgs } from './options.js'
 import { openLiveClient, resolveRelays } from './session.js'
 import { untilSignal } from './signals.js'
 
 /**
- * Prints received messages with their verification verdicts; `--follow` keeps streaming until Ctrl-C.
+ * Prints received messages with their verification verdicts; `--follow` keeps streaming until Ctrl-C. With a
+ * Hyperlane inbox route next to the deployment (`hyperlane-inbox.json`, `up --chains 2`) it also reads the
+ * SealpostInbox on chain B after the relay's catch-up: each message is printed once (whichever copy came first, the
+ * other is a replay), marked `via Hyperlane` when its envelope was delivered on B.
  *
  * @example await inboxCommand(ctx, ['--follow'])
  */
 export async function inboxCommand(ctx: CliContext, argv: string[]): Promise<void> {
   const { values } = parseCommandArgs(inboxSpec, argv)
   const relay = resolveRelays(values.relay)
+  const route = configuredInboxRoute(ctx)
+  let follower: HyperlaneInboxFollower | undefined
+  // With a route, the catch-up's messages wait until chain B was read, so that each is printed with its mark.
+  let held: ReceivedMessage[] | undefined = route ? [] : undefined
   let printed = 0
   let opened: Client | undefined
   let suspicion: ContactSuspicion | undefined // contacts marked suspicious (a revoked key in use; docs/ids.md §4a)
   const print = (m: ReceivedMessage) => {
+    if (held) {
+      held.push(m)
+      return
+    }
     printed++
+    const hop = follower?.viaHyperlane.get(m.id.toLowerCase())
+    const via =
+      hop === undefined ? '' : `  via Hyperlane (chain ${follower?.route.destination.domain} block ${hop})`
     const time = new Date(m.sentAt).toISOString()
     // A group message names its group after the sender; a direct message's line is unchanged.
     const group = opened?.groups.list().find((g) => g.id.toLowerCase() === m.conversation.toLowerCase())
@@ -28,10 +50,10 @@ export async function inboxCommand(ctx: CliContext, argv: string[]): Promise<voi
     const where = group ? `  in group "${name}"` : ''
     const doubt = suspicion?.of(m)
     const warn = doubt ? `  ⚠ suspicious contact (${doubt.reason})` : ''
-    ctx.out.info(`${time}  ${m.from}${where}  ${m.report.ok ? '✓ verified' : '✗'}${warn}  ${m.text}`)
+    ctx.out.info(`${time}  ${m.from}${where}  ${m.report.ok ? '✓ verified' : '✗'}${warn}${via}  ${m.text}`)
     if (ctx.out.json)
       process.stdout.write(
-        `${JSON.stringify({ id: m.id, conversation: m.conversation, ...(group && { group: name }), from: m.from, device: m.device, seq: m.seq.toString(), sentAt: m.sentAt, text: m.text, verified: m.report.ok, ...(doubt && { suspicious: doubt.reason }) })}\n`,
+        `${JSON.stringify({ id: m.id, conversation: m.conversation, ...(group && { group: name }), from: m.from, device: m.device, seq: m.seq.toString(), sentAt: m.sentAt, text: m.text, verified: m.report.ok, ...(doubt && { suspicious: doubt.reason }), ...(hop !== undefined && { via: 'hyperlane', hyperlaneBlock: hop.toString() }) })}\n`,
       )
   }
   let alerts = 0
@@ -82,11 +104,74 @@ export async function inboxCommand(ctx: CliContext, argv: string[]): Promise<voi
     // processed (live mode's catch-up or this pull), so count what was printed, not what the pull found.
     const done = ctx.out.step('Catching up with the relay')
     await client.sync()
-    done(`${printed} new${alerts > 0 ? `, ${alerts} key change${alerts === 1 ? '' : 's'}` : ''}`)
+    done(
+      `${held?.length ?? printed} new${alerts > 0 ? `, ${alerts} key change${alerts === 1 ? '' : 's'}` : ''}`,
+    )
+    if (route) {
+      follower = hyperlaneInboxFollower(client, route)
+      const reading = ctx.out.step(
+        `Reading the SealpostInbox ${route.destination.inbox} on chain ${route.destination.domain}`,
+      )
+      const pass = await readChainB(follower)
+      reading(pass ? passSummary(pass) : 'chain B not read')
+      const caughtUp = [...(held ?? []), ...(pass?.messages ?? [])].sort((a, b) => a.sentAt - b.sentAt)
+      held = undefined
+      for (const m of caughtUp) print(m)
+    }
     if (!values.follow) return
     ctx.out.info('Following; Ctrl-C to stop.')
+    const chainB = follower && followChainB(follower)
     await untilSignal()
+    await chainB?.stop()
   } finally {
     await client.close()
   }
+
+  /** One pass over chain B's inbox; its refusals printed, chain B unreachable a warning (undefined). */
+  async function readChainB(f: HyperlaneInboxFollower): Promise<HyperlaneInboxPass | undefined> {
+    try {
+      const pass = await f.poll()
+      for (const r of pass.rejected)
+        ctx.out.info(
+          `rejected ${r.envelopeId} (via Hyperlane): ${r.error.name} [${r.error.code}] ${r.error.shortMessage}`,
+        )
+      return pass
+    } catch (err) {
+      if (!isChainUnavailable(err)) throw err
+      ctx.out.info(`! the inbox on chain ${f.route.destination.domain} was not read: ${formatError(err)}`)
+      return undefined
+    }
+  }
+
+  /** With --follow: reads chain B's inbox every second until stopped, printing what it delivered first. */
+  function followChainB(f: HyperlaneInboxFollower): { stop(): Promise<void> } {
+    let active = true
+    const loop = (async () => {
+      while (active) {
+        await new Promise((r) => setTimeout(r, 1000))
+        if (!active) break
+        const pass = await readChainB(f).catch((err: unknown) => {
+          ctx.out.info(`! the inbox on chain ${f.route.destination.domain}: ${formatError(err)}`)
+          return undefined
+        })
+        for (const m of pass?.messages ?? []) print(m)
+        for (const r of pass?.replayed ?? [])
+          ctx.out.info(`  ${r.envelopeId} also arrived via Hyperlane (block ${r.blockNumber}); already shown`)
+      }
+    })()
+    return {
+      async stop() {
+        active = false
+        await loop
+      },
+    }
+  }
+}
+
+/** The one-line result of a pass over chain B's inbox. */
+function passSummary(pass: HyperlaneInboxPass): string {
+  const parts = [`${pass.messages.length} new`]
+  if (pass.replayed.length > 0) parts.push(`${pass.replayed.length} already received through the relay`)
+  if (pass.rejected.length > 0) parts.push(`${pass.rejected.length} rejected`)
+  return parts.join(', ')
 }

@@ -74,8 +74,13 @@ export type CrossChainActParameters = {
   timeoutMs?: number | undefined
 }
 
-/** What the act leaves for the caller (a test) to check beyond the report. */
-export type CrossChainActResult = { relayed: RelayOutcome[] }
+/**
+ * What the act leaves for the caller (a test) to check beyond the report: the relayer's outcomes, and Alice's live
+ * client, Bob's offline one (reading B) and the conversation between them, still open.
+ *
+ * @example const { relayed, alice, bob, conversation }: CrossChainActResult = await runCrossChainAct(parameters)
+ */
+export type CrossChainActResult = { relayed: RelayOutcome[]; alice: Client; bob: Client; conversation: Hex }
 
 const TEXT = 'Across two networks: the contract draft, sealed.'
 
@@ -270,7 +275,7 @@ export async function runCrossChainAct({
       relayed,
       timeoutMs,
     })
-    return { relayed }
+    return { relayed, alice: aliceClient, bob: bobOnB, conversation: chat.id }
   } finally {
     await relayer.stop()
   }
