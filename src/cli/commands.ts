@@ -301,6 +301,10 @@ export const groupSpec = {
 export const inboxSpec = {
   name: 'inbox',
   summary: 'what arrived while away, with its verification',
+  details: [
+    'With hyperlane-inbox.json next to the deployment (`up --chains 2`), also reads the SealpostInbox on chain B:',
+    'each message is shown once, marked "via Hyperlane" when its envelope was delivered there (docs/cross-chain.md).',
+  ],
   options: {
     relay,
     device,
