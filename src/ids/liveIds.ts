@@ -186,7 +186,8 @@ export function startLiveIds(options: LiveIdsOptions): LiveIds {
   const submitted = new Map<string, { size: number; head: string }>()
   let anchorer: HeadAnchorer | undefined
   let lastSubmittedSize = 0
-  let lastSubmitAt = 0
+  // The first head goes out one period after start, not at the first tick: at most one anchoring per period.
+  let lastSubmitAt = now()
   const anchorEveryMs = options.anchorEveryMs ?? 60_000
   const anchorHead = (): Hex | undefined => {
     if (!anchorer || log.size === 0 || log.size === lastSubmittedSize) return undefined
