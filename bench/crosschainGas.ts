@@ -17,8 +17,8 @@ import { deployInboxPair } from '../src/crosschain/inboxDeploy.js'
 import { sendEnvelopeViaHyperlane } from '../src/crosschain/inboxSend.js'
 import { MirrorKeeper } from '../src/crosschain/keeper.js'
 import { readMirroredAnchor } from '../src/crosschain/mirrorViews.js'
-import { collectQuorum, Relayer, type RelayOutcome } from '../src/crosschain/relayer.js'
-import { Validator } from '../src/crosschain/validator.js'
+import { routeOperators } from '../src/crosschain/operators.js'
+import { collectQuorum, type RelayOutcome } from '../src/crosschain/relayer.js'
 import { createEnvelope, ENVELOPE_HEADER_BYTES, encodeEnvelope } from '../src/protocol/envelope.js'
 import { type ChainContext, setupChain } from '../test/utils/anvil.js'
 import { registerTestDevice } from '../test/utils/devices.js'
@@ -60,27 +60,11 @@ async function measure(
     threshold: 2,
   })
   const stores = keys.map(() => memoryCheckpointStore())
-  const validators = keys.map(
-    (account, i) =>
-      new Validator({
-        client: A.publicClient,
-        account,
-        origin: m.origin.domain,
-        merkleTreeHook: m.origin.merkleTreeHook,
-        confirmations: 1,
-        store: stores[i]!,
-        fromBlock: m.origin.deployBlock,
-      }),
-  )
-  const relayer = new Relayer({
-    origin: { client: A.publicClient, mailbox: m.origin.mailbox, fromBlock: m.origin.deployBlock },
-    destination: {
-      client: B.publicClient,
-      wallet: B.walletClients[2]!,
-      mailbox: m.destination.mailbox,
-      domain: m.destination.domain,
-    },
-    stores,
+  const { validators, relayer } = routeOperators({
+    origin: { client: A.publicClient, core: m.origin },
+    destination: { client: B.publicClient, wallet: B.walletClients[2]!, core: m.destination },
+    validators: keys.map((account, i) => ({ account, store: stores[i]! })),
+    confirmations: 1,
   })
   const keeperWallet = A.walletClients[3]!
   const deliver = async (): Promise<RelayOutcome[]> => {

@@ -11,8 +11,7 @@ import { type CheckpointStore, memoryCheckpointStore } from '../src/crosschain/c
 import { deployMirroring, type MirroringDeployment } from '../src/crosschain/deploy.js'
 import { MirrorKeeper } from '../src/crosschain/keeper.js'
 import { readMirroredAnchor } from '../src/crosschain/mirrorViews.js'
-import { Relayer } from '../src/crosschain/relayer.js'
-import { Validator } from '../src/crosschain/validator.js'
+import { routeOperators } from '../src/crosschain/operators.js'
 import { type ChainContext, setupChain } from '../test/utils/anvil.js'
 import { type BenchContext, type BenchOutput, target } from './lib/report.js'
 
@@ -145,20 +144,13 @@ async function withRoles(
     },
     get: (id) => inner.get(id),
   })
-  const stores = keys.map(() => timed(memoryCheckpointStore()))
   const from = await A.publicClient.getBlockNumber()
-  const validators = keys.map(
-    (account, i) =>
-      new Validator({
-        client: A.publicClient,
-        account,
-        origin: m.origin.domain,
-        merkleTreeHook: m.origin.merkleTreeHook,
-        confirmations,
-        store: stores[i]!,
-        fromBlock: m.origin.deployBlock,
-      }),
-  )
+  const { validators, relayer } = routeOperators({
+    origin: { client: A.publicClient, core: m.origin },
+    destination: { client: B.publicClient, wallet: B.walletClients[2]!, core: m.destination },
+    validators: keys.map((account) => ({ account, store: timed(memoryCheckpointStore()) })),
+    confirmations,
+  })
   const keeper = new MirrorKeeper({
     client: A.publicClient,
     wallet: A.walletClients[3]!,
@@ -167,16 +159,6 @@ async function withRoles(
     route: m.route,
     fromBlock: from + 1n,
     anchorSubmitters: [A.walletClients[7]!.account.address],
-  })
-  const relayer = new Relayer({
-    origin: { client: A.publicClient, mailbox: m.origin.mailbox, fromBlock: m.origin.deployBlock },
-    destination: {
-      client: B.publicClient,
-      wallet: B.walletClients[2]!,
-      mailbox: m.destination.mailbox,
-      domain: m.destination.domain,
-    },
-    stores,
   })
   const fail = (role: string) => (e: unknown) => console.error(`  ${role}:`, e)
   for (const [i, v] of validators.entries()) v.start(ROLE_INTERVAL_MS, fail(`validator ${i + 1}`))

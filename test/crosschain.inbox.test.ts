@@ -45,8 +45,9 @@ import {
   encodeHyperlaneMessage,
   hyperlaneMessageId,
 } from '../src/crosschain/message.js'
-import { collectQuorum, Relayer } from '../src/crosschain/relayer.js'
-import { Validator } from '../src/crosschain/validator.js'
+import { routeOperators } from '../src/crosschain/operators.js'
+import { collectQuorum, type Relayer } from '../src/crosschain/relayer.js'
+import type { Validator } from '../src/crosschain/validator.js'
 import { encodeEnvelope } from '../src/protocol/envelope.js'
 import { type ChainContext, setupChain } from './utils/anvil.js'
 import { type TestNetwork, testNetwork } from './utils/clients.js'
@@ -78,28 +79,12 @@ beforeAll(async () => {
     a: { wallet: A.walletClients[0]!, client: A.publicClient, core: coreA },
     b: { wallet: B.walletClients[1]!, client: B.publicClient, core: coreB },
   })
-  validators = validatorAccounts.map(
-    (account, i) =>
-      new Validator({
-        client: A.publicClient,
-        account,
-        origin: coreA.domain,
-        merkleTreeHook: coreA.merkleTreeHook,
-        confirmations: 1,
-        store: stores[i]!,
-        fromBlock: coreA.deployBlock,
-      }),
-  )
-  relayer = new Relayer({
-    origin: { client: A.publicClient, mailbox: coreA.mailbox, fromBlock: coreA.deployBlock },
-    destination: {
-      client: B.publicClient,
-      wallet: B.walletClients[2]!,
-      mailbox: coreB.mailbox,
-      domain: coreB.domain,
-    },
-    stores,
-  })
+  ;({ validators, relayer } = routeOperators({
+    origin: { client: A.publicClient, core: coreA },
+    destination: { client: B.publicClient, wallet: B.walletClients[2]!, core: coreB },
+    validators: validatorAccounts.map((account, i) => ({ account, store: stores[i]! })),
+    confirmations: 1,
+  }))
   // Alice and Bob are accounts of chain A's registry; their envelopes travel either way (relay or Hyperlane).
   net = testNetwork(A)
   alice = await net.client({ account: net.account(1) })

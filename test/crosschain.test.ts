@@ -68,6 +68,7 @@ import {
   readMirroredDevice,
   readMirrorOrigin,
 } from '../src/crosschain/mirrorViews.js'
+import { routeOperators } from '../src/crosschain/operators.js'
 import { collectQuorum, processMessage, Relayer } from '../src/crosschain/relayer.js'
 import { Validator } from '../src/crosschain/validator.js'
 import { MirrorOriginMismatchError } from '../src/crosschain/verifyErrors.js'
@@ -124,28 +125,12 @@ beforeAll(async () => {
     route,
     fromBlock: coreA.deployBlock,
   })
-  validators = validatorAccounts.map(
-    (account, i) =>
-      new Validator({
-        client: A.publicClient,
-        account,
-        origin: coreA.domain,
-        merkleTreeHook: coreA.merkleTreeHook,
-        confirmations: 1,
-        store: stores[i]!,
-        fromBlock: coreA.deployBlock,
-      }),
-  )
-  relayer = new Relayer({
-    origin: { client: A.publicClient, mailbox: coreA.mailbox, fromBlock: coreA.deployBlock },
-    destination: {
-      client: B.publicClient,
-      wallet: B.walletClients[2]!,
-      mailbox: coreB.mailbox,
-      domain: coreB.domain,
-    },
-    stores,
-  })
+  ;({ validators, relayer } = routeOperators({
+    origin: { client: A.publicClient, core: coreA },
+    destination: { client: B.publicClient, wallet: B.walletClients[2]!, core: coreB },
+    validators: validatorAccounts.map((account, i) => ({ account, store: stores[i]! })),
+    confirmations: 1,
+  }))
 }, 120_000)
 
 afterAll(async () => {
@@ -657,27 +642,11 @@ describe('mirroring B -> A', () => {
       originDomain: 31337,
       originSender: getAddress(sender),
     })
-    const validatorsB = validatorAccounts.map(
-      (account, i) =>
-        new Validator({
-          client: B.publicClient,
-          account,
-          origin: coreB.domain,
-          merkleTreeHook: coreB.merkleTreeHook,
-          confirmations: 1,
-          store: stores[i]!,
-          fromBlock: coreB.deployBlock,
-        }),
-    )
-    const relayerBA = new Relayer({
-      origin: { client: B.publicClient, mailbox: coreB.mailbox, fromBlock: coreB.deployBlock },
-      destination: {
-        client: A.publicClient,
-        wallet: A.walletClients[2]!,
-        mailbox: coreA.mailbox,
-        domain: coreA.domain,
-      },
-      stores,
+    const { validators: validatorsB, relayer: relayerBA } = routeOperators({
+      origin: { client: B.publicClient, core: coreB },
+      destination: { client: A.publicClient, wallet: A.walletClients[2]!, core: coreA },
+      validators: validatorAccounts.map((account, i) => ({ account, store: stores[i]! })),
+      confirmations: 1,
     })
     const bob = B.walletClients[5]!
     const { deviceId, blockNumber: addedAt } = await registerTestDevice(B, bob)
