@@ -293,7 +293,8 @@ describe('relayAuthMessage', () => {
   })
 
   test('error code list', () => {
-    expect(RELAY_ERROR_CODES).toHaveLength(16)
+    expect(RELAY_ERROR_CODES).toHaveLength(17)
+    expect(isRelayErrorCode('RELAY_QUARANTINED')).toBe(true) // a device held by the IDS response policy
     expect(isRelayErrorCode('RELAY_UNAVAILABLE')).toBe(true) // a cluster relay without its store
     expect(isRelayErrorCode('RELAY_LOOKUP_LIMITED')).toBe(true)
     expect(isRelayErrorCode('RELAY_TOPIC_MISMATCH')).toBe(true)
