@@ -119,13 +119,13 @@ export async function runCrossChainAct({
         `A: Mailbox ${mirroring.origin.mailbox}, SealpostMirrorSender ${mirroring.sender}, SealpostInbox ${inbox.origin.inbox}`,
         `B: Mailbox ${mirroring.destination.mailbox}, SealpostMirror ${mirroring.mirror}, SealpostInbox ${inbox.destination.inbox}`,
         `${mirroring.origin.threshold}-of-${mirroring.origin.validators.length} validators ${mirroring.origin.validators.join(', ')}`,
-        'deployed by other accounts than chain A’s contracts: no address is shared by accident',
+        'chain B’s contracts come from other deployer accounts than chain A’s: no address is shared by accident',
       ],
     )
     const alice: DemoParty = { name: 'x-alice', account: await fundedAccount(clientA) }
     const bob: DemoParty = { name: 'x-bob', account: await fundedAccount(clientA) }
     const aliceClient = track(await connectParty(network, alice))
-    const bobLive = await connectParty(network, bob)
+    const bobLive = track(await connectParty(network, bob)) // closed below; tracked in case the join times out
     const chat = await aliceClient.conversations.open(bob.account.address)
     await untilJoined(bobLive, chat.id, timeoutMs)
     await bobLive.close() // Bob now follows chain B only: he never hears from the relay again in this act
