@@ -47,7 +47,8 @@ test('ids report prints incidents and writes the alert log and OCSF; tail prints
   )
   expect(report.stdout).toContain('skipped line 3: SEALPOST_IDS_EVENT_MALFORMED')
   expect(report.stdout).toMatch(/high +anchor-front-running .* submitter:0xstranger/)
-  expect(report.stdout).toMatch(/high +replay-flood .* device:d1 device:d2/)
+  // The alert's entity is the sender (d2) alone; the refusing device (d1) is evidence, not a party to the incident.
+  expect(report.stdout).toMatch(/high +replay-flood .* device:d2 +\(1 alerts: rule:replay\)/)
   expect(
     readFileSync(ocsf, 'utf8')
       .trim()
