@@ -75,7 +75,9 @@ export async function phoneLifecycle({
   const linked = await joinChat('phone (linked, rotated later)')
   await linked.client.rotateDevice({ passphrase: DEMO_PASSPHRASE })
   const rotated = await joinChat('phone (rotated, revoked later)')
-  await alice.revokeDevice(rotated.client.deviceId)
+  // Closed before the revocation: a live phone could see its own removal first and drop the conversation the thief
+  // needs (its key file and store keep it, as a stolen phone's would).
   await rotated.client.close()
+  await alice.revokeDevice(rotated.client.deviceId)
   return [linked.off, rotated.off]
 }
