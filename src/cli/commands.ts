@@ -112,7 +112,12 @@ export const relaySpec = {
     },
     ids: {
       type: 'boolean',
-      description: 'run the IDS: alert log, event stream and model state in the relay home (docs/ids.md)',
+      description: 'run the IDS: alert log and model state in the relay home (docs/ids.md)',
+      default: false,
+    },
+    'ids-events': {
+      type: 'boolean',
+      description: 'with --ids: also write every IDS event to ids-events.jsonl (for replay; costs relay throughput)',
       default: false,
     },
     'hyperlane-relayer': {

@@ -101,10 +101,12 @@ export type StackOptions = {
    */
   cluster?: number | undefined
   /**
-   * Run each relay's live IDS (docs/ids.md §7): `ids-alerts.jsonl`, `ids-events.jsonl` and `ids-state.json` in the
-   * relay's home (`relay/` under --home). On by default for `up`, `relay --ids` elsewhere.
+   * Run each relay's live IDS (docs/ids.md §7): `ids-alerts.jsonl` and `ids-state.json` in the relay's home
+   * (`relay/` under --home). On by default for `up`, `relay --ids` elsewhere.
    */
   ids?: boolean | undefined
+  /** With `ids`: also write every IDS event to `ids-events.jsonl` (on for `up`, `relay --ids-events`). */
+  idsEvents?: boolean | undefined
   /**
    * 2: also a second local chain (31338) mirrored from the first through Hyperlane, with three validators, a keeper
    * and the relayer role in the first relay (`up --chains 2`; local only).
@@ -199,7 +201,7 @@ export async function startStack(ctx: CliContext, options: StackOptions): Promis
       rpc,
       deployment,
       dir: relayHome(i),
-      ...(options.ids ? { ids: { dir: relayHome(i) } } : {}),
+      ...(options.ids ? { ids: { dir: relayHome(i), events: options.idsEvents === true } } : {}),
       port: i === 0 ? options.port : 0,
       host: options.host,
       anchorAccount,

@@ -98,6 +98,7 @@ export function parseStackFlags(
       },
       deploy: true,
       ids: local ? values['no-ids'] !== true : values.ids === true,
+      idsEvents: local || values['ids-events'] === true,
     } satisfies StackOptions,
     demo: values.demo === true,
     dashboardPort: int(str('dashboard-port'), 'dashboard-port') ?? 8788,

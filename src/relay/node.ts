@@ -88,15 +88,18 @@ export type RelayNodeOptions = {
     | undefined
   /**
    * Run a live IDS (docs/ids.md §7): the relay's and the registry watcher's events go to an `IdsEngine`, which
-   * writes `ids-alerts.jsonl` (hash-chained), `ids-events.jsonl` (the event stream) and, on stop, `ids-state.json`
-   * (restored on the next start) into `dir` (default: the node's `stateDir`). The anchor account counts as a known
-   * anchorer. `true` is `{}`.
+   * writes `ids-alerts.jsonl` (hash-chained), with `events` also `ids-events.jsonl` (every event as a JSON line, for
+   * replay: off by default, as it costs more than the engine itself), and on stop `ids-state.json` (restored on the
+   * next start) into `dir` (default: the node's `stateDir`). The anchor account counts as a known anchorer. `true`
+   * is `{}`.
    */
   ids?:
     | boolean
     | {
         dir?: string | undefined
         config?: Partial<IdsConfig> | undefined
+        /** Also write the event stream `ids-events.jsonl` (default false). */
+        events?: boolean | undefined
         /** What alerts make the relay do (quarantine, throttle; docs/ids.md §4a). */
         response?: Partial<ResponsePolicy> | undefined
       }
@@ -370,6 +373,7 @@ function startNodeIds(options: RelayNodeOptions, stateDir: string): LiveIds | un
     dir: o.dir ?? stateDir,
     config: { ...o.config, knownAnchorers: known },
     response: o.response,
+    writeEvents: o.events === true,
   })
 }
 

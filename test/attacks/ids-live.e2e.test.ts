@@ -50,7 +50,7 @@ beforeAll(async () => {
     anchorAccount: privateKeyToAccount(ctx.anvil.accounts[9] as Hex),
     anchor: { batchIntervalMs: 200, confirmations: 1, pollingIntervalMs: 50 },
     // No warm-up: the models score the first window (a fresh relay has learned nothing yet).
-    ids: { config: { warmupMs: 0 } },
+    ids: { config: { warmupMs: 0 }, events: true },
   })
   writeDeployment(dir, testNetwork(ctx).deployment) // for `sealpost ids verify` (its receipts on chain)
 }, 60_000)
