@@ -117,7 +117,8 @@ export const relaySpec = {
     },
     'ids-events': {
       type: 'boolean',
-      description: 'with --ids: also write every IDS event to ids-events.jsonl (for replay; costs relay throughput)',
+      description:
+        'with --ids: also write every IDS event to ids-events.jsonl (for replay; costs relay throughput)',
       default: false,
     },
     'hyperlane-relayer': {
