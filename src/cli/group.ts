@@ -2,6 +2,9 @@
 import type { Client } from '../client/Client.js'
 import type { Group } from '../client/group.js'
 import { configuredChains } from './address.js'
+import type { CliContext } from './context.js'
+import { ArgumentError } from './errors.js'
+import { parseAccountList, resolveGroup } from './groupArgs.js'
 import {
   groupAddSpec,
   groupAdminsSpec,
@@ -11,10 +14,7 @@ import {
   groupRemoveSpec,
   groupRenameSpec,
   groupShowSpec,
-} from './commands.js'
-import type { CliContext } from './context.js'
-import { ArgumentError } from './errors.js'
-import { parseAccountList, resolveGroup } from './groupArgs.js'
+} from './groupSpecs.js'
 import { type CommandSpec, parseCommandArgs } from './options.js'
 import { openLiveClient, resolveRelays } from './session.js'
 
