@@ -1,22 +1,10 @@
 /** `sealpost` help, version and argument errors as a user types them: real processes, no chain needed. */
-import { describe, expect, test, vi } from 'vitest'
+import { describe, expect, test } from 'vitest'
 import { COMMANDS } from '../src/cli/commands.js'
-import { main } from '../src/cli/main.js'
-import { lines, sealpost } from './utils/cli.js'
+import { lines, sealpost, sealpostInProcess } from './utils/cli.js'
 
-/** Runs main() in this process and captures what it writes to stdout. */
-async function inProcess(args: string[]): Promise<{ code: number; stdout: string }> {
-  let stdout = ''
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk)
-    return true
-  })
-  try {
-    return { code: await main(args), stdout }
-  } finally {
-    spy.mockRestore()
-  }
-}
+/** Runs main() in this process and captures what it writes. */
+const inProcess = sealpostInProcess
 
 describe('help and version', { timeout: 120_000 }, () => {
   test('every command has its own --help listing its options; -h and `help COMMAND` print the same', async () => {

@@ -11,12 +11,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type Address, bytesToHex, getAddress, type Hex, hexToBytes, pad, parseEventLogs } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
-import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { sealpostInboxAbi } from '../contracts/artifacts/SealpostInbox.js'
 import { ContractRevertError } from '../src/chain/errors.js'
 import { sendAndWait } from '../src/chain/sendAndWait.js'
 import type { CliContext } from '../src/cli/context.js'
-import { main } from '../src/cli/main.js'
 import { sendViaHyperlane } from '../src/cli/sendViaHyperlane.js'
 import type { Client } from '../src/client/Client.js'
 import { writeDeployment } from '../src/client/deployment.js'
@@ -50,6 +49,7 @@ import { collectQuorum, type Relayer } from '../src/crosschain/relayer.js'
 import type { Validator } from '../src/crosschain/validator.js'
 import { encodeEnvelope } from '../src/protocol/envelope.js'
 import { type ChainContext, setupChain } from './utils/anvil.js'
+import { sealpostInProcess } from './utils/cli.js'
 import { type TestNetwork, testNetwork } from './utils/clients.js'
 
 let A: ChainContext
@@ -341,21 +341,8 @@ describe('an envelope across two networks', () => {
 })
 
 /** Runs `sealpost ARGS…` in this process; its exit code and everything it wrote. */
-async function cli(args: string[]): Promise<{ code: number; output: string }> {
-  let output = ''
-  const capture = (chunk: unknown) => {
-    output += String(chunk)
-    return true
-  }
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation(capture)
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation(capture)
-  try {
-    return { code: await main(args), output }
-  } finally {
-    out.mockRestore()
-    err.mockRestore()
-  }
-}
+const cli = (args: string[]) =>
+  sealpostInProcess(args).then(({ code, stdout, stderr }) => ({ code, output: stdout + stderr }))
 
 describe('sealpost send --via hyperlane', () => {
   test('a missing second-chain deployment is a typed error before anything is sent', async () => {

@@ -2,30 +2,14 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, expect, test, vi } from 'vitest'
-import { main } from './main.js'
+import { afterAll, expect, test } from 'vitest'
+import { sealpostInProcess } from '../../test/utils/cli.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'sealpost-cli-ids-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = ''
-  let stderr = ''
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((c) => {
-    stdout += String(c)
-    return true
-  })
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((c) => {
-    stderr += String(c)
-    return true
-  })
-  try {
-    return { code: await main(['--home', dir, ...args]), stdout, stderr }
-  } finally {
-    out.mockRestore()
-    err.mockRestore()
-  }
-}
+/** Runs `sealpost --home DIR ARGS…` in this process. */
+const run = (args: string[]) => sealpostInProcess(['--home', dir, ...args])
 
 test('ids report prints incidents and writes the alert log and OCSF; tail prints it; verify finds a tampered entry', async () => {
   const events = join(dir, 'events.jsonl')

@@ -4,11 +4,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type Hex, keccak256, toHex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { afterAll, beforeAll, expect, test, vi } from 'vitest'
+import { afterAll, beforeAll, expect, test } from 'vitest'
 import { getRegistryNonce, revokeDevice } from '../../src/chain/keyRegistry.js'
 import { anchorRoot } from '../../src/chain/messageAnchor.js'
 import { signRevokeDevice } from '../../src/chain/registryAuthorizations.js'
-import { main } from '../../src/cli/main.js'
 import { writeDeployment } from '../../src/client/deployment.js'
 import { alertEntryHash, verifyAlertLog } from '../../src/ids/alertLog.js'
 import type { Alert } from '../../src/ids/alerts.js'
@@ -17,6 +16,7 @@ import { createEnvelope, encodeEnvelope } from '../../src/protocol/envelope.js'
 import { inboxTopic } from '../../src/protocol/topics.js'
 import { type RelayNode, startRelayNode } from '../../src/relay/node.js'
 import { type ChainContext, setupChain } from '../utils/anvil.js'
+import { sealpostInProcess } from '../utils/cli.js'
 import { testNetwork } from '../utils/clients.js'
 import { newDevice, type RawDevice, RawRelayClient, registerDevice } from './rawRelayClient.js'
 
@@ -244,24 +244,7 @@ function readText(path: string): string {
 }
 
 /** Runs the CLI in process with --home `dir` (its deployment.json), capturing its output. */
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = ''
-  let stderr = ''
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((c) => {
-    stdout += String(c)
-    return true
-  })
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((c) => {
-    stderr += String(c)
-    return true
-  })
-  try {
-    return { code: await main(['--home', dir, ...args]), stdout, stderr }
-  } finally {
-    out.mockRestore()
-    err.mockRestore()
-  }
-}
+const cli = (args: string[]) => sealpostInProcess(['--home', dir, ...args])
 
 async function revoke(device: RawDevice): Promise<void> {
   const registry = ctx.contracts.keyRegistry

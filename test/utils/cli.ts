@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { afterAll, beforeAll } from 'vitest'
+import { afterAll, beforeAll, vi } from 'vitest'
+import { main } from '../../src/cli/main.js'
 import { freePort } from './net.js'
 
 const run = promisify(execFile)
@@ -19,6 +20,31 @@ export type CliResult = { code: number; stdout: string; stderr: string }
 export function cliEnv(env: Record<string, string> = {}): NodeJS.ProcessEnv {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SEALPOST_')))
   return { ...base, ...env }
+}
+
+/**
+ * Runs `sealpost ARGS…` in this process (`main()`, no module loading: for tests that run many commands), capturing
+ * what it writes to stdout and stderr.
+ *
+ * @example const r = await sealpostInProcess(['--home', home, 'ids', 'verify', '--log', log])
+ */
+export async function sealpostInProcess(args: string[]): Promise<CliResult> {
+  let stdout = ''
+  let stderr = ''
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    stdout += String(chunk)
+    return true
+  })
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    stderr += String(chunk)
+    return true
+  })
+  try {
+    return { code: await main(args), stdout, stderr }
+  } finally {
+    out.mockRestore()
+    err.mockRestore()
+  }
 }
 
 /**
