@@ -13,7 +13,7 @@ import { type Address, bytesToHex, getAddress, type Hex, hexToBytes, pad, parseE
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { sealpostInboxAbi } from '../contracts/artifacts/SealpostInbox.js'
-import { ContractRevertError } from '../src/chain/errors.js'
+import type { ContractRevertError } from '../src/chain/errors.js'
 import { sendAndWait } from '../src/chain/sendAndWait.js'
 import type { CliContext } from '../src/cli/context.js'
 import { sendViaHyperlane } from '../src/cli/sendViaHyperlane.js'
@@ -51,6 +51,7 @@ import { encodeEnvelope } from '../src/protocol/envelope.js'
 import { type ChainContext, setupChain } from './utils/anvil.js'
 import { sealpostInProcess } from './utils/cli.js'
 import { type TestNetwork, testNetwork } from './utils/clients.js'
+import { refusal } from './utils/reverts.js'
 
 let A: ChainContext
 let B: ChainContext
@@ -122,19 +123,6 @@ function deliver(message: Hex, quorumStores: readonly CheckpointStore[] = stores
         undefined,
       ),
   )
-}
-
-/** The decoded refusal of a write: the custom error's name and arguments (`Error` + reason for a require). */
-async function refusal(
-  p: Promise<unknown>,
-): Promise<{ errorName: string | undefined; args: readonly unknown[] }> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  )
-  expect(e).toBeInstanceOf(ContractRevertError)
-  const r = e as ContractRevertError
-  return { errorName: r.errorName, args: r.args }
 }
 
 /** An InboxReader of B for Bob's conversation with Alice, from `fromBlock`. */

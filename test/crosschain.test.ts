@@ -30,7 +30,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { messageAnchorAbi } from '../contracts/artifacts/MessageAnchor.js'
 import { sealpostMirrorAbi } from '../contracts/artifacts/SealpostMirror.js'
 import { batchTree } from '../src/anchor/batchTree.js'
-import { ContractRevertError, RpcUnreachableError } from '../src/chain/errors.js'
+import { type ContractRevertError, RpcUnreachableError } from '../src/chain/errors.js'
 import { getRegistryNonce, revokeDevice } from '../src/chain/keyRegistry.js'
 import { anchorRoot } from '../src/chain/messageAnchor.js'
 import { signRevokeDevice } from '../src/chain/registryAuthorizations.js'
@@ -81,6 +81,7 @@ import { type SignedStatement, statementLeaf } from '../src/protocol/statement.j
 import type { LogEntry } from '../src/store/auditLog.js'
 import { type ChainContext, setupChain } from './utils/anvil.js'
 import { registerTestDevice, type TestDeviceKeys } from './utils/devices.js'
+import { refusal } from './utils/reverts.js'
 import { startRpcProxy } from './utils/rpcProxy.js'
 
 let A: ChainContext
@@ -156,19 +157,6 @@ async function dispatchAnchor(tag: number) {
     root,
     ...(await mirrorAnchors(A.walletClients[3]!, route, [{ submitter: anchorer().account.address, root }])),
   }
-}
-
-/** A revert's decoded error name and first argument (`Error` + reason for require, a custom error's name). */
-async function refusal(
-  p: Promise<unknown>,
-): Promise<{ errorName: string | undefined; args: readonly unknown[] }> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  )
-  expect(e).toBeInstanceOf(ContractRevertError)
-  const r = e as ContractRevertError
-  return { errorName: r.errorName, args: r.args }
 }
 
 async function signedBy(accounts: LocalAccount[], checkpoint: Checkpoint): Promise<SignedCheckpoint[]> {
