@@ -68,14 +68,21 @@ export async function rawDevice(url: string, device: RawDevice): Promise<RawClus
     delivered,
     receipts,
     async subscribe(topic) {
-      const answer = await client.request({
-        type: 'subscribe',
-        reqId: reqIds++,
-        topic,
-        after: 0n,
-        preimage: preimageOf(topic),
-      })
-      if (answer.type !== 'ok') throw new Error(`subscribe refused: ${JSON.stringify(answer)}`)
+      // RELAY_UNAVAILABLE is transient (protocol): the relay's store is out of reach for a moment, e.g. while a
+      // restarted NATS node rejoins. Retried for up to 30 s, as the SDK's transport does; anything else fails.
+      for (let attempt = 0; ; attempt++) {
+        const answer = await client.request({
+          type: 'subscribe',
+          reqId: reqIds++,
+          topic,
+          after: 0n,
+          preimage: preimageOf(topic),
+        })
+        if (answer.type === 'ok') return
+        if (answer.type !== 'error' || answer.code !== 'RELAY_UNAVAILABLE' || attempt >= 150)
+          throw new Error(`subscribe refused: ${JSON.stringify(answer)}`)
+        await new Promise((r) => setTimeout(r, 200))
+      }
     },
     async publish(topic, payload = randomBytes(64)) {
       const envelope = createEnvelope({ kind: 'application', topic, payload })
