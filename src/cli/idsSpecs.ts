@@ -81,6 +81,10 @@ const dirOption = {
   description: "the relay's IDS directory (default: <home>/relay)",
 } as const
 
+const deviceOption = { type: 'string', value: 'ID', description: 'the device id (required)' } as const
+const byOption = <const D extends string>(description: D) =>
+  ({ type: 'string', value: 'NAME', description, default: 'operator' }) as const
+
 /** `sealpost ids quarantine list`. @example parseCommandArgs(idsQuarantineListSpec, ['--dir', 'relay']) */
 export const idsQuarantineListSpec = {
   name: 'ids quarantine list',
@@ -94,8 +98,8 @@ export const idsQuarantineLiftSpec = {
   summary: "lift a device's quarantine after review (a running relay applies it within a second)",
   options: {
     dir: dirOption,
-    device: { type: 'string', value: 'ID', description: 'the device id (required)' },
-    by: { type: 'string', value: 'NAME', description: 'who lifts it (recorded)', default: 'operator' },
+    device: deviceOption,
+    by: byOption('who lifts it (recorded)'),
   },
 } as const satisfies CommandSpec
 
@@ -105,8 +109,8 @@ export const idsQuarantineAddSpec = {
   summary: 'quarantine a device by hand: its publishes are refused until it is lifted',
   options: {
     dir: dirOption,
-    device: { type: 'string', value: 'ID', description: 'the device id (required)' },
-    by: { type: 'string', value: 'NAME', description: 'who quarantines it (recorded)', default: 'operator' },
+    device: deviceOption,
+    by: byOption('who quarantines it (recorded)'),
   },
 } as const satisfies CommandSpec
 
