@@ -38,6 +38,8 @@ const relay = {
     topic: id,
     recipients: count,
     bytes: count,
+    /** Publishes this event stands for (the relay tap folds one commit's publishes per device and topic); default 1. */
+    count: count.min(1).optional(),
   }),
   subscribe: z.strictObject({
     ...base,

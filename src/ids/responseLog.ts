@@ -82,6 +82,11 @@ export class ResponseLog {
     return [...this.#quarantines.values()].sort((a, b) => a.at - b.at)
   }
 
+  /** Whether no quarantine or throttle is on record (the relay's per-frame check stops here). @example if (log.idle) return */
+  get idle(): boolean {
+    return this.#quarantines.size === 0 && this.#throttles.size === 0
+  }
+
   /** Whether `entity` (`device:0x…`) is quarantined. @example log.isQuarantined('device:0xab…') */
   isQuarantined(entity: string): boolean {
     return this.#quarantines.has(entity)

@@ -80,7 +80,7 @@ export function accumulate(w: FeatureWindow, e: IdsEvent, peers: Map<string, Set
   w.events += 1
   switch (e.kind) {
     case 'publish': {
-      bump(w, e.device, 'publishes', 1)
+      bump(w, e.device, 'publishes', e.count ?? 1)
       bump(w, e.device, 'fanout', e.recipients)
       // Re-inserted on every publish: the map's order is least recently active first (evict.ts drops from the front).
       const known = peers.get(e.account) ?? new Set<string>()

@@ -43,6 +43,10 @@ export function relayIdsPolicy({
   }
   return {
     refusal({ ip, deviceId }, type, now) {
+      if (log.idle) {
+        if (last.size > 0) last.clear() // every throttle ended or was lifted
+        return undefined // the common case costs one check per frame
+      }
       const device = deviceId && `device:${deviceId}`
       if (device && (type === 'publish' || type === 'leaf') && log.isQuarantined(device))
         return 'RELAY_QUARANTINED'

@@ -2,6 +2,8 @@ import type { Hex } from 'viem'
 import { afterEach, describe, expect, test } from 'vitest'
 import { createTestRelay, type TestRelay, testDevice, tick } from '../../test/utils/relayContext.js'
 import { preimageOf, testTopic } from '../../test/utils/topics.js'
+import { decodeIdsEvent, type IdsEvent } from '../ids/events.js'
+import { accumulate, DEVICE_FEATURES, newWindow } from '../ids/window.js'
 import { createEnvelope, encodeEnvelope } from '../protocol/envelope.js'
 import { RelayInternalError } from './errors.js'
 import { enqueuePublish, flushPublishes, handlePublish, SYSTEM_PUBLISHER } from './publishQueue.js'
@@ -116,5 +118,64 @@ describe('publish queue', () => {
     await expect(failed).rejects.toBeInstanceOf(RelayInternalError)
     expect(socket.take()).toEqual([{ type: 'error', reqId: 9, code: 'RELAY_INTERNAL' }])
     expect(errors).toHaveLength(1)
+  })
+
+  test('the IDS hears one publish event per device and topic per commit, its count the publishes it stands for', async () => {
+    const heard: IdsEvent[] = []
+    relay = createTestRelay({ ids: { emit: (e) => void heard.push(e) } })
+    const alice = relay.connect(testDevice())
+    const bob = relay.connect(testDevice())
+    const reader = relay.connect(testDevice())
+    handleSubscribe(relay.ctx, reader.conn, {
+      reqId: 1,
+      topic: topicA,
+      after: 0n,
+      preimage: preimageOf(topicA),
+    })
+    await tick()
+    heard.length = 0
+    for (let i = 1; i <= 5; i++)
+      handlePublish(relay.ctx, alice.conn, { reqId: i, envelope: envelope(topicA, `a${i}`) })
+    handlePublish(relay.ctx, alice.conn, { reqId: 6, envelope: envelope(topicB, 'b') })
+    handlePublish(relay.ctx, bob.conn, { reqId: 1, envelope: envelope(topicA, 'c') })
+    handlePublish(relay.ctx, alice.conn, { reqId: 7, envelope: envelope(topicA, 'a1') }) // a duplicate: not counted
+    await tick()
+    const account = (d: typeof alice) => d.conn.account!.toLowerCase()
+    const base = { v: 1, src: 'relay', kind: 'publish' }
+    expect(heard.map(({ t: _t, ...e }) => e)).toEqual([
+      {
+        ...base,
+        device: alice.conn.deviceId,
+        account: account(alice),
+        topic: topicA,
+        recipients: 5,
+        bytes: 5 * envelope(topicA, 'a1').length,
+        count: 5,
+      },
+      {
+        ...base,
+        device: alice.conn.deviceId,
+        account: account(alice),
+        topic: topicB,
+        recipients: 0,
+        bytes: envelope(topicB, 'b').length,
+      },
+      {
+        ...base,
+        device: bob.conn.deviceId,
+        account: account(bob),
+        topic: topicA,
+        recipients: 1,
+        bytes: envelope(topicA, 'c').length,
+      },
+    ])
+    // The window counts the folded event as the five publishes it stands for (and its topic as one new peer).
+    const w = newWindow(0)
+    for (const e of heard) accumulate(w, decodeIdsEvent(e), new Map())
+    const feature = (d: typeof alice, f: (typeof DEVICE_FEATURES)[number]) =>
+      w.devices.get(d.conn.deviceId!)![DEVICE_FEATURES.indexOf(f)]
+    expect([feature(alice, 'publishes'), feature(alice, 'fanout'), feature(bob, 'publishes')]).toEqual([
+      6, 5, 1,
+    ])
   })
 })

@@ -4,7 +4,7 @@ import { decodeEnvelope, type Envelope } from '../protocol/envelope.js'
 import { replyError, reportInternal, sendFrame } from './connection.js'
 import type { PendingPublish, PublishQueueState, RelayConnection, RelayContext } from './context.js'
 import { RelayInternalError, RelayUnavailableError } from './errors.js'
-import { tapIds } from './idsTap.js'
+import { type RelayTapEvent, tapIds } from './idsTap.js'
 import { storeErrorCode } from './storeErrorCode.js'
 import { deliver } from './topics.js'
 
@@ -129,6 +129,8 @@ async function commitBatch(ctx: RelayContext, batch: PendingPublish[]): Promise<
     }
     return
   }
+  // The IDS hears one `publish` per device and topic per commit, its `count` the publishes folded in (docs/ids.md §7).
+  const taps = ctx.ids ? new Map<string, PublishTap>() : undefined
   for (let i = 0; i < accepted.length; i++) {
     const p = accepted[i]!
     const { seq, duplicate } = results[i]!
@@ -138,20 +140,38 @@ async function commitBatch(ctx: RelayContext, batch: PendingPublish[]): Promise<
     const { topic, id, bytes, publisher } = p.entry
     if (ctx.events.listenerCount('published') > 0)
       ctx.events.emit('published', { topic, seq, id, kind: p.kind, bytes: bytes.length, publisher })
-    if (ctx.ids && p.conn?.deviceId) {
-      const subs = ctx.topics.get(topic) // this relay's live subscribers, the publisher's connection aside
-      const recipients = (subs?.size ?? 0) - (subs?.has(p.conn) ? 1 : 0)
-      const account = (p.conn.account ?? publisher).toLowerCase()
-      tapIds(ctx, {
-        kind: 'publish',
-        device: p.conn.deviceId,
-        account,
-        topic,
-        recipients,
-        bytes: bytes.length,
-      })
-    }
+    if (taps && p.conn?.deviceId) foldPublish(ctx, taps, p.conn, topic, publisher, bytes.length)
     if (ctx.fanout) ctx.fanout({ topic, seq, bytes, from: p.conn })
     else deliver(ctx, { topic, seq, bytes, from: p.conn })
+  }
+  if (taps)
+    for (const tap of taps.values()) {
+      const { count, ...one } = tap
+      tapIds(ctx, count === 1 ? one : tap) // a single publish reads as it always did
+    }
+}
+
+type PublishTap = Extract<RelayTapEvent, { kind: 'publish' }> & { count: number }
+
+/** Adds one committed publish to its device and topic's tap event (`recipients`: this relay's live subscribers, the publisher's connection aside). */
+function foldPublish(
+  ctx: RelayContext,
+  taps: Map<string, PublishTap>,
+  conn: RelayConnection,
+  topic: Hex,
+  publisher: Hex,
+  bytes: number,
+): void {
+  const subs = ctx.topics.get(topic)
+  const recipients = (subs?.size ?? 0) - (subs?.has(conn) ? 1 : 0)
+  const key = `${conn.deviceId}${topic}`
+  const tap = taps.get(key)
+  if (tap) {
+    tap.count += 1
+    tap.recipients += recipients
+    tap.bytes += bytes
+  } else {
+    const account = (conn.account ?? publisher).toLowerCase()
+    taps.set(key, { kind: 'publish', device: conn.deviceId!, account, topic, recipients, bytes, count: 1 })
   }
 }

@@ -1,4 +1,5 @@
 /** Test helper: a relay context over a real SQLite store, with recording stand-in sockets and a stub registry. */
+
 import { EventEmitter } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -6,6 +7,7 @@ import { join } from 'node:path'
 import { getAddress, type Hex } from 'viem'
 import type { DeviceRecord, RegistryWatcherEvents } from '../../src/chain/registryWatcher.js'
 import { DeviceSigningKey } from '../../src/crypto/p256.js'
+import type { IdsEventSink } from '../../src/ids/events.js'
 import { decodeRelayFrame, type RelayFrame } from '../../src/protocol/relayFrames.js'
 import { createConnection } from '../../src/relay/connection.js'
 import type {
@@ -130,7 +132,12 @@ export type TestRelay = {
 
 /** A relay context over a SQLite file in a temp dir; `close()` removes it. */
 export function createTestRelay(
-  options: { limits?: Partial<RelayLimits>; now?: () => number; anchorer?: AnchorSink } = {},
+  options: {
+    limits?: Partial<RelayLimits>
+    now?: () => number
+    anchorer?: AnchorSink
+    ids?: IdsEventSink
+  } = {},
 ): TestRelay {
   const dir = mkdtempSync(join(tmpdir(), 'sealpost-relay-part-'))
   const store = SqliteRelayStore.open({ path: join(dir, 'relay.db') })
@@ -142,6 +149,7 @@ export function createTestRelay(
     store,
     watcher: registry,
     anchorer: options.anchorer,
+    ids: options.ids,
     chainId: 31337,
     registry: getAddress(`0x${'42'.repeat(20)}`),
     now: options.now ?? Date.now,
