@@ -1,8 +1,9 @@
 /**
  * One size of the groups benchmark, for profiling: `npx tsx bench/groupsAt.ts [N=1000] [--runs K] [--profile create|join|add]`.
  * Sealpost's node:crypto provider with the X-Wing suite: creation (`createGroup` + one commit adding N − 1 members,
- * ratchet tree in the Welcome), one member's join from that Welcome, one more add; each repeated (creation 2 times,
- * join and add K times, default 5) and reported as min and median with the machine's load. `--profile PHASE` writes
+ * ratchet tree in the Welcome), one member's join from that Welcome, one more add, and a join from the Welcome of an
+ * add after a removal (the tree then has parent nodes whose parent hashes the joiner verifies); each repeated (creation
+ * 2 times, the others K times, default 5) and reported as min and median with the machine's load. `--profile PHASE` writes
  * a V8 CPU profile of that phase's first run to the temporary directory (open it in Chrome DevTools).
  */
 import { randomBytes } from 'node:crypto'
@@ -39,8 +40,9 @@ const joiners = rest.slice(0, n - 1)
 const extra = rest[n - 1]!
 const session = new Session()
 session.connect()
-const times: Record<string, number[]> = { create: [], join: [], add: [] }
-const cpu: Record<string, number[]> = { create: [], join: [], add: [] }
+const PHASES = ['create', 'join', 'add', 'join-after-remove'] as const
+const times: Record<string, number[]> = Object.fromEntries(PHASES.map((p) => [p, []]))
+const cpu: Record<string, number[]> = Object.fromEntries(PHASES.map((p) => [p, []]))
 
 async function timed<T>(phase: string, run: number, last: number, f: () => Promise<T>): Promise<T> {
   const profiling = profiled === phase
@@ -112,12 +114,38 @@ for (let i = 0; i < runs; i++)
       },
     ),
   )
+// A removal commits an update path, so the tree gets non-blank parent nodes (parent hashes to verify): the Welcome
+// of the next add is what a member invited after any removal joins from.
+const removed = await createCommit(
+  { state: newState, cipherSuite: impl },
+  { extraProposals: [{ proposalType: 'remove', remove: { removed: 1 } }] },
+)
+const readded = await createCommit(
+  { state: removed.newState, cipherSuite: impl },
+  {
+    extraProposals: [{ proposalType: 'add', add: { keyPackage: extra.publicPackage } }],
+    ratchetTreeExtension: true,
+  },
+)
+for (let i = 0; i < runs; i++)
+  await timed('join-after-remove', i, runs - 1, () =>
+    joinGroup(
+      readded.welcome!,
+      extra.publicPackage,
+      extra.privatePackage,
+      emptyPskIndex,
+      impl,
+      undefined,
+      undefined,
+      config,
+    ),
+  )
 load.push(loadavg()[0]!)
 const fmt = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b)
   return `min ${s[0]!.toFixed(1)}, median ${s[Math.floor(s.length / 2)]!.toFixed(1)}`
 }
-for (const phase of ['create', 'join', 'add'])
+for (const phase of PHASES)
   console.log(
     `N = ${n} ${phase}: wall ms ${fmt(times[phase]!)}; CPU ms (all threads) ${fmt(cpu[phase]!)} (${times[phase]!.length} runs)`,
   )

@@ -25,6 +25,7 @@ import {
 } from 'ts-mls/codec/variableLength.js'
 import { encryptWithLabel } from 'ts-mls/crypto/hpke.js'
 import { deriveTreeSecret, expandWithLabel } from 'ts-mls/crypto/kdf.js'
+import { verifyParentHashes } from 'ts-mls/parentHash.js'
 import * as ratchetTree from 'ts-mls/ratchetTree.js'
 import { consumeRatchet, createSecretTree, decodeSecretTree, secretTreeEncoder } from 'ts-mls/secretTree.js'
 import { treeHashRoot } from 'ts-mls/treeHash.js'
@@ -177,6 +178,45 @@ test('leaf encodings and tree hashes kept per leaf object are the bytes of a fre
     await treeHashRoot(structuredClone(changed), impl.hash),
   )
   expect(await treeHashRoot(changed, impl.hash)).not.toEqual(hash)
+})
+
+test('parent hashes of a tree with a committed path verify, tampering fails, and the check is linear in the leaves', async () => {
+  const { impl, config, state } = await groupOf(64)
+  // A removal commits an update path: the committer's leaf and its direct path then carry parent hashes.
+  const { newState } = await createCommit(
+    { state: { ...state, clientConfig: config }, cipherSuite: impl },
+    { extraProposals: [{ proposalType: 'remove', remove: { removed: 5 } }] },
+  )
+  const tree = newState.ratchetTree
+  let digests = 0
+  const counting = {
+    ...impl.hash,
+    digest: (data: Uint8Array) => {
+      digests++
+      return impl.hash.digest(data)
+    },
+  }
+  expect(await verifyParentHashes(tree, counting)).toBe(true)
+  // Key-package leaves carry no parent hash: the walk stops there instead of hashing a sibling subtree per leaf
+  // (about 63 subtrees of up to 64 nodes, thousands of digests, before the patch).
+  expect(digests).toBeLessThan(tree.length * 2)
+  const parents = tree.flatMap((n, i) => (n?.nodeType === 'parent' ? [i] : []))
+  expect(parents.length).toBeGreaterThan(0)
+  for (const i of parents) {
+    const n = tree[i]!
+    if (n.nodeType !== 'parent') throw new Error('parent expected')
+    const changed = tree.slice()
+    changed[i] = { nodeType: 'parent', parent: { ...n.parent, parentHash: new Uint8Array(64).fill(7) } }
+    expect(await verifyParentHashes(changed, impl.hash)).toBe(false)
+  }
+  // The committer's leaf with another parent hash covers nothing: its path is no longer covered.
+  const committer = tree.findIndex((n) => n?.nodeType === 'leaf' && n.leaf.leafNodeSource === 'commit')
+  const leaf = tree[committer]!
+  if (leaf.nodeType !== 'leaf' || leaf.leaf.leafNodeSource !== 'commit')
+    throw new Error('commit leaf expected')
+  const forged = tree.slice()
+  forged[committer] = { nodeType: 'leaf', leaf: { ...leaf.leaf, parentHash: new Uint8Array(64) } }
+  expect(await verifyParentHashes(forged, impl.hash)).toBe(false)
 })
 
 test('leaf checks run together and still report the first error in tree order', async () => {
