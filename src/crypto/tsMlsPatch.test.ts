@@ -25,6 +25,12 @@ import {
 } from 'ts-mls/codec/variableLength.js'
 import { encryptWithLabel } from 'ts-mls/crypto/hpke.js'
 import { deriveTreeSecret, expandWithLabel } from 'ts-mls/crypto/kdf.js'
+import {
+  encodeLeafNodeTBS,
+  signLeafNodeCommit,
+  verifyLeafNodeSignature,
+  verifyLeafNodeSignatureKeyPackage,
+} from 'ts-mls/leafNode.js'
 import { verifyParentHashes } from 'ts-mls/parentHash.js'
 import * as ratchetTree from 'ts-mls/ratchetTree.js'
 import { consumeRatchet, createSecretTree, decodeSecretTree, secretTreeEncoder } from 'ts-mls/secretTree.js'
@@ -217,6 +223,49 @@ test('parent hashes of a tree with a committed path verify, tampering fails, and
   const forged = tree.slice()
   forged[committer] = { nodeType: 'leaf', leaf: { ...leaf.leaf, parentHash: new Uint8Array(64) } }
   expect(await verifyParentHashes(forged, impl.hash)).toBe(false)
+})
+
+test("a leaf's signed bytes are cut from its kept encoding and equal the LeafNodeTBS encoder's, for every source", async () => {
+  const { impl, config, state } = await groupOf(8)
+  const { newState } = await createCommit(
+    { state: { ...state, clientConfig: config }, cipherSuite: impl },
+    { extraProposals: [{ proposalType: 'remove', remove: { removed: 3 } }] },
+  )
+  const { groupId } = newState.groupContext
+  const leaves = newState.ratchetTree.flatMap((n, i) =>
+    n?.nodeType === 'leaf' ? [{ leaf: n.leaf, index: i / 2 }] : [],
+  )
+  const keyPackageLeaf = leaves.find((l) => l.leaf.leafNodeSource === 'key_package')!
+  const commitLeaf = leaves.find((l) => l.leaf.leafNodeSource === 'commit')!
+  if (keyPackageLeaf.leaf.leafNodeSource !== 'key_package' || commitLeaf.leaf.leafNodeSource !== 'commit')
+    throw new Error('a key-package leaf and a commit leaf expected')
+  // The tree's own leaves: encoded (and cached) by the commit, verified from the cut bytes.
+  expect(await verifyLeafNodeSignatureKeyPackage(keyPackageLeaf.leaf, impl.signature)).toBe(true)
+  expect(await verifyLeafNodeSignature(commitLeaf.leaf, groupId, commitLeaf.index, impl.signature)).toBe(true)
+  expect(await verifyLeafNodeSignature(commitLeaf.leaf, groupId, commitLeaf.index + 1, impl.signature)).toBe(
+    false,
+  )
+  expect(
+    await verifyLeafNodeSignature(
+      commitLeaf.leaf,
+      new Uint8Array(groupId.length),
+      commitLeaf.index,
+      impl.signature,
+    ),
+  ).toBe(false)
+  // A leaf signed over the encoder's LeafNodeTBS (new key, longer group id, a leaf index above 2^16) verifies.
+  const keys = await impl.signature.keygen()
+  const { signature: _, ...fields } = commitLeaf.leaf
+  const tbs = {
+    ...fields,
+    signaturePublicKey: keys.publicKey,
+    groupId: new Uint8Array(300).fill(9),
+    leafIndex: 70_000,
+  }
+  const signed = await signLeafNodeCommit(tbs, keys.signKey, impl.signature)
+  expect(encodeLeafNodeTBS(tbs).length).toBeGreaterThan(300)
+  expect(await verifyLeafNodeSignature(signed, tbs.groupId, tbs.leafIndex, impl.signature)).toBe(true)
+  expect(await verifyLeafNodeSignature(signed, tbs.groupId, 69_999, impl.signature)).toBe(false)
 })
 
 test('leaf checks run together and still report the first error in tree order', async () => {
