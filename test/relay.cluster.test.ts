@@ -12,15 +12,17 @@ import { JetStreamRelayStore } from '../src/store/jetStreamRelayStore.js'
 import { RelayStoreMismatchError } from '../src/store/relayStore.js'
 import { newDevice, type RawDevice, registerDevice } from './attacks/rawRelayClient.js'
 import { type ChainContext, setupChain } from './utils/anvil.js'
-import { type RawClusterDevice, rawDevice, until } from './utils/clusterTraffic.js'
+import { publishWithFailover, type RawClusterDevice, rawDevice, until } from './utils/clusterTraffic.js'
 import { type ClusterRelayProcess, startClusterRelay } from './utils/relayCluster.js'
 import { preimageOf, testTopic } from './utils/topics.js'
 
-/** Envelopes per fault test (`SEALPOST_CLUSTER_N`; `npm run bench -- cluster` runs 10,000). */
+/** Envelopes per fault test (`SEALPOST_CLUSTER_N`; `npm run test:cluster-faults` runs 10,000). */
 const N = Number(process.env.SEALPOST_CLUSTER_N ?? 60)
 /** How long every NATS node stays down (`SEALPOST_NATS_OUTAGE_MS`; the issue's scenario is 30 s). */
 const OUTAGE_MS = Number(process.env.SEALPOST_NATS_OUTAGE_MS ?? 5_000)
 const LEASE = { ttlMs: 2_000, checkMs: 250 }
+/** Per-test time limit: the default runs' 180 s, plus room for a 10,000-envelope run. */
+const LIMIT = 180_000 + N * 30
 
 let chain: ChainContext
 let nats: NatsCluster
@@ -138,129 +140,195 @@ test('a relay store against a stream of other replicas or another deployment ref
   ])
 }, 60_000)
 
-test('live across relays, a NATS node SIGKILLed mid-load: every envelope reaches each relay once, in order, anchored', async () => {
-  const topic = testTopic()
-  const [alice, bob, carol] = [await connect(0, 0), await connect(1, 1), await connect(2, 2)]
-  for (const d of [alice, bob, carol]) await d.subscribe(topic)
-  const sending = [
-    Promise.all(Array.from({ length: N / 2 }, () => alice.publish(topic))),
-    Promise.all(Array.from({ length: N / 2 }, () => carol.publish(topic))),
-  ]
-  await until(
-    () => (bob.delivered.get(topic)?.length ?? 0) >= N / 6,
-    30_000,
-    () => 'no live traffic',
-  )
-  await nats.kill(0)
-  const sent = (await Promise.all(sending)).flat()
-  const ids = (xs: { id: Hex }[]) => new Set(xs.map((x) => x.id))
-  const app = (d: RawClusterDevice) => (d.delivered.get(topic) ?? []).filter((x) => x.kind !== 'receipt')
-  await until(
-    () => app(bob).length >= N,
-    60_000,
-    () => `bob has ${app(bob).length} of ${N}`,
-  )
-  // Bob (a reader) got every seq 1..N exactly once, in order; each publisher every envelope of the other.
-  expect(expectOrderedOnce(bob, topic)).toEqual(sent.map((s) => s.seq).sort((a, b) => (a < b ? -1 : 1)))
-  expect([...ids(app(bob))].sort()).toEqual(sent.map((s) => s.id).sort())
-  await until(
-    () => app(alice).length >= N / 2 && app(carol).length >= N / 2,
-    30_000,
-    () =>
-      `alice ${app(alice).length}, carol ${app(carol).length}: ${JSON.stringify(
-        [alice, carol].map((d) => app(d).map((x) => Number(x.seq))),
-      )} sent ${JSON.stringify(sent.map((x) => Number(x.seq)))}`,
-  )
-  expectOrderedOnce(alice, topic)
-  expectOrderedOnce(carol, topic)
-  // Every leaf is anchored once: its receipt reaches subscribers on every relay.
-  await until(
-    () => sent.every((s) => bob.receipts.has(s.leaf)),
-    90_000,
-    () => `${bob.receipts.size} receipts`,
-  )
-  await nats.restart(0)
-}, 180_000)
+test(
+  'live across relays, a NATS node SIGKILLed mid-load: every envelope reaches each relay once, in order, anchored',
+  async () => {
+    const topic = testTopic()
+    const [alice, bob, carol] = [await connect(0, 0), await connect(1, 1), await connect(2, 2)]
+    for (const d of [alice, bob, carol]) await d.subscribe(topic)
+    const sending = [
+      Promise.all(Array.from({ length: N / 2 }, () => alice.publish(topic))),
+      Promise.all(Array.from({ length: N / 2 }, () => carol.publish(topic))),
+    ]
+    await until(
+      () => (bob.delivered.get(topic)?.length ?? 0) >= N / 6,
+      30_000,
+      () => 'no live traffic',
+    )
+    await nats.kill(0)
+    const sent = (await Promise.all(sending)).flat()
+    const ids = (xs: { id: Hex }[]) => new Set(xs.map((x) => x.id))
+    const app = (d: RawClusterDevice) => (d.delivered.get(topic) ?? []).filter((x) => x.kind !== 'receipt')
+    await until(
+      () => app(bob).length >= N,
+      60_000,
+      () => `bob has ${app(bob).length} of ${N}`,
+    )
+    // Bob (a reader) got every seq 1..N exactly once, in order; each publisher every envelope of the other.
+    expect(expectOrderedOnce(bob, topic)).toEqual(sent.map((s) => s.seq).sort((a, b) => (a < b ? -1 : 1)))
+    expect([...ids(app(bob))].sort()).toEqual(sent.map((s) => s.id).sort())
+    await until(
+      () => app(alice).length >= N / 2 && app(carol).length >= N / 2,
+      30_000,
+      () =>
+        `alice ${app(alice).length}, carol ${app(carol).length}: ${JSON.stringify(
+          [alice, carol].map((d) => app(d).map((x) => Number(x.seq))),
+        )} sent ${JSON.stringify(sent.map((x) => Number(x.seq)))}`,
+    )
+    expectOrderedOnce(alice, topic)
+    expectOrderedOnce(carol, topic)
+    // Every leaf is anchored once: its receipt reaches subscribers on every relay.
+    await until(
+      () => sent.every((s) => bob.receipts.has(s.leaf)),
+      90_000,
+      () => `${bob.receipts.size} receipts`,
+    )
+    await nats.restart(0)
+  },
+  LIMIT,
+)
 
-test('SIGKILL of the relay holding the anchor lease: another takes over (measured) and every receipt arrives', async () => {
-  const count = (r: ClusterRelayProcess, re: RegExp) => r.output().match(re)?.length ?? 0
-  const holds = (r: ClusterRelayProcess) => count(r, /lease acquired/g) > count(r, /lease lost/g)
-  await until(
-    () => relays.some(holds),
-    30_000,
-    () => 'no relay holds the anchor lease',
-  )
-  const holder = relays.find(holds)!
-  const others = relays.map((_, i) => i).filter((i) => relays[i] !== holder)
-  const topic = testTopic()
-  const a = await connect(others[0]!, 3)
-  const b = await connect(others[1]!, 1)
-  await b.subscribe(topic)
-  const sending = Promise.all(Array.from({ length: N / 2 }, () => a.publish(topic)))
-  const marks = relays.map((r) => r.output().length)
-  const killedAt = Date.now()
-  await holder.kill('SIGKILL')
-  const takenAt = await Promise.race(
-    others.map((i) =>
-      relays[i]!.printed(/lease acquired/, 60_000, marks[i]).then(
-        (t) => t,
-        () => Number.POSITIVE_INFINITY,
+test(
+  'SIGKILL of a relay with publishes in flight: its device fails over, re-sends what had no OK, and every envelope arrives once, in order, anchored',
+  async () => {
+    const count = (r: ClusterRelayProcess, re: RegExp) => r.output().match(re)?.length ?? 0
+    const holds = (r: ClusterRelayProcess) => count(r, /lease acquired/g) > count(r, /lease lost/g)
+    // The victim is a relay that does not anchor, so this is about delivery (the next test kills the anchorer).
+    const victim = relays.findIndex((r) => !holds(r))
+    const [reader, other] = [0, 1, 2].filter((i) => i !== victim) as [number, number]
+    const topic = testTopic()
+    const bob = await connect(reader, 1)
+    const carol = await connect(other, 2)
+    for (const d of [bob, carol]) await d.subscribe(topic)
+    const app = () => (bob.delivered.get(topic) ?? []).filter((x) => x.kind !== 'receipt')
+    const on: string[] = []
+    // Alice publishes through the victim, 16 outstanding at a time; Carol at the same time through another relay.
+    const alice = publishWithFailover(
+      [victim, reader, other].map((i) => relays[i]!.url),
+      devices[0]!,
+      topic,
+      N / 2,
+      { onConnected: (url) => on.push(url) },
+    )
+    const carolSent = Promise.all(Array.from({ length: N / 2 }, () => carol.publish(topic)))
+    await until(
+      () => app().length >= N / 6,
+      60_000,
+      () => `bob has ${app().length}`,
+    )
+    await relays[victim]!.kill('SIGKILL')
+    const [{ sent, resent, failovers }, fromCarol] = await Promise.all([alice, carolSent])
+    expect(on.slice(0, 2)).toEqual([relays[victim]!.url, relays[reader]!.url])
+    expect(failovers).toBe(1)
+    console.log(`relay SIGKILL with ${N / 2} publishes: ${resent} had no OK when it died and were sent again`)
+    const all = [...sent, ...fromCarol]
+    await until(
+      () => app().length >= N,
+      60_000,
+      () => `bob has ${app().length} of ${N}`,
+    )
+    // Every envelope once (a re-sent one that the dead relay had stored is a duplicate: OK with its first seq), and
+    // the seqs Bob saw are exactly those the publishers were told, in order.
+    expect(expectOrderedOnce(bob, topic)).toEqual(all.map((x) => x.seq).sort((a, b) => (a < b ? -1 : 1)))
+    expect(new Set(app().map((x) => x.id))).toEqual(new Set(all.map((x) => x.id)))
+    expect(new Set(all.map((x) => x.seq)).size).toBe(N)
+    await until(
+      () => all.every((x) => bob.receipts.has(x.leaf)),
+      90_000,
+      () => `${bob.receipts.size} of ${N} receipts`,
+    )
+    relays[victim] = await startRelay(victim)
+  },
+  LIMIT,
+)
+
+test(
+  'SIGKILL of the relay holding the anchor lease: another takes over (measured) and every receipt arrives',
+  async () => {
+    const count = (r: ClusterRelayProcess, re: RegExp) => r.output().match(re)?.length ?? 0
+    const holds = (r: ClusterRelayProcess) => count(r, /lease acquired/g) > count(r, /lease lost/g)
+    await until(
+      () => relays.some(holds),
+      30_000,
+      () => 'no relay holds the anchor lease',
+    )
+    const holder = relays.find(holds)!
+    const others = relays.map((_, i) => i).filter((i) => relays[i] !== holder)
+    const topic = testTopic()
+    const a = await connect(others[0]!, 3)
+    const b = await connect(others[1]!, 1)
+    await b.subscribe(topic)
+    const sending = Promise.all(Array.from({ length: N / 2 }, () => a.publish(topic)))
+    const marks = relays.map((r) => r.output().length)
+    const killedAt = Date.now()
+    await holder.kill('SIGKILL')
+    const takenAt = await Promise.race(
+      others.map((i) =>
+        relays[i]!.printed(/lease acquired/, 60_000, marks[i]).then(
+          (t) => t,
+          () => Number.POSITIVE_INFINITY,
+        ),
       ),
-    ),
-  )
-  console.log(
-    `anchor lease takeover: ${takenAt - killedAt} ms after SIGKILL (ttl ${LEASE.ttlMs}, check ${LEASE.checkMs})`,
-  )
-  expect(takenAt - killedAt).toBeLessThan(60_000)
-  const sent = await sending
-  await until(
-    () => sent.every((s) => b.receipts.has(s.leaf)),
-    90_000,
-    () => `${b.receipts.size} receipts`,
-  )
-  expectOrderedOnce(b, topic)
-  relays[relays.indexOf(holder)] = await startRelay(relays.indexOf(holder))
-}, 180_000)
+    )
+    console.log(
+      `anchor lease takeover: ${takenAt - killedAt} ms after SIGKILL (ttl ${LEASE.ttlMs}, check ${LEASE.checkMs})`,
+    )
+    expect(takenAt - killedAt).toBeLessThan(60_000)
+    const sent = await sending
+    await until(
+      () => sent.every((s) => b.receipts.has(s.leaf)),
+      90_000,
+      () => `${b.receipts.size} receipts`,
+    )
+    expectOrderedOnce(b, topic)
+    relays[relays.indexOf(holder)] = await startRelay(relays.indexOf(holder))
+  },
+  LIMIT,
+)
 
-test('all NATS nodes stopped: relays refuse every store-backed frame with RELAY_UNAVAILABLE; after the restart they deliver again', async () => {
-  const topic = testTopic()
-  const [alice, bob] = [await connect(0, 0), await connect(1, 1)]
-  await bob.subscribe(topic)
-  await Promise.all([0, 1, 2].map((i) => nats.kill(i)))
-  const envelope = encodeEnvelope(createEnvelope({ kind: 'application', topic, payload: Uint8Array.of(7) }))
-  const refused = await alice.publishOnce(envelope, 30_000)
-  expect(refused).toMatchObject({ type: 'error', code: 'RELAY_UNAVAILABLE' })
-  // Every other frame whose handler needs the store gets the same transient refusal, not RELAY_INTERNAL.
-  const other = testTopic()
-  const deviceId = devices[2]!.deviceId
-  const frames = [
-    { type: 'subscribe', reqId: 9_001, topic: other, after: 0n, preimage: preimageOf(other) },
-    { type: 'kp-count', reqId: 9_002, deviceId },
-    { type: 'kp-take', reqId: 9_003, deviceId },
-    { type: 'leaf', reqId: 9_004, topic: other, leaf: testTopic() },
-  ] as const
-  const answers: RelayFrame[] = []
-  for (const frame of frames) {
-    alice.client.send(frame)
-    // A leaf's receipt look-up waits for its NATS request to time out (5 s) before it is refused.
-    answers.push(await alice.client.next((f) => 'reqId' in f && f.reqId === frame.reqId, 15_000))
-  }
-  expect(answers.map((a) => [a.type, a.type === 'error' ? a.code : undefined])).toEqual(
-    frames.map(() => ['error', 'RELAY_UNAVAILABLE']),
-  )
-  await new Promise((r) => setTimeout(r, OUTAGE_MS))
-  await Promise.all([0, 1, 2].map((i) => nats.restart(i)))
-  await nats.ready()
-  // The client's outbox sends the same envelope again until the relay takes it.
-  let answer = refused
-  for (let i = 0; i < 200 && answer.type !== 'ok'; i++) {
-    answer = await alice.publishOnce(envelope).catch(() => refused)
-    if (answer.type !== 'ok') await new Promise((r) => setTimeout(r, 250))
-  }
-  expect(answer.type).toBe('ok')
-  await until(
-    () => (bob.delivered.get(topic)?.length ?? 0) === 1,
-    30_000,
-    () => 'bob got nothing',
-  )
-}, 180_000)
+test(
+  'all NATS nodes stopped: relays refuse every store-backed frame with RELAY_UNAVAILABLE; after the restart they deliver again',
+  async () => {
+    const topic = testTopic()
+    const [alice, bob] = [await connect(0, 0), await connect(1, 1)]
+    await bob.subscribe(topic)
+    await Promise.all([0, 1, 2].map((i) => nats.kill(i)))
+    const envelope = encodeEnvelope(createEnvelope({ kind: 'application', topic, payload: Uint8Array.of(7) }))
+    const refused = await alice.publishOnce(envelope, 30_000)
+    expect(refused).toMatchObject({ type: 'error', code: 'RELAY_UNAVAILABLE' })
+    // Every other frame whose handler needs the store gets the same transient refusal, not RELAY_INTERNAL.
+    const other = testTopic()
+    const deviceId = devices[2]!.deviceId
+    const frames = [
+      { type: 'subscribe', reqId: 9_001, topic: other, after: 0n, preimage: preimageOf(other) },
+      { type: 'kp-count', reqId: 9_002, deviceId },
+      { type: 'kp-take', reqId: 9_003, deviceId },
+      { type: 'leaf', reqId: 9_004, topic: other, leaf: testTopic() },
+    ] as const
+    const answers: RelayFrame[] = []
+    for (const frame of frames) {
+      alice.client.send(frame)
+      // A leaf's receipt look-up waits for its NATS request to time out (5 s) before it is refused.
+      answers.push(await alice.client.next((f) => 'reqId' in f && f.reqId === frame.reqId, 15_000))
+    }
+    expect(answers.map((a) => [a.type, a.type === 'error' ? a.code : undefined])).toEqual(
+      frames.map(() => ['error', 'RELAY_UNAVAILABLE']),
+    )
+    await new Promise((r) => setTimeout(r, OUTAGE_MS))
+    await Promise.all([0, 1, 2].map((i) => nats.restart(i)))
+    await nats.ready()
+    // The client's outbox sends the same envelope again until the relay takes it.
+    let answer = refused
+    for (let i = 0; i < 200 && answer.type !== 'ok'; i++) {
+      answer = await alice.publishOnce(envelope).catch(() => refused)
+      if (answer.type !== 'ok') await new Promise((r) => setTimeout(r, 250))
+    }
+    expect(answer.type).toBe('ok')
+    await until(
+      () => (bob.delivered.get(topic)?.length ?? 0) === 1,
+      30_000,
+      () => 'bob got nothing',
+    )
+  },
+  LIMIT,
+)

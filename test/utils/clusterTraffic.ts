@@ -120,3 +120,88 @@ export async function until(check: () => boolean, timeoutMs: number, describe: (
     await new Promise((r) => setTimeout(r, 50))
   }
 }
+
+/** Wire codes a publisher retries (protocol: transient). */
+const TRANSIENT = new Set(['RELAY_UNAVAILABLE', 'RELAY_RATE_LIMITED', 'RELAY_INTERNAL'])
+
+/**
+ * Publishes `count` envelopes on `topic` as one device that fails over, as the SDK's outbox does: up to `window`
+ * publishes outstanding on the relay it is connected to (`urls[0]` first); when that connection drops, it connects
+ * to the next relay that answers and sends again, byte for byte (same envelope id), every envelope it has no OK
+ * for. Once all are acknowledged, it submits each envelope's leaf for anchoring, and closes its connection.
+ * `onConnected` hears each relay it authenticates on.
+ *
+ * @example const { sent, resent } = await publishWithFailover([a.url, b.url], alice, topic, 5_000)
+ */
+export async function publishWithFailover(
+  urls: string[],
+  device: RawDevice,
+  topic: Hex,
+  count: number,
+  { window = 16, onConnected }: { window?: number; onConnected?: (url: string) => void } = {},
+): Promise<{ sent: { id: Hex; seq: bigint; leaf: Hex }[]; resent: number; failovers: number }> {
+  const envelopes = Array.from({ length: count }, () => {
+    const e = createEnvelope({ kind: 'application', topic, payload: randomBytes(64) })
+    return {
+      id: e.id,
+      bytes: encodeEnvelope(e),
+      leaf: `0x${randomBytes(32).toString('hex')}` as Hex,
+      seq: -1n,
+    }
+  })
+  let failovers = 0
+  let resent = 0
+  let finished = false
+  type Link = { d: RawClusterDevice; closed: Promise<undefined> }
+  const connectFrom = async (start: number): Promise<Link> => {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const url = urls[(start + attempt) % urls.length]!
+      try {
+        const d = await rawDevice(url, device)
+        onConnected?.(url)
+        const closed = new Promise<undefined>((r) => d.client.ws.once('close', () => r(undefined)))
+        void closed.then(() => {
+          if (finished) return
+          failovers++
+          link = connectFrom(urls.indexOf(url) + 1)
+        })
+        return { d, closed }
+      } catch {
+        await new Promise((r) => setTimeout(r, 100)) // that relay is down: the next one
+      }
+    }
+    throw new Error('no relay answered')
+  }
+  let link = connectFrom(0)
+  const queue = [...envelopes]
+  const lane = async () => {
+    for (let e = queue.shift(); e; e = queue.shift()) {
+      for (let attempt = 0; e.seq < 0n; attempt++) {
+        if (attempt > 600) throw new Error(`envelope ${e.id} was never acknowledged`)
+        const { d, closed } = await link
+        const answer = await Promise.race([d.publishOnce(e.bytes, 30_000).catch(() => undefined), closed])
+        if (answer?.type === 'ok') e.seq = answer.value
+        else if (answer?.type === 'error' && !TRANSIENT.has(answer.code))
+          throw new Error(`publish refused: ${JSON.stringify(answer)}`)
+        else {
+          if (answer === undefined) resent++ // cut off with its connection: sent again on the next relay
+          await new Promise((r) => setTimeout(r, 50))
+        }
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: window }, lane))
+  for (const e of envelopes)
+    for (let attempt = 0; ; attempt++) {
+      const { d } = await link
+      const ok = await d.client
+        .request({ type: 'leaf', reqId: reqIds++, topic, leaf: e.leaf })
+        .catch(() => undefined)
+      if (ok?.type === 'ok') break
+      if (attempt > 300) throw new Error(`leaf of ${e.id} was never accepted: ${JSON.stringify(ok)}`)
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  finished = true
+  ;(await link).d.client.close()
+  return { sent: envelopes.map(({ id, seq, leaf }) => ({ id, seq, leaf })), resent, failovers }
+}
