@@ -38,18 +38,26 @@ export class RawRelayClient {
   /** Every frame ever received, consumed or not. */
   readonly history: RelayFrame[] = []
   challenge: Hex | undefined
-  #wake: (() => void)[] = []
+  /** Pending `next` calls in call order; a frame goes to the first whose predicate it matches, else to `frames`. */
+  #waiters: { pred: (f: RelayFrame) => boolean; settle: (f: RelayFrame | undefined) => void }[] = []
+  #challengeWake: (() => void) | undefined
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data: Buffer) => {
       const frame = decodeRelayFrame(new Uint8Array(data))
       this.history.push(frame)
-      if (frame.type === 'challenge') this.challenge = frame.challenge
+      if (frame.type === 'challenge') {
+        this.challenge = frame.challenge
+        this.#challengeWake?.()
+        return
+      }
+      const i = this.#waiters.findIndex((w) => w.pred(frame))
+      if (i >= 0) this.#waiters.splice(i, 1)[0]!.settle(frame)
       else this.frames.push(frame)
-      for (const w of this.#wake.splice(0)) w()
     })
     ws.on('close', () => {
-      for (const w of this.#wake.splice(0)) w()
+      this.#challengeWake?.()
+      for (const w of this.#waiters.splice(0)) w.settle(undefined)
     })
     ws.on('error', () => {})
   }
@@ -57,11 +65,16 @@ export class RawRelayClient {
   /** Opens a connection from `localAddress` (any 127.x.y.z on Linux) and waits for its CHALLENGE. */
   static async connect(url: string, localAddress = '127.0.0.1'): Promise<RawRelayClient> {
     const client = new RawRelayClient(new WebSocket(url, { localAddress }))
-    const end = Date.now() + 5000
-    while (!client.challenge) {
-      if (Date.now() > end || client.ws.readyState === WebSocket.CLOSED) throw new Error('no CHALLENGE')
-      await client.#sleep(end - Date.now())
-    }
+    if (!client.challenge)
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 5000)
+        client.#challengeWake = () => {
+          clearTimeout(t)
+          resolve()
+        }
+      })
+    client.#challengeWake = undefined
+    if (!client.challenge) throw new Error('no CHALLENGE')
     return client
   }
 
@@ -92,26 +105,26 @@ export class RawRelayClient {
     )
   }
 
-  /** Removes and returns the first queued frame matching `pred`, waiting up to `timeoutMs`. */
-  async next(pred: (f: RelayFrame) => boolean, timeoutMs = 5000): Promise<RelayFrame> {
-    const end = Date.now() + timeoutMs
-    for (;;) {
-      const i = this.frames.findIndex(pred)
-      if (i >= 0) return this.frames.splice(i, 1)[0]!
-      const left = end - Date.now()
-      if (left <= 0 || this.ws.readyState === WebSocket.CLOSED) throw new Error('no matching frame')
-      await this.#sleep(left)
-    }
-  }
-
-  /** Resolves on the next frame or close, or after `ms`. */
-  #sleep(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, ms)
-      this.#wake.push(() => {
-        clearTimeout(t)
-        resolve()
-      })
+  /** Removes and returns the first queued frame matching `pred`, or the next one to arrive within `timeoutMs`. */
+  next(pred: (f: RelayFrame) => boolean, timeoutMs = 5000): Promise<RelayFrame> {
+    const i = this.frames.findIndex(pred)
+    if (i >= 0) return Promise.resolve(this.frames.splice(i, 1)[0]!)
+    if (this.ws.readyState === WebSocket.CLOSED) return Promise.reject(new Error('no matching frame'))
+    return new Promise<RelayFrame>((resolve, reject) => {
+      const waiter = {
+        pred,
+        settle: (f: RelayFrame | undefined) => {
+          clearTimeout(timer)
+          if (f) resolve(f)
+          else reject(new Error('no matching frame'))
+        },
+      }
+      const timer = setTimeout(() => {
+        const at = this.#waiters.indexOf(waiter)
+        if (at >= 0) this.#waiters.splice(at, 1)
+        reject(new Error('no matching frame'))
+      }, timeoutMs)
+      this.#waiters.push(waiter)
     })
   }
 
