@@ -15,10 +15,12 @@ import { benchPreimage } from './lib/topics.js'
 import { benchRelayLimits } from './relay.js'
 
 type Done = { received: number; lastAt: number; latencies: number[] }
-type Phase = { rate: number; msgPerSec: number; p50: number; p99: number; received: number }
+/** One phase's throughput and latency. */
+export type Phase = { rate: number; msgPerSec: number; p50: number; p99: number; received: number }
 type Run = { max: Phase; low: Phase; relayCpuUs: number; natsCpuUs: number }
 
-async function phase(sender: Worker, receiver: Worker, count: number, rate: number): Promise<Phase> {
+/** Sends `count` envelopes at `rate` per second (0: as fast as it goes) from `sender` to `receiver`; measures it. */
+export async function phase(sender: Worker, receiver: Worker, count: number, rate: number): Promise<Phase> {
   receiver.send({ type: 'expect', count })
   await receiver.next('expecting')
   const done = receiver.next<Done>('done', 300_000)
@@ -36,14 +38,14 @@ async function phase(sender: Worker, receiver: Worker, count: number, rate: numb
 }
 
 /** CPU time (µs, user + system) a relay worker has used so far. */
-async function relayCpu(server: Worker): Promise<number> {
+export async function relayCpu(server: Worker): Promise<number> {
   server.send({ type: 'stats' })
   const s = await server.next<{ cpuUserUs: number; cpuSystemUs: number }>('stats')
   return s.cpuUserUs + s.cpuSystemUs
 }
 
 /** CPU time (µs) of every `nats-server` of the cluster so far, from /proc (Linux; 0 elsewhere). */
-function natsCpu(cluster: NatsCluster): number {
+export function natsCpu(cluster: NatsCluster): number {
   let us = 0
   for (const node of cluster.nodes) {
     try {
@@ -201,6 +203,19 @@ export async function runCluster({ quick, log }: BenchContext): Promise<BenchOut
         `Paper extrapolation from the measured CPU: a relay spends ${one.relayCpuUs.toFixed(0)} µs of CPU per envelope (process.cpuUsage of the relay processes over the full-load phase / envelopes), about ${Math.round(perCore)} envelopes/s per dedicated core; N relays on N cores scale that about N-fold. The 3 NATS nodes together spent ${bare.natsCpuUs.toFixed(0)} µs per bare publish and ${one.natsCpuUs.toFixed(0)} µs per relayed envelope (/proc utime+stime), so one R3 stream on 3 dedicated cores caps the relays at about ${Math.round(natsCap)} envelopes/s (bare JetStream: about ${Math.round(bareCap)}): beyond ${Math.max(1, Math.ceil(natsCap / perCore))} relay core(s) the JetStream cluster, not the relays, is the limit, and cheaper appends (fewer KV round trips) or more streams (topics sharded) are what would raise it.`,
         `Relay limits raised for the benchmark: ${JSON.stringify(benchRelayLimits)}.`,
       ],
+      series: {
+        throughput: [
+          { label: 'bare JetStream', value: bare.max.msgPerSec },
+          ...relays.map((r, i) => ({ label: `JetStream relay ×${i + 1}`, value: r.max.msgPerSec })),
+        ],
+        cpu: [bare, ...relays].flatMap((r, i) => {
+          const system = i === 0 ? 'bare JetStream' : `JetStream relay ×${i}`
+          return [
+            { system, part: 'relays', us: r.relayCpuUs },
+            { system, part: 'NATS nodes', us: r.natsCpuUs },
+          ]
+        }),
+      },
     }
   } finally {
     for (const w of [sender, receiver, ...servers]) await w.stop().catch(() => undefined)

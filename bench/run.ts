@@ -28,6 +28,7 @@ import {
 import { runRegistryGas } from './registryGas.js'
 import { runRelay } from './relay.js'
 import { runScale } from './scale.js'
+import { runSoak } from './soak.js'
 import { runVerifierGas } from './verifierGas.js'
 
 /** Every benchmark, in the order they run. */
@@ -45,11 +46,12 @@ export const benchmarks: Record<string, (ctx: BenchContext) => Promise<BenchOutp
   crosschainGas: runCrosschainGas,
   crosschainLag: runCrosschainLag,
   ids: runIds,
+  soak: runSoak,
 }
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 /** Run only when named (`npm run bench -- connections`): minutes long, so not in the default run nor `npm test`. */
-const OPT_IN = new Set(['connections'])
+const OPT_IN = new Set(['connections', 'soak'])
 
 function parseArgs(argv: string[]) {
   const names: string[] = []

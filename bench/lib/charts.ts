@@ -6,6 +6,7 @@ import * as vl from 'vega-lite'
 import type { BenchResult } from './report.js'
 
 type Spec = vl.TopLevelSpec
+type Series = NonNullable<BenchResult['series']>[string]
 
 function bar(title: string, values: unknown[], x: string, y: string, yTitle: string, log = false): Spec {
   return {
@@ -78,6 +79,57 @@ export function chartSpecs(r: BenchResult): { file: string; spec: Spec }[] {
           },
         },
       })
+  }
+  if (r.name === 'cluster' && s.throughput && s.cpu) {
+    out.push({
+      file: 'bench-cluster-throughput.svg',
+      spec: bar(
+        '1 KiB envelopes on a 3-node R3 JetStream cluster',
+        s.throughput,
+        'label',
+        'value',
+        'messages per second',
+      ),
+    })
+    out.push({
+      file: 'bench-cluster-cpu.svg',
+      spec: {
+        $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+        title: 'CPU per envelope at full load (all processes of each kind)',
+        width: 360,
+        height: 220,
+        data: { values: s.cpu as Record<string, unknown>[] },
+        mark: { type: 'bar', tooltip: true },
+        encoding: {
+          x: { field: 'system', type: 'nominal', sort: null, title: null },
+          y: { field: 'us', type: 'quantitative', stack: 'zero', title: 'µs of CPU per envelope' },
+          color: { field: 'part', type: 'nominal', title: null },
+        },
+      },
+    })
+  }
+  if (r.name === 'soak' && s.memory && s.latency) {
+    const overTime = (title: string, values: Series, y: string, color: string, yTitle: string): Spec => ({
+      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      title,
+      width: 360,
+      height: 220,
+      data: { values: values as Record<string, unknown>[] },
+      mark: { type: 'line', point: true, tooltip: true },
+      encoding: {
+        x: { field: 'minutes', type: 'quantitative', title: 'minutes' },
+        y: { field: y, type: 'quantitative', title: yTitle },
+        color: { field: color, type: 'nominal', title: null },
+      },
+    })
+    out.push({
+      file: 'bench-soak-memory.svg',
+      spec: overTime('Memory under a steady load', s.memory, 'mib', 'what', 'MiB'),
+    })
+    out.push({
+      file: 'bench-soak-latency.svg',
+      spec: overTime('Latency under a steady load', s.latency, 'ms', 'stat', 'milliseconds'),
+    })
   }
   if (r.name === 'anchor' && s.gas)
     out.push({
