@@ -119,7 +119,7 @@ export function chartSpecs(r: BenchResult): { file: string; spec: Spec }[] {
       encoding: {
         x: { field: 'minutes', type: 'quantitative', title: 'minutes' },
         y: { field: y, type: 'quantitative', title: yTitle },
-        color: { field: color, type: 'nominal', title: null },
+        color: { field: color, type: 'nominal', title: null, legend: { labelLimit: 300 } },
       },
     })
     out.push({
