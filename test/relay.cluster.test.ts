@@ -22,7 +22,14 @@ const N = Number(process.env.SEALPOST_CLUSTER_N ?? 60)
 const OUTAGE_MS = Number(process.env.SEALPOST_NATS_OUTAGE_MS ?? 5_000)
 const LEASE = { ttlMs: 2_000, checkMs: 250 }
 /** Per-test time limit: the default runs' 180 s, plus room for a 10,000-envelope run. */
-const LIMIT = 180_000 + N * 30
+const LIMIT = 180_000 + N * 60
+/** A wait of the default runs, stretched for larger N. */
+const scaled = (ms: number) => ms + N * 20
+/**
+ * A raw test device sends all its frames at once (thousands at N = 10,000), which the per-device rate shaping
+ * (`src/relay/rateShaping.test.ts`) would stretch into minutes of retries: these tests are about durability.
+ */
+const LIMITS = { ratePerSecond: 1_000_000, burst: 1_000_000, maxThrottledFrames: 1_000_000 }
 
 let chain: ChainContext
 let nats: NatsCluster
@@ -48,6 +55,7 @@ function startRelay(i: number): Promise<ClusterRelayProcess> {
     nats: nats.urls,
     anchorKey: chain.anvil.accounts[9] as Hex,
     lease: LEASE,
+    limits: LIMITS,
   })
 }
 
@@ -152,7 +160,7 @@ test(
     ]
     await until(
       () => (bob.delivered.get(topic)?.length ?? 0) >= N / 6,
-      30_000,
+      scaled(30_000),
       () => 'no live traffic',
     )
     await nats.kill(0)
@@ -161,7 +169,7 @@ test(
     const app = (d: RawClusterDevice) => (d.delivered.get(topic) ?? []).filter((x) => x.kind !== 'receipt')
     await until(
       () => app(bob).length >= N,
-      60_000,
+      scaled(60_000),
       () => `bob has ${app(bob).length} of ${N}`,
     )
     // Bob (a reader) got every seq 1..N exactly once, in order; each publisher every envelope of the other.
@@ -169,7 +177,7 @@ test(
     expect([...ids(app(bob))].sort()).toEqual(sent.map((s) => s.id).sort())
     await until(
       () => app(alice).length >= N / 2 && app(carol).length >= N / 2,
-      30_000,
+      scaled(30_000),
       () =>
         `alice ${app(alice).length}, carol ${app(carol).length}: ${JSON.stringify(
           [alice, carol].map((d) => app(d).map((x) => Number(x.seq))),
@@ -180,7 +188,7 @@ test(
     // Every leaf is anchored once: its receipt reaches subscribers on every relay.
     await until(
       () => sent.every((s) => bob.receipts.has(s.leaf)),
-      90_000,
+      scaled(90_000),
       () => `${bob.receipts.size} receipts`,
     )
     await nats.restart(0)
@@ -213,7 +221,7 @@ test(
     const carolSent = Promise.all(Array.from({ length: N / 2 }, () => carol.publish(topic)))
     await until(
       () => app().length >= N / 6,
-      60_000,
+      scaled(60_000),
       () => `bob has ${app().length}`,
     )
     await relays[victim]!.kill('SIGKILL')
@@ -224,7 +232,7 @@ test(
     const all = [...sent, ...fromCarol]
     await until(
       () => app().length >= N,
-      60_000,
+      scaled(60_000),
       () => `bob has ${app().length} of ${N}`,
     )
     // Every envelope once (a re-sent one that the dead relay had stored is a duplicate: OK with its first seq), and
@@ -234,7 +242,7 @@ test(
     expect(new Set(all.map((x) => x.seq)).size).toBe(N)
     await until(
       () => all.every((x) => bob.receipts.has(x.leaf)),
-      90_000,
+      scaled(90_000),
       () => `${bob.receipts.size} of ${N} receipts`,
     )
     relays[victim] = await startRelay(victim)
@@ -249,7 +257,7 @@ test(
     const holds = (r: ClusterRelayProcess) => count(r, /lease acquired/g) > count(r, /lease lost/g)
     await until(
       () => relays.some(holds),
-      30_000,
+      scaled(30_000),
       () => 'no relay holds the anchor lease',
     )
     const holder = relays.find(holds)!
@@ -277,7 +285,7 @@ test(
     const sent = await sending
     await until(
       () => sent.every((s) => b.receipts.has(s.leaf)),
-      90_000,
+      scaled(90_000),
       () => `${b.receipts.size} receipts`,
     )
     expectOrderedOnce(b, topic)
@@ -326,7 +334,7 @@ test(
     expect(answer.type).toBe('ok')
     await until(
       () => (bob.delivered.get(topic)?.length ?? 0) === 1,
-      30_000,
+      scaled(30_000),
       () => 'bob got nothing',
     )
   },

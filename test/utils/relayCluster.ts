@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { join } from 'node:path'
 import type { Hex } from 'viem'
 import type { Deployment } from '../../src/chain/deployment.js'
+import type { RelayLimits } from '../../src/relay/limits.js'
 
 const CHILD = join(import.meta.dirname, 'relayClusterChild.ts')
 
@@ -32,6 +33,7 @@ export function startClusterRelay(o: {
   nats: string[]
   anchorKey?: Hex | undefined
   lease?: { ttlMs: number; checkMs: number } | undefined
+  limits?: Partial<RelayLimits> | undefined
 }): Promise<ClusterRelayProcess> {
   const options = { ...o, deployment: { ...o.deployment, deployBlock: o.deployment.deployBlock.toString() } }
   const proc = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify(options)], {

@@ -1,6 +1,7 @@
 /** A relay node of a test cluster as its own process: options as JSON in argv[2]; prints its URL, stops on SIGTERM. */
 import type { Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
+import type { RelayLimits } from '../../src/relay/limits.js'
 import { startRelayNode } from '../../src/relay/node.js'
 
 const o = JSON.parse(process.argv[2]!) as {
@@ -10,6 +11,7 @@ const o = JSON.parse(process.argv[2]!) as {
   nats: string[]
   anchorKey?: Hex
   lease?: { ttlMs: number; checkMs: number }
+  limits?: Partial<RelayLimits>
 }
 const node = await startRelayNode({
   rpc: o.rpc,
@@ -19,6 +21,7 @@ const node = await startRelayNode({
   anchorAccount: o.anchorKey ? privateKeyToAccount(o.anchorKey) : undefined,
   anchor: { batchIntervalMs: 200, confirmations: 1, pollingIntervalMs: 100 },
   nats: { servers: o.nats, lease: o.lease },
+  limits: o.limits,
 })
 node.clusterAnchor?.on('lease', ({ held }) => console.log(held ? 'lease acquired' : 'lease lost'))
 node.clusterAnchor?.on('error', (err) => console.error('anchor error', String(err)))
