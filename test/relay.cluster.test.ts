@@ -210,13 +210,14 @@ test(
     for (const d of [bob, carol]) await d.subscribe(topic)
     const app = () => (bob.delivered.get(topic) ?? []).filter((x) => x.kind !== 'receipt')
     const on: string[] = []
-    // Alice publishes through the victim, 16 outstanding at a time; Carol at the same time through another relay.
+    // Alice publishes through the victim; Carol at the same time through another relay.
     const alice = publishWithFailover(
       [victim, reader, other].map((i) => relays[i]!.url),
       devices[0]!,
       topic,
       N / 2,
-      { onConnected: (url) => on.push(url) },
+      // 16 outstanding at the default N (so the kill finds some in flight); 250 at N = 10,000, near the SDK's 256.
+      { window: Math.max(16, Math.min(256, N / 40)), onConnected: (url) => on.push(url) },
     )
     const carolSent = Promise.all(Array.from({ length: N / 2 }, () => carol.publish(topic)))
     await until(
@@ -226,8 +227,12 @@ test(
     )
     await relays[victim]!.kill('SIGKILL')
     const [{ sent, resent, failovers }, fromCarol] = await Promise.all([alice, carolSent])
-    expect(on.slice(0, 2)).toEqual([relays[victim]!.url, relays[reader]!.url])
-    expect(failovers).toBe(1)
+    // Alice began on the victim and, once it died, went on through live relays only (the next in her list, or the
+    // one after it if a connection attempt timed out on the loaded machine).
+    expect(on[0]).toBe(relays[victim]!.url)
+    expect(on.length).toBeGreaterThanOrEqual(2)
+    expect(on.slice(1)).not.toContain(relays[victim]!.url)
+    expect(failovers).toBe(on.length - 1)
     console.log(`relay SIGKILL with ${N / 2} publishes: ${resent} had no OK when it died and were sent again`)
     const all = [...sent, ...fromCarol]
     await until(
@@ -335,7 +340,8 @@ test(
     await until(
       () => (bob.delivered.get(topic)?.length ?? 0) === 1,
       scaled(30_000),
-      () => 'bob got nothing',
+      () =>
+        `bob has ${bob.delivered.get(topic)?.length ?? 0} deliveries of the envelope; his connection is ${bob.client.ws.readyState === 1 ? 'open' : 'closed'}`,
     )
   },
   LIMIT,
