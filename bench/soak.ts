@@ -1,7 +1,8 @@
 /**
  * Soak: the JetStream relay cluster (3 NATS nodes, one R3 stream, 3 relays) under a steady load for minutes, sampled
  * every period: delivered rate, latency, memory of relays and NATS nodes after GC, CPU per envelope. Run only when
- * named: `npm run bench -- soak` (`SEALPOST_SOAK_MINUTES`, default 10; `SEALPOST_SOAK_RATE` envelopes/s, default 300).
+ * named: `npm run bench -- soak` (`SEALPOST_SOAK_MINUTES`, default 10; `SEALPOST_SOAK_RATE` envelopes/s, default 300;
+ * `SEALPOST_SOAK_HEAP=DIR` writes a heap snapshot of each relay at the end).
  */
 
 import { randomBytes } from 'node:crypto'
@@ -102,6 +103,13 @@ export async function runSoak({ quick, log }: BenchContext): Promise<BenchOutput
         `soak: ${at()}: period ${p}: ${Math.round(row['msg/s'])} msg/s, p99 ${row['p99 ms'].toFixed(1)} ms, relay heap ${row['relay heap MiB'].toFixed(1)} MiB, NATS RSS ${row['NATS RSS MiB'].toFixed(0)} MiB`,
       )
     }
+    // SEALPOST_SOAK_HEAP=DIR: a heap snapshot of every relay at the end, to see what grew.
+    const heapDir = process.env.SEALPOST_SOAK_HEAP
+    if (heapDir)
+      for (const [i, server] of servers.entries()) {
+        server.send({ type: 'snapshot', path: join(heapDir, `relay-${i + 1}.heapsnapshot`) })
+        log(`soak: heap snapshot ${(await server.next<{ file: string }>('snapshot', 300_000)).file}`)
+      }
     const first = rows[0]!
     // Memory is compared from the second period on: the first still fills caches and connection state.
     const settled = rows[1]!

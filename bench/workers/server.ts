@@ -1,4 +1,5 @@
 /** Worker: a relay node (SQLite or JetStream persistence, registry watcher) or a raw `ws` forwarder, with memory and CPU stats. */
+import { writeHeapSnapshot } from 'node:v8'
 import { WebSocketServer } from 'ws'
 import type { Deployment } from '../../src/client/deployment.js'
 import { type RelayNode, startRelayNode } from '../../src/relay/node.js'
@@ -57,6 +58,12 @@ workerMain(async (m) => {
         cpuSystemUs: cpu.system,
         connections: relay ? relay.server.connectionCount : (raw?.clients.size ?? 0),
       })
+      return
+    }
+    case 'snapshot': {
+      // A V8 heap snapshot of this process (for a leak hunt: open it in Chrome DevTools' Memory tab).
+      const file = writeHeapSnapshot(m.path as string)
+      process.send?.({ type: 'snapshot', file })
       return
     }
     case 'stop':

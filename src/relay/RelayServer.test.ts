@@ -763,6 +763,27 @@ describe('acks and retention', () => {
     const again = await TestClient.authed(second.url, alice)
     expect(await again.publish(envelopeBytes(topic, 'r3'))).toMatchObject({ type: 'ok', value: 4n })
   })
+
+  test('retention passes never overlap: a tick during a slow pass skips, an explicit prune runs after it', async () => {
+    const relay = await startRelay({ limits: { pruneIntervalMs: 20 } })
+    let active = 0
+    let most = 0
+    let passes = 0
+    const prune = relay.store.prune.bind(relay.store)
+    relay.store.prune = async (now, retentionMs) => {
+      active++
+      passes++
+      most = Math.max(most, active)
+      await new Promise((r) => setTimeout(r, 150)) // a pass that outlasts seven intervals
+      active--
+      return prune(now, retentionMs)
+    }
+    await new Promise((r) => setTimeout(r, 400))
+    expect(await relay.server.prune()).toBe(0) // waits for the running pass, then runs its own
+    expect(most).toBe(1)
+    expect(passes).toBeGreaterThanOrEqual(2)
+    expect(passes).toBeLessThanOrEqual(5) // without the guard: one pass per 20 ms tick, about 20
+  })
 })
 
 // ---------------------------------------------------------------------------------------------------------

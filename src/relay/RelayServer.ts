@@ -101,6 +101,8 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
   readonly #handle = (conn: RelayConnection, data: Buffer, isBinary: boolean) =>
     dispatchFrame(this.#ctx, conn, data, isBinary)
   #timers: NodeJS.Timeout[] = []
+  /** The retention pass running now, if any. */
+  #pruning: Promise<number> | undefined
   readonly #http: ((req: IncomingMessage, res: ServerResponse) => void) | undefined
   #wss: WebSocketServer | undefined
   #httpServer: Server | undefined
@@ -206,7 +208,10 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
       throw new RelayStartError({ cause: err })
     }
     const every = (ms: number, fn: () => void) => this.#timers.push(setInterval(fn, ms).unref())
-    every(this.limits.pruneIntervalMs, () => void this.prune())
+    // A tick that finds the previous pass still running skips: passes never pile up.
+    every(this.limits.pruneIntervalMs, () => {
+      if (!this.#pruning) void this.prune()
+    })
     every(Math.min(5_000, this.limits.challengeTtlMs), () => {
       sweepExpiredChallenges(this.#ctx, this.#conns)
       sweepRegistryLookups(this.#ctx)
@@ -305,7 +310,18 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
    * @example await server.prune() // 12
    */
   prune(): Promise<number> {
-    return runRetention(this.#ctx)
+    // One pass at a time: a call during a pass runs after it (a pass over a large JetStream store can outlast the
+    // interval, and overlapping passes each held the whole scan in memory).
+    const previous = this.#pruning
+    const pass = (async () => {
+      if (previous) await previous
+      return runRetention(this.#ctx)
+    })()
+    this.#pruning = pass
+    void pass.finally(() => {
+      if (this.#pruning === pass) this.#pruning = undefined
+    })
+    return pass
   }
 
   #onConnection(ws: WebSocket, req: IncomingMessage): void {
