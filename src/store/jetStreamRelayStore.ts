@@ -84,6 +84,12 @@ export class JetStreamRelayStore implements RelayStore {
   #streamLast: number | undefined
   /** `topic:seq` → stream seq, so a replay's next page starts where the previous one ended. */
   readonly #where = new Map<string, number>()
+  /**
+   * topic → its depth as read from the stream (wall-clock ms of the read), plus this store's appends since. Read again
+   * after {@link DEPTH_TTL_MS}: another relay's appends count from then on, so the queue limit is exact for this
+   * store's own traffic and at most a second behind for the others'.
+   */
+  readonly #depths = new Map<string, { depth: number; readAt: number }>()
   #closed = false
   /** False while the client is disconnected from every NATS node: calls fail at once as unavailable. */
   #connected = true
@@ -321,6 +327,8 @@ export class JetStreamRelayStore implements RelayStore {
       } else {
         results[i] = { seq: seqs[k]!, duplicate: false }
         this.#remember(checked[i]!.t, seqs[k]!, s.value.seq)
+        const cached = this.#depths.get(checked[i]!.t)
+        if (cached) cached.depth++
         stored.push(i)
         if (clean) {
           this.#streamLast = s.value.seq
@@ -398,9 +406,16 @@ export class JetStreamRelayStore implements RelayStore {
 
   async depth(topic: Hex): Promise<number> {
     const subject = this.#p.subject(topic)
+    const t = token(topic, 'topic')
+    const cached = this.#depths.get(t)
+    if (cached && Date.now() - cached.readAt < DEPTH_TTL_MS) return cached.depth
     return this.#run('depth', async () => {
+      // A stream info with a subject filter per commit was most of the relay's and NATS's CPU at low rates.
       const info = await this.#p.jsm.streams.info(this.#p.stream, { subjects_filter: subject })
-      return (info.state.subjects as Record<string, number> | undefined)?.[subject] ?? 0
+      const depth = (info.state.subjects as Record<string, number> | undefined)?.[subject] ?? 0
+      if (this.#depths.size >= 10_000) this.#depths.clear()
+      this.#depths.set(t, { depth, readAt: Date.now() })
+      return depth
     })
   }
 
@@ -439,6 +454,7 @@ export class JetStreamRelayStore implements RelayStore {
     return this.#run('prune', async () => {
       const result = await pruneOn(this.#p, now, retentionMs)
       this.#where.clear()
+      this.#depths.clear()
       return result
     })
   }
@@ -496,5 +512,8 @@ export class JetStreamRelayStore implements RelayStore {
     }
   }
 }
+
+/** How long a topic's depth read from the stream is trusted (plus this store's own appends) before it is read again. */
+const DEPTH_TTL_MS = 1_000
 
 type Checked = RelayAppendEntry & { t: string; idToken: string; idKey: string }
