@@ -39,3 +39,26 @@ export function checkStreamConfig(config: Partial<StreamConfig>, wanted: StreamE
   if (differences.length > 0)
     throw new RelayStoreMismatchError({ resource: `stream ${wanted.name}`, differences })
 }
+
+/**
+ * Options of `JetStreamRelayStore.open` (`jetStreamRelayStore.ts`).
+ *
+ * @example JetStreamRelayStore.open({ servers: ['nats://10.0.0.1:4222', 'nats://10.0.0.2:4222'], replicas: 3 })
+ */
+export type JetStreamRelayStoreOptions = {
+  /** NATS server URLs (any node of the cluster; the client fails over between them). */
+  servers: string[]
+  /** Names the stream (`<PREFIX>_ENVELOPES`), subjects (`<prefix>.env.<topic>`) and buckets; default `sealpost`. */
+  prefix?: string | undefined
+  /** Replicas of the stream and the KV buckets (1, 3 or 5); default 3. */
+  replicas?: number | undefined
+  /** JetStream's duplicate window for `Nats-Msg-Id` (ms); default 2 minutes. */
+  duplicateWindowMs?: number | undefined
+  /** Clock for the stored append time (retention); default `Date.now`. */
+  now?: (() => number) | undefined
+  /**
+   * What the stream belongs to (e.g. chain id, contract and deployment block), kept in its description: a relay
+   * of another deployment refuses to use it (`RelayStoreMismatchError`).
+   */
+  deployment?: string | undefined
+}

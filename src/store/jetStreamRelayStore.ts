@@ -3,7 +3,8 @@ import { jetstream, jetstreamManager, PubHeaders } from '@nats-io/jetstream'
 import { Kvm } from '@nats-io/kv'
 import { connect, headers } from '@nats-io/transport-node'
 import type { Hex } from 'viem'
-import { checkStreamConfig } from './jetStreamConfig.js'
+import { checkStreamConfig, type JetStreamRelayStoreOptions } from './jetStreamConfig.js'
+import { TopicDepths } from './jetStreamDepths.js'
 import { type FollowedEnvelope, followStream, type StreamFollower } from './jetStreamFollow.js'
 import { countKeyPackagesOn, putKeyPackagesOn, takeKeyPackageOn } from './jetStreamKeyPackages.js'
 import {
@@ -34,28 +35,7 @@ import {
   RelayStoreUsageError,
 } from './relayStore.js'
 
-/**
- * Options of {@link JetStreamRelayStore.open}.
- *
- * @example JetStreamRelayStore.open({ servers: ['nats://10.0.0.1:4222', 'nats://10.0.0.2:4222'], replicas: 3 })
- */
-export type JetStreamRelayStoreOptions = {
-  /** NATS server URLs (any node of the cluster; the client fails over between them). */
-  servers: string[]
-  /** Names the stream (`<PREFIX>_ENVELOPES`), subjects (`<prefix>.env.<topic>`) and buckets; default `sealpost`. */
-  prefix?: string | undefined
-  /** Replicas of the stream and the KV buckets (1, 3 or 5); default 3. */
-  replicas?: number | undefined
-  /** JetStream's duplicate window for `Nats-Msg-Id` (ms); default 2 minutes. */
-  duplicateWindowMs?: number | undefined
-  /** Clock for the stored append time (retention); default `Date.now`. */
-  now?: (() => number) | undefined
-  /**
-   * What the stream belongs to (e.g. chain id, contract and deployment block), kept in its description: a relay
-   * of another deployment refuses to use it (`RelayStoreMismatchError`).
-   */
-  deployment?: string | undefined
-}
+export type { JetStreamRelayStoreOptions } from './jetStreamConfig.js'
 
 const MAX_APPEND_RETRIES = 500
 
@@ -84,12 +64,8 @@ export class JetStreamRelayStore implements RelayStore {
   #streamLast: number | undefined
   /** `topic:seq` → stream seq, so a replay's next page starts where the previous one ended. */
   readonly #where = new Map<string, number>()
-  /**
-   * topic → its depth as read from the stream (wall-clock ms of the read), plus this store's appends since. Read again
-   * after {@link DEPTH_TTL_MS}: another relay's appends count from then on, so the queue limit is exact for this
-   * store's own traffic and at most a second behind for the others'.
-   */
-  readonly #depths = new Map<string, { depth: number; readAt: number }>()
+  /** Topic depths, read from the stream at most once a second (the queue limit's check). */
+  readonly #depths = new TopicDepths()
   #closed = false
   /** False while the client is disconnected from every NATS node: calls fail at once as unavailable. */
   #connected = true
@@ -327,8 +303,7 @@ export class JetStreamRelayStore implements RelayStore {
       } else {
         results[i] = { seq: seqs[k]!, duplicate: false }
         this.#remember(checked[i]!.t, seqs[k]!, s.value.seq)
-        const cached = this.#depths.get(checked[i]!.t)
-        if (cached) cached.depth++
+        this.#depths.added(checked[i]!.t)
         stored.push(i)
         if (clean) {
           this.#streamLast = s.value.seq
@@ -407,15 +382,11 @@ export class JetStreamRelayStore implements RelayStore {
   async depth(topic: Hex): Promise<number> {
     const subject = this.#p.subject(topic)
     const t = token(topic, 'topic')
-    const cached = this.#depths.get(t)
-    if (cached && Date.now() - cached.readAt < DEPTH_TTL_MS) return cached.depth
+    const known = this.#depths.get(t)
+    if (known !== undefined) return known
     return this.#run('depth', async () => {
-      // A stream info with a subject filter per commit was most of the relay's and NATS's CPU at low rates.
       const info = await this.#p.jsm.streams.info(this.#p.stream, { subjects_filter: subject })
-      const depth = (info.state.subjects as Record<string, number> | undefined)?.[subject] ?? 0
-      if (this.#depths.size >= 10_000) this.#depths.clear()
-      this.#depths.set(t, { depth, readAt: Date.now() })
-      return depth
+      return this.#depths.set(t, (info.state.subjects as Record<string, number> | undefined)?.[subject] ?? 0)
     })
   }
 
@@ -512,8 +483,5 @@ export class JetStreamRelayStore implements RelayStore {
     }
   }
 }
-
-/** How long a topic's depth read from the stream is trusted (plus this store's own appends) before it is read again. */
-const DEPTH_TTL_MS = 1_000
 
 type Checked = RelayAppendEntry & { t: string; idToken: string; idKey: string }
