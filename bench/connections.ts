@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startNatsCluster } from '../src/cli/natsCluster.js'
-import { benchChain, registerDevices } from './lib/chain.js'
+import { benchChain, registerDevices, startJetStreamRelays } from './lib/chain.js'
 import { startWorker, type Worker } from './lib/proc.js'
 import type { BenchContext, BenchOutput } from './lib/report.js'
 import { benchRelayLimits } from './relay.js'
@@ -74,19 +74,12 @@ export async function runConnections({ quick, log }: BenchContext): Promise<Benc
     await raw.stop()
     const servers = Array.from({ length: RELAYS }, () => startWorker('server', ['--expose-gc']))
     workers.push(...servers)
-    const urls: string[] = []
-    for (const [i, server] of servers.entries()) {
-      server.send({
-        type: 'start',
-        mode: 'relay',
-        rpc: chain.anvil.rpcUrl,
-        deployment: chain.deployment,
-        dir: join(dir, `relay-${i + 1}`),
-        limits: benchRelayLimits,
-        nats: cluster.urls,
-      })
-      urls.push((await server.next<{ url: string }>('ready')).url)
-    }
+    const urls = await startJetStreamRelays(servers, {
+      chain,
+      nats: cluster.urls,
+      dir,
+      limits: benchRelayLimits,
+    })
     const relays = await measure('JetStream relay', servers, urls, counts, devices, 'relay')
     for (const r of relays)
       log(

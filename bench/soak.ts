@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { bytesToHex } from 'viem'
 import { startNatsCluster } from '../src/cli/natsCluster.js'
 import { natsCpu, phase, relayCpu } from './cluster.js'
-import { benchChain, registerDevices } from './lib/chain.js'
+import { benchChain, registerDevices, startJetStreamRelays } from './lib/chain.js'
 import { startWorker, type Worker } from './lib/proc.js'
 import { type BenchContext, type BenchOutput, target } from './lib/report.js'
 import { benchPreimage } from './lib/topics.js'
@@ -56,19 +56,12 @@ export async function runSoak({ quick, log }: BenchContext): Promise<BenchOutput
   const dir = mkdtempSync(join(tmpdir(), 'sealpost-bench-soak-'))
   try {
     const [alice, bob] = await registerDevices(chain, 2)
-    const urls: string[] = []
-    for (const [i, server] of servers.entries()) {
-      server.send({
-        type: 'start',
-        mode: 'relay',
-        rpc: chain.anvil.rpcUrl,
-        deployment: chain.deployment,
-        dir: join(dir, `relay-${i + 1}`),
-        limits: benchRelayLimits,
-        nats: cluster.urls,
-      })
-      urls.push((await server.next<{ url: string }>('ready')).url)
-    }
+    const urls = await startJetStreamRelays(servers, {
+      chain,
+      nats: cluster.urls,
+      dir,
+      limits: benchRelayLimits,
+    })
     // The sender on relay 1, the receiver on relay 3: every envelope crosses relays.
     const preimage = benchPreimage(bytesToHex(randomBytes(32)))
     receiver.send({ type: 'start', mode: 'relay', role: 'recv', url: urls[2], device: bob, preimage })

@@ -83,6 +83,12 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
+/** Whether relay `r` holds the anchor lease now (it printed "lease acquired" more often than "lease lost"). */
+function holds(r: ClusterRelayProcess): boolean {
+  const count = (re: RegExp) => r.output().match(re)?.length ?? 0
+  return count(/lease acquired/g) > count(/lease lost/g)
+}
+
 /** Every delivery of `topic` to `d`: seqs strictly increasing, no envelope twice. */
 function expectOrderedOnce(d: RawClusterDevice, topic: Hex): bigint[] {
   const list = (d.delivered.get(topic) ?? []).filter((x) => x.kind !== 'receipt')
@@ -199,8 +205,6 @@ test(
 test(
   'SIGKILL of a relay with publishes in flight: its device fails over, re-sends what had no OK, and every envelope arrives once, in order, anchored',
   async () => {
-    const count = (r: ClusterRelayProcess, re: RegExp) => r.output().match(re)?.length ?? 0
-    const holds = (r: ClusterRelayProcess) => count(r, /lease acquired/g) > count(r, /lease lost/g)
     // The victim is a relay that does not anchor, so this is about delivery (the next test kills the anchorer).
     const victim = relays.findIndex((r) => !holds(r))
     const [reader, other] = [0, 1, 2].filter((i) => i !== victim) as [number, number]
@@ -258,8 +262,6 @@ test(
 test(
   'SIGKILL of the relay holding the anchor lease: another takes over (measured) and every receipt arrives',
   async () => {
-    const count = (r: ClusterRelayProcess, re: RegExp) => r.output().match(re)?.length ?? 0
-    const holds = (r: ClusterRelayProcess) => count(r, /lease acquired/g) > count(r, /lease lost/g)
     await until(
       () => relays.some(holds),
       scaled(30_000),

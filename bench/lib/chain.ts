@@ -1,8 +1,13 @@
+import { join } from 'node:path'
 import { bytesToHex, type Hex } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import type { Deployment } from '../../src/client/deployment.js'
 import { type ChainContext, setupChain } from '../../test/utils/anvil.js'
 import { registerTestDevice, testDeviceKeys } from '../../test/utils/devices.js'
+import type { Worker } from './proc.js'
+
+/** The benchmark chain: anvil with the contracts and their deployment. */
+export type BenchChain = ChainContext & { deployment: Deployment }
 
 /** A registered device whose key a worker process can load, with the deployment its relay must announce. */
 export type RegisteredDevice = {
@@ -13,7 +18,7 @@ export type RegisteredDevice = {
 }
 
 /** Starts anvil and deploys the contracts. */
-export async function benchChain(): Promise<ChainContext & { deployment: Deployment }> {
+export async function benchChain(): Promise<BenchChain> {
   const ctx = await setupChain()
   return {
     ...ctx,
@@ -46,4 +51,35 @@ export async function registerDevices(ctx: ChainContext, count: number): Promise
     })
   }
   return devices
+}
+
+/**
+ * Starts a JetStream relay node in each `server` worker, one after another (the first creates the stream and the
+ * bucket), each in `dir/relay-<n>`, with the benchmark limits; returns their URLs in order.
+ *
+ * @example const urls = await startJetStreamRelays(servers, { chain, nats: cluster.urls, dir })
+ */
+export async function startJetStreamRelays(
+  servers: Worker[],
+  {
+    chain,
+    nats,
+    dir,
+    limits,
+  }: { chain: BenchChain; nats: string[]; dir: string; limits: Record<string, number> },
+): Promise<string[]> {
+  const urls: string[] = []
+  for (const [i, server] of servers.entries()) {
+    server.send({
+      type: 'start',
+      mode: 'relay',
+      rpc: chain.anvil.rpcUrl,
+      deployment: chain.deployment,
+      dir: join(dir, `relay-${i + 1}`),
+      limits,
+      nats,
+    })
+    urls.push((await server.next<{ url: string }>('ready')).url)
+  }
+  return urls
 }
