@@ -17,6 +17,23 @@ const topicB: Hex = `0x${'b0'.repeat(32)}`
 const envelope = (topic: Hex, text: string) =>
   encodeEnvelope(createEnvelope({ kind: 'application', topic, payload: new TextEncoder().encode(text) }))
 
+/** Alice and Bob connected, and a reader subscribed to topic A (its replay answered). */
+async function twoPublishersAndAReader(relay: TestRelay) {
+  const [alice, bob, reader] = [0, 1, 2].map(() => relay.connect(testDevice())) as [
+    ReturnType<TestRelay['connect']>,
+    ReturnType<TestRelay['connect']>,
+    ReturnType<TestRelay['connect']>,
+  ]
+  handleSubscribe(relay.ctx, reader.conn, {
+    reqId: 1,
+    topic: topicA,
+    after: 0n,
+    preimage: preimageOf(topicA),
+  })
+  await tick()
+  return { alice, bob, reader }
+}
+
 describe('publish queue', () => {
   test('publishes of one turn commit together, in arrival order, then OK and DELIVER in that order', async () => {
     relay = createTestRelay()
@@ -26,16 +43,7 @@ describe('publish queue', () => {
       appends++
       return append(entries)
     }
-    const alice = relay.connect(testDevice())
-    const bob = relay.connect(testDevice())
-    const reader = relay.connect(testDevice())
-    handleSubscribe(relay.ctx, reader.conn, {
-      reqId: 1,
-      topic: topicA,
-      after: 0n,
-      preimage: preimageOf(topicA),
-    })
-    await tick()
+    const { alice, bob, reader } = await twoPublishersAndAReader(relay)
     reader.socket.take()
     const published: unknown[] = []
     relay.events.on('published', (e) => published.push([e.topic, e.seq, e.publisher]))
@@ -123,16 +131,7 @@ describe('publish queue', () => {
   test('the IDS hears one publish event per device and topic per commit, its count the publishes it stands for', async () => {
     const heard: IdsEvent[] = []
     relay = createTestRelay({ ids: { emit: (e) => void heard.push(e) } })
-    const alice = relay.connect(testDevice())
-    const bob = relay.connect(testDevice())
-    const reader = relay.connect(testDevice())
-    handleSubscribe(relay.ctx, reader.conn, {
-      reqId: 1,
-      topic: topicA,
-      after: 0n,
-      preimage: preimageOf(topicA),
-    })
-    await tick()
+    const { alice, bob } = await twoPublishersAndAReader(relay)
     heard.length = 0
     for (let i = 1; i <= 5; i++)
       handlePublish(relay.ctx, alice.conn, { reqId: i, envelope: envelope(topicA, `a${i}`) })
