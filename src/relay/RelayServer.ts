@@ -318,9 +318,10 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
       return runRetention(this.#ctx)
     })()
     this.#pruning = pass
-    void pass.finally(() => {
+    const done = () => {
       if (this.#pruning === pass) this.#pruning = undefined
-    })
+    }
+    pass.then(done, done) // the caller sees a failure; this bookkeeping adds no unhandled rejection
     return pass
   }
 

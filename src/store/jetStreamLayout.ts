@@ -87,10 +87,14 @@ export const HEADER = {
 /**
  * The envelope fields a stored message carries in its headers.
  *
- * @example const { seq, id } = envelopeHeaders(msg)
+ * @example const { seq, id } = envelopeHeaders(msg.header)
  */
-export function envelopeHeaders(msg: StoredMsg): { seq: bigint; id: Hex; publisher: Hex; at: number } {
-  const h = msg.header
+export function envelopeHeaders(h: { get(key: string): string }): {
+  seq: bigint
+  id: Hex
+  publisher: Hex
+  at: number
+} {
   return {
     seq: BigInt(h.get(HEADER.seq)),
     id: h.get(HEADER.id) as Hex,

@@ -298,7 +298,7 @@ export class JetStreamRelayStore implements RelayStore {
       } else if (s.value.duplicate) {
         clean = false
         const original = await storedMessage(this.#p, { seq: s.value.seq })
-        if (original) results[i] = { seq: envelopeHeaders(original).seq, duplicate: true }
+        if (original) results[i] = { seq: envelopeHeaders(original.header).seq, duplicate: true }
         else retry.push(i)
       } else {
         results[i] = { seq: seqs[k]!, duplicate: false }
@@ -348,7 +348,7 @@ export class JetStreamRelayStore implements RelayStore {
       storedMessage(this.#p, { last_by_subj: this.#p.subject(topic) }),
       currentValue(this.#p.heads, t),
     ])
-    let seq = msg ? envelopeHeaders(msg).seq : 0n
+    let seq = msg ? envelopeHeaders(msg.header).seq : 0n
     if (head && BigInt(head.value) > seq) seq = BigInt(head.value)
     return seq
   }
@@ -364,7 +364,7 @@ export class JetStreamRelayStore implements RelayStore {
       while (out.length < limit) {
         const msg = await storedMessage(this.#p, { seq: from, next_by_subj: subject })
         if (!msg) break
-        const { seq } = envelopeHeaders(msg)
+        const { seq } = envelopeHeaders(msg.header)
         from = msg.seq + 1
         if (seq <= after) continue
         this.#remember(t, seq, msg.seq)
@@ -380,10 +380,10 @@ export class JetStreamRelayStore implements RelayStore {
   }
 
   async depth(topic: Hex): Promise<number> {
-    const subject = this.#p.subject(topic)
     const t = token(topic, 'topic')
     const known = this.#depths.get(t)
     if (known !== undefined) return known
+    const subject = this.#p.subject(topic)
     return this.#run('depth', async () => {
       const info = await this.#p.jsm.streams.info(this.#p.stream, { subjects_filter: subject })
       return this.#depths.set(t, (info.state.subjects as Record<string, number> | undefined)?.[subject] ?? 0)

@@ -1,6 +1,6 @@
 /** Relay store on JetStream: inbox claims, retention (docs/protocol.md §9.4) and expiry notices, as in relayRetention.ts. */
 import type { Hex } from 'viem'
-import { currentValue, HEADER, type JetStreamParts, keysOf, raiseTo } from './jetStreamLayout.js'
+import { currentValue, envelopeHeaders, type JetStreamParts, keysOf, raiseTo } from './jetStreamLayout.js'
 import type { RelayExpiryNotice, RelayPruneResult } from './relayRetention.js'
 
 const SYSTEM_PUBLISHER: Hex = `0x${'00'.repeat(32)}`
@@ -161,13 +161,7 @@ async function scan(p: JetStreamParts): Promise<Map<string, Stored[]>> {
       if (h) {
         const t = m.subject.slice(prefix.length)
         const list = out.get(t) ?? []
-        list.push({
-          streamSeq: m.seq,
-          seq: BigInt(h.get(HEADER.seq)),
-          id: h.get(HEADER.id) as Hex,
-          publisher: h.get(HEADER.publisher) as Hex,
-          at: Number(h.get(HEADER.at)),
-        })
+        list.push({ streamSeq: m.seq, ...envelopeHeaders(h) })
         out.set(t, list)
       }
       if (m.seq >= state.last_seq || m.info.pending === 0) {
